@@ -1,0 +1,11 @@
+# One image for the API, the worker and the one-shot migration; docker-compose.yml picks the command.
+# tsx runs the TypeScript directly (it is a runtime dependency), so there is no separate build step.
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY . .
+USER node
+EXPOSE 3000 9464
+CMD ["npx", "tsx", "api/main.ts"]

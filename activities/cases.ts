@@ -1,0 +1,94 @@
+import type { Knex } from 'knex';
+import { Case, CaseEvent, Learner } from '../lib/db';
+import { rigaDate } from '../domain/dates';
+import type { Actor, JourneyStage } from '../domain/journey';
+
+/** Input of openCase: the registration the learner submitted. */
+export interface OpenCaseInput {
+  caseId: string;
+  workflowId: string;
+  personCode: string;
+  programme: string;
+  registration: { email: string; phone: string | null; language: 'lv' | 'en'; termsVersion: string; termsAcceptedAt: string };
+  actor: Actor;
+}
+
+/** Input of recordStep: one transition of a case, written as an event and the case's new stage. */
+export interface RecordStepInput {
+  caseId: string;
+  /** Unique within the case; a retried activity with the same step writes nothing new. */
+  step: string;
+  kind: string;
+  stage: JourneyStage;
+  actor: Actor;
+  details?: Record<string, unknown>;
+  outcomeReason?: string | null;
+  balanceCents?: number;
+  closed?: boolean;
+}
+
+/** Activities that keep the cases read model current. */
+export function createCaseActivities({ db }: { db: Knex }) {
+  return {
+    /** Records the learner's registration and opens the case with its service-case id; idempotent per case. */
+    async openCase(input: OpenCaseInput): Promise<{ serviceCaseId: string }> {
+      return db.transaction(async (trx) => {
+        const { registration: r } = input;
+        const [learner] = await trx('learners')
+          .insert({
+            personCode: input.personCode, email: r.email, phone: r.phone, language: r.language,
+            termsVersion: r.termsVersion, termsAcceptedAt: new Date(r.termsAcceptedAt),
+          })
+          .onConflict('personCode')
+          .merge(['email', 'phone', 'language', 'termsVersion', 'termsAcceptedAt'])
+          .returning<{ id: string }[]>('id');
+        const existing = await Case.query(trx).findById(input.caseId);
+        if (existing) return { serviceCaseId: existing.serviceCaseId };
+        const { rows } = await trx.raw<{ rows: { n: string }[] }>("SELECT nextval('service_case_number') AS n");
+        const serviceCaseId = `${input.programme}-${rigaDate(new Date()).slice(0, 4)}-${rows[0].n.padStart(6, '0')}`;
+        await Case.query(trx).insert({
+          id: input.caseId, serviceCaseId, workflowId: input.workflowId, learnerId: learner.id,
+          programme: input.programme, stage: 'registered', channel: input.actor.channel,
+        } as Partial<Case>);
+        await insertEvent(trx, {
+          caseId: input.caseId, step: 'registered', kind: 'registered', stage: 'registered', actor: input.actor,
+          details: { termsVersion: r.termsVersion, language: r.language },
+        });
+        return { serviceCaseId };
+      });
+    },
+
+    /** Writes a case event and moves the case to its new stage, once per step. */
+    async recordStep(input: RecordStepInput): Promise<void> {
+      await db.transaction(async (trx) => {
+        const inserted = await insertEvent(trx, input);
+        if (!inserted) return;
+        const patch: Partial<Case> = { stage: input.stage, updatedAt: new Date() };
+        if (input.outcomeReason !== undefined) patch.outcomeReason = input.outcomeReason;
+        if (input.balanceCents !== undefined) patch.balanceCents = input.balanceCents;
+        if (input.closed) patch.closedAt = new Date();
+        await Case.query(trx).patchAndFetchById(input.caseId, patch);
+      });
+    },
+
+    /** Keeps the learner's name as the Population Register gave it, for pages and e-mails. */
+    async saveLearnerName(input: { personCode: string; firstName: string; lastName: string }): Promise<void> {
+      await Learner.query(db).patch({ firstName: input.firstName, lastName: input.lastName, updatedAt: new Date() } as Partial<Learner>)
+        .where('personCode', input.personCode);
+    },
+  };
+}
+
+// Inserts the event unless this step was already recorded; returns whether a row was written.
+async function insertEvent(trx: Knex.Transaction, input: RecordStepInput): Promise<boolean> {
+  const rows = await CaseEvent.query(trx)
+    .insert({
+      caseId: input.caseId, step: input.step, kind: input.kind, stage: input.stage,
+      actorRole: input.actor.role, actorId: input.actor.id, actorName: input.actor.name, channel: input.actor.channel,
+      details: input.details ?? {},
+    } as Partial<CaseEvent>)
+    .onConflict(['caseId', 'step'])
+    .ignore()
+    .returning('id') as unknown as CaseEvent[] | CaseEvent;
+  return Array.isArray(rows) ? rows.length > 0 : Boolean(rows?.id);
+}

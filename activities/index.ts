@@ -1,0 +1,33 @@
+import type { Knex } from 'knex';
+import type { Transporter } from 'nodemailer';
+import { createCaseActivities } from './cases';
+import { createEmailActivities } from './email';
+import { createTaskActivities } from './tasks';
+import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
+import type { EmailTemplates } from '../lib/email-templates';
+import type { Logger } from '../lib/logger';
+
+/** Everything the activities touch, injected so tests can point them at their own database and stubs. */
+export interface ActivityDeps {
+  db: Knex;
+  mailer: Pick<Transporter, 'sendMail'>;
+  templates: EmailTemplates;
+  mailFrom: string;
+  publicUrl: string;
+  populationRegister: PopulationRegisterClient;
+  logger: Logger;
+  onEmailSent?: (template: string) => void;
+}
+
+/** Builds every activity the worker registers. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createCaseActivities(deps),
+    ...createTaskActivities(deps),
+    ...createPopulationRegisterActivities(deps),
+    ...createEmailActivities({ ...deps, onSent: deps.onEmailSent }),
+  };
+}
+
+/** The activity functions as workflows see them (import this type only). */
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,79 @@
+import type { Knex } from 'knex';
+import { ApplicationFailure } from '@temporalio/common';
+import { writeAudit } from '../audit';
+import type { RegistryMetrics } from '../../lib/metrics';
+import { FailureType } from '../../domain/failures';
+
+/** A person as the Population Register (FPR) describes them. */
+export interface RegisterPerson {
+  personCode: string;
+  firstName: string;
+  lastName: string;
+  birthDate: string;
+  deceased: boolean;
+  deceasedDate: string | null;
+  address: string;
+}
+
+/** HTTP client for the Population Register; the base URL points at the real service or our stub. */
+export interface PopulationRegisterClient {
+  /** The person, or null when the register does not know the code; throws on transport or server errors. */
+  getPerson(personCode: string): Promise<RegisterPerson | null>;
+}
+
+/** Creates the client; requests time out so a hung registry turns into a retry, not a stuck activity. */
+export function createPopulationRegisterClient(opts: { baseUrl: string; timeoutMs?: number; metrics?: RegistryMetrics }): PopulationRegisterClient {
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  return {
+    async getPerson(personCode) {
+      const stopTimer = opts.metrics?.start('population-register');
+      let outcome = 'error';
+      try {
+        const res = await fetch(`${opts.baseUrl}/persons/${encodeURIComponent(personCode)}`, {
+          headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs),
+        });
+        if (res.status === 404) { outcome = 'not_found'; return null; }
+        if (!res.ok) throw new Error(`Population Register answered HTTP ${res.status}`);
+        const person = (await res.json()) as RegisterPerson;
+        outcome = 'ok';
+        return person;
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause?.code;
+        throw new Error(`Population Register: ${cause ? `${cause} ` : ''}${(err as Error).message}`);
+      } finally {
+        stopTimer?.(outcome);
+      }
+    },
+  };
+}
+
+/** Input of lookupPerson: whose data, for which case and why (all audited). */
+export interface LookupPersonInput {
+  personCode: string;
+  caseId: string;
+  purpose: string;
+  /** Stable per workflow step, so a retried lookup is audited once. */
+  auditKey: string;
+}
+
+/** Activities that query the Population Register. */
+export function createPopulationRegisterActivities({ db, populationRegister }: { db: Knex; populationRegister: PopulationRegisterClient }) {
+  return {
+    /** Fetches a person from the Population Register and audits the query; an unknown person is a permanent failure. */
+    async lookupPerson(input: LookupPersonInput): Promise<RegisterPerson> {
+      const person = await populationRegister.getPerson(input.personCode);
+      await writeAudit(db, {
+        actor: { role: 'system', id: null, name: 'learner-journey worker' }, action: 'population-register.get-person',
+        subjectPersonCode: input.personCode, caseId: input.caseId, purpose: input.purpose,
+        result: person ? { found: true, deceased: person.deceased } : { found: false }, idempotencyKey: input.auditKey,
+      });
+      if (!person) {
+        throw ApplicationFailure.create({
+          type: FailureType.PersonNotFound, nonRetryable: true,
+          message: `The Population Register has no person with code ${input.personCode}`,
+        });
+      }
+      return person;
+    },
+  };
+}

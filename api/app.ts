@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Koa from 'koa';
+import Router from '@koa/router';
+import { createRenderer, publicDir } from '../web/render';
+import type { ApiDeps } from './deps';
+import { sessionMiddleware } from './middleware/auth';
+import { bodyMiddleware } from './middleware/body';
+import { errorMiddleware } from './middleware/errors';
+import { requestLogMiddleware } from './middleware/request-log';
+import { languageMiddleware, pageErrorMiddleware } from './pages';
+import { authRoutes } from './routes/auth';
+import { ApiRegistry } from './routes/define';
+import { learnerRoutes } from './routes/learner';
+import { providerRoutes } from './routes/provider';
+import { publicRoutes } from './routes/public';
+import { staffRoutes } from './routes/staff';
+
+/** Builds the Koa application (API + web pages) without listening, so tests can serve it on any port. */
+export function createApp(deps: ApiDeps): Koa {
+  const app = new Koa({ proxy: true });
+  const renderer = createRenderer();
+  const api = new ApiRegistry();
+
+  app.use(requestLogMiddleware(deps.logger, deps.metrics));
+  app.use(errorMiddleware());
+  app.use(securityHeaders());
+  app.use(languageMiddleware());
+  app.use(pageErrorMiddleware(renderer));
+  app.use(sessionMiddleware(deps.tokens));
+  app.use(staticFiles());
+  app.use(bodyMiddleware());
+  for (const router of [
+    publicRoutes(deps, api, renderer), authRoutes(deps, api, renderer), learnerRoutes(deps, api, renderer),
+    staffRoutes(deps, api, renderer), providerRoutes(renderer),
+  ]) {
+    app.use(router.routes()).use(router.allowedMethods());
+  }
+  return app;
+}
+
+function securityHeaders() {
+  return async (ctx: Koa.Context, next: Koa.Next) => {
+    ctx.set('x-content-type-options', 'nosniff');
+    ctx.set('referrer-policy', 'same-origin');
+    ctx.set('x-frame-options', 'DENY');
+    ctx.set('content-security-policy', "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self' http: https:");
+    return next();
+  };
+}
+
+// The few static files are read once at start and served from memory.
+function staticFiles() {
+  const files = new Map<string, Buffer>();
+  for (const name of fs.readdirSync(publicDir)) files.set(`/static/${name}`, fs.readFileSync(path.join(publicDir, name)));
+  const router = new Router();
+  router.get('/static/:name', (ctx) => {
+    const file = files.get(ctx.path);
+    if (!file) return;
+    ctx.type = path.extname(ctx.path);
+    ctx.set('cache-control', 'public, max-age=3600');
+    ctx.body = file;
+  });
+  return router.routes();
+}

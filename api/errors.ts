@@ -1,0 +1,17 @@
+/** An error with an HTTP status and a message meant for the caller; anything else becomes a plain 500. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** One field that broke a rule, as reported in a 400 answer and shown next to the form field. */
+export interface FieldProblem { field: string; rule: string; message: string }
+
+/** The uniform error body every failed request gets. */
+export interface ErrorBody { error: { code: string; message: string; details: unknown[] } }

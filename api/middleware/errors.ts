@@ -1,0 +1,42 @@
+import type { Context, Next } from 'koa';
+import { UniqueViolationError } from 'objection';
+import { HttpError, type ErrorBody } from '../errors';
+
+/**
+ * The first middleware: turns every failure into the uniform error body (JSON for the API, a page for the web).
+ * Stack traces go to the log only.
+ */
+export function errorMiddleware() {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new HttpError(404, 'not_found', `No route for ${ctx.method} ${ctx.path}`);
+    } catch (err) {
+      const known = toHttpError(err);
+      if (known.status >= 500) ctx.state.log?.error('request failed', { err, path: ctx.path });
+      const body: ErrorBody = { error: { code: known.code, message: known.message, details: known.details } };
+      ctx.status = known.status;
+      if (wantsHtml(ctx) && typeof ctx.state.renderError === 'function') {
+        await ctx.state.renderError(known);
+      } else {
+        ctx.body = body;
+      }
+    }
+  };
+}
+
+/** Whether the client is a browser asking for a page rather than a JSON API caller. */
+export function wantsHtml(ctx: Context): boolean {
+  return !ctx.path.startsWith('/api/') && ctx.accepts('html', 'json') === 'html';
+}
+
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof UniqueViolationError) return new HttpError(409, 'conflict', 'This record already exists');
+  const status = (err as { status?: number; expose?: boolean }).status;
+  // Errors raised by Koa and its helpers (ctx.throw) carry a status and a safe message.
+  if (typeof status === 'number' && status >= 400 && status < 500 && (err as { expose?: boolean }).expose) {
+    return new HttpError(status, 'bad_request', (err as Error).message);
+  }
+  return new HttpError(500, 'internal_error', 'Something went wrong on our side. The error has been logged; please try again.');
+}

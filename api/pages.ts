@@ -1,0 +1,35 @@
+import type { Context, Next } from 'koa';
+import type { Renderer, PageLanguage } from '../web/render';
+import { translate } from '../web/render';
+import type { HttpError } from './errors';
+
+/** Picks the page language (?lang= switches and is remembered in a cookie; Latvian by default). */
+export function languageMiddleware() {
+  return async (ctx: Context, next: Next) => {
+    const asked = ctx.query.lang;
+    if (asked === 'lv' || asked === 'en') ctx.cookies.set('lang', asked, { httpOnly: true, sameSite: 'lax', maxAge: 365 * 86_400_000 });
+    const remembered = ctx.cookies.get('lang');
+    ctx.state.lang = (asked === 'en' || asked === 'lv' ? asked : remembered === 'en' ? 'en' : 'lv') as PageLanguage;
+    return next();
+  };
+}
+
+/** Installs ctx.state.renderError so the error middleware can answer browsers with a page. */
+export function pageErrorMiddleware(renderer: Renderer) {
+  return async (ctx: Context, next: Next) => {
+    ctx.state.renderError = async (err: HttpError) => {
+      const lang = ctx.state.lang as PageLanguage;
+      const message = err.status === 404 && err.code === 'not_found' ? translate(lang, 'error.404') : err.message;
+      ctx.type = 'html';
+      ctx.body = renderer.render('error', { lang, title: translate(lang, 'error.title'), message, session: ctx.state.session });
+    };
+    return next();
+  };
+}
+
+/** Renders a page with the layout, the session and the language filled in. */
+export function renderPage(ctx: Context, renderer: Renderer, view: string, titleKey: string, data: Record<string, unknown> = {}, titleVars: Record<string, unknown> = {}) {
+  const lang = ctx.state.lang as PageLanguage;
+  ctx.type = 'html';
+  ctx.body = renderer.render(view, { lang, title: translate(lang, titleKey, titleVars), session: ctx.state.session, ...data });
+}

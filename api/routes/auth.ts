@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { User } from '../../lib/db';
+import { verifyPassword } from '../../lib/passwords';
+import type { Session } from '../../lib/sessions';
+import type { ApiDeps } from '../deps';
+import { HttpError } from '../errors';
+import { SESSION_COOKIE } from '../middleware/auth';
+import { renderPage } from '../pages';
+import { loginSchema } from '../schemas';
+import type { Renderer } from '../../web/render';
+import type { ApiRegistry } from './define';
+
+const SSO_COOKIE = 'ila_sso';
+
+/** Login and logout: the national single sign-on for learners, username and password for staff. */
+export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
+  const router = new Router();
+
+  const startSession = async (ctx: Context, session: Session) => {
+    const token = await deps.tokens.sign(session);
+    ctx.cookies.set(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', maxAge: deps.tokens.maxAgeMs, secure: deps.publicUrl.startsWith('https:') });
+    return token;
+  };
+
+  // Learners: state and nonce travel in a signed cookie so the callback can check both.
+  router.get('/auth/sso/login', async (ctx) => {
+    const state = randomUUID();
+    const nonce = randomUUID();
+    const next = safeNext(ctx.query.next, '/learner');
+    ctx.cookies.set(SSO_COOKIE, await deps.tokens.signValue({ state, nonce, next }, 10), { httpOnly: true, sameSite: 'lax', maxAge: 600_000 });
+    ctx.redirect(deps.sso.authorizeUrl(state, nonce));
+  });
+
+  router.get('/auth/sso/callback', async (ctx) => {
+    const saved = await deps.tokens.verifyValue(ctx.cookies.get(SSO_COOKIE) ?? '');
+    const { code, state } = ctx.query;
+    if (!saved || typeof code !== 'string' || state !== saved.state) {
+      throw new HttpError(400, 'sso_state_mismatch', 'The sign-in could not be completed (expired or not started here). Please sign in again.');
+    }
+    let identity;
+    try {
+      identity = await deps.sso.identify(code, saved.nonce);
+    } catch (err) {
+      deps.logger.warn('single sign-on failed', { err });
+      throw new HttpError(502, 'sso_failed', 'The national sign-in service did not confirm your identity. Please try again.');
+    }
+    ctx.cookies.set(SSO_COOKIE, null);
+    await startSession(ctx, { role: 'learner', subject: identity.personCode, name: `${identity.firstName} ${identity.lastName}`.trim() });
+    ctx.redirect(saved.next);
+  });
+
+  router.get('/staff/login', (ctx) => renderPage(ctx, renderer, 'staff-login', 'login.title', { next: safeNext(ctx.query.next, '') }));
+
+  router.post('/staff/login', async (ctx) => {
+    const body = (ctx.request.body ?? {}) as Record<string, string>;
+    const parsed = loginSchema.safeParse({ username: body.username, password: body.password });
+    const user = parsed.success ? await checkLogin(parsed.data.username, parsed.data.password) : null;
+    if (!user) {
+      ctx.status = 401;
+      renderPage(ctx, renderer, 'staff-login', 'login.title', { failed: true, username: body.username, next: safeNext(body.next, '') });
+      return;
+    }
+    await startSession(ctx, toSession(user));
+    ctx.redirect(safeNext(body.next, user.role === 'provider' ? '/provider' : '/staff/tasks'));
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/auth/login', summary: 'Log in with username and password; returns a bearer token',
+    tag: 'auth', roles: 'public', body: loginSchema,
+    responses: { 200: { description: 'Logged in', schema: z.object({ token: z.string(), role: z.string() }) }, 401: { description: 'Wrong username or password' } },
+  }, async (ctx, { body }) => {
+    const user = await checkLogin(body.username, body.password);
+    if (!user) throw new HttpError(401, 'bad_credentials', 'Wrong username or password');
+    ctx.body = { token: await startSession(ctx, toSession(user)), role: user.role };
+  });
+
+  router.post('/logout', (ctx) => {
+    ctx.cookies.set(SESSION_COOKIE, null);
+    ctx.redirect('/');
+  });
+
+  async function checkLogin(username: string, password: string): Promise<User | null> {
+    const user = await User.query(deps.db).findOne({ username, active: true });
+    // Verify against a dummy hash when the user is unknown, so timing does not reveal which usernames exist.
+    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    return user && ok ? user : null;
+  }
+  return router;
+}
+
+const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+
+function toSession(user: User): Session {
+  return { role: user.role, subject: user.id, name: user.displayName, providerId: user.providerId };
+}
+
+// Only local paths are followed after login, so a crafted link cannot send people to another site.
+function safeNext(value: unknown, fallback: string): string {
+  return typeof value === 'string' && /^\/(?![/\\])/.test(value) ? value : fallback;
+}
+

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { describeIneligibility, type EligibilityDecision } from '../../domain/eligibility';
+import { CURRENT_TERMS_VERSION } from '../../domain/terms';
+import type { Renderer } from '../../web/render';
+import type { ApiDeps } from '../deps';
+import { HttpError } from '../errors';
+import { currentSession, requireRole } from '../middleware/auth';
+import { renderPage } from '../pages';
+import { caseParams, journeySchema, registrationSchema } from '../schemas';
+import { getJourney, listJourneys, startJourney, type JourneyView } from '../services/journeys';
+import { fieldProblems } from '../validation';
+import type { ApiRegistry } from './define';
+
+/** The learner's pages and API: register for an account, follow the journey. */
+export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
+  const router = new Router();
+
+  api.add(router, {
+    method: 'get', path: '/api/learner/journeys', summary: "The logged-in learner's journeys with their timelines",
+    tag: 'learner', roles: ['learner'],
+    responses: { 200: { description: 'Journeys, newest first', schema: z.object({ journeys: z.array(journeySchema) }) } },
+  }, async (ctx) => {
+    ctx.body = { journeys: await listJourneys(deps, currentSession(ctx)) };
+  });
+
+  api.add(router, {
+    method: 'get', path: '/api/learner/journeys/:caseId', summary: 'One of the learner\'s journeys', tag: 'learner',
+    roles: ['learner'], params: caseParams,
+    responses: { 200: { description: 'The journey', schema: journeySchema }, 404: { description: 'No such journey of yours' } },
+  }, async (ctx, { params }) => {
+    const journey = await getJourney(deps, currentSession(ctx), params.caseId);
+    if (!journey) throw new HttpError(404, 'journey_not_found', 'You have no journey with this id');
+    ctx.body = journey;
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/learner/journeys', summary: 'Register for an individual learning account (starts the journey)',
+    tag: 'learner', roles: ['learner'], body: registrationSchema,
+    responses: {
+      201: { description: 'Journey started and case opened', schema: z.object({ caseId: z.uuid(), location: z.string() }) },
+      202: { description: 'Journey started; the case is still being opened', schema: z.object({ caseId: z.uuid(), location: z.string() }) },
+      409: { description: 'An application is already open' },
+    },
+  }, async (ctx, { body }) => {
+    const { caseId, opened } = await startJourney(deps, currentSession(ctx), body);
+    ctx.status = opened ? 201 : 202;
+    ctx.set('location', `/api/learner/journeys/${caseId}`);
+    ctx.body = { caseId, location: `/api/learner/journeys/${caseId}` };
+  });
+
+  // Pages.
+  router.get('/learner', requireRole('learner'), async (ctx) => {
+    await learnerHome(ctx, {});
+  });
+
+  router.post('/learner/journeys', requireRole('learner'), async (ctx) => {
+    const form = (ctx.request.body ?? {}) as Record<string, string>;
+    const parsed = registrationSchema.safeParse(form);
+    if (!parsed.success) {
+      ctx.status = 400;
+      const errors = Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message]));
+      await learnerHome(ctx, { form, errors });
+      return;
+    }
+    try {
+      const { caseId } = await startJourney(deps, currentSession(ctx), parsed.data);
+      ctx.redirect(`/learner/journeys/${caseId}`);
+    } catch (err) {
+      if (err instanceof HttpError && err.code === 'journey_already_open') {
+        ctx.redirect(`/learner/journeys/${(err.details[0] as { caseId: string }).caseId}`);
+        return;
+      }
+      throw err;
+    }
+  });
+
+  router.get('/learner/journeys/:caseId', requireRole('learner'), async (ctx) => {
+    const params = caseParams.safeParse(ctx.params);
+    if (!params.success) throw new HttpError(404, 'not_found', 'No such page');
+    const journey = await getJourney(deps, currentSession(ctx), params.data.caseId);
+    if (!journey) {
+      // Not (yet) in the read model: the first activity may still be running. Nothing about the case is shown.
+      renderPage(ctx, renderer, 'journey-opening', 'journey.opening', { refreshSeconds: 2 });
+      return;
+    }
+    renderPage(ctx, renderer, 'journey', 'journey.title', { journey, reason: reasonText(journey, ctx.state.lang) }, { id: journey.serviceCaseId });
+  });
+
+  async function learnerHome(ctx: Context, extra: { form?: Record<string, string>; errors?: Record<string, string> }) {
+    const journeys = await listJourneys(deps, currentSession(ctx));
+    renderPage(ctx, renderer, 'learner-home', 'learner.title', {
+      journeys,
+      canStart: journeys.every((j) => j.closedAt !== null),
+      termsVersion: CURRENT_TERMS_VERSION,
+      form: { requestId: randomUUID(), language: ctx.state.lang, ...extra.form },
+      errors: extra.errors,
+    });
+  }
+
+  // The learner reads why a journey closed in their own words: ineligibility explained, or the staff comment.
+  function reasonText(journey: JourneyView, lang: 'lv' | 'en'): string | null {
+    if (journey.stage === 'imk_rejected') return journey.outcomeReason;
+    const eligibility = journey.events.find((e) => e.step === 'eligibility');
+    if (journey.stage !== 'not_eligible' || !eligibility) return null;
+    return describeIneligibility(eligibility.details as unknown as EligibilityDecision, lang);
+  }
+  return router;
+}

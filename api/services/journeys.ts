@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Case, CaseEvent } from '../../lib/db';
+import type { Session } from '../../lib/sessions';
+import { learnerJourney } from '../../workflows/learner-journey';
+import { learnerJourneyId, searchAttributes } from '../../workflows/ids';
+import type { ApiDeps } from '../deps';
+import { HttpError } from '../errors';
+import type { Registration } from '../schemas';
+
+/** A journey with its timeline, as the learner sees it. */
+export interface JourneyView {
+  caseId: string; serviceCaseId: string; programme: string; stage: string; outcomeReason: string | null;
+  balanceCents: number; createdAt: string; closedAt: string | null;
+  events: { step: string; kind: string; stage: string; actorRole: string; actorName: string | null; channel: string; occurredAt: string; details: Record<string, unknown> }[];
+}
+
+/**
+ * Starts a learner's IMK journey. The case id comes from the form's request id, so a double-clicked submit
+ * reaches the same workflow instead of starting a second one.
+ */
+export async function startJourney(deps: ApiDeps, learner: Session, input: Registration): Promise<{ caseId: string; opened: boolean }> {
+  const open = await deps.db('cases').join('learners', 'learners.id', 'cases.learnerId')
+    .where({ 'learners.personCode': learner.subject, 'cases.programme': 'IMK' }).whereNull('cases.closedAt')
+    .first<{ id: string } | undefined>('cases.id');
+  if (open && open.id !== input.requestId) {
+    throw new HttpError(409, 'journey_already_open', 'You already have an open learning-account application', [{ caseId: open.id }]);
+  }
+  const caseId = input.requestId ?? randomUUID();
+  try {
+    await deps.temporal.workflow.start(learnerJourney, {
+      workflowId: learnerJourneyId(caseId),
+      taskQueue: deps.taskQueue,
+      // A repeated submit joins the running journey; a finished journey's id is never reused for a new one.
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: searchAttributes.caseId, value: caseId },
+        { key: searchAttributes.programme, value: 'IMK' },
+        { key: searchAttributes.journeyStage, value: 'registered' },
+      ],
+      args: [{
+        caseId, personCode: learner.subject, programme: 'IMK',
+        registration: { ...input, termsAcceptedAt: new Date().toISOString() },
+        actor: { role: 'learner', id: learner.subject, name: learner.name, channel: 'e-service' },
+        timing: { approvalDue: deps.approvalDueMs },
+      }],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+  deps.logger.info('journey started', { caseId, workflowId: learnerJourneyId(caseId) });
+  return { caseId, opened: await waitForCase(deps, caseId) };
+}
+
+// The case row is written by the workflow's first activity; wait briefly so the learner lands on a filled page.
+async function waitForCase(deps: ApiDeps, caseId: string): Promise<boolean> {
+  for (let i = 0; i < 50; i++) {
+    if (await Case.query(deps.db).findById(caseId).select('id')) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+/** The learner's own journeys, newest first, each with its timeline. */
+export async function listJourneys(deps: ApiDeps, learner: Session): Promise<JourneyView[]> {
+  const cases = await ownCases(deps, learner).orderBy('cases.createdAt', 'desc');
+  return Promise.all(cases.map((c) => withEvents(deps, c)));
+}
+
+/** One of the learner's own journeys; someone else's case is reported as not found. */
+export async function getJourney(deps: ApiDeps, learner: Session, caseId: string): Promise<JourneyView | null> {
+  const found = await ownCases(deps, learner).where('cases.id', caseId).first();
+  return found ? withEvents(deps, found) : null;
+}
+
+// The object-level check lives in the query: only cases of the logged-in person are ever read.
+function ownCases(deps: ApiDeps, learner: Session) {
+  return Case.query(deps.db).select('cases.*').join('learners', 'learners.id', 'cases.learnerId')
+    .where('learners.personCode', learner.subject);
+}
+
+async function withEvents(deps: ApiDeps, c: Case): Promise<JourneyView> {
+  const events = await CaseEvent.query(deps.db).where('caseId', c.id).orderBy('id');
+  return {
+    caseId: c.id, serviceCaseId: c.serviceCaseId, programme: c.programme, stage: c.stage, outcomeReason: c.outcomeReason,
+    balanceCents: c.balanceCents, createdAt: c.createdAt.toISOString(), closedAt: c.closedAt?.toISOString() ?? null,
+    events: events.map((e) => ({
+      step: e.step, kind: e.kind, stage: e.stage, actorRole: e.actorRole, actorName: e.actorName, channel: e.channel,
+      occurredAt: e.occurredAt.toISOString(), details: e.details,
+    })),
+  };
+}

@@ -1,0 +1,44 @@
+import { createDb, migrateLatest, Provider, User } from '../lib/db';
+import { hashPassword } from '../lib/passwords';
+
+/** Demo accounts seeded into a fresh database; the launcher prints these logins. */
+export const demoUsers = [
+  { username: 'staff', password: 'Agentura#2026', displayName: 'Inese Kļaviņa', role: 'staff' as const },
+  { username: 'admin', password: 'Admins#2026x', displayName: 'Andris Priede', role: 'admin' as const },
+  { username: 'provider', password: 'Provider#2026', displayName: 'Dace Vītola', role: 'provider' as const },
+];
+
+/** The demo education provider (sample data). */
+export const demoProvider = { name: 'Mācību centrs "Digitālās prasmes" (paraugs)', registrationNumber: '40003000001' };
+
+/** Runs migrations, then adds the demo provider and users if they are missing; safe to run at every start. */
+export async function seed(databaseUrl: string, opts: { migrateOnly?: boolean } = {}): Promise<void> {
+  const db = createDb(databaseUrl, { min: 0, max: 2 });
+  try {
+    await migrateLatest(db);
+    if (opts.migrateOnly) return;
+    await Provider.query(db).insert(demoProvider as Partial<Provider>).onConflict('registrationNumber').ignore();
+    const provider = await Provider.query(db).findOne({ registrationNumber: demoProvider.registrationNumber });
+    for (const user of demoUsers) {
+      if (await User.query(db).findOne({ username: user.username })) continue;
+      await User.query(db).insert({
+        username: user.username, displayName: user.displayName, role: user.role,
+        passwordHash: await hashPassword(user.password), providerId: user.role === 'provider' ? provider!.id : null,
+      } as Partial<User>);
+    }
+  } finally {
+    await db.destroy();
+  }
+}
+
+if (require.main === module) {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    process.stderr.write('DATABASE_URL is not set\n');
+    process.exit(1);
+  }
+  seed(url, { migrateOnly: process.argv.includes('--migrate-only') }).then(
+    () => process.stdout.write('database migrated and seeded\n'),
+    (err) => { process.stderr.write(`seeding failed: ${err}\n`); process.exit(1); },
+  );
+}

@@ -1,0 +1,150 @@
+/**
+ * A Temporal dev server (`temporal server start-dev` from the CLI that dev/ensure-temporal.sh builds), with our
+ * search attributes registered and the retention our cases need.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
+import { msToTs, tsToMs } from '@temporalio/common/lib/time';
+import { assertPortFree } from './net';
+import { spawnService, stopStrays, unlessExited } from './processes';
+
+/** The search attribute types the dev server's `--search-attribute Name=Type` flag accepts. */
+export type SearchAttributeTypeName = 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
+
+/** Options for startTemporal. */
+export interface TemporalOptions {
+  /** Path of the Temporal CLI binary. */
+  binary: string;
+  port: number;
+  uiPort: number;
+  /** SQLite file that keeps workflows across restarts; undefined keeps everything in memory. */
+  dbFile?: string;
+  /** No Web UI. */
+  headless?: boolean;
+  namespace: string;
+  searchAttributes: Record<string, SearchAttributeTypeName>;
+}
+
+/** A running dev server started by startTemporal. */
+export interface RunningTemporal {
+  address: string;
+  /** The Web UI, or null when headless. */
+  uiUrl: string | null;
+  stop(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 60_000;
+// Dev-server namespaces keep closed workflows 24 hours; staff look up finished cases for longer than that.
+const RETENTION = '30 days';
+const UPPER_CASE: Record<SearchAttributeTypeName, 'KEYWORD' | 'TEXT' | 'INT' | 'DOUBLE' | 'BOOL' | 'DATETIME' | 'KEYWORD_LIST'> = {
+  Keyword: 'KEYWORD', Text: 'TEXT', Int: 'INT', Double: 'DOUBLE', Bool: 'BOOL', Datetime: 'DATETIME', KeywordList: 'KEYWORD_LIST',
+};
+
+/** Starts the dev server, waits until its frontend answers, then registers search attributes and retention. */
+export async function startTemporal(options: TemporalOptions): Promise<RunningTemporal> {
+  const { binary, port, uiPort, dbFile, headless = false, namespace, searchAttributes } = options;
+  await stopStrays('temporal', (argv) => argv.includes('start-dev') && argv.join(' ').includes(`--ip 127.0.0.1 --port ${port} `));
+  await assertPortFree(port, 'the Temporal dev server');
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn'];
+  if (dbFile) {
+    fs.mkdirSync(path.dirname(path.resolve(dbFile)), { recursive: true });
+    args.push('--db-filename', dbFile);
+  }
+  if (headless) args.push('--headless');
+  // The CLI always creates "default"; naming it again would be redundant.
+  if (namespace !== 'default') args.push('--namespace', namespace);
+  for (const [name, type] of Object.entries(searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
+
+  // TEMPORAL_* variables configure the CLI as a client (address, namespace, TLS); none of that is meant for the server.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TEMPORAL_')));
+  const server = spawnService('temporal', binary, args, { env, quietWhenStopping: true });
+  const address = `127.0.0.1:${port}`;
+  try {
+    const connection = await unlessExited(server, connectWhenReady(address, START_TIMEOUT_MS));
+    try {
+      await ensureSearchAttributes(connection, namespace, searchAttributes);
+      await ensureRetention(connection, namespace);
+    } finally {
+      await connection.close();
+    }
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return { address, uiUrl: headless ? null : `http://127.0.0.1:${uiPort}`, stop: () => server.stop() };
+}
+
+/** Runs dev/ensure-temporal.sh and returns the CLI binary's path; a first run builds it, which takes minutes. */
+export async function ensureTemporalCli(repoRoot: string): Promise<string> {
+  const script = path.join(repoRoot, 'dev', 'ensure-temporal.sh');
+  // Its progress and errors go straight to our stderr; only the path comes back on stdout.
+  const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const code = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('close', resolve));
+  if (code !== 0 || !stdout.trim()) throw new Error(`${script} failed (its message is above)`);
+  return stdout.trim();
+}
+
+// The first start of a fresh binary can be slow (SQLite schema setup, a cold page cache), so retry generously.
+async function connectWhenReady(address: string, timeoutMs: number): Promise<Connection> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let connection: Connection | undefined;
+    try {
+      connection = await Connection.connect({ address, connectTimeout: 2_000 });
+      await connection.workflowService.getSystemInfo({});
+      return connection;
+    } catch (error) {
+      await connection?.close();
+      if (Date.now() > deadline) throw new Error(`Temporal at ${address} did not answer within ${timeoutMs / 1000} s: ${String(error)}`);
+    }
+    await sleep(250);
+  }
+}
+
+/**
+ * `--search-attribute` only takes effect when the namespace is first created; with a persisted database file,
+ * attributes added to the code later must go through the operator API.
+ */
+async function ensureSearchAttributes(
+  connection: Connection,
+  namespace: string,
+  wanted: Record<string, SearchAttributeTypeName>,
+): Promise<void> {
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const existing = customAttributes ?? {};
+  const missing: Record<string, IndexedValueType> = {};
+  for (const [name, type] of Object.entries(wanted)) {
+    const encoded = indexedValueType(type);
+    if (!(name in existing)) missing[name] = encoded;
+    else if (existing[name] !== encoded) {
+      throw new Error(
+        `search attribute ${name} exists in namespace ${namespace} with another type than ${type}; ` +
+          'a dev server keeps it for good: remove its database (make clean-data) to start over',
+      );
+    }
+  }
+  if (Object.keys(missing).length > 0) {
+    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
+  }
+}
+
+type IndexedValueType = NonNullable<ReturnType<typeof encodeSearchAttributeIndexedValueType>>;
+
+function indexedValueType(type: SearchAttributeTypeName): IndexedValueType {
+  const encoded = encodeSearchAttributeIndexedValueType(UPPER_CASE[type]);
+  if (encoded === undefined) throw new Error(`unknown search attribute type ${type}`);
+  return encoded;
+}
+
+async function ensureRetention(connection: Connection, namespace: string): Promise<void> {
+  const { config } = await connection.workflowService.describeNamespace({ namespace });
+  const wanted = msToTs(RETENTION);
+  if (tsToMs(config?.workflowExecutionRetentionTtl) === tsToMs(wanted)) return;
+  await connection.workflowService.updateNamespace({ namespace, config: { workflowExecutionRetentionTtl: wanted } });
+}

@@ -1,0 +1,69 @@
+import { seedPeople } from '../seed-people';
+import { createMailCatcher } from './mail-catcher';
+import { createPopulationRegisterStub } from './population-register';
+import { createSsoStub } from './sso';
+
+/** Reads a port from the environment, failing loudly on garbage rather than silently using the default. */
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be a port number, got ${raw}`);
+  return port;
+}
+
+function log(level: 'info' | 'error', msg: string, fields: Record<string, unknown> = {}): void {
+  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
+  if (level === 'error') console.error(line);
+  else console.log(line);
+}
+
+/** Starts the Population Register, SSO and mail-catcher stubs on the dev stack's fixed ports. */
+export async function main(): Promise<void> {
+  const publicUrl = (process.env.PUBLIC_URL || 'http://127.0.0.1:3000').replace(/\/$/, '');
+  const closers: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log('info', 'stubs stopping', { signal });
+    await Promise.allSettled(closers.map((close) => close()));
+    process.exit(0);
+  };
+  process.once('SIGINT', (s) => void stop(s));
+  process.once('SIGTERM', (s) => void stop(s));
+
+  try {
+    const fpr = await createPopulationRegisterStub({ people: seedPeople }).listen(
+      portFromEnv('POPULATION_REGISTER_PORT', 4101),
+    );
+    closers.push(fpr.close);
+    log('info', 'stub listening', { service: 'population-register', url: fpr.url });
+
+    const sso = await createSsoStub({
+      people: seedPeople,
+      clients: [
+        {
+          clientId: process.env.SSO_CLIENT_ID || 'learning-accounts',
+          clientSecret: process.env.SSO_CLIENT_SECRET || 'dev-sso-secret',
+          redirectUris: [`${publicUrl}/auth/sso/callback`],
+        },
+      ],
+    }).listen(portFromEnv('SSO_PORT', 4100));
+    closers.push(sso.close);
+    log('info', 'stub listening', { service: 'sso', url: sso.url });
+
+    const mail = await createMailCatcher().listen({
+      smtpPort: portFromEnv('SMTP_PORT', 1025),
+      httpPort: portFromEnv('MAIL_CATCHER_PORT', 8025),
+    });
+    closers.push(mail.close);
+    log('info', 'stub listening', { service: 'mail-catcher', url: mail.httpUrl, smtpPort: mail.smtpPort });
+  } catch (err) {
+    log('error', 'stub failed to start', { error: err instanceof Error ? err.message : String(err) });
+    await Promise.allSettled(closers.map((close) => close()));
+    process.exit(1);
+  }
+}
+
+if (require.main === module) void main();

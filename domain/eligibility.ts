@@ -1,0 +1,60 @@
+import { ageOn } from './dates';
+import type { ProgrammeRules } from './programmes';
+
+/** What the Population Register told us about a person, as far as eligibility cares. */
+export interface PersonFacts {
+  personCode: string;
+  birthDate: string;
+  deceased: boolean;
+}
+
+/** Why a person is not eligible; stable codes shown to staff and mapped to words for learners. */
+export type IneligibleReason = 'deceased' | 'under_min_age' | 'over_max_age';
+
+/** The decision with the facts and the rule that made it, stored so staff can see why. */
+export interface EligibilityDecision {
+  eligible: boolean;
+  reason: IneligibleReason | null;
+  /** The rule that decided, in words, e.g. "age 18 or over on the application date". */
+  rule: string;
+  facts: { onDate: string; age: number; deceased: boolean; programme: string; minAge: number; maxAge: number | null };
+}
+
+/** Decides whether a person may have an account in a programme on a given day (YYYY-MM-DD, Riga). */
+export function checkEligibility(person: PersonFacts, programme: ProgrammeRules, onDate: string): EligibilityDecision {
+  const age = ageOn(person.birthDate, onDate);
+  const facts = {
+    onDate, age, deceased: person.deceased, programme: programme.code, minAge: programme.minAge, maxAge: programme.maxAge,
+  };
+  const ageRule = programme.maxAge === null
+    ? `age ${programme.minAge} or over on the application date`
+    : `age ${programme.minAge} to ${programme.maxAge} on the application date`;
+  if (person.deceased) {
+    return { eligible: false, reason: 'deceased', rule: 'the person must be alive per the Population Register', facts };
+  }
+  if (age < programme.minAge) return { eligible: false, reason: 'under_min_age', rule: ageRule, facts };
+  if (programme.maxAge !== null && age > programme.maxAge) {
+    return { eligible: false, reason: 'over_max_age', rule: ageRule, facts };
+  }
+  return { eligible: true, reason: null, rule: `alive and ${ageRule}`, facts };
+}
+
+/** Plain-words explanation of an ineligibility reason for the learner. */
+export function describeIneligibility(decision: EligibilityDecision, language: 'lv' | 'en'): string {
+  const { age, minAge } = decision.facts;
+  const words: Record<IneligibleReason, { lv: string; en: string }> = {
+    deceased: {
+      lv: 'Iedzīvotāju reģistrā persona ir atzīmēta kā mirusi.',
+      en: 'The Population Register records the person as deceased.',
+    },
+    under_min_age: {
+      lv: `Programmā var pieteikties no ${minAge} gadu vecuma; pieteikuma dienā jums ir ${age} gadi.`,
+      en: `The programme is open from age ${minAge}; on the application date you are ${age}.`,
+    },
+    over_max_age: {
+      lv: `Pieteikuma dienā jums ir ${age} gadi, kas pārsniedz programmas vecuma robežu.`,
+      en: `On the application date you are ${age}, above the programme's age limit.`,
+    },
+  };
+  return decision.reason ? words[decision.reason][language] : '';
+}

@@ -1,0 +1,39 @@
+import type { EligibilityDecision } from './eligibility';
+
+/** Where a learner's journey stands; the words people see live in the web layer's translations. */
+export type JourneyStage =
+  | 'registered'
+  | 'checking_eligibility'
+  | 'awaiting_approval'
+  | 'imk_approved'
+  | 'not_eligible'
+  | 'imk_rejected';
+
+/** Stages after which nothing more happens in this journey. */
+export const FINAL_STAGES: readonly JourneyStage[] = ['imk_approved', 'not_eligible', 'imk_rejected'];
+
+/** Who acted on a case, and in which role; recorded with every case event. */
+export type ActorRole = 'learner' | 'coordinator' | 'staff' | 'provider' | 'system';
+
+/** Through which channel an action came (service accounting, seed 003). */
+export type Channel = 'e-service' | 'assisted' | 'staff' | 'system';
+
+/** An actor as recorded in case history. */
+export interface Actor { role: ActorRole; id: string | null; name: string | null; channel: Channel }
+
+/** The system acting on its own (timers, automatic checks). */
+export const SYSTEM_ACTOR: Actor = { role: 'system', id: null, name: null, channel: 'system' };
+
+/** A staff decision on the IMK approval task. */
+export type ApprovalDecision = 'approve' | 'reject';
+
+/** The small state object a journey keeps and its Query returns. */
+export interface JourneyState {
+  caseId: string;
+  serviceCaseId: string | null;
+  programme: string;
+  stage: JourneyStage;
+  eligibility: EligibilityDecision | null;
+  openTaskId: string | null;
+  decision: { taskId: string; decision: ApprovalDecision; comment: string; decidedBy: Actor } | null;
+}

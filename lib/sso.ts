@@ -1,0 +1,42 @@
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+
+/** The person the national single sign-on vouches for. */
+export interface SsoIdentity { personCode: string; firstName: string; lastName: string }
+
+/**
+ * Client of the national single sign-on (an OpenID Connect identity provider): builds the login redirect,
+ * exchanges the code and verifies the ID token against the provider's published keys.
+ */
+export function createSsoClient(opts: { issuer: string; clientId: string; clientSecret: string; redirectUri: string }) {
+  const jwks = createRemoteJWKSet(new URL(`${opts.issuer}/jwks`));
+  return {
+    /** The URL to send the browser to. */
+    authorizeUrl(state: string, nonce: string): string {
+      const url = new URL(`${opts.issuer}/authorize`);
+      url.search = new URLSearchParams({
+        response_type: 'code', client_id: opts.clientId, redirect_uri: opts.redirectUri, scope: 'openid', state, nonce,
+      }).toString();
+      return url.toString();
+    },
+    /** Exchanges the code for an ID token and returns the verified identity; throws if anything does not check out. */
+    async identify(code: string, nonce: string): Promise<SsoIdentity> {
+      const res = await fetch(`${opts.issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code', code, redirect_uri: opts.redirectUri,
+          client_id: opts.clientId, client_secret: opts.clientSecret,
+        }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (!res.ok) throw new Error(`single sign-on token exchange failed with HTTP ${res.status}`);
+      const { id_token: idToken } = (await res.json()) as { id_token: string };
+      const { payload } = await jwtVerify(idToken, jwks, { issuer: opts.issuer, audience: opts.clientId, algorithms: ['RS256'] });
+      if (payload.nonce !== nonce) throw new Error('single sign-on nonce does not match');
+      return { personCode: String(payload.sub), firstName: String(payload.given_name ?? ''), lastName: String(payload.family_name ?? '') };
+    },
+  };
+}
+
+/** The client createSsoClient returns. */
+export type SsoClient = ReturnType<typeof createSsoClient>;

@@ -1,0 +1,150 @@
+import test from 'ava';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadEmailTemplates, type EmailName, type Language } from '../../lib/email-templates';
+
+const emailsDir = path.join(__dirname, '..', '..', 'emails');
+// Loaded once: compiling MJML is the slow part, and every test below reads the same templates.
+const loaded = loadEmailTemplates();
+const languages: Language[] = ['lv', 'en'];
+
+const common = {
+  firstName: 'Jānis',
+  serviceCaseId: 'IMK-2026-000123',
+  caseUrl: 'https://mackonts.example.lv/lietas/IMK-2026-000123',
+};
+const samples: Record<EmailName, Record<string, unknown>> = {
+  'imk-approved': { ...common, approvedAt: '22.11.2026', balance: '500,00 EUR' },
+  'imk-rejected': { ...common, reason: 'Iesniegtie dati nesakrīt ar Fizisko personu reģistru.' },
+  'not-eligible': { ...common, reason: 'Jums vēl nav 18 gadu.', rule: 'IMK: vecums no 18 gadiem' },
+};
+const agencyName: Record<Language, string> = {
+  lv: 'Valsts izglītības attīstības aģentūra',
+  en: 'State Education Development Agency',
+};
+/** Latvian greets people in the vocative, so the name appears as "Jāni" there. */
+const addressed: Record<Language, string> = { lv: 'Jāni', en: 'Jānis' };
+
+/** Copies emails/ to a temporary folder, lets a test break one file there, and returns the folder. */
+async function brokenCopy(file: string, change: (source: string) => string): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'emails-'));
+  await fs.cp(emailsDir, dir, { recursive: true });
+  const target = path.join(dir, file);
+  await fs.writeFile(target, change(await fs.readFile(target, 'utf8')));
+  return dir;
+}
+
+test('loads every e-mail, compiling its MJML in strict validation', async (t) => {
+  // loadEmailTemplates compiles with validationLevel 'strict', so loading at all means MJML found no errors.
+  const templates = await loaded;
+  t.deepEqual([...templates.names].sort(), ['imk-approved', 'imk-rejected', 'not-eligible']);
+});
+
+for (const name of Object.keys(samples) as EmailName[]) {
+  for (const language of languages) {
+    test(`${name} (${language}) renders subject, HTML and text with the person's name, case id and link`, async (t) => {
+      const templates = await loaded;
+      const email = templates.render(name, language, samples[name]!);
+      for (const part of [email.subject, email.text]) {
+        t.true(part.includes(common.serviceCaseId), 'case id');
+        t.true(part.includes(addressed[language]), 'name');
+      }
+      t.true(email.html.includes(`lang="${language}"`));
+      t.true(email.html.includes(`href="${common.caseUrl}"`));
+      t.true(email.text.includes(common.caseUrl));
+      const agency = agencyName[language];
+      t.true(email.html.includes(agency) && email.text.includes(agency), 'shared header and sign-off');
+      t.true(email.text.includes('stars@viaa.gov.lv'), 'footer says how to reach support');
+      for (const [field, value] of Object.entries(samples[name]!)) {
+        if (field === 'firstName') continue;
+        t.true(email.text.includes(String(value)), `text shows ${field}`);
+        t.true(email.html.includes(String(value)), `HTML shows ${field}`);
+      }
+      t.false(/\{\{|\}\}/.test(email.html + email.text + email.subject), 'no placeholder left unrendered');
+      t.false(email.subject.includes('\n'));
+    });
+  }
+  test(`${name}: the Latvian and English subjects differ`, async (t) => {
+    const templates = await loaded;
+    t.not(templates.render(name, 'lv', samples[name]!).subject, templates.render(name, 'en', samples[name]!).subject);
+  });
+}
+
+test('Latvian greeting uses the vocative; feminine names stay as they are', async (t) => {
+  const templates = await loaded;
+  const greet = (firstName: string) =>
+    templates.render('imk-approved', 'lv', { ...samples['imk-approved'], firstName }).text;
+  t.true(greet('Jānis').includes('Labdien, Jāni!'));
+  t.true(greet('Mārtiņš').includes('Labdien, Mārtiņ!'));
+  t.true(greet('Anna Marija').includes('Labdien, Anna Marija!'));
+  t.true(greet('Edgars').includes('Labdien, Edgar!'));
+});
+
+test('HTML escapes markup in data; plain text and subject keep it as typed', async (t) => {
+  const templates = await loaded;
+  const evil = '<script>alert(1)</script>';
+  const email = templates.render('imk-rejected', 'en', { ...samples['imk-rejected'], firstName: evil, reason: evil });
+  t.false(email.html.includes('<script>'));
+  t.true(email.html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
+  t.true(email.text.includes(evil), 'text is not HTML, so it is not escaped (nor escaped twice)');
+  t.true(email.subject.includes(evil));
+});
+
+test('a multi-line staff comment keeps its line breaks in HTML', async (t) => {
+  const templates = await loaded;
+  const reason = 'Pirmā rinda\nOtrā <rinda>';
+  const email = templates.render('imk-rejected', 'lv', { ...samples['imk-rejected'], reason });
+  t.true(email.html.includes('Pirmā rinda<br />\nOtrā &lt;rinda&gt;'));
+});
+
+test('a missing data field throws, naming the e-mail and the field', async (t) => {
+  const templates = await loaded;
+  const { reason: _reason, ...withoutReason } = samples['imk-rejected'];
+  t.throws(() => templates.render('imk-rejected', 'lv', withoutReason), { message: /imk-rejected.*\(lv\).*reason/ });
+  const { firstName: _firstName, ...withoutName } = samples['imk-approved'];
+  t.throws(() => templates.render('imk-approved', 'en', withoutName), { message: /firstName/ });
+  t.throws(() => templates.render('not-eligible', 'en', { ...samples['not-eligible'], rule: null }),
+    { message: /rule/ });
+});
+
+test('a link that is not http(s) is refused', async (t) => {
+  const templates = await loaded;
+  t.throws(() => templates.render('imk-approved', 'lv', { ...samples['imk-approved'], caseUrl: 'javascript:alert(1)' }),
+    { message: /caseUrl/ });
+});
+
+test('an unknown e-mail or language throws a clear error', async (t) => {
+  const templates = await loaded;
+  t.throws(() => templates.render('no-such-email' as EmailName, 'lv', samples['imk-approved']!),
+    { message: /Unknown e-mail "no-such-email"/ });
+  t.throws(() => templates.render('imk-approved', 'de' as Language, samples['imk-approved']!),
+    { message: /Unknown language "de"/ });
+});
+
+test('invalid MJML fails loading, naming the template and the line in body.mjml', async (t) => {
+  const dir = await brokenCopy('imk-rejected/body.mjml',
+    (s) => s.replace('<mj-column>', '').replace('</mj-column>', ''));
+  await t.throwsAsync(loadEmailTemplates(dir),
+    { message: /E-mail "imk-rejected": invalid MJML\n {2}body\.mjml line 3: mj-text cannot be used inside/ });
+});
+
+test('a block helper MJML would drop fails loading and points to <mj-raw>', async (t) => {
+  const dir = await brokenCopy('not-eligible/body.mjml', (s) => `{{#if rule}}\n${s}{{/if}}\n`);
+  await t.throwsAsync(loadEmailTemplates(dir), { message: /not-eligible.*\{\{#if rule\}\}.*mj-raw/ });
+});
+
+test('a key missing from one language fails loading, naming the key', async (t) => {
+  const dir = await brokenCopy('imk-approved/strings.en.json', (s) => {
+    const strings = JSON.parse(s) as Record<string, string>;
+    delete strings.next2;
+    return JSON.stringify(strings);
+  });
+  await t.throwsAsync(loadEmailTemplates(dir),
+    { message: /imk-approved.*strings\.en\.json is missing key\(s\) next2/ });
+});
+
+test('a string used by a template but defined nowhere fails loading', async (t) => {
+  const dir = await brokenCopy('imk-approved/text.hbs', (s) => `${s}{{t.postscript}}\n`);
+  await t.throwsAsync(loadEmailTemplates(dir), { message: /imk-approved.*postscript/ });
+});

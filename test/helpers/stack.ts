@@ -1,0 +1,151 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import knexFactory, { type Knex } from 'knex';
+import nodemailer from 'nodemailer';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createApp } from '../../api/app';
+import { createPopulationRegisterClient } from '../../activities/registries/population-register';
+import { createDb, migrateLatest } from '../../lib/db';
+import { loadEmailTemplates } from '../../lib/email-templates';
+import { createLogger } from '../../lib/logger';
+import { createMetrics } from '../../lib/metrics';
+import { createSessionTokens } from '../../lib/sessions';
+import { createSsoClient } from '../../lib/sso';
+import { createWorker, workflowsPath } from '../../worker/create-worker';
+import { seed } from '../../dev/seed';
+import { seedPeople } from '../../dev/seed-people';
+import { createMailCatcher } from '../../dev/stubs/mail-catcher';
+import { createPopulationRegisterStub } from '../../dev/stubs/population-register';
+import { createSsoStub } from '../../dev/stubs/sso';
+
+/**
+ * The whole system for one test file: a fresh Postgres database, the registry, sign-on and mail stubs,
+ * a worker on its own task queue against the real Temporal dev server, and the API on a free port.
+ * The test command (make test) starts Postgres and Temporal and passes their addresses in the environment.
+ */
+export async function startTestStack(opts: { approvalDueMs?: number } = {}) {
+  const adminUrl = requireEnv('TEST_DATABASE_URL');
+  const temporalAddress = requireEnv('TEMPORAL_ADDRESS');
+  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+  const logger = createLogger('test', (process.env.TEST_LOG_LEVEL as 'info' | undefined) ?? 'warn');
+
+  installQuietRuntime();
+  const databaseUrl = await createDatabase(adminUrl);
+  await seed(databaseUrl);
+  const db = createDb(databaseUrl);
+
+  const mail = createMailCatcher();
+  const mailListening = await mail.listen();
+  const registry = createPopulationRegisterStub({ people: seedPeople });
+  const registryListening = await registry.listen();
+
+  // The API's port must be known before the sign-on stub is told which redirect address to accept.
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const sso = { clientId: 'learning-accounts-test', clientSecret: randomUUID(), redirectUri: `${appUrl}/auth/sso/callback` };
+  const ssoListening = await createSsoStub({
+    people: seedPeople, clients: [{ clientId: sso.clientId, clientSecret: sso.clientSecret, redirectUris: [sso.redirectUri] }],
+  }).listen();
+
+  const taskQueue = `test-${randomUUID()}`;
+  const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+  const worker = await createWorker({
+    connection: nativeConnection, namespace, taskQueue,
+    workflows: { workflowBundle: await workflowBundle() },
+    deps: {
+      db, logger, templates: await loadEmailTemplates(), mailFrom: 'IMK <imk@test.invalid>', publicUrl: appUrl,
+      mailer: nodemailer.createTransport({ host: '127.0.0.1', port: mailListening.smtpPort, secure: false, ignoreTLS: true }),
+      populationRegister: createPopulationRegisterClient({ baseUrl: registryListening.url, timeoutMs: 2_000 }),
+    },
+  });
+  const workerRun = worker.run();
+
+  const connection = await Connection.connect({ address: temporalAddress });
+  const temporal = new Client({ connection, namespace });
+  const tokens = createSessionTokens(randomUUID() + randomUUID());
+  const app = createApp({
+    db, temporal, taskQueue, logger, tokens, metrics: createMetrics('api-test'),
+    sso: createSsoClient({ issuer: ssoListening.url, ...sso }),
+    publicUrl: appUrl, temporalUiUrl: null, approvalDueMs: opts.approvalDueMs ?? 5 * 86_400_000,
+  });
+  server.on('request', app.callback());
+
+  return {
+    db, temporal, taskQueue, appUrl, tokens, mail, registry: registry.control, ssoUrl: ssoListening.url, sso,
+    /** A bearer token for a session, as the login routes would issue. */
+    async tokenFor(role: 'learner' | 'staff' | 'admin' | 'provider', subject: string, name = 'Test User') {
+      return tokens.sign({ role, subject, name });
+    },
+    /** A bearer token of the seeded staff member. */
+    async staffToken(username = 'staff') {
+      const user = await db('users').where({ username }).first<{ id: string; displayName: string; role: 'staff' | 'admin' }>();
+      return tokens.sign({ role: user.role, subject: user.id, name: user.displayName });
+    },
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      worker.shutdown();
+      await workerRun;
+      await nativeConnection.close();
+      await connection.close();
+      await db.destroy();
+      await mailListening.close();
+      await registryListening.close();
+      await ssoListening.close();
+      await dropDatabase(adminUrl, databaseUrl);
+    },
+  };
+}
+
+/** The stack startTestStack returns. */
+export type TestStack = Awaited<ReturnType<typeof startTestStack>>;
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+// Bundling takes seconds, so a test file builds it once; the test command may pass a prebuilt one.
+function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error } as never });
+  return bundle;
+}
+
+let runtimeInstalled = false;
+// The SDK logs every activity retry at WARN; tests provoke retries on purpose, so only errors are shown.
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  runtimeInstalled = true;
+}
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests with the project's test command (make test)`);
+  return value;
+}
+
+async function createDatabase(adminUrl: string): Promise<string> {
+  const name = `test_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+  const admin: Knex = knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
+  try {
+    await admin.raw(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.destroy();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function dropDatabase(adminUrl: string, databaseUrl: string): Promise<void> {
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const admin: Knex = knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
+  try {
+    await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await admin.destroy();
+  }
+}
+
+/** Re-exported for tests that migrate by hand. */
+export { migrateLatest };

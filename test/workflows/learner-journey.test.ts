@@ -1,0 +1,102 @@
+import test from 'ava';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { decideApprovalUpdate, journeyStateQuery } from '../../workflows/learner-journey';
+import { FailureType } from '../../domain/failures';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { openTaskOf, startLearnerJourney } from '../helpers/journeys';
+
+// Workflow tests against the real Temporal dev server and real Postgres (started by the test command).
+let stack: TestStack;
+test.before(async () => { stack = await startTestStack(); });
+test.after.always(async () => { await stack?.stop(); });
+
+const staff = { role: 'staff' as const, id: 'staff-1', name: 'Inese Kļaviņa', channel: 'staff' as const };
+const ANNA = '321178-40215';
+const JANIS = '150690-11223';
+const LIGA = '010309-21234';
+const PETERIS = '120345-10001';
+const MARTA = '220288-10458';
+
+test.serial('an eligible adult gets an approval task; staff approve; the learner is told once by e-mail', async (t) => {
+  const { caseId, handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, ANNA);
+  const task = await openTaskOf(stack.db, caseId);
+  t.is((await handle.query(journeyStateQuery)).stage, 'awaiting_approval');
+
+  const answer = await handle.executeUpdate(decideApprovalUpdate, { args: [{ taskId: task.id, decision: 'approve', comment: '', decidedBy: staff }] });
+  t.is(answer.stage, 'imk_approved');
+  const result = await handle.result();
+  t.is(result.stage, 'imk_approved');
+  t.regex(result.serviceCaseId ?? '', /^IMK-\d{4}-\d{6}$/);
+
+  const row = await stack.db('cases').where({ id: caseId }).first();
+  t.is(row.stage, 'imk_approved');
+  t.is(row.balanceCents, 50_000);
+  const decided = await stack.db('tasks').where({ id: task.id }).first();
+  t.like(decided, { state: 'decided', decision: 'approve', decidedByName: 'Inese Kļaviņa' });
+  const events = await stack.db('caseEvents').where({ caseId }).orderBy('id').pluck('kind');
+  t.deepEqual(events, ['registered', 'eligible', 'imk_approved']);
+
+  const mail = await stack.mail.waitFor((m) => m.to.includes(`${ANNA}@example.lv`));
+  t.true(mail.subject.includes(result.serviceCaseId!));
+  t.true(mail.text.includes('500,00 EUR'));
+  // The registry query is audited with whose data and why.
+  const audit = await stack.db('auditLog').where({ caseId }).first();
+  t.like(audit, { subjectPersonCode: ANNA, purpose: 'IMK eligibility check', action: 'population-register.get-person' });
+});
+
+test.serial('a person under 18 is not eligible, with the reason, and gets an e-mail saying so', async (t) => {
+  const { caseId, handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, LIGA);
+  const result = await handle.result();
+  t.is(result.stage, 'not_eligible');
+  const row = await stack.db('cases').where({ id: caseId }).first();
+  t.like(row, { stage: 'not_eligible', outcomeReason: 'under_min_age' });
+  t.truthy(row.closedAt);
+  t.is(await stack.db('tasks').where({ caseId }).first(), undefined, 'no staff task for an ineligible person');
+  const mail = await stack.mail.waitFor((m) => m.to.includes(`${LIGA}@example.lv`));
+  t.regex(mail.text, /no 18 gadu vecuma/);
+});
+
+test.serial('a deceased person is not eligible', async (t) => {
+  const { caseId, handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, PETERIS);
+  t.is((await handle.result()).stage, 'not_eligible');
+  t.like(await stack.db('cases').where({ id: caseId }).first(), { outcomeReason: 'deceased' });
+  const mail = await stack.mail.waitFor((m) => m.to.includes(`${PETERIS}@example.lv`));
+  t.regex(mail.text, /mirusi/);
+});
+
+test.serial('a stale or repeated decision is refused and changes nothing', async (t) => {
+  const { caseId, handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, JANIS);
+  const task = await openTaskOf(stack.db, caseId);
+
+  const wrongTask = await t.throwsAsync(handle.executeUpdate(decideApprovalUpdate, {
+    args: [{ taskId: '00000000-0000-4000-8000-000000000000', decision: 'approve', comment: '', decidedBy: staff }],
+  }), { instanceOf: WorkflowUpdateFailedError });
+  t.is((wrongTask!.cause as ApplicationFailure).type, FailureType.StaleDecision);
+
+  await handle.executeUpdate(decideApprovalUpdate, { args: [{ taskId: task.id, decision: 'reject', comment: 'Dokumenti nav pilnīgi', decidedBy: staff }] });
+  const again = await t.throwsAsync(handle.executeUpdate(decideApprovalUpdate, {
+    args: [{ taskId: task.id, decision: 'approve', comment: '', decidedBy: { ...staff, name: 'Someone Else' } }],
+  }));
+  t.truthy(again, 'a second decision is refused');
+  t.is((await handle.result()).stage, 'imk_rejected');
+  const row = await stack.db('tasks').where({ id: task.id }).first();
+  t.like(row, { decision: 'reject', decidedByName: 'Inese Kļaviņa' });
+  const mail = await stack.mail.waitFor((m) => m.to.includes(`${JANIS}@example.lv`));
+  t.true(mail.text.includes('Dokumenti nav pilnīgi'));
+});
+
+test.serial('the Population Register failing three times delays but does not break the journey; one e-mail', async (t) => {
+  stack.registry.failNext(3, 500);
+  const before = stack.registry.requests;
+  const { caseId, handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, MARTA);
+  const task = await openTaskOf(stack.db, caseId);
+  t.is(stack.registry.requests - before, 4, 'three failed requests, then one that succeeded');
+  await handle.executeUpdate(decideApprovalUpdate, { args: [{ taskId: task.id, decision: 'approve', comment: '', decidedBy: staff }] });
+  t.is((await handle.result()).stage, 'imk_approved');
+  await stack.mail.waitFor((m) => m.to.includes(`${MARTA}@example.lv`));
+  // Give a stray duplicate time to arrive before counting.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.is(stack.mail.messages().filter((m) => m.to.includes(`${MARTA}@example.lv`)).length, 1);
+  t.is((await stack.db("auditLog").where({ caseId })).length, 1, "one audited registry query");
+});

@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Handlebars from 'handlebars';
+import { formatEuro } from '../domain/money';
+import lv from './i18n/lv.json';
+import en from './i18n/en.json';
+
+/** Languages of the web pages; Latvian is the default. */
+export type PageLanguage = 'lv' | 'en';
+
+const strings: Record<PageLanguage, Record<string, string>> = { lv, en };
+const viewsDir = path.join(__dirname, 'views');
+
+/** Looks up a page string; a missing key shows the key itself so it is noticed, never a blank. */
+export function translate(language: PageLanguage, key: string, vars: Record<string, unknown> = {}): string {
+  const template = strings[language][key] ?? strings.lv[key] ?? key;
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? ''));
+}
+
+/** Compiles every view, partial and the layout once at start; render() is then a plain function call. */
+export function createRenderer() {
+  const hbs = Handlebars.create();
+  hbs.registerHelper('t', function (this: unknown, key: string, options: Handlebars.HelperOptions) {
+    return translate(options.data.root.lang as PageLanguage, key, options.hash);
+  });
+  hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
+  hbs.registerHelper('money', (cents: number, options: Handlebars.HelperOptions) => formatEuro(cents, options.data.root.lang));
+  hbs.registerHelper('datetime', (iso: string | Date | null, options: Handlebars.HelperOptions) => {
+    if (!iso) return '';
+    return new Intl.DateTimeFormat(options.data.root.lang === 'lv' ? 'lv-LV' : 'en-GB', {
+      dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/Riga',
+    }).format(new Date(iso));
+  });
+  hbs.registerHelper('json', (value: unknown) => JSON.stringify(value, null, 2));
+
+  for (const file of fs.readdirSync(path.join(viewsDir, 'partials'))) {
+    hbs.registerPartial(path.basename(file, '.hbs'), fs.readFileSync(path.join(viewsDir, 'partials', file), 'utf8'));
+  }
+  const layout = hbs.compile(fs.readFileSync(path.join(viewsDir, 'layout.hbs'), 'utf8'), { strict: false });
+  const views = new Map<string, Handlebars.TemplateDelegate>();
+  for (const file of fs.readdirSync(viewsDir).filter((f) => f.endsWith('.hbs') && f !== 'layout.hbs')) {
+    views.set(path.basename(file, '.hbs'), hbs.compile(fs.readFileSync(path.join(viewsDir, file), 'utf8')));
+  }
+
+  return {
+    /** Renders a view inside the layout; `title` is the page's heading and the document title. */
+    render(view: string, data: { lang: PageLanguage; title: string; [key: string]: unknown }): string {
+      const template = views.get(view);
+      if (!template) throw new Error(`no view named ${view}`);
+      return layout({ ...data, body: template(data) });
+    },
+  };
+}
+
+/** The renderer createRenderer returns. */
+export type Renderer = ReturnType<typeof createRenderer>;
+
+/** The directory of static files (CSS) served under /static. */
+export const publicDir = path.join(__dirname, 'public');

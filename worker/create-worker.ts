@@ -1,0 +1,25 @@
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities';
+
+/** The workflow code the worker loads: a prebuilt bundle (tests build it once) or the source to bundle at start. */
+export type WorkflowSource = { workflowBundle: WorkflowBundleOption } | { workflowsPath: string };
+
+/** The source of every workflow type, bundled by the worker at start. */
+export const workflowsPath = require.resolve('../workflows');
+
+/** Creates a worker for one task queue from injected dependencies; call run() on it to start polling. */
+export async function createWorker(opts: {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  workflows?: WorkflowSource;
+}): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities: createActivities(opts.deps),
+    ...(opts.workflows ?? { workflowsPath }),
+  });
+}

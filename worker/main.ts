@@ -1,0 +1,66 @@
+import http from 'node:http';
+import nodemailer from 'nodemailer';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import { loadConfig } from '../lib/config';
+import { createDb } from '../lib/db';
+import { loadEmailTemplates } from '../lib/email-templates';
+import { createLogger } from '../lib/logger';
+import { createMetrics } from '../lib/metrics';
+import { ensureSearchAttributes } from '../lib/temporal';
+import { createPopulationRegisterClient } from '../activities/registries/population-register';
+import { parseLearnerJourneyId } from '../workflows/ids';
+import { createWorker } from './create-worker';
+
+// The worker process: polls the task queue, runs workflows and activities, serves /metrics.
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('worker');
+  const metrics = createMetrics('worker');
+  // The SDK's own metrics are served by its core on the next port; our /metrics adds them to ours.
+  const coreMetricsAddress = `127.0.0.1:${config.workerMetricsPort + 1}`;
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) => {
+      const workflowId = entry.meta?.workflowId as string | undefined;
+      const caseId = workflowId ? parseLearnerJourneyId(workflowId) : undefined;
+      const level = ({ TRACE: 'debug', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const)[entry.level as LogLevel];
+      logger[level](entry.message, { ...entry.meta, ...(caseId ? { caseId } : {}) });
+    }),
+    telemetryOptions: { metrics: { prometheus: { bindAddress: coreMetricsAddress } } },
+  });
+
+  const db = createDb(config.databaseUrl);
+  const templates = await loadEmailTemplates();
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const added = await ensureSearchAttributes(connection, config.temporal.namespace);
+  if (added.length > 0) logger.info('registered search attributes', { added });
+
+  const worker = await createWorker({
+    connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue,
+    deps: {
+      db, templates, logger, mailFrom: config.mailFrom, publicUrl: config.publicUrl,
+      mailer: nodemailer.createTransport(config.smtpUrl),
+      populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, metrics: metrics.registryMetrics }),
+      onEmailSent: (template) => metrics.emailsSent.inc({ template }),
+    },
+  });
+
+  const metricsServer = http.createServer(async (req, res) => {
+    if (req.url !== '/metrics') { res.writeHead(404).end('not found\n'); return; }
+    const core = await fetch(`http://${coreMetricsAddress}/metrics`).then((r) => r.text()).catch(() => '');
+    res.writeHead(200, { 'content-type': metrics.registry.contentType });
+    res.end(`${await metrics.registry.metrics()}\n${core}`);
+  });
+  metricsServer.listen(config.workerMetricsPort, '127.0.0.1');
+  logger.info('worker started', { taskQueue: config.temporal.taskQueue, metrics: `http://127.0.0.1:${config.workerMetricsPort}/metrics` });
+
+  await worker.run();
+  metricsServer.close();
+  await db.destroy();
+  await connection.close();
+  logger.info('worker stopped');
+}
+
+main().catch((err) => {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', service: 'worker', msg: 'worker failed', error: String(err?.message ?? err) })}\n`);
+  process.exit(1);
+});

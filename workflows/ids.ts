@@ -1,0 +1,37 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/** Workflow ids, task queues and search attributes, in one place so API, worker and console agree. */
+
+const LEARNER_JOURNEY_PREFIX = 'learner-journey:';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The workflow id of a learner's journey: one per case. */
+export function learnerJourneyId(caseId: string): string {
+  return `${LEARNER_JOURNEY_PREFIX}${caseId}`;
+}
+
+/** The case id inside a learner-journey workflow id, or null if the id is not one. */
+export function parseLearnerJourneyId(workflowId: string): string | null {
+  if (!workflowId.startsWith(LEARNER_JOURNEY_PREFIX)) return null;
+  const caseId = workflowId.slice(LEARNER_JOURNEY_PREFIX.length);
+  return UUID.test(caseId) ? caseId : null;
+}
+
+/** The default task queue the worker polls; overridable by TEMPORAL_TASK_QUEUE. */
+export const DEFAULT_TASK_QUEUE = 'learning-accounts';
+
+/** Custom search attributes the workflows set; registered on the server at start. */
+export const searchAttributes = {
+  caseId: defineSearchAttributeKey('CaseId', SearchAttributeType.KEYWORD),
+  serviceCaseId: defineSearchAttributeKey('ServiceCaseId', SearchAttributeType.KEYWORD),
+  programme: defineSearchAttributeKey('Programme', SearchAttributeType.KEYWORD),
+  journeyStage: defineSearchAttributeKey('JourneyStage', SearchAttributeType.KEYWORD),
+};
+
+/** The same attributes as name → type, the form the dev server's command line and operator API take. */
+export const searchAttributeTypes: Record<string, 'Keyword'> = {
+  CaseId: 'Keyword',
+  ServiceCaseId: 'Keyword',
+  Programme: 'Keyword',
+  JourneyStage: 'Keyword',
+};

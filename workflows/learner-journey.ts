@@ -1,0 +1,186 @@
+import {
+  ApplicationFailure, allHandlersFinished, condition, defineQuery, defineUpdate, log, proxyActivities,
+  setHandler, upsertSearchAttributes, uuid4, workflowInfo,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
+import type { Activities } from '../activities';
+import { rigaDate } from '../domain/dates';
+import { checkEligibility, describeIneligibility, type EligibilityDecision } from '../domain/eligibility';
+import { FailureType } from '../domain/failures';
+import { formatEuro } from '../domain/money';
+import { IMK } from '../domain/programmes';
+import { SYSTEM_ACTOR, type Actor, type ApprovalDecision, type JourneyStage, type JourneyState } from '../domain/journey';
+import { searchAttributes } from './ids';
+
+/** What the API passes when a learner registers for a programme. */
+export interface LearnerJourneyInput {
+  caseId: string;
+  personCode: string;
+  programme: 'IMK';
+  registration: { email: string; phone: string | null; language: 'lv' | 'en'; termsVersion: string; termsAcceptedAt: string };
+  /** The learner, or a coordinator acting on their behalf. */
+  actor: Actor;
+  /** Durations come from configuration (outside workflow code) so tests can shorten them. */
+  timing: { approvalDue: Duration };
+}
+
+/** How the journey ended. */
+export interface LearnerJourneyResult { stage: JourneyStage; serviceCaseId: string | null }
+
+/** A staff decision on the IMK approval task, delivered by Update. */
+export interface ApprovalDecisionInput { taskId: string; decision: ApprovalDecision; comment: string; decidedBy: Actor }
+
+/** What the staff member gets back once their decision is recorded. */
+export interface ApprovalDecisionResult { stage: JourneyStage }
+
+/** Staff decide the IMK approval task; the validator refuses stale or repeated decisions. */
+export const decideApprovalUpdate = defineUpdate<ApprovalDecisionResult, [ApprovalDecisionInput]>('decideApproval');
+
+/** The journey's current state, for status pages and the admin console. */
+export const journeyStateQuery = defineQuery<JourneyState>('journeyState');
+
+// One retry preset per risk. Registries may be down for hours: retry forever with a capped backoff, never lose
+// the case. Database writes are quick and idempotent. E-mail goes through the outbox, so retrying is safe.
+const registry = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: [FailureType.PersonNotFound] },
+});
+const db = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '1 minute' },
+});
+const email = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', maximumInterval: '10 minutes' },
+});
+
+/** A learner's journey from registration to an approved individual learning account (or a clear refusal). */
+export async function learnerJourney(input: LearnerJourneyInput): Promise<LearnerJourneyResult> {
+  const programme = IMK;
+  const state: JourneyState = {
+    caseId: input.caseId, serviceCaseId: null, programme: programme.code, stage: 'registered',
+    eligibility: null, openTaskId: null, decision: null,
+  };
+  let decisionRecorded = false;
+
+  setHandler(journeyStateQuery, () => state);
+  setHandler(decideApprovalUpdate, async (decision) => {
+    state.decision = decision;
+    await condition(() => decisionRecorded);
+    return { stage: state.stage };
+  }, {
+    validator: (decision) => {
+      if (state.decision) {
+        throw ApplicationFailure.create({
+          type: FailureType.AlreadyDecided, nonRetryable: true,
+          message: `Already decided (${state.decision.decision}) by ${state.decision.decidedBy.name ?? 'a colleague'}`,
+          details: [{ decidedBy: state.decision.decidedBy.name, decision: state.decision.decision }],
+        });
+      }
+      if (state.stage !== 'awaiting_approval' || decision.taskId !== state.openTaskId) {
+        throw ApplicationFailure.create({
+          type: FailureType.StaleDecision, nonRetryable: true, message: 'This task is no longer open for a decision',
+        });
+      }
+    },
+  });
+
+  const setStage = (stage: JourneyStage) => {
+    state.stage = stage;
+    upsertSearchAttributes([{ key: searchAttributes.journeyStage, value: stage }]);
+  };
+
+  /** Records the registration and opens the case. */
+  async function register(): Promise<void> {
+    const { serviceCaseId } = await db.openCase({
+      caseId: input.caseId, workflowId: workflowInfo().workflowId, personCode: input.personCode,
+      programme: programme.code, registration: input.registration, actor: input.actor,
+    });
+    state.serviceCaseId = serviceCaseId;
+    upsertSearchAttributes([{ key: searchAttributes.serviceCaseId, value: serviceCaseId }]);
+  }
+
+  /** Fetches the person from the Population Register and applies the programme's rule. */
+  async function checkAccountEligibility(): Promise<EligibilityDecision> {
+    setStage('checking_eligibility');
+    const person = await registry.lookupPerson({
+      personCode: input.personCode, caseId: input.caseId, purpose: 'IMK eligibility check',
+      auditKey: `${workflowInfo().workflowId}:eligibility`,
+    });
+    await db.saveLearnerName({ personCode: input.personCode, firstName: person.firstName, lastName: person.lastName });
+    const decision = checkEligibility(person, programme, rigaDate(new Date()));
+    state.eligibility = decision;
+    log.info('eligibility decided', { caseId: input.caseId, eligible: decision.eligible, rule: decision.rule });
+    return decision;
+  }
+
+  /** Tells the learner they are not eligible, and why; the journey ends here. */
+  async function closeNotEligible(decision: EligibilityDecision): Promise<void> {
+    await db.recordStep({
+      caseId: input.caseId, step: 'eligibility', kind: 'not_eligible', stage: 'not_eligible', actor: SYSTEM_ACTOR,
+      details: { ...decision }, outcomeReason: decision.reason, closed: true,
+    });
+    setStage('not_eligible');
+    const reason = describeIneligibility(decision, input.registration.language);
+    await email.sendEmail({ caseId: input.caseId, step: 'not-eligible', template: 'not-eligible', data: { reason, rule: decision.rule } });
+  }
+
+  /** Opens the staff approval task and waits for a decision; an overdue task is escalated, not decided. */
+  async function approveAccount(decision: EligibilityDecision): Promise<void> {
+    const taskId = uuid4();
+    // The due date shown in the inbox comes from the same duration the timer below uses.
+    const dueAt = new Date(Date.now() + msToNumber(input.timing.approvalDue));
+    await db.recordStep({
+      caseId: input.caseId, step: 'eligibility', kind: 'eligible', stage: 'awaiting_approval', actor: SYSTEM_ACTOR,
+      details: { ...decision },
+    });
+    await db.openTask({
+      taskId, caseId: input.caseId, workflowId: workflowInfo().workflowId, step: 'approve-imk', type: 'approve-imk',
+      facts: { eligibility: decision, personCode: input.personCode }, dueAt: dueAt.toISOString(),
+    });
+    state.openTaskId = taskId;
+    setStage('awaiting_approval');
+
+    if (!(await condition(() => state.decision !== null, input.timing.approvalDue))) {
+      await db.escalateTask({ taskId });
+      await db.recordStep({ caseId: input.caseId, step: 'approval-overdue', kind: 'task_overdue', stage: 'awaiting_approval', actor: SYSTEM_ACTOR });
+      await condition(() => state.decision !== null);
+    }
+    const made = state.decision!;
+    const approved = made.decision === 'approve';
+    const decidedAt = new Date().toISOString();
+    await db.closeTask({ taskId, decision: made.decision, comment: made.comment, decidedBy: made.decidedBy, decidedAt });
+    await db.recordStep({
+      caseId: input.caseId, step: 'approval', kind: approved ? 'imk_approved' : 'imk_rejected',
+      stage: approved ? 'imk_approved' : 'imk_rejected', actor: made.decidedBy, details: { comment: made.comment },
+      outcomeReason: approved ? null : made.comment, balanceCents: approved ? programme.balanceCents : 0,
+      closed: !approved,
+    });
+    state.openTaskId = null;
+    setStage(approved ? 'imk_approved' : 'imk_rejected');
+    decisionRecorded = true;
+
+    const language = input.registration.language;
+    if (approved) {
+      await email.sendEmail({
+        caseId: input.caseId, step: 'imk-approved', template: 'imk-approved',
+        data: { approvedAt: formatDate(decidedAt, language), balance: formatEuro(programme.balanceCents, language) },
+      });
+    } else {
+      await email.sendEmail({ caseId: input.caseId, step: 'imk-rejected', template: 'imk-rejected', data: { reason: made.comment } });
+    }
+  }
+
+  await register();
+  const eligibility = await checkAccountEligibility();
+  if (eligibility.eligible) await approveAccount(eligibility);
+  else await closeNotEligible(eligibility);
+  // Let an Update that is still returning its answer finish before the workflow completes.
+  await condition(allHandlersFinished);
+  return { stage: state.stage, serviceCaseId: state.serviceCaseId };
+}
+
+function formatDate(iso: string, language: 'lv' | 'en'): string {
+  return new Intl.DateTimeFormat(language === 'lv' ? 'lv-LV' : 'en-GB', { dateStyle: 'long', timeZone: 'Europe/Riga' }).format(new Date(iso));
+}
