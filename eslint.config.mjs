@@ -25,9 +25,12 @@ export default tseslint.config(
         paths: [...ioModules, ...nodeBuiltins, ...nodeBuiltins.map((m) => `node:${m}`)].map((name) => ({
           name, message: 'Workflow and domain code must stay deterministic and free of I/O.',
         })),
-        patterns: [{ group: ['**/activities/*', '!**/activities/types'], allowTypeImports: true,
-          message: 'Workflows may import activity types only (import type ...).' },
-          { group: ['**/lib/*'], message: 'lib/ is Node plumbing; workflows and domain may not import it.' }],
+        patterns: [
+          { group: ['../activities', '../activities/*', '../../activities', '../../activities/*'], allowTypeImports: true,
+            message: 'Workflows may import activity types only (import type ...).' },
+          { group: ['../lib', '../lib/*', '../../lib', '../../lib/*', '../api/*', '../web/*'],
+            message: 'lib/, api/ and web/ are Node plumbing; workflows and domain may not import them.' },
+        ],
       }],
       'no-restricted-globals': ['error',
         { name: 'setTimeout', message: 'Use sleep() or condition() from @temporalio/workflow.' },

@@ -86,7 +86,11 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
       renderPage(ctx, renderer, 'journey-opening', 'journey.opening', { refreshSeconds: 2 });
       return;
     }
-    renderPage(ctx, renderer, 'journey', 'journey.title', { journey, reason: reasonText(journey, ctx.state.lang) }, { id: journey.serviceCaseId });
+    // While the system itself is working (registry check), the page refreshes so the learner sees the outcome.
+    const systemWorking = journey.stage === 'registered' || journey.stage === 'checking_eligibility';
+    renderPage(ctx, renderer, 'journey', 'journey.title', {
+      journey, reason: reasonText(journey, ctx.state.lang), refreshSeconds: systemWorking ? 2 : null,
+    }, { id: journey.serviceCaseId });
   });
 
   async function learnerHome(ctx: Context, extra: { form?: Record<string, string>; errors?: Record<string, string> }) {

@@ -1,0 +1,24 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { workflowsPath } from '../../worker/create-worker';
+
+// Journeys live for months: every recorded history must still replay on the current workflow code, or a
+// deploy would break cases that are already running. Recorded by test/histories/record.ts.
+const dir = path.join(__dirname, '..', 'histories');
+const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+const bundle = bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
+
+test('there are recorded histories for the learner journey', (t) => {
+  t.true(files.some((f) => f.startsWith('learner-journey.')), 'record them with npm run record-histories');
+});
+
+for (const file of files) {
+  test(`replays ${file} without non-determinism`, async (t) => {
+    const history = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+    await t.notThrowsAsync(Worker.runReplayHistory({ workflowBundle: await bundle }, history, file.replace(/\.json$/, '')));
+  });
+}
