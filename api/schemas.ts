@@ -3,14 +3,17 @@ import { CURRENT_TERMS_VERSION } from '../domain/terms';
 
 // Request schemas shared by the JSON API and the web forms: one schema per input, so both answer alike.
 
+// Tells "missing" apart from "wrong type", so a 400 says which one it is.
+const text = () => z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be text') });
+
 const checkbox = (message: string) =>
   z.preprocess((v) => (v === 'on' || v === 'true' ? true : v), z.literal(true, { message }));
 
 /** A learner's registration for the individual learning account. */
 export const registrationSchema = z.object({
-  requestId: z.uuid({ message: 'must be the form\'s request id (a UUID)' }).optional()
+  requestId: z.uuid({ message: 'must be the form\'s request id (a UUID)' }).transform((id) => id.toLowerCase()).optional()
     .describe('Repeating a submit with the same id starts nothing new'),
-  email: z.string({ message: 'is required' }).trim().max(254, { message: 'must be at most 254 characters' })
+  email: text().trim().max(254, { message: 'must be at most 254 characters' })
     .pipe(z.email({ message: 'must be an e-mail address such as name@example.lv' })),
   phone: z.string().trim()
     .regex(/^(\+?\d[\d ]{6,18}\d)?$/, { message: 'must be a phone number of 8 to 20 digits, optionally starting with +' })
@@ -26,7 +29,7 @@ export type Registration = z.output<typeof registrationSchema>;
 /** A staff decision on the IMK approval task; a refusal needs a comment the learner will read. */
 export const decisionSchema = z.object({
   decision: z.enum(['approve', 'reject'], { message: 'must be "approve" or "reject"' }),
-  comment: z.string({ message: 'must be text' }).trim().max(2000, { message: 'must be at most 2000 characters' }).default(''),
+  comment: text().trim().max(2000, { message: 'must be at most 2000 characters' }).default(''),
 }).strict().superRefine((value, ctx) => {
   if (value.decision === 'reject' && value.comment.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['comment'], message: 'is required when rejecting: tell the learner why' });
@@ -35,8 +38,8 @@ export const decisionSchema = z.object({
 
 /** Username and password of agency or provider staff. */
 export const loginSchema = z.object({
-  username: z.string({ message: 'is required' }).trim().min(1, { message: 'is required' }).max(100, { message: 'is too long' }),
-  password: z.string({ message: 'is required' }).min(1, { message: 'is required' }).max(200, { message: 'is too long' }),
+  username: text().trim().min(1, { message: 'is required' }).max(100, { message: 'is too long' }),
+  password: text().min(1, { message: 'is required' }).max(200, { message: 'is too long' }),
 }).strict();
 
 /** A case id in a path. */

@@ -15,10 +15,11 @@ export function checkPassword(password: string): PasswordProblem[] {
   const problems: PasswordProblem[] = [];
   const add = (code: string, lv: string, en: string) => problems.push({ code, message: { lv, en } });
   if (password.length < 9) add('too_short', 'Vismaz 9 rakstzīmes.', 'At least 9 characters.');
-  if (!/[a-z]/.test(password)) add('no_lower', 'Vismaz viens mazais latīņu burts.', 'At least one lower-case Latin letter.');
-  if (!/[A-Z]/.test(password)) add('no_upper', 'Vismaz viens lielais burts.', 'At least one upper-case letter.');
-  if (!/[0-9]/.test(password)) add('no_digit', 'Vismaz viens cipars.', 'At least one digit.');
-  if (!/[^A-Za-z0-9]/.test(password)) add('no_special', 'Vismaz viena speciālā rakstzīme.', 'At least one special character.');
+  // Letters with diacritics (ā, Ē, ...) count as letters, not special characters: Latvians type them.
+  if (!/\p{Ll}/u.test(password)) add('no_lower', 'Vismaz viens mazais burts.', 'At least one lower-case letter.');
+  if (!/\p{Lu}/u.test(password)) add('no_upper', 'Vismaz viens lielais burts.', 'At least one upper-case letter.');
+  if (!/\p{Nd}/u.test(password)) add('no_digit', 'Vismaz viens cipars.', 'At least one digit.');
+  if (!/[^\p{L}\p{N}]/u.test(password)) add('no_special', 'Vismaz viena speciālā rakstzīme.', 'At least one special character.');
   if (common.has(password.toLowerCase())) {
     add('too_common', 'Šī parole ir pārāk izplatīta.', 'This password is one of the most common ones.');
   }

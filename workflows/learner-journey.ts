@@ -78,7 +78,7 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
           details: [{ decidedBy: state.decision.decidedBy.name, decision: state.decision.decision }],
         });
       }
-      if (state.stage !== 'awaiting_approval' || decision.taskId !== state.openTaskId) {
+      if (state.openTaskId === null || decision.taskId !== state.openTaskId) {
         throw ApplicationFailure.create({
           type: FailureType.StaleDecision, nonRetryable: true, message: 'This task is no longer open for a decision',
         });
@@ -135,11 +135,12 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
       caseId: input.caseId, step: 'eligibility', kind: 'eligible', stage: 'awaiting_approval', actor: SYSTEM_ACTOR,
       details: { ...decision },
     });
+    // The task is open for decisions from the moment its inbox row can exist, so staff who act at once are heard.
+    state.openTaskId = taskId;
     await db.openTask({
       taskId, caseId: input.caseId, workflowId: workflowInfo().workflowId, step: 'approve-imk', type: 'approve-imk',
       facts: { eligibility: decision, personCode: input.personCode }, dueAt: dueAt.toISOString(),
     });
-    state.openTaskId = taskId;
     setStage('awaiting_approval');
 
     if (!(await condition(() => state.decision !== null, input.timing.approvalDue))) {

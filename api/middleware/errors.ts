@@ -11,6 +11,10 @@ export function errorMiddleware() {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new HttpError(404, 'not_found', `No route for ${ctx.method} ${ctx.path}`);
+      // The router answers an unsupported method with a bare 405; give it the uniform body (Allow stays set).
+      if (ctx.status === 405 && ctx.body == null) {
+        throw new HttpError(405, 'method_not_allowed', `${ctx.method} is not supported here; use ${ctx.response.get('allow')}`);
+      }
     } catch (err) {
       const known = toHttpError(err);
       if (known.status >= 500) ctx.state.log?.error('request failed', { err, path: ctx.path });
