@@ -9,7 +9,7 @@ import path from 'node:path';
 import { searchAttributeTypes } from '../workflows/ids';
 import { waitForHttp, waitForPort } from './services/net';
 import { startPostgres } from './services/postgres';
-import { runCommand, spawnService, stopAll, stopOnSignals, unlessExited, type Service } from './services/processes';
+import { runCommand, spawnService, stopAll, stopOnSignals, stopStrays, unlessExited, type Service } from './services/processes';
 import { ensureTemporalCli, startTemporal } from './services/temporal';
 
 const root = path.resolve(__dirname, '..');
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
       setDefault('MAIL_CATCHER_URL', `http://127.0.0.1:${mailCatcherPort}`);
       listening.push(mailCatcherPort);
     }
-    const stubProcess = spawnService('stubs', tsx, ['dev/stubs/main.ts'], { env, cwd: root });
+    const stubProcess = await startTsx('stubs', 'dev/stubs/main.ts', env);
     await unlessExited(stubProcess, Promise.all(listening.map((port) => waitForPort(port, 30_000))));
   }
 
@@ -82,8 +82,8 @@ async function main(): Promise<void> {
   const seedExit = await runCommand('seed', tsx, ['dev/seed.ts'], { env, cwd: root });
   if (seedExit !== 0) throw new Error(`dev/seed.ts failed with exit code ${seedExit} (its output is above)`);
 
-  const worker = spawnService('worker', tsx, ['worker/main.ts'], { env, cwd: root });
-  const api = spawnService('api', tsx, ['api/main.ts'], { env, cwd: root });
+  const worker = await startTsx('worker', 'worker/main.ts', env);
+  const api = await startTsx('api', 'api/main.ts', env);
   // The worker answers on its metrics port once it has bundled the workflows and started polling.
   const ready = Promise.all([
     waitForHttp(`${publicUrl}/api/health`, 120_000),
@@ -92,6 +92,12 @@ async function main(): Promise<void> {
   await eitherExit([worker, api], ready);
 
   printSummary(env, publicUrl);
+}
+
+/** Starts a TypeScript entry point under supervision, first stopping a copy that a killed run left holding its ports. */
+async function startTsx(name: string, script: string, env: NodeJS.ProcessEnv): Promise<Service> {
+  await stopStrays(name, (argv) => argv[1] === tsx && argv[2] === script);
+  return spawnService(name, tsx, [script], { env, cwd: root });
 }
 
 /** `work`, unless one of the services exits first. */

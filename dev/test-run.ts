@@ -3,6 +3,7 @@
  * ava suite against them, stops everything, and ends with one plain `N passed, N failed` line for CI.
  */
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { searchAttributeTypes } from '../workflows/ids';
 import { startPostgres } from './services/postgres';
 import { runCommand, stopAll, stopOnSignals } from './services/processes';
@@ -12,8 +13,40 @@ const root = path.resolve(__dirname, '..');
 const bin = (name: string): string => path.join(root, 'node_modules', '.bin', name);
 const CHROMIUM_PATH = '/usr/bin/chromium';
 
-/** Counts read from ava's TAP summary (`# pass N`, `# fail N`); the last ones win. */
+/** What the closing line reports. */
 type Counts = { passed: number; failed: number };
+
+/**
+ * Tallies ava's default reporter as its lines stream by. Its closing summary counts failures but states the
+ * passed count only when nothing failed, so passes are also counted from the per-test `✔` lines. (The TAP
+ * reporter would state both, but ava 7's TAP reporter itself crashes when a test times out.)
+ */
+class AvaTally {
+  private ticks = 0;
+  private summaryPassed: number | undefined;
+  private knownFailures = 0;
+  private failed = 0;
+
+  add(raw: string): void {
+    const line = stripVTControlCharacters(raw).trim();
+    // figures prints √ instead of ✔ on terminals it thinks lack Unicode; "[expected fail]" is a pass for ava.
+    if (/^[✔√] /.test(line)) this.ticks += 1;
+    const passed = /^(\d+) tests? passed\b/.exec(line);
+    if (passed) this.summaryPassed = Number(passed[1]);
+    const known = /^(\d+) known failures?\b/.exec(line);
+    if (known) this.knownFailures = Number(known[1]);
+    // A timeout ends the run; the tests still running then count as failed.
+    const failed =
+      /^(\d+) (?:tests? failed|hooks? failed|uncaught exceptions?|unhandled rejections?|tests? remained pending after a timeout)\b/.exec(line);
+    if (failed) this.failed += Number(failed[1]);
+  }
+
+  counts(): Counts {
+    // The summary's passed count leaves out known failures, which the ✔ lines include.
+    const passed = this.summaryPassed === undefined ? this.ticks : this.summaryPassed + this.knownFailures;
+    return { passed, failed: this.failed };
+  }
+}
 
 async function main(): Promise<Counts> {
   stopOnSignals();
@@ -46,17 +79,10 @@ async function main(): Promise<Counts> {
   }
 
   process.stdout.write('\n--- tests (ava)\n');
-  const counts: Counts = { passed: 0, failed: 0 };
-  const code = await runCommand('ava', bin('ava'), ['--tap'], {
-    env,
-    cwd: root,
-    prefix: false,
-    onLine: (line) => {
-      const match = /^# (pass|fail) (\d+)$/.exec(line);
-      if (match) counts[match[1] === 'pass' ? 'passed' : 'failed'] = Number(match[2]);
-    },
-  });
-  // ava can fail without failing a test (no test files, a crash before the summary): count that as one failure.
+  const tally = new AvaTally();
+  const code = await runCommand('ava', bin('ava'), [], { env, cwd: root, prefix: false, onLine: (line) => tally.add(line) });
+  const counts = tally.counts();
+  // ava can fail without failing a test (no test files, a crashed worker): count that as one failure.
   if (code !== 0 && counts.failed === 0) extraFailures += 1;
   return { passed: counts.passed, failed: counts.failed + extraFailures };
 }

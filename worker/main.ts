@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     res.writeHead(200, { 'content-type': metrics.registry.contentType });
     res.end(`${await metrics.registry.metrics()}\n${core}`);
   });
-  metricsServer.listen(config.workerMetricsPort, '127.0.0.1');
+  metricsServer.listen(config.workerMetricsPort);
   logger.info('worker started', { taskQueue: config.temporal.taskQueue, metrics: `http://127.0.0.1:${config.workerMetricsPort}/metrics` });
 
   await worker.run();

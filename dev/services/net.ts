@@ -30,7 +30,7 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:`port`. */
-export function isPortOpen(port: number): Promise<boolean> {
+function isPortOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     socket.setTimeout(1_000);

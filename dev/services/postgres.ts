@@ -9,7 +9,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { knex } from 'knex';
-import { spawnService, stopStrays, unlessExited } from './processes';
+import { assertPortFree } from './net';
+import { processArgs, spawnService, stopStrays, unlessExited } from './processes';
 
 const execFileAsync = promisify(execFile);
 
@@ -43,6 +44,9 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
   const bin = findPostgresBinDir();
   const runAs = await postgresUserIfRoot();
   const dataDir = await reachableDataDir(path.resolve(options.dataDir), runAs);
+  // Before anything touches the directory: a server still using it must not lose its files underneath it.
+  await clearStalePid(dataDir);
+  await assertPortFree(port, 'PostgreSQL');
 
   if (fresh) fs.rmSync(dataDir, { recursive: true, force: true });
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
@@ -60,7 +64,6 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
     }
     process.stderr.write(`[postgres] initialised ${dataDir} in ${Date.now() - started} ms\n`);
   }
-  await clearStalePid(dataDir);
 
   // Startup, checkpoint and shutdown chatter is LOG level, which ranks above ERROR here: keep only FATAL and PANIC.
   const args = ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', dataDir, '-c', 'log_min_messages=fatal'];
@@ -79,7 +82,7 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
 }
 
 /** The directory holding initdb and postgres: PATH first, else the newest /usr/lib/postgresql/N/bin. */
-export function findPostgresBinDir(): string {
+function findPostgresBinDir(): string {
   const hasBoth = (dir: string): boolean =>
     ['initdb', 'postgres'].every((name) => {
       try {
@@ -137,12 +140,20 @@ function prepareDir(dir: string, runAs: RunAs): void {
 
 /**
  * postmaster.pid survives a crash or a killed launcher, and PostgreSQL refuses to start while the pid in it is
- * alive, even when an unrelated process reused the number. A postgres still serving this data directory was left
- * by an earlier run: stop it cleanly (SIGINT is the fast shutdown); any pid file left after that is stale.
+ * alive, even when an unrelated process reused the number. A postgres still serving this data directory is
+ * either left over from a killed run (stopped here, cleanly: SIGINT is the fast shutdown) or belongs to a run
+ * that is still going, which must keep it.
  */
 async function clearStalePid(dataDir: string): Promise<void> {
-  await stopStrays('postgres', (argv) => path.basename(argv[0] ?? '') === 'postgres' && argv.includes(dataDir), 'SIGINT');
-  fs.rmSync(path.join(dataDir, 'postmaster.pid'), { force: true });
+  const servesDataDir = (argv: string[]): boolean => path.basename(argv[0] ?? '') === 'postgres' && argv.includes(dataDir);
+  await stopStrays('postgres', servesDataDir, 'SIGINT');
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  const pid = Number(readIfExists(pidFile).split('\n')[0]);
+  const argv = pid > 0 ? processArgs(pid) : null;
+  if (argv && servesDataDir(argv)) {
+    throw new Error(`PostgreSQL already runs on ${dataDir} (pid ${pid}) for another make run or make test; stop that one first`);
+  }
+  fs.rmSync(pidFile, { force: true });
 }
 
 /** Polls postmaster.pid for the "ready" status the server writes there, as `pg_ctl -w` does. */

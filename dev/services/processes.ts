@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -88,6 +89,8 @@ export function spawnService(name: string, cmd: string, args: readonly string[],
       }, KILL_AFTER_MS);
       await exited;
       clearTimeout(timer);
+      // Members of the group can outlive its leader (seen: an ava worker forked as the signal arrived); sweep them.
+      signalGroup('SIGKILL');
     },
   };
   running.push(service);
@@ -119,33 +122,39 @@ export async function stopAll(): Promise<void> {
 
 /**
  * Stops processes that an earlier run left behind when it was killed too hard to clean up (SIGKILL, a CI time
- * limit), recognised by their command line; they would hold our ports and data files.
+ * limit), recognised by their command line; they would hold our ports and data files. A process whose parent
+ * is still a node process belongs to a run that is alive, and is left alone.
  */
 export async function stopStrays(name: string, matches: (argv: string[]) => boolean, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   for (const entry of fs.readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
-    let argv: string[];
-    try {
-      argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (!matches(argv)) continue;
+    const argv = processArgs(pid);
+    if (!argv || !matches(argv) || path.basename(processArgs(parentPid(pid))?.[0] ?? '') === 'node') continue;
     process.stderr.write(`[${name}] stopping pid ${pid}, left running by an earlier run\n`);
     signalPid(pid, signal);
     const deadline = Date.now() + KILL_AFTER_MS;
-    while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+    while (processArgs(pid) && Date.now() < deadline) await sleep(100);
     signalPid(pid, 'SIGKILL');
   }
 }
 
-function isAlive(pid: number): boolean {
+/** The command line of a running process, or null if there is no such process. */
+export function processArgs(pid: number): string[] | null {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0');
+  } catch {
+    return null;
+  }
+}
+
+function parentPid(pid: number): number {
+  try {
+    // The command name in field 2 may contain spaces and parentheses; the fields after its last ')' do not.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
   }
 }
 
@@ -175,13 +184,8 @@ export function stopOnSignals(): void {
   }
 }
 
-/** True once stopAll has begun, so callers can tell a deliberate stop from a crash. */
-export function isShuttingDown(): boolean {
-  return shuttingDown;
-}
-
 /** A one-line description of how a process ended. */
-export function describeExit({ code, signal }: ExitStatus): string {
+function describeExit({ code, signal }: ExitStatus): string {
   return signal ? `signal ${signal}` : `exit code ${code}`;
 }
 
