@@ -7,13 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { msToTs, tsToMs } from '@temporalio/common/lib/time';
+import { ensureSearchAttributes, type SearchAttributeTypeName } from '../../lib/temporal';
 import { assertPortFree } from './net';
 import { spawnService, stopStrays, unlessExited } from './processes';
-
-/** The search attribute types the dev server's `--search-attribute Name=Type` flag accepts. */
-export type SearchAttributeTypeName = 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 
 /** Options for startTemporal. */
 export interface TemporalOptions {
@@ -40,10 +37,6 @@ export interface RunningTemporal {
 const START_TIMEOUT_MS = 60_000;
 // Dev-server namespaces keep closed workflows 24 hours; staff look up finished cases for longer than that.
 const RETENTION = '30 days';
-const UPPER_CASE: Record<SearchAttributeTypeName, 'KEYWORD' | 'TEXT' | 'INT' | 'DOUBLE' | 'BOOL' | 'DATETIME' | 'KEYWORD_LIST'> = {
-  Keyword: 'KEYWORD', Text: 'TEXT', Int: 'INT', Double: 'DOUBLE', Bool: 'BOOL', Datetime: 'DATETIME', KeywordList: 'KEYWORD_LIST',
-};
-
 /** Starts the dev server, waits until its frontend answers, then registers search attributes and retention. */
 export async function startTemporal(options: TemporalOptions): Promise<RunningTemporal> {
   const { binary, port, uiPort, dbFile, headless = false, namespace, searchAttributes } = options;
@@ -66,6 +59,8 @@ export async function startTemporal(options: TemporalOptions): Promise<RunningTe
   try {
     const connection = await unlessExited(server, connectWhenReady(address, START_TIMEOUT_MS));
     try {
+      // --search-attribute only takes effect when the namespace is first created; with a kept database file,
+      // attributes added to the code later go through the operator API.
       await ensureSearchAttributes(connection, namespace, searchAttributes);
       await ensureRetention(connection, namespace);
     } finally {
@@ -105,41 +100,6 @@ async function connectWhenReady(address: string, timeoutMs: number): Promise<Con
     }
     await sleep(250);
   }
-}
-
-/**
- * `--search-attribute` only takes effect when the namespace is first created; with a persisted database file,
- * attributes added to the code later must go through the operator API.
- */
-async function ensureSearchAttributes(
-  connection: Connection,
-  namespace: string,
-  wanted: Record<string, SearchAttributeTypeName>,
-): Promise<void> {
-  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-  const existing = customAttributes ?? {};
-  const missing: Record<string, IndexedValueType> = {};
-  for (const [name, type] of Object.entries(wanted)) {
-    const encoded = indexedValueType(type);
-    if (!(name in existing)) missing[name] = encoded;
-    else if (existing[name] !== encoded) {
-      throw new Error(
-        `search attribute ${name} exists in namespace ${namespace} with another type than ${type}; ` +
-          'a dev server keeps it for good: remove its database (make clean-data) to start over',
-      );
-    }
-  }
-  if (Object.keys(missing).length > 0) {
-    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
-  }
-}
-
-type IndexedValueType = NonNullable<ReturnType<typeof encodeSearchAttributeIndexedValueType>>;
-
-function indexedValueType(type: SearchAttributeTypeName): IndexedValueType {
-  const encoded = encodeSearchAttributeIndexedValueType(UPPER_CASE[type]);
-  if (encoded === undefined) throw new Error(`unknown search attribute type ${type}`);
-  return encoded;
 }
 
 async function ensureRetention(connection: Connection, namespace: string): Promise<void> {
