@@ -1,4 +1,5 @@
 import { createDb, migrateLatest, Provider, User } from '../lib/db';
+import { checkPassword } from '../domain/password-policy';
 import { hashPassword } from '../lib/passwords';
 
 /** Demo accounts seeded into a fresh database; the launcher prints these logins. */
@@ -21,6 +22,9 @@ export async function seed(databaseUrl: string, opts: { migrateOnly?: boolean } 
     const provider = await Provider.query(db).findOne({ registrationNumber: demoProvider.registrationNumber });
     for (const user of demoUsers) {
       if (await User.query(db).findOne({ username: user.username })) continue;
+      // Demo passwords follow the same policy as everyone's.
+      const problems = checkPassword(user.password);
+      if (problems.length > 0) throw new Error(`demo password of ${user.username} breaks the policy: ${problems.map((p) => p.code).join(', ')}`);
       await User.query(db).insert({
         username: user.username, displayName: user.displayName, role: user.role,
         passwordHash: await hashPassword(user.password), providerId: user.role === 'provider' ? provider!.id : null,

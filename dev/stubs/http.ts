@@ -82,3 +82,19 @@ export function listenHttp(server: Server, port: number, host: string): Promise<
     });
   });
 }
+
+/** A minimal HTML page for the stubs' own screens (the title is escaped; body and style are trusted markup). */
+export function htmlPage(opts: { lang: string; title: string; style: string; body: string }): string {
+  return `<!doctype html>
+<html lang="${opts.lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(opts.title)}</title>
+<style>${opts.style}</style>
+</head>
+<body>
+${opts.body}
+</body>
+</html>`;
+}

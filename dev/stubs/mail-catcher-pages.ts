@@ -1,4 +1,4 @@
-import { escapeHtml } from './http';
+import { escapeHtml, htmlPage } from './http';
 
 /** A message as the mail catcher keeps and serves it. */
 export interface CaughtMessage {
@@ -17,26 +17,17 @@ export interface CaughtMessage {
   messageId: string;
 }
 
-function layout(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>
+const STYLE = `
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #1b1b1b; line-height: 1.5; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #ccc; vertical-align: top; }
 iframe { width: 100%; height: 32rem; border: 1px solid #888; }
 pre { white-space: pre-wrap; background: #f4f5f7; padding: 1rem; }
 a:focus-visible { outline: 3px solid #0b5cd5; }
-</style>
-</head>
-<body>
-${body}
-</body>
-</html>`;
+`;
+
+function layout(title: string, body: string): string {
+  return htmlPage({ lang: 'en', title, style: STYLE, body });
 }
 
 /** Renders the message list, newest first so the latest mail is at the top. */

@@ -1,18 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { RegisterPerson } from '../../activities/registries/population-register';
 import type { SeedPerson } from '../seed-people';
 import { listenHttp, readBody, sendJson, type Listening } from './http';
 import { normalizePersonCode } from './person-code';
-
-/** A person as the Population Register stub answers it. */
-export interface RegisterPerson {
-  personCode: string;
-  firstName: string;
-  lastName: string;
-  birthDate: string;
-  deceased: boolean;
-  deceasedDate: string | null;
-  address: string;
-}
 
 /** Snapshot of the stub's switches, as `GET /__control` returns it. */
 export interface RegisterControlState {

@@ -1,5 +1,5 @@
 import type { SeedPerson } from '../seed-people';
-import { escapeHtml } from './http';
+import { escapeHtml, htmlPage } from './http';
 
 /** The validated parameters of an authorization request, carried through the sign-in form. */
 export interface AuthRequest {
@@ -35,20 +35,7 @@ input[aria-invalid=true] { border-color: #b3261e; border-width: 2px; }
 `;
 
 function layout(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="lv">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<main>
-${body}
-</main>
-</body>
-</html>`;
+  return htmlPage({ lang: 'lv', title, style: STYLE, body: `<main>\n${body}\n</main>` });
 }
 
 function hiddenFields(request: AuthRequest): string {
