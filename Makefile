@@ -9,10 +9,12 @@ test: deps
 
 deps: node_modules/.package-lock.json
 
-# npm ci only when the lock file changed since the last install (npm writes node_modules/.package-lock.json).
+# Install only when the lock file changed since the last install (npm writes node_modules/.package-lock.json).
+# `npm install` rather than `npm ci`: the registry reachable here serves no builds for other platforms (macOS,
+# Windows), so the lock file cannot list them and `npm ci` refuses it; `npm install` follows the lock file as it is.
 # npm warns that install scripts of protobufjs, @swc/core and esbuild are not approved: they work without them.
 node_modules/.package-lock.json: package-lock.json
-	npm ci
+	npm install --no-audit --no-fund
 	@touch $@
 
 # Builds the Temporal CLI (dev server and Web UI) once into ~/.cache; `make run` and `make test` do this too.
