@@ -4,7 +4,8 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+# npm install, not npm ci: see the Makefile (the lock file lists only the platforms our registry serves).
+RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY . .
 USER node
 EXPOSE 3000 9464

@@ -34,7 +34,10 @@ mkdir -p "$dir"
 staging=$(mktemp -d "$dir/.build.XXXXXX")
 trap 'rm -rf "$staging"' EXIT
 command=(go install "github.com/temporalio/cli/cmd/temporal@$version")
-if ! CGO_ENABLED=0 GOBIN="$staging" "${command[@]}" >&2; then
+# Go lists every module it downloads; that is noise when it works and the whole story when it does not.
+log="$staging/build.log"
+if ! CGO_ENABLED=0 GOBIN="$staging" "${command[@]}" >"$log" 2>&1; then
+  cat "$log" >&2
   echo "ensure-temporal: this command failed: CGO_ENABLED=0 GOBIN=$staging ${command[*]}" >&2
   exit 1
 fi
