@@ -44,6 +44,11 @@ export function createTaskActivities({ db }: { db: Knex }) {
         .where({ id: input.taskId, state: 'open' });
     },
 
+    /** Withdraws an open task from the inbox because its case closed for another reason. */
+    async cancelTask(input: { taskId: string }): Promise<void> {
+      await Task.query(db).patch({ state: 'cancelled' } as Partial<Task>).where({ id: input.taskId, state: 'open' });
+    },
+
     /** Flags an open task as overdue so the inbox shows it first. */
     async escalateTask(input: { taskId: string }): Promise<void> {
       await Task.query(db).patch({ escalatedAt: new Date() } as Partial<Task>)

@@ -7,10 +7,11 @@ export type JourneyStage =
   | 'awaiting_approval'
   | 'imk_approved'
   | 'not_eligible'
-  | 'imk_rejected';
+  | 'imk_rejected'
+  | 'closed';
 
 /** Stages after which nothing more happens in this journey. */
-export const FINAL_STAGES: readonly JourneyStage[] = ['imk_approved', 'not_eligible', 'imk_rejected'];
+export const FINAL_STAGES: readonly JourneyStage[] = ['imk_approved', 'not_eligible', 'imk_rejected', 'closed'];
 
 /** Who acted on a case, and in which role; recorded with every case event. */
 export type ActorRole = 'learner' | 'coordinator' | 'staff' | 'provider' | 'system';
@@ -36,4 +37,12 @@ export interface JourneyState {
   eligibility: EligibilityDecision | null;
   openTaskId: string | null;
   decision: { taskId: string; decision: ApprovalDecision; comment: string; decidedBy: Actor } | null;
+  /** Set when the journey is closed from outside (e.g. the person died), with the reason. */
+  closing: CloseJourneyRequest | null;
 }
+
+/** Why a journey is closed from outside its own flow. */
+export type CloseReason = 'deceased' | 'account_deactivated';
+
+/** A request to close a journey, sent by the periodic register check or by an administrator. */
+export interface CloseJourneyRequest { reason: CloseReason; detail: string; actor: Actor }

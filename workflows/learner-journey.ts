@@ -1,5 +1,5 @@
 import {
-  ApplicationFailure, allHandlersFinished, condition, defineQuery, defineUpdate, log, proxyActivities,
+  ApplicationFailure, allHandlersFinished, condition, defineQuery, defineSignal, defineUpdate, log, proxyActivities,
   setHandler, upsertSearchAttributes, uuid4, workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
@@ -10,7 +10,9 @@ import { checkEligibility, describeIneligibility, type EligibilityDecision } fro
 import { FailureType } from '../domain/failures';
 import { formatEuro } from '../domain/money';
 import { IMK } from '../domain/programmes';
-import { SYSTEM_ACTOR, type Actor, type ApprovalDecision, type JourneyStage, type JourneyState } from '../domain/journey';
+import {
+  SYSTEM_ACTOR, type Actor, type ApprovalDecision, type CloseJourneyRequest, type JourneyStage, type JourneyState,
+} from '../domain/journey';
 import { searchAttributes } from './ids';
 
 /** What the API passes when a learner registers for a programme. */
@@ -40,6 +42,12 @@ export const decideApprovalUpdate = defineUpdate<ApprovalDecisionResult, [Approv
 /** The journey's current state, for status pages and the admin console. */
 export const journeyStateQuery = defineQuery<JourneyState>('journeyState');
 
+/**
+ * Closes a journey that is waiting for people (e.g. the periodic Population Register check found the person
+ * deceased). A journey already past its waits ignores it; the sender closes the read model's case itself then.
+ */
+export const closeJourneySignal = defineSignal<[CloseJourneyRequest]>('closeJourney');
+
 // One retry preset per risk. Registries may be down for hours: retry forever with a capped backoff, never lose
 // the case. Database writes are quick and idempotent. E-mail goes through the outbox, so retrying is safe.
 const registry = proxyActivities<Activities>({
@@ -60,11 +68,14 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
   const programme = IMK;
   const state: JourneyState = {
     caseId: input.caseId, serviceCaseId: null, programme: programme.code, stage: 'registered',
-    eligibility: null, openTaskId: null, decision: null,
+    eligibility: null, openTaskId: null, decision: null, closing: null,
   };
   let decisionRecorded = false;
 
   setHandler(journeyStateQuery, () => state);
+  setHandler(closeJourneySignal, (request) => {
+    state.closing ??= request;
+  });
   setHandler(decideApprovalUpdate, async (decision) => {
     state.decision = decision;
     await condition(() => decisionRecorded);
@@ -78,7 +89,7 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
           details: [{ decidedBy: state.decision.decidedBy.name, decision: state.decision.decision }],
         });
       }
-      if (state.openTaskId === null || decision.taskId !== state.openTaskId) {
+      if (state.openTaskId === null || decision.taskId !== state.openTaskId || state.closing !== null) {
         throw ApplicationFailure.create({
           type: FailureType.StaleDecision, nonRetryable: true, message: 'This task is no longer open for a decision',
         });
@@ -143,10 +154,15 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
     });
     setStage('awaiting_approval');
 
-    if (!(await condition(() => state.decision !== null, input.timing.approvalDue))) {
+    const answered = () => state.decision !== null || state.closing !== null;
+    if (!(await condition(answered, input.timing.approvalDue))) {
       await db.escalateTask({ taskId });
       await db.recordStep({ caseId: input.caseId, step: 'approval-overdue', kind: 'task_overdue', stage: 'awaiting_approval', actor: SYSTEM_ACTOR });
-      await condition(() => state.decision !== null);
+      await condition(answered);
+    }
+    if (state.decision === null && state.closing !== null) {
+      await closeFromOutside(taskId, state.closing);
+      return;
     }
     const made = state.decision!;
     const approved = made.decision === 'approve';
@@ -171,6 +187,17 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
     } else {
       await email.sendEmail({ caseId: input.caseId, step: 'imk-rejected', template: 'imk-rejected', data: { reason: made.comment } });
     }
+  }
+
+  /** Closes the journey for a reason from outside (no e-mail: the reason may be the person's death). */
+  async function closeFromOutside(taskId: string, request: CloseJourneyRequest): Promise<void> {
+    await db.cancelTask({ taskId });
+    await db.recordStep({
+      caseId: input.caseId, step: 'closed', kind: 'closed', stage: 'closed', actor: request.actor,
+      details: { reason: request.reason, detail: request.detail }, outcomeReason: request.reason, closed: true,
+    });
+    state.openTaskId = null;
+    setStage('closed');
   }
 
   await register();

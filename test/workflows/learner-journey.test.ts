@@ -1,7 +1,7 @@
 import test from 'ava';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { decideApprovalUpdate, journeyStateQuery } from '../../workflows/learner-journey';
+import { closeJourneySignal, decideApprovalUpdate, journeyStateQuery } from '../../workflows/learner-journey';
 import { FailureType } from '../../domain/failures';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { openTaskOf, startLearnerJourney } from '../helpers/journeys';
@@ -99,4 +99,18 @@ test.serial('the Population Register failing three times delays but does not bre
   await new Promise((resolve) => setTimeout(resolve, 500));
   t.is(stack.mail.messages().filter((m) => m.to.includes(`${MARTA}@example.lv`)).length, 1);
   t.is((await stack.db("auditLog").where({ caseId })).length, 1, "one audited registry query");
+});
+
+test.serial('a journey waiting for approval is closed from outside: task withdrawn, no e-mail, later decisions refused', async (t) => {
+  const personCode = '150690-11223';
+  const { caseId, handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, personCode, {
+    registration: { email: 'closing@example.lv', phone: null, language: 'en', termsVersion: '2025-09', termsAcceptedAt: new Date().toISOString() },
+  });
+  const task = await openTaskOf(stack.db, caseId);
+  await handle.signal(closeJourneySignal, { reason: 'deceased', detail: 'Population Register: deceased 2026-11-01', actor: { role: 'system', id: null, name: null, channel: 'system' } });
+  t.is((await handle.result()).stage, 'closed');
+  t.like(await stack.db('cases').where({ id: caseId }).first(), { stage: 'closed', outcomeReason: 'deceased' });
+  t.is((await stack.db('tasks').where({ id: task.id }).first()).state, 'cancelled');
+  t.false(stack.mail.messages().some((m) => m.to.includes('closing@example.lv')), 'no e-mail about closing');
+  await t.throwsAsync(handle.executeUpdate(decideApprovalUpdate, { args: [{ taskId: task.id, decision: 'approve', comment: '', decidedBy: staff }] }));
 });
