@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Transporter } from 'nodemailer';
 import { createCaseActivities } from './cases';
 import { createEmailActivities } from './email';
+import { createProgrammeActivities } from './programmes';
 import { createTaskActivities } from './tasks';
 import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
 import type { EmailTemplates } from '../lib/email-templates';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createCaseActivities(deps),
     ...createTaskActivities(deps),
+    ...createProgrammeActivities(deps),
     ...createPopulationRegisterActivities(deps),
     ...createEmailActivities({ ...deps, onSent: deps.onEmailSent }),
   };

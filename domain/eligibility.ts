@@ -1,5 +1,6 @@
 import { ageOn } from './dates';
 import type { ProgrammeRules } from './programmes';
+import { statusOn, type SocialStatusRecord } from './social-status';
 
 /** What the Population Register told us about a person, as far as eligibility cares. */
 export interface PersonFacts {
@@ -9,7 +10,7 @@ export interface PersonFacts {
 }
 
 /** Why a person is not eligible; stable codes shown to staff and mapped to words for learners. */
-export type IneligibleReason = 'deceased' | 'under_min_age' | 'over_max_age';
+export type IneligibleReason = 'deceased' | 'under_min_age' | 'over_max_age' | 'no_social_status';
 
 /** The decision with the facts and the rule that made it, stored so staff can see why. */
 export interface EligibilityDecision {
@@ -17,14 +18,24 @@ export interface EligibilityDecision {
   reason: IneligibleReason | null;
   /** The rule that decided, in words, e.g. "age 18 or over on the application date". */
   rule: string;
-  facts: { onDate: string; age: number; deceased: boolean; programme: string; minAge: number; maxAge: number | null };
+  facts: {
+    onDate: string; age: number; deceased: boolean; programme: string; minAge: number; maxAge: number | null;
+    /** The SOPA status valid on the day, when the programme uses it; undefined when SOPA was not asked. */
+    socialStatus?: SocialStatusRecord['status'] | null;
+  };
 }
 
-/** Decides whether a person may have an account in a programme on a given day (YYYY-MM-DD, Riga). */
-export function checkEligibility(person: PersonFacts, programme: ProgrammeRules, onDate: string): EligibilityDecision {
+/**
+ * Decides whether a person may have an account in a programme on a given day (YYYY-MM-DD, Riga). The SOPA
+ * records are passed when the programme uses social status; a record counts only if it covers that day.
+ */
+export function checkEligibility(
+  person: PersonFacts, programme: ProgrammeRules, onDate: string, socialStatuses?: readonly SocialStatusRecord[],
+): EligibilityDecision {
   const age = ageOn(person.birthDate, onDate);
-  const facts = {
+  const facts: EligibilityDecision['facts'] = {
     onDate, age, deceased: person.deceased, programme: programme.code, minAge: programme.minAge, maxAge: programme.maxAge,
+    ...(socialStatuses ? { socialStatus: statusOn(socialStatuses, onDate) } : {}),
   };
   const ageRule = programme.maxAge === null
     ? `age ${programme.minAge} or over on the application date`
@@ -36,7 +47,14 @@ export function checkEligibility(person: PersonFacts, programme: ProgrammeRules,
   if (programme.maxAge !== null && age > programme.maxAge) {
     return { eligible: false, reason: 'over_max_age', rule: ageRule, facts };
   }
-  return { eligible: true, reason: null, rule: `alive and ${ageRule}`, facts };
+  if (programme.socialStatusRule === 'required' && !facts.socialStatus) {
+    return {
+      eligible: false, reason: 'no_social_status', facts,
+      rule: 'a poor or low-income household status (SOPA) valid on the application date',
+    };
+  }
+  const statusRule = programme.socialStatusRule === 'required' ? ' with a valid poor or low-income status' : '';
+  return { eligible: true, reason: null, rule: `alive and ${ageRule}${statusRule}`, facts };
 }
 
 /** Plain-words explanation of an ineligibility reason for the learner. */
@@ -50,6 +68,10 @@ export function describeIneligibility(decision: EligibilityDecision, language: '
     under_min_age: {
       lv: `Programmā var pieteikties no ${minAge} gadu vecuma; pieteikuma dienā jums ir ${age} gadi.`,
       en: `The programme is open from age ${minAge}; on the application date you are ${age}.`,
+    },
+    no_social_status: {
+      lv: 'Pieteikuma dienā pašvaldības reģistrā nav spēkā esoša trūcīgas vai maznodrošinātas mājsaimniecības statusa.',
+      en: 'On the application date the municipal register shows no valid poor or low-income household status.',
     },
     over_max_age: {
       lv: `Pieteikuma dienā jums ir ${age} gadi, kas pārsniedz programmas vecuma robežu.`,

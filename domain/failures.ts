@@ -9,8 +9,12 @@ export const FailureType = {
   AlreadyDecided: 'AlreadyDecided',
   /** The person already has an open journey in this programme. */
   DuplicateJourney: 'DuplicateJourney',
+  /** No programme with this code. */
+  UnknownProgramme: 'UnknownProgramme',
   /** The registry does not know the person. */
   PersonNotFound: 'PersonNotFound',
+  /** SOPA refused a social-status query (4xx: bad input or missing operator identity); retrying cannot help. */
+  SocialStatusRefused: 'SocialStatusRefused',
 } as const;
 
 /** One of the failure kinds above. */

@@ -1,23 +1,30 @@
 import type { Cents } from './money';
 
-/** The rules of one funded programme that the eligibility check needs. */
+/** How a programme uses the municipal social-assistance status (SOPA). */
+export type SocialStatusRule = 'not_used' | 'priority' | 'required';
+
+/** The rules of one funded programme, as the agency keeps them in the programmes table. */
 export interface ProgrammeRules {
   code: string;
   name: { lv: string; en: string };
   minAge: number;
   maxAge: number | null;
+  funding: 'account' | 'free' | 'copay';
   /** The learning-account balance granted when the account is approved. */
   balanceCents: Cents;
+  socialStatusRule: SocialStatusRule;
 }
 
 /**
- * The individual learning account programme (RRF 2.3.1.4.i): adults 18+, up to EUR 500 each.
- * Programmes become rows in the database with the full journey; the thin slice knows this one.
+ * The individual learning account programme (RRF 2.3.1.4.i) as journeys started before programmes became data
+ * knew it. Kept so those journeys replay unchanged; new journeys read their programme from the database.
  */
 export const IMK: ProgrammeRules = {
   code: 'IMK',
   name: { lv: 'Individuālais mācību konts', en: 'Individual learning account' },
   minAge: 18,
   maxAge: null,
+  funding: 'account',
   balanceCents: 50_000,
+  socialStatusRule: 'not_used',
 };

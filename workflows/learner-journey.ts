@@ -1,6 +1,6 @@
 import {
-  ApplicationFailure, allHandlersFinished, condition, defineQuery, defineSignal, defineUpdate, log, proxyActivities,
-  setHandler, upsertSearchAttributes, uuid4, workflowInfo,
+  ApplicationFailure, allHandlersFinished, condition, defineQuery, defineSignal, defineUpdate, log, patched,
+  proxyActivities, setHandler, upsertSearchAttributes, uuid4, workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
@@ -9,7 +9,7 @@ import { rigaDate } from '../domain/dates';
 import { checkEligibility, describeIneligibility, type EligibilityDecision } from '../domain/eligibility';
 import { FailureType } from '../domain/failures';
 import { formatEuro } from '../domain/money';
-import { IMK } from '../domain/programmes';
+import { IMK, type ProgrammeRules } from '../domain/programmes';
 import {
   SYSTEM_ACTOR, type Actor, type ApprovalDecision, type CloseJourneyRequest, type JourneyStage, type JourneyState,
 } from '../domain/journey';
@@ -19,7 +19,8 @@ import { searchAttributes } from './ids';
 export interface LearnerJourneyInput {
   caseId: string;
   personCode: string;
-  programme: 'IMK';
+  /** Programme code (a row of the programmes table). */
+  programme: string;
   registration: { email: string; phone: string | null; language: 'lv' | 'en'; termsVersion: string; termsAcceptedAt: string };
   /** The learner, or a coordinator acting on their behalf. */
   actor: Actor;
@@ -63,11 +64,14 @@ const email = proxyActivities<Activities>({
   retry: { initialInterval: '5 seconds', maximumInterval: '10 minutes' },
 });
 
+// Version markers for changes to running journeys (see docs/decisions.md, "Versioning").
+const PATCH_PROGRAMMES_AS_DATA = 'programmes-as-data';
+
 /** A learner's journey from registration to an approved individual learning account (or a clear refusal). */
 export async function learnerJourney(input: LearnerJourneyInput): Promise<LearnerJourneyResult> {
-  const programme = IMK;
+  let programme: ProgrammeRules = IMK;
   const state: JourneyState = {
-    caseId: input.caseId, serviceCaseId: null, programme: programme.code, stage: 'registered',
+    caseId: input.caseId, serviceCaseId: null, programme: input.programme, stage: 'registered',
     eligibility: null, openTaskId: null, decision: null, closing: null,
   };
   let decisionRecorded = false;
@@ -116,7 +120,7 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
   async function checkAccountEligibility(): Promise<EligibilityDecision> {
     setStage('checking_eligibility');
     const person = await registry.lookupPerson({
-      personCode: input.personCode, caseId: input.caseId, purpose: 'IMK eligibility check',
+      personCode: input.personCode, caseId: input.caseId, purpose: `${input.programme} eligibility check`,
       auditKey: `${workflowInfo().workflowId}:eligibility`,
     });
     await db.saveLearnerName({ personCode: input.personCode, firstName: person.firstName, lastName: person.lastName });
@@ -200,6 +204,8 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
     setStage('closed');
   }
 
+  // Journeys started before programmes became data knew only IMK, built in; newer ones read their programme.
+  if (patched(PATCH_PROGRAMMES_AS_DATA)) programme = await db.loadProgramme({ code: input.programme });
   await register();
   const eligibility = await checkAccountEligibility();
   if (eligibility.eligible) await approveAccount(eligibility);

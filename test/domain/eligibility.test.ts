@@ -2,6 +2,7 @@ import test from 'ava';
 import { ageOn, rigaDate } from '../../domain/dates';
 import { checkEligibility, describeIneligibility, type PersonFacts } from '../../domain/eligibility';
 import { IMK, type ProgrammeRules } from '../../domain/programmes';
+import { statusOn } from '../../domain/social-status';
 
 // Pure domain rules: no stack needed.
 
@@ -103,4 +104,18 @@ test('describeIneligibility says nothing for an eligible person', (t) => {
   const eligible = checkEligibility(person('1990-06-15'), IMK, '2026-03-10');
   t.is(describeIneligibility(eligible, 'lv'), '');
   t.is(describeIneligibility(eligible, 'en'), '');
+});
+
+test('a programme requiring social status counts only a SOPA record valid on the application date', (t) => {
+  const sopaOnly = { ...IMK, code: 'SOPA-ONLY', socialStatusRule: 'required' as const };
+  const adult = { personCode: '150690-11223', birthDate: '1990-06-15', deceased: false };
+  const valid = [{ status: 'low_income' as const, validFrom: '2026-01-01', validTo: '2026-12-31', municipality: '90000000000' }];
+  const expired = [{ status: 'poor' as const, validFrom: '2025-01-01', validTo: '2025-06-30', municipality: '90000000000' }];
+  t.like(checkEligibility(adult, sopaOnly, '2026-11-22', valid), { eligible: true, facts: { socialStatus: 'low_income' } });
+  t.like(checkEligibility(adult, sopaOnly, '2026-11-22', expired), { eligible: false, reason: 'no_social_status', facts: { socialStatus: null } });
+  t.like(checkEligibility(adult, sopaOnly, '2026-11-22', []), { eligible: false, reason: 'no_social_status' });
+  // The last day of validity still counts; poor outranks low-income when both are valid.
+  t.like(checkEligibility(adult, sopaOnly, '2025-06-30', expired), { eligible: true, facts: { socialStatus: 'poor' } });
+  t.is(statusOn([...valid, { ...expired[0], validTo: '2026-12-31' }], '2026-11-22'), 'poor');
+  t.regex(describeIneligibility(checkEligibility(adult, sopaOnly, '2026-11-22', expired), 'en'), /no valid poor or low-income/);
 });

@@ -114,3 +114,17 @@ test.serial('a journey waiting for approval is closed from outside: task withdra
   t.false(stack.mail.messages().some((m) => m.to.includes('closing@example.lv')), 'no e-mail about closing');
   await t.throwsAsync(handle.executeUpdate(decideApprovalUpdate, { args: [{ taskId: task.id, decision: 'approve', comment: '', decidedBy: staff }] }));
 });
+
+test.serial('programmes are data: at 17 a person is refused IMK (18+) but eligible for digital basic skills (16-74)', async (t) => {
+  const { caseId, handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, LIGA, { programme: 'DPP' });
+  const task = await openTaskOf(stack.db, caseId);
+  const facts = (await stack.db('tasks').where({ id: task.id }).first()).facts;
+  t.like(facts.eligibility, { eligible: true, facts: { programme: 'DPP', age: 17, minAge: 16, maxAge: 74 } });
+  await handle.terminate('test finished');
+});
+
+test.serial('a journey for a programme that does not exist fails clearly instead of retrying', async (t) => {
+  const { handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, ANNA, { programme: 'NO-SUCH' });
+  const err = await t.throwsAsync(handle.result());
+  t.regex(String((err as { cause?: { cause?: Error } }).cause?.cause?.message), /No programme NO-SUCH/);
+});
