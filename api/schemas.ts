@@ -19,6 +19,8 @@ export const registrationSchema = z.object({
     .regex(/^(\+?\d[\d ]{6,18}\d)?$/, { message: 'must be a phone number of 8 to 20 digits, optionally starting with +' })
     .optional().transform((v) => (v ? v : null)),
   language: z.enum(['lv', 'en'], { message: 'must be "lv" or "en"' }),
+  programme: z.string().regex(/^[A-Z0-9-]{2,20}$/, { message: 'must be a programme code such as IMK' }).default('IMK')
+    .describe('The programme to apply for (see the programmes the agency runs)'),
   acceptTerms: checkbox('you must accept the terms of use'),
   termsVersion: z.literal(CURRENT_TERMS_VERSION, { message: `must be the current terms version ${CURRENT_TERMS_VERSION}; reload the page` }),
 }).strict();

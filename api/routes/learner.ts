@@ -10,7 +10,7 @@ import { HttpError } from '../errors';
 import { currentSession, requireRole } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { caseParams, journeySchema, registrationSchema } from '../schemas';
-import { getJourney, listJourneys, startJourney, type JourneyView } from '../services/journeys';
+import { getJourney, listJourneys, listProgrammes, startJourney, type JourneyView } from '../services/journeys';
 import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 
@@ -94,12 +94,22 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
   });
 
   async function learnerHome(ctx: Context, extra: { form?: Record<string, string>; errors?: Record<string, string> }) {
-    const journeys = await listJourneys(deps, currentSession(ctx));
+    const [journeys, all] = await Promise.all([listJourneys(deps, currentSession(ctx)), listProgrammes(deps)]);
+    const lang = ctx.state.lang as 'lv' | 'en';
+    const names = new Map(all.map((p) => [p.code, lang === 'lv' ? p.nameLv : p.nameEn]));
+    // A person may apply to any programme in which they have no open application.
+    const open = new Set(journeys.filter((j) => j.closedAt === null).map((j) => j.programme));
+    const programmes = all.filter((p) => !open.has(p.code)).map((p) => ({ code: p.code, name: names.get(p.code) }));
     renderPage(ctx, renderer, 'learner-home', 'learner.title', {
-      journeys,
-      canStart: journeys.every((j) => j.closedAt !== null),
+      journeys: journeys.map((j) => ({ ...j, programmeName: names.get(j.programme) ?? j.programme })),
+      programmes,
+      canStart: programmes.length > 0,
       termsVersion: CURRENT_TERMS_VERSION,
-      form: { requestId: randomUUID(), language: ctx.state.lang, ...extra.form },
+      // The individual learning account is what most people come for, so it is preselected when available.
+      form: {
+        requestId: randomUUID(), language: ctx.state.lang,
+        programme: (programmes.find((p) => p.code === 'IMK') ?? programmes[0])?.code, ...extra.form,
+      },
       errors: extra.errors,
     });
   }

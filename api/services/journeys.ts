@@ -15,16 +15,28 @@ export interface JourneyView {
   events: { step: string; kind: string; stage: string; actorRole: string; actorName: string | null; channel: string; occurredAt: string; details: Record<string, unknown> }[];
 }
 
+/** A programme a learner can apply for. */
+export interface ProgrammeChoice { code: string; nameLv: string; nameEn: string }
+
+/** The programmes the agency runs, for the registration form. */
+export function listProgrammes(deps: ApiDeps): Promise<ProgrammeChoice[]> {
+  return deps.db('programmes').select('code', 'nameLv', 'nameEn').orderBy('code');
+}
+
 /**
- * Starts a learner's IMK journey. The case id comes from the form's request id, so a double-clicked submit
- * reaches the same workflow instead of starting a second one.
+ * Starts a learner's journey in a programme. The case id comes from the form's request id, so a double-clicked
+ * submit reaches the same workflow instead of starting a second one.
  */
 export async function startJourney(deps: ApiDeps, learner: Session, input: Registration): Promise<{ caseId: string; opened: boolean }> {
+  if (!(await deps.db('programmes').where({ code: input.programme }).first('code'))) {
+    throw new HttpError(400, 'invalid_request', `Invalid body: programme: there is no programme ${input.programme}`,
+      [{ field: 'programme', rule: 'exists', message: `there is no programme ${input.programme}` }]);
+  }
   const open = await deps.db('cases').join('learners', 'learners.id', 'cases.learnerId')
-    .where({ 'learners.personCode': learner.subject, 'cases.programme': 'IMK' }).whereNull('cases.closedAt')
+    .where({ 'learners.personCode': learner.subject, 'cases.programme': input.programme }).whereNull('cases.closedAt')
     .first<{ id: string } | undefined>('cases.id');
   if (open && open.id !== input.requestId) {
-    throw new HttpError(409, 'journey_already_open', 'You already have an open learning-account application', [{ caseId: open.id }]);
+    throw new HttpError(409, 'journey_already_open', 'You already have an open application in this programme', [{ caseId: open.id }]);
   }
   const caseId = input.requestId ?? randomUUID();
   try {
@@ -36,12 +48,15 @@ export async function startJourney(deps: ApiDeps, learner: Session, input: Regis
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       typedSearchAttributes: [
         { key: searchAttributes.caseId, value: caseId },
-        { key: searchAttributes.programme, value: 'IMK' },
+        { key: searchAttributes.programme, value: input.programme },
         { key: searchAttributes.journeyStage, value: 'registered' },
       ],
       args: [{
-        caseId, personCode: learner.subject, programme: 'IMK',
-        registration: { ...input, termsAcceptedAt: new Date().toISOString() },
+        caseId, personCode: learner.subject, programme: input.programme,
+        registration: {
+          email: input.email, phone: input.phone, language: input.language, termsVersion: input.termsVersion,
+          termsAcceptedAt: new Date().toISOString(),
+        },
         actor: { role: 'learner', id: learner.subject, name: learner.name, channel: 'e-service' },
         timing: { approvalDue: deps.approvalDueMs },
       }],

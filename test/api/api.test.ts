@@ -581,3 +581,15 @@ test.serial('an SSO callback with a wrong state is answered with a 400 page and 
   t.false(setCookies(stray.headers).has('ila_session'));
   await stray.body?.cancel();
 });
+
+test('a registration for a programme the agency does not run is refused naming the programme, nothing stored', async (t) => {
+  const person = { code: '051070-10002', name: 'Programmas Tests' };
+  const answer = await register(person, registration({ programme: 'NOPE' }));
+  t.is(answer.status, 400);
+  const { error } = answer.json as ErrorBody;
+  t.deepEqual(fieldsOf(error), ['programme']);
+  t.regex(error.message, /no programme NOPE/);
+  t.is((await stack.db('learners').where({ personCode: person.code })).length, 0);
+  const badShape = await register(person, registration({ programme: 'imk; drop table' }));
+  t.deepEqual(fieldsOf((badShape.json as ErrorBody).error), ['programme']);
+});

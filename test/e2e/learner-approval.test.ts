@@ -36,6 +36,7 @@ test('a learner applies, staff approve, the learner sees "IMK approved" and gets
   t.regex(await learner.locator('#acceptTerms-error').innerText(), /accept the terms/);
 
   await learner.getByLabel('E-pasts').fill('anna.berzina@example.lv');
+  await learner.getByLabel(/individuālais mācību konts/).check();
   await learner.getByLabel(/piekrītu platformas lietošanas noteikumiem/).check();
   await learner.getByRole('button', { name: 'Iesniegt pieteikumu' }).click();
   await learner.waitForURL(/\/learner\/journeys\//);
