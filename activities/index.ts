@@ -4,6 +4,7 @@ import { createCaseActivities } from './cases';
 import { createEmailActivities } from './email';
 import { createProgrammeActivities } from './programmes';
 import { createTaskActivities } from './tasks';
+import { createLearnerActivities } from './learners';
 import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
 import type { EmailTemplates } from '../lib/email-templates';
 import type { Logger } from '../lib/logger';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTaskActivities(deps),
     ...createProgrammeActivities(deps),
     ...createPopulationRegisterActivities(deps),
+    ...createLearnerActivities(deps),
     ...createEmailActivities({ ...deps, onSent: deps.onEmailSent }),
   };
 }

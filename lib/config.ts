@@ -13,6 +13,8 @@ export interface Config {
   smtpUrl: string;
   mailFrom: string;
   populationRegisterUrl: string;
+  /** SOPA social-assistance status service; null until the worker queries it (SOPA_URL is optional for now). */
+  sopaUrl: string | null;
   sso: { issuer: string; clientId: string; clientSecret: string };
   publicUrl: string;
   port: number;
@@ -20,6 +22,11 @@ export interface Config {
   workerMetricsPort: number;
   /** How long the IMK approval task may wait before it is escalated, in milliseconds (APPROVAL_DUE: "5 days", "2s"). */
   approvalDueMs: number;
+  /**
+   * How long a learner may go without a Population Register re-check, in milliseconds (RECHECK_INTERVAL:
+   * "180 days" by default; "1 minute" on a demo stack).
+   */
+  recheckIntervalMs: number;
 }
 
 /** Thrown at start when the environment is incomplete; its message names every bad variable. */
@@ -44,6 +51,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (value && !URL.canParse(value)) problems.push(`${name} must be a URL, got "${value}"`);
     return value.replace(/\/+$/, '');
   };
+  const optionalUrl = (name: string): string | null => {
+    const value = env[name]?.trim();
+    if (!value) return null;
+    if (!URL.canParse(value)) problems.push(`${name} must be a URL, got "${value}"`);
+    return value.replace(/\/+$/, '');
+  };
   const duration = (name: string, fallback: string): number => {
     const value = optional(name, fallback);
     try {
@@ -64,15 +77,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: url('SMTP_URL'),
     mailFrom: optional('MAIL_FROM', 'Valsts izglītības attīstības aģentūra <imk@viaa.example.lv>'),
     populationRegisterUrl: url('POPULATION_REGISTER_URL'),
+    sopaUrl: optionalUrl('SOPA_URL'),
     sso: { issuer: url('SSO_ISSUER'), clientId: required('SSO_CLIENT_ID'), clientSecret: required('SSO_CLIENT_SECRET') },
     publicUrl: url('PUBLIC_URL'),
     port: port('PORT', '3000'),
     sessionSecret: required('SESSION_SECRET'),
     workerMetricsPort: port('WORKER_METRICS_PORT', '9464'),
     approvalDueMs: duration('APPROVAL_DUE', '5 days'),
+    recheckIntervalMs: duration('RECHECK_INTERVAL', '180 days'),
   };
   if (config.sessionSecret && config.sessionSecret.length < 32) {
     problems.push('SESSION_SECRET must be at least 32 characters');
+  }
+  if (config.recheckIntervalMs <= 0 && !problems.some((p) => p.startsWith('RECHECK_INTERVAL'))) {
+    problems.push('RECHECK_INTERVAL must be a positive duration');
   }
   if (problems.length > 0) throw new ConfigError(`Configuration is incomplete: ${problems.join('; ')}`);
   return config;

@@ -33,6 +33,12 @@ export class Learner extends Model {
   language!: 'lv' | 'en';
   termsVersion!: string;
   termsAcceptedAt!: Date;
+  /** False once the account is deactivated (e.g. the Population Register reports the person deceased). */
+  active!: boolean;
+  deactivatedAt!: Date | null;
+  deactivatedReason!: string | null;
+  /** When the Population Register last confirmed this person; null until the first periodic re-check. */
+  registerCheckedAt!: Date | null;
 }
 
 /** One learner journey: a public-service case with its unique service-case id. */

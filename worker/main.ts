@@ -6,10 +6,11 @@ import { createDb } from '../lib/db';
 import { loadEmailTemplates } from '../lib/email-templates';
 import { createLogger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
-import { ensureSearchAttributes } from '../lib/temporal';
+import { connectTemporalClient, ensureSearchAttributes } from '../lib/temporal';
 import { createPopulationRegisterClient } from '../activities/registries/population-register';
 import { parseLearnerJourneyId } from '../workflows/ids';
 import { createWorker } from './create-worker';
+import { ensureSchedules } from './schedules';
 
 // The worker process: polls the task queue, runs workflows and activities, serves /metrics.
 async function main(): Promise<void> {
@@ -44,6 +45,13 @@ async function main(): Promise<void> {
     },
   });
 
+  // Schedules are created (or brought in line with the configuration) by every worker at start; idempotent.
+  const client = await connectTemporalClient({ address: config.temporal.address, namespace: config.temporal.namespace });
+  const schedules = await ensureSchedules({
+    client, taskQueue: config.temporal.taskQueue, recheckIntervalMs: config.recheckIntervalMs,
+  });
+  logger.info('schedules ensured', { populationRecheck: schedules.populationRecheck });
+
   const metricsServer = http.createServer(async (req, res) => {
     if (req.url !== '/metrics') { res.writeHead(404).end('not found\n'); return; }
     const core = await fetch(`http://${coreMetricsAddress}/metrics`).then((r) => r.text()).catch(() => '');
@@ -56,6 +64,7 @@ async function main(): Promise<void> {
   await worker.run();
   metricsServer.close();
   await db.destroy();
+  await client.connection.close();
   await connection.close();
   logger.info('worker stopped');
 }

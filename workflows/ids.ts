@@ -17,6 +17,21 @@ export function parseLearnerJourneyId(workflowId: string): string | null {
   return UUID.test(caseId) ? caseId : null;
 }
 
+const POPULATION_RECHECK = 'population-recheck';
+
+/**
+ * The workflow id of one Population Register re-check run, e.g. `population-recheck:scheduled` (the schedule's
+ * runs; the server appends the start time) or `population-recheck:manual-<uuid>`.
+ */
+export function populationRecheckId(runKey: string): string {
+  return `${POPULATION_RECHECK}:${runKey}`;
+}
+
+/** The id of the schedule that starts the re-check; tests pass a suffix so their schedule is their own. */
+export function populationRecheckScheduleId(suffix = ''): string {
+  return suffix ? `${POPULATION_RECHECK}:${suffix}` : POPULATION_RECHECK;
+}
+
 /** The default task queue the worker polls; overridable by TEMPORAL_TASK_QUEUE. */
 export const DEFAULT_TASK_QUEUE = 'learning-accounts';
 

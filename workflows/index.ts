@@ -1,2 +1,3 @@
 // The worker bundles this file: every workflow type the task queue serves.
 export { learnerJourney } from './learner-journey';
+export { populationRecheck } from './population-recheck';

@@ -1,6 +1,8 @@
 import { seedPeople } from '../seed-people';
+import { seedSocialStatuses } from '../seed-social-status';
 import { createMailCatcher } from './mail-catcher';
 import { createPopulationRegisterStub } from './population-register';
+import { createSopaStub } from './sopa';
 import { createSsoStub } from './sso';
 
 /** Reads a port from the environment, failing loudly on garbage rather than silently using the default. */
@@ -18,7 +20,7 @@ function log(level: 'info' | 'error', msg: string, fields: Record<string, unknow
   else console.log(line);
 }
 
-/** Starts the Population Register, SSO and mail-catcher stubs on the dev stack's fixed ports. */
+/** Starts the Population Register, SOPA, SSO and mail-catcher stubs on the dev stack's fixed ports. */
 export async function main(): Promise<void> {
   const publicUrl = (process.env.PUBLIC_URL || 'http://127.0.0.1:3000').replace(/\/$/, '');
   const closers: (() => Promise<void>)[] = [];
@@ -39,6 +41,10 @@ export async function main(): Promise<void> {
     );
     closers.push(fpr.close);
     log('info', 'stub listening', { service: 'population-register', url: fpr.url });
+
+    const sopa = await createSopaStub({ statuses: seedSocialStatuses }).listen(portFromEnv('SOPA_PORT', 4102));
+    closers.push(sopa.close);
+    log('info', 'stub listening', { service: 'sopa', url: sopa.url });
 
     const sso = await createSsoStub({
       people: seedPeople,

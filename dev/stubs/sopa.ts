@@ -1,0 +1,262 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { SopaStatusRecord, SopaStatusRequest, SopaStatusResponse } from '../../activities/registries/sopa';
+import type { SeedSocialStatus } from '../seed-social-status';
+import { listenHttp, readBody, sendJson, type Listening } from './http';
+import { normalizePersonCode } from './person-code';
+
+/** One status record as the stub keeps it (a seed record without the person code). */
+export type SopaStubRecord = Omit<SeedSocialStatus, 'personCode'>;
+
+/** Snapshot of the stub's switches, as `GET /__control` returns it. */
+export interface SopaControlState {
+  requests: number;
+  failNext: number;
+  delayMs: number;
+  down: boolean;
+}
+
+/** In-process switches for making SOPA slow, failing or unreachable, and for inspecting what it was asked. */
+export interface SopaControl {
+  /** Status requests received so far, failed and dropped ones included. */
+  readonly requests: number;
+  /** The last 50 status requests that carried a JSON object, oldest first, so tests can check the operator identity sent. */
+  readonly lastRequests: readonly SopaStatusRequest[];
+  /** Makes the next `n` status requests answer `status` with a JSON error body. */
+  failNext(n: number, status?: number): void;
+  /** Delays every status response by `ms`. */
+  setDelay(ms: number): void;
+  /** While down, status requests get their connection destroyed without a response. */
+  setDown(down: boolean): void;
+  /** Clears the switches, the counter and the recorded requests; records set with `setStatuses` stay. */
+  reset(): void;
+  /** Replaces a person's status records; an empty list makes the person unknown (status 0). */
+  setStatuses(personCode: string, records: SopaStubRecord[]): void;
+  /** Current switches and counter. */
+  state(): SopaControlState;
+}
+
+/** The SOPA stub: shared control plus a way to serve it over HTTP. */
+export interface SopaStub {
+  control: SopaControl;
+  listen(port?: number, host?: string): Promise<Listening>;
+}
+
+/** How many requests `lastRequests` keeps. */
+const KEEP_REQUESTS = 50;
+
+function isNonNegativeInteger(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
+}
+
+function isErrorStatus(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 400 && v <= 599;
+}
+
+/** A real calendar date written as YYYY-MM-DD (rejects 2026-02-30, which Date would roll over). */
+function isIsoDate(v: unknown): v is string {
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v)) return false;
+  const d = new Date(`${v}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
+}
+
+function nonEmptyString(v: unknown): v is string {
+  return typeof v === 'string' && v.trim() !== '';
+}
+
+function checkRecord(r: SopaStubRecord): void {
+  if (r.status !== 1 && r.status !== 2) throw new RangeError('setStatuses: status must be 1 (poor) or 2 (low-income)');
+  if (!isIsoDate(r.validFrom) || !isIsoDate(r.validTo) || r.validFrom > r.validTo) {
+    throw new RangeError('setStatuses: validFrom and validTo must be YYYY-MM-DD with validFrom <= validTo');
+  }
+  if (!/^\d{11}$/.test(r.municipality)) throw new RangeError('setStatuses: municipality must be an 11-digit registration number');
+}
+
+/** Decides the answer to a parsed status request body: 401 without operator identity, 400 naming a bad field. */
+function answerStatus(body: Record<string, unknown>, records: Map<string, SopaStubRecord[]>): { status: number; body: unknown } {
+  // The real service authorises the operator before it looks at the question, so identity is checked first.
+  if (!nonEmptyString(body.userName) || !nonEmptyString(body.userSecondName) || !nonEmptyString(body.userPersonCode)) {
+    return { status: 401, body: { error: 'operator_identity_required' } };
+  }
+  const code = typeof body.PersonCode === 'string' ? normalizePersonCode(body.PersonCode) : undefined;
+  if (!code) return { status: 400, body: { error: 'invalid_field', field: 'PersonCode' } };
+  if (!isIsoDate(body.dateFrom)) return { status: 400, body: { error: 'invalid_field', field: 'dateFrom' } };
+  if (!isIsoDate(body.dateTill) || body.dateTill < body.dateFrom) {
+    return { status: 400, body: { error: 'invalid_field', field: 'dateTill' } };
+  }
+  const from = body.dateFrom;
+  const till = body.dateTill;
+  // A record overlaps the period when it starts on or before its end and ends on or after its start.
+  const statusi: SopaStatusRecord[] = (records.get(code) ?? [])
+    .filter((r) => r.validFrom <= till && r.validTo >= from)
+    .map((r) => ({ Statuss: r.status, DatumsNo: r.validFrom, DatumsLidz: r.validTo, Pasvaldiba: r.municipality }));
+  // The spec's "not found" is one record with status 0; we answer it also when the person has nothing in the period.
+  const answer: SopaStatusResponse = {
+    PKods: code,
+    statusi: statusi.length > 0 ? statusi : [{ Statuss: 0, DatumsNo: null, DatumsLidz: null, Pasvaldiba: null }],
+  };
+  return { status: 200, body: answer };
+}
+
+/** Creates the SOPA social-assistance status stub serving `POST /status` (JSON) from the given records. */
+export function createSopaStub(opts: { statuses: SeedSocialStatus[] }): SopaStub {
+  const records = new Map<string, SopaStubRecord[]>();
+  const recorded: SopaStatusRequest[] = [];
+  let requests = 0;
+  let failRemaining = 0;
+  let failStatus = 500;
+  let delayMs = 0;
+  let down = false;
+
+  const control: SopaControl = {
+    get requests() {
+      return requests;
+    },
+    get lastRequests() {
+      return [...recorded];
+    },
+    failNext(n, status = 500) {
+      if (!isNonNegativeInteger(n)) throw new RangeError('failNext: n must be a non-negative integer');
+      if (!isErrorStatus(status)) throw new RangeError('failNext: status must be an HTTP error status (400-599)');
+      failRemaining = n;
+      failStatus = status;
+    },
+    setDelay(ms) {
+      if (!(ms >= 0)) throw new RangeError('setDelay: ms must be >= 0');
+      delayMs = ms;
+    },
+    setDown(value) {
+      down = value;
+    },
+    reset() {
+      requests = 0;
+      recorded.length = 0;
+      failRemaining = 0;
+      failStatus = 500;
+      delayMs = 0;
+      down = false;
+    },
+    setStatuses(personCode, list) {
+      const code = normalizePersonCode(personCode);
+      if (!code) throw new RangeError(`setStatuses: invalid person code ${personCode}`);
+      list.forEach(checkRecord);
+      records.set(code, list.map((r) => ({ ...r })).sort((a, b) => a.validFrom.localeCompare(b.validFrom)));
+    },
+    state: () => ({ requests, failNext: failRemaining, delayMs, down }),
+  };
+  const byPerson = new Map<string, SopaStubRecord[]>();
+  for (const { personCode, ...record } of opts.statuses) {
+    const code = normalizePersonCode(personCode) ?? personCode;
+    byPerson.set(code, [...(byPerson.get(code) ?? []), record]);
+  }
+  for (const [personCode, list] of byPerson) control.setStatuses(personCode, list);
+
+  /** Remembers who asked what; strings only, so a malformed body cannot put objects into the log. */
+  function record(body: Record<string, unknown>): void {
+    const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+    recorded.push({
+      PersonCode: text(body.PersonCode), dateFrom: text(body.dateFrom), dateTill: text(body.dateTill),
+      userName: text(body.userName), userSecondName: text(body.userSecondName), userPersonCode: text(body.userPersonCode),
+    });
+    if (recorded.length > KEEP_REQUESTS) recorded.splice(0, recorded.length - KEEP_REQUESTS);
+  }
+
+  /** Applies the JSON body of `POST /__control`; returns an error message when a field is malformed. */
+  function applyControl(body: unknown): string | undefined {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'body must be a JSON object';
+    const b = body as Record<string, unknown>;
+    if (b.failNext !== undefined && !isNonNegativeInteger(b.failNext)) return 'failNext must be a non-negative integer';
+    if (b.failStatus !== undefined && !isErrorStatus(b.failStatus)) return 'failStatus must be an HTTP error status (400-599)';
+    if (b.delayMs !== undefined && !(typeof b.delayMs === 'number' && b.delayMs >= 0)) return 'delayMs must be a number >= 0';
+    if (b.down !== undefined && typeof b.down !== 'boolean') return 'down must be a boolean';
+    if (b.failStatus !== undefined && b.failNext === undefined) return 'failStatus only applies together with failNext';
+    if (b.failNext !== undefined) control.failNext(b.failNext as number, (b.failStatus as number | undefined) ?? 500);
+    if (b.delayMs !== undefined) control.setDelay(b.delayMs);
+    if (b.down !== undefined) control.setDown(b.down);
+    return undefined;
+  }
+
+  async function readJson(req: IncomingMessage): Promise<{ ok: true; value: unknown } | { ok: false }> {
+    try {
+      return { ok: true, value: JSON.parse((await readBody(req)) || '{}') };
+    } catch {
+      return { ok: false };
+    }
+  }
+
+  async function handleControl(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (path === '/__control' && req.method === 'GET') return sendJson(res, 200, control.state());
+    if (path === '/__control/reset' && req.method === 'POST') {
+      control.reset();
+      return sendJson(res, 200, control.state());
+    }
+    if (path === '/__control' && req.method === 'POST') {
+      const body = await readJson(req);
+      if (!body.ok) return sendJson(res, 400, { error: 'invalid_json' });
+      const problem = applyControl(body.value);
+      if (problem) return sendJson(res, 400, { error: 'invalid_control', message: problem });
+      return sendJson(res, 200, control.state());
+    }
+    sendJson(res, 404, { error: 'not_found' });
+  }
+
+  return {
+    control,
+    async listen(port = 0, host = '127.0.0.1') {
+      // Delayed responses are tracked so closing the server does not leave timers holding the process open.
+      const timers = new Set<NodeJS.Timeout>();
+
+      /** Decides the answer when the request arrives (after its body), so a delay cannot reorder which requests fail. */
+      async function decideStatus(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
+        const parsed = await readJson(req);
+        const body = parsed.ok && typeof parsed.value === 'object' && parsed.value !== null && !Array.isArray(parsed.value)
+          ? (parsed.value as Record<string, unknown>)
+          : undefined;
+        if (body) record(body);
+        if (failRemaining > 0) {
+          failRemaining -= 1;
+          return { status: failStatus, body: { error: 'stub_failure', message: `simulated failure (HTTP ${failStatus})` } };
+        }
+        if (!body) return { status: 400, body: { error: 'invalid_json' } };
+        return answerStatus(body, records);
+      }
+
+      async function handleStatus(req: IncomingMessage, res: ServerResponse): Promise<void> {
+        requests += 1;
+        if (down) {
+          req.socket.destroy();
+          return;
+        }
+        const { status, body } = await decideStatus(req);
+        if (delayMs === 0) return sendJson(res, status, body);
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          sendJson(res, status, body);
+        }, delayMs);
+        timers.add(timer);
+      }
+
+      const server = createServer((req, res) => {
+        const path = new URL(req.url ?? '/', 'http://stub').pathname;
+        if (path === '/status' && req.method === 'POST') {
+          handleStatus(req, res).catch(() => sendJson(res, 500, { error: 'internal_error' }));
+          return;
+        }
+        if (path.startsWith('/__control')) {
+          handleControl(req, res, path).catch(() => sendJson(res, 500, { error: 'internal_error' }));
+          return;
+        }
+        sendJson(res, 404, { error: 'not_found' });
+      });
+
+      const listening = await listenHttp(server, port, host);
+      return {
+        url: listening.url,
+        close: () => {
+          for (const t of timers) clearTimeout(t);
+          timers.clear();
+          return listening.close();
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import test, { type ExecutionContext } from 'ava';
+import { ApplicationFailure } from '@temporalio/common';
+import { createSopaActivities, createSopaClient, type SopaOperator } from '../../activities/registries/sopa';
+import { FailureType } from '../../domain/failures';
+import { seedSocialStatuses } from '../../dev/seed-social-status';
+import { createSopaStub } from '../../dev/stubs/sopa';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { AuditEntry } from '../../lib/db';
+
+const operator: SopaOperator = { firstName: 'Ilze', lastName: 'Priede', personCode: '010180-10006' };
+
+async function startSopa(t: ExecutionContext, timeoutMs = 2_000) {
+  const stub = createSopaStub({ statuses: seedSocialStatuses });
+  const server = await stub.listen(0);
+  t.teardown(() => server.close());
+  return { control: stub.control, client: createSopaClient({ baseUrl: server.url, timeoutMs }) };
+}
+
+// The audit test needs a migrated Postgres database; the stack gives each test file its own.
+let stack: TestStack | undefined;
+test.before(async () => {
+  stack = await startTestStack();
+});
+test.after.always(async () => {
+  await stack?.stop();
+});
+
+test('client maps statuses and sends the operator identity', async (t) => {
+  const { client, control } = await startSopa(t);
+  const janis = await client.getStatuses({ personCode: '150690-11223', dateFrom: '2026-03-01', dateTill: '2026-03-01', operator });
+  t.deepEqual(janis, {
+    personCode: '150690-11223',
+    records: [{ status: 'low_income', validFrom: '2026-01-01', validTo: '2026-12-31', municipality: '90000012345' }],
+  });
+  const marta = await client.getStatuses({ personCode: '220288-10458', dateFrom: '2025-03-01', dateTill: '2025-03-01', operator });
+  t.deepEqual(marta.records.map((r) => r.status), ['poor']);
+  t.deepEqual(control.lastRequests.at(-1), {
+    PersonCode: '220288-10458', dateFrom: '2025-03-01', dateTill: '2025-03-01',
+    userName: 'Ilze', userSecondName: 'Priede', userPersonCode: '010180-10006',
+  });
+});
+
+test('status 0 (not found) maps to an empty list', async (t) => {
+  const { client } = await startSopa(t);
+  const anna = await client.getStatuses({ personCode: '321178-40215', dateFrom: '2026-03-01', dateTill: '2026-03-01', operator });
+  t.deepEqual(anna, { personCode: '321178-40215', records: [] });
+});
+
+test('5xx, 429, a dropped connection and a timeout throw plain (retryable) Errors', async (t) => {
+  const { client, control } = await startSopa(t, 200);
+  const ask = () => client.getStatuses({ personCode: '150690-11223', dateFrom: '2026-03-01', dateTill: '2026-03-01', operator });
+  for (const status of [500, 503, 429]) {
+    control.failNext(1, status);
+    const err = await t.throwsAsync(ask());
+    t.false(err instanceof ApplicationFailure, `HTTP ${status}`);
+    t.regex(err.message, new RegExp(`HTTP ${status}`));
+  }
+  control.setDown(true);
+  t.false((await t.throwsAsync(ask())) instanceof ApplicationFailure);
+  control.setDown(false);
+  control.setDelay(500);
+  t.false((await t.throwsAsync(ask())) instanceof ApplicationFailure);
+});
+
+test('4xx throws a non-retryable SocialStatusRefused failure', async (t) => {
+  const { client } = await startSopa(t);
+  const err = await t.throwsAsync(
+    client.getStatuses({ personCode: '150690-11223', dateFrom: '2026-03-01', dateTill: '2026-03-01', operator: { ...operator, personCode: '' } }),
+    { instanceOf: ApplicationFailure },
+  );
+  t.is((err as ApplicationFailure).type, FailureType.SocialStatusRefused);
+  t.true((err as ApplicationFailure).nonRetryable);
+  t.regex(err.message, /HTTP 401 operator_identity_required/);
+  const bad = await t.throwsAsync(
+    client.getStatuses({ personCode: '150690-11223', dateFrom: '2026-03-31', dateTill: '2026-03-01', operator }),
+    { instanceOf: ApplicationFailure },
+  );
+  t.regex(bad.message, /HTTP 400 invalid_field dateTill/);
+});
+
+test('lookupSocialStatus audits once under the operator identity, even when called twice with the same key', async (t) => {
+  const { client, control } = await startSopa(t);
+  const { lookupSocialStatus } = createSopaActivities({ db: stack!.db, sopa: client });
+  const auditKey = `sopa:${randomUUID()}`;
+  const caseId = randomUUID();
+  const input = {
+    personCode: '150690-11223', onDate: '2026-03-01', caseId, purpose: 'IMK eligibility: social status',
+    operator: { ...operator, role: 'staff' as const }, auditKey,
+  };
+  const first = await lookupSocialStatus(input);
+  const second = await lookupSocialStatus(input);
+  t.deepEqual(first.records.map((r) => r.status), ['low_income']);
+  t.deepEqual(second, first);
+  // Both calls reached SOPA with the operator and the one-day period.
+  t.is(control.requests, 2);
+  t.deepEqual(control.lastRequests.map((r) => [r.dateFrom, r.dateTill, r.userPersonCode]), [
+    ['2026-03-01', '2026-03-01', '010180-10006'], ['2026-03-01', '2026-03-01', '010180-10006'],
+  ]);
+
+  const rows = await AuditEntry.query(stack!.db).where({ idempotencyKey: auditKey });
+  t.is(rows.length, 1);
+  const row = rows[0];
+  t.like(row, {
+    actorRole: 'staff', actorId: '010180-10006', actorName: 'Ilze Priede', action: 'sopa.get-statuses',
+    subjectPersonCode: '150690-11223', caseId, purpose: 'IMK eligibility: social status',
+  });
+  t.deepEqual(row.result, { recordCount: 1, statuses: ['low_income'] });
+});
+
+test('lookupSocialStatus audits a refused query and rethrows the failure', async (t) => {
+  const { client, control } = await startSopa(t);
+  const { lookupSocialStatus } = createSopaActivities({ db: stack!.db, sopa: client });
+  const auditKey = `sopa:${randomUUID()}`;
+  control.failNext(1, 400);
+  await t.throwsAsync(
+    lookupSocialStatus({
+      personCode: '321178-40215', onDate: '2026-03-01', caseId: randomUUID(), purpose: 'IMK eligibility: social status',
+      operator: { ...operator, role: 'system' }, auditKey,
+    }),
+    { instanceOf: ApplicationFailure },
+  );
+  const rows = await AuditEntry.query(stack!.db).where({ idempotencyKey: auditKey });
+  t.is(rows.length, 1);
+  t.like(rows[0], { actorRole: 'system', actorId: '010180-10006', actorName: 'Ilze Priede' });
+  t.deepEqual(rows[0].result, { refused: true });
+});
