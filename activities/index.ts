@@ -6,6 +6,7 @@ import { createProgrammeActivities } from './programmes';
 import { createTaskActivities } from './tasks';
 import { createLearnerActivities } from './learners';
 import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
+import { createSopaActivities, type SopaClient, type SopaOperator } from './registries/sopa';
 import type { EmailTemplates } from '../lib/email-templates';
 import type { Logger } from '../lib/logger';
 
@@ -17,6 +18,9 @@ export interface ActivityDeps {
   mailFrom: string;
   publicUrl: string;
   populationRegister: PopulationRegisterClient;
+  sopa: SopaClient;
+  /** The agency employee in whose name the system's own SOPA queries are made (the spec requires a person). */
+  sopaOperator: SopaOperator;
   logger: Logger;
   onEmailSent?: (template: string) => void;
 }
@@ -28,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTaskActivities(deps),
     ...createProgrammeActivities(deps),
     ...createPopulationRegisterActivities(deps),
+    ...createSopaActivities(deps),
     ...createLearnerActivities(deps),
     ...createEmailActivities({ ...deps, onSent: deps.onEmailSent }),
   };

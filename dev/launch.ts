@@ -20,6 +20,7 @@ const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const stubs = [
   { urlVar: 'POPULATION_REGISTER_URL', portVar: 'POPULATION_REGISTER_PORT', port: 4101, url: (p: number) => `http://127.0.0.1:${p}` },
   { urlVar: 'SSO_ISSUER', portVar: 'SSO_PORT', port: 4100, url: (p: number) => `http://127.0.0.1:${p}` },
+  { urlVar: 'SOPA_URL', portVar: 'SOPA_PORT', port: 4102, url: (p: number) => `http://127.0.0.1:${p}` },
   { urlVar: 'SMTP_URL', portVar: 'SMTP_PORT', port: 1025, url: (p: number) => `smtp://127.0.0.1:${p}` },
 ] as const;
 
@@ -37,6 +38,10 @@ async function main(): Promise<void> {
   setDefault('SSO_CLIENT_ID', 'learning-accounts');
   setDefault('SSO_CLIENT_SECRET', 'dev-sso-secret');
   setDefault('WORKER_METRICS_PORT', '9464');
+  // The agency employee in whose name the system's SOPA queries go out (a sample person for the demo).
+  setDefault('SOPA_OPERATOR_FIRST_NAME', 'Ilze');
+  setDefault('SOPA_OPERATOR_LAST_NAME', 'Priede');
+  setDefault('SOPA_OPERATOR_PERSON_CODE', '010180-10007');
   setDefault('SESSION_SECRET', sessionSecret());
 
   const [databaseUrl, temporal] = await Promise.all([

@@ -13,8 +13,10 @@ export interface Config {
   smtpUrl: string;
   mailFrom: string;
   populationRegisterUrl: string;
-  /** SOPA social-assistance status service; null until the worker queries it (SOPA_URL is optional for now). */
-  sopaUrl: string | null;
+  /** SOPA social-assistance status service (municipal register of poor and low-income households). */
+  sopaUrl: string;
+  /** The agency employee in whose name the system's own SOPA queries are made (SOPA_OPERATOR_*). */
+  sopaOperator: { firstName: string; lastName: string; personCode: string };
   sso: { issuer: string; clientId: string; clientSecret: string };
   publicUrl: string;
   port: number;
@@ -51,12 +53,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (value && !URL.canParse(value)) problems.push(`${name} must be a URL, got "${value}"`);
     return value.replace(/\/+$/, '');
   };
-  const optionalUrl = (name: string): string | null => {
-    const value = env[name]?.trim();
-    if (!value) return null;
-    if (!URL.canParse(value)) problems.push(`${name} must be a URL, got "${value}"`);
-    return value.replace(/\/+$/, '');
-  };
   const duration = (name: string, fallback: string): number => {
     const value = optional(name, fallback);
     try {
@@ -77,7 +73,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: url('SMTP_URL'),
     mailFrom: optional('MAIL_FROM', 'Valsts izglītības attīstības aģentūra <imk@viaa.example.lv>'),
     populationRegisterUrl: url('POPULATION_REGISTER_URL'),
-    sopaUrl: optionalUrl('SOPA_URL'),
+    sopaUrl: url('SOPA_URL'),
+    sopaOperator: {
+      firstName: required('SOPA_OPERATOR_FIRST_NAME'), lastName: required('SOPA_OPERATOR_LAST_NAME'),
+      personCode: required('SOPA_OPERATOR_PERSON_CODE'),
+    },
     sso: { issuer: url('SSO_ISSUER'), clientId: required('SSO_CLIENT_ID'), clientSecret: required('SSO_CLIENT_SECRET') },
     publicUrl: url('PUBLIC_URL'),
     port: port('PORT', '3000'),

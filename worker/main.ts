@@ -8,6 +8,7 @@ import { createLogger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
 import { connectTemporalClient, ensureSearchAttributes } from '../lib/temporal';
 import { createPopulationRegisterClient } from '../activities/registries/population-register';
+import { createSopaClient } from '../activities/registries/sopa';
 import { parseLearnerJourneyId } from '../workflows/ids';
 import { createWorker } from './create-worker';
 import { ensureSchedules } from './schedules';
@@ -41,6 +42,8 @@ async function main(): Promise<void> {
       db, templates, logger, mailFrom: config.mailFrom, publicUrl: config.publicUrl,
       mailer: nodemailer.createTransport(config.smtpUrl),
       populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, metrics: metrics.registryMetrics }),
+      sopa: createSopaClient({ baseUrl: config.sopaUrl, metrics: metrics.registryMetrics }),
+      sopaOperator: config.sopaOperator,
       onEmailSent: (template) => metrics.emailsSent.inc({ template }),
     },
   });

@@ -53,7 +53,7 @@ export const closeJourneySignal = defineSignal<[CloseJourneyRequest]>('closeJour
 // the case. Database writes are quick and idempotent. E-mail goes through the outbox, so retrying is safe.
 const registry = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: [FailureType.PersonNotFound] },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: [FailureType.PersonNotFound, FailureType.SocialStatusRefused] },
 });
 const db = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
@@ -124,7 +124,13 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
       auditKey: `${workflowInfo().workflowId}:eligibility`,
     });
     await db.saveLearnerName({ personCode: input.personCode, firstName: person.firstName, lastName: person.lastName });
-    const decision = checkEligibility(person, programme, rigaDate(new Date()));
+    const onDate = rigaDate(new Date());
+    // SOPA is asked only when the programme uses social status: the data-sharing agreement allows no other purpose.
+    const socialStatuses = programme.socialStatusRule === 'not_used' ? undefined : (await registry.lookupSocialStatus({
+      personCode: input.personCode, onDate, caseId: input.caseId, purpose: `${input.programme} eligibility: social status`,
+      auditKey: `${workflowInfo().workflowId}:social-status`,
+    })).records;
+    const decision = checkEligibility(person, programme, onDate, socialStatuses);
     state.eligibility = decision;
     log.info('eligibility decided', { caseId: input.caseId, eligible: decision.eligible, rule: decision.rule });
     return decision;

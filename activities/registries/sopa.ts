@@ -217,17 +217,21 @@ export interface LookupSocialStatusInput {
   onDate: string;
   caseId: string;
   purpose: string;
-  operator: SocialStatusOperator;
+  /**
+   * Who asks. A staff member's own check passes them; a check the system makes on a learner's application leaves
+   * it out and the agency's designated SOPA operator (configured, never in workflow history) is used.
+   */
+  operator?: SocialStatusOperator;
   /** Stable per workflow step, so a retried lookup is audited once. */
   auditKey: string;
 }
 
 /** Activities that query SOPA. */
-export function createSopaActivities({ db, sopa }: { db: Knex; sopa: SopaClient }) {
+export function createSopaActivities({ db, sopa, sopaOperator }: { db: Knex; sopa: SopaClient; sopaOperator: SopaOperator }) {
   return {
     /** Asks SOPA for the person's status on one day and audits the query under the operator's identity (24 months). */
     async lookupSocialStatus(input: LookupSocialStatusInput): Promise<SocialStatusResult> {
-      const { role, ...operator } = input.operator;
+      const { role, ...operator } = input.operator ?? { ...sopaOperator, role: 'system' as const };
       // The data-sharing agreement wants every query traceable to the person who made it, so the operator is the actor.
       const audit = (result: Record<string, unknown>) => writeAudit(db, {
         actor: { role, id: operator.personCode, name: `${operator.firstName} ${operator.lastName}` },

@@ -5,7 +5,7 @@ import { createSopaActivities, createSopaClient, type SopaOperator } from '../..
 import { FailureType } from '../../domain/failures';
 import { seedSocialStatuses } from '../../dev/seed-social-status';
 import { createSopaStub } from '../../dev/stubs/sopa';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { startTestStack, TEST_SOPA_OPERATOR, type TestStack } from '../helpers/stack';
 import { AuditEntry } from '../../lib/db';
 
 const operator: SopaOperator = { firstName: 'Ilze', lastName: 'Priede', personCode: '010180-10006' };
@@ -81,7 +81,7 @@ test('4xx throws a non-retryable SocialStatusRefused failure', async (t) => {
 
 test('lookupSocialStatus audits once under the operator identity, even when called twice with the same key', async (t) => {
   const { client, control } = await startSopa(t);
-  const { lookupSocialStatus } = createSopaActivities({ db: stack!.db, sopa: client });
+  const { lookupSocialStatus } = createSopaActivities({ db: stack!.db, sopa: client, sopaOperator: TEST_SOPA_OPERATOR });
   const auditKey = `sopa:${randomUUID()}`;
   const caseId = randomUUID();
   const input = {
@@ -110,7 +110,7 @@ test('lookupSocialStatus audits once under the operator identity, even when call
 
 test('lookupSocialStatus audits a refused query and rethrows the failure', async (t) => {
   const { client, control } = await startSopa(t);
-  const { lookupSocialStatus } = createSopaActivities({ db: stack!.db, sopa: client });
+  const { lookupSocialStatus } = createSopaActivities({ db: stack!.db, sopa: client, sopaOperator: TEST_SOPA_OPERATOR });
   const auditKey = `sopa:${randomUUID()}`;
   control.failNext(1, 400);
   await t.throwsAsync(

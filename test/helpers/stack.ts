@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createApp } from '../../api/app';
 import { createPopulationRegisterClient } from '../../activities/registries/population-register';
+import { createSopaClient } from '../../activities/registries/sopa';
 import { createDb, migrateLatest } from '../../lib/db';
 import { loadEmailTemplates } from '../../lib/email-templates';
 import { createLogger } from '../../lib/logger';
@@ -19,6 +20,11 @@ import { seedPeople } from '../../dev/seed-people';
 import { createMailCatcher } from '../../dev/stubs/mail-catcher';
 import { createPopulationRegisterStub } from '../../dev/stubs/population-register';
 import { createSsoStub } from '../../dev/stubs/sso';
+import { createSopaStub } from '../../dev/stubs/sopa';
+import { seedSocialStatuses } from '../../dev/seed-social-status';
+
+/** The agency employee the system's SOPA queries are made in the name of, in tests (sample person). */
+export const TEST_SOPA_OPERATOR = { firstName: 'Ilze', lastName: 'Priede', personCode: '010180-10007' };
 
 /**
  * The whole system for one test file: a fresh Postgres database, the registry, sign-on and mail stubs,
@@ -40,6 +46,8 @@ export async function startTestStack(opts: { approvalDueMs?: number } = {}) {
   const mailListening = await mail.listen();
   const registry = createPopulationRegisterStub({ people: seedPeople });
   const registryListening = await registry.listen();
+  const sopa = createSopaStub({ statuses: seedSocialStatuses });
+  const sopaListening = await sopa.listen();
 
   // The API's port must be known before the sign-on stub is told which redirect address to accept.
   const server = http.createServer();
@@ -59,6 +67,8 @@ export async function startTestStack(opts: { approvalDueMs?: number } = {}) {
       db, logger, templates: await loadEmailTemplates(), mailFrom: 'IMK <imk@test.invalid>', publicUrl: appUrl,
       mailer: nodemailer.createTransport({ host: '127.0.0.1', port: mailListening.smtpPort, secure: false, ignoreTLS: true }),
       populationRegister: createPopulationRegisterClient({ baseUrl: registryListening.url, timeoutMs: 2_000 }),
+      sopa: createSopaClient({ baseUrl: sopaListening.url, timeoutMs: 2_000 }),
+      sopaOperator: TEST_SOPA_OPERATOR,
     },
   });
   const workerRun = worker.run();
@@ -74,7 +84,7 @@ export async function startTestStack(opts: { approvalDueMs?: number } = {}) {
   server.on('request', app.callback());
 
   return {
-    db, temporal, taskQueue, appUrl, tokens, mail, registry: registry.control, ssoUrl: ssoListening.url, sso,
+    db, temporal, taskQueue, appUrl, tokens, mail, registry: registry.control, sopa: sopa.control, ssoUrl: ssoListening.url, sso,
     /** A bearer token for a session, as the login routes would issue. */
     async tokenFor(role: 'learner' | 'staff' | 'admin' | 'provider', subject: string, name = 'Test User') {
       return tokens.sign({ role, subject, name });
@@ -94,6 +104,7 @@ export async function startTestStack(opts: { approvalDueMs?: number } = {}) {
       await db.destroy();
       await mailListening.close();
       await registryListening.close();
+      await sopaListening.close();
       await ssoListening.close();
       await dropDatabase(adminUrl, databaseUrl);
     },

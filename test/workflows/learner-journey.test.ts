@@ -3,7 +3,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { closeJourneySignal, decideApprovalUpdate, journeyStateQuery } from '../../workflows/learner-journey';
 import { FailureType } from '../../domain/failures';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { startTestStack, TEST_SOPA_OPERATOR, type TestStack } from '../helpers/stack';
 import { openTaskOf, startLearnerJourney } from '../helpers/journeys';
 
 // Workflow tests against the real Temporal dev server and real Postgres (started by the test command).
@@ -41,7 +41,7 @@ test.serial('an eligible adult gets an approval task; staff approve; the learner
   t.true(mail.subject.includes(result.serviceCaseId!));
   t.true(mail.text.includes('500,00 EUR'));
   // The registry query is audited with whose data and why.
-  const audit = await stack.db('auditLog').where({ caseId }).first();
+  const audit = await stack.db('auditLog').where({ caseId, action: 'population-register.get-person' }).first();
   t.like(audit, { subjectPersonCode: ANNA, purpose: 'IMK eligibility check', action: 'population-register.get-person' });
 });
 
@@ -98,7 +98,7 @@ test.serial('the Population Register failing three times delays but does not bre
   // Give a stray duplicate time to arrive before counting.
   await new Promise((resolve) => setTimeout(resolve, 500));
   t.is(stack.mail.messages().filter((m) => m.to.includes(`${MARTA}@example.lv`)).length, 1);
-  t.is((await stack.db("auditLog").where({ caseId })).length, 1, "one audited registry query");
+  t.is((await stack.db('auditLog').where({ caseId, action: 'population-register.get-person' })).length, 1, 'one audited registry query');
 });
 
 test.serial('a journey waiting for approval is closed from outside: task withdrawn, no e-mail, later decisions refused', async (t) => {
@@ -127,4 +127,34 @@ test.serial('a journey for a programme that does not exist fails clearly instead
   const { handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, ANNA, { programme: 'NO-SUCH' });
   const err = await t.throwsAsync(handle.result());
   t.regex(String((err as { cause?: { cause?: Error } }).cause?.cause?.message), /No programme NO-SUCH/);
+});
+
+test.serial('a programme requiring social status: a SOPA status valid on the day qualifies, an expired one does not', async (t) => {
+  await stack.db('programmes').insert({
+    code: 'SOPA-TEST', nameLv: 'Pārbaudes programma', nameEn: 'Test programme (sample)', minAge: 18, funding: 'free',
+    socialStatusRule: 'required', digcompLevels: '1-3',
+  }).onConflict('code').ignore();
+
+  const withStatus = await startLearnerJourney(stack.temporal, stack.taskQueue, JANIS, { programme: 'SOPA-TEST' });
+  const task = await openTaskOf(stack.db, withStatus.caseId);
+  const facts = (await stack.db('tasks').where({ id: task.id }).first()).facts;
+  t.like(facts.eligibility, { eligible: true, facts: { socialStatus: 'low_income' } });
+  // The query carried the agency's designated operator, and was audited in that person's name.
+  t.like(stack.sopa.lastRequests.at(-1), { PersonCode: JANIS, userName: TEST_SOPA_OPERATOR.firstName, userPersonCode: TEST_SOPA_OPERATOR.personCode });
+  t.like(await stack.db('auditLog').where({ caseId: withStatus.caseId, action: 'sopa.get-statuses' }).first(), {
+    actorRole: 'system', actorId: TEST_SOPA_OPERATOR.personCode, subjectPersonCode: JANIS,
+  });
+  await withStatus.handle.terminate('test finished');
+
+  const expired = await startLearnerJourney(stack.temporal, stack.taskQueue, MARTA, { programme: 'SOPA-TEST' });
+  t.is((await expired.handle.result()).stage, 'not_eligible');
+  t.like(await stack.db('cases').where({ id: expired.caseId }).first(), { outcomeReason: 'no_social_status' });
+});
+
+test.serial('SOPA is not asked for a programme that does not use social status', async (t) => {
+  const before = stack.sopa.requests;
+  const { caseId, handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, ANNA, { programme: 'DPP' });
+  await openTaskOf(stack.db, caseId);
+  t.is(stack.sopa.requests, before);
+  await handle.terminate('test finished');
 });
