@@ -4,6 +4,8 @@ import { createCaseActivities } from './cases';
 import { createEmailActivities } from './email';
 import { createProgrammeActivities } from './programmes';
 import { createTaskActivities } from './tasks';
+import { createApplicationActivities } from './applications';
+import { createSurveyActivities } from './surveys';
 import { createLearnerActivities } from './learners';
 import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
 import { createSopaActivities, type SopaClient, type SopaOperator } from './registries/sopa';
@@ -34,6 +36,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createPopulationRegisterActivities(deps),
     ...createSopaActivities(deps),
     ...createLearnerActivities(deps),
+    ...createApplicationActivities(deps),
+    ...createSurveyActivities(deps),
     ...createEmailActivities({ ...deps, onSent: deps.onEmailSent }),
   };
 }

@@ -6,6 +6,7 @@ import type { ProgrammeRules, SocialStatusRule } from '../domain/programmes';
 interface ProgrammeRow {
   code: string; nameLv: string; nameEn: string; minAge: number; maxAge: number | null;
   funding: ProgrammeRules['funding']; balanceCents: number; socialStatusRule: SocialStatusRule;
+  approval: ProgrammeRules['approval'];
 }
 
 /** Activities that read programme rules, which the agency keeps as data. */
@@ -18,6 +19,7 @@ export function createProgrammeActivities({ db }: { db: Knex }) {
       return {
         code: row.code, name: { lv: row.nameLv, en: row.nameEn }, minAge: row.minAge, maxAge: row.maxAge,
         funding: row.funding, balanceCents: row.balanceCents, socialStatusRule: row.socialStatusRule,
+        approval: row.approval,
       };
     },
   };

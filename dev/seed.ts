@@ -1,6 +1,7 @@
 import { createDb, migrateLatest, Provider, User } from '../lib/db';
 import { checkPassword } from '../domain/password-policy';
 import { hashPassword } from '../lib/passwords';
+import { seedOffers } from './seed-offers';
 
 /** Demo accounts seeded into a fresh database; the launcher prints these logins. */
 export const demoUsers = [
@@ -20,6 +21,7 @@ export async function seed(databaseUrl: string, opts: { migrateOnly?: boolean } 
     if (opts.migrateOnly) return;
     await Provider.query(db).insert(demoProvider as Partial<Provider>).onConflict('registrationNumber').ignore();
     const provider = await Provider.query(db).findOne({ registrationNumber: demoProvider.registrationNumber });
+    await seedOffers(db, provider!.id);
     for (const user of demoUsers) {
       if (await User.query(db).findOne({ username: user.username })) continue;
       // Demo passwords follow the same policy as everyone's.

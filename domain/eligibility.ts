@@ -12,10 +12,15 @@ export interface PersonFacts {
 /** Why a person is not eligible; stable codes shown to staff and mapped to words for learners. */
 export type IneligibleReason = 'deceased' | 'under_min_age' | 'over_max_age' | 'no_social_status';
 
+/** A finding that does not rule a person out but needs agency staff to look (the account is not approved automatically). */
+export type ReviewReason = 'social_status_expired';
+
 /** The decision with the facts and the rule that made it, stored so staff can see why. */
 export interface EligibilityDecision {
   eligible: boolean;
   reason: IneligibleReason | null;
+  /** Findings for staff to review; empty when every check passed cleanly. */
+  review: ReviewReason[];
   /** The rule that decided, in words, e.g. "age 18 or over on the application date". */
   rule: string;
   facts: {
@@ -40,21 +45,21 @@ export function checkEligibility(
   const ageRule = programme.maxAge === null
     ? `age ${programme.minAge} or over on the application date`
     : `age ${programme.minAge} to ${programme.maxAge} on the application date`;
-  if (person.deceased) {
-    return { eligible: false, reason: 'deceased', rule: 'the person must be alive per the Population Register', facts };
-  }
-  if (age < programme.minAge) return { eligible: false, reason: 'under_min_age', rule: ageRule, facts };
-  if (programme.maxAge !== null && age > programme.maxAge) {
-    return { eligible: false, reason: 'over_max_age', rule: ageRule, facts };
-  }
+  const refuse = (reason: IneligibleReason, rule: string): EligibilityDecision => ({ eligible: false, reason, review: [], rule, facts });
+  if (person.deceased) return refuse('deceased', 'the person must be alive per the Population Register');
+  if (age < programme.minAge) return refuse('under_min_age', ageRule);
+  if (programme.maxAge !== null && age > programme.maxAge) return refuse('over_max_age', ageRule);
+  const review: ReviewReason[] = [];
   if (programme.socialStatusRule === 'required' && !facts.socialStatus) {
-    return {
-      eligible: false, reason: 'no_social_status', facts,
-      rule: 'a poor or low-income household status (SOPA) valid on the application date',
-    };
+    // A status that lapsed may have been renewed before the municipality's register shows it: a person decides.
+    // No status ever recorded rules the person out.
+    if (!socialStatuses || socialStatuses.length === 0) {
+      return refuse('no_social_status', 'a poor or low-income household status (SOPA) valid on the application date');
+    }
+    review.push('social_status_expired');
   }
   const statusRule = programme.socialStatusRule === 'required' ? ' with a valid poor or low-income status' : '';
-  return { eligible: true, reason: null, rule: `alive and ${ageRule}${statusRule}`, facts };
+  return { eligible: true, reason: null, review, rule: `alive and ${ageRule}${statusRule}`, facts };
 }
 
 /** Plain-words explanation of an ineligibility reason for the learner. */

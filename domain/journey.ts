@@ -8,6 +8,13 @@ export type JourneyStage =
   | 'imk_approved'
   | 'not_eligible'
   | 'imk_rejected'
+  // After approval (workflows/learner-journey-application.ts): choosing an offer, the provider's answer, study, survey.
+  | 'awaiting_application'
+  | 'applied'
+  | 'waitlisted'
+  | 'studying'
+  | 'completed'
+  | 'dropped_out'
   | 'closed';
 
 /** Stages after which nothing more happens in this journey. */

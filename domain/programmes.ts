@@ -13,6 +13,8 @@ export interface ProgrammeRules {
   /** The learning-account balance granted when the account is approved. */
   balanceCents: Cents;
   socialStatusRule: SocialStatusRule;
+  /** 'automatic': approved when every check passes; 'manual': agency staff always decide. */
+  approval: 'automatic' | 'manual';
 }
 
 /**
@@ -27,4 +29,5 @@ export const IMK: ProgrammeRules = {
   funding: 'account',
   balanceCents: 50_000,
   socialStatusRule: 'not_used',
+  approval: 'manual',
 };

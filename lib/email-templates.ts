@@ -16,7 +16,11 @@ import mjml2html from 'mjml';
 export type Language = 'lv' | 'en';
 
 /** The e-mails that exist, one folder each under `emails/`. */
-export type EmailName = 'imk-approved' | 'imk-rejected' | 'not-eligible';
+export type EmailName =
+  | 'imk-approved' | 'imk-rejected' | 'not-eligible'
+  // After approval: application, enrolment, study, survey (workflows/learner-journey-application.ts).
+  | 'application-received' | 'application-waitlisted' | 'application-refused' | 'enrolment-declined' | 'enrolled'
+  | 'study-completed' | 'study-dropped-out' | 'survey-reminder';
 
 /** One e-mail ready for the mailer: a one-line subject, the HTML body and the plain-text body. */
 export interface RenderedEmail { subject: string; html: string; text: string }
@@ -30,7 +34,10 @@ export interface EmailTemplates {
 }
 
 const LANGUAGES: readonly Language[] = ['lv', 'en'];
-const EMAIL_NAMES: readonly EmailName[] = ['imk-approved', 'imk-rejected', 'not-eligible'];
+const EMAIL_NAMES: readonly EmailName[] = [
+  'imk-approved', 'imk-rejected', 'not-eligible', 'application-received', 'application-waitlisted', 'application-refused',
+  'enrolment-declined', 'enrolled', 'study-completed', 'study-dropped-out', 'survey-reminder',
+];
 const LAYOUT_DIR = '_layout';
 const SLOT = '{{{content}}}';
 /** Names the renderer puts into the context itself, so callers may not pass them. */

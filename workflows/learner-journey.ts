@@ -14,6 +14,7 @@ import {
   SYSTEM_ACTOR, type Actor, type ApprovalDecision, type CloseJourneyRequest, type JourneyStage, type JourneyState,
 } from '../domain/journey';
 import { searchAttributes } from './ids';
+import { prepareStudyJourney, type StudyTiming } from './learner-journey-application';
 
 /** What the API passes when a learner registers for a programme. */
 export interface LearnerJourneyInput {
@@ -25,7 +26,7 @@ export interface LearnerJourneyInput {
   /** The learner, or a coordinator acting on their behalf. */
   actor: Actor;
   /** Durations come from configuration (outside workflow code) so tests can shorten them. */
-  timing: { approvalDue: Duration };
+  timing: { approvalDue: Duration } & StudyTiming;
 }
 
 /** How the journey ended. */
@@ -66,6 +67,7 @@ const email = proxyActivities<Activities>({
 
 // Version markers for changes to running journeys (see docs/decisions.md, "Versioning").
 const PATCH_PROGRAMMES_AS_DATA = 'programmes-as-data';
+const PATCH_APPLICATION_TO_SURVEY = 'application-to-survey';
 
 /** A learner's journey from registration to an approved individual learning account (or a clear refusal). */
 export async function learnerJourney(input: LearnerJourneyInput): Promise<LearnerJourneyResult> {
@@ -105,6 +107,12 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
     state.stage = stage;
     upsertSearchAttributes([{ key: searchAttributes.journeyStage, value: stage }]);
   };
+  // Application to survey (learner-journey-application.ts): its Updates are registered now, so a learner applying
+  // the moment the account is approved is heard; the validators refuse until the stage allows.
+  const study = prepareStudyJourney({
+    caseId: input.caseId, language: input.registration.language, timing: input.timing,
+    stage: () => state.stage, setStage, closing: () => state.closing,
+  });
 
   /** Records the registration and opens the case. */
   async function register(): Promise<void> {
@@ -127,7 +135,8 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
     const onDate = rigaDate(new Date());
     // SOPA is asked only when the programme uses social status: the data-sharing agreement allows no other purpose.
     const socialStatuses = programme.socialStatusRule === 'not_used' ? undefined : (await registry.lookupSocialStatus({
-      personCode: input.personCode, onDate, caseId: input.caseId, purpose: `${input.programme} eligibility: social status`,
+      // A year back, so a status that lapsed recently is seen (staff then check) rather than read as none at all.
+      personCode: input.personCode, onDate, lookbackMonths: 12, caseId: input.caseId, purpose: `${input.programme} eligibility: social status`,
       auditKey: `${workflowInfo().workflowId}:social-status`,
     })).records;
     const decision = checkEligibility(person, programme, onDate, socialStatuses);
@@ -147,15 +156,26 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
     await email.sendEmail({ caseId: input.caseId, step: 'not-eligible', template: 'not-eligible', data: { reason, rule: decision.rule } });
   }
 
-  /** Opens the staff approval task and waits for a decision; an overdue task is escalated, not decided. */
+  /**
+   * Approves the account automatically when the programme allows it and every check passed cleanly; otherwise
+   * agency staff decide on a task that carries the facts.
+   */
   async function approveAccount(decision: EligibilityDecision): Promise<void> {
+    // Journeys from before review findings existed have none (undefined): nothing to review.
+    const automatic = programme.approval === 'automatic' && (decision.review ?? []).length === 0;
+    await db.recordStep({
+      caseId: input.caseId, step: 'eligibility', kind: 'eligible', stage: automatic ? 'checking_eligibility' : 'awaiting_approval',
+      actor: SYSTEM_ACTOR, details: { ...decision },
+    });
+    const made = automatic ? { decision: 'approve' as const, comment: '', decidedBy: SYSTEM_ACTOR } : await askStaff(decision);
+    if (made) await recordApproval(made);
+  }
+
+  /** Opens the staff approval task and waits for a decision (null if the journey was closed from outside). */
+  async function askStaff(decision: EligibilityDecision): Promise<{ decision: ApprovalDecision; comment: string; decidedBy: Actor } | null> {
     const taskId = uuid4();
     // The due date shown in the inbox comes from the same duration the timer below uses.
     const dueAt = new Date(Date.now() + msToNumber(input.timing.approvalDue));
-    await db.recordStep({
-      caseId: input.caseId, step: 'eligibility', kind: 'eligible', stage: 'awaiting_approval', actor: SYSTEM_ACTOR,
-      details: { ...decision },
-    });
     // The task is open for decisions from the moment its inbox row can exist, so staff who act at once are heard.
     state.openTaskId = taskId;
     await db.openTask({
@@ -164,6 +184,7 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
     });
     setStage('awaiting_approval');
 
+    // An overdue task is escalated, not decided: the learner should not lose out because the agency was slow.
     const answered = () => state.decision !== null || state.closing !== null;
     if (!(await condition(answered, input.timing.approvalDue))) {
       await db.escalateTask({ taskId });
@@ -172,19 +193,24 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
     }
     if (state.decision === null && state.closing !== null) {
       await closeFromOutside(taskId, state.closing);
-      return;
+      return null;
     }
     const made = state.decision!;
+    await db.closeTask({ taskId, decision: made.decision, comment: made.comment, decidedBy: made.decidedBy, decidedAt: new Date().toISOString() });
+    state.openTaskId = null;
+    return made;
+  }
+
+  /** Records the approval decision, grants the balance, and tells the learner. */
+  async function recordApproval(made: { decision: ApprovalDecision; comment: string; decidedBy: Actor }): Promise<void> {
     const approved = made.decision === 'approve';
     const decidedAt = new Date().toISOString();
-    await db.closeTask({ taskId, decision: made.decision, comment: made.comment, decidedBy: made.decidedBy, decidedAt });
     await db.recordStep({
       caseId: input.caseId, step: 'approval', kind: approved ? 'imk_approved' : 'imk_rejected',
       stage: approved ? 'imk_approved' : 'imk_rejected', actor: made.decidedBy, details: { comment: made.comment },
       outcomeReason: approved ? null : made.comment, balanceCents: approved ? programme.balanceCents : 0,
       closed: !approved,
     });
-    state.openTaskId = null;
     setStage(approved ? 'imk_approved' : 'imk_rejected');
     decisionRecorded = true;
 
@@ -216,6 +242,8 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
   const eligibility = await checkAccountEligibility();
   if (eligibility.eligible) await approveAccount(eligibility);
   else await closeNotEligible(eligibility);
+  // Journeys started before the study part existed end at approval; newer ones go on to application and survey.
+  if (state.stage === 'imk_approved' && patched(PATCH_APPLICATION_TO_SURVEY)) await study.run();
   // Let an Update that is still returning its answer finish before the workflow completes.
   await condition(allHandlersFinished);
   return { stage: state.stage, serviceCaseId: state.serviceCaseId };

@@ -213,8 +213,10 @@ export interface SocialStatusOperator extends SopaOperator {
 /** Input of lookupSocialStatus: whose status on which day, for which case and why, asked by whom (all audited). */
 export interface LookupSocialStatusInput {
   personCode: string;
-  /** YYYY-MM-DD; SOPA is asked for the period [onDate, onDate]. */
+  /** YYYY-MM-DD; SOPA is asked for the period [onDate − lookbackMonths, onDate]. */
   onDate: string;
+  /** How far back to ask, so a status that lapsed recently shows (default 0: only the day itself). */
+  lookbackMonths?: number;
   caseId: string;
   purpose: string;
   /**
@@ -240,7 +242,8 @@ export function createSopaActivities({ db, sopa, sopaOperator }: { db: Knex; sop
       });
       let answer: SocialStatusResult;
       try {
-        answer = await sopa.getStatuses({ personCode: input.personCode, dateFrom: input.onDate, dateTill: input.onDate, operator });
+        const dateFrom = monthsBefore(input.onDate, input.lookbackMonths ?? 0);
+        answer = await sopa.getStatuses({ personCode: input.personCode, dateFrom, dateTill: input.onDate, operator });
       } catch (err) {
         // A refused query was still asked in the operator's name; transport errors are retried and audited when answered.
         if (err instanceof ApplicationFailure && err.type === FailureType.SocialStatusRefused) await audit({ refused: true });
@@ -251,4 +254,13 @@ export function createSopaActivities({ db, sopa, sopaOperator }: { db: Knex; sop
       return answer;
     },
   };
+}
+
+// The calendar day n months before a YYYY-MM-DD day (the 31st falls back to the month's last day).
+function monthsBefore(day: string, months: number): string {
+  const [y, m, d] = day.split('-').map(Number);
+  const target = new Date(Date.UTC(y, m - 1 - months, 1));
+  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+  target.setUTCDate(Math.min(d, lastDay));
+  return target.toISOString().slice(0, 10);
 }

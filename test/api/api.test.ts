@@ -16,7 +16,7 @@ let stack: TestStack;
 /** Cases this file started; their journeys are terminated at the end so nothing keeps running on the shared server. */
 const startedCases = new Set<string>();
 
-test.before(async () => { stack = await startTestStack(); });
+test.before(async () => { stack = await startTestStack({ manualApproval: ['IMK'] }); });
 test.after.always(async () => {
   if (!stack) return;
   await Promise.all([...startedCases].map((caseId) =>

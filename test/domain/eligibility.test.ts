@@ -16,6 +16,7 @@ test('an adult alive per the register is eligible for IMK, with the facts and th
   t.deepEqual(decision, {
     eligible: true,
     reason: null,
+    review: [],
     rule: 'alive and age 18 or over on the application date',
     facts: { onDate: '2026-03-10', age: 35, deceased: false, programme: 'IMK', minAge: 18, maxAge: null },
   });
@@ -112,10 +113,11 @@ test('a programme requiring social status counts only a SOPA record valid on the
   const valid = [{ status: 'low_income' as const, validFrom: '2026-01-01', validTo: '2026-12-31', municipality: '90000000000' }];
   const expired = [{ status: 'poor' as const, validFrom: '2025-01-01', validTo: '2025-06-30', municipality: '90000000000' }];
   t.like(checkEligibility(adult, sopaOnly, '2026-11-22', valid), { eligible: true, facts: { socialStatus: 'low_income' } });
-  t.like(checkEligibility(adult, sopaOnly, '2026-11-22', expired), { eligible: false, reason: 'no_social_status', facts: { socialStatus: null } });
+  // An expired status asks staff to look; no status ever recorded rules the person out.
+  t.like(checkEligibility(adult, sopaOnly, '2026-11-22', expired), { eligible: true, review: ['social_status_expired'], facts: { socialStatus: null } });
   t.like(checkEligibility(adult, sopaOnly, '2026-11-22', []), { eligible: false, reason: 'no_social_status' });
   // The last day of validity still counts; poor outranks low-income when both are valid.
   t.like(checkEligibility(adult, sopaOnly, '2025-06-30', expired), { eligible: true, facts: { socialStatus: 'poor' } });
   t.is(statusOn([...valid, { ...expired[0], validTo: '2026-12-31' }], '2026-11-22'), 'poor');
-  t.regex(describeIneligibility(checkEligibility(adult, sopaOnly, '2026-11-22', expired), 'en'), /no valid poor or low-income/);
+  t.regex(describeIneligibility(checkEligibility(adult, sopaOnly, '2026-11-22', []), 'en'), /no valid poor or low-income/);
 });

@@ -9,7 +9,7 @@ let stack: TestStack;
 let browser: Browser;
 
 test.before(async () => {
-  stack = await startTestStack();
+  stack = await startTestStack({ manualApproval: ['IMK'] });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',

@@ -18,6 +18,20 @@ const samples: Record<EmailName, Record<string, unknown>> = {
   'imk-approved': { ...common, approvedAt: '22.11.2026', balance: '500,00 EUR' },
   'imk-rejected': { ...common, reason: 'Iesniegtie dati nesakrīt ar Fizisko personu reģistru.' },
   'not-eligible': { ...common, reason: 'Jums vēl nav 18 gadu.', rule: 'IMK: vecums no 18 gadiem' },
+  'application-received': {
+    ...common, offerTitle: 'Kiberdrošības pamati (paraugs)', place: 'Rīga, Brīvības iela 1', startsOn: '2027. gada 11. janvāris',
+    earmarked: '320,00 EUR', balance: '180,00 EUR', deadline: '2026. gada 10. decembris 23:59',
+  },
+  'application-waitlisted': { ...common, offerTitle: 'Kiberdrošības pamati (paraugs)' },
+  'application-refused': { ...common, offerTitle: 'Kiberdrošības pamati (paraugs)' },
+  'enrolment-declined': { ...common, offerTitle: 'Kiberdrošības pamati (paraugs)', reason: 'Grupā nav brīvu vietu.' },
+  'enrolled': {
+    ...common, offerTitle: 'Kiberdrošības pamati (paraugs)', place: 'Rīga, Brīvības iela 1', startsOn: '2027. gada 11. janvāris',
+    endsOn: '2027. gada 30. aprīlis',
+  },
+  'study-completed': { ...common, offerTitle: 'Kiberdrošības pamati (paraugs)' },
+  'study-dropped-out': { ...common, offerTitle: 'Kiberdrošības pamati (paraugs)' },
+  'survey-reminder': { ...common, offerTitle: 'Kiberdrošības pamati (paraugs)' },
 };
 const agencyName: Record<Language, string> = {
   lv: 'Valsts izglītības attīstības aģentūra',
@@ -38,7 +52,7 @@ async function brokenCopy(file: string, change: (source: string) => string): Pro
 test('loads every e-mail, compiling its MJML in strict validation', async (t) => {
   // loadEmailTemplates compiles with validationLevel 'strict', so loading at all means MJML found no errors.
   const templates = await loaded;
-  t.deepEqual([...templates.names].sort(), ['imk-approved', 'imk-rejected', 'not-eligible']);
+  t.deepEqual([...templates.names].sort(), Object.keys(samples).sort());
 });
 
 for (const name of Object.keys(samples) as EmailName[]) {

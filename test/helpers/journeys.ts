@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Client } from '@temporalio/client';
-import { learnerJourney, type LearnerJourneyInput } from '../../workflows/learner-journey';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { journeyStateQuery, learnerJourney, type LearnerJourneyInput } from '../../workflows/learner-journey';
 import { learnerJourneyId } from '../../workflows/ids';
 import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 
@@ -33,4 +33,18 @@ export async function eventually<T>(read: () => Promise<T | undefined | null>, w
 /** The open approval task of a case, once the workflow has opened it. */
 export function openTaskOf(db: Knex, caseId: string) {
   return eventually(() => db('tasks').where({ caseId, state: 'open' }).first<{ id: string; workflowId: string }>(), `an open task for case ${caseId}`);
+}
+
+
+/**
+ * Waits until a journey has reached a stage, both in the read model and in the workflow itself (an approved
+ * journey goes on to wait for an application, so its result is not there to await).
+ */
+export async function untilStage(db: Knex, handle: WorkflowHandle<typeof learnerJourney>, caseId: string, stage: string) {
+  return eventually(async () => {
+    const row = await db('cases').where({ id: caseId }).first<{ stage: string; serviceCaseId: string } | undefined>();
+    if (row?.stage !== stage) return null;
+    const state = await handle.query(journeyStateQuery);
+    return state.stage === stage ? state : null;
+  }, `case ${caseId} to reach ${stage}`);
 }

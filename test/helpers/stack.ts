@@ -31,7 +31,14 @@ export const TEST_SOPA_OPERATOR = { firstName: 'Ilze', lastName: 'Priede', perso
  * a worker on its own task queue against the real Temporal dev server, and the API on a free port.
  * The test command (make test) starts Postgres and Temporal and passes their addresses in the environment.
  */
-export async function startTestStack(opts: { approvalDueMs?: number } = {}) {
+export async function startTestStack(opts: {
+  approvalDueMs?: number;
+  /**
+   * Programmes whose accounts agency staff approve by hand, as the agency may configure them. Tests of the staff
+   * path use it on IMK, whose accounts are otherwise approved automatically when every check passes.
+   */
+  manualApproval?: string[];
+} = {}) {
   const adminUrl = requireEnv('TEST_DATABASE_URL');
   const temporalAddress = requireEnv('TEMPORAL_ADDRESS');
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
@@ -41,6 +48,7 @@ export async function startTestStack(opts: { approvalDueMs?: number } = {}) {
   const databaseUrl = await createDatabase(adminUrl);
   await seed(databaseUrl);
   const db = createDb(databaseUrl);
+  if (opts.manualApproval) await db('programmes').whereIn('code', opts.manualApproval).update({ approval: 'manual' });
 
   const mail = createMailCatcher();
   const mailListening = await mail.listen();

@@ -4,11 +4,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import { closeJourneySignal, decideApprovalUpdate, journeyStateQuery } from '../../workflows/learner-journey';
 import { FailureType } from '../../domain/failures';
 import { startTestStack, TEST_SOPA_OPERATOR, type TestStack } from '../helpers/stack';
-import { openTaskOf, startLearnerJourney } from '../helpers/journeys';
+import { openTaskOf, startLearnerJourney, untilStage } from '../helpers/journeys';
 
 // Workflow tests against the real Temporal dev server and real Postgres (started by the test command).
 let stack: TestStack;
-test.before(async () => { stack = await startTestStack(); });
+test.before(async () => { stack = await startTestStack({ manualApproval: ['IMK'] }); });
 test.after.always(async () => { await stack?.stop(); });
 
 const staff = { role: 'staff' as const, id: 'staff-1', name: 'Inese Kļaviņa', channel: 'staff' as const };
@@ -25,8 +25,7 @@ test.serial('an eligible adult gets an approval task; staff approve; the learner
 
   const answer = await handle.executeUpdate(decideApprovalUpdate, { args: [{ taskId: task.id, decision: 'approve', comment: '', decidedBy: staff }] });
   t.is(answer.stage, 'imk_approved');
-  const result = await handle.result();
-  t.is(result.stage, 'imk_approved');
+  const result = await untilStage(stack.db, handle, caseId, 'imk_approved');
   t.regex(result.serviceCaseId ?? '', /^IMK-\d{4}-\d{6}$/);
 
   const row = await stack.db('cases').where({ id: caseId }).first();
@@ -93,7 +92,7 @@ test.serial('the Population Register failing three times delays but does not bre
   const task = await openTaskOf(stack.db, caseId);
   t.is(stack.registry.requests - before, 4, 'three failed requests, then one that succeeded');
   await handle.executeUpdate(decideApprovalUpdate, { args: [{ taskId: task.id, decision: 'approve', comment: '', decidedBy: staff }] });
-  t.is((await handle.result()).stage, 'imk_approved');
+  t.is((await untilStage(stack.db, handle, caseId, 'imk_approved')).stage, 'imk_approved');
   await stack.mail.waitFor((m) => m.to.includes(`${MARTA}@example.lv`));
   // Give a stray duplicate time to arrive before counting.
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -117,10 +116,9 @@ test.serial('a journey waiting for approval is closed from outside: task withdra
 
 test.serial('programmes are data: at 17 a person is refused IMK (18+) but eligible for digital basic skills (16-74)', async (t) => {
   const { caseId, handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, LIGA, { programme: 'DPP' });
-  const task = await openTaskOf(stack.db, caseId);
-  const facts = (await stack.db('tasks').where({ id: task.id }).first()).facts;
-  t.like(facts.eligibility, { eligible: true, facts: { programme: 'DPP', age: 17, minAge: 16, maxAge: 74 } });
-  await handle.terminate('test finished');
+  t.is((await untilStage(stack.db, handle, caseId, 'imk_approved')).stage, 'imk_approved');
+  const eligibility = await stack.db('caseEvents').where({ caseId, step: 'eligibility' }).first();
+  t.like(eligibility.details, { eligible: true, facts: { programme: 'DPP', age: 17, minAge: 16, maxAge: 74 } });
 });
 
 test.serial('a journey for a programme that does not exist fails clearly instead of retrying', async (t) => {
@@ -129,7 +127,7 @@ test.serial('a journey for a programme that does not exist fails clearly instead
   t.regex(String((err as { cause?: { cause?: Error } }).cause?.cause?.message), /No programme NO-SUCH/);
 });
 
-test.serial('a programme requiring social status: a SOPA status valid on the day qualifies, an expired one does not', async (t) => {
+test.serial('a programme requiring social status: a SOPA status valid on the day qualifies, no status at all does not', async (t) => {
   await stack.db('programmes').insert({
     code: 'SOPA-TEST', nameLv: 'Pārbaudes programma', nameEn: 'Test programme (sample)', minAge: 18, funding: 'free',
     socialStatusRule: 'required', digcompLevels: '1-3',
@@ -146,15 +144,43 @@ test.serial('a programme requiring social status: a SOPA status valid on the day
   });
   await withStatus.handle.terminate('test finished');
 
-  const expired = await startLearnerJourney(stack.temporal, stack.taskQueue, MARTA, { programme: 'SOPA-TEST' });
-  t.is((await expired.handle.result()).stage, 'not_eligible');
-  t.like(await stack.db('cases').where({ id: expired.caseId }).first(), { outcomeReason: 'no_social_status' });
+  const none = await startLearnerJourney(stack.temporal, stack.taskQueue, ANNA, { programme: 'SOPA-TEST' });
+  t.is((await none.handle.result()).stage, 'not_eligible');
+  t.like(await stack.db('cases').where({ id: none.caseId }).first(), { outcomeReason: 'no_social_status' });
 });
 
 test.serial('SOPA is not asked for a programme that does not use social status', async (t) => {
   const before = stack.sopa.requests;
   const { caseId, handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, ANNA, { programme: 'DPP' });
-  await openTaskOf(stack.db, caseId);
+  t.is((await untilStage(stack.db, handle, caseId, 'imk_approved')).stage, 'imk_approved');
   t.is(stack.sopa.requests, before);
-  await handle.terminate('test finished');
+});
+
+test.serial('where the programme allows it, an account is approved automatically when every check passes', async (t) => {
+  // DPP approves automatically; Marta is an adult the registers know, alive.
+  const { caseId, handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, MARTA, {
+    programme: 'DPP', registration: { email: 'auto@example.lv', phone: null, language: 'en', termsVersion: '2025-09', termsAcceptedAt: new Date().toISOString() },
+  });
+  t.is((await untilStage(stack.db, handle, caseId, 'imk_approved')).stage, 'imk_approved');
+  t.is(await stack.db('tasks').where({ caseId }).first(), undefined, 'no staff task');
+  const approval = await stack.db('caseEvents').where({ caseId, step: 'approval' }).first();
+  t.like(approval, { kind: 'imk_approved', actorRole: 'system' });
+  const mail = await stack.mail.waitFor((m) => m.to.includes('auto@example.lv'));
+  t.regex(mail.subject, /approved/i);
+});
+
+test.serial('an expired social status does not refuse the person but asks staff to look, with the facts', async (t) => {
+  await stack.db('programmes').insert({
+    code: 'SOPA-AUTO', nameLv: 'Pārbaudes programma', nameEn: 'Test programme (sample)', minAge: 18, funding: 'free',
+    socialStatusRule: 'required', digcompLevels: '1-3', approval: 'automatic',
+  }).onConflict('code').ignore();
+  // Marta was poor until a month ago.
+  const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+  stack.sopa.setStatuses(MARTA, [{ status: 1, validFrom: day(200), validTo: day(30), municipality: '90000012345' }]);
+  const { caseId, handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, MARTA, { programme: 'SOPA-AUTO' });
+  const task = await openTaskOf(stack.db, caseId);
+  const facts = (await stack.db('tasks').where({ id: task.id }).first()).facts;
+  t.like(facts.eligibility, { eligible: true, review: ['social_status_expired'], facts: { socialStatus: null } });
+  await handle.executeUpdate(decideApprovalUpdate, { args: [{ taskId: task.id, decision: 'reject', comment: 'Statuss beidzies', decidedBy: staff }] });
+  t.is((await handle.result()).stage, 'imk_rejected');
 });

@@ -8,12 +8,12 @@ import { RECHECK_PURPOSE } from '../../activities/learners';
 import { ensureSchedules, recheckPlan } from '../../worker/schedules';
 import { seedPeople } from '../../dev/seed-people';
 import { startTestStack, type TestStack } from '../helpers/stack';
-import { openTaskOf, startLearnerJourney } from '../helpers/journeys';
+import { openTaskOf, startLearnerJourney, untilStage } from '../helpers/journeys';
 
 // The periodic Population Register re-check, against the real Temporal dev server and Postgres. The re-check
 // workflow is started directly (not by its schedule) with a short interval, so the test runs in seconds.
 let stack: TestStack;
-test.before(async () => { stack = await startTestStack(); });
+test.before(async () => { stack = await startTestStack({ manualApproval: ['IMK'] }); });
 test.after.always(async () => { await stack?.stop(); });
 
 const staff = { role: 'staff' as const, id: 'staff-1', name: 'Inese Kļaviņa', channel: 'staff' as const };
@@ -37,7 +37,7 @@ test.serial('the six-month re-check deactivates a deceased person and closes the
   const marta = await startLearnerJourney(stack.temporal, stack.taskQueue, MARTA);
   const martaTask = await openTaskOf(stack.db, marta.caseId);
   await marta.handle.executeUpdate(decideApprovalUpdate, { args: [{ taskId: martaTask.id, decision: 'approve', comment: '', decidedBy: staff }] });
-  t.is((await marta.handle.result()).stage, 'imk_approved');
+  t.is((await untilStage(stack.db, marta.handle, marta.caseId, 'imk_approved')).stage, 'imk_approved');
   const anna = await startLearnerJourney(stack.temporal, stack.taskQueue, ANNA);
   const annaTask = await openTaskOf(stack.db, anna.caseId);
 
