@@ -1,9 +1,8 @@
 import {
-  ApplicationFailure, condition, defineQuery, defineUpdate, log, proxyActivities, setHandler,
+  ApplicationFailure, condition, defineQuery, defineUpdate, log, setHandler,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
-import type { Activities } from '../activities';
 import type { OfferSummary } from '../activities/applications';
 import {
   StudyFailureType, enrolmentTimeoutReason, validateSurveyAnswer, type ApplicationRefusal, type ApplicationState,
@@ -12,6 +11,7 @@ import {
 import { FailureType } from '../domain/failures';
 import { SYSTEM_ACTOR, type Actor, type CloseJourneyRequest, type JourneyStage } from '../domain/journey';
 import { formatEuro } from '../domain/money';
+import { db, email } from './activity-presets';
 
 // The learner's journey after the learning account is approved: application → enrolment → study →
 // completion / dropout / withdrawal → survey → closed. The main workflow (learner-journey.ts) registers this
@@ -123,15 +123,6 @@ export interface StudyContext {
 }
 
 const DEFAULTS = { surveyReminderAfter: '14 days', surveyCloseAfter: '14 days', outcomeOverdueAfter: '30 days' } as const;
-
-const db = proxyActivities<Activities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '1 minute' },
-});
-const email = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', maximumInterval: '10 minutes' },
-});
 
 const APPLY_STAGES: readonly JourneyStage[] = ['imk_approved', 'awaiting_application', 'waitlisted'];
 const LEARNER_ROLES = ['learner', 'coordinator'];

@@ -1,10 +1,9 @@
 import {
   ApplicationFailure, allHandlersFinished, condition, defineQuery, defineSignal, defineUpdate, log, patched,
-  proxyActivities, setHandler, upsertSearchAttributes, uuid4, workflowInfo,
+  setHandler, upsertSearchAttributes, uuid4, workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
-import type { Activities } from '../activities';
 import { rigaDate } from '../domain/dates';
 import { checkEligibility, describeIneligibility, type EligibilityDecision } from '../domain/eligibility';
 import { FailureType } from '../domain/failures';
@@ -13,6 +12,7 @@ import { IMK, type ProgrammeRules } from '../domain/programmes';
 import {
   SYSTEM_ACTOR, type Actor, type ApprovalDecision, type CloseJourneyRequest, type JourneyStage, type JourneyState,
 } from '../domain/journey';
+import { db, email, registry } from './activity-presets';
 import { searchAttributes } from './ids';
 import { prepareStudyJourney, type StudyTiming } from './learner-journey-application';
 
@@ -49,21 +49,6 @@ export const journeyStateQuery = defineQuery<JourneyState>('journeyState');
  * deceased). A journey already past its waits ignores it; the sender closes the read model's case itself then.
  */
 export const closeJourneySignal = defineSignal<[CloseJourneyRequest]>('closeJourney');
-
-// One retry preset per risk. Registries may be down for hours: retry forever with a capped backoff, never lose
-// the case. Database writes are quick and idempotent. E-mail goes through the outbox, so retrying is safe.
-const registry = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: [FailureType.PersonNotFound, FailureType.SocialStatusRefused] },
-});
-const db = proxyActivities<Activities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '1 minute' },
-});
-const email = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', maximumInterval: '10 minutes' },
-});
 
 // Version markers for changes to running journeys (see docs/decisions.md, "Versioning").
 const PATCH_PROGRAMMES_AS_DATA = 'programmes-as-data';

@@ -4,6 +4,7 @@ import {
 import type { Activities } from '../activities';
 import type { OpenJourney } from '../activities/learners';
 import { SYSTEM_ACTOR, type CloseJourneyRequest } from '../domain/journey';
+import { db, registry } from './activity-presets';
 import { closeJourneySignal } from './learner-journey';
 
 /** What one re-check run is asked to do; the schedule passes the same input every time. */
@@ -35,14 +36,6 @@ export interface PopulationRecheckResult {
 }
 
 // Registries may be down for hours: retry forever with a capped backoff, never skip a person.
-const registry = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
-const db = proxyActivities<Activities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '1 minute' },
-});
 // Waiting for a signalled journey to close its case: the retry policy is the poll. Bounded, because a journey
 // that holds the close signal closes itself when it next waits; an hour means something else is wrong.
 const settle = proxyActivities<Activities>({

@@ -1,0 +1,28 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { FailureType } from '../domain/failures';
+
+// One retry preset per risk, shared by every workflow. Registries may be down for hours: retry forever with a
+// capped backoff, never lose a case. Database writes are quick and idempotent. E-mail goes through the outbox,
+// so retrying is safe.
+
+/** Calls to state registries (Population Register, SOPA). */
+export const registry = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes',
+    nonRetryableErrorTypes: [FailureType.PersonNotFound, FailureType.SocialStatusRefused],
+  },
+});
+
+/** Writes to the read model. */
+export const db = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '1 minute' },
+});
+
+/** E-mail through the outbox. */
+export const email = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', maximumInterval: '10 minutes' },
+});
