@@ -1,19 +1,15 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { SopaStatusRecord, SopaStatusRequest, SopaStatusResponse } from '../../activities/registries/sopa';
 import type { SeedSocialStatus } from '../seed-social-status';
-import { listenHttp, readBody, sendJson, type Listening } from './http';
+import { readBody, type Listening } from './http';
 import { normalizePersonCode } from './person-code';
+import { createSwitchboard, type StubAnswer, type SwitchboardState } from './switchboard';
 
 /** One status record as the stub keeps it (a seed record without the person code). */
 export type SopaStubRecord = Omit<SeedSocialStatus, 'personCode'>;
 
 /** Snapshot of the stub's switches, as `GET /__control` returns it. */
-export interface SopaControlState {
-  requests: number;
-  failNext: number;
-  delayMs: number;
-  down: boolean;
-}
+export type SopaControlState = SwitchboardState;
 
 /** In-process switches for making SOPA slow, failing or unreachable, and for inspecting what it was asked. */
 export interface SopaControl {
@@ -44,14 +40,6 @@ export interface SopaStub {
 /** How many requests `lastRequests` keeps. */
 const KEEP_REQUESTS = 50;
 
-function isNonNegativeInteger(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
-}
-
-function isErrorStatus(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 400 && v <= 599;
-}
-
 /** A real calendar date written as YYYY-MM-DD (rejects 2026-02-30, which Date would roll over). */
 function isIsoDate(v: unknown): v is string {
   if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v)) return false;
@@ -72,7 +60,7 @@ function checkRecord(r: SopaStubRecord): void {
 }
 
 /** Decides the answer to a parsed status request body: 401 without operator identity, 400 naming a bad field. */
-function answerStatus(body: Record<string, unknown>, records: Map<string, SopaStubRecord[]>): { status: number; body: unknown } {
+function answerStatus(body: Record<string, unknown>, records: Map<string, SopaStubRecord[]>): StubAnswer {
   // The real service authorises the operator before it looks at the question, so identity is checked first.
   if (!nonEmptyString(body.userName) || !nonEmptyString(body.userSecondName) || !nonEmptyString(body.userPersonCode)) {
     return { status: 401, body: { error: 'operator_identity_required' } };
@@ -101,47 +89,28 @@ function answerStatus(body: Record<string, unknown>, records: Map<string, SopaSt
 export function createSopaStub(opts: { statuses: SeedSocialStatus[] }): SopaStub {
   const records = new Map<string, SopaStubRecord[]>();
   const recorded: SopaStatusRequest[] = [];
-  let requests = 0;
-  let failRemaining = 0;
-  let failStatus = 500;
-  let delayMs = 0;
-  let down = false;
+  const board = createSwitchboard(() => {
+    recorded.length = 0;
+  });
 
   const control: SopaControl = {
     get requests() {
-      return requests;
+      return board.requests;
     },
     get lastRequests() {
       return [...recorded];
     },
-    failNext(n, status = 500) {
-      if (!isNonNegativeInteger(n)) throw new RangeError('failNext: n must be a non-negative integer');
-      if (!isErrorStatus(status)) throw new RangeError('failNext: status must be an HTTP error status (400-599)');
-      failRemaining = n;
-      failStatus = status;
-    },
-    setDelay(ms) {
-      if (!(ms >= 0)) throw new RangeError('setDelay: ms must be >= 0');
-      delayMs = ms;
-    },
-    setDown(value) {
-      down = value;
-    },
-    reset() {
-      requests = 0;
-      recorded.length = 0;
-      failRemaining = 0;
-      failStatus = 500;
-      delayMs = 0;
-      down = false;
-    },
+    failNext: board.failNext,
+    setDelay: board.setDelay,
+    setDown: board.setDown,
+    reset: board.reset,
     setStatuses(personCode, list) {
       const code = normalizePersonCode(personCode);
       if (!code) throw new RangeError(`setStatuses: invalid person code ${personCode}`);
       list.forEach(checkRecord);
       records.set(code, list.map((r) => ({ ...r })).sort((a, b) => a.validFrom.localeCompare(b.validFrom)));
     },
-    state: () => ({ requests, failNext: failRemaining, delayMs, down }),
+    state: board.state,
   };
   const byPerson = new Map<string, SopaStubRecord[]>();
   for (const { personCode, ...record } of opts.statuses) {
@@ -160,21 +129,6 @@ export function createSopaStub(opts: { statuses: SeedSocialStatus[] }): SopaStub
     if (recorded.length > KEEP_REQUESTS) recorded.splice(0, recorded.length - KEEP_REQUESTS);
   }
 
-  /** Applies the JSON body of `POST /__control`; returns an error message when a field is malformed. */
-  function applyControl(body: unknown): string | undefined {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'body must be a JSON object';
-    const b = body as Record<string, unknown>;
-    if (b.failNext !== undefined && !isNonNegativeInteger(b.failNext)) return 'failNext must be a non-negative integer';
-    if (b.failStatus !== undefined && !isErrorStatus(b.failStatus)) return 'failStatus must be an HTTP error status (400-599)';
-    if (b.delayMs !== undefined && !(typeof b.delayMs === 'number' && b.delayMs >= 0)) return 'delayMs must be a number >= 0';
-    if (b.down !== undefined && typeof b.down !== 'boolean') return 'down must be a boolean';
-    if (b.failStatus !== undefined && b.failNext === undefined) return 'failStatus only applies together with failNext';
-    if (b.failNext !== undefined) control.failNext(b.failNext as number, (b.failStatus as number | undefined) ?? 500);
-    if (b.delayMs !== undefined) control.setDelay(b.delayMs);
-    if (b.down !== undefined) control.setDown(b.down);
-    return undefined;
-  }
-
   async function readJson(req: IncomingMessage): Promise<{ ok: true; value: unknown } | { ok: false }> {
     try {
       return { ok: true, value: JSON.parse((await readBody(req)) || '{}') };
@@ -183,80 +137,25 @@ export function createSopaStub(opts: { statuses: SeedSocialStatus[] }): SopaStub
     }
   }
 
-  async function handleControl(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (path === '/__control' && req.method === 'GET') return sendJson(res, 200, control.state());
-    if (path === '/__control/reset' && req.method === 'POST') {
-      control.reset();
-      return sendJson(res, 200, control.state());
-    }
-    if (path === '/__control' && req.method === 'POST') {
-      const body = await readJson(req);
-      if (!body.ok) return sendJson(res, 400, { error: 'invalid_json' });
-      const problem = applyControl(body.value);
-      if (problem) return sendJson(res, 400, { error: 'invalid_control', message: problem });
-      return sendJson(res, 200, control.state());
-    }
-    sendJson(res, 404, { error: 'not_found' });
+  /** Reads and records a status request; the switchboard may still override this answer with a simulated failure. */
+  async function decideStatus(req: IncomingMessage): Promise<StubAnswer> {
+    const parsed = await readJson(req);
+    const body = parsed.ok && typeof parsed.value === 'object' && parsed.value !== null && !Array.isArray(parsed.value)
+      ? (parsed.value as Record<string, unknown>)
+      : undefined;
+    if (!body) return { status: 400, body: { error: 'invalid_json' } };
+    record(body);
+    return answerStatus(body, records);
   }
 
   return {
     control,
-    async listen(port = 0, host = '127.0.0.1') {
-      // Delayed responses are tracked so closing the server does not leave timers holding the process open.
-      const timers = new Set<NodeJS.Timeout>();
-
-      /** Decides the answer when the request arrives (after its body), so a delay cannot reorder which requests fail. */
-      async function decideStatus(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
-        const parsed = await readJson(req);
-        const body = parsed.ok && typeof parsed.value === 'object' && parsed.value !== null && !Array.isArray(parsed.value)
-          ? (parsed.value as Record<string, unknown>)
-          : undefined;
-        if (body) record(body);
-        if (failRemaining > 0) {
-          failRemaining -= 1;
-          return { status: failStatus, body: { error: 'stub_failure', message: `simulated failure (HTTP ${failStatus})` } };
-        }
-        if (!body) return { status: 400, body: { error: 'invalid_json' } };
-        return answerStatus(body, records);
-      }
-
-      async function handleStatus(req: IncomingMessage, res: ServerResponse): Promise<void> {
-        requests += 1;
-        if (down) {
-          req.socket.destroy();
-          return;
-        }
-        const { status, body } = await decideStatus(req);
-        if (delayMs === 0) return sendJson(res, status, body);
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          sendJson(res, status, body);
-        }, delayMs);
-        timers.add(timer);
-      }
-
-      const server = createServer((req, res) => {
-        const path = new URL(req.url ?? '/', 'http://stub').pathname;
-        if (path === '/status' && req.method === 'POST') {
-          handleStatus(req, res).catch(() => sendJson(res, 500, { error: 'internal_error' }));
-          return;
-        }
-        if (path.startsWith('/__control')) {
-          handleControl(req, res, path).catch(() => sendJson(res, 500, { error: 'internal_error' }));
-          return;
-        }
-        sendJson(res, 404, { error: 'not_found' });
-      });
-
-      const listening = await listenHttp(server, port, host);
-      return {
-        url: listening.url,
-        close: () => {
-          for (const t of timers) clearTimeout(t);
-          timers.clear();
-          return listening.close();
-        },
-      };
+    listen(port = 0, host = '127.0.0.1') {
+      return board.listen((req, res, path, answer) => {
+        if (path !== '/status' || req.method !== 'POST') return false;
+        answer(req, res, () => decideStatus(req));
+        return true;
+      }, port, host);
     },
   };
 }
