@@ -15,6 +15,7 @@ import { learnerRoutes } from './routes/learner';
 import { providerRoutes } from './routes/provider';
 import { publicRoutes } from './routes/public';
 import { staffRoutes } from './routes/staff';
+import { studyRoutes } from './routes/study';
 
 /** Builds the Koa application (API + web pages) without listening, so tests can serve it on any port. */
 export function createApp(deps: ApiDeps): Koa {
@@ -32,7 +33,7 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(bodyMiddleware());
   for (const router of [
     publicRoutes(deps, api, renderer), authRoutes(deps, api, renderer), learnerRoutes(deps, api, renderer),
-    staffRoutes(deps, api, renderer), providerRoutes(renderer),
+    staffRoutes(deps, api, renderer), studyRoutes(deps, api, renderer), providerRoutes(deps, api, renderer),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());
   }

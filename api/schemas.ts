@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DROPOUT_REASONS, SURVEY_ASPECTS, type SurveyAspect } from '../domain/applications';
 import { CURRENT_TERMS_VERSION } from '../domain/terms';
 
 // Request schemas shared by the JSON API and the web forms: one schema per input, so both answer alike.
@@ -73,4 +74,140 @@ export const taskSchema = z.object({
   id: z.uuid(), caseId: z.uuid(), serviceCaseId: z.string(), type: z.string(), state: z.string(),
   learnerName: z.string(), dueAt: z.string(), escalatedAt: z.string().nullable(), createdAt: z.string(),
   decision: z.string().nullable(), decidedByName: z.string().nullable(), facts: z.record(z.string(), z.unknown()),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The learner's side of applying and studying (catalogue, application, withdrawal, survey).
+
+const requestId = () => z.uuid({ message: 'must be the form\'s request id (a UUID)' }).transform((id) => id.toLowerCase()).optional()
+  .describe('Repeating a submit with the same id is answered once (the same outcome), not done twice');
+
+/** Filters and paging of the public catalogue of offers. */
+export const offersQuery = z.object({
+  programme: z.string({ message: 'must be a programme code such as IMK' })
+    .regex(/^[A-Z0-9-]{2,20}$/, { message: 'must be a programme code such as IMK' }).optional(),
+  q: z.string({ message: 'must be text' }).trim().max(100, { message: 'must be at most 100 characters' }).optional()
+    .describe('Words to find in the offer\'s title (Latvian or English) or a group\'s place'),
+  page: z.coerce.number({ message: 'must be a number' }).int({ message: 'must be a whole number' }).min(1, { message: 'must be 1 or more' }).default(1),
+}).strict();
+
+/** Input of the catalogue, after parsing. */
+export type OffersQuery = z.output<typeof offersQuery>;
+
+/** One group of an offer in the catalogue. */
+export const offerGroupSchema = z.object({
+  groupId: z.uuid(), place: z.string(), startsOn: z.string(), endsOn: z.string(), capacity: z.number().int(),
+  enrolled: z.number().int(), freePlaces: z.number().int(),
+});
+
+/** One published offer in the catalogue; money in integer euro cents. */
+export const offerSchema = z.object({
+  offerId: z.uuid(), programme: z.string(), programmeName: z.object({ lv: z.string(), en: z.string() }),
+  title: z.object({ lv: z.string(), en: z.string() }), provider: z.string(), costCents: z.number().int(),
+  copayPercent: z.number().int().nullable(), applicationsOpenAt: z.string(), applicationsCloseAt: z.string(),
+  groupFormationDeadline: z.string(), groups: z.array(offerGroupSchema),
+});
+
+/** A learner applies for a group of a published offer. */
+export const applicationSchema = z.object({
+  requestId: requestId(),
+  offerId: z.uuid({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be an offer id (UUID)') }),
+  groupId: z.uuid({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a group id (UUID)') }),
+}).strict();
+
+/** A learner withdraws an open application, or from study. */
+export const withdrawalSchema = z.object({
+  requestId: requestId(),
+  reason: text().trim().max(500, { message: 'must be at most 500 characters' }).optional(),
+}).strict();
+
+const rating = z.number({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a number of stars from 1 to 5') })
+  .int({ message: 'must be a whole number from 1 to 5' }).min(1, { message: 'must be from 1 to 5' }).max(5, { message: 'must be from 1 to 5' });
+
+/**
+ * The survey answer: completers rate every aspect 1-5; dropouts choose one or more reasons (and describe 'other').
+ * Which of the two is asked is known to the journey, which checks the rest (e.g. a missing rating).
+ */
+export const surveySchema = z.object({
+  requestId: requestId(),
+  ratings: z.object(Object.fromEntries(SURVEY_ASPECTS.map((aspect) => [aspect, rating.optional()])) as Record<SurveyAspect, z.ZodOptional<typeof rating>>,
+    { error: 'must be an object of aspect → 1-5 stars' }).strict().optional()
+    .describe(`Completers: 1-5 stars for each of ${SURVEY_ASPECTS.join(', ')}`),
+  reasons: z.array(z.enum(DROPOUT_REASONS, { message: `must be one of ${DROPOUT_REASONS.join(', ')}` }), { error: 'must be a list of reasons' })
+    .min(1, { message: 'choose at least one reason' }).optional()
+    .describe('Dropouts: one or more reasons; "other" needs otherText'),
+  otherText: text().trim().max(2000, { message: 'must be at most 2000 characters' }).optional(),
+}).strict();
+
+/** A survey answer, after parsing. */
+export type SurveyInput = z.output<typeof surveySchema>;
+
+/** What the learner is told at once after applying. */
+export const applyResultSchema = z.object({
+  outcome: z.enum(['applied', 'waitlisted', 'refused']), applicationId: z.uuid().nullable(), reason: z.string().nullable(),
+  message: z.string(), earmarkedCents: z.number().int(), balanceCents: z.number().int(), stage: z.string(),
+  location: z.string(),
+});
+
+/** The study part of a journey as the learner sees it. */
+export const studyViewSchema = z.object({
+  caseId: z.uuid(), stage: z.string(), balanceCents: z.number().int(), earmarkedCents: z.number().int(),
+  application: z.object({
+    applicationId: z.uuid(), state: z.string(), offerId: z.uuid(), groupId: z.uuid(), title: z.object({ lv: z.string(), en: z.string() }),
+    place: z.string(), startsOn: z.string(), endsOn: z.string(), costCents: z.number().int(), earmarkedCents: z.number().int(),
+    learnerPaysCents: z.number().int(), groupFormationDeadline: z.string(), reason: z.string().nullable(),
+  }).nullable(),
+  canApply: z.boolean(), canWithdraw: z.boolean(),
+  survey: z.object({ kind: z.enum(['completion', 'dropout']), open: z.boolean(), answered: z.boolean() }).nullable(),
+  waitingFor: z.string().describe('Who acts next: learner, provider, agency, system or nobody'),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The provider's workspace: applications to its own offers, enrolment decisions and study outcomes.
+
+/** Every state an application can be in (domain/applications.ts ApplicationState). */
+export const APPLICATION_STATES = [
+  'applied', 'waitlisted', 'refused', 'enrolled', 'declined', 'timed_out', 'withdrawn', 'completed', 'dropped_out',
+] as const;
+
+// A form's empty select or text field means "not given".
+const emptyAsUndefined = (v: unknown) => (v === '' || v === null ? undefined : v);
+
+/** An application id in a path. */
+export const applicationParams = z.object({ applicationId: z.uuid({ message: 'must be an application id (UUID)' }) });
+
+/** Filters and paging of the provider's application list. */
+export const providerApplicationsQuery = z.object({
+  state: z.enum([...APPLICATION_STATES, 'all'], { message: `must be one of ${APPLICATION_STATES.join(', ')} or all` }).default('all'),
+  offerId: z.preprocess(emptyAsUndefined, z.uuid({ message: 'must be an offer id (UUID)' }).optional()),
+  groupId: z.preprocess(emptyAsUndefined, z.uuid({ message: 'must be a group id (UUID)' }).optional()),
+  page: z.coerce.number({ message: 'must be a number' }).int({ message: 'must be a whole number' }).min(1, { message: 'must be 1 or more' }).default(1),
+});
+
+/** The provider enrols an applicant (into their group or another group of the same offer) or declines with a reason. */
+export const enrolmentDecisionSchema = z.object({
+  decision: z.enum(['enrol', 'decline'], { message: 'must be "enrol" or "decline"' }),
+  reason: text().trim().max(2000, { message: 'must be at most 2000 characters' }).default('')
+    .describe('Required when declining; the learner reads it'),
+  groupId: z.preprocess(emptyAsUndefined, z.uuid({ message: 'must be a group id (UUID) of this offer' }).optional())
+    .describe('Enrol into another group of the same offer; the group applied for when left out'),
+}).strict().superRefine((value, ctx) => {
+  if (value.decision === 'decline' && value.reason.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['reason'], message: 'is required when declining: tell the learner why' });
+  }
+});
+
+/** The provider reports how an enrolled learner's study ended. */
+export const studyOutcomeSchema = z.object({
+  outcome: z.enum(['completed', 'dropped_out'], { message: 'must be "completed" or "dropped_out"' }),
+  reason: z.preprocess(emptyAsUndefined, text().trim().max(2000, { message: 'must be at most 2000 characters' }).optional()),
+}).strict();
+
+/** An application to one of the provider's offers, as the provider sees it. */
+export const providerApplicationSchema = z.object({
+  id: z.uuid(), caseId: z.uuid(), serviceCaseId: z.string(), state: z.enum(APPLICATION_STATES), learnerName: z.string(),
+  offerId: z.uuid(), offerTitle: z.object({ lv: z.string(), en: z.string() }), groupId: z.uuid(), place: z.string(),
+  startsOn: z.string(), endsOn: z.string(), capacity: z.number().int(), enrolled: z.number().int(), freePlaces: z.number().int(),
+  appliedAt: z.string(), groupFormationDeadline: z.string(), enrolledAt: z.string().nullable(), endedAt: z.string().nullable(),
+  reason: z.string().nullable(),
 });

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { describeIneligibility, type EligibilityDecision } from '../../domain/eligibility';
 import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 import type { Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
@@ -10,9 +9,10 @@ import { HttpError } from '../errors';
 import { currentSession, requireRole } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { caseParams, journeySchema, registrationSchema } from '../schemas';
-import { getJourney, listJourneys, listProgrammes, startJourney, type JourneyView } from '../services/journeys';
+import { getJourney, listJourneys, listProgrammes, startJourney } from '../services/journeys';
 import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
+import { journeyPage } from './journey-page';
 
 /** The learner's pages and API: register for an account, follow the journey. */
 export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
@@ -78,19 +78,7 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
   });
 
   router.get('/learner/journeys/:caseId', requireRole('learner'), async (ctx) => {
-    const params = caseParams.safeParse(ctx.params);
-    if (!params.success) throw new HttpError(404, 'not_found', 'No such page');
-    const journey = await getJourney(deps, currentSession(ctx), params.data.caseId);
-    if (!journey) {
-      // Not (yet) in the read model: the first activity may still be running. Nothing about the case is shown.
-      renderPage(ctx, renderer, 'journey-opening', 'journey.opening', { refreshSeconds: 2 });
-      return;
-    }
-    // While the system itself is working (registry check), the page refreshes so the learner sees the outcome.
-    const systemWorking = journey.stage === 'registered' || journey.stage === 'checking_eligibility';
-    renderPage(ctx, renderer, 'journey', 'journey.title', {
-      journey, reason: reasonText(journey, ctx.state.lang), refreshSeconds: systemWorking ? 2 : null,
-    }, { id: journey.serviceCaseId });
+    await journeyPage(ctx, deps, renderer);
   });
 
   async function learnerHome(ctx: Context, extra: { form?: Record<string, string>; errors?: Record<string, string> }) {
@@ -114,12 +102,5 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     });
   }
 
-  // The learner reads why a journey closed in their own words: ineligibility explained, or the staff comment.
-  function reasonText(journey: JourneyView, lang: 'lv' | 'en'): string | null {
-    if (journey.stage === 'imk_rejected') return journey.outcomeReason;
-    const eligibility = journey.events.find((e) => e.step === 'eligibility');
-    if (journey.stage !== 'not_eligible' || !eligibility) return null;
-    return describeIneligibility(eligibility.details as unknown as EligibilityDecision, lang);
-  }
   return router;
 }

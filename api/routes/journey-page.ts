@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'koa';
+import { DROPOUT_REASONS, SURVEY_ASPECTS } from '../../domain/applications';
+import { describeIneligibility, type EligibilityDecision } from '../../domain/eligibility';
+import type { Renderer, PageLanguage } from '../../web/render';
+import { translate } from '../../web/render';
+import type { ApiDeps } from '../deps';
+import { HttpError } from '../errors';
+import { currentSession } from '../middleware/auth';
+import { renderPage } from '../pages';
+import { caseParams } from '../schemas';
+import { getJourney, type JourneyView } from '../services/journeys';
+import { outcomeMessage, studyView } from '../services/study';
+
+/** Notices a form's redirect may ask the journey page to show (anything else in ?notice= is ignored). */
+const NOTICES = ['applied', 'waitlisted', 'refused', 'withdrawn', 'survey_answered', 'wrong_stage', 'busy', 'journey_closed'] as const;
+const REFUSALS = [
+  'offer_not_found', 'offer_not_published', 'group_not_in_offer', 'other_programme', 'window_not_open', 'window_closed',
+  'programme_window_not_open', 'programme_window_closed', 'group_full', 'insufficient_balance', 'cap_reached',
+];
+
+/** What a form post hands back to the page: the values sent and the problems found, by field. */
+export interface FormState { form?: Record<string, string>; errors?: Record<string, string>; formError?: string }
+
+/**
+ * Renders the learner's journey page: the stage in words, who acts next, the current application with its money
+ * and deadline, the timeline, and the withdrawal and survey forms when they apply.
+ */
+export async function journeyPage(ctx: Context, deps: ApiDeps, renderer: Renderer, state: FormState = {}): Promise<void> {
+  const params = caseParams.safeParse(ctx.params);
+  if (!params.success) throw new HttpError(404, 'not_found', 'No such page');
+  const session = currentSession(ctx);
+  const journey = await getJourney(deps, session, params.data.caseId);
+  if (!journey) {
+    // Not (yet) in the read model: the first activity may still be running. Nothing about the case is shown.
+    renderPage(ctx, renderer, 'journey-opening', 'journey.opening', { refreshSeconds: 2 });
+    return;
+  }
+  const lang = ctx.state.lang as PageLanguage;
+  const study = (await studyView(deps, session, journey.caseId))!;
+  // While the system itself is working (registry check), the page refreshes so the learner sees the outcome.
+  const systemWorking = journey.stage === 'registered' || journey.stage === 'checking_eligibility';
+  const app = study.application;
+  // Personal data, and forms whose request ids must not come back from the browser's history.
+  ctx.set('cache-control', 'no-store');
+  const errors = state.errors ?? {};
+  const form = state.form ?? {};
+  renderPage(ctx, renderer, 'journey', 'journey.title', {
+    journey, reason: reasonText(journey, lang), refreshSeconds: systemWorking ? 2 : null,
+    notice: notice(ctx, lang),
+    study,
+    showMoney: study.balanceCents > 0 || study.earmarkedCents > 0 || journey.stage === 'imk_approved',
+    application: app ? {
+      ...app, titleText: app.title[lang],
+      waitingForProvider: app.state === 'applied', stateText: translate(lang, `application.state.${app.state}`),
+      reasonText: app.reason ? translate(lang, `refusal.${app.reason}`) : null,
+    } : null,
+    survey: study.survey?.open ? {
+      completion: study.survey.kind === 'completion',
+      aspects: SURVEY_ASPECTS.map((code) => ({
+        code, label: translate(lang, `survey.aspect.${code}`), error: errors[`ratings.${code}`],
+        stars: [1, 2, 3, 4, 5].map((n) => ({ n, checked: form[`rating_${code}`] === String(n) })),
+      })),
+      reasons: DROPOUT_REASONS.map((code) => ({ code, label: translate(lang, `survey.reason.${code}`), checked: form[`reason_${code}`] === 'on' })),
+      reasonsError: Object.entries(errors).find(([field]) => field.startsWith('reasons'))?.[1],
+      ratingsError: errors.ratings,
+      otherText: form.otherText ?? '', otherTextError: errors.otherText,
+    } : null,
+    formError: state.formError,
+    hasErrors: Object.keys(errors).length > 0,
+    requestId: form.requestId ?? randomUUID(),
+  }, { id: journey.serviceCaseId });
+}
+
+function notice(ctx: Context, lang: PageLanguage): string | null {
+  const code = typeof ctx.query.notice === 'string' ? ctx.query.notice : null;
+  if (!code || !(NOTICES as readonly string[]).includes(code)) return null;
+  if (code === 'applied' || code === 'waitlisted') return outcomeMessage(lang, code, null);
+  if (code === 'refused') {
+    const reason = typeof ctx.query.reason === 'string' && REFUSALS.includes(ctx.query.reason) ? ctx.query.reason : null;
+    return outcomeMessage(lang, 'refused', reason);
+  }
+  return translate(lang, `notice.${code}`);
+}
+
+// The learner reads why a journey closed in their own words: ineligibility explained, or the staff comment.
+function reasonText(journey: JourneyView, lang: PageLanguage): string | null {
+  if (journey.stage === 'imk_rejected') return journey.outcomeReason;
+  const eligibility = journey.events.find((e) => e.step === 'eligibility');
+  if (journey.stage !== 'not_eligible' || !eligibility) return null;
+  return describeIneligibility(eligibility.details as unknown as EligibilityDecision, lang);
+}

@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { DROPOUT_REASONS, SURVEY_ASPECTS } from '../../domain/applications';
+import type { PageLanguage, Renderer } from '../../web/render';
+import type { ApiDeps } from '../deps';
+import { HttpError } from '../errors';
+import { currentSession, requireRole } from '../middleware/auth';
+import { renderPage } from '../pages';
+import {
+  applicationSchema, applyResultSchema, caseParams, offerSchema, offersQuery, studyViewSchema, surveySchema, withdrawalSchema,
+} from '../schemas';
+import { listProgrammes } from '../services/journeys';
+import { answerSurvey, applyForOffer, applyingCases, listOffers, studyView, withdraw } from '../services/study';
+import { fieldProblems, parseOr400 } from '../validation';
+import type { ApiRegistry } from './define';
+import { journeyPage } from './journey-page';
+
+const stageResult = z.object({ stage: z.string() });
+
+/**
+ * The learner's side of applying and studying: the public catalogue of offers, and applying, withdrawing and
+ * answering the survey on the learner's own journey. JSON routes and page forms share schemas and services.
+ */
+export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
+  const router = new Router();
+
+  api.add(router, {
+    method: 'get', path: '/api/offers', summary: 'Published offers open for applications, with their groups and free places',
+    tag: 'catalogue', roles: 'public', query: offersQuery,
+    responses: { 200: { description: 'A page of offers', schema: z.object({ offers: z.array(offerSchema), total: z.number().int(), page: z.number().int(), pageSize: z.number().int() }) } },
+  }, async (ctx, { query }) => {
+    ctx.body = await listOffers(deps, query);
+  });
+
+  api.add(router, {
+    method: 'get', path: '/api/learner/journeys/:caseId/study', summary: 'The current application, balance, earmark, survey and who acts next',
+    tag: 'learner', roles: ['learner'], params: caseParams,
+    responses: { 200: { description: 'The study part of the journey', schema: studyViewSchema }, 404: { description: 'No such journey of yours' } },
+  }, async (ctx, { params }) => {
+    const view = await studyView(deps, currentSession(ctx), params.caseId);
+    if (!view) throw new HttpError(404, 'journey_not_found', 'You have no journey with this id');
+    ctx.body = view;
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/learner/journeys/:caseId/applications', summary: 'Apply for a group of a published offer',
+    tag: 'learner', roles: ['learner'], params: caseParams, body: applicationSchema,
+    responses: {
+      201: { description: 'Applied: the cost is earmarked from the balance', schema: applyResultSchema },
+      200: { description: 'Wait-listed: the programme has reached its cap', schema: applyResultSchema },
+      404: { description: 'No such journey of yours' },
+      409: { description: 'Refused (details name the reason), not waiting for an application, or the journey is closed' },
+    },
+  }, async (ctx, { params, body }) => {
+    const answer = await applyForOffer(deps, currentSession(ctx), params.caseId, body);
+    ctx.status = answer.outcome === 'applied' ? 201 : 200;
+    ctx.body = { ...answer, location: `/api/learner/journeys/${params.caseId}/study` };
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/learner/journeys/:caseId/withdrawal',
+    summary: 'Withdraw the open application (the earmark is released) or withdraw from study (counts as dropping out)',
+    tag: 'learner', roles: ['learner'], params: caseParams, body: withdrawalSchema,
+    responses: {
+      200: { description: 'Withdrawn; the journey\'s new stage', schema: stageResult },
+      404: { description: 'No such journey of yours' }, 409: { description: 'Nothing to withdraw from, or the journey is closed' },
+    },
+  }, async (ctx, { params, body }) => {
+    ctx.body = await withdraw(deps, currentSession(ctx), params.caseId, body);
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/learner/journeys/:caseId/survey',
+    summary: `Answer the survey: completers rate ${SURVEY_ASPECTS.join(', ')} 1-5; dropouts choose reasons`,
+    tag: 'learner', roles: ['learner'], params: caseParams, body: surveySchema,
+    responses: {
+      200: { description: 'Answered; the journey is closed', schema: stageResult },
+      404: { description: 'No such journey of yours' }, 409: { description: 'No survey is open, or it was already answered' },
+    },
+  }, async (ctx, { params, body }) => {
+    ctx.body = await answerSurvey(deps, currentSession(ctx), params.caseId, body);
+  });
+
+  // Pages. The catalogue is public: anyone may see what is offered; the Apply forms appear for a learner whose
+  // approved account takes an application in the offer's programme.
+  router.get('/offers', async (ctx) => {
+    const parsed = offersQuery.safeParse(ctx.query);
+    const query = parsed.success ? parsed.data : { page: 1 };
+    const lang = ctx.state.lang as PageLanguage;
+    const session = ctx.state.session as { role: string } | null;
+    const [result, programmes, cases] = await Promise.all([
+      listOffers(deps, query), listProgrammes(deps),
+      session?.role === 'learner' ? applyingCases(deps, currentSession(ctx)) : Promise.resolve(new Map<string, string>()),
+    ]);
+    // Back and forward must not bring back a page whose request ids were already used.
+    if (cases.size > 0) ctx.set('cache-control', 'no-store');
+    renderPage(ctx, renderer, 'offers', 'offers.title', {
+      offers: result.offers.map((o) => ({
+        ...o, titleText: o.title[lang], programmeText: o.programmeName[lang],
+        // Each Apply form has its own request id: one id shared by the page would make a later click on another
+        // group the "same" request as the first and be answered with the first one's outcome.
+        groups: o.groups.map((g) => ({ ...g, caseId: cases.get(o.programme) ?? null, full: g.freePlaces === 0, requestId: randomUUID() })),
+      })),
+      total: result.total,
+      programmes: programmes.map((p) => ({ code: p.code, name: lang === 'lv' ? p.nameLv : p.nameEn, selected: p.code === query.programme })),
+      q: parsed.success ? query.q ?? '' : '',
+      isLearner: session?.role === 'learner',
+      canApplyAnywhere: cases.size > 0,
+      prevPage: result.page > 1 ? result.page - 1 : null,
+      nextPage: result.page * result.pageSize < result.total ? result.page + 1 : null,
+      filterQuery: new URLSearchParams(Object.entries({ programme: query.programme ?? '', q: query.q ?? '' }).filter(([, v]) => v)).toString(),
+      invalidFilter: !parsed.success,
+    });
+  });
+
+  router.post('/learner/journeys/:caseId/applications', requireRole('learner'), async (ctx) => {
+    const params = parseOr400(caseParams, ctx.params, 'params');
+    const body = parseOr400(applicationSchema, ctx.request.body ?? {}, 'body');
+    const back = `/learner/journeys/${params.caseId}`;
+    try {
+      const answer = await applyForOffer(deps, currentSession(ctx), params.caseId, body);
+      ctx.redirect(`${back}?notice=${answer.outcome}`);
+    } catch (err) {
+      if (err instanceof HttpError && err.code === 'application_refused') {
+        const reason = (err.details[0] as { reason?: string } | undefined)?.reason ?? '';
+        ctx.redirect(`${back}?notice=refused&reason=${encodeURIComponent(reason)}`);
+        return;
+      }
+      if (redirectWithNotice(ctx, back, err)) return;
+      throw err;
+    }
+  });
+
+  router.post('/learner/journeys/:caseId/withdrawal', requireRole('learner'), async (ctx) => {
+    const params = parseOr400(caseParams, ctx.params, 'params');
+    const body = parseOr400(withdrawalSchema, ctx.request.body ?? {}, 'body');
+    const back = `/learner/journeys/${params.caseId}`;
+    try {
+      await withdraw(deps, currentSession(ctx), params.caseId, body);
+      ctx.redirect(`${back}?notice=withdrawn`);
+    } catch (err) {
+      if (redirectWithNotice(ctx, back, err)) return;
+      throw err;
+    }
+  });
+
+  router.post('/learner/journeys/:caseId/survey', requireRole('learner'), async (ctx) => {
+    const params = parseOr400(caseParams, ctx.params, 'params');
+    const form = (ctx.request.body ?? {}) as Record<string, string>;
+    const back = `/learner/journeys/${params.caseId}`;
+    const parsed = surveySchema.safeParse(surveyFromForm(form));
+    if (!parsed.success) {
+      ctx.status = 400;
+      await journeyPage(ctx, deps, renderer, { form, errors: Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message])) });
+      return;
+    }
+    try {
+      await answerSurvey(deps, currentSession(ctx), params.caseId, parsed.data);
+      ctx.redirect(`${back}?notice=survey_answered`);
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 400) {
+        ctx.status = 400;
+        const errors = Object.fromEntries((err.details as { field: string; message: string }[]).map((p) => [p.field, p.message]));
+        await journeyPage(ctx, deps, renderer, { form, errors });
+        return;
+      }
+      if (redirectWithNotice(ctx, back, err)) return;
+      throw err;
+    }
+  });
+
+  return router;
+}
+
+// A 409 from the journey (not the step for this, busy, closed) sends the learner back to the page, which says so.
+function redirectWithNotice(ctx: Context, back: string, err: unknown): boolean {
+  if (!(err instanceof HttpError) || err.status !== 409) return false;
+  // A repeated survey submit (the first one closed the journey) is thanked again, not told off.
+  const notices: Record<string, string> = { wrong_stage: 'wrong_stage', busy: 'busy', journey_closed: 'journey_closed', already_answered: 'survey_answered' };
+  ctx.redirect(`${back}?notice=${notices[err.code] ?? 'wrong_stage'}`);
+  return true;
+}
+
+// The survey form has one field per star rating and per reason (a form cannot carry a nested object or a list).
+function surveyFromForm(form: Record<string, string>): Record<string, unknown> {
+  const ratings: Record<string, unknown> = {};
+  for (const aspect of SURVEY_ASPECTS) {
+    const value = form[`rating_${aspect}`];
+    if (value !== undefined && value !== '') ratings[aspect] = /^\d+$/.test(value) ? Number(value) : value;
+  }
+  const reasons = DROPOUT_REASONS.filter((reason) => form[`reason_${reason}`] === 'on');
+  return {
+    ...(form.requestId ? { requestId: form.requestId } : {}),
+    ...(Object.keys(ratings).length > 0 ? { ratings } : {}),
+    ...(reasons.length > 0 ? { reasons } : {}),
+    ...(form.otherText?.trim() ? { otherText: form.otherText } : {}),
+  };
+}
