@@ -33,6 +33,13 @@ export function createRenderer() {
     }).format(new Date(iso));
   });
   hbs.registerHelper('json', (value: unknown) => JSON.stringify(value, null, 2));
+  // The approval stages and events are named after IMK, the first programme; other programmes' learners read
+  // "account". Usage: {{forProgramme "stage" stage programme}}.
+  hbs.registerHelper('forProgramme', (prefix: string, key: string, programme: string, options: Handlebars.HelperOptions) => {
+    const generic: Record<string, string> = { imk_approved: 'account_approved', imk_rejected: 'account_rejected' };
+    const name = programme !== 'IMK' && generic[key] ? generic[key] : key;
+    return translate(options.data.root.lang as PageLanguage, `${prefix}.${name}`);
+  });
 
   for (const file of fs.readdirSync(path.join(viewsDir, 'partials'))) {
     hbs.registerPartial(path.basename(file, '.hbs'), fs.readFileSync(path.join(viewsDir, 'partials', file), 'utf8'));

@@ -593,3 +593,15 @@ test('a registration for a programme the agency does not run is refused naming t
   const badShape = await register(person, registration({ programme: 'imk; drop table' }));
   t.deepEqual(fieldsOf((badShape.json as ErrorBody).error), ['programme']);
 });
+
+test('the journey page names the approval after the programme: "IMK approved" for IMK, "account approved" for others', async (t) => {
+  const person = { code: '061075-10003', name: 'Konta Tests' };
+  stack.registry.setPerson({ personCode: person.code, firstName: 'Konta', lastName: 'Tests', birthDate: '1975-10-06', deceased: false, address: 'Rīga', note: 'test' });
+  const created = await register(person, registration({ programme: 'DPP', email: 'konts@example.lv' }));
+  const { caseId } = created.json as { caseId: string };
+  await eventually(async () => (await journeyOf(person, caseId)).stage === 'imk_approved', 'automatic approval');
+  const page = await call('GET', `/learner/journeys/${caseId}?lang=lv`, { token: await learnerToken(person), headers: { accept: 'text/html' } });
+  t.is(page.status, 200);
+  t.regex(page.text, /data-testid="stage">Konts apstiprināts</);
+  t.notRegex(page.text, /IMK apstiprināts/);
+});
