@@ -85,7 +85,8 @@ async function insertEvent(trx: Knex.Transaction, input: RecordStepInput): Promi
     .insert({
       caseId: input.caseId, step: input.step, kind: input.kind, stage: input.stage,
       actorRole: input.actor.role, actorId: input.actor.id, actorName: input.actor.name, channel: input.actor.channel,
-      details: input.details ?? {},
+      // Who acted on whose behalf: a coordinator's municipality goes with every event they cause.
+      details: { ...(input.actor.municipality ? { municipality: input.actor.municipality } : {}), ...input.details },
     } as Partial<CaseEvent>)
     .onConflict(['caseId', 'step'])
     .ignore()

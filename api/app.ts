@@ -10,6 +10,7 @@ import { errorMiddleware } from './middleware/errors';
 import { requestLogMiddleware } from './middleware/request-log';
 import { languageMiddleware, pageErrorMiddleware } from './pages';
 import { authRoutes } from './routes/auth';
+import { coordinatorRoutes } from './routes/coordinator';
 import { ApiRegistry } from './routes/define';
 import { learnerRoutes } from './routes/learner';
 import { providerRoutes } from './routes/provider';
@@ -34,6 +35,7 @@ export function createApp(deps: ApiDeps): Koa {
   for (const router of [
     publicRoutes(deps, api, renderer), authRoutes(deps, api, renderer), learnerRoutes(deps, api, renderer),
     staffRoutes(deps, api, renderer), studyRoutes(deps, api, renderer), providerRoutes(deps, api, renderer),
+    coordinatorRoutes(deps, api, renderer),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DROPOUT_REASONS, SURVEY_ASPECTS, type SurveyAspect } from '../domain/applications';
+import { checkPersonCode } from '../domain/person-code';
 import { CURRENT_TERMS_VERSION } from '../domain/terms';
 
 // Request schemas shared by the JSON API and the web forms: one schema per input, so both answer alike.
@@ -210,4 +211,30 @@ export const providerApplicationSchema = z.object({
   startsOn: z.string(), endsOn: z.string(), capacity: z.number().int(), enrolled: z.number().int(), freePlaces: z.number().int(),
   appliedAt: z.string(), groupFormationDeadline: z.string(), enrolledAt: z.string().nullable(), endedAt: z.string().nullable(),
   reason: z.string().nullable(),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Municipal coordinators: registering and applying on a learner's behalf (assisted channel).
+
+/** A coordinator registers a person who came to them (terms of use accepted in person, current version). */
+export const assistedRegistrationSchema = registrationSchema.omit({ acceptTerms: true, termsVersion: true }).extend({
+  personCode: text().transform((value, ctx) => {
+    const check = checkPersonCode(value);
+    if (!check.valid) {
+      ctx.addIssue({ code: 'custom', message: check.reason });
+      return z.NEVER;
+    }
+    return check.code;
+  }).describe('The learner\'s person code, DDMMYY-NNNNN'),
+  termsAcceptedInPerson: checkbox('must be true: the person accepted the terms of use in your presence')
+    .describe(`The person accepted the current terms of use (${CURRENT_TERMS_VERSION}) in the coordinator's presence`),
+}).strict();
+
+/** A coordinator's registration on a learner's behalf, after parsing. */
+export type AssistedRegistration = z.output<typeof assistedRegistrationSchema>;
+
+/** A journey a coordinator started, as the coordinator's list shows it. */
+export const assistedJourneySchema = z.object({
+  caseId: z.uuid(), serviceCaseId: z.string(), programme: z.string(), stage: z.string(), personCode: z.string(),
+  learnerName: z.string().nullable(), municipality: z.string().nullable(), registeredAt: z.string(), closedAt: z.string().nullable(),
 });

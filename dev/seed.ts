@@ -2,6 +2,7 @@ import { createDb, migrateLatest, Provider, User } from '../lib/db';
 import { checkPassword } from '../domain/password-policy';
 import { hashPassword } from '../lib/passwords';
 import { seedOffers } from './seed-offers';
+import { sampleMunicipalities } from './seed-social-status';
 
 /** Demo accounts seeded into a fresh database; the launcher prints these logins. */
 export const demoUsers = [
@@ -13,6 +14,12 @@ export const demoUsers = [
 /** The demo education provider (sample data). */
 export const demoProvider = { name: 'Mācību centrs "Digitālās prasmes" (paraugs)', registrationNumber: '40003000001' };
 
+/** A demo role grant: Marta Zariņa (sample person) is the adult-education coordinator of Daugavpils. */
+export const demoRoleGrant = {
+  personCode: '220288-10458', role: 'coordinator' as const, municipality: 'Daugavpils',
+  municipalityCode: sampleMunicipalities.daugavpils, validFrom: '2026-01-01', validUntil: '2027-12-31', grantedBy: 'demo seed',
+};
+
 /** Runs migrations, then adds the demo provider and users if they are missing; safe to run at every start. */
 export async function seed(databaseUrl: string, opts: { migrateOnly?: boolean } = {}): Promise<void> {
   const db = createDb(databaseUrl, { min: 0, max: 2 });
@@ -22,6 +29,8 @@ export async function seed(databaseUrl: string, opts: { migrateOnly?: boolean } 
     await Provider.query(db).insert(demoProvider as Partial<Provider>).onConflict('registrationNumber').ignore();
     const provider = await Provider.query(db).findOne({ registrationNumber: demoProvider.registrationNumber });
     await seedOffers(db, provider!.id);
+    const { personCode, role, municipalityCode } = demoRoleGrant;
+    if (!(await db('roleGrants').where({ personCode, role, municipalityCode }).first('id'))) await db('roleGrants').insert(demoRoleGrant);
     for (const user of demoUsers) {
       if (await User.query(db).findOne({ username: user.username })) continue;
       // Demo passwords follow the same policy as everyone's.

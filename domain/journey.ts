@@ -27,7 +27,11 @@ export type ActorRole = 'learner' | 'coordinator' | 'staff' | 'provider' | 'syst
 export type Channel = 'e-service' | 'assisted' | 'staff' | 'system';
 
 /** An actor as recorded in case history. */
-export interface Actor { role: ActorRole; id: string | null; name: string | null; channel: Channel }
+export interface Actor {
+  role: ActorRole; id: string | null; name: string | null; channel: Channel;
+  /** A coordinator's municipality; recorded in the event's details (details.municipality). */
+  municipality?: string;
+}
 
 /** The system acting on its own (timers, automatic checks). */
 export const SYSTEM_ACTOR: Actor = { role: 'system', id: null, name: null, channel: 'system' };

@@ -2,11 +2,13 @@ import { SignJWT, jwtVerify } from 'jose';
 
 /** Who is logged in: a learner (through the single sign-on) or a user with a password. */
 export interface Session {
-  role: 'learner' | 'staff' | 'admin' | 'provider';
-  /** The learner's person code, or the user's id. */
+  role: 'learner' | 'coordinator' | 'staff' | 'admin' | 'provider';
+  /** The learner's (or coordinator's) person code, or the user's id. */
   subject: string;
   name: string;
   providerId?: string | null;
+  /** A coordinator's municipality (name), from their role grant. */
+  municipality?: string | null;
 }
 
 const ISSUER = 'learning-accounts';
@@ -18,7 +20,10 @@ export function createSessionTokens(secret: string) {
   return {
     /** A token for the session, valid for one working day. */
     async sign(session: Session): Promise<string> {
-      return new SignJWT({ role: session.role, name: session.name, providerId: session.providerId ?? null })
+      return new SignJWT({
+        role: session.role, name: session.name, providerId: session.providerId ?? null,
+        ...(session.municipality ? { municipality: session.municipality } : {}),
+      })
         .setProtectedHeader({ alg: 'HS256' }).setIssuer(ISSUER).setSubject(session.subject)
         .setIssuedAt().setExpirationTime(`${SESSION_HOURS}h`).sign(key);
     },
@@ -26,7 +31,8 @@ export function createSessionTokens(secret: string) {
     async verify(token: string): Promise<Session | null> {
       try {
         const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: ['HS256'] });
-        return { role: payload.role as Session['role'], subject: payload.sub!, name: String(payload.name), providerId: payload.providerId as string | null };
+        return { role: payload.role as Session['role'], subject: payload.sub!, name: String(payload.name), providerId: payload.providerId as string | null,
+          ...(typeof payload.municipality === 'string' ? { municipality: payload.municipality } : {}) };
       } catch {
         return null;
       }

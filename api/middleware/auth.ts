@@ -25,7 +25,7 @@ export function requireRole(...roles: Role[]) {
     if (!session) {
       // Browsers are sent to the right login page; API callers get the error body.
       if (!ctx.path.startsWith('/api/') && ctx.method === 'GET' && ctx.accepts('html', 'json') === 'html') {
-        ctx.redirect(roles.includes('learner') ? `/auth/sso/login?next=${encodeURIComponent(ctx.url)}` : `/staff/login?next=${encodeURIComponent(ctx.url)}`);
+        ctx.redirect(roles.includes('learner') || roles.includes('coordinator') ? `/auth/sso/login?next=${encodeURIComponent(ctx.url)}` : `/staff/login?next=${encodeURIComponent(ctx.url)}`);
         return;
       }
       throw new HttpError(401, 'not_logged_in', 'Log in first');

@@ -10,20 +10,24 @@ import { HttpError } from '../errors';
 import { SESSION_COOKIE } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { loginSchema } from '../schemas';
+import { activeGrants } from '../services/coordinator';
 import type { Renderer } from '../../web/render';
 import type { ApiRegistry } from './define';
 
 const SSO_COOKIE = 'ila_sso';
 
+/** Starts a session: the token goes into the session cookie and is returned (for API clients). */
+export async function startSessionCookie(ctx: Context, deps: ApiDeps, session: Session): Promise<string> {
+  const token = await deps.tokens.sign(session);
+  ctx.cookies.set(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', maxAge: deps.tokens.maxAgeMs, secure: deps.publicUrl.startsWith('https:') });
+  return token;
+}
+
 /** Login and logout: the national single sign-on for learners, username and password for staff. */
 export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
   const router = new Router();
 
-  const startSession = async (ctx: Context, session: Session) => {
-    const token = await deps.tokens.sign(session);
-    ctx.cookies.set(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', maxAge: deps.tokens.maxAgeMs, secure: deps.publicUrl.startsWith('https:') });
-    return token;
-  };
+  const startSession = (ctx: Context, session: Session) => startSessionCookie(ctx, deps, session);
 
   // Learners: state and nonce travel in a signed cookie so the callback can check both.
   router.get('/auth/sso/login', async (ctx) => {
@@ -49,7 +53,9 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     }
     ctx.cookies.set(SSO_COOKIE, null);
     await startSession(ctx, { role: 'learner', subject: identity.personCode, name: `${identity.firstName} ${identity.lastName}`.trim() });
-    ctx.redirect(saved.next);
+    // A person with a role granted by the agency (valid today) chooses which role to act in.
+    const hasRole = (await activeGrants(deps, identity.personCode)).some((g) => g.role === 'coordinator');
+    ctx.redirect(hasRole ? `/auth/role?next=${encodeURIComponent(saved.next)}` : saved.next);
   });
 
   router.get('/staff/login', (ctx) => renderPage(ctx, renderer, 'staff-login', 'login.title', { next: safeNext(ctx.query.next, '') }));
@@ -98,7 +104,7 @@ function toSession(user: User): Session {
 }
 
 // Only local paths are followed after login, so a crafted link cannot send people to another site.
-function safeNext(value: unknown, fallback: string): string {
+export function safeNext(value: unknown, fallback: string): string {
   return typeof value === 'string' && /^\/(?![/\\])/.test(value) ? value : fallback;
 }
 

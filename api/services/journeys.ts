@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Case, CaseEvent } from '../../lib/db';
+import type { Actor } from '../../domain/journey';
 import type { Session } from '../../lib/sessions';
 import { learnerJourney } from '../../workflows/learner-journey';
 import { learnerJourneyId, searchAttributes } from '../../workflows/ids';
@@ -28,15 +29,28 @@ export function listProgrammes(deps: ApiDeps): Promise<ProgrammeChoice[]> {
  * submit reaches the same workflow instead of starting a second one.
  */
 export async function startJourney(deps: ApiDeps, learner: Session, input: Registration): Promise<{ caseId: string; opened: boolean }> {
+  return startJourneyFor(deps, { personCode: learner.subject, actor: { role: 'learner', id: learner.subject, name: learner.name, channel: 'e-service' } }, input);
+}
+
+/**
+ * Starts the journey of the person with this code, recorded as done by the actor: the learner themselves, or a
+ * coordinator on their behalf (channel 'assisted').
+ */
+export async function startJourneyFor(
+  deps: ApiDeps, who: { personCode: string; actor: Actor }, input: Registration,
+): Promise<{ caseId: string; opened: boolean }> {
+  const own = who.actor.id === who.personCode;
   if (!(await deps.db('programmes').where({ code: input.programme }).first('code'))) {
     throw new HttpError(400, 'invalid_request', `Invalid body: programme: there is no programme ${input.programme}`,
       [{ field: 'programme', rule: 'exists', message: `there is no programme ${input.programme}` }]);
   }
   const open = await deps.db('cases').join('learners', 'learners.id', 'cases.learnerId')
-    .where({ 'learners.personCode': learner.subject, 'cases.programme': input.programme }).whereNull('cases.closedAt')
+    .where({ 'learners.personCode': who.personCode, 'cases.programme': input.programme }).whereNull('cases.closedAt')
     .first<{ id: string } | undefined>('cases.id');
   if (open && open.id !== input.requestId) {
-    throw new HttpError(409, 'journey_already_open', 'You already have an open application in this programme', [{ caseId: open.id }]);
+    throw new HttpError(409, 'journey_already_open',
+      own ? 'You already have an open application in this programme' : 'This person already has an open application in this programme',
+      [{ caseId: open.id }]);
   }
   const caseId = input.requestId ?? randomUUID();
   try {
@@ -52,12 +66,12 @@ export async function startJourney(deps: ApiDeps, learner: Session, input: Regis
         { key: searchAttributes.journeyStage, value: 'registered' },
       ],
       args: [{
-        caseId, personCode: learner.subject, programme: input.programme,
+        caseId, personCode: who.personCode, programme: input.programme,
         registration: {
           email: input.email, phone: input.phone, language: input.language, termsVersion: input.termsVersion,
           termsAcceptedAt: new Date().toISOString(),
         },
-        actor: { role: 'learner', id: learner.subject, name: learner.name, channel: 'e-service' },
+        actor: who.actor,
         timing: { approvalDue: deps.approvalDueMs },
       }],
     });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { StudyFailureType, type ApplicationRefusal, type ApplyOutcome, type SurveyKind } from '../../domain/applications';
@@ -81,10 +82,18 @@ export async function listOffers(deps: ApiDeps, query: OffersQuery): Promise<{ o
 
 interface OwnCase { id: string; workflowId: string; programme: string; stage: string; balanceCents: number; closedAt: Date | null }
 
+/** Narrows a query on `cases` to the cases someone may act on (the object-level check). */
+export type CaseScope = (query: Knex.QueryBuilder) => void;
+
+const learnersOwn = (learner: Session): CaseScope => (query) => {
+  query.join('learners', 'learners.id', 'cases.learnerId').where('learners.personCode', learner.subject);
+};
+
 // The object-level check: only a case of the logged-in person is found; anyone else's is "not found".
-async function ownCase(deps: ApiDeps, learner: Session, caseId: string): Promise<OwnCase> {
-  const found = await deps.db('cases').join('learners', 'learners.id', 'cases.learnerId')
-    .where({ 'learners.personCode': learner.subject, 'cases.id': caseId })
+async function ownCase(deps: ApiDeps, learner: Session | CaseScope, caseId: string): Promise<OwnCase> {
+  const query = deps.db('cases').where('cases.id', caseId);
+  (typeof learner === 'function' ? learner : learnersOwn(learner))(query);
+  const found = await query
     .first<OwnCase | undefined>('cases.id', 'cases.workflowId', 'cases.programme', 'cases.stage', 'cases.balanceCents', 'cases.closedAt');
   if (!found) throw new HttpError(404, 'journey_not_found', 'You have no journey with this id');
   if (found.closedAt) {
@@ -125,13 +134,15 @@ export function outcomeMessage(lang: PageLanguage, outcome: ApplyOutcome, reason
  * says why in words (and whose details carry the reason code).
  */
 export async function applyForOffer(
-  deps: ApiDeps, learner: Session, caseId: string, input: { offerId: string; groupId: string; requestId?: string },
+  deps: ApiDeps, learner: Session | { scope: CaseScope; actor: Actor }, caseId: string, input: { offerId: string; groupId: string; requestId?: string },
 ): Promise<ApplyAnswer> {
-  const theCase = await ownCase(deps, learner, caseId);
+  // Someone acting on the learner's behalf (a coordinator) brings their own scope of cases and is the actor.
+  const [scope, actor] = 'scope' in learner ? [learner.scope, learner.actor] : [learner, learnerActor(learner)];
+  const theCase = await ownCase(deps, scope, caseId);
   const handle = deps.temporal.workflow.getHandle(theCase.workflowId);
   const updateId = `apply:${caseId}:${input.requestId ?? randomUUID()}`;
   const result = await withRetry(deps, caseId, APPLY_STAGES, () => handle.executeUpdate(applyUpdate, {
-    args: [{ offerId: input.offerId, groupId: input.groupId, actor: learnerActor(learner) }], updateId,
+    args: [{ offerId: input.offerId, groupId: input.groupId, actor }], updateId,
   }));
   deps.logger.info('application sent', { caseId, outcome: result.outcome, reason: result.reason });
   const answer: ApplyAnswer = {

@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { translate, type PageLanguage, type Renderer } from '../../web/render';
+import type { ApiDeps } from '../deps';
+import { HttpError } from '../errors';
+import { currentSession, requireRole } from '../middleware/auth';
+import { renderPage } from '../pages';
+import { applicationSchema, applyResultSchema, assistedJourneySchema, assistedRegistrationSchema, caseParams } from '../schemas';
+import { activeGrants, applyOnBehalf, coordinatorGrant, listAssisted, registerOnBehalf } from '../services/coordinator';
+import { listProgrammes } from '../services/journeys';
+import { APPLY_STAGES, listOffers } from '../services/study';
+import { fieldProblems, parseOr400 } from '../validation';
+import { safeNext, startSessionCookie } from './auth';
+import type { ApiRegistry } from './define';
+
+/** The role a person chooses after signing in: themselves as a learner, or one of their active grants (by id). */
+const roleChoiceSchema = z.object({
+  role: z.union([z.literal('learner'), z.uuid()], { message: 'must be "learner" or the id of one of your roles' }),
+  next: z.string().optional(),
+});
+
+/**
+ * Municipal coordinators: choosing the role after the single sign-on, and registering and applying on a learner's
+ * behalf (assisted channel). Only journeys the coordinator registered are theirs to see and act on.
+ */
+export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
+  const router = new Router();
+
+  // Role choice: offered after the sign-on when the person has a grant valid today; also reachable to switch role.
+  router.get('/auth/role', requireRole('learner', 'coordinator'), async (ctx) => {
+    const session = currentSession(ctx);
+    const next = safeNext(ctx.query.next, '/learner');
+    const grants = (await activeGrants(deps, session.subject)).filter((g) => g.role === 'coordinator');
+    if (grants.length === 0) {
+      ctx.redirect(session.role === 'learner' ? next : '/learner');
+      return;
+    }
+    ctx.set('cache-control', 'no-store');
+    renderPage(ctx, renderer, 'role-choice', 'role.choose', {
+      next, grants, current: session.role === 'coordinator' ? session.municipality : null, isLearner: session.role === 'learner',
+    });
+  });
+
+  router.post('/auth/role', requireRole('learner', 'coordinator'), async (ctx) => {
+    const session = currentSession(ctx);
+    const choice = parseOr400(roleChoiceSchema, ctx.request.body ?? {}, 'body');
+    const base = { subject: session.subject, name: session.name };
+    if (choice.role === 'learner') {
+      await startSessionCookie(ctx, deps, { role: 'learner', ...base });
+      ctx.redirect(safeNext(choice.next, '/learner'));
+      return;
+    }
+    const grant = (await activeGrants(deps, session.subject)).find((g) => g.id === choice.role && g.role === 'coordinator');
+    if (!grant) throw new HttpError(403, 'role_not_active', 'You have no such role, or it is no longer valid');
+    await startSessionCookie(ctx, deps, { role: 'coordinator', ...base, municipality: grant.municipality });
+    ctx.redirect('/coordinator');
+  });
+
+  // JSON API.
+  api.add(router, {
+    method: 'get', path: '/api/coordinator/journeys', summary: 'The journeys this coordinator registered on learners\' behalf, with their stage',
+    tag: 'coordinator', roles: ['coordinator'],
+    responses: { 200: { description: 'Journeys, newest first', schema: z.object({ journeys: z.array(assistedJourneySchema) }) } },
+  }, async (ctx) => {
+    const session = currentSession(ctx);
+    await coordinatorGrant(deps, session);
+    ctx.body = { journeys: await listAssisted(deps, session) };
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/coordinator/journeys',
+    summary: 'Register a person on their behalf (assisted channel): starts their journey with the coordinator as the actor',
+    tag: 'coordinator', roles: ['coordinator'], body: assistedRegistrationSchema,
+    responses: {
+      201: { description: 'Journey started and case opened', schema: z.object({ caseId: z.uuid(), location: z.string() }) },
+      202: { description: 'Journey started; the case is still being opened', schema: z.object({ caseId: z.uuid(), location: z.string() }) },
+      409: { description: 'The person already has an open application in this programme' },
+    },
+  }, async (ctx, { body }) => {
+    const session = currentSession(ctx);
+    await coordinatorGrant(deps, session);
+    const { caseId, opened } = await registerOnBehalf(deps, session, body);
+    ctx.status = opened ? 201 : 202;
+    ctx.body = { caseId, location: '/api/coordinator/journeys' };
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/coordinator/journeys/:caseId/applications',
+    summary: 'Apply for a group of a published offer on behalf of a learner this coordinator registered',
+    tag: 'coordinator', roles: ['coordinator'], params: caseParams, body: applicationSchema,
+    responses: {
+      201: { description: 'Applied: the cost is earmarked from the balance', schema: applyResultSchema },
+      200: { description: 'Wait-listed: the programme has reached its cap', schema: applyResultSchema },
+      404: { description: 'No journey registered by you with this id' },
+      409: { description: 'Refused (details name the reason), not waiting for an application, or the journey is closed' },
+    },
+  }, async (ctx, { params, body }) => {
+    const session = currentSession(ctx);
+    await coordinatorGrant(deps, session);
+    const answer = await applyOnBehalf(deps, session, params.caseId, body);
+    ctx.status = answer.outcome === 'applied' ? 201 : 200;
+    ctx.body = { ...answer, location: '/api/coordinator/journeys' };
+  });
+
+  // Pages.
+  router.get('/coordinator', requireRole('coordinator'), async (ctx) => {
+    await coordinatorHome(ctx, {});
+  });
+
+  router.post('/coordinator/journeys', requireRole('coordinator'), async (ctx) => {
+    const session = currentSession(ctx);
+    await coordinatorGrant(deps, session);
+    const form = (ctx.request.body ?? {}) as Record<string, string>;
+    const parsed = assistedRegistrationSchema.safeParse(form);
+    const showErrors = async (errors: Record<string, string>) => {
+      ctx.status = 400;
+      await coordinatorHome(ctx, { form, errors });
+    };
+    if (!parsed.success) {
+      await showErrors(Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message])));
+      return;
+    }
+    try {
+      await registerOnBehalf(deps, session, parsed.data);
+      ctx.redirect('/coordinator?notice=registered');
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 400) {
+        await showErrors(Object.fromEntries((err.details as { field: string; message: string }[]).map((p) => [p.field, p.message])));
+        return;
+      }
+      if (err instanceof HttpError && err.code === 'journey_already_open') {
+        ctx.status = 409;
+        await coordinatorHome(ctx, { form, formError: err.message });
+        return;
+      }
+      throw err;
+    }
+  });
+
+  // Apply on behalf from the coordinator's page: the form's one select carries "<offerId>:<groupId>".
+  router.post('/coordinator/journeys/:caseId/applications', requireRole('coordinator'), async (ctx) => {
+    const session = currentSession(ctx);
+    await coordinatorGrant(deps, session);
+    const params = parseOr400(caseParams, ctx.params, 'params');
+    const form = (ctx.request.body ?? {}) as Record<string, string>;
+    const [offerId, groupId] = String(form.choice ?? '').split(':');
+    const body = parseOr400(applicationSchema, { requestId: form.requestId || undefined, offerId, groupId }, 'body');
+    try {
+      const answer = await applyOnBehalf(deps, session, params.caseId, body);
+      ctx.redirect(`/coordinator?notice=${answer.outcome}`);
+    } catch (err) {
+      if (err instanceof HttpError && err.code === 'application_refused') {
+        const reason = (err.details[0] as { reason?: string } | undefined)?.reason ?? 'unknown';
+        ctx.redirect(`/coordinator?notice=refused&reason=${encodeURIComponent(reason)}`);
+        return;
+      }
+      if (err instanceof HttpError && err.status === 409) {
+        ctx.redirect('/coordinator?notice=wrong_stage');
+        return;
+      }
+      throw err;
+    }
+  });
+
+  async function coordinatorHome(ctx: Context, extra: { form?: Record<string, string>; errors?: Record<string, string>; formError?: string }) {
+    const session = currentSession(ctx);
+    await coordinatorGrant(deps, session);
+    const lang = ctx.state.lang as 'lv' | 'en';
+    const [journeys, programmes] = await Promise.all([listAssisted(deps, session), listProgrammes(deps)]);
+    const names = new Map(programmes.map((p) => [p.code, lang === 'lv' ? p.nameLv : p.nameEn]));
+    // Journeys that take an application now get an Apply form listing the open offers' groups with free places.
+    const applying = journeys.filter((j) => j.closedAt === null && APPLY_STAGES.includes(j.stage));
+    const offers = applying.length > 0 ? (await listOffers(deps, { page: 1 })).offers : [];
+    const choicesFor = (programme: string) => offers.filter((o) => o.programme === programme).flatMap((o) =>
+      o.groups.filter((g) => g.freePlaces > 0).map((g) => ({ value: `${o.offerId}:${g.groupId}`, label: `${o.title[lang]} — ${g.place}, ${g.startsOn}` })));
+    ctx.set('cache-control', 'no-store');
+    renderPage(ctx, renderer, 'coordinator-home', 'coordinator.title', {
+      municipality: session.municipality,
+      notice: noticeText(lang, ctx.query.notice, ctx.query.reason),
+      journeys: journeys.map((j) => ({
+        ...j, programmeName: names.get(j.programme) ?? j.programme,
+        apply: applying.includes(j) ? { requestId: randomUUID(), choices: choicesFor(j.programme) } : null,
+      })),
+      programmes: programmes.map((p) => ({ code: p.code, name: names.get(p.code) })),
+      form: { requestId: randomUUID(), language: lang, programme: 'IMK', ...extra.form },
+      errors: extra.errors, formError: extra.formError,
+    }, { municipality: session.municipality ?? '' });
+  }
+
+  return router;
+}
+
+const NOTICES = ['registered', 'applied', 'waitlisted', 'refused', 'wrong_stage'];
+const REFUSALS = [
+  'offer_not_found', 'offer_not_published', 'group_not_in_offer', 'other_programme', 'window_not_open', 'window_closed',
+  'programme_window_not_open', 'programme_window_closed', 'group_full', 'insufficient_balance', 'cap_reached',
+];
+
+// The words for a notice a form's redirect asked for (anything else is ignored).
+function noticeText(lang: PageLanguage, notice: unknown, reason: unknown): string | null {
+  if (typeof notice !== 'string' || !NOTICES.includes(notice)) return null;
+  if (notice !== 'refused') return translate(lang, `coordinator.notice.${notice}`);
+  const why = typeof reason === 'string' && REFUSALS.includes(reason) ? reason : 'unknown';
+  return translate(lang, 'coordinator.notice.refused', { reason: translate(lang, `refusal.${why}`) });
+}

@@ -1,0 +1,83 @@
+import { rigaDate } from '../../domain/dates';
+import type { Actor } from '../../domain/journey';
+import { CURRENT_TERMS_VERSION } from '../../domain/terms';
+import type { Session } from '../../lib/sessions';
+import type { ApiDeps } from '../deps';
+import { HttpError } from '../errors';
+import type { AssistedRegistration } from '../schemas';
+import { startJourneyFor } from './journeys';
+import { applyForOffer, type ApplyAnswer, type CaseScope } from './study';
+
+// Municipal adult-education coordinators act on a learner's behalf (assisted channel). The role comes from a
+// grant with an end date; every request re-checks it, so a role that ended mid-session stops working at once.
+
+/** A role the agency granted to a person, valid on the given Riga day. */
+export interface RoleGrant { id: string; role: 'coordinator' | 'career_consultant'; municipality: string; municipalityCode: string; validUntil: string }
+
+/** The person's grants valid today (Europe/Riga calendar day), soonest ending first. */
+export async function activeGrants(deps: ApiDeps, personCode: string, at = new Date()): Promise<RoleGrant[]> {
+  const today = rigaDate(at);
+  return deps.db('roleGrants').where({ personCode }).where('validFrom', '<=', today).where('validUntil', '>=', today)
+    .orderBy([{ column: 'validUntil', order: 'asc' }, { column: 'municipality', order: 'asc' }])
+    .select('id', 'role', 'municipality', 'municipalityCode', deps.db.raw("to_char(valid_until, 'YYYY-MM-DD') as valid_until"));
+}
+
+/** The active coordinator grant behind a coordinator session, or a 403 when the role has ended. */
+export async function coordinatorGrant(deps: ApiDeps, session: Session): Promise<RoleGrant> {
+  const grant = (await activeGrants(deps, session.subject))
+    .find((g) => g.role === 'coordinator' && g.municipality === session.municipality);
+  if (!grant) throw new HttpError(403, 'role_not_active', 'Your coordinator role is not (or no longer) valid; sign in again');
+  return grant;
+}
+
+const coordinatorActor = (session: Session): Actor => ({
+  role: 'coordinator', id: session.subject, name: session.name, channel: 'assisted', municipality: session.municipality ?? undefined,
+});
+
+/** Registers a person on their behalf: starts their journey with the coordinator recorded as the actor. */
+export async function registerOnBehalf(deps: ApiDeps, coordinator: Session, input: AssistedRegistration): Promise<{ caseId: string; opened: boolean }> {
+  if (input.personCode === coordinator.subject) {
+    throw new HttpError(400, 'invalid_request', 'Invalid body: personCode: is your own person code; register yourself as a learner',
+      [{ field: 'personCode', rule: 'not_self', message: 'is your own person code; register yourself as a learner' }]);
+  }
+  const { personCode, termsAcceptedInPerson, ...rest } = input;
+  return startJourneyFor(deps, { personCode, actor: coordinatorActor(coordinator) },
+    { ...rest, acceptTerms: termsAcceptedInPerson, termsVersion: CURRENT_TERMS_VERSION });
+}
+
+/** A journey the coordinator registered. */
+export interface AssistedJourney {
+  caseId: string; serviceCaseId: string; programme: string; stage: string; personCode: string; learnerName: string | null;
+  municipality: string | null; registeredAt: string; closedAt: string | null;
+}
+
+// The object-level check: a coordinator reaches only the cases whose registration they made.
+const registeredBy = (coordinator: Session): CaseScope => (query) => {
+  query.whereExists((sub) => sub.from('caseEvents').whereRaw('case_events.case_id = cases.id')
+    .where({ 'caseEvents.step': 'registered', 'caseEvents.actorRole': 'coordinator', 'caseEvents.actorId': coordinator.subject }));
+};
+
+/** The journeys this coordinator registered, newest first, with their stage. */
+export async function listAssisted(deps: ApiDeps, coordinator: Session): Promise<AssistedJourney[]> {
+  const rows: {
+    caseId: string; serviceCaseId: string; programme: string; stage: string; personCode: string; firstName: string | null;
+    lastName: string | null; details: { municipality?: string }; occurredAt: Date; closedAt: Date | null;
+  }[] = await deps.db('caseEvents')
+    .join('cases', 'cases.id', 'caseEvents.caseId').join('learners', 'learners.id', 'cases.learnerId')
+    .where({ 'caseEvents.step': 'registered', 'caseEvents.actorRole': 'coordinator', 'caseEvents.actorId': coordinator.subject })
+    .orderBy('caseEvents.occurredAt', 'desc')
+    .select('cases.id as caseId', 'cases.serviceCaseId', 'cases.programme', 'cases.stage', 'learners.personCode',
+      'learners.firstName', 'learners.lastName', 'caseEvents.details', 'caseEvents.occurredAt', 'cases.closedAt');
+  return rows.map((r) => ({
+    caseId: r.caseId, serviceCaseId: r.serviceCaseId, programme: r.programme, stage: r.stage, personCode: r.personCode,
+    learnerName: r.firstName || r.lastName ? `${r.firstName ?? ''} ${r.lastName ?? ''}`.trim() : null,
+    municipality: r.details?.municipality ?? null, registeredAt: r.occurredAt.toISOString(), closedAt: r.closedAt?.toISOString() ?? null,
+  }));
+}
+
+/** Applies for a group on a journey the coordinator registered; any other case is "not found". */
+export function applyOnBehalf(
+  deps: ApiDeps, coordinator: Session, caseId: string, input: { offerId: string; groupId: string; requestId?: string },
+): Promise<ApplyAnswer> {
+  return applyForOffer(deps, { scope: registeredBy(coordinator), actor: coordinatorActor(coordinator) }, caseId, input);
+}

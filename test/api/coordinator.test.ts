@@ -1,0 +1,336 @@
+import { randomUUID } from 'node:crypto';
+import test, { type ExecutionContext } from 'ava';
+import type { WorkflowHandle } from '@temporalio/client';
+import { demoRoleGrant } from '../../dev/seed';
+import { demoOffers } from '../../dev/seed-offers';
+import { signInHeadless } from '../../dev/stubs/sso';
+import { rigaDate } from '../../domain/dates';
+import { CURRENT_TERMS_VERSION } from '../../domain/terms';
+import { learnerJourneyId } from '../../workflows/ids';
+import type { learnerJourney } from '../../workflows/learner-journey';
+import { eventually, untilStage } from '../helpers/journeys';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+// Municipal coordinators over HTTP: choosing the role after the sign-on, registering and applying on a learner's
+// behalf (assisted channel), and the object-level check (only journeys the coordinator registered).
+
+let stack: TestStack;
+const startedCases = new Set<string>();
+
+test.before(async () => { stack = await startTestStack(); });
+test.after.always(async () => {
+  if (!stack) return;
+  await Promise.all([...startedCases].map((caseId) =>
+    stack.temporal.workflow.getHandle(learnerJourneyId(caseId)).terminate('coordinator API test finished').catch(() => undefined)));
+  await stack.stop();
+});
+
+/** Marta Zariņa (sample person), the seeded coordinator of Daugavpils. */
+const MARTA = { code: demoRoleGrant.personCode, name: 'Marta Zariņa' };
+const JANIS = { code: '150690-11223', name: 'Jānis Kalniņš' };
+const ANNA = { code: '321178-40215', name: 'Anna Bērziņa' };
+const OFFER = demoOffers[0]!;
+const GROUP = OFFER.groups[0]!;
+
+interface ErrorBody { error: { code: string; message: string; details: { field?: string; rule?: string; message?: string }[] } }
+interface Answer { status: number; headers: Headers; text: string; json: unknown }
+interface Person { code: string; name: string }
+
+async function call(method: string, path: string, opts: { token?: string; cookie?: string; json?: unknown; form?: Record<string, string>; html?: boolean } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { accept: opts.html ? 'text/html' : 'application/json' };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.cookie) headers.cookie = `ila_session=${opts.cookie}`;
+  let body: string | undefined;
+  if (opts.json !== undefined) { body = JSON.stringify(opts.json); headers['content-type'] = 'application/json'; }
+  if (opts.form) { body = new URLSearchParams(opts.form).toString(); headers['content-type'] = 'application/x-www-form-urlencoded'; }
+  const res = await fetch(`${stack.appUrl}${path}`, { method, headers, body, redirect: 'manual' });
+  const text = await res.text();
+  let json: unknown;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+function assertError(t: ExecutionContext, answer: Answer, status: number, code: string): ErrorBody['error'] {
+  t.is(answer.status, status, answer.text);
+  const body = answer.json as ErrorBody;
+  t.deepEqual(Object.keys(body ?? {}), ['error'], answer.text);
+  t.is(body.error.code, code, answer.text);
+  t.false(answer.text.includes('    at '), 'no stack trace frames in the answer');
+  return body.error;
+}
+
+/** Asserts a 400 naming exactly these fields, each also in the message. */
+function assertFields(t: ExecutionContext, answer: Answer, fields: string[]) {
+  const error = assertError(t, answer, 400, 'invalid_request');
+  t.deepEqual(error.details.map((d) => d.field).sort(), [...fields].sort(), answer.text);
+  for (const field of fields) t.true(error.message.includes(`${field}:`), `the message names ${field}: ${error.message}`);
+}
+
+function sessionCookie(headers: Headers): string | undefined {
+  for (const header of headers.getSetCookie()) {
+    const [pair] = header.split(';');
+    if (pair.startsWith('ila_session=')) return pair.slice('ila_session='.length);
+  }
+  return undefined;
+}
+
+/** Signs in through the SSO stub like a browser would; returns the callback's redirect and the session cookie. */
+async function signIn(personCode: string): Promise<{ location: string; cookie: string }> {
+  const start = await fetch(`${stack.appUrl}/auth/sso/login`, { redirect: 'manual' });
+  const authorize = new URL(start.headers.get('location') ?? '');
+  const ssoCookie = start.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('ila_sso='))!;
+  const callbackUrl = await signInHeadless(stack.ssoUrl, {
+    clientId: stack.sso.clientId, redirectUri: stack.sso.redirectUri, personCode,
+    state: authorize.searchParams.get('state')!, nonce: authorize.searchParams.get('nonce')!,
+  });
+  const callback = await fetch(callbackUrl, { redirect: 'manual', headers: { cookie: ssoCookie, accept: 'text/html' } });
+  if (callback.status !== 302) throw new Error(`SSO callback: HTTP ${callback.status}`);
+  return { location: callback.headers.get('location') ?? '', cookie: sessionCookie(callback.headers)! };
+}
+
+const coordinatorToken = (person: Person, municipality = 'Daugavpils') =>
+  stack.tokens.sign({ role: 'coordinator', subject: person.code, name: person.name, municipality });
+const learnerToken = (person: Person) => stack.tokenFor('learner', person.code, person.name);
+
+let people = 0;
+/** A new adult the Population Register knows (a new-format person code, which encodes no birth date). */
+function newPerson(firstName: string): Person {
+  people += 1;
+  const code = `32${String(people).padStart(4, '0')}-${String(Math.floor(Math.random() * 100_000)).padStart(5, '0')}`;
+  stack.registry.setPerson({ personCode: code, firstName, lastName: 'Palīdzēta', birthDate: '1984-04-04', deceased: false, address: 'Saules iela 1, Daugavpils, LV-5401', note: 'test adult' });
+  return { code, name: `${firstName} Palīdzēta` };
+}
+
+const assisted = (person: Person, extra: Record<string, unknown> = {}) => ({
+  requestId: randomUUID(), personCode: person.code, email: `${person.code}@example.lv`, language: 'lv', programme: 'IMK',
+  termsAcceptedInPerson: true, ...extra,
+});
+
+/** A coordinator registers the person; returns the case id. */
+async function registerOnBehalf(coordinator: Person, person: Person): Promise<string> {
+  const answer = await call('POST', '/api/coordinator/journeys', { token: await coordinatorToken(coordinator), json: assisted(person) });
+  if (answer.status !== 201 && answer.status !== 202) throw new Error(`assisted registration: HTTP ${answer.status} ${answer.text}`);
+  const { caseId } = answer.json as { caseId: string };
+  startedCases.add(caseId);
+  return caseId;
+}
+
+const dayOffset = (days: number) => rigaDate(new Date(Date.now() + days * 86_400_000));
+
+// ---------------------------------------------------------------------------------------------------------------
+
+test.serial('a person with an active coordinator grant chooses the role after the SSO sign-in', async (t) => {
+  const signedIn = await signIn(MARTA.code);
+  t.is(signedIn.location, '/auth/role?next=%2Flearner', 'the choice is offered before anything else');
+
+  const page = await call('GET', '/auth/role?next=%2Flearner&lang=en', { cookie: signedIn.cookie, html: true });
+  t.is(page.status, 200, page.text);
+  t.true(page.text.includes('Choose the role to act in'));
+  t.true(page.text.includes('Myself, as a learner'));
+  t.true(page.text.includes('Adult-education coordinator of Daugavpils'));
+  const grant = await stack.db('roleGrants').where({ personCode: MARTA.code }).first<{ id: string }>('id');
+
+  const chosen = await call('POST', '/auth/role', { cookie: signedIn.cookie, form: { role: grant.id, next: '/learner' } });
+  t.is(chosen.status, 302, chosen.text);
+  t.is(chosen.headers.get('location'), '/coordinator');
+  const coordinatorCookie = sessionCookie(chosen.headers)!;
+  t.truthy(coordinatorCookie);
+  t.is((await call('GET', '/api/coordinator/journeys', { cookie: coordinatorCookie })).status, 200);
+  const home = await call('GET', '/coordinator?lang=en', { cookie: coordinatorCookie, html: true });
+  t.is(home.status, 200, home.text);
+  t.true(home.text.includes('Coordinator of Daugavpils'));
+
+  // Back to acting as herself: the coordinator routes are closed to that session.
+  const asLearner = await call('POST', '/auth/role', { cookie: coordinatorCookie, form: { role: 'learner', next: '/learner' } });
+  t.is(asLearner.headers.get('location'), '/learner');
+  const learnerCookie = sessionCookie(asLearner.headers)!;
+  assertError(t, await call('GET', '/api/coordinator/journeys', { cookie: learnerCookie }), 403, 'forbidden');
+  t.is((await call('GET', '/api/learner/journeys', { cookie: learnerCookie })).status, 200);
+
+  // Nonsense in the choice is a 400 naming the field.
+  assertFields(t, await call('POST', '/auth/role', { cookie: signedIn.cookie, json: { role: 'mayor' } }), ['role']);
+});
+
+test.serial('an expired grant gives no role choice: the person signs in as a learner only', async (t) => {
+  const [expired] = await stack.db('roleGrants').insert({
+    personCode: JANIS.code, role: 'coordinator', municipality: 'Valmiera', municipalityCode: '90000012345',
+    validFrom: '2024-01-01', validUntil: dayOffset(-1), grantedBy: 'test',
+  }).returning<{ id: string }[]>('id');
+
+  const signedIn = await signIn(JANIS.code);
+  t.is(signedIn.location, '/learner');
+  const page = await call('GET', '/auth/role', { cookie: signedIn.cookie, html: true });
+  t.is(page.status, 302, 'nothing to choose: back to the learner page');
+  t.is(page.headers.get('location'), '/learner');
+  assertError(t, await call('POST', '/auth/role', { cookie: signedIn.cookie, form: { role: expired.id } }), 403, 'role_not_active');
+
+  // A coordinator token of someone whose grant has ended no longer works either.
+  assertError(t, await call('GET', '/api/coordinator/journeys', { token: await coordinatorToken(JANIS, 'Valmiera') }), 403, 'role_not_active');
+
+  // A person without any grant goes straight to their page.
+  t.is((await signIn(ANNA.code)).location, '/learner');
+});
+
+test.serial('a coordinator registers a person on their behalf; the case records who acted, for whom and where', async (t) => {
+  const person = newPerson('Ruta');
+  const caseId = await registerOnBehalf(MARTA, person);
+
+  const event = await eventually(() => stack.db('caseEvents').where({ caseId, step: 'registered' }).first<{
+    actorRole: string; actorId: string; actorName: string; channel: string; details: Record<string, unknown>;
+  }>(), 'the registration event');
+  t.is(event.actorRole, 'coordinator');
+  t.is(event.channel, 'assisted');
+  t.is(event.actorId, MARTA.code);
+  t.is(event.actorName, MARTA.name);
+  t.is(event.details.municipality, 'Daugavpils');
+  t.is(event.details.termsVersion, CURRENT_TERMS_VERSION);
+  const theCase = await stack.db('cases').join('learners', 'learners.id', 'cases.learnerId').where('cases.id', caseId)
+    .first<{ channel: string; personCode: string }>('cases.channel', 'learners.personCode');
+  t.is(theCase.channel, 'assisted');
+  t.is(theCase.personCode, person.code, 'the journey is the learner\'s, not the coordinator\'s');
+
+  // The learner sees the journey, and who registered it for them.
+  const mine = await call('GET', '/api/learner/journeys', { token: await learnerToken(person) });
+  const journey = (mine.json as { journeys: { caseId: string; events: { kind: string; channel: string; actorRole: string }[] }[] }).journeys
+    .find((j) => j.caseId === caseId);
+  t.truthy(journey, mine.text);
+  t.like(journey!.events[0], { kind: 'registered', channel: 'assisted', actorRole: 'coordinator' });
+  const en = await call('GET', `/learner/journeys/${caseId}?lang=en`, { token: await learnerToken(person), html: true });
+  t.true(en.text.includes('by coordinator Marta Zariņa (Daugavpils)'), en.text);
+  const lv = await call('GET', `/learner/journeys/${caseId}?lang=lv`, { token: await learnerToken(person), html: true });
+  t.true(lv.text.includes('jūsu vārdā rīkojās koordinators Marta Zariņa (Daugavpils)'));
+  // The coordinator's own journeys are untouched: Marta has none as a learner.
+  const martas = await call('GET', '/api/learner/journeys', { token: await learnerToken(MARTA) });
+  t.false((martas.json as { journeys: { caseId: string }[] }).journeys.some((j) => j.caseId === caseId));
+
+  // The coordinator's list shows it with its stage.
+  const list = await call('GET', '/api/coordinator/journeys', { token: await coordinatorToken(MARTA) });
+  t.is(list.status, 200, list.text);
+  const listed = (list.json as { journeys: { caseId: string; stage: string; personCode: string; municipality: string }[] }).journeys;
+  t.like(listed.find((j) => j.caseId === caseId), { personCode: person.code, municipality: 'Daugavpils' });
+
+  // Once the account is approved, the coordinator applies on the learner's behalf.
+  const handle: WorkflowHandle<typeof learnerJourney> = stack.temporal.workflow.getHandle(learnerJourneyId(caseId));
+  await untilStage(stack.db, handle, caseId, 'imk_approved');
+  const applied = await call('POST', `/api/coordinator/journeys/${caseId}/applications`, {
+    token: await coordinatorToken(MARTA), json: { requestId: randomUUID(), offerId: OFFER.id, groupId: GROUP.id },
+  });
+  t.is(applied.status, 201, applied.text);
+  t.like(applied.json, { outcome: 'applied' });
+  const applyEvent = await stack.db('caseEvents').where({ caseId, kind: 'applied' })
+    .first<{ actorRole: string; actorId: string; channel: string; details: Record<string, unknown> }>();
+  t.like(applyEvent, { actorRole: 'coordinator', actorId: MARTA.code, channel: 'assisted' });
+  t.is(applyEvent.details.municipality, 'Daugavpils');
+
+  // A second registration in the same programme while this one is open is refused.
+  assertError(t, await call('POST', '/api/coordinator/journeys', { token: await coordinatorToken(MARTA), json: assisted(person) }), 409, 'journey_already_open');
+});
+
+test.serial('a coordinator cannot apply on a journey they did not register', async (t) => {
+  // Another coordinator of the same municipality, with a grant of their own.
+  const other = { code: '120345-10001', name: 'Pēteris Liepa' };
+  await stack.db('roleGrants').insert({
+    personCode: other.code, role: 'coordinator', municipality: 'Daugavpils', municipalityCode: demoRoleGrant.municipalityCode,
+    validFrom: dayOffset(-30), validUntil: dayOffset(30), grantedBy: 'test',
+  });
+  const martasCase = await registerOnBehalf(MARTA, newPerson('Inga'));
+  const apply = { requestId: randomUUID(), offerId: OFFER.id, groupId: GROUP.id };
+  assertError(t, await call('POST', `/api/coordinator/journeys/${martasCase}/applications`, { token: await coordinatorToken(other), json: apply }), 404, 'journey_not_found');
+  const others = (await call('GET', '/api/coordinator/journeys', { token: await coordinatorToken(other) })).json as { journeys: { caseId: string }[] };
+  t.false(others.journeys.some((j) => j.caseId === martasCase), 'nor see it in their list');
+
+  // A learner's own registration is not the coordinator's either.
+  const self = newPerson('Pats');
+  const own = await call('POST', '/api/learner/journeys', {
+    token: await learnerToken(self), json: { requestId: randomUUID(), email: 'pats@example.lv', language: 'lv', acceptTerms: true, termsVersion: CURRENT_TERMS_VERSION },
+  });
+  const { caseId } = own.json as { caseId: string };
+  startedCases.add(caseId);
+  assertError(t, await call('POST', `/api/coordinator/journeys/${caseId}/applications`, { token: await coordinatorToken(MARTA), json: apply }), 404, 'journey_not_found');
+  assertError(t, await call('POST', `/api/coordinator/journeys/${randomUUID()}/applications`, { token: await coordinatorToken(MARTA), json: apply }), 404, 'journey_not_found');
+});
+
+test('coordinator routes are for coordinators only', async (t) => {
+  const body = assisted(newPerson('Nav'));
+  for (const token of [await learnerToken(ANNA), await stack.tokenFor('staff', randomUUID(), 'Inese Kļaviņa')]) {
+    assertError(t, await call('POST', '/api/coordinator/journeys', { token, json: body }), 403, 'forbidden');
+    assertError(t, await call('GET', '/api/coordinator/journeys', { token }), 403, 'forbidden');
+    assertError(t, await call('POST', `/api/coordinator/journeys/${randomUUID()}/applications`, { token, json: { offerId: OFFER.id, groupId: GROUP.id } }), 403, 'forbidden');
+  }
+  assertError(t, await call('GET', '/api/coordinator/journeys'), 401, 'not_logged_in');
+  const page = await call('GET', '/coordinator', { html: true });
+  t.is(page.status, 302);
+  t.regex(page.headers.get('location') ?? '', /^\/auth\/sso\/login/);
+  // And a coordinator is not a learner: the learner's routes stay closed to that session.
+  assertError(t, await call('GET', '/api/learner/journeys', { token: await coordinatorToken(MARTA) }), 403, 'forbidden');
+});
+
+test('bad input to the coordinator routes is a 400 naming the field', async (t) => {
+  const token = await coordinatorToken(MARTA);
+  const person = newPerson('Kļūda');
+  const post = (json: unknown) => call('POST', '/api/coordinator/journeys', { token, json });
+  assertFields(t, await post(assisted(person, { personCode: '123' })), ['personCode']);
+  assertFields(t, await post(assisted(person, { personCode: '310299-12345' })), ['personCode']);
+  assertFields(t, await post(assisted(person, { personCode: 12345678901 })), ['personCode']);
+  const { termsAcceptedInPerson: _omitted, ...withoutTerms } = assisted(person);
+  assertFields(t, await post(withoutTerms), ['termsAcceptedInPerson']);
+  assertFields(t, await post(assisted(person, { termsAcceptedInPerson: false })), ['termsAcceptedInPerson']);
+  assertFields(t, await post(assisted(person, { email: 42, language: 'de' })), ['email', 'language']);
+  assertFields(t, await post(assisted(person, { phone: 12345678 })), ['phone']);
+  assertFields(t, await post(assisted(person, { acceptTerms: true })), ['acceptTerms']);
+  assertFields(t, await post(assisted(person, { programme: 'NOPE' })), ['programme']);
+  assertFields(t, await post(assisted(MARTA)), ['personCode']);
+  assertFields(t, await call('POST', '/api/coordinator/journeys/not-a-uuid/applications', { token, json: { offerId: OFFER.id, groupId: GROUP.id } }), ['caseId']);
+  assertFields(t, await call('POST', `/api/coordinator/journeys/${randomUUID()}/applications`, { token, json: { offerId: 'x' } }), ['offerId', 'groupId']);
+  t.is(await stack.db('learners').where({ personCode: person.code }).first(), undefined, 'nothing was registered');
+});
+
+test('the coordinator routes are in the OpenAPI document', async (t) => {
+  const doc = (await call('GET', '/api/openapi.json')).json as { paths: Record<string, Record<string, { 'x-roles'?: string[]; requestBody?: { content: { 'application/json': { schema: { required?: string[] } } } } }>> };
+  const register = doc.paths['/api/coordinator/journeys']?.post;
+  t.deepEqual(register?.['x-roles'], ['coordinator']);
+  t.true(register?.requestBody?.content['application/json'].schema.required?.includes('personCode'));
+  t.true(register?.requestBody?.content['application/json'].schema.required?.includes('termsAcceptedInPerson'));
+  t.truthy(doc.paths['/api/coordinator/journeys']?.get);
+  t.truthy(doc.paths['/api/coordinator/journeys/{caseId}/applications']?.post);
+});
+
+test('the coordinator registers a person through the page form', async (t) => {
+  const token = await coordinatorToken(MARTA);
+  const person = newPerson('Forma');
+  const form = { requestId: randomUUID(), personCode: person.code, email: 'forma@example.lv', phone: '', language: 'lv', programme: 'IMK' };
+  const refused = await call('POST', '/coordinator/journeys?lang=en', { token, form: { ...form, personCode: '12' }, html: true });
+  t.is(refused.status, 400);
+  t.true(refused.text.includes('must be 11 digits in the form DDMMYY-NNNNN'));
+  t.true(refused.text.includes('id="termsAcceptedInPerson-error"'), 'the unticked terms box is named too');
+  const done = await call('POST', '/coordinator/journeys', { token, form: { ...form, termsAcceptedInPerson: 'on' }, html: true });
+  t.is(done.status, 302, done.text);
+  t.is(done.headers.get('location'), '/coordinator?notice=registered');
+  startedCases.add(form.requestId);
+  const event = await eventually(() => stack.db('caseEvents').where({ caseId: form.requestId, step: 'registered' })
+    .first<{ actorRole: string; channel: string }>('actorRole', 'channel'), 'the registration event');
+  t.like(event, { actorRole: 'coordinator', channel: 'assisted' });
+  const home = await call('GET', '/coordinator?lang=en', { token, html: true });
+  t.true(home.text.includes(person.code), 'the list shows the person registered');
+});
+
+test('the coordinator applies on the learner\'s behalf from the page', async (t) => {
+  const token = await coordinatorToken(MARTA);
+  const person = newPerson('Lapa');
+  const caseId = await registerOnBehalf(MARTA, person);
+  await untilStage(stack.db, stack.temporal.workflow.getHandle(learnerJourneyId(caseId)), caseId, 'imk_approved');
+  const page = await call('GET', '/coordinator?lang=en', { token, html: true });
+  t.true(page.text.includes(`action="/coordinator/journeys/${caseId}/applications"`), 'an Apply form for the approved journey');
+  const choice = new RegExp(`<option value="(${OFFER.id}:${GROUP.id})"`).exec(page.text)?.[1];
+  t.truthy(choice, 'the seeded offer\'s group is offered');
+  const requestId = /name="requestId" value="([0-9a-f-]{36})"/g;
+  const ids = [...page.text.matchAll(requestId)].map((m) => m[1]);
+  const applied = await call('POST', `/coordinator/journeys/${caseId}/applications`, { token, form: { requestId: ids[0]!, choice: choice! }, html: true });
+  t.is(applied.status, 302, applied.text);
+  t.is(applied.headers.get('location'), '/coordinator?notice=applied');
+  t.like(await stack.db('caseEvents').where({ caseId, kind: 'applied' }).first(), { actorRole: 'coordinator', channel: 'assisted' });
+  const after = await call('GET', '/coordinator?notice=applied&lang=en', { token, html: true });
+  t.true(after.text.includes('submitted on the person&#x27;s behalf'), after.text);
+  const bad = await call('POST', `/coordinator/journeys/${caseId}/applications`, { token, form: { choice: 'nonsense' }, html: true });
+  t.is(bad.status, 400);
+});
