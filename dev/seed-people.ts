@@ -8,6 +8,8 @@ export interface SeedPerson {
   deceased: boolean;
   deceasedDate?: string;
   address: string;
+  /** The municipality of the declared address, as the register names it. */
+  municipality?: string;
   /** Short hint shown next to the person in the sign-in picker, e.g. 'adult, eligible'. */
   note: string;
 }
@@ -22,6 +24,7 @@ export const seedPeople: SeedPerson[] = [
     birthDate: '1985-04-12',
     deceased: false,
     address: 'Brīvības iela 85-12, Rīga, LV-1001',
+    municipality: 'Rīga',
     note: 'adult, eligible',
   },
   {
@@ -31,6 +34,7 @@ export const seedPeople: SeedPerson[] = [
     birthDate: '1990-06-15',
     deceased: false,
     address: 'Rīgas iela 22-4, Valmiera, Valmieras nov., LV-4201',
+    municipality: 'Valmieras novads',
     note: 'adult, eligible',
   },
   {
@@ -40,6 +44,7 @@ export const seedPeople: SeedPerson[] = [
     birthDate: '2009-03-01',
     deceased: false,
     address: 'Raunas iela 14, Cēsis, Cēsu nov., LV-4101',
+    municipality: 'Cēsu novads',
     note: 'under 18, not eligible',
   },
   {
@@ -50,6 +55,7 @@ export const seedPeople: SeedPerson[] = [
     deceased: true,
     deceasedDate: '2025-01-10',
     address: 'Lielā iela 9-3, Liepāja, LV-3401',
+    municipality: 'Liepāja',
     note: 'deceased, not eligible',
   },
   {
@@ -59,6 +65,7 @@ export const seedPeople: SeedPerson[] = [
     birthDate: '1988-02-22',
     deceased: false,
     address: 'Saules iela 37-15, Daugavpils, LV-5401',
+    municipality: 'Daugavpils',
     note: 'adult, eligible (spare for tests)',
   },
 ];

@@ -10,7 +10,7 @@ export interface PersonFacts {
 }
 
 /** Why a person is not eligible; stable codes shown to staff and mapped to words for learners. */
-export type IneligibleReason = 'deceased' | 'under_min_age' | 'over_max_age' | 'no_social_status';
+export type IneligibleReason = 'deceased' | 'under_min_age' | 'over_max_age' | 'no_social_status' | 'outside_coordinator_municipality';
 
 /** A finding that does not rule a person out but needs agency staff to look (the account is not approved automatically). */
 export type ReviewReason = 'social_status_expired';
@@ -78,10 +78,30 @@ export function describeIneligibility(decision: EligibilityDecision, language: '
       lv: 'Pieteikuma dienā pašvaldības reģistrā nav spēkā esoša trūcīgas vai maznodrošinātas mājsaimniecības statusa.',
       en: 'On the application date the municipal register shows no valid poor or low-income household status.',
     },
+    outside_coordinator_municipality: {
+      lv: 'Jūs pieteica citas pašvaldības koordinators, bet jūsu deklarētā dzīvesvieta ir citur. Varat pieteikties pats vai ar savas pašvaldības koordinatora palīdzību.',
+      en: 'You were registered by a coordinator of another municipality than your declared address. You can apply yourself or with your own municipality\'s coordinator.',
+    },
     over_max_age: {
       lv: `Pieteikuma dienā jums ir ${age} gadi, kas pārsniedz programmas vecuma robežu.`,
       en: `On the application date you are ${age}, above the programme's age limit.`,
     },
   };
   return decision.reason ? words[decision.reason][language] : '';
+}
+
+/**
+ * A coordinator may act only for people of their own municipality: the register's declared-address municipality
+ * must be theirs. Returns the refusal to record, or null when it matches.
+ */
+export function checkCoordinatorMunicipality(
+  decision: EligibilityDecision, personMunicipality: string | null, coordinatorMunicipality: string,
+): EligibilityDecision | null {
+  const same = personMunicipality !== null
+    && personMunicipality.trim().toLocaleLowerCase('lv') === coordinatorMunicipality.trim().toLocaleLowerCase('lv');
+  if (same) return null;
+  return {
+    ...decision, eligible: false, reason: 'outside_coordinator_municipality', review: [],
+    rule: `a coordinator of ${coordinatorMunicipality} may register only people whose declared address is there`,
+  };
 }

@@ -5,7 +5,9 @@ import {
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { rigaDate } from '../domain/dates';
-import { checkEligibility, describeIneligibility, type EligibilityDecision } from '../domain/eligibility';
+import {
+  checkCoordinatorMunicipality, checkEligibility, describeIneligibility, type EligibilityDecision,
+} from '../domain/eligibility';
 import { FailureType } from '../domain/failures';
 import { formatEuro } from '../domain/money';
 import { IMK, type ProgrammeRules } from '../domain/programmes';
@@ -53,6 +55,7 @@ export const closeJourneySignal = defineSignal<[CloseJourneyRequest]>('closeJour
 // Version markers for changes to running journeys (see docs/decisions.md, "Versioning").
 const PATCH_PROGRAMMES_AS_DATA = 'programmes-as-data';
 const PATCH_APPLICATION_TO_SURVEY = 'application-to-survey';
+const PATCH_ASSISTED_MUNICIPALITY = 'assisted-municipality';
 
 /** A learner's journey from registration to an approved individual learning account (or a clear refusal). */
 export async function learnerJourney(input: LearnerJourneyInput): Promise<LearnerJourneyResult> {
@@ -124,7 +127,12 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
       personCode: input.personCode, onDate, lookbackMonths: 12, caseId: input.caseId, purpose: `${input.programme} eligibility: social status`,
       auditKey: `${workflowInfo().workflowId}:social-status`,
     })).records;
-    const decision = checkEligibility(person, programme, onDate, socialStatuses);
+    let decision = checkEligibility(person, programme, onDate, socialStatuses);
+    // A coordinator acts only for people of their municipality (journeys from before this rule skip it).
+    const coordinatorMunicipality = input.actor.role === 'coordinator' ? input.actor.municipality : undefined;
+    if (decision.eligible && coordinatorMunicipality && patched(PATCH_ASSISTED_MUNICIPALITY)) {
+      decision = checkCoordinatorMunicipality(decision, person.municipality ?? null, coordinatorMunicipality) ?? decision;
+    }
     state.eligibility = decision;
     log.info('eligibility decided', { caseId: input.caseId, eligible: decision.eligible, rule: decision.rule });
     return decision;

@@ -13,6 +13,8 @@ export interface RegisterPerson {
   deceased: boolean;
   deceasedDate: string | null;
   address: string;
+  /** The municipality of the declared address (null when none is declared). */
+  municipality: string | null;
 }
 
 /** HTTP client for the Population Register; the base URL points at the real service or our stub. */

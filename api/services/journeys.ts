@@ -44,6 +44,13 @@ export async function startJourneyFor(
     throw new HttpError(400, 'invalid_request', `Invalid body: programme: there is no programme ${input.programme}`,
       [{ field: 'programme', rule: 'exists', message: `there is no programme ${input.programme}` }]);
   }
+  // A deactivated account (e.g. the register re-check found the person deceased) starts nothing new.
+  const learner = await deps.db('learners').where({ personCode: who.personCode }).first<{ active: boolean } | undefined>('active');
+  if (learner && !learner.active) {
+    throw new HttpError(403, 'account_deactivated', own
+      ? 'Your account is deactivated; please contact the agency'
+      : 'This person\'s account is deactivated; please contact the agency');
+  }
   const open = await deps.db('cases').join('learners', 'learners.id', 'cases.learnerId')
     .where({ 'learners.personCode': who.personCode, 'cases.programme': input.programme }).whereNull('cases.closedAt')
     .first<{ id: string } | undefined>('cases.id');

@@ -40,6 +40,7 @@ function toRegisterPerson(p: SeedPerson, personCode: string): RegisterPerson {
     deceased: p.deceased,
     deceasedDate: p.deceasedDate ?? null,
     address: p.address,
+    municipality: p.municipality ?? null,
   };
 }
 

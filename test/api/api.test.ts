@@ -605,3 +605,14 @@ test('the journey page names the approval after the programme: "IMK approved" fo
   t.regex(page.text, /data-testid="stage">Konts apstiprināts</);
   t.notRegex(page.text, /IMK apstiprināts/);
 });
+
+test('a deactivated account cannot start a new journey', async (t) => {
+  const person = { code: '071080-10004', name: 'Deaktivizēts Konts' };
+  stack.registry.setPerson({ personCode: person.code, firstName: 'Deaktivizēts', lastName: 'Konts', birthDate: '1980-10-07', deceased: false, address: 'Rīga', note: 'test' });
+  const first = await register(person, registration({ programme: 'DPP', email: 'deact@example.lv' }));
+  t.is(first.status, 201);
+  await stack.db('learners').where({ personCode: person.code }).update({ active: false, deactivatedReason: 'deceased' });
+  const again = await register(person, registration({ programme: 'MN', email: 'deact@example.lv' }));
+  t.is(again.status, 403);
+  t.is((again.json as ErrorBody).error.code, 'account_deactivated');
+});

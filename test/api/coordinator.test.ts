@@ -97,7 +97,7 @@ let people = 0;
 function newPerson(firstName: string): Person {
   people += 1;
   const code = `32${String(people).padStart(4, '0')}-${String(Math.floor(Math.random() * 100_000)).padStart(5, '0')}`;
-  stack.registry.setPerson({ personCode: code, firstName, lastName: 'Palīdzēta', birthDate: '1984-04-04', deceased: false, address: 'Saules iela 1, Daugavpils, LV-5401', note: 'test adult' });
+  stack.registry.setPerson({ personCode: code, firstName, lastName: 'Palīdzēta', birthDate: '1984-04-04', deceased: false, address: 'Saules iela 1, Daugavpils, LV-5401', municipality: 'Daugavpils', note: 'test adult' });
   return { code, name: `${firstName} Palīdzēta` };
 }
 
@@ -333,4 +333,16 @@ test('the coordinator applies on the learner\'s behalf from the page', async (t)
   t.true(after.text.includes('submitted on the person&#x27;s behalf'), after.text);
   const bad = await call('POST', `/coordinator/journeys/${caseId}/applications`, { token, form: { choice: 'nonsense' }, html: true });
   t.is(bad.status, 400);
+});
+
+test.serial('a coordinator cannot register a person of another municipality: the case closes with that reason', async (t) => {
+  // Anna's declared address is in Rīga; Marta coordinates for Daugavpils.
+  const caseId = await registerOnBehalf(MARTA, ANNA);
+  const closed = await eventually(async () => {
+    const row = await stack.db('cases').where({ id: caseId }).first<{ stage: string; outcomeReason: string | null }>();
+    return row?.stage === 'not_eligible' ? row : null;
+  }, 'the assisted case to close');
+  t.is(closed.outcomeReason, 'outside_coordinator_municipality');
+  const event = await stack.db('caseEvents').where({ caseId, step: 'eligibility' }).first<{ details: { rule: string } }>();
+  t.regex(event.details.rule, /coordinator of Daugavpils/);
 });

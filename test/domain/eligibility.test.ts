@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ageOn, rigaDate } from '../../domain/dates';
-import { checkEligibility, describeIneligibility, type PersonFacts } from '../../domain/eligibility';
+import { checkCoordinatorMunicipality, checkEligibility, describeIneligibility, type PersonFacts } from '../../domain/eligibility';
 import { IMK, type ProgrammeRules } from '../../domain/programmes';
 import { statusOn } from '../../domain/social-status';
 
@@ -120,4 +120,12 @@ test('a programme requiring social status counts only a SOPA record valid on the
   t.like(checkEligibility(adult, sopaOnly, '2025-06-30', expired), { eligible: true, facts: { socialStatus: 'poor' } });
   t.is(statusOn([...valid, { ...expired[0], validTo: '2026-12-31' }], '2026-11-22'), 'poor');
   t.regex(describeIneligibility(checkEligibility(adult, sopaOnly, '2026-11-22', []), 'en'), /no valid poor or low-income/);
+});
+
+test('a coordinator may register only people of their municipality (names compared without regard to case)', (t) => {
+  const adult = { personCode: '150690-11223', birthDate: '1990-06-15', deceased: false };
+  const eligible = checkEligibility(adult, IMK, '2026-11-22');
+  t.is(checkCoordinatorMunicipality(eligible, 'Daugavpils', 'daugavpils'), null);
+  t.like(checkCoordinatorMunicipality(eligible, 'Rīga', 'Daugavpils'), { eligible: false, reason: 'outside_coordinator_municipality' });
+  t.like(checkCoordinatorMunicipality(eligible, null, 'Daugavpils'), { eligible: false }, 'no declared address: not theirs');
 });

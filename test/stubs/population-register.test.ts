@@ -22,6 +22,7 @@ test('returns a person by dashed or undashed code', async (t) => {
       deceased: false,
       deceasedDate: null,
       address: 'Rīgas iela 22-4, Valmiera, Valmieras nov., LV-4201',
+      municipality: 'Valmieras novads',
     });
   }
   const deceased = (await (await fetch(`${url}/persons/120345-10001`)).json()) as { deceased: boolean; deceasedDate: string };
