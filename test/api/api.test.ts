@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { MAX_BODY_BYTES } from '../../api/middleware/body';
 import { demoUsers } from '../../dev/seed';
 import { signInHeadless } from '../../dev/stubs/sso';
@@ -9,10 +9,12 @@ import { createSessionTokens } from '../../lib/sessions';
 import { learnerJourneyId } from '../../workflows/ids';
 import { eventually } from '../helpers/journeys';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { assertError, fieldsOf, httpClient, type ErrorBody } from '../helpers/http';
 
 // The API over HTTP, as a client sees it: real Koa app, real Postgres, real Temporal worker, stub registries.
 
 let stack: TestStack;
+const call = httpClient(() => stack.appUrl);
 /** Cases this file started; their journeys are terminated at the end so nothing keeps running on the shared server. */
 const startedCases = new Set<string>();
 
@@ -30,43 +32,11 @@ const LIGA = { code: '010309-21234', name: 'Līga Ozola' };
 const MARTA = { code: '220288-10458', name: 'Marta Zariņa' };
 const STAFF = demoUsers.find((u) => u.username === 'staff')!;
 
-interface ErrorBody { error: { code: string; message: string; details: { field?: string; rule?: string; message?: string; [k: string]: unknown }[] } }
 interface Journey { caseId: string; serviceCaseId: string; stage: string; balanceCents: number; closedAt: string | null; events: { kind: string; stage: string; actorName: string | null }[] }
 interface TaskView { id: string; caseId: string; state: string; type: string; learnerName: string; decision: string | null; decidedByName: string | null }
-interface Answer { status: number; headers: Headers; text: string; json: unknown }
 
-/** One HTTP request to the app; `json` is sent as an application/json body, `raw` as-is with its own content type. */
-async function call(method: string, path: string, opts: { token?: string; json?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  let body: string | undefined = opts.raw;
-  if (opts.json !== undefined) {
-    body = JSON.stringify(opts.json);
-    headers['content-type'] ??= 'application/json';
-  }
-  const res = await fetch(`${stack.appUrl}${path}`, { method, headers, body, redirect: 'manual' });
-  const text = await res.text();
-  let json: unknown;
-  try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.status, headers: res.headers, text, json };
-}
 
-/** Asserts a failed answer: the status, the uniform error body with its code, and no stack trace. */
-function assertError(t: ExecutionContext, answer: Answer, status: number, code: string): ErrorBody['error'] {
-  t.is(answer.status, status, answer.text);
-  t.regex(answer.headers.get('content-type') ?? '', /^application\/json/);
-  const body = answer.json as ErrorBody;
-  t.deepEqual(Object.keys(body ?? {}), ['error'], 'the body is exactly { error }');
-  t.deepEqual(Object.keys(body.error).sort(), ['code', 'details', 'message']);
-  t.is(body.error.code, code);
-  t.is(typeof body.error.message, 'string');
-  t.true(body.error.message.length > 0);
-  t.true(Array.isArray(body.error.details));
-  t.false(answer.text.includes('    at '), 'no stack trace frames in the answer');
-  return body.error;
-}
 
-const fieldsOf = (error: ErrorBody['error']) => error.details.map((d) => d.field);
 
 const registration = (overrides: Record<string, unknown> = {}) => ({
   requestId: randomUUID(), email: 'learner@example.lv', language: 'lv', acceptTerms: true, termsVersion: CURRENT_TERMS_VERSION, ...overrides,

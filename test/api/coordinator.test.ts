@@ -10,11 +10,13 @@ import { learnerJourneyId } from '../../workflows/ids';
 import type { learnerJourney } from '../../workflows/learner-journey';
 import { eventually, untilStage } from '../helpers/journeys';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { assertError, httpClient, type Answer } from '../helpers/http';
 
 // Municipal coordinators over HTTP: choosing the role after the sign-on, registering and applying on a learner's
 // behalf (assisted channel), and the object-level check (only journeys the coordinator registered).
 
 let stack: TestStack;
+const call = httpClient(() => stack.appUrl);
 const startedCases = new Set<string>();
 
 test.before(async () => { stack = await startTestStack(); });
@@ -32,32 +34,9 @@ const ANNA = { code: '321178-40215', name: 'Anna Bērziņa' };
 const OFFER = demoOffers[0]!;
 const GROUP = OFFER.groups[0]!;
 
-interface ErrorBody { error: { code: string; message: string; details: { field?: string; rule?: string; message?: string }[] } }
-interface Answer { status: number; headers: Headers; text: string; json: unknown }
 interface Person { code: string; name: string }
 
-async function call(method: string, path: string, opts: { token?: string; cookie?: string; json?: unknown; form?: Record<string, string>; html?: boolean } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { accept: opts.html ? 'text/html' : 'application/json' };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.cookie) headers.cookie = `ila_session=${opts.cookie}`;
-  let body: string | undefined;
-  if (opts.json !== undefined) { body = JSON.stringify(opts.json); headers['content-type'] = 'application/json'; }
-  if (opts.form) { body = new URLSearchParams(opts.form).toString(); headers['content-type'] = 'application/x-www-form-urlencoded'; }
-  const res = await fetch(`${stack.appUrl}${path}`, { method, headers, body, redirect: 'manual' });
-  const text = await res.text();
-  let json: unknown;
-  try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.status, headers: res.headers, text, json };
-}
 
-function assertError(t: ExecutionContext, answer: Answer, status: number, code: string): ErrorBody['error'] {
-  t.is(answer.status, status, answer.text);
-  const body = answer.json as ErrorBody;
-  t.deepEqual(Object.keys(body ?? {}), ['error'], answer.text);
-  t.is(body.error.code, code, answer.text);
-  t.false(answer.text.includes('    at '), 'no stack trace frames in the answer');
-  return body.error;
-}
 
 /** Asserts a 400 naming exactly these fields, each also in the message. */
 function assertFields(t: ExecutionContext, answer: Answer, fields: string[]) {

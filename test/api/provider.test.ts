@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { demoUsers } from '../../dev/seed';
 import { applyUpdate } from '../../workflows/learner-journey-application';
 import { learnerJourneyId } from '../../workflows/ids';
 import { startLearnerJourney, untilStage } from '../helpers/journeys';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { assertError, fieldsOf, httpClient } from '../helpers/http';
 
 // The provider's workspace over HTTP: its own applications, enrolment decisions, study outcomes, authorization
 // and bad input. Learners reach 'applied' through the journey's apply Update directly (the learner's apply
 // routes are built elsewhere); IMK accounts are approved automatically.
 
 let stack: TestStack;
+const call = httpClient(() => stack.appUrl);
 const startedCases = new Set<string>();
 
 interface ProviderUser { userId: string; name: string; providerId: string }
@@ -44,39 +46,11 @@ async function addProviderUser(providerId: string, displayName: string): Promise
 
 const tokenOf = (user: ProviderUser) => stack.tokens.sign({ role: 'provider', subject: user.userId, name: user.name, providerId: user.providerId });
 
-interface ErrorBody { error: { code: string; message: string; details: { field?: string; [k: string]: unknown }[] } }
-interface Answer { status: number; headers: Headers; text: string; json: unknown }
 interface ApplicationView { id: string; caseId: string; state: string; learnerName: string; offerId: string; groupId: string; freePlaces: number; capacity: number }
 interface ListBody { applications: ApplicationView[]; total: number; page: number; pageSize: number }
 
-async function call(method: string, path: string, opts: { token?: string; json?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  let body: string | undefined = opts.raw;
-  if (opts.json !== undefined) {
-    body = JSON.stringify(opts.json);
-    headers['content-type'] ??= 'application/json';
-  }
-  const res = await fetch(`${stack.appUrl}${path}`, { method, headers, body, redirect: 'manual' });
-  const text = await res.text();
-  let json: unknown;
-  try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.status, headers: res.headers, text, json };
-}
 
-function assertError(t: ExecutionContext, answer: Answer, status: number, code: string): ErrorBody['error'] {
-  t.is(answer.status, status, answer.text);
-  t.regex(answer.headers.get('content-type') ?? '', /^application\/json/);
-  const body = answer.json as ErrorBody;
-  t.deepEqual(Object.keys(body ?? {}), ['error']);
-  t.is(body.error.code, code, answer.text);
-  t.true(body.error.message.length > 0);
-  t.true(Array.isArray(body.error.details));
-  t.false(answer.text.includes('    at '), 'no stack trace frames in the answer');
-  return body.error;
-}
 
-const fieldsOf = (error: ErrorBody['error']) => error.details.map((d) => d.field);
 
 let people = 0;
 /** A new adult the Population Register knows. */

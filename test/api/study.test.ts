@@ -9,12 +9,14 @@ import type { learnerJourney } from '../../workflows/learner-journey';
 import { enrolmentDecisionUpdate, outcomeUpdate } from '../../workflows/learner-journey-application';
 import { untilStage } from '../helpers/journeys';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { assertError, httpClient, type Answer } from '../helpers/http';
 
 // The learner's side of applying and studying over HTTP: the catalogue, applying, withdrawing and the survey,
 // against the real app, Postgres and Temporal worker. IMK accounts are approved automatically in this stack.
 // The provider's side (enrolment, outcome) is driven with the workflow's Updates directly.
 
 let stack: TestStack;
+const call = httpClient(() => stack.appUrl);
 const startedCases = new Set<string>();
 
 test.before(async () => { stack = await startTestStack(); });
@@ -32,8 +34,6 @@ const COST = OFFER.costCents;
 const BALANCE = 50_000;
 const provider: Actor = { role: 'provider', id: 'provider-1', name: 'Dace Vītola', channel: 'e-service' };
 
-interface ErrorBody { error: { code: string; message: string; details: { field?: string; rule?: string; message?: string; [k: string]: unknown }[] } }
-interface Answer { status: number; headers: Headers; text: string; json: unknown }
 interface Person { code: string; name: string }
 interface OfferView {
   offerId: string; programme: string; costCents: number; title: { lv: string; en: string };
@@ -45,31 +45,7 @@ interface StudyView {
   survey: { kind: string; open: boolean; answered: boolean } | null;
 }
 
-async function call(method: string, path: string, opts: { token?: string; json?: unknown; form?: Record<string, string>; html?: boolean } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { accept: opts.html ? 'text/html' : 'application/json' };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  let body: string | undefined;
-  if (opts.json !== undefined) { body = JSON.stringify(opts.json); headers['content-type'] = 'application/json'; }
-  if (opts.form) { body = new URLSearchParams(opts.form).toString(); headers['content-type'] = 'application/x-www-form-urlencoded'; }
-  const res = await fetch(`${stack.appUrl}${path}`, { method, headers, body, redirect: 'manual' });
-  const text = await res.text();
-  let json: unknown;
-  try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.status, headers: res.headers, text, json };
-}
 
-/** Asserts the uniform error body with its status and code, and that no stack trace leaks. */
-function assertError(t: ExecutionContext, answer: Answer, status: number, code: string): ErrorBody['error'] {
-  t.is(answer.status, status, answer.text);
-  t.regex(answer.headers.get('content-type') ?? '', /^application\/json/);
-  const body = answer.json as ErrorBody;
-  t.deepEqual(Object.keys(body ?? {}), ['error']);
-  t.is(body.error.code, code, answer.text);
-  t.true(body.error.message.length > 0);
-  t.true(Array.isArray(body.error.details));
-  t.false(answer.text.includes('    at '), 'no stack trace frames in the answer');
-  return body.error;
-}
 
 /** Asserts a 400 naming exactly these fields, each also in the message. */
 function assertFields(t: ExecutionContext, answer: Answer, fields: string[]) {
