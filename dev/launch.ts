@@ -139,6 +139,7 @@ function printSummary(env: NodeJS.ProcessEnv, publicUrl: string): void {
     '    Anna Bērziņa   321178-40215  eligible',
     '    Līga Ozola     010309-21234  under 18',
     '    Pēteris Liepa  120345-10001  deceased',
+    '    Marta Zariņa   220288-10458  also a coordinator for Daugavpils (choose the role after sign-in)',
     '  Agency staff     staff    / Agentura#2026',
     '  Administrator    admin    / Admins#2026x',
     '  Provider         provider / Provider#2026',
