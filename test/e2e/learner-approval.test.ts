@@ -1,5 +1,6 @@
+import fs from 'node:fs';
 import test from 'ava';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { demoUsers } from '../../dev/seed';
 
@@ -7,6 +8,19 @@ import { demoUsers } from '../../dev/seed';
 // sign-on stub and applies, an agency officer approves in the inbox, the learner sees "IMK approved".
 let stack: TestStack;
 let browser: Browser;
+
+// The pages forbid inline scripts (CSP); the test's contexts bypass that only to inject axe.
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** The serious and critical WCAG 2.1 AA violations axe-core finds on the page, as "rule: target" lines. */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: axeSource });
+  // Evaluated in the page, where axe and the DOM live (the tests' TypeScript has no DOM types).
+  const violations = await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+    .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) })))`) as
+    { id: string; impact: string | null; targets: string[] }[];
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').flatMap((v) => v.targets.map((target) => `${v.id}: ${target}`));
+}
 
 test.before(async () => {
   stack = await startTestStack({ manualApproval: ['IMK'] });
@@ -22,7 +36,7 @@ test.after.always(async () => {
 });
 
 test('a learner applies, staff approve, the learner sees "IMK approved" and gets an e-mail', async (t) => {
-  const learner = await (await browser.newContext()).newPage();
+  const learner = await (await browser.newContext({ bypassCSP: true })).newPage();
   await learner.goto(stack.appUrl);
   await learner.getByRole('link', { name: 'Pieteikties ar Latvija.gov.lv' }).click();
   await learner.getByRole('button', { name: /Anna Bērziņa/ }).click();
@@ -41,15 +55,18 @@ test('a learner applies, staff approve, the learner sees "IMK approved" and gets
   await learner.getByRole('button', { name: 'Iesniegt pieteikumu' }).click();
   await learner.waitForURL(/\/learner\/journeys\//);
   await learner.getByTestId('stage').filter({ hasText: 'Gaida aģentūras apstiprinājumu' }).waitFor();
+  t.deepEqual(await accessibilityProblems(learner), [], 'journey page: no serious or critical accessibility violations');
 
-  const staff = await (await browser.newContext()).newPage();
+  const staff = await (await browser.newContext({ bypassCSP: true })).newPage();
   const { username, password } = demoUsers.find((u) => u.role === 'staff')!;
   await staff.goto(`${stack.appUrl}/staff/tasks`);
   await staff.getByLabel('Lietotājvārds').fill(username);
   await staff.getByLabel('Parole').fill(password);
   await staff.getByRole('button', { name: 'Pieteikties' }).click();
   await staff.waitForURL(`${stack.appUrl}/staff/tasks`);
+  t.deepEqual(await accessibilityProblems(staff), [], 'inbox: no serious or critical accessibility violations');
   await staff.getByRole('row', { name: /Anna Bērziņa/ }).getByRole('link').click();
+  t.deepEqual(await accessibilityProblems(staff), [], 'task page: no serious or critical accessibility violations');
   t.true(await staff.getByRole('heading', { name: 'Apstiprināt IMK: Anna Bērziņa' }).isVisible());
   await staff.getByLabel('Apstiprināt', { exact: true }).check();
   await staff.getByRole('button', { name: 'Saglabāt lēmumu' }).click();
