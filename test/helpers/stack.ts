@@ -103,6 +103,10 @@ export async function startTestStack(opts: {
       return tokens.sign({ role: user.role, subject: user.id, name: user.displayName });
     },
     async stop() {
+      // Journeys still waiting (for an application, a provider, ...) are ended so nothing lingers on a shared server.
+      for await (const running of temporal.workflow.list({ query: `TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"` })) {
+        await temporal.workflow.getHandle(running.workflowId).terminate('test finished').catch(() => undefined);
+      }
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       worker.shutdown();
