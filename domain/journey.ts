@@ -20,6 +20,20 @@ export type JourneyStage =
 /** Stages after which nothing more happens in this journey. */
 export const FINAL_STAGES: readonly JourneyStage[] = ['imk_approved', 'not_eligible', 'imk_rejected', 'closed'];
 
+/** Stages in which the journey takes an application (the learner's first, or again after a decline or timeout). */
+export const APPLY_STAGES: readonly JourneyStage[] = ['imk_approved', 'awaiting_application', 'waitlisted'];
+
+/** Stages in which the learner may withdraw (an open application, or from study). */
+export const WITHDRAW_STAGES: readonly JourneyStage[] = ['applied', 'studying'];
+
+/** Stages in which the survey may be open. */
+export const SURVEY_STAGES: readonly JourneyStage[] = ['completed', 'dropped_out'];
+
+/** Whether a stage read from the database (a plain string) is one of the given stages. */
+export function inStages(stage: string, stages: readonly JourneyStage[]): boolean {
+  return (stages as readonly string[]).includes(stage);
+}
+
 /** Who acted on a case, and in which role; recorded with every case event. */
 export type ActorRole = 'learner' | 'coordinator' | 'staff' | 'provider' | 'system';
 

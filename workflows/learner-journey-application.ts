@@ -9,7 +9,9 @@ import {
   type ApplyOutcome, type DropoutReason, type SurveyAspect, type SurveyKind,
 } from '../domain/applications';
 import { FailureType } from '../domain/failures';
-import { SYSTEM_ACTOR, type Actor, type CloseJourneyRequest, type JourneyStage } from '../domain/journey';
+import {
+  APPLY_STAGES, SURVEY_STAGES, SYSTEM_ACTOR, WITHDRAW_STAGES, type Actor, type CloseJourneyRequest, type JourneyStage,
+} from '../domain/journey';
 import { formatEuro } from '../domain/money';
 import { db, email } from './activity-presets';
 
@@ -124,7 +126,6 @@ export interface StudyContext {
 
 const DEFAULTS = { surveyReminderAfter: '14 days', surveyCloseAfter: '14 days', outcomeOverdueAfter: '30 days' } as const;
 
-const APPLY_STAGES: readonly JourneyStage[] = ['imk_approved', 'awaiting_application', 'waitlisted'];
 const LEARNER_ROLES = ['learner', 'coordinator'];
 const PROVIDER_ROLES = ['provider', 'staff'];
 
@@ -208,14 +209,14 @@ export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
   setHandler(withdrawUpdate, (input) => submit({ kind: 'withdraw', input }) as Promise<StageResult>, {
     validator: (input) => {
       common(input.actor, LEARNER_ROLES);
-      if (ctx.stage() !== 'applied' && ctx.stage() !== 'studying') throw refuse(StudyFailureType.WrongStage, `Nothing to withdraw from (stage ${ctx.stage()})`);
+      if (!WITHDRAW_STAGES.includes(ctx.stage())) throw refuse(StudyFailureType.WrongStage, `Nothing to withdraw from (stage ${ctx.stage()})`);
     },
   });
   setHandler(surveyAnswerUpdate, (input) => submit({ kind: 'survey', input }) as Promise<StageResult>, {
     validator: (input) => {
       if (state.survey?.answered) throw refuse(FailureType.AlreadyDecided, 'The survey was already answered');
       common(input.actor, LEARNER_ROLES);
-      if (!state.survey || (ctx.stage() !== 'completed' && ctx.stage() !== 'dropped_out')) throw refuse(StudyFailureType.WrongStage, 'No survey is open');
+      if (!state.survey || !SURVEY_STAGES.includes(ctx.stage())) throw refuse(StudyFailureType.WrongStage, 'No survey is open');
       const problem = validateSurveyAnswer(state.survey.kind, input);
       if (problem) throw refuse(StudyFailureType.InvalidSurveyAnswer, `${problem.field}: ${problem.message}`, problem);
     },

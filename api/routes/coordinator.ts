@@ -10,7 +10,8 @@ import { renderPage } from '../pages';
 import { applicationSchema, applyResultSchema, assistedJourneySchema, assistedRegistrationSchema, caseParams } from '../schemas';
 import { activeGrants, applyOnBehalf, coordinatorGrant, listAssisted, registerOnBehalf } from '../services/coordinator';
 import { listProgrammes } from '../services/journeys';
-import { APPLY_STAGES, listOffers } from '../services/study';
+import { APPLY_STAGES, inStages } from '../../domain/journey';
+import { listOffers } from '../services/study';
 import { fieldProblems, parseOr400 } from '../validation';
 import { safeNext, startSessionCookie } from './auth';
 import type { ApiRegistry } from './define';
@@ -171,7 +172,7 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
     const [journeys, programmes] = await Promise.all([listAssisted(deps, session), listProgrammes(deps)]);
     const names = new Map(programmes.map((p) => [p.code, lang === 'lv' ? p.nameLv : p.nameEn]));
     // Journeys that take an application now get an Apply form listing the open offers' groups with free places.
-    const applying = journeys.filter((j) => j.closedAt === null && APPLY_STAGES.includes(j.stage));
+    const applying = journeys.filter((j) => j.closedAt === null && inStages(j.stage, APPLY_STAGES));
     const offers = applying.length > 0 ? (await listOffers(deps, { page: 1 })).offers : [];
     const choicesFor = (programme: string) => offers.filter((o) => o.programme === programme).flatMap((o) =>
       o.groups.filter((g) => g.freePlaces > 0).map((g) => ({ value: `${o.offerId}:${g.groupId}`, label: `${o.title[lang]} — ${g.place}, ${g.startsOn}` })));

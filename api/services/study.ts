@@ -4,7 +4,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { ApplicationFailure } from '@temporalio/common';
 import { StudyFailureType, type ApplicationRefusal, type ApplyOutcome, type SurveyKind } from '../../domain/applications';
 import { FailureType } from '../../domain/failures';
-import type { Actor, JourneyStage } from '../../domain/journey';
+import { APPLY_STAGES, SURVEY_STAGES, WITHDRAW_STAGES, inStages, type Actor, type JourneyStage } from '../../domain/journey';
 import type { Session } from '../../lib/sessions';
 import { translate, type PageLanguage } from '../../web/render';
 import { applyUpdate, surveyAnswerUpdate, withdrawUpdate } from '../../workflows/learner-journey-application';
@@ -19,9 +19,6 @@ import type { OffersQuery, SurveyInput } from '../schemas';
 export const OFFERS_PAGE_SIZE = 20;
 
 /** Stages in which the journey takes an application (the workflow's validator is the judge; this is for pages). */
-export const APPLY_STAGES: readonly string[] = ['imk_approved', 'awaiting_application', 'waitlisted'];
-const WITHDRAW_STAGES: readonly string[] = ['applied', 'studying'];
-const SURVEY_STAGES: readonly string[] = ['completed', 'dropped_out'];
 
 /** One published offer with its groups, as the catalogue shows it. */
 export interface OfferView {
@@ -273,9 +270,9 @@ export async function studyView(deps: ApiDeps, learner: Session, caseId: string)
       place: app.place, startsOn: app.startsOn, endsOn: app.endsOn, costCents: app.costCents, earmarkedCents: app.earmarkedCents,
       learnerPaysCents: app.learnerPaysCents, groupFormationDeadline: new Date(app.groupFormationDeadline).toISOString(), reason: app.reason,
     } : null,
-    canApply: open && APPLY_STAGES.includes(theCase.stage),
-    canWithdraw: open && WITHDRAW_STAGES.includes(theCase.stage),
-    survey: finished ? { kind: app.state === 'completed' ? 'completion' : 'dropout', answered, open: open && !answered && SURVEY_STAGES.includes(theCase.stage) } : null,
+    canApply: open && inStages(theCase.stage, APPLY_STAGES),
+    canWithdraw: open && inStages(theCase.stage, WITHDRAW_STAGES),
+    survey: finished ? { kind: app.state === 'completed' ? 'completion' : 'dropout', answered, open: open && !answered && inStages(theCase.stage, SURVEY_STAGES) } : null,
     waitingFor: open ? WAITING_FOR[theCase.stage] ?? 'system' : 'nobody',
   };
 }
