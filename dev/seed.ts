@@ -1,6 +1,7 @@
 import { createDb, migrateLatest, Provider, User } from '../lib/db';
 import { checkPassword } from '../domain/password-policy';
 import { hashPassword } from '../lib/passwords';
+import { seedCalls } from './seed-calls';
 import { seedOffers } from './seed-offers';
 import { sampleMunicipalities } from './seed-social-status';
 
@@ -29,6 +30,7 @@ export async function seed(databaseUrl: string, opts: { migrateOnly?: boolean } 
     await Provider.query(db).insert(demoProvider as Partial<Provider>).onConflict('registrationNumber').ignore();
     const provider = await Provider.query(db).findOne({ registrationNumber: demoProvider.registrationNumber });
     await seedOffers(db, provider!.id);
+    await seedCalls(db);
     const { personCode, role, municipalityCode } = demoRoleGrant;
     if (!(await db('roleGrants').where({ personCode, role, municipalityCode }).first('id'))) await db('roleGrants').insert(demoRoleGrant);
     for (const user of demoUsers) {
@@ -39,6 +41,7 @@ export async function seed(databaseUrl: string, opts: { migrateOnly?: boolean } 
       await User.query(db).insert({
         username: user.username, displayName: user.displayName, role: user.role,
         passwordHash: await hashPassword(user.password), providerId: user.role === 'provider' ? provider!.id : null,
+        providerRole: user.role === 'provider' ? 'admin' : null,
       } as Partial<User>);
     }
   } finally {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { Model, knexSnakeCaseMappers } from 'objection';
+import type { OfferState } from '../domain/offers';
 
 /** Where the knex migrations live; shared by the seed script, the tests and the deployment's migrate step. */
 export const migrationsDirectory = path.join(__dirname, '..', 'migrations');
@@ -78,7 +79,11 @@ export class CaseEvent extends Model {
 export class Task extends Model {
   static tableName = 'tasks';
   id!: string;
-  caseId!: string;
+  /** The learner's case; null for tasks about a provider or an offer. */
+  caseId!: string | null;
+  /** The provider a registration-approval or offer-evaluation task is about. */
+  providerId!: string | null;
+  offerId!: string | null;
   workflowId!: string;
   step!: string;
   type!: string;
@@ -99,7 +104,9 @@ export class Task extends Model {
 export class EmailOutbox extends Model {
   static tableName = 'email_outbox';
   id!: string;
-  caseId!: string;
+  /** Unique: `case:<caseId>:<step>` for a learner's case, `<workflowId>:<step>` for provider and agency mail. */
+  dedupeKey!: string;
+  caseId!: string | null;
   step!: string;
   template!: string;
   language!: string;
@@ -121,6 +128,11 @@ export class User extends Model {
   role!: 'staff' | 'admin' | 'provider';
   providerId!: string | null;
   active!: boolean;
+  email!: string | null;
+  /** A provider user's role within the provider: the registrant is 'admin' and approves further 'staff'. */
+  providerRole!: 'admin' | 'staff' | null;
+  status!: 'awaiting_email' | 'awaiting_approval' | 'active' | 'rejected';
+  emailConfirmedAt!: Date | null;
 }
 
 /** An education provider. */
@@ -128,7 +140,115 @@ export class Provider extends Model {
   static tableName = 'providers';
   id!: string;
   name!: string;
+  /** The company's number in the Enterprise Register. */
   registrationNumber!: string;
+  /** The institution's number in the Register of Educational Institutions (VIIS). */
+  educationRegistrationNumber!: string | null;
+  email!: string | null;
+  status!: 'awaiting_email' | 'awaiting_approval' | 'approved' | 'rejected' | 'expired';
+  workflowId!: string | null;
+  rejectionReason!: string | null;
+  emailConfirmedAt!: Date | null;
+  decidedAt!: Date | null;
+}
+
+/** A call for offers: its phases, what it funds and its limits. */
+export class Call extends Model {
+  static tableName = 'calls';
+  id!: string;
+  code!: string;
+  titleLv!: string;
+  titleEn!: string;
+  programme!: string;
+  competences!: string[];
+  digcompMin!: number | null;
+  digcompMax!: number | null;
+  minDigitalSharePercent!: number;
+  maxOffersPerProvider!: number;
+  requiredDocuments!: string[];
+  submissionOpensAt!: Date;
+  submissionClosesAt!: Date;
+  evaluationEndsAt!: Date;
+  publicationAt!: Date;
+  applicationsOpenAt!: Date;
+  applicationsCloseAt!: Date;
+  groupFormationAt!: Date;
+  teachingEndsAt!: Date;
+}
+
+/** A provider's offer of a programme in a call; published offers form the catalogue. */
+export class Offer extends Model {
+  static tableName = 'offers';
+  id!: string;
+  providerId!: string;
+  callId!: string | null;
+  workflowId!: string | null;
+  state!: OfferState;
+  programme!: string;
+  titleLv!: string;
+  titleEn!: string;
+  competence!: string | null;
+  descriptionLv!: string | null;
+  descriptionEn!: string | null;
+  prerequisitesLv!: string | null;
+  prerequisitesEn!: string | null;
+  language!: string;
+  digcompLevel!: number | null;
+  digitalSharePercent!: number | null;
+  hoursTheory!: number | null;
+  hoursPractice!: number | null;
+  curriculumHours!: number | null;
+  licenceNumber!: string | null;
+  coefficientCode!: string | null;
+  /** The cost per learner the system computed (cents). */
+  costCents!: number;
+  /** The provider's own figure, shown as a mismatch when it differs. */
+  statedCostCents!: number | null;
+  copayPercent!: number | null;
+  places!: { address: string }[];
+  published!: boolean;
+  rejectionReasons!: string[] | null;
+  applicationsOpenAt!: Date;
+  applicationsCloseAt!: Date;
+  groupFormationDeadline!: Date;
+  submittedAt!: Date | null;
+  decidedAt!: Date | null;
+  publishedAt!: Date | null;
+  createdAt!: Date;
+  updatedAt!: Date;
+}
+
+/** An uploaded document (provider declaration, offer annexes), stored with its checksum. */
+export class StoredDocument extends Model {
+  static tableName = 'documents';
+  id!: string;
+  providerId!: string;
+  offerId!: string | null;
+  kind!: string;
+  filename!: string;
+  contentType!: string;
+  sizeBytes!: number;
+  sha256!: string;
+  content!: Buffer;
+  uploadedBy!: string | null;
+  uploadedAt!: Date;
+}
+
+/** One step in a provider's registration or an offer's history. */
+export class ProviderEvent extends Model {
+  static tableName = 'provider_events';
+  id!: string;
+  providerId!: string;
+  offerId!: string | null;
+  workflowId!: string;
+  step!: string;
+  kind!: string;
+  state!: string;
+  actorRole!: string;
+  actorId!: string | null;
+  actorName!: string | null;
+  details!: Record<string, unknown>;
+  occurredAt!: Date;
 }
 
 /** Who looked at or changed whose data, when and why. */

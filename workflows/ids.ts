@@ -50,3 +50,24 @@ export const searchAttributeTypes: Record<string, 'Keyword'> = {
   Programme: 'Keyword',
   JourneyStage: 'Keyword',
 };
+
+const PROVIDER_REGISTRATION_PREFIX = 'provider-registration:';
+const PROVIDER_OFFER_PREFIX = 'provider-offer:';
+
+/** The workflow id of a provider's registration (onboarding): one per provider. */
+export function providerRegistrationId(providerId: string): string {
+  return `${PROVIDER_REGISTRATION_PREFIX}${providerId}`;
+}
+
+/** The workflow id of a provider's offer in a call: one per offer. */
+export function providerOfferId(offerId: string): string {
+  return `${PROVIDER_OFFER_PREFIX}${offerId}`;
+}
+
+/** The provider or offer id inside one of the two workflow ids above, or null. */
+export function parseProviderWorkflowId(workflowId: string): { kind: 'registration' | 'offer'; id: string } | null {
+  for (const [prefix, kind] of [[PROVIDER_REGISTRATION_PREFIX, 'registration'], [PROVIDER_OFFER_PREFIX, 'offer']] as const) {
+    if (workflowId.startsWith(prefix) && UUID.test(workflowId.slice(prefix.length))) return { kind, id: workflowId.slice(prefix.length) };
+  }
+  return null;
+}

@@ -1,5 +1,5 @@
 import {
-  ApplicationFailure, allHandlersFinished, condition, defineQuery, defineSignal, defineUpdate, log, patched,
+  ApplicationFailure, allHandlersFinished, condition, defineQuery, defineSignal, log, patched,
   setHandler, upsertSearchAttributes, uuid4, workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
@@ -17,6 +17,7 @@ import {
 import { db, email, registry } from './activity-presets';
 import { searchAttributes } from './ids';
 import { prepareStudyJourney, type StudyTiming } from './learner-journey-application';
+import { decideApprovalUpdate } from './task-decision';
 
 /** What the API passes when a learner registers for a programme. */
 export interface LearnerJourneyInput {
@@ -34,14 +35,7 @@ export interface LearnerJourneyInput {
 /** How the journey ended. */
 export interface LearnerJourneyResult { stage: JourneyStage; serviceCaseId: string | null }
 
-/** A staff decision on the IMK approval task, delivered by Update. */
-export interface ApprovalDecisionInput { taskId: string; decision: ApprovalDecision; comment: string; decidedBy: Actor }
-
-/** What the staff member gets back once their decision is recorded. */
-export interface ApprovalDecisionResult { stage: JourneyStage }
-
-/** Staff decide the IMK approval task; the validator refuses stale or repeated decisions. */
-export const decideApprovalUpdate = defineUpdate<ApprovalDecisionResult, [ApprovalDecisionInput]>('decideApproval');
+export { decideApprovalUpdate, type ApprovalDecisionInput, type ApprovalDecisionResult } from './task-decision';
 
 /** The journey's current state, for status pages and the admin console. */
 export const journeyStateQuery = defineQuery<JourneyState>('journeyState');

@@ -9,7 +9,7 @@ import { HttpError } from '../errors';
 
 /** A task as the inbox shows it. */
 export interface TaskView {
-  id: string; caseId: string; serviceCaseId: string; type: string; state: string; learnerName: string;
+  id: string; caseId: string | null; serviceCaseId: string; type: string; state: string; learnerName: string;
   dueAt: string; escalatedAt: string | null; createdAt: string; decision: string | null; decidedByName: string | null;
   comment: string | null; facts: Record<string, unknown>;
 }
