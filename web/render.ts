@@ -2,13 +2,27 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { formatEuro } from '../domain/money';
-import lv from './i18n/lv.json';
-import en from './i18n/en.json';
 
 /** Languages of the web pages; Latvian is the default. */
 export type PageLanguage = 'lv' | 'en';
 
-const strings: Record<PageLanguage, Record<string, string>> = { lv, en };
+const i18nDir = path.join(__dirname, 'i18n');
+
+/**
+ * Page strings per language: `lv.json` / `en.json` plus one pair per area (`provider.lv.json`, ...), merged, so
+ * each part of the product keeps its words next to each other. Read once at start.
+ */
+export function loadStrings(language: PageLanguage): Record<string, string> {
+  const merged: Record<string, string> = {};
+  for (const file of fs.readdirSync(i18nDir).sort()) {
+    if (file === `${language}.json` || file.endsWith(`.${language}.json`)) {
+      Object.assign(merged, JSON.parse(fs.readFileSync(path.join(i18nDir, file), 'utf8')) as Record<string, string>);
+    }
+  }
+  return merged;
+}
+
+const strings: Record<PageLanguage, Record<string, string>> = { lv: loadStrings('lv'), en: loadStrings('en') };
 const viewsDir = path.join(__dirname, 'views');
 
 /** Looks up a page string; a missing key shows the key itself so it is noticed, never a blank. */
