@@ -9,7 +9,10 @@ import { createSurveyActivities } from './surveys';
 import { createLearnerActivities } from './learners';
 import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
 import { createSopaActivities, type SopaClient, type SopaOperator } from './registries/sopa';
+import type { ViisClient } from './registries/viis';
+import type { EnterpriseRegisterClient } from './registries/enterprise-register';
 import type { EmailTemplates } from '../lib/email-templates';
+import type { LinkTokens } from '../lib/links';
 import type { Logger } from '../lib/logger';
 
 /** Everything the activities touch, injected so tests can point them at their own database and stubs. */
@@ -23,7 +26,13 @@ export interface ActivityDeps {
   sopa: SopaClient;
   /** The agency employee in whose name the system's own SOPA queries are made (the spec requires a person). */
   sopaOperator: SopaOperator;
+  viis: ViisClient;
+  enterpriseRegister: EnterpriseRegisterClient;
+  /** The agency's shared mailbox that escalation e-mails go to. */
+  agencyInboxEmail: string;
   logger: Logger;
+  /** Signs the links sent by e-mail (e.g. a provider confirming its address). */
+  links: LinkTokens;
   onEmailSent?: (template: string) => void;
 }
 

@@ -10,10 +10,13 @@ import { errorMiddleware } from './middleware/errors';
 import { requestLogMiddleware } from './middleware/request-log';
 import { languageMiddleware, pageErrorMiddleware } from './pages';
 import { authRoutes } from './routes/auth';
+import { catalogueRoutes } from './routes/catalogue';
 import { coordinatorRoutes } from './routes/coordinator';
 import { ApiRegistry } from './routes/define';
 import { learnerRoutes } from './routes/learner';
 import { providerRoutes } from './routes/provider';
+import { providerOfferRoutes } from './routes/provider-offers';
+import { providerRegistrationRoutes } from './routes/provider-registration';
 import { publicRoutes } from './routes/public';
 import { staffRoutes } from './routes/staff';
 import { studyRoutes } from './routes/study';
@@ -35,7 +38,8 @@ export function createApp(deps: ApiDeps): Koa {
   for (const router of [
     publicRoutes(deps, api, renderer), authRoutes(deps, api, renderer), learnerRoutes(deps, api, renderer),
     staffRoutes(deps, api, renderer), studyRoutes(deps, api, renderer), providerRoutes(deps, api, renderer),
-    coordinatorRoutes(deps, api, renderer),
+    coordinatorRoutes(deps, api, renderer), providerRegistrationRoutes(deps, api, renderer),
+    providerOfferRoutes(deps, api, renderer), catalogueRoutes(deps, api, renderer),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());
   }

@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import type { Client } from '@temporalio/client';
+import type { ProviderRegistrationInput } from '../workflows/provider-registration';
 import type { Logger } from '../lib/logger';
 import type { Metrics } from '../lib/metrics';
+import type { LinkTokens } from '../lib/links';
 import type { SessionTokens } from '../lib/sessions';
 import type { SsoClient } from '../lib/sso';
 
@@ -18,4 +20,8 @@ export interface ApiDeps {
   temporalUiUrl: string | null;
   /** How long staff have for an approval task, in milliseconds (passed into each journey). */
   approvalDueMs: number;
+  /** Signed, expiring tokens for links sent by e-mail (the API verifies them). */
+  links: LinkTokens;
+  /** Passed into each provider registration workflow (workflows/provider-registration.ts). */
+  providerRegistrationTiming: ProviderRegistrationInput['timing'];
 }

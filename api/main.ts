@@ -2,6 +2,7 @@ import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
 import { createLogger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
+import { createLinkTokens } from '../lib/links';
 import { createSessionTokens } from '../lib/sessions';
 import { createSsoClient } from '../lib/sso';
 import { connectTemporalClient } from '../lib/temporal';
@@ -18,6 +19,9 @@ async function main(): Promise<void> {
     tokens: createSessionTokens(config.sessionSecret),
     sso: createSsoClient({ ...config.sso, redirectUri: `${config.publicUrl}/auth/sso/callback` }),
     publicUrl: config.publicUrl, temporalUiUrl: config.temporal.uiUrl, approvalDueMs: config.approvalDueMs,
+    links: createLinkTokens(config.sessionSecret),
+    // The terms of use: the agency approves a provider within one working day; the link is valid for 3 days.
+    providerRegistrationTiming: { emailConfirmationValid: '72 hours', approvalWorkingDays: 1 },
   });
   const server = app.listen(config.port, () => logger.info('api listening', { url: config.publicUrl, port: config.port }));
   const stop = () => {

@@ -21,6 +21,8 @@ const stubs = [
   { urlVar: 'POPULATION_REGISTER_URL', portVar: 'POPULATION_REGISTER_PORT', port: 4101, url: (p: number) => `http://127.0.0.1:${p}` },
   { urlVar: 'SSO_ISSUER', portVar: 'SSO_PORT', port: 4100, url: (p: number) => `http://127.0.0.1:${p}` },
   { urlVar: 'SOPA_URL', portVar: 'SOPA_PORT', port: 4102, url: (p: number) => `http://127.0.0.1:${p}` },
+  { urlVar: 'VIIS_URL', portVar: 'VIIS_PORT', port: 4103, url: (p: number) => `http://127.0.0.1:${p}` },
+  { urlVar: 'ENTERPRISE_REGISTER_URL', portVar: 'ENTERPRISE_REGISTER_PORT', port: 4104, url: (p: number) => `http://127.0.0.1:${p}` },
   { urlVar: 'SMTP_URL', portVar: 'SMTP_PORT', port: 1025, url: (p: number) => `smtp://127.0.0.1:${p}` },
 ] as const;
 
@@ -42,6 +44,8 @@ async function main(): Promise<void> {
   setDefault('SOPA_OPERATOR_FIRST_NAME', 'Ilze');
   setDefault('SOPA_OPERATOR_LAST_NAME', 'Priede');
   setDefault('SOPA_OPERATOR_PERSON_CODE', '010180-10007');
+  // Escalation e-mails go here; on the demo stack they land in the mail catcher like all other mail.
+  setDefault('AGENCY_INBOX_EMAIL', 'agency@learning-accounts.test');
   setDefault('SESSION_SECRET', sessionSecret());
 
   const [databaseUrl, temporal] = await Promise.all([
@@ -127,6 +131,10 @@ function printSummary(env: NodeJS.ProcessEnv, publicUrl: string): void {
     ['Temporal Web UI', env.TEMPORAL_UI_URL],
     ['Temporal', env.TEMPORAL_ADDRESS],
     ['Mail catcher', env.MAIL_CATCHER_URL],
+    ['Population Reg.', env.POPULATION_REGISTER_URL],
+    ['SOPA', env.SOPA_URL],
+    ['VIIS', env.VIIS_URL],
+    ['Enterprise Reg.', env.ENTERPRISE_REGISTER_URL],
     ['PostgreSQL', env.DATABASE_URL],
   ];
   const lines = [

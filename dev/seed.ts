@@ -13,7 +13,10 @@ export const demoUsers = [
 ];
 
 /** The demo education provider (sample data). */
-export const demoProvider = { name: 'Mācību centrs "Digitālās prasmes" (paraugs)', registrationNumber: '40003000001' };
+export const demoProvider = {
+  name: 'Mācību centrs "Digitālās prasmes" (paraugs)', registrationNumber: '40003000001',
+  educationRegistrationNumber: '3360800001', email: 'info@digitalas-prasmes.example',
+};
 
 /** A demo role grant: Marta Zariņa (sample person) is the adult-education coordinator of Daugavpils. */
 export const demoRoleGrant = {

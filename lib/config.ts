@@ -17,6 +17,12 @@ export interface Config {
   sopaUrl: string;
   /** The agency employee in whose name the system's own SOPA queries are made (SOPA_OPERATOR_*). */
   sopaOperator: { firstName: string; lastName: string; personCode: string };
+  /** VIIS, the State Education Information System (institutions, places of delivery, licences, accreditation). */
+  viisUrl: string;
+  /** The Enterprise Register (Uzņēmumu reģistrs): company name and legal status. */
+  enterpriseRegisterUrl: string;
+  /** The agency's shared mailbox that escalation e-mails go to (AGENCY_INBOX_EMAIL). */
+  agencyInboxEmail: string;
   sso: { issuer: string; clientId: string; clientSecret: string };
   publicUrl: string;
   port: number;
@@ -53,6 +59,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (value && !URL.canParse(value)) problems.push(`${name} must be a URL, got "${value}"`);
     return value.replace(/\/+$/, '');
   };
+  // A loose check: it catches a URL or a name put in the wrong variable; the mail server judges the rest.
+  const email = (name: string): string => {
+    const value = required(name);
+    if (value && !/^[^\s@]+@[^\s@]+$/.test(value)) problems.push(`${name} must be an e-mail address, got "${value}"`);
+    return value;
+  };
   const duration = (name: string, fallback: string): number => {
     const value = optional(name, fallback);
     try {
@@ -78,6 +90,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       firstName: required('SOPA_OPERATOR_FIRST_NAME'), lastName: required('SOPA_OPERATOR_LAST_NAME'),
       personCode: required('SOPA_OPERATOR_PERSON_CODE'),
     },
+    viisUrl: url('VIIS_URL'),
+    enterpriseRegisterUrl: url('ENTERPRISE_REGISTER_URL'),
+    agencyInboxEmail: email('AGENCY_INBOX_EMAIL'),
     sso: { issuer: url('SSO_ISSUER'), clientId: required('SSO_CLIENT_ID'), clientSecret: required('SSO_CLIENT_SECRET') },
     publicUrl: url('PUBLIC_URL'),
     port: port('PORT', '3000'),

@@ -4,11 +4,14 @@ import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@tempor
 import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
 import { loadEmailTemplates } from '../lib/email-templates';
+import { createLinkTokens } from '../lib/links';
 import { createLogger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
 import { connectTemporalClient, ensureSearchAttributes } from '../lib/temporal';
 import { createPopulationRegisterClient } from '../activities/registries/population-register';
 import { createSopaClient } from '../activities/registries/sopa';
+import { createViisClient } from '../activities/registries/viis';
+import { createEnterpriseRegisterClient } from '../activities/registries/enterprise-register';
 import { parseLearnerJourneyId } from '../workflows/ids';
 import { createWorker } from './create-worker';
 import { ensureSchedules } from './schedules';
@@ -43,7 +46,10 @@ async function main(): Promise<void> {
       mailer: nodemailer.createTransport(config.smtpUrl),
       populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, metrics: metrics.registryMetrics }),
       sopa: createSopaClient({ baseUrl: config.sopaUrl, metrics: metrics.registryMetrics }),
-      sopaOperator: config.sopaOperator,
+      sopaOperator: config.sopaOperator, links: createLinkTokens(config.sessionSecret),
+      viis: createViisClient({ baseUrl: config.viisUrl, metrics: metrics.registryMetrics }),
+      enterpriseRegister: createEnterpriseRegisterClient({ baseUrl: config.enterpriseRegisterUrl, metrics: metrics.registryMetrics }),
+      agencyInboxEmail: config.agencyInboxEmail,
       onEmailSent: (template) => metrics.emailsSent.inc({ template }),
     },
   });

@@ -1,9 +1,12 @@
+import { seedCompanies, seedInstitutions } from '../seed-institutions';
 import { seedPeople } from '../seed-people';
 import { seedSocialStatuses } from '../seed-social-status';
+import { createEnterpriseRegisterStub } from './enterprise-register';
 import { createMailCatcher } from './mail-catcher';
 import { createPopulationRegisterStub } from './population-register';
 import { createSopaStub } from './sopa';
 import { createSsoStub } from './sso';
+import { createViisStub } from './viis';
 
 /** Reads a port from the environment, failing loudly on garbage rather than silently using the default. */
 function portFromEnv(name: string, fallback: number): number {
@@ -20,7 +23,7 @@ function log(level: 'info' | 'error', msg: string, fields: Record<string, unknow
   else console.log(line);
 }
 
-/** Starts the Population Register, SOPA, SSO and mail-catcher stubs on the dev stack's fixed ports. */
+/** Starts the Population Register, SOPA, VIIS, Enterprise Register, SSO and mail-catcher stubs on the dev stack's fixed ports. */
 export async function main(): Promise<void> {
   const publicUrl = (process.env.PUBLIC_URL || 'http://127.0.0.1:3000').replace(/\/$/, '');
   const closers: (() => Promise<void>)[] = [];
@@ -45,6 +48,16 @@ export async function main(): Promise<void> {
     const sopa = await createSopaStub({ statuses: seedSocialStatuses }).listen(portFromEnv('SOPA_PORT', 4102));
     closers.push(sopa.close);
     log('info', 'stub listening', { service: 'sopa', url: sopa.url });
+
+    const viis = await createViisStub({ institutions: seedInstitutions }).listen(portFromEnv('VIIS_PORT', 4103));
+    closers.push(viis.close);
+    log('info', 'stub listening', { service: 'viis', url: viis.url });
+
+    const enterpriseRegister = await createEnterpriseRegisterStub({ companies: seedCompanies }).listen(
+      portFromEnv('ENTERPRISE_REGISTER_PORT', 4104),
+    );
+    closers.push(enterpriseRegister.close);
+    log('info', 'stub listening', { service: 'enterprise-register', url: enterpriseRegister.url });
 
     const sso = await createSsoStub({
       people: seedPeople,

@@ -8,10 +8,13 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Work
 import { createApp } from '../../api/app';
 import { createPopulationRegisterClient } from '../../activities/registries/population-register';
 import { createSopaClient } from '../../activities/registries/sopa';
+import { createViisClient } from '../../activities/registries/viis';
+import { createEnterpriseRegisterClient } from '../../activities/registries/enterprise-register';
 import { createDb, migrateLatest } from '../../lib/db';
 import { loadEmailTemplates } from '../../lib/email-templates';
 import { createLogger } from '../../lib/logger';
 import { createMetrics } from '../../lib/metrics';
+import { createLinkTokens } from '../../lib/links';
 import { createSessionTokens } from '../../lib/sessions';
 import { createSsoClient } from '../../lib/sso';
 import { createWorker, workflowsPath } from '../../worker/create-worker';
@@ -22,12 +25,20 @@ import { createPopulationRegisterStub } from '../../dev/stubs/population-registe
 import { createSsoStub } from '../../dev/stubs/sso';
 import { createSopaStub } from '../../dev/stubs/sopa';
 import { seedSocialStatuses } from '../../dev/seed-social-status';
+import type { ProviderRegistrationInput } from '../../workflows/provider-registration';
+import { createViisStub } from '../../dev/stubs/viis';
+import { createEnterpriseRegisterStub } from '../../dev/stubs/enterprise-register';
+import { seedCompanies, seedInstitutions } from '../../dev/seed-institutions';
 
 /** The agency employee the system's SOPA queries are made in the name of, in tests (sample person). */
 export const TEST_SOPA_OPERATOR = { firstName: 'Ilze', lastName: 'Priede', personCode: '010180-10007' };
 
+/** The agency's shared mailbox in tests, where the worker sends escalation e-mails. */
+export const TEST_AGENCY_INBOX_EMAIL = 'agency@test.invalid';
+
 /**
- * The whole system for one test file: a fresh Postgres database, the registry, sign-on and mail stubs,
+ * The whole system for one test file: a fresh Postgres database, the registry (Population Register, SOPA, VIIS,
+ * Enterprise Register), sign-on and mail stubs,
  * a worker on its own task queue against the real Temporal dev server, and the API on a free port.
  * The test command (make test) starts Postgres and Temporal and passes their addresses in the environment.
  */
@@ -38,6 +49,8 @@ export async function startTestStack(opts: {
    * path use it on IMK, whose accounts are otherwise approved automatically when every check passes.
    */
   manualApproval?: string[];
+  /** Provider registration timing the API passes to each registration workflow (tests shorten the deadlines). */
+  providerRegistrationTiming?: ProviderRegistrationInput['timing'];
 } = {}) {
   const adminUrl = requireEnv('TEST_DATABASE_URL');
   const temporalAddress = requireEnv('TEMPORAL_ADDRESS');
@@ -56,6 +69,10 @@ export async function startTestStack(opts: {
   const registryListening = await registry.listen();
   const sopa = createSopaStub({ statuses: seedSocialStatuses });
   const sopaListening = await sopa.listen();
+  const viis = createViisStub({ institutions: seedInstitutions });
+  const viisListening = await viis.listen();
+  const enterpriseRegister = createEnterpriseRegisterStub({ companies: seedCompanies });
+  const enterpriseRegisterListening = await enterpriseRegister.listen();
 
   // The API's port must be known before the sign-on stub is told which redirect address to accept.
   const server = http.createServer();
@@ -67,6 +84,9 @@ export async function startTestStack(opts: {
   }).listen();
 
   const taskQueue = `test-${randomUUID()}`;
+  const secret = randomUUID() + randomUUID();
+  const tokens = createSessionTokens(secret);
+  const links = createLinkTokens(secret);
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
   const worker = await createWorker({
     connection: nativeConnection, namespace, taskQueue,
@@ -76,23 +96,27 @@ export async function startTestStack(opts: {
       mailer: nodemailer.createTransport({ host: '127.0.0.1', port: mailListening.smtpPort, secure: false, ignoreTLS: true }),
       populationRegister: createPopulationRegisterClient({ baseUrl: registryListening.url, timeoutMs: 2_000 }),
       sopa: createSopaClient({ baseUrl: sopaListening.url, timeoutMs: 2_000 }),
-      sopaOperator: TEST_SOPA_OPERATOR,
+      sopaOperator: TEST_SOPA_OPERATOR, links,
+      viis: createViisClient({ baseUrl: viisListening.url, timeoutMs: 2_000 }),
+      enterpriseRegister: createEnterpriseRegisterClient({ baseUrl: enterpriseRegisterListening.url, timeoutMs: 2_000 }),
+      agencyInboxEmail: TEST_AGENCY_INBOX_EMAIL,
     },
   });
   const workerRun = worker.run();
 
   const connection = await Connection.connect({ address: temporalAddress });
   const temporal = new Client({ connection, namespace });
-  const tokens = createSessionTokens(randomUUID() + randomUUID());
   const app = createApp({
     db, temporal, taskQueue, logger, tokens, metrics: createMetrics('api-test'),
     sso: createSsoClient({ issuer: ssoListening.url, ...sso }),
     publicUrl: appUrl, temporalUiUrl: null, approvalDueMs: opts.approvalDueMs ?? 5 * 86_400_000,
+    links, providerRegistrationTiming: opts.providerRegistrationTiming ?? { emailConfirmationValid: '72 hours', approvalWorkingDays: 1 },
   });
   server.on('request', app.callback());
 
   return {
-    db, temporal, taskQueue, appUrl, tokens, mail, registry: registry.control, sopa: sopa.control, ssoUrl: ssoListening.url, sso,
+    db, temporal, taskQueue, appUrl, tokens, links, mail, registry: registry.control, sopa: sopa.control, ssoUrl: ssoListening.url, sso,
+    viis: viis.control, enterpriseRegister: enterpriseRegister.control,
     /** A bearer token for a session, as the login routes would issue. */
     async tokenFor(role: 'learner' | 'staff' | 'admin' | 'provider', subject: string, name = 'Test User') {
       return tokens.sign({ role, subject, name });
@@ -117,6 +141,8 @@ export async function startTestStack(opts: {
       await mailListening.close();
       await registryListening.close();
       await sopaListening.close();
+      await viisListening.close();
+      await enterpriseRegisterListening.close();
       await ssoListening.close();
       await dropDatabase(adminUrl, databaseUrl);
     },
