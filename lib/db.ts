@@ -197,7 +197,6 @@ export class Offer extends Model {
   digitalSharePercent!: number | null;
   hoursTheory!: number | null;
   hoursPractice!: number | null;
-  curriculumHours!: number | null;
   licenceNumber!: string | null;
   coefficientCode!: string | null;
   /** The cost per learner the system computed (cents). */

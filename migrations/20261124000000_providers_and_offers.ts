@@ -107,8 +107,7 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('digital_share_percent');
     t.integer('hours_theory');
     t.integer('hours_practice');
-    // The total of the licensed curriculum, which theory + practice must match.
-    t.integer('curriculum_hours');
+    // The VIIS licence of the curriculum; theory + practice hours must match its total.
     t.text('licence_number');
     t.text('coefficient_code').references('cost_coefficients.code');
     // The provider's own cost figure; the system computes cost_cents and shows a mismatch.
@@ -210,7 +209,7 @@ export async function down(knex: Knex): Promise<void> {
     for (const column of [
       'call_id', 'workflow_id', 'state', 'competence', 'description_lv', 'description_en', 'prerequisites_lv',
       'prerequisites_en', 'language', 'digcomp_level', 'digital_share_percent', 'hours_theory', 'hours_practice',
-      'curriculum_hours', 'licence_number', 'coefficient_code', 'stated_cost_cents', 'places', 'rejection_reasons',
+      'licence_number', 'coefficient_code', 'stated_cost_cents', 'places', 'rejection_reasons',
       'submitted_at', 'decided_at', 'published_at', 'updated_at',
     ]) t.dropColumn(column);
   });
