@@ -7,6 +7,10 @@ import { createTaskActivities } from './tasks';
 import { createApplicationActivities } from './applications';
 import { createSurveyActivities } from './surveys';
 import { createLearnerActivities } from './learners';
+import { createProviderActivities } from './providers';
+import { createOfferActivities } from './offers';
+import { createCalendarActivities } from './calendar';
+import { createEscalationActivities } from './escalation';
 import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
 import { createSopaActivities, type SopaClient, type SopaOperator } from './registries/sopa';
 import type { ViisClient } from './registries/viis';
@@ -38,6 +42,7 @@ export interface ActivityDeps {
 
 /** Builds every activity the worker registers. */
 export function createActivities(deps: ActivityDeps) {
+  const email = createEmailActivities({ ...deps, onSent: deps.onEmailSent });
   return {
     ...createCaseActivities(deps),
     ...createTaskActivities(deps),
@@ -47,7 +52,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createLearnerActivities(deps),
     ...createApplicationActivities(deps),
     ...createSurveyActivities(deps),
-    ...createEmailActivities({ ...deps, onSent: deps.onEmailSent }),
+    ...createProviderActivities({ ...deps, email }),
+    ...createOfferActivities({ ...deps, email }),
+    ...createCalendarActivities(deps),
+    ...createEscalationActivities({ ...deps, email }),
+    ...email,
   };
 }
 

@@ -5,7 +5,12 @@ import type { Actor } from '../domain/journey';
 /** Input of openTask: a human task the workflow will wait for. */
 export interface OpenTaskInput {
   taskId: string;
-  caseId: string;
+  /** The learner's case; tasks about a provider or an offer have none. */
+  caseId?: string | null;
+  /** The provider the task is about (registration approval, offer evaluation). */
+  providerId?: string | null;
+  /** The offer the task is about (offer evaluation). */
+  offerId?: string | null;
   workflowId: string;
   step: string;
   type: string;
@@ -27,9 +32,9 @@ export function createTaskActivities({ db }: { db: Knex }) {
   return {
     /** Opens a task row in the inbox; a retry finds the row already there and changes nothing. */
     async openTask(input: OpenTaskInput): Promise<void> {
-      const { taskId, ...task } = input;
+      const { taskId, caseId = null, providerId = null, offerId = null, ...task } = input;
       await Task.query(db)
-        .insert({ ...task, id: taskId, dueAt: new Date(input.dueAt), state: 'open' } as Partial<Task>)
+        .insert({ ...task, caseId, providerId, offerId, id: taskId, dueAt: new Date(input.dueAt), state: 'open' } as Partial<Task>)
         .onConflict(['workflowId', 'step'])
         .ignore();
     },

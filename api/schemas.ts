@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DROPOUT_REASONS, SURVEY_ASPECTS, type SurveyAspect } from '../domain/applications';
 import { checkPersonCode } from '../domain/person-code';
 import { CURRENT_TERMS_VERSION } from '../domain/terms';
+import type { FieldProblem } from './errors';
 
 // Request schemas shared by the JSON API and the web forms: one schema per input, so both answer alike.
 
@@ -30,15 +31,51 @@ export const registrationSchema = z.object({
 /** The input of a registration, after parsing. */
 export type Registration = z.output<typeof registrationSchema>;
 
-/** A staff decision on the IMK approval task; a refusal needs a comment the learner will read. */
+/** Task types whose refusal is explained by a list of reasons (the provider reads each one). */
+export const REASONED_TASK_TYPES = ['evaluate-offer'] as const;
+
+/**
+ * A staff decision on an inbox task. The shape is checked here; what a refusal needs depends on the task's type
+ * (a comment for a learner's or a provider's approval, one or more reasons for an offer evaluation) and is checked
+ * by `decisionProblems` once the task is known.
+ */
 export const decisionSchema = z.object({
   decision: z.enum(['approve', 'reject'], { message: 'must be "approve" or "reject"' }),
   comment: text().trim().max(2000, { message: 'must be at most 2000 characters' }).default(''),
-}).strict().superRefine((value, ctx) => {
-  if (value.decision === 'reject' && value.comment.length === 0) {
-    ctx.addIssue({ code: 'custom', path: ['comment'], message: 'is required when rejecting: tell the learner why' });
+  checklist: z.record(z.string().regex(/^[a-z0-9_.-]{1,60}$/i, { message: 'must be a checklist item code' }),
+    z.boolean({ message: 'must be true or false' }), { error: 'must be an object of item code → true/false' }).optional()
+    .describe('Offer evaluation only: the checklist items, ticked (true) or not (false); items left out count as not ticked'),
+  reasons: z.array(text().trim().min(1, { message: 'must not be empty' }).max(1000, { message: 'must be at most 1000 characters' }),
+    { error: 'must be a list of reasons (text)' }).max(30, { message: 'must be at most 30 reasons' }).optional()
+    .describe('Offer evaluation only: why the offer is rejected, one reason per entry (at least one when rejecting)'),
+}).strict();
+
+/** A staff decision, after parsing. */
+export type DecisionInput = z.output<typeof decisionSchema>;
+
+/**
+ * What a decision still lacks for a task of this type, one problem per field (empty when it is complete). An
+ * unknown task type, or a task not found, gets the general rule: a refusal needs a comment the person will read.
+ */
+export function decisionProblems(taskType: string | null, input: DecisionInput, checklistCodes: readonly string[] | null): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const reasoned = (REASONED_TASK_TYPES as readonly string[]).includes(taskType ?? '');
+  if (reasoned) {
+    if (input.decision === 'reject' && (input.reasons ?? []).length === 0) {
+      problems.push({ field: 'reasons', rule: 'custom', message: 'give at least one reason when rejecting: the provider reads each one' });
+    }
+    for (const code of Object.keys(input.checklist ?? {})) {
+      if (checklistCodes && !checklistCodes.includes(code)) problems.push({ field: `checklist.${code}`, rule: 'custom', message: 'is not an item of this task\'s checklist' });
+    }
+    return problems;
   }
-});
+  if (input.decision === 'reject' && input.comment.length === 0) {
+    problems.push({ field: 'comment', rule: 'custom', message: 'is required when rejecting: tell the learner why' });
+  }
+  if (input.checklist !== undefined) problems.push({ field: 'checklist', rule: 'custom', message: 'applies only to an offer evaluation' });
+  if (input.reasons !== undefined) problems.push({ field: 'reasons', rule: 'custom', message: 'apply only to an offer evaluation; use comment' });
+  return problems;
+}
 
 /** Username and password of agency or provider staff. */
 export const loginSchema = z.object({
@@ -52,11 +89,18 @@ export const caseParams = z.object({ caseId: z.uuid({ message: 'must be a case i
 /** A task id in a path. */
 export const taskParams = z.object({ taskId: z.uuid({ message: 'must be a task id (UUID)' }) });
 
+/** The inbox's task types (the workflows that open them: learner journey, provider registration, offer). */
+export const TASK_TYPES = ['approve-imk', 'approve-provider', 'evaluate-offer'] as const;
+
 /** Paging and filters of the staff inbox. */
 export const inboxQuery = z.object({
   state: z.enum(['open', 'decided', 'all'], { message: 'must be open, decided or all' }).default('open'),
+  type: z.preprocess((v) => (v === '' ? undefined : v), z.enum(TASK_TYPES, { message: `must be one of ${TASK_TYPES.join(', ')}` }).optional()),
   page: z.coerce.number({ message: 'must be a number' }).int({ message: 'must be a whole number' }).min(1, { message: 'must be 1 or more' }).default(1),
 });
+
+/** A document id in a path. */
+export const documentParams = z.object({ documentId: z.uuid({ message: 'must be a document id (UUID)' }) });
 
 /** One entry in a case's timeline. */
 export const caseEventSchema = z.object({
@@ -70,11 +114,18 @@ export const journeySchema = z.object({
   balanceCents: z.number().int(), createdAt: z.string(), closedAt: z.string().nullable(), events: z.array(caseEventSchema),
 });
 
-/** A task in the staff inbox. */
+/** A task in the staff inbox; its subject is a learner's case, a provider, or a provider's offer. */
 export const taskSchema = z.object({
-  id: z.uuid(), caseId: z.uuid(), serviceCaseId: z.string(), type: z.string(), state: z.string(),
-  learnerName: z.string(), dueAt: z.string(), escalatedAt: z.string().nullable(), createdAt: z.string(),
-  decision: z.string().nullable(), decidedByName: z.string().nullable(), facts: z.record(z.string(), z.unknown()),
+  id: z.uuid(), caseId: z.uuid().nullable(), serviceCaseId: z.string().nullable(), providerId: z.uuid().nullable(),
+  offerId: z.uuid().nullable(), type: z.string(), state: z.string(),
+  learnerName: z.string().nullable().describe('Learner tasks: the learner\'s name'),
+  providerName: z.string().nullable().describe('Provider and offer tasks: the provider\'s name'),
+  providerRegistrationNumber: z.string().nullable(),
+  offerTitle: z.object({ lv: z.string(), en: z.string() }).nullable().describe('Offer tasks: the offer\'s title'),
+  subject: z.string().describe('Who or what the task is about, in words'),
+  dueAt: z.string(), escalatedAt: z.string().nullable(), overdue: z.boolean(), createdAt: z.string(),
+  decision: z.string().nullable(), decidedByName: z.string().nullable(), comment: z.string().nullable(),
+  facts: z.record(z.string(), z.unknown()),
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -237,4 +288,92 @@ export type AssistedRegistration = z.output<typeof assistedRegistrationSchema>;
 export const assistedJourneySchema = z.object({
   caseId: z.uuid(), serviceCaseId: z.string(), programme: z.string(), stage: z.string(), personCode: z.string(),
   learnerName: z.string().nullable(), municipality: z.string().nullable(), registeredAt: z.string(), closedAt: z.string().nullable(),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The public catalogue of published offers (/catalogue, /api/catalogue).
+
+/** Offers per catalogue page unless the caller asks for another page size. */
+export const CATALOGUE_PAGE_SIZE = 20;
+
+const optionalFilter = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, schema.optional());
+
+const calendarDay = (what: string) => z.string({ message: `must be a date (YYYY-MM-DD) ${what}` })
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { message: `must be a date (YYYY-MM-DD) ${what}`, abort: true })
+  .refine((v) => {
+    const d = new Date(`${v}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
+  }, { message: 'is not a real calendar day' });
+
+// Euros as people type them ("320", "320.50", "320,50"), turned into integer cents without binary floats.
+const euros = z.string({ message: 'must be an amount in euros, e.g. 320 or 320.50' })
+  .trim().regex(/^\d{1,6}([.,]\d{1,2})?$/, { message: 'must be an amount in euros, e.g. 320 or 320.50' })
+  .transform((v) => {
+    const [whole, fraction = ''] = v.split(/[.,]/);
+    return Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
+  });
+
+/** Search, filters, sorting and paging of the public catalogue; every filter is optional and checked on its own. */
+export const catalogueQuery = z.object({
+  q: optionalFilter(z.string({ message: 'must be text' }).trim().max(100, { message: 'must be at most 100 characters' }))
+    .describe('Words to find in the title or description (Latvian or English)'),
+  competence: optionalFilter(z.string({ message: 'must be text' }).trim().max(200, { message: 'must be at most 200 characters' }))
+    .describe('The competence the offer is aimed at, e.g. "Programming technician" (exact, any letter case)'),
+  place: optionalFilter(z.string({ message: 'must be text' }).trim().max(100, { message: 'must be at most 100 characters' }))
+    .describe('Words to find in a group\'s place or the offer\'s places of delivery'),
+  from: optionalFilter(calendarDay('from which groups start')).describe('Only offers with a group starting on or after this day'),
+  to: optionalFilter(calendarDay('by which groups start')).describe('Only offers with a group starting on or before this day'),
+  digcomp: optionalFilter(z.coerce.number({ message: 'must be a DigComp level from 1 to 8' })
+    .int({ message: 'must be a DigComp level from 1 to 8' }).min(1, { message: 'must be a DigComp level from 1 to 8' })
+    .max(8, { message: 'must be a DigComp level from 1 to 8' })).describe('DigComp level of the programme (1-8)'),
+  language: optionalFilter(z.string({ message: 'must be a language code such as lv or en' })
+    .regex(/^[a-z]{2}$/, { message: 'must be a language code such as lv or en' })).describe('Language of instruction (ISO 639-1)'),
+  maxCost: optionalFilter(euros).describe('Highest cost per learner in euros (e.g. 320 or 320.50)'),
+  programme: optionalFilter(z.string({ message: 'must be a programme code such as IMK' })
+    .regex(/^[A-Z0-9-]{2,20}$/, { message: 'must be a programme code such as IMK' })),
+  sort: z.preprocess(emptyAsUndefined, z.enum(['start', 'cost'], { message: 'must be "start" (soonest start) or "cost" (cheapest first)' }).default('start')),
+  page: z.preprocess(emptyAsUndefined, z.coerce.number({ message: 'must be a number' }).int({ message: 'must be a whole number' })
+    .min(1, { message: 'must be 1 or more' }).default(1)),
+  pageSize: z.preprocess(emptyAsUndefined, z.coerce.number({ message: 'must be a number' }).int({ message: 'must be a whole number' })
+    .min(1, { message: 'must be from 1 to 100' }).max(100, { message: 'must be from 1 to 100' }).default(CATALOGUE_PAGE_SIZE)),
+}).strict().superRefine((value, ctx) => {
+  if (value.from && value.to && value.to < value.from) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
+});
+
+/** Catalogue filters, after parsing (maxCost in cents). */
+export type CatalogueQuery = z.output<typeof catalogueQuery>;
+
+/** An offer id in a path. */
+export const offerParams = z.object({ offerId: z.uuid({ message: 'must be an offer id (UUID)' }) });
+
+const bilingual = z.object({ lv: z.string(), en: z.string() });
+const nullableBilingual = z.object({ lv: z.string().nullable(), en: z.string().nullable() });
+
+/** One offer in a page of the catalogue; money in integer euro cents. */
+export const catalogueItemSchema = z.object({
+  offerId: z.uuid(), title: bilingual, provider: z.string(), programme: z.string(), programmeName: bilingual,
+  competence: z.string().nullable(), language: z.string(), digcompLevel: z.number().int().nullable(),
+  costCents: z.number().int(), copayPercent: z.number().int().nullable(),
+  places: z.array(z.string()).describe('Places of delivery and groups\' places, without repeats'),
+  nextStartsOn: z.string().nullable().describe('The first group start within the dates asked (from today when none)'),
+  freePlaces: z.number().int().describe('Free places in all groups (capacity − enrolled)'),
+});
+
+/** The public rating of an offer: shown only when enough learners completed it. */
+export const ratingSchema = z.object({
+  completers: z.number().int(), minimumCompleters: z.number().int(), shown: z.boolean(),
+  answers: z.number().int().nullable(), overall: z.number().nullable(),
+  aspects: z.record(z.string(), z.number().nullable()).nullable().describe('Average stars (1-5) per aspect, one decimal'),
+});
+
+/** One published offer with everything a learner needs to decide. */
+export const catalogueOfferSchema = catalogueItemSchema.omit({ places: true, nextStartsOn: true, freePlaces: true }).extend({
+  description: nullableBilingual, prerequisites: nullableBilingual, digitalSharePercent: z.number().int().nullable(),
+  hoursTheory: z.number().int().nullable(), hoursPractice: z.number().int().nullable(), hours: z.number().int().nullable(),
+  places: z.array(z.string()), applicationsOpenAt: z.string(), applicationsCloseAt: z.string(), groupFormationDeadline: z.string(),
+  groups: z.array(z.object({
+    groupId: z.uuid(), place: z.string(), startsOn: z.string(), endsOn: z.string(), schedule: z.string().nullable(),
+    capacity: z.number().int(), enrolled: z.number().int(), freePlaces: z.number().int(),
+  })),
+  rating: ratingSchema,
 });

@@ -15,6 +15,22 @@ export const FailureType = {
   PersonNotFound: 'PersonNotFound',
   /** SOPA refused a social-status query (4xx: bad input or missing operator identity); retrying cannot help. */
   SocialStatusRefused: 'SocialStatusRefused',
+  /** Another request on the same offer or case is being processed; try again in a moment. */
+  Busy: 'Busy',
+  /** The actor's role may not do this (e.g. only the provider submits its offer). */
+  NotAllowed: 'NotAllowed',
+  /** A rejection without a reason (a provider's registration needs a comment, an offer at least one reason). */
+  ReasonRequired: 'ReasonRequired',
+  /** The registration link was followed after the registration expired. */
+  RegistrationExpired: 'RegistrationExpired',
+  /** The call's submission deadline has passed: the offer can no longer be submitted or withdrawn. */
+  SubmissionClosed: 'SubmissionClosed',
+  /** Only a draft or withdrawn offer can be submitted (a submitted one is frozen until withdrawn). */
+  OfferNotEditable: 'OfferNotEditable',
+  /** Only a submitted offer can be withdrawn. */
+  OfferNotSubmitted: 'OfferNotSubmitted',
+  /** A registry the automated checks need (VIIS) did not answer; the provider may try again later. */
+  RegistryUnavailable: 'RegistryUnavailable',
 } as const;
 
 /** One of the failure kinds above. */

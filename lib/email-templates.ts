@@ -20,7 +20,9 @@ export type EmailName =
   | 'imk-approved' | 'imk-rejected' | 'not-eligible'
   // After approval: application, enrolment, study, survey (workflows/learner-journey-application.ts).
   | 'application-received' | 'application-waitlisted' | 'application-refused' | 'enrolment-declined' | 'enrolled'
-  | 'study-completed' | 'study-dropped-out' | 'survey-reminder';
+  | 'study-completed' | 'study-dropped-out' | 'survey-reminder'
+  // Providers' registration and offers (workflows/provider-registration.ts, provider-offer.ts) and the agency.
+  | 'provider-confirm-email' | 'provider-approved' | 'provider-rejected' | 'task-overdue' | 'offer-approved' | 'offer-rejected';
 
 /** One e-mail ready for the mailer: a one-line subject, the HTML body and the plain-text body. */
 export interface RenderedEmail { subject: string; html: string; text: string }
@@ -37,6 +39,7 @@ const LANGUAGES: readonly Language[] = ['lv', 'en'];
 const EMAIL_NAMES: readonly EmailName[] = [
   'imk-approved', 'imk-rejected', 'not-eligible', 'application-received', 'application-waitlisted', 'application-refused',
   'enrolment-declined', 'enrolled', 'study-completed', 'study-dropped-out', 'survey-reminder',
+  'provider-confirm-email', 'provider-approved', 'provider-rejected', 'task-overdue', 'offer-approved', 'offer-rejected',
 ];
 const LAYOUT_DIR = '_layout';
 const SLOT = '{{{content}}}';

@@ -7,6 +7,8 @@ export interface Session {
   subject: string;
   name: string;
   providerId?: string | null;
+  /** A provider user's role at their provider: the administrator approves staff and submits offers. */
+  providerRole?: 'admin' | 'staff' | null;
   /** A coordinator's municipality (name), from their role grant. */
   municipality?: string | null;
 }
@@ -22,6 +24,7 @@ export function createSessionTokens(secret: string) {
     async sign(session: Session): Promise<string> {
       return new SignJWT({
         role: session.role, name: session.name, providerId: session.providerId ?? null,
+        ...(session.providerRole ? { providerRole: session.providerRole } : {}),
         ...(session.municipality ? { municipality: session.municipality } : {}),
       })
         .setProtectedHeader({ alg: 'HS256' }).setIssuer(ISSUER).setSubject(session.subject)
@@ -32,6 +35,7 @@ export function createSessionTokens(secret: string) {
       try {
         const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: ['HS256'] });
         return { role: payload.role as Session['role'], subject: payload.sub!, name: String(payload.name), providerId: payload.providerId as string | null,
+          ...(payload.providerRole === 'admin' || payload.providerRole === 'staff' ? { providerRole: payload.providerRole } : {}),
           ...(typeof payload.municipality === 'string' ? { municipality: payload.municipality } : {}) };
       } catch {
         return null;

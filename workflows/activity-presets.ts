@@ -26,3 +26,12 @@ export const email = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '5 seconds', maximumInterval: '10 minutes' },
 });
+
+/**
+ * Activities a person is waiting on (an offer's submission checks ask VIIS while the provider waits for the
+ * answer): a few quick retries, then the provider is told to try again rather than kept waiting for an outage.
+ */
+export const interactive = proxyActivities<Activities>({
+  startToCloseTimeout: '20 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '4 seconds', maximumAttempts: 4 },
+});

@@ -1,3 +1,5 @@
 // The worker bundles this file: every workflow type the task queue serves.
 export { learnerJourney } from './learner-journey';
 export { populationRecheck } from './population-recheck';
+export { providerRegistration } from './provider-registration';
+export { providerOffer } from './provider-offer';

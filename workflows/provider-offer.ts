@@ -1,13 +1,29 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import {
+  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, defineQuery, defineUpdate, setHandler, sleep, uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import { FailureType } from '../domain/failures';
 import type { Actor } from '../domain/journey';
-import type { OfferProblem, OfferState } from '../domain/offers';
+import { EDITABLE_OFFER_STATES, type OfferProblem, type OfferState } from '../domain/offers';
+import { db, email, interactive } from './activity-presets';
+import { awaitDecision, validateDecision, type DecisionSlot } from './provider-tasks';
+import { decideApprovalUpdate } from './task-decision';
 
 /** What the API passes when a provider starts a draft offer in a call (the draft row is already stored). */
 export interface ProviderOfferInput {
   offerId: string;
   providerId: string;
   callId: string;
+  /** Durations from configuration; optional so the API need not send them. */
+  timing?: {
+    /** After teaching ends, how often to look again while learners' outcomes are still missing (default 1 day). */
+    closeCheckInterval?: Duration;
+  };
 }
+
+/** How the offer's workflow ended. */
+export interface ProviderOfferResult { state: OfferState }
 
 /** The offer's state, as its Query returns it. */
 export interface ProviderOfferStatus {
@@ -32,3 +48,180 @@ export const withdrawOfferUpdate = defineUpdate<{ state: OfferState }, [OfferAct
 
 /** The offer's current state. */
 export const providerOfferStatusQuery = defineQuery<ProviderOfferStatus>('providerOfferStatus');
+
+export { decideApprovalUpdate, type ApprovalDecisionInput, type ApprovalDecisionResult } from './task-decision';
+
+const PROVIDER_ROLES = ['provider'];
+
+function refuse(type: string, message: string, details?: Record<string, unknown>): ApplicationFailure {
+  return ApplicationFailure.create({ type, nonRetryable: true, message, details: details ? [details] : undefined });
+}
+
+/** Waits until an instant given as ISO text; an instant already past is reached at once. */
+async function until(iso: string): Promise<void> {
+  const ms = Date.parse(iso) - Date.now();
+  if (ms > 0) await sleep(ms);
+}
+
+/**
+ * An offer in a call for offers, from draft to closed: the provider submits (automated checks, then frozen) and may
+ * withdraw and submit again until the call's deadline; at the deadline submission closes (a timer from the call's
+ * data, not a cron) and the agency evaluates it on a task with a checklist; an approved offer is published on the
+ * call's publication date; after teaching ends it closes once every learner's application has ended.
+ */
+export async function providerOffer(input: ProviderOfferInput): Promise<ProviderOfferResult> {
+  const workflowId = workflowInfo().workflowId;
+  const status: ProviderOfferStatus = { offerId: input.offerId, state: 'draft', openTaskId: null, problems: [] };
+  const slot: DecisionSlot = { openTaskId: null, decision: null };
+  let closesAt: number | null = null;
+  // One provider action at a time, so a validator judges a state no handler is changing.
+  let busy = false;
+  let attempts = 0;
+  let decisionRecorded = false;
+
+  /**
+   * The rules every provider action shares: a provider, nothing else in flight, before the call's deadline. Until
+   * the call is loaded (the first moments of the workflow) the deadline is judged by the handler once it is.
+   */
+  const checkAction = (request: OfferActionInput) => {
+    if (!request?.actor || !PROVIDER_ROLES.includes(request.actor.role)) throw refuse(FailureType.NotAllowed, 'Only the provider may submit or withdraw its offer');
+    if (busy) throw refuse(FailureType.Busy, 'Another request on this offer is being processed; try again in a moment');
+    if (closesAt !== null && Date.now() >= closesAt) throw refuse(FailureType.SubmissionClosed, 'The call\'s submission deadline has passed');
+  };
+  const checkSubmit = () => {
+    if (!EDITABLE_OFFER_STATES.includes(status.state)) throw refuse(FailureType.OfferNotEditable, `The offer is ${status.state}; withdraw it to change and submit it again`);
+  };
+  const checkWithdraw = () => {
+    if (status.state !== 'submitted') throw refuse(FailureType.OfferNotSubmitted, `Only a submitted offer can be withdrawn (the offer is ${status.state})`);
+  };
+  /** Claims the offer for one action, once the call is known, and judges the request again against it. */
+  const begin = async (check: () => void) => {
+    busy = true;
+    await condition(() => closesAt !== null);
+    if (Date.now() >= closesAt!) throw refuse(FailureType.SubmissionClosed, 'The call\'s submission deadline has passed');
+    check();
+    attempts += 1;
+  };
+
+  setHandler(providerOfferStatusQuery, () => status);
+  setHandler(submitOfferUpdate, async (request) => {
+    try {
+      await begin(checkSubmit);
+      const result = await interactive.submitOffer({ offerId: input.offerId, workflowId, step: `submit-${attempts}`, actor: request.actor });
+      status.state = result.state;
+      status.problems = result.problems;
+      return { state: result.state, problems: result.problems };
+    } catch (err) {
+      if (err instanceof ActivityFailure) throw refuse(FailureType.RegistryUnavailable, 'The automated checks could not be run now (a registry or the database did not answer); try again later');
+      throw err;
+    } finally {
+      busy = false;
+    }
+  }, {
+    validator: (request) => {
+      checkAction(request);
+      checkSubmit();
+    },
+  });
+  setHandler(withdrawOfferUpdate, async (request) => {
+    try {
+      await begin(checkWithdraw);
+      const result = await db.withdrawOffer({ offerId: input.offerId, workflowId, step: `withdraw-${attempts}`, actor: request.actor });
+      status.state = result.state;
+      status.problems = [];
+      return { state: result.state };
+    } finally {
+      busy = false;
+    }
+  }, {
+    validator: (request) => {
+      checkAction(request);
+      checkWithdraw();
+    },
+  });
+  setHandler(decideApprovalUpdate, async (decision) => {
+    slot.decision = decision;
+    await condition(() => decisionRecorded);
+    return { stage: status.state };
+  }, {
+    validator: (decision) => validateDecision(slot, decision, (d) => {
+      // The provider reads the reasons; a rejection without one would leave them guessing.
+      if (d.decision === 'reject' && !(d.reasons ?? []).some((r) => typeof r === 'string' && r.trim() !== '')) {
+        throw refuse(FailureType.ReasonRequired, 'A rejection needs at least one reason', { field: 'reasons' });
+      }
+    }),
+  });
+
+  // The call's phases are data: every timer below comes from them.
+  const context = await db.loadOfferContext({ offerId: input.offerId });
+  status.state = context.state;
+  closesAt = Date.parse(context.call.submissionClosesAt);
+
+  /** The submission window: the handlers above do the work; at the deadline submission closes. */
+  async function closeSubmission(): Promise<{ facts: Record<string, unknown>; subject: string } | null> {
+    await until(context.call.submissionClosesAt);
+    // A submission accepted before the deadline is finished before the window closes.
+    await condition(() => !busy);
+    const closed = await db.closeSubmission({ offerId: input.offerId, workflowId });
+    status.state = closed.state;
+    return closed.state === 'in_evaluation' ? closed : null;
+  }
+
+  /** The agency evaluates the offer on a task with a checklist, due at the call's end of evaluation. */
+  async function evaluate(task: { facts: Record<string, unknown>; subject: string }): Promise<boolean> {
+    const taskId = uuid4();
+    const dueAt = context.call.evaluationEndsAt;
+    slot.openTaskId = taskId;
+    status.openTaskId = taskId;
+    await db.openTask({
+      taskId, providerId: context.providerId, offerId: input.offerId, workflowId, step: 'evaluate-offer', type: 'evaluate-offer',
+      facts: task.facts, dueAt,
+    });
+    const made = await awaitDecision({ slot, taskId, dueAt, workflowId, subject: task.subject });
+    const approved = made.decision === 'approve';
+    const reasons = (made.reasons ?? []).map((r) => r.trim()).filter((r) => r !== '');
+    const decidedAt = new Date().toISOString();
+    await db.closeTask({ taskId, decision: made.decision, comment: made.comment, decidedBy: made.decidedBy, decidedAt });
+    await db.recordOfferDecision({
+      offerId: input.offerId, workflowId, decision: made.decision, reasons, comment: made.comment,
+      checklist: made.checklist ?? {}, decidedBy: made.decidedBy, decidedAt,
+    });
+    status.state = approved ? 'approved' : 'rejected';
+    status.openTaskId = null;
+    slot.openTaskId = null;
+    // The evaluator's Update answers now; an SMTP outage must not keep them waiting.
+    decisionRecorded = true;
+    if (approved) {
+      await email.sendOfferEmail({ offerId: input.offerId, workflowId, step: 'offer-approved', template: 'offer-approved' });
+    } else {
+      await email.sendOfferEmail({ offerId: input.offerId, workflowId, step: 'offer-rejected', template: 'offer-rejected', data: { reasons } });
+    }
+    return approved;
+  }
+
+  /** Publishes the offer in the catalogue on the call's publication date (at once if that has passed). */
+  async function publish(): Promise<void> {
+    await until(context.call.publicationAt);
+    await db.publishOffer({ offerId: input.offerId, workflowId });
+    status.state = 'published';
+  }
+
+  /** After teaching ends, closes the offer once no application is waiting for the provider or studying. */
+  async function closeAfterTeaching(): Promise<void> {
+    await until(context.call.teachingEndsAt);
+    while ((await db.countActiveApplications({ offerId: input.offerId })).active > 0) {
+      await sleep(input.timing?.closeCheckInterval ?? '1 day');
+    }
+    await db.closeOffer({ offerId: input.offerId, workflowId });
+    status.state = 'closed';
+  }
+
+  const evaluation = await closeSubmission();
+  if (evaluation && (await evaluate(evaluation))) {
+    await publish();
+    await closeAfterTeaching();
+  }
+  // Let an Update that is still returning its answer finish before the workflow completes.
+  await condition(allHandlersFinished);
+  return { state: status.state };
+}

@@ -18,6 +18,16 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export function bodyMiddleware() {
   return async (ctx: Context, next: Next) => {
     if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method)) return next();
+    if (ctx.request.type === 'multipart/form-data') {
+      // Uploads are read by multipartBody() on the few routes that take files, with their own limits; any other
+      // route that reads this body is told to send JSON or a form instead.
+      Object.defineProperty(ctx.request, 'body', {
+        configurable: true, enumerable: true,
+        get() { throw unsupported(); },
+        set(value: unknown) { Object.defineProperty(ctx.request, 'body', { value, writable: true, configurable: true, enumerable: true }); },
+      });
+      return next();
+    }
     const raw = await readBody(ctx);
     if (raw.length === 0) { ctx.request.body = {}; return next(); }
     const type = ctx.request.type;
@@ -30,7 +40,7 @@ export function bodyMiddleware() {
     } else if (type === 'application/x-www-form-urlencoded') {
       ctx.request.body = Object.fromEntries(new URLSearchParams(raw));
     } else {
-      throw new HttpError(415, 'unsupported_media_type', 'Send the body as application/json or a form (application/x-www-form-urlencoded)');
+      throw unsupported();
     }
     return next();
   };
@@ -47,6 +57,10 @@ async function readBody(ctx: Context): Promise<string> {
   }
   if (size > MAX_BODY_BYTES) throw tooLarge();
   return Buffer.concat(chunks).toString('utf8');
+}
+
+function unsupported(): HttpError {
+  return new HttpError(415, 'unsupported_media_type', 'Send the body as application/json or a form (application/x-www-form-urlencoded)');
 }
 
 function tooLarge(): HttpError {

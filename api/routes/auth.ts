@@ -64,9 +64,11 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     const body = (ctx.request.body ?? {}) as Record<string, string>;
     const parsed = loginSchema.safeParse({ username: body.username, password: body.password });
     const user = parsed.success ? await checkLogin(parsed.data.username, parsed.data.password) : null;
-    if (!user) {
-      ctx.status = 401;
-      renderPage(ctx, renderer, 'staff-login', 'login.title', { failed: true, username: body.username, next: safeNext(body.next, '') });
+    if (!user || user.status !== 'active') {
+      ctx.status = user ? 403 : 401;
+      renderPage(ctx, renderer, 'staff-login', 'login.title', {
+        failed: !user, notActive: user ? `providerAccount.login.${user.status}` : null, username: body.username, next: safeNext(body.next, ''),
+      });
       return;
     }
     await startSession(ctx, toSession(user));
@@ -80,6 +82,7 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
   }, async (ctx, { body }) => {
     const user = await checkLogin(body.username, body.password);
     if (!user) throw new HttpError(401, 'bad_credentials', 'Wrong username or password');
+    if (user.status !== 'active') throw new HttpError(403, 'account_not_active', NOT_ACTIVE[user.status], [{ status: user.status }]);
     ctx.body = { token: await startSession(ctx, toSession(user)), role: user.role };
   });
 
@@ -88,8 +91,15 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     ctx.redirect('/');
   });
 
+  /**
+   * The user whose password this is, or null. A user who is not active yet (or was rejected) is returned too, so
+   * the caller can say why they cannot log in; that is told only to someone who knows the password. A deactivated
+   * user (active false, status active) is refused like a wrong password.
+   */
   async function checkLogin(username: string, password: string): Promise<User | null> {
-    const user = await User.query(deps.db).findOne({ username, active: true });
+    // Provider users log in with their e-mail address, stored lower-cased as the username.
+    const user = await User.query(deps.db).whereIn('username', [...new Set([username, username.toLowerCase()])])
+      .where((q) => q.where('active', true).orWhereNot('status', 'active')).orderByRaw('username = ? desc', [username]).first();
     // Verify against a dummy hash when the user is unknown, so timing does not reveal which usernames exist.
     const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
     return user && ok ? user : null;
@@ -97,10 +107,17 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
   return router;
 }
 
+/** Why a user with the right password cannot log in yet (the API's words; pages translate). */
+const NOT_ACTIVE: Record<Exclude<User['status'], 'active'>, string> = {
+  awaiting_email: 'Confirm your e-mail address first: follow the link in the e-mail we sent when you registered',
+  awaiting_approval: 'Your registration is waiting for approval (by the agency, or by your institution\'s administrator for staff); you will be told by e-mail',
+  rejected: 'Your registration was rejected, so you cannot log in',
+};
+
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
 function toSession(user: User): Session {
-  return { role: user.role, subject: user.id, name: user.displayName, providerId: user.providerId };
+  return { role: user.role, subject: user.id, name: user.displayName, providerId: user.providerId, providerRole: user.providerRole };
 }
 
 // Only local paths are followed after login, so a crafted link cannot send people to another site.

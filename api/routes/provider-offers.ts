@@ -1,11 +1,359 @@
+import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
-import type { Renderer } from '../../web/render';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { DROPOUT_REASONS, SURVEY_ASPECTS } from '../../domain/applications';
+import type { OfferProblem } from '../../domain/offers';
+import type { PageLanguage, Renderer } from '../../web/render';
+import { translate } from '../../web/render';
 import type { ApiDeps } from '../deps';
+import { HttpError } from '../errors';
+import { currentSession, requireRole } from '../middleware/auth';
+import { multipartBody, uploadFailure } from '../middleware/upload';
+import { renderPage } from '../pages';
+import {
+  createOfferSchema, offerActionSchema, offerDocumentParams, offerFieldsSchema, offerGroupSchema, offerParams, offerProblemSchema,
+} from '../provider-schemas';
+import {
+  addGroup, createDraft, getOwnOffer, listOwnOffers, OfferChecksFailed, openCalls, submitOffer, surveyResults, updateDraft, uploadOfferDocument,
+  withdrawOffer, type OfferDetail,
+} from '../services/provider-offers';
+import { uploadProblem, type WordedProblem } from '../services/provider-registration';
+import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
+import { errorsByField } from './provider-registration';
+
+const PROVIDER = ['provider'] as const;
+const OFFER_FORM_FIELDS = [
+  'titleLv', 'titleEn', 'competence', 'descriptionLv', 'descriptionEn', 'prerequisitesLv', 'prerequisitesEn', 'language',
+  'digcompLevel', 'digitalSharePercent', 'hoursTheory', 'hoursPractice', 'licenceNumber', 'coefficientCode',
+] as const;
+const MAX_PLACES = 20;
+const DONE = ['created', 'saved', 'uploaded', 'submitted', 'withdrawn', 'group_added'] as const;
+const stateSchema = z.object({ state: z.string() });
 
 /** The provider's offers in calls: drafts, documents, submission, groups, survey results. */
 export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
   const router = new Router();
-  void deps; void api; void renderer;
+
+  // --- API ---
+  api.add(router, {
+    method: 'get', path: '/api/provider/offers', summary: "The provider's offers with their state and call, and the calls taking offers now",
+    tag: 'provider offers', roles: [...PROVIDER],
+    responses: { 200: { description: 'Offers, newest first, and open calls' } },
+  }, async (ctx) => {
+    const session = currentSession(ctx);
+    const [offers, calls] = await Promise.all([listOwnOffers(deps, session), openCalls(deps)]);
+    ctx.body = { offers, openCalls: calls };
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/provider/offers', summary: 'Start a draft offer in a call that is taking offers',
+    tag: 'provider offers', roles: [...PROVIDER], body: createOfferSchema,
+    responses: { 201: { description: 'The draft' }, 409: { description: 'The call is not taking offers now' } },
+  }, async (ctx, { body }) => {
+    ctx.status = 201;
+    ctx.body = await createDraft(deps, currentSession(ctx), body);
+  });
+
+  api.add(router, {
+    method: 'get', path: '/api/provider/offers/:offerId', summary: 'One of your offers: fields, documents, computed cost, groups',
+    tag: 'provider offers', roles: [...PROVIDER], params: offerParams,
+    responses: { 200: { description: 'The offer' }, 404: { description: 'You have no offer with this id' } },
+  }, async (ctx, { params }) => {
+    ctx.body = await getOwnOffer(deps, currentSession(ctx), params.offerId);
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/provider/offers/:offerId', summary: 'Save fields of a draft (or withdrawn) offer; only the fields sent change',
+    tag: 'provider offers', roles: [...PROVIDER], params: offerParams, body: offerFieldsSchema,
+    responses: { 200: { description: 'The offer' }, 404: { description: 'You have no offer with this id' }, 409: { description: 'offer_frozen: submitted offers cannot be edited; withdraw first' } },
+  }, async (ctx, { params, body }) => {
+    ctx.body = await updateDraft(deps, currentSession(ctx), params.offerId, body);
+  });
+
+  router.use('/api/provider/offers/:offerId/documents/:kind', multipartBody({ fileFields: ['file'] }));
+  api.add(router, {
+    method: 'post', path: '/api/provider/offers/:offerId/documents/:kind',
+    summary: 'Attach the document of a kind the call asks for (multipart/form-data, file field `file`; PDF or e-signed .edoc/.asice, at most 10 MB); replaces the previous one',
+    tag: 'provider offers', roles: [...PROVIDER], params: offerDocumentParams,
+    responses: {
+      201: { description: 'Stored with its SHA-256' }, 404: { description: 'No such offer, or the call asks for no such document' },
+      409: { description: 'offer_frozen' }, 413: { description: 'Larger than 10 MB' },
+    },
+  }, async (ctx, { params }) => {
+    ctx.status = 201;
+    ctx.body = await uploadOfferDocument(deps, currentSession(ctx), params.offerId, params.kind, ctx.request.files?.find((f) => f.field === 'file'));
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/provider/offers/:offerId/submit', summary: "Submit the offer (the provider's administrator); the automated checks run first",
+    tag: 'provider offers', roles: [...PROVIDER], params: offerParams, body: offerActionSchema,
+    responses: {
+      200: { description: 'Submitted', schema: stateSchema },
+      403: { description: 'Not the administrator' }, 404: { description: 'You have no offer with this id' },
+      409: { description: 'Refused: the deadline passed, the offer is not editable, ...' },
+      422: { description: 'offer_checks_failed: details list each problem with its field', schema: z.object({ error: z.object({ code: z.literal('offer_checks_failed'), message: z.string(), details: z.array(offerProblemSchema) }) }) },
+    },
+  }, async (ctx, { params, body }) => {
+    ctx.body = await submitOffer(deps, currentSession(ctx), params.offerId, body.requestId);
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/provider/offers/:offerId/withdraw', summary: "Withdraw a submitted offer to edit it (the provider's administrator), until the deadline",
+    tag: 'provider offers', roles: [...PROVIDER], params: offerParams, body: offerActionSchema,
+    responses: { 200: { description: 'Withdrawn; editable again', schema: stateSchema }, 403: { description: 'Not the administrator' }, 409: { description: 'Not submitted, or the deadline passed' } },
+  }, async (ctx, { params, body }) => {
+    ctx.body = await withdrawOffer(deps, currentSession(ctx), params.offerId, body.requestId);
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/provider/offers/:offerId/groups', summary: 'Add a group to an approved or published offer',
+    tag: 'provider offers', roles: [...PROVIDER], params: offerParams, body: offerGroupSchema,
+    responses: { 201: { description: 'The group with its free places' }, 409: { description: 'The offer is not approved' } },
+  }, async (ctx, { params, body }) => {
+    ctx.status = 201;
+    ctx.body = await addGroup(deps, currentSession(ctx), params.offerId, body);
+  });
+
+  api.add(router, {
+    method: 'get', path: '/api/provider/surveys', summary: 'Survey results for the institution, per offer and per group',
+    tag: 'provider offers', roles: [...PROVIDER],
+    responses: { 200: { description: 'Answer counts, average ratings per aspect, dropout reasons' } },
+  }, async (ctx) => {
+    ctx.body = await surveyResults(deps, currentSession(ctx));
+  });
+
+  // --- Pages ---
+  router.get('/provider/offers', requireRole(...PROVIDER), async (ctx) => {
+    await offersPage(ctx, {});
+  });
+
+  router.post('/provider/offers', requireRole(...PROVIDER), async (ctx) => {
+    const form = pick(ctx.request.body, ['callId', 'titleLv', 'titleEn']);
+    const parsed = createOfferSchema.safeParse(form);
+    if (!parsed.success) {
+      ctx.status = 400;
+      await offersPage(ctx, { form, errors: errorsByField(fieldProblems(parsed.error), lang(ctx)) });
+      return;
+    }
+    try {
+      const offer = await createDraft(deps, currentSession(ctx), parsed.data);
+      ctx.redirect(`/provider/offers/${offer.id}?done=created#status`);
+    } catch (err) {
+      if (!(err instanceof HttpError) || (err.status !== 409 && err.status !== 400)) throw err;
+      ctx.status = err.status;
+      await offersPage(ctx, { form, errors: { callId: err.message, ...errorsByField(err.details as WordedProblem[], lang(ctx)) } });
+    }
+  });
+
+  router.get('/provider/offers/:offerId', requireRole(...PROVIDER), async (ctx) => {
+    await offerPage(ctx, {});
+  });
+
+  router.post('/provider/offers/:offerId', requireRole(...PROVIDER), async (ctx) => {
+    const offerId = offerIdOf(ctx);
+    const form = pick(ctx.request.body, [...OFFER_FORM_FIELDS, 'statedCost', ...Array.from({ length: MAX_PLACES }, (_, i) => `place_${i}`)]);
+    const { input, problems } = offerInputFromForm(form);
+    const parsed = offerFieldsSchema.safeParse(input);
+    const all: WordedProblem[] = [...problems, ...(parsed.success ? [] : fieldProblems(parsed.error).map(placeField))];
+    if (!parsed.success || all.length > 0) {
+      ctx.status = 400;
+      await offerPage(ctx, { form, errors: errorsByField(all, lang(ctx)) });
+      return;
+    }
+    try {
+      await updateDraft(deps, currentSession(ctx), offerId, parsed.data);
+    } catch (err) {
+      if (!(err instanceof HttpError) || (err.status !== 409 && err.status !== 400)) throw err;
+      ctx.status = err.status;
+      await offerPage(ctx, { form, formError: err.status === 409 ? translate(lang(ctx), 'providerOffers.error.offer_frozen') : null, errors: errorsByField(err.details as WordedProblem[], lang(ctx)) });
+      return;
+    }
+    ctx.redirect(`/provider/offers/${offerId}?done=saved#status`);
+  });
+
+  router.post('/provider/offers/:offerId/documents/:kind', requireRole(...PROVIDER), multipartBody({ fileFields: ['file'], keepFields: true }), async (ctx) => {
+    const offerId = offerIdOf(ctx);
+    const kind = String(ctx.params.kind);
+    const failed = uploadFailure(ctx);
+    try {
+      if (failed) throw failed;
+      await uploadOfferDocument(deps, currentSession(ctx), offerId, kind, ctx.request.files?.find((f) => f.field === 'file'));
+    } catch (err) {
+      if (!(err instanceof HttpError) || ![400, 409, 413].includes(err.status)) throw err;
+      ctx.status = err.status;
+      const problem = err.status === 409 ? { field: `documents.${kind}`, rule: err.code, message: err.message, words: { lv: translate('lv', 'providerOffers.error.offer_frozen'), en: translate('en', 'providerOffers.error.offer_frozen') } }
+        : { ...uploadProblem(err), ...((err.details[0] as WordedProblem | undefined)?.words ? { words: (err.details[0] as WordedProblem).words } : {}), field: `documents.${kind}` };
+      await offerPage(ctx, { errors: errorsByField([problem], lang(ctx)) });
+      return;
+    }
+    ctx.redirect(`/provider/offers/${offerId}?done=uploaded#status`);
+  });
+
+  router.post('/provider/offers/:offerId/submit', requireRole(...PROVIDER), async (ctx) => {
+    await offerAction(ctx, 'submitted', (id, requestId) => submitOffer(deps, currentSession(ctx), id, requestId));
+  });
+
+  router.post('/provider/offers/:offerId/withdraw', requireRole(...PROVIDER), async (ctx) => {
+    await offerAction(ctx, 'withdrawn', (id, requestId) => withdrawOffer(deps, currentSession(ctx), id, requestId));
+  });
+
+  router.post('/provider/offers/:offerId/groups', requireRole(...PROVIDER), async (ctx) => {
+    const offerId = offerIdOf(ctx);
+    const groupForm = pick(ctx.request.body, ['place', 'startsOn', 'endsOn', 'schedule', 'capacity']);
+    const parsed = offerGroupSchema.safeParse(groupForm);
+    try {
+      if (!parsed.success) throw new HttpError(400, 'invalid_request', 'Invalid body', fieldProblems(parsed.error));
+      await addGroup(deps, currentSession(ctx), offerId, parsed.data);
+    } catch (err) {
+      if (!(err instanceof HttpError) || (err.status !== 409 && err.status !== 400)) throw err;
+      ctx.status = err.status;
+      await offerPage(ctx, { groupForm, groupErrors: errorsByField(err.details as WordedProblem[], lang(ctx)), formError: err.status === 409 ? err.message : null });
+      return;
+    }
+    ctx.redirect(`/provider/offers/${offerId}?done=group_added#groups`);
+  });
+
+  router.get('/provider/surveys', requireRole(...PROVIDER), async (ctx) => {
+    const results = await surveyResults(deps, currentSession(ctx));
+    const l = lang(ctx);
+    const shape = (s: typeof results.institution) => ({
+      ...s, answers: s.completionAnswers + s.dropoutAnswers,
+      aspects: SURVEY_ASPECTS.map((a) => ({ aspect: a, average: s.averages[a] === null ? null : s.averages[a]!.toFixed(2), count: s.ratingCounts[a] })),
+      reasonList: DROPOUT_REASONS.map((r) => ({ reason: r, count: s.reasons[r] ?? 0 })).filter((r) => r.count > 0),
+    });
+    renderPage(ctx, renderer, 'provider-surveys', 'providerSurveys.title', {
+      institution: shape(results.institution),
+      offers: results.offers.map((o) => ({ ...o, titleText: o.title[l], summary: shape(o.summary), groups: results.groups.filter((g) => g.offerId === o.offerId).map((g) => ({ ...g, summary: shape(g.summary) })) })),
+    });
+  });
+
+  /** Submit or withdraw from the page: a redirect with a status, or the page again with the refusal or the problems. */
+  async function offerAction(ctx: Context, done: (typeof DONE)[number], act: (offerId: string, requestId?: string) => Promise<unknown>) {
+    const offerId = offerIdOf(ctx);
+    const parsed = offerActionSchema.safeParse(pick(ctx.request.body, ['requestId']));
+    try {
+      await act(offerId, parsed.success ? parsed.data.requestId : undefined);
+    } catch (err) {
+      if (err instanceof OfferChecksFailed) {
+        ctx.status = 422;
+        await offerPage(ctx, { problems: err.problems });
+        return;
+      }
+      if (!(err instanceof HttpError) || (err.status !== 409 && err.status !== 403)) throw err;
+      ctx.status = err.status;
+      await offerPage(ctx, { formError: pageRefusal(lang(ctx), err) });
+      return;
+    }
+    ctx.redirect(`/provider/offers/${offerId}?done=${done}#status`);
+  }
+
+  async function offersPage(ctx: Context, extra: { form?: Record<string, string>; errors?: Record<string, string> }) {
+    const session = currentSession(ctx);
+    const l = lang(ctx);
+    const [offers, calls] = await Promise.all([listOwnOffers(deps, session), openCalls(deps)]);
+    renderPage(ctx, renderer, 'provider-offers', 'providerOffers.list.title', {
+      offers: offers.map((o) => ({ ...o, titleText: o.title[l], callTitleText: o.callTitle?.[l] ?? '' })),
+      calls: calls.map((c) => ({ ...c, titleText: c.title[l], selected: extra.form?.callId === c.id })),
+      form: extra.form ?? {}, errors: extra.errors ?? {},
+    });
+  }
+
+  interface OfferPageExtra {
+    form?: Record<string, string>; errors?: Record<string, string>; formError?: string | null; problems?: OfferProblem[];
+    groupForm?: Record<string, string>; groupErrors?: Record<string, string>;
+  }
+
+  async function offerPage(ctx: Context, extra: OfferPageExtra) {
+    const session = currentSession(ctx);
+    const l = lang(ctx);
+    const offer = await getOwnOffer(deps, session, offerIdOf(ctx));
+    const form = extra.form ?? formOf(offer);
+    const problemErrors = Object.fromEntries((extra.problems ?? []).map((p) => [p.field, p.message[l]]));
+    const errors = { ...problemErrors, ...(extra.errors ?? {}) };
+    const placeCount = Math.min(MAX_PLACES, Math.max(offer.fields.places.length + 2, Object.keys(form).filter((k) => k.startsWith('place_')).length));
+    const stated = offer.fields.statedCostCents;
+    ctx.set('cache-control', 'no-store');
+    renderPage(ctx, renderer, 'provider-offer', 'providerOffers.edit.title', {
+      offer, titleText: offer.title[l], callTitleText: offer.callTitle?.[l] ?? '', form, errors,
+      isAdmin: session.providerRole === 'admin', requestId: randomUUID(),
+      done: DONE.find((d) => d === ctx.query.done) ?? null, formError: extra.formError ?? null,
+      problemList: (extra.problems ?? []).map((p) => ({ field: p.field, message: p.message[l], anchor: anchorOf(p.field) })),
+      places: Array.from({ length: placeCount }, (_, i) => ({ index: i, number: i + 1, value: form[`place_${i}`] ?? '', error: errors[`places[${i}]`] ?? null })),
+      costMismatch: stated !== null && offer.computedCostCents !== null && stated !== offer.computedCostCents,
+      documents: offer.documents.map((d) => ({ ...d, kindText: translate(l, `providerOffers.document.${d.kind}`), error: errors[`documents.${d.kind}`] ?? null })),
+      groupForm: extra.groupForm ?? {}, groupErrors: extra.groupErrors ?? {},
+      placeOptions: offer.fields.places.map((p) => ({ address: p.address, selected: extra.groupForm?.place === p.address })),
+    }, { title: offer.title[l] });
+  }
   return router;
+}
+
+function lang(ctx: Context): PageLanguage {
+  return ctx.state.lang as PageLanguage;
+}
+
+function offerIdOf(ctx: Context): string {
+  const parsed = offerParams.safeParse({ offerId: ctx.params.offerId });
+  if (!parsed.success) throw new HttpError(404, 'offer_not_found', 'You have no offer with this id');
+  return parsed.data.offerId;
+}
+
+function pick(body: unknown, fields: readonly string[]): Record<string, string> {
+  const form = (body ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(fields.filter((f) => typeof form[f] === 'string').map((f) => [f, form[f] as string]));
+}
+
+/** 'places.1.address' (the schema's path) → 'places[1]', the name the workflow's checks use too. */
+function placeField(p: WordedProblem): WordedProblem {
+  const m = /^places\.(\d+)/.exec(p.field);
+  return m ? { ...p, field: `places[${m[1]}]` } : p;
+}
+
+/** The id of the page element a problem's field belongs to, for the error summary's links. */
+function anchorOf(field: string): string {
+  const place = /^places\[(\d+)\]$/.exec(field);
+  if (place) return `place-${place[1]}`;
+  if (field.startsWith('documents.')) return `document-${field.slice('documents.'.length)}`;
+  if (field === 'statedCostCents') return 'statedCost';
+  return field;
+}
+
+/** The page form's text values → the API's fields: euros to cents, one input per place to a list. */
+function offerInputFromForm(form: Record<string, string>): { input: Record<string, unknown>; problems: WordedProblem[] } {
+  const input: Record<string, unknown> = {};
+  const problems: WordedProblem[] = [];
+  for (const f of OFFER_FORM_FIELDS) if (f in form) input[f] = form[f];
+  const cost = (form.statedCost ?? '').trim().replace(/\s/g, '');
+  if (cost === '') input.statedCostCents = null;
+  else if (/^\d+([.,]\d{1,2})?$/.test(cost)) {
+    const [euros, cents = ''] = cost.split(/[.,]/);
+    input.statedCostCents = Number(euros) * 100 + Number(cents.padEnd(2, '0'));
+  } else {
+    problems.push({ field: 'statedCostCents', rule: 'amount', message: 'must be an amount in euros such as 320.00',
+      words: { lv: 'Norādiet summu eiro, piemēram, 320,00.', en: 'Enter an amount in euros such as 320.00.' } });
+  }
+  input.places = Array.from({ length: MAX_PLACES }, (_, i) => (form[`place_${i}`] ?? '').trim()).filter((a) => a !== '').map((address) => ({ address }));
+  return { input, problems };
+}
+
+/** The stored offer as the form's text values. */
+function formOf(offer: OfferDetail): Record<string, string> {
+  const form: Record<string, string> = {};
+  for (const f of OFFER_FORM_FIELDS) {
+    const v = offer.fields[f];
+    form[f] = v === null || v === undefined ? '' : String(v);
+  }
+  const cents = offer.fields.statedCostCents;
+  form.statedCost = cents === null || cents === undefined ? '' : `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+  offer.fields.places.forEach((p, i) => { form[`place_${i}`] = p.address; });
+  return form;
+}
+
+/** A refusal in the page's language where we have words for it; otherwise the API's message. */
+function pageRefusal(l: PageLanguage, err: HttpError): string {
+  const key = `providerOffers.error.${err.code}`;
+  const words = translate(l, key);
+  return words === key ? err.message : words;
 }

@@ -1,11 +1,227 @@
 import Router from '@koa/router';
-import type { Renderer } from '../../web/render';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { PageLanguage, Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
+import { HttpError } from '../errors';
+import { currentSession, requireRole } from '../middleware/auth';
+import { multipartBody, uploadFailure } from '../middleware/upload';
+import { renderPage } from '../pages';
+import { providerRegistrationSchema, providerStaffRegistrationSchema, staffDecisionSchema, staffParams } from '../provider-schemas';
+import {
+  confirmProviderEmail, decideProviderStaff, invalid, listProviderStaff, passwordProblems, registerProvider, registerProviderStaff,
+  registrationProblems, uploadProblem, type WordedProblem,
+} from '../services/provider-registration';
+import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 
-/** Provider registration: the form, e-mail confirmation, staff of a provider. */
+const REGISTRATION_FIELDS = ['institutionName', 'companyRegistrationNumber', 'educationRegistrationNumber', 'firstName', 'lastName', 'email', 'password', 'passwordRepeat', 'language'] as const;
+const STAFF_FIELDS = ['firstName', 'lastName', 'companyRegistrationNumber', 'email', 'password', 'passwordRepeat'] as const;
+const staffView = z.object({ id: z.uuid(), name: z.string(), email: z.string().nullable(), providerRole: z.string().nullable(), status: z.string(), createdAt: z.string() });
+
+/** Only the named fields of a form (a page form also carries the language switch and such). */
+function pick(body: unknown, fields: readonly string[]): Record<string, string> {
+  const form = (body ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(fields.filter((f) => typeof form[f] === 'string').map((f) => [f, form[f] as string]));
+}
+
+/** Field → message in the page's language, first problem of each field first, several joined. */
+export function errorsByField(problems: WordedProblem[], lang: PageLanguage): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const p of problems) {
+    const words = p.words?.[lang] ?? p.message;
+    errors[p.field] = errors[p.field] ? `${errors[p.field]} ${words}` : words;
+  }
+  return errors;
+}
+
+/** Provider registration: the form, e-mail confirmation, staff of a provider and their approval. */
 export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
   const router = new Router();
-  void deps; void api; void renderer;
+
+  // --- API ---
+  router.use('/api/providers/registrations', multipartBody({ fileFields: ['declaration'] }));
+  api.add(router, {
+    method: 'post', path: '/api/providers/registrations',
+    summary: 'Register an education provider (multipart/form-data: the fields below as form fields, the e-signed declaration as the file `declaration`)',
+    tag: 'provider registration', roles: 'public',
+    responses: {
+      201: { description: 'Registered; a confirmation link is e-mailed', schema: z.object({ providerId: z.uuid(), status: z.literal('awaiting_email'), message: z.string() }) },
+      409: { description: 'The company number, institution number or e-mail is already registered (details name the field)' },
+      413: { description: 'The declaration is larger than 10 MB' },
+    },
+  }, async (ctx) => {
+    const { data, problems } = registrationProblems(providerRegistrationSchema, ctx.request.body, declarationOf(ctx));
+    if (!data) throw invalid(problems);
+    const { providerId } = await registerProvider(deps, data, declarationOf(ctx)!);
+    ctx.status = 201;
+    ctx.body = { providerId, status: 'awaiting_email', message: `We sent a confirmation link to ${data.email}; follow it to send the registration to the agency` };
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/providers/confirmations', summary: 'Confirm a registrant\'s e-mail address with the token from the e-mailed link',
+    tag: 'provider registration', roles: 'public', body: z.object({ token: z.string().min(1).max(2000) }).strict(),
+    responses: {
+      200: { description: 'Confirmed (or already confirmed); the agency reviews the registration', schema: z.object({ outcome: z.string(), stage: z.string() }) },
+      410: { description: 'The link or the registration has expired; register again' },
+    },
+  }, async (ctx, { body }) => {
+    ctx.body = await confirmProviderEmail(deps, body.token);
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/providers/staff-registrations', summary: 'A staff member of an approved provider asks to join it',
+    tag: 'provider registration', roles: 'public', body: providerStaffRegistrationSchema,
+    responses: {
+      201: { description: "Registered; the provider's administrator approves", schema: z.object({ userId: z.uuid(), status: z.literal('awaiting_approval') }) },
+      409: { description: 'The e-mail is already registered' },
+    },
+  }, async (ctx, { body }) => {
+    const data = staffInput(body);
+    const { userId } = await registerProviderStaff(deps, data);
+    ctx.status = 201;
+    ctx.body = { userId, status: 'awaiting_approval' };
+  });
+
+  api.add(router, {
+    method: 'get', path: '/api/provider/staff', summary: "The users of the provider: the administrator approves those waiting",
+    tag: 'provider', roles: ['provider'],
+    responses: { 200: { description: 'The users, waiting ones first', schema: z.object({ staff: z.array(staffView) }) } },
+  }, async (ctx) => {
+    ctx.body = { staff: await listProviderStaff(deps, currentSession(ctx)) };
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/provider/staff/:userId/decision', summary: "Approve or reject a staff member's request (the provider's administrator only)",
+    tag: 'provider', roles: ['provider'], params: staffParams, body: staffDecisionSchema,
+    responses: {
+      200: { description: 'Decided', schema: staffView },
+      403: { description: 'Not the administrator' },
+      404: { description: 'Your institution has no such user' },
+      409: { description: 'Already decided' },
+    },
+  }, async (ctx, { params, body }) => {
+    ctx.body = await decideProviderStaff(deps, currentSession(ctx), params.userId, body.decision);
+  });
+
+  // --- Pages ---
+  router.get('/providers/register', (ctx) => {
+    registrationPage(ctx, { form: { language: ctx.state.lang as string }, errors: {} });
+  });
+
+  router.post('/providers/register', multipartBody({ fileFields: ['declaration'], keepFields: true }), async (ctx) => {
+    const form = pick(ctx.request.body, REGISTRATION_FIELDS);
+    const failed = uploadFailure(ctx);
+    const { data, problems } = registrationProblems(providerRegistrationSchema, form, declarationOf(ctx));
+    const all = failed ? [...problems.filter((p) => p.field !== 'declaration'), uploadProblem(failed)] : problems;
+    if (!data || failed) {
+      ctx.status = failed?.status ?? 400;
+      registrationPage(ctx, { form, errors: errorsByField(all, ctx.state.lang as PageLanguage) });
+      return;
+    }
+    try {
+      await registerProvider(deps, data, declarationOf(ctx)!);
+    } catch (err) {
+      if (!(err instanceof HttpError) || (err.status !== 409 && err.status !== 400)) throw err;
+      ctx.status = err.status;
+      registrationPage(ctx, { form, errors: errorsByField(err.details as WordedProblem[], ctx.state.lang as PageLanguage) });
+      return;
+    }
+    ctx.redirect(`/providers/register/sent?email=${encodeURIComponent(data.email)}`);
+  });
+
+  router.get('/providers/register/sent', (ctx) => {
+    renderPage(ctx, renderer, 'provider-register-sent', 'providerAccount.sent.title', { email: typeof ctx.query.email === 'string' ? ctx.query.email : '' });
+  });
+
+  router.get('/providers/confirm', async (ctx) => {
+    const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
+    ctx.set('cache-control', 'no-store');
+    try {
+      const result = await confirmProviderEmail(deps, token);
+      renderPage(ctx, renderer, 'provider-confirm', 'providerAccount.confirm.title', { outcome: result.outcome });
+    } catch (err) {
+      if (!(err instanceof HttpError) || ![400, 409, 410].includes(err.status)) throw err;
+      ctx.status = err.status;
+      const outcome = err.status === 410 ? 'expired' : err.status === 400 ? 'invalid' : 'refused';
+      renderPage(ctx, renderer, 'provider-confirm', `providerAccount.confirm.title.${outcome}`, { outcome, message: err.message });
+    }
+  });
+
+  router.get('/providers/staff/register', (ctx) => {
+    renderPage(ctx, renderer, 'provider-staff-register', 'providerAccount.staffRegister.title', { form: {}, errors: {} });
+  });
+
+  router.post('/providers/staff/register', async (ctx) => {
+    const form = pick(ctx.request.body, STAFF_FIELDS);
+    const lang = ctx.state.lang as PageLanguage;
+    try {
+      await registerProviderStaff(deps, staffInput({ ...form, passwordRepeat: form.passwordRepeat ?? '' }));
+    } catch (err) {
+      if (!(err instanceof HttpError) || (err.status !== 409 && err.status !== 400)) throw err;
+      ctx.status = err.status;
+      renderPage(ctx, renderer, 'provider-staff-register', 'providerAccount.staffRegister.title', { form, errors: errorsByField(err.details as WordedProblem[], lang) });
+      return;
+    }
+    ctx.redirect('/providers/staff/register/sent');
+  });
+
+  router.get('/providers/staff/register/sent', (ctx) => {
+    renderPage(ctx, renderer, 'provider-staff-register-sent', 'providerAccount.staffSent.title');
+  });
+
+  router.get('/provider/staff', requireRole('provider'), async (ctx) => {
+    await staffPage(ctx, {});
+  });
+
+  router.post('/provider/staff/:userId/decision', requireRole('provider'), async (ctx) => {
+    const params = staffParams.safeParse(ctx.params);
+    const body = staffDecisionSchema.safeParse(pick(ctx.request.body, ['decision']));
+    if (!params.success) throw new HttpError(404, 'user_not_found', 'Your institution has no user with this id');
+    if (!body.success) { ctx.status = 400; await staffPage(ctx, { failedId: params.data.userId, formError: fieldProblems(body.error)[0]!.message }); return; }
+    try {
+      await decideProviderStaff(deps, currentSession(ctx), params.data.userId, body.data.decision);
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 409) throw err;
+      ctx.status = 409;
+      await staffPage(ctx, { failedId: params.data.userId, formError: err.message });
+      return;
+    }
+    ctx.redirect(`/provider/staff?done=${body.data.decision}#status`);
+  });
+
+  function registrationPage(ctx: Context, data: { form: Record<string, string>; errors: Record<string, string> }) {
+    // Passwords are never sent back into the page.
+    const form = { ...data.form, password: '', passwordRepeat: '' };
+    renderPage(ctx, renderer, 'provider-register', 'providerAccount.register.title', {
+      form, errors: data.errors, hasErrors: Object.keys(data.errors).length > 0, errorList: Object.entries(data.errors).map(([field, message]) => ({ field, message })),
+    });
+  }
+
+  async function staffPage(ctx: Context, extra: { failedId?: string; formError?: string }) {
+    const session = currentSession(ctx);
+    const staff = await listProviderStaff(deps, session);
+    const done = ctx.query.done === 'approve' || ctx.query.done === 'reject' ? ctx.query.done : null;
+    renderPage(ctx, renderer, 'provider-staff', 'providerAccount.staff.title', {
+      isAdmin: session.providerRole === 'admin', done, formError: extra.formError ?? null,
+      staff: staff.map((u) => ({ ...u, waiting: u.status === 'awaiting_approval', failed: u.id === extra.failedId })),
+    });
+  }
   return router;
+}
+
+function declarationOf(ctx: Context) {
+  return ctx.request.files?.find((f) => f.field === 'declaration');
+}
+
+/** The staff registration, validated whole: the schema and the password rules together. */
+function staffInput(body: unknown) {
+  const parsed = providerStaffRegistrationSchema.safeParse(body);
+  const raw = (body ?? {}) as Record<string, unknown>;
+  const problems: WordedProblem[] = parsed.success ? [] : fieldProblems(parsed.error);
+  if (typeof raw.password === 'string' && raw.password.length > 0) {
+    problems.push(...passwordProblems(raw.password, typeof raw.passwordRepeat === 'string' ? raw.passwordRepeat : undefined));
+  }
+  if (!parsed.success || problems.length > 0) throw invalid(problems);
+  return parsed.data;
 }

@@ -6,74 +6,127 @@ import { closeJourneySignal, decideApprovalUpdate } from '../../workflows/learne
 import { applyUpdate, enrolmentDecisionUpdate, outcomeUpdate, surveyAnswerUpdate } from '../../workflows/learner-journey-application';
 import { populationRecheck } from '../../workflows/population-recheck';
 import { populationRecheckId } from '../../workflows/ids';
-import { startTestStack } from '../helpers/stack';
-import { openTaskOf, startLearnerJourney, untilStage } from '../helpers/journeys';
+import { confirmProviderEmailUpdate, providerRegistration } from '../../workflows/provider-registration';
+import { providerOffer, submitOfferUpdate } from '../../workflows/provider-offer';
+import { providerRegistrationId } from '../../workflows/ids';
+import { insertCall } from '../../dev/seed-calls';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { eventually, openTaskOf, startLearnerJourney, untilStage } from '../helpers/journeys';
+import { approvedProvider, insertDraftOffer, insertRegisteredProvider } from '../helpers/providers';
 
 /**
  * Records the histories the replay test checks new workflow code against. Run it (with the test command's
  * Postgres and Temporal) when a workflow changes, under a new version name, and keep the old files: they stand
- * for journeys that are already running in production. Usage: npm run record-histories -- v2
+ * for journeys that are already running in production. Usage: npm run record-histories -- v2 [learner|provider]
+ * (the optional second word records only the learner's or only the providers' workflow types).
  */
 async function main(): Promise<void> {
   const version = process.argv[2] ?? 'v1';
+  const only = process.argv[3] as 'learner' | 'provider' | undefined;
   const stack = await startTestStack();
-  const staff: Actor = { role: 'staff', id: 's', name: 'Staff', channel: 'staff' };
-  const provider: Actor = { role: 'provider', id: 'p', name: 'Provider', channel: 'e-service' };
-  const learner: Actor = { role: 'learner', id: 'l', name: 'Learner', channel: 'e-service' };
   try {
-    // IMK approves automatically; the journey then goes all the way to the survey.
-    const { id: providerId } = await stack.db('providers').first<{ id: string }>('id');
-    const now = Date.now();
-    const [offer] = await stack.db('offers').insert({
-      providerId, programme: 'IMK', titleLv: 'Paraugs', titleEn: 'Sample', costCents: 32_000, published: true,
-      applicationsOpenAt: new Date(now - 3_600_000), applicationsCloseAt: new Date(now + 86_400_000),
-      groupFormationDeadline: new Date(now + 3_600_000),
-    }).returning<{ id: string }[]>('id');
-    const [group] = await stack.db('offerGroups').insert({
-      offerId: offer.id, place: 'Rīga', startsOn: '2027-01-11', endsOn: '2027-04-30', capacity: 10,
-    }).returning<{ id: string }[]>('id');
-    const completed = await startLearnerJourney(stack.temporal, stack.taskQueue, '321178-40215');
-    await untilStage(stack.db, completed.handle, completed.caseId, 'imk_approved');
-    const applied = await completed.handle.executeUpdate(applyUpdate, { args: [{ offerId: offer.id, groupId: group.id, actor: learner }] });
-    await completed.handle.executeUpdate(enrolmentDecisionUpdate, { args: [{ applicationId: applied.applicationId!, decision: 'enrol', reason: null, actor: provider }] });
-    await completed.handle.executeUpdate(outcomeUpdate, { args: [{ outcome: 'completed', actor: provider }] });
-    await completed.handle.executeUpdate(surveyAnswerUpdate, { args: [{ ratings: { knowledge_and_skills: 5, organisation_of_learning: 4, teachers: 5 }, actor: learner }] });
-    await completed.handle.result();
-
-    // Staff decide where the programme asks them to (MN): a refusal.
-    const refused = await startLearnerJourney(stack.temporal, stack.taskQueue, '150690-11223', { programme: 'MN' });
-    const task = await openTaskOf(stack.db, refused.caseId);
-    await refused.handle.executeUpdate(decideApprovalUpdate, { args: [{ taskId: task.id, decision: 'reject', comment: 'Nav nodarbināts', decidedBy: staff }] });
-    await refused.handle.result();
-
-    // Closed from outside while waiting for staff (the periodic register check found the person deceased).
-    const closed = await startLearnerJourney(stack.temporal, stack.taskQueue, '220288-10458', { programme: 'MN' });
-    await openTaskOf(stack.db, closed.caseId);
-    await closed.handle.signal(closeJourneySignal, { reason: 'deceased', detail: 'sample', actor: { role: 'system', id: null, name: null, channel: 'system' } });
-    await closed.handle.result();
-
-    const ineligible = await startLearnerJourney(stack.temporal, stack.taskQueue, '010309-21234');
-    await ineligible.handle.result();
-
-    // One pass of the periodic register check over everyone registered above (all checked: checkedBefore is now).
-    const recheck = await stack.temporal.workflow.start(populationRecheck, {
-      workflowId: populationRecheckId(`record-${version}`), taskQueue: stack.taskQueue,
-      args: [{ checkedBefore: new Date().toISOString(), intervalMs: 180 * 86_400_000, batchSize: 2 }],
-    });
-    await recheck.result();
-
-    const recorded = {
-      'learner-journey.completed': completed.handle, 'learner-journey.refused': refused.handle, 'learner-journey.closed': closed.handle,
-      'learner-journey.not-eligible': ineligible.handle, 'population-recheck': recheck,
-    };
-    for (const [name, handle] of Object.entries(recorded)) {
-      const file = path.join(__dirname, `${name}.${version}.json`);
-      fs.writeFileSync(file, historyToJSON(await handle.fetchHistory()));
-      process.stdout.write(`recorded ${file}\n`);
-    }
+    if (only !== 'provider') await recordLearner(stack, version);
+    if (only !== 'learner') await recordProvider(stack, version);
   } finally {
     await stack.stop();
   }
+}
+
+function save(name: string, version: string, history: Awaited<ReturnType<WorkflowHandleLike['fetchHistory']>>): void {
+  const file = path.join(__dirname, `${name}.${version}.json`);
+  fs.writeFileSync(file, historyToJSON(history));
+  process.stdout.write(`recorded ${file}\n`);
+}
+
+interface WorkflowHandleLike { fetchHistory(): Promise<Parameters<typeof historyToJSON>[0]> }
+
+/** A provider registered, confirmed and approved; an offer submitted, approved and published. */
+async function recordProvider(stack: TestStack, version: string): Promise<void> {
+  const staff: Actor = { role: 'staff', id: 's', name: 'Staff', channel: 'staff' };
+  const providerActor: Actor = { role: 'provider', id: 'p', name: 'Provider', channel: 'e-service' };
+
+  const registered = await insertRegisteredProvider(stack.db, 'second');
+  const registration = await stack.temporal.workflow.start(providerRegistration, {
+    workflowId: providerRegistrationId(registered.providerId), taskQueue: stack.taskQueue,
+    args: [{ ...registered, language: 'lv', timing: { emailConfirmationValid: '1 hour', approvalWorkingDays: 1 } }],
+  });
+  await registration.executeUpdate(confirmProviderEmailUpdate, { args: [{ confirmedAt: new Date().toISOString() }] });
+  const approvalTask = await eventually(() => stack.db('tasks').where({ providerId: registered.providerId, state: 'open' }).first<{ id: string }>(), 'the approval task');
+  await registration.executeUpdate(decideApprovalUpdate, { args: [{ taskId: approvalTask.id, decision: 'approve', comment: '', decidedBy: staff }] });
+  await registration.result();
+  save('provider-registration.approved', version, await registration.fetchHistory());
+
+  const now = Date.now();
+  const phases = {
+    submissionOpensAt: new Date(now - 86_400_000), submissionClosesAt: new Date(now + 3_000), evaluationEndsAt: new Date(now + 60_000),
+    publicationAt: new Date(now + 6_000), applicationsOpenAt: new Date(now + 6_000), applicationsCloseAt: new Date(now + 3_600_000),
+    groupFormationAt: new Date(now + 3_600_000), teachingEndsAt: new Date(now + 86_400_000),
+  };
+  const callId = await insertCall(stack.db, `RECORD-${version}-${now}`, phases);
+  const providerId = await approvedProvider(stack.db, 'demo');
+  const { offerId, workflowId } = await insertDraftOffer(stack.db, { providerId, sample: 'demo', callId, phases });
+  const offer = await stack.temporal.workflow.start(providerOffer, { workflowId, taskQueue: stack.taskQueue, args: [{ offerId, providerId, callId }] });
+  await offer.executeUpdate(submitOfferUpdate, { args: [{ actor: providerActor }] });
+  const evaluationTask = await eventually(() => stack.db('tasks').where({ offerId, state: 'open' }).first<{ id: string }>(), 'the evaluation task');
+  await offer.executeUpdate(decideApprovalUpdate, {
+    args: [{ taskId: evaluationTask.id, decision: 'approve', comment: '', decidedBy: staff, checklist: { provider_requirements: true } }],
+  });
+  await eventually(async () => (await stack.db('offers').where({ id: offerId }).first()).state === 'published', 'the offer to be published');
+  // Still running (waiting for teaching to end): the history up to publication is what running offers look like.
+  save('provider-offer.published', version, await offer.fetchHistory());
+}
+
+/** The learner's journey in its shapes, and one re-check run. */
+async function recordLearner(stack: TestStack, version: string): Promise<void> {
+  const staff: Actor = { role: 'staff', id: 's', name: 'Staff', channel: 'staff' };
+  const provider: Actor = { role: 'provider', id: 'p', name: 'Provider', channel: 'e-service' };
+  const learner: Actor = { role: 'learner', id: 'l', name: 'Learner', channel: 'e-service' };
+  // IMK approves automatically; the journey then goes all the way to the survey.
+  const { id: providerId } = await stack.db('providers').first<{ id: string }>('id');
+  const now = Date.now();
+  const [offer] = await stack.db('offers').insert({
+    providerId, programme: 'IMK', titleLv: 'Paraugs', titleEn: 'Sample', costCents: 32_000, published: true,
+    applicationsOpenAt: new Date(now - 3_600_000), applicationsCloseAt: new Date(now + 86_400_000),
+    groupFormationDeadline: new Date(now + 3_600_000),
+  }).returning<{ id: string }[]>('id');
+  const [group] = await stack.db('offerGroups').insert({
+    offerId: offer.id, place: 'Rīga', startsOn: '2027-01-11', endsOn: '2027-04-30', capacity: 10,
+  }).returning<{ id: string }[]>('id');
+  const completed = await startLearnerJourney(stack.temporal, stack.taskQueue, '321178-40215');
+  await untilStage(stack.db, completed.handle, completed.caseId, 'imk_approved');
+  const applied = await completed.handle.executeUpdate(applyUpdate, { args: [{ offerId: offer.id, groupId: group.id, actor: learner }] });
+  await completed.handle.executeUpdate(enrolmentDecisionUpdate, { args: [{ applicationId: applied.applicationId!, decision: 'enrol', reason: null, actor: provider }] });
+  await completed.handle.executeUpdate(outcomeUpdate, { args: [{ outcome: 'completed', actor: provider }] });
+  await completed.handle.executeUpdate(surveyAnswerUpdate, { args: [{ ratings: { knowledge_and_skills: 5, organisation_of_learning: 4, teachers: 5 }, actor: learner }] });
+  await completed.handle.result();
+
+  // Staff decide where the programme asks them to (MN): a refusal.
+  const refused = await startLearnerJourney(stack.temporal, stack.taskQueue, '150690-11223', { programme: 'MN' });
+  const task = await openTaskOf(stack.db, refused.caseId);
+  await refused.handle.executeUpdate(decideApprovalUpdate, { args: [{ taskId: task.id, decision: 'reject', comment: 'Nav nodarbināts', decidedBy: staff }] });
+  await refused.handle.result();
+
+  // Closed from outside while waiting for staff (the periodic register check found the person deceased).
+  const closed = await startLearnerJourney(stack.temporal, stack.taskQueue, '220288-10458', { programme: 'MN' });
+  await openTaskOf(stack.db, closed.caseId);
+  await closed.handle.signal(closeJourneySignal, { reason: 'deceased', detail: 'sample', actor: { role: 'system', id: null, name: null, channel: 'system' } });
+  await closed.handle.result();
+
+  const ineligible = await startLearnerJourney(stack.temporal, stack.taskQueue, '010309-21234');
+  await ineligible.handle.result();
+
+  // One pass of the periodic register check over everyone registered above (all checked: checkedBefore is now).
+  const recheck = await stack.temporal.workflow.start(populationRecheck, {
+    workflowId: populationRecheckId(`record-${version}`), taskQueue: stack.taskQueue,
+    args: [{ checkedBefore: new Date().toISOString(), intervalMs: 180 * 86_400_000, batchSize: 2 }],
+  });
+  await recheck.result();
+
+  const recorded = {
+    'learner-journey.completed': completed.handle, 'learner-journey.refused': refused.handle, 'learner-journey.closed': closed.handle,
+    'learner-journey.not-eligible': ineligible.handle, 'population-recheck': recheck,
+  };
+  for (const [name, handle] of Object.entries(recorded)) save(name, version, await handle.fetchHistory());
 }
 
 main().catch((err) => { process.stderr.write(`${err}\n`); process.exit(1); });

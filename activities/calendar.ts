@@ -1,0 +1,37 @@
+import type { Knex } from 'knex';
+import { rigaDate } from '../domain/dates';
+import { shift } from '../domain/holidays';
+import { workingDaysDeadline } from '../domain/working-days';
+
+/** Input of taskDueAt: a deadline in working days from now, or (tests only) a fixed duration. */
+export interface TaskDueAtInput {
+  workingDays: number;
+  /** Tests only: milliseconds from now instead of working days. */
+  overrideMs?: number | null;
+}
+
+/** The public holidays (YYYY-MM-DD) between two calendar days, read from the table administrators extend. */
+export async function holidaysBetween(db: Knex, from: string, to: string): Promise<Set<string>> {
+  // As text: pg would turn a DATE into a Date at the process's local midnight.
+  const rows = await db('publicHolidays').whereBetween('day', [from, to])
+    .select<{ day: string }[]>(db.raw("to_char(day, 'YYYY-MM-DD') AS day"));
+  return new Set(rows.map(({ day }) => day));
+}
+
+/** Activities about the agency's calendar. */
+export function createCalendarActivities({ db }: { db: Knex }) {
+  return {
+    /**
+     * When a task opened now is due: the end of the n-th working day in Riga, skipping weekends and the
+     * public_holidays rows (statutory and one-off). Computed in an activity because the calendar is data.
+     */
+    async taskDueAt(input: TaskDueAtInput): Promise<{ dueAt: string }> {
+      const now = new Date();
+      if (input.overrideMs !== undefined && input.overrideMs !== null) return { dueAt: new Date(now.getTime() + input.overrideMs).toISOString() };
+      const today = rigaDate(now);
+      // Runs of holidays and weekends are short; a month past the working days covers any real calendar.
+      const holidays = await holidaysBetween(db, today, shift(today, input.workingDays * 7 + 31));
+      return { dueAt: workingDaysDeadline(now, input.workingDays, holidays).toISOString() };
+    },
+  };
+}

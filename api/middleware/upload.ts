@@ -1,0 +1,126 @@
+import Busboy from 'busboy';
+import type { Context, Next } from 'koa';
+import { MAX_UPLOAD_BYTES } from '../../domain/uploads';
+import { HttpError } from '../errors';
+import { MAX_BODY_BYTES } from './body';
+
+/** One uploaded file, read whole into memory (at most MAX_UPLOAD_BYTES). `contentType` is the browser's claim. */
+export interface UploadedFile { field: string; filename: string; contentType: string; content: Buffer; sizeBytes: number }
+
+declare module 'koa' {
+  interface Request {
+    /** Files of a multipart body (see multipartBody); empty for other bodies. */
+    files?: UploadedFile[];
+  }
+}
+
+/**
+ * Reads a multipart/form-data body on an upload route: text fields into ctx.request.body (64 KiB in all, like any
+ * other body) and files into ctx.request.files, at most one per named file field and MAX_UPLOAD_BYTES each. A file
+ * over the limit is not kept beyond the limit: the rest is read and dropped so the client gets our 413, and a body
+ * far past every limit ends the connection. JSON and form bodies pass through with no files.
+ *
+ * With `keepFields`, a refused upload does not throw: the error goes to ctx.state.uploadFailure and the fields read
+ * so far to ctx.request.body, so a page can show the form again with the message next to the file field.
+ */
+export function multipartBody(opts: { fileFields: readonly string[]; keepFields?: boolean }) {
+  return async (ctx: Context, next: Next) => {
+    if (ctx.request.type !== 'multipart/form-data') {
+      ctx.request.files = [];
+      return next();
+    }
+    const { fields, files, failure } = await readMultipart(ctx, opts.fileFields);
+    if (failure && !opts.keepFields) throw failure;
+    ctx.request.body = fields;
+    ctx.request.files = failure ? [] : files;
+    if (failure) ctx.state.uploadFailure = failure;
+    return next();
+  };
+}
+
+/** The refusal multipartBody kept for the page (keepFields), or null. */
+export function uploadFailure(ctx: Context): HttpError | null {
+  return (ctx.state.uploadFailure as HttpError | undefined) ?? null;
+}
+
+const MB = 1024 * 1024;
+
+function readMultipart(ctx: Context, fileFields: readonly string[]) {
+  return new Promise<{ fields: Record<string, string>; files: UploadedFile[]; failure: HttpError | null }>((resolve, reject) => {
+    const fields: Record<string, string> = {};
+    const files: UploadedFile[] = [];
+    let failure: HttpError | null = null;
+    const fail = (err: HttpError) => { failure ??= err; };
+    let bb: Busboy.Busboy;
+    try {
+      bb = Busboy({
+        headers: ctx.req.headers, defParamCharset: 'utf8',
+        limits: { fileSize: MAX_UPLOAD_BYTES, files: fileFields.length + 2, fields: 200, fieldSize: MAX_BODY_BYTES, parts: 250 },
+      });
+    } catch (err) {
+      reject(new HttpError(400, 'malformed_multipart', `The multipart body cannot be read: ${(err as Error).message}`));
+      return;
+    }
+    let fieldBytes = 0;
+    const seen = new Set<string>();
+    bb.on('field', (name, value, info) => {
+      fieldBytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+      if (info.valueTruncated || fieldBytes > MAX_BODY_BYTES) {
+        fail(new HttpError(413, 'body_too_large', `The form fields are larger than ${MAX_BODY_BYTES / 1024} KiB`));
+        return;
+      }
+      fields[name] = value;
+    });
+    bb.on('file', (name, stream, info) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let refused = false;
+      if (!fileFields.includes(name)) {
+        refused = true;
+        fail(new HttpError(400, 'unexpected_file', `No file is expected in the field "${name}"; send files only in: ${fileFields.join(', ')}`,
+          [{ field: name, rule: 'unexpected_file', message: 'no file is expected here' }]));
+      } else if (seen.has(name)) {
+        refused = true;
+        fail(new HttpError(400, 'too_many_files', `Send one file in the field "${name}"`,
+          [{ field: name, rule: 'too_many_files', message: 'send one file only' }]));
+      }
+      seen.add(name);
+      stream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (!refused) chunks.push(chunk);
+      });
+      stream.on('limit', () => {
+        refused = true;
+        chunks.length = 0;
+        fail(new HttpError(413, 'file_too_large', `The file in "${name}" is larger than the ${MAX_UPLOAD_BYTES / MB} MB limit`,
+          [{ field: name, rule: 'too_large', limitBytes: MAX_UPLOAD_BYTES, message: `larger than ${MAX_UPLOAD_BYTES / MB} MB` }]));
+      });
+      stream.on('close', () => {
+        // A browser sends an empty part with no file name when no file was chosen: that is no file, not an empty one.
+        if (refused || (info.filename === '' && size === 0)) return;
+        files.push({ field: name, filename: info.filename || 'document', contentType: info.mimeType, content: Buffer.concat(chunks), sizeBytes: size });
+      });
+    });
+    const tooMany = () => fail(new HttpError(413, 'body_too_large', 'The form has too many parts'));
+    bb.on('filesLimit', () => fail(new HttpError(400, 'too_many_files', `Send at most one file in each of: ${fileFields.join(', ')}`)));
+    bb.on('fieldsLimit', tooMany);
+    bb.on('partsLimit', tooMany);
+    bb.on('error', (err: Error) => reject(new HttpError(400, 'malformed_multipart', `The multipart body cannot be read: ${err.message}`)));
+    bb.on('close', () => resolve({ fields, files, failure }));
+
+    // Reading on past a too-large file lets the client receive the 413; a body far beyond every limit is cut off.
+    const hardLimit = (fileFields.length + 1) * MAX_UPLOAD_BYTES + 16 * MAX_BODY_BYTES;
+    let received = 0;
+    ctx.req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > hardLimit) {
+        ctx.req.unpipe(bb);
+        ctx.req.pause();
+        ctx.set('connection', 'close');
+        reject(new HttpError(413, 'body_too_large', `The request body is larger than ${Math.floor(hardLimit / MB)} MB`));
+      }
+    });
+    ctx.req.on('error', reject);
+    ctx.req.pipe(bb);
+  });
+}

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { isCompanyRegistrationNumber } from '../activities/registries/enterprise-register';
+import { isViisRegistrationNumber } from '../activities/registries/viis';
+
+// Request schemas of provider registration and the provider's offers workspace, shared by the JSON API and the
+// page forms. Page forms send every value as text, so numbers accept digit strings and an empty field is null.
+
+const text = () => z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be text') });
+const required = (max: number) => text().trim().min(1, { message: 'is required' }).max(max, { message: `must be at most ${max} characters` });
+const optionalText = (max: number) => z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? null : v),
+  text().trim().max(max, { message: `must be at most ${max} characters` }).nullable()).optional();
+const email = () => text().trim().max(254, { message: 'must be at most 254 characters' })
+  .pipe(z.email({ message: 'must be an e-mail address such as name@example.lv' })).transform((v) => v.toLowerCase());
+const wholeNumber = (min: number, max: number) => z.preprocess(
+  (v) => (v === '' ? null : typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
+  z.number({ error: 'must be a whole number' }).int({ message: 'must be a whole number' })
+    .min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }).nullable(),
+).optional();
+const requestId = z.uuid({ message: 'must be the form\'s request id (a UUID)' }).optional()
+  .describe('Repeating a request with the same id does it once');
+
+/** A company registration number (Enterprise Register): 11 digits. */
+export const companyNumber = () => text().trim().refine(isCompanyRegistrationNumber, { message: 'must be 11 digits' });
+
+/** An education provider's registration (the declaration file comes as the multipart file field `declaration`). */
+export const providerRegistrationSchema = z.object({
+  institutionName: required(200),
+  companyRegistrationNumber: companyNumber(),
+  educationRegistrationNumber: text().trim().refine(isViisRegistrationNumber, { message: 'must be 10 digits' }),
+  firstName: required(100),
+  lastName: required(100),
+  email: email(),
+  password: text().min(1, { message: 'is required' }).max(200, { message: 'must be at most 200 characters' }),
+  passwordRepeat: text(),
+  language: z.enum(['lv', 'en'], { message: 'must be "lv" or "en"' }),
+}).strict();
+
+/** A staff member of a registered provider asking to join it. */
+export const providerStaffRegistrationSchema = z.object({
+  firstName: required(100),
+  lastName: required(100),
+  companyRegistrationNumber: companyNumber(),
+  email: email(),
+  password: text().min(1, { message: 'is required' }).max(200, { message: 'must be at most 200 characters' }),
+  passwordRepeat: text().optional().describe('Checked when sent (the page form always sends it)'),
+}).strict();
+
+/** The administrator's decision on a staff member's request. */
+export const staffDecisionSchema = z.object({ decision: z.enum(['approve', 'reject'], { message: 'must be "approve" or "reject"' }) }).strict();
+
+/** Path parameters naming a provider user. */
+export const staffParams = z.object({ userId: z.uuid({ message: 'must be a user id (UUID)' }) });
+
+/** A new draft offer in an open call. */
+export const createOfferSchema = z.object({
+  callId: z.uuid({ message: 'must be a call id (UUID)' }),
+  titleLv: required(200),
+  titleEn: required(200),
+}).strict();
+
+/** Editable fields of a draft (all optional: only those sent change; checks for completeness run on submission). */
+export const offerFieldsSchema = z.object({
+  titleLv: required(200).optional(),
+  titleEn: required(200).optional(),
+  competence: optionalText(200),
+  descriptionLv: optionalText(5000),
+  descriptionEn: optionalText(5000),
+  prerequisitesLv: optionalText(2000),
+  prerequisitesEn: optionalText(2000),
+  language: z.enum(['lv', 'en'], { message: 'must be "lv" or "en"' }).optional(),
+  digcompLevel: wholeNumber(1, 8),
+  digitalSharePercent: wholeNumber(0, 100),
+  hoursTheory: wholeNumber(0, 2000),
+  hoursPractice: wholeNumber(0, 2000),
+  licenceNumber: optionalText(50),
+  coefficientCode: optionalText(50),
+  statedCostCents: wholeNumber(0, 10_000_000).describe("The provider's own cost per learner, in cents"),
+  places: z.array(z.object({ address: required(300) }).strict(), { message: 'must be a list of { address }' })
+    .max(20, { message: 'at most 20 places' }).optional().describe('Places of delivery, each registered in VIIS'),
+}).strict();
+
+/** The editable fields, after parsing. */
+export type OfferFields = z.output<typeof offerFieldsSchema>;
+
+/** Path parameters naming an offer. */
+export const offerParams = z.object({ offerId: z.uuid({ message: 'must be an offer id (UUID)' }) });
+
+/** Path parameters naming an offer's document kind. */
+export const offerDocumentParams = offerParams.extend({
+  kind: z.string().regex(/^[a-z_]{1,50}$/, { message: 'must be a document kind such as curriculum' }),
+});
+
+/** Submitting or withdrawing an offer. */
+export const offerActionSchema = z.object({ requestId }).strict();
+
+const day = (what: string) => text().regex(/^\d{4}-\d{2}-\d{2}$/, { message: `must be the ${what} day as YYYY-MM-DD` })
+  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), { message: 'is not a calendar day' });
+
+/** A group of an approved offer. */
+export const offerGroupSchema = z.object({
+  place: required(300),
+  startsOn: day('first'),
+  endsOn: day('last'),
+  schedule: required(500),
+  capacity: z.preprocess((v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    z.number({ error: 'must be a whole number' }).int({ message: 'must be a whole number' })
+      .min(1, { message: 'must be at least 1' }).max(100, { message: 'must be at most 100' })),
+}).strict();
+
+/** The details of a refused offer submission: one problem per field, in both languages. */
+export const offerProblemSchema = z.object({ field: z.string(), code: z.string(), message: z.object({ lv: z.string(), en: z.string() }) });

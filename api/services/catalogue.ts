@@ -1,0 +1,211 @@
+import type { Knex } from 'knex';
+import { SURVEY_ASPECTS } from '../../domain/applications';
+import type { ApiDeps } from '../deps';
+import type { CatalogueQuery } from '../schemas';
+
+// The public catalogue: published offers (state 'published') with search, filters, sorting and paging, and one
+// offer's page with its groups and its public rating. Reads only the read model; no login needed.
+
+/** A programme's rating is public only once this many people have completed it (seed 001). */
+export const MIN_COMPLETERS_FOR_RATING = 10;
+
+type Bilingual = { lv: string; en: string };
+
+/** One offer in a page of the catalogue. */
+export interface CatalogueItem {
+  offerId: string; title: Bilingual; provider: string; programme: string; programmeName: Bilingual;
+  competence: string | null; language: string; digcompLevel: number | null; costCents: number; copayPercent: number | null;
+  places: string[]; nextStartsOn: string | null; freePlaces: number;
+}
+
+/** The public rating of an offer; the numbers are null while fewer than the minimum have completed it. */
+export interface OfferRating {
+  completers: number; minimumCompleters: number; shown: boolean;
+  answers: number | null; overall: number | null; aspects: Record<string, number | null> | null;
+}
+
+/** One published offer as its catalogue page shows it. */
+export interface CatalogueOffer extends Omit<CatalogueItem, 'places' | 'nextStartsOn' | 'freePlaces'> {
+  description: { lv: string | null; en: string | null }; prerequisites: { lv: string | null; en: string | null };
+  digitalSharePercent: number | null; hoursTheory: number | null; hoursPractice: number | null; hours: number | null;
+  places: string[]; applicationsOpenAt: string; applicationsCloseAt: string; groupFormationDeadline: string;
+  groups: { groupId: string; place: string; startsOn: string; endsOn: string; schedule: string | null; capacity: number; enrolled: number; freePlaces: number }[];
+  rating: OfferRating;
+}
+
+interface OfferRow {
+  id: string; providerName: string; programme: string; nameLv: string; nameEn: string; titleLv: string; titleEn: string;
+  competence: string | null; language: string; digcompLevel: number | null; costCents: number; copayPercent: number | null;
+  places: { address: string }[] | null;
+}
+
+// `%` and `_` typed by a person are literal characters, not wildcards.
+const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+// Calendar days as text: a `date` column read as a JS Date would shift with the server's time zone.
+const day = (column: string, as: string) => `to_char(${column}, 'YYYY-MM-DD') as "${as}"`;
+
+/** Today as a calendar day in Riga (the catalogue's "from now on"). */
+function rigaToday(): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Riga', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+}
+
+/** The published offers only; every catalogue query starts here. */
+function publishedOffers(db: Knex) {
+  return db('offers')
+    .join('providers', 'providers.id', 'offers.providerId')
+    .join('programmes', 'programmes.code', 'offers.programme')
+    .where('offers.state', 'published');
+}
+
+/**
+ * One page of published offers matching the filters, with the total count. "Soonest start" orders by the first
+ * group start within the dates asked (from today on when no dates are given; offers with no such group last), then
+ * by id so pages do not overlap; "cost" orders cheapest first.
+ */
+export async function searchCatalogue(deps: ApiDeps, query: CatalogueQuery): Promise<{ offers: CatalogueItem[]; total: number; page: number; pageSize: number }> {
+  const { db } = deps;
+  const base = publishedOffers(db);
+  if (query.q) {
+    const pattern = likePattern(query.q);
+    base.where((w) => w.whereILike('offers.titleLv', pattern).orWhereILike('offers.titleEn', pattern)
+      .orWhereILike('offers.descriptionLv', pattern).orWhereILike('offers.descriptionEn', pattern));
+  }
+  if (query.competence) base.whereRaw('lower(offers.competence) = lower(?)', [query.competence]);
+  if (query.place) {
+    const pattern = likePattern(query.place);
+    base.where((w) => w
+      .whereExists(db('offerGroups').whereRaw('offer_groups.offer_id = offers.id').whereILike('offerGroups.place', pattern))
+      .orWhereRaw("EXISTS (SELECT 1 FROM jsonb_array_elements(offers.places) AS p WHERE p->>'address' ILIKE ?)", [pattern]));
+  }
+  if (query.from || query.to) {
+    base.whereExists(startsWithin(db.queryBuilder(), query.from, query.to));
+  }
+  if (query.digcomp !== undefined) base.where('offers.digcompLevel', query.digcomp);
+  if (query.language) base.where('offers.language', query.language);
+  if (query.maxCost !== undefined) base.where('offers.costCents', '<=', query.maxCost);
+  if (query.programme) base.where('offers.programme', query.programme);
+
+  const [{ count }] = await base.clone().count<{ count: string }[]>('* as count');
+  // The first start within the dates asked (from today on when none are), as a sort key and for the list.
+  const next = (query.from || query.to ? startsWithin(db.queryBuilder(), query.from, query.to) : startsWithin(db.queryBuilder(), rigaToday(), undefined))
+    .min('offerGroups.startsOn');
+  const rows: (OfferRow & { nextStartsOn: string | null })[] = await base.clone()
+    .select('offers.id', 'offers.programme', 'offers.titleLv', 'offers.titleEn', 'offers.competence', 'offers.language',
+      'offers.digcompLevel', 'offers.costCents', 'offers.copayPercent', 'offers.places', 'providers.name as providerName',
+      'programmes.nameLv', 'programmes.nameEn', db.raw(`to_char(?, 'YYYY-MM-DD') as "nextStartsOn"`, [next]))
+    .orderByRaw(query.sort === 'cost'
+      ? 'offers.cost_cents asc, "nextStartsOn" asc nulls last, offers.id asc'
+      : '"nextStartsOn" asc nulls last, offers.cost_cents asc, offers.id asc')
+    .limit(query.pageSize).offset((query.page - 1) * query.pageSize);
+
+  const groups: { offerId: string; place: string; capacity: number; enrolled: number }[] = rows.length === 0 ? []
+    : await db('offerGroups').whereIn('offerId', rows.map((r) => r.id)).select('offerId', 'place', 'capacity', 'enrolled').orderBy('startsOn');
+  return {
+    offers: rows.map((r) => {
+      const own = groups.filter((g) => g.offerId === r.id);
+      return {
+        ...commonFields(r),
+        places: unique([...(r.places ?? []).map((p) => p.address), ...own.map((g) => g.place)]),
+        nextStartsOn: r.nextStartsOn,
+        freePlaces: own.reduce((sum, g) => sum + Math.max(0, g.capacity - g.enrolled), 0),
+      };
+    }),
+    total: Number(count), page: query.page, pageSize: query.pageSize,
+  };
+}
+
+/** One published offer with its groups and rating, or null (unknown, or not published). */
+export async function getCatalogueOffer(deps: ApiDeps, offerId: string): Promise<CatalogueOffer | null> {
+  const { db } = deps;
+  const row: (OfferRow & {
+    descriptionLv: string | null; descriptionEn: string | null; prerequisitesLv: string | null; prerequisitesEn: string | null;
+    digitalSharePercent: number | null; hoursTheory: number | null; hoursPractice: number | null;
+    applicationsOpenAt: Date; applicationsCloseAt: Date; groupFormationDeadline: Date;
+  }) | undefined = await publishedOffers(db).where('offers.id', offerId)
+    .first('offers.*', 'providers.name as providerName', 'programmes.nameLv', 'programmes.nameEn');
+  if (!row) return null;
+  const groups: { id: string; place: string; startsOn: string; endsOn: string; schedule: string | null; capacity: number; enrolled: number }[] =
+    await db('offerGroups').where('offerId', offerId)
+      .select('id', 'place', 'schedule', 'capacity', 'enrolled', db.raw(day('starts_on', 'startsOn')), db.raw(day('ends_on', 'endsOn')))
+      .orderBy([{ column: 'offerGroups.startsOn', order: 'asc' }, { column: 'offerGroups.place', order: 'asc' }]);
+  const hours = row.hoursTheory !== null || row.hoursPractice !== null ? (row.hoursTheory ?? 0) + (row.hoursPractice ?? 0) : null;
+  return {
+    ...commonFields(row),
+    description: { lv: row.descriptionLv, en: row.descriptionEn },
+    prerequisites: { lv: row.prerequisitesLv, en: row.prerequisitesEn },
+    digitalSharePercent: row.digitalSharePercent, hoursTheory: row.hoursTheory, hoursPractice: row.hoursPractice, hours,
+    places: unique((row.places ?? []).map((p) => p.address)),
+    applicationsOpenAt: row.applicationsOpenAt.toISOString(), applicationsCloseAt: row.applicationsCloseAt.toISOString(),
+    groupFormationDeadline: row.groupFormationDeadline.toISOString(),
+    groups: groups.map((g) => ({
+      groupId: g.id, place: g.place, startsOn: g.startsOn, endsOn: g.endsOn, schedule: g.schedule,
+      capacity: g.capacity, enrolled: g.enrolled, freePlaces: Math.max(0, g.capacity - g.enrolled),
+    })),
+    rating: await offerRating(db, offerId),
+  };
+}
+
+/**
+ * The offer's public rating. Completers are counted as people (distinct learners whose application to this offer
+ * is 'completed'); only their completion surveys count. Below the minimum nothing but the count is given out, so
+ * a handful of answers cannot be traced back to the people who gave them.
+ */
+export async function offerRating(db: Knex, offerId: string): Promise<OfferRating> {
+  const [{ completers }] = await db('applications').join('cases', 'cases.id', 'applications.caseId')
+    .where({ 'applications.offerId': offerId, 'applications.state': 'completed' })
+    .countDistinct<{ completers: string }[]>('cases.learnerId as completers');
+  const base = { completers: Number(completers), minimumCompleters: MIN_COMPLETERS_FOR_RATING };
+  if (base.completers < MIN_COMPLETERS_FOR_RATING) return { ...base, shown: false, answers: null, overall: null, aspects: null };
+
+  const aspectColumns = SURVEY_ASPECTS.map((aspect, i) =>
+    db.raw(`round(avg((survey_answers.ratings->>?)::numeric), 1) as "a${i}"`, [aspect]));
+  // Overall: every star given counts once (the mean of all aspect ratings of all answers).
+  const overall = db.raw(`round((SELECT avg(v::numeric) FROM survey_answers s2 JOIN applications a2 ON a2.id = s2.application_id
+    CROSS JOIN LATERAL jsonb_each_text(s2.ratings) AS r(k, v)
+    WHERE a2.offer_id = ? AND a2.state = 'completed' AND s2.kind = 'completion' AND r.k = ANY(?)), 1) as overall`, [offerId, [...SURVEY_ASPECTS]]);
+  const stats: Record<string, string | null> = await db('surveyAnswers')
+    .join('applications', 'applications.id', 'surveyAnswers.applicationId')
+    .where({ 'applications.offerId': offerId, 'applications.state': 'completed', 'surveyAnswers.kind': 'completion' })
+    .first(db.raw('count(*) as answers'), ...aspectColumns, overall);
+  const num = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
+  return {
+    ...base, shown: true, answers: Number(stats.answers ?? 0), overall: num(stats.overall),
+    aspects: Object.fromEntries(SURVEY_ASPECTS.map((aspect, i) => [aspect, num(stats[`a${i}`])])),
+  };
+}
+
+/** The competences, languages and DigComp levels of published offers, for the filter form's choices. */
+export async function catalogueChoices(deps: ApiDeps) {
+  const { db } = deps;
+  const [competences, languages, levels] = await Promise.all([
+    publishedOffers(db).whereNotNull('offers.competence').distinct('offers.competence').orderBy('offers.competence'),
+    publishedOffers(db).distinct('offers.language').orderBy('offers.language'),
+    publishedOffers(db).whereNotNull('offers.digcompLevel').distinct('offers.digcompLevel').orderBy('offers.digcompLevel'),
+  ]);
+  return {
+    competences: (competences as { competence: string }[]).map((r) => r.competence),
+    languages: (languages as { language: string }[]).map((r) => r.language),
+    digcompLevels: (levels as { digcompLevel: number }[]).map((r) => r.digcompLevel),
+  };
+}
+
+// Groups of the outer query's offer starting within [from, to] (either end may be open).
+function startsWithin(query: Knex.QueryBuilder, from: string | undefined, to: string | undefined): Knex.QueryBuilder {
+  query.from('offerGroups').whereRaw('offer_groups.offer_id = offers.id');
+  if (from) query.where('offerGroups.startsOn', '>=', from);
+  if (to) query.where('offerGroups.startsOn', '<=', to);
+  return query;
+}
+
+function commonFields(r: OfferRow) {
+  return {
+    offerId: r.id, title: { lv: r.titleLv, en: r.titleEn }, provider: r.providerName, programme: r.programme,
+    programmeName: { lv: r.nameLv, en: r.nameEn }, competence: r.competence, language: r.language,
+    digcompLevel: r.digcompLevel, costCents: r.costCents, copayPercent: r.copayPercent,
+  };
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values.filter((v) => v.trim().length > 0))];
+}
