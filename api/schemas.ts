@@ -70,7 +70,7 @@ export function decisionProblems(taskType: string | null, input: DecisionInput, 
     return problems;
   }
   if (input.decision === 'reject' && input.comment.length === 0) {
-    problems.push({ field: 'comment', rule: 'custom', message: 'is required when rejecting: tell the learner why' });
+    problems.push({ field: 'comment', rule: 'custom', message: 'is required when rejecting: the person reads it as the reason' });
   }
   if (input.checklist !== undefined) problems.push({ field: 'checklist', rule: 'custom', message: 'applies only to an offer evaluation' });
   if (input.reasons !== undefined) problems.push({ field: 'reasons', rule: 'custom', message: 'apply only to an offer evaluation; use comment' });

@@ -247,6 +247,9 @@ function mapOfferUpdateError(err: unknown): unknown {
   const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
   if (cause instanceof ApplicationFailure) {
     if (cause.type === FailureType.Busy) return new HttpError(409, 'busy', cause.message || 'Another request on this offer is being processed; try again in a moment');
+    // The checks need VIIS; when it is down the provider should try again later, not read it as a refusal.
+    if (cause.type === FailureType.RegistryUnavailable) return new HttpError(503, 'registry_unavailable', cause.message);
+    if (cause.type === FailureType.NotAllowed) return new HttpError(403, 'not_allowed', cause.message);
     return new HttpError(409, failureCode(cause.type), cause.message);
   }
   if (err instanceof WorkflowNotFoundError) return new HttpError(409, 'offer_closed', 'This offer no longer takes requests');
