@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Client } from '@temporalio/client';
 import type { Transporter } from 'nodemailer';
 import { createCaseActivities } from './cases';
 import { createEmailActivities } from './email';
@@ -35,6 +36,8 @@ export interface ActivityDeps {
   /** The agency's shared mailbox that escalation e-mails go to. */
   agencyInboxEmail: string;
   logger: Logger;
+  /** The Temporal client the console's batch activities command other workflows with. */
+  temporal: Client;
   /** Signs the links sent by e-mail (e.g. a provider confirming its address). */
   links: LinkTokens;
   onEmailSent?: (template: string) => void;

@@ -9,6 +9,8 @@ import { bodyMiddleware } from './middleware/body';
 import { errorMiddleware } from './middleware/errors';
 import { requestLogMiddleware } from './middleware/request-log';
 import { languageMiddleware, pageErrorMiddleware } from './pages';
+import { adminRoutes } from './routes/admin';
+import { adminBatchRoutes } from './routes/admin-batches';
 import { authRoutes } from './routes/auth';
 import { catalogueRoutes } from './routes/catalogue';
 import { coordinatorRoutes } from './routes/coordinator';
@@ -39,7 +41,8 @@ export function createApp(deps: ApiDeps): Koa {
     publicRoutes(deps, api, renderer), authRoutes(deps, api, renderer), learnerRoutes(deps, api, renderer),
     staffRoutes(deps, api, renderer), studyRoutes(deps, api, renderer), providerRoutes(deps, api, renderer),
     coordinatorRoutes(deps, api, renderer), providerRegistrationRoutes(deps, api, renderer),
-    providerOfferRoutes(deps, api, renderer), catalogueRoutes(deps, api, renderer),
+    providerOfferRoutes(deps, api, renderer), catalogueRoutes(deps, api, renderer), adminRoutes(deps, api, renderer),
+    adminBatchRoutes(deps, api, renderer),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());
   }

@@ -125,6 +125,8 @@ function printSummary(env: NodeJS.ProcessEnv, publicUrl: string): void {
   const rows: [string, string | undefined][] = [
     ['Web app', publicUrl],
     ['Staff inbox', `${publicUrl}/staff/tasks`],
+    ['Workflow console', `${publicUrl}/admin/workflows`],
+    ['Catalogue', `${publicUrl}/catalogue`],
     ['OpenAPI', `${publicUrl}/api/openapi.json`],
     ['API metrics', `${publicUrl}/metrics`],
     ['Worker metrics', `http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics`],
@@ -148,9 +150,10 @@ function printSummary(env: NodeJS.ProcessEnv, publicUrl: string): void {
     '    Līga Ozola     010309-21234  under 18',
     '    Pēteris Liepa  120345-10001  deceased',
     '    Marta Zariņa   220288-10458  also a coordinator for Daugavpils (choose the role after sign-in)',
-    '  Agency staff     staff    / Agentura#2026',
+    '  Agency staff     staff    / Agentura#2026   (also staff2 / Kolegis#2026)',
+    '  Team lead        lead     / Vaditaja#2026   (assigns tasks to colleagues)',
     '  Administrator    admin    / Admins#2026x',
-    '  Provider         provider / Provider#2026',
+    '  Provider         provider / Provider#2026   (administrator of the demo provider)',
   ];
   const rule = '='.repeat(78);
   process.stdout.write(`\n${rule}\n${lines.join('\n')}\n${rule}\n\n`);

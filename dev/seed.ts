@@ -8,6 +8,8 @@ import { sampleMunicipalities } from './seed-social-status';
 /** Demo accounts seeded into a fresh database; the launcher prints these logins. */
 export const demoUsers = [
   { username: 'staff', password: 'Agentura#2026', displayName: 'Inese Kļaviņa', role: 'staff' as const },
+  { username: 'lead', password: 'Vaditaja#2026', displayName: 'Sandra Kalniņa', role: 'staff' as const, teamLead: true },
+  { username: 'staff2', password: 'Kolegis#2026', displayName: 'Jānis Bērziņš', role: 'staff' as const },
   { username: 'admin', password: 'Admins#2026x', displayName: 'Andris Priede', role: 'admin' as const },
   { username: 'provider', password: 'Provider#2026', displayName: 'Dace Vītola', role: 'provider' as const },
 ];
@@ -44,7 +46,7 @@ export async function seed(databaseUrl: string, opts: { migrateOnly?: boolean } 
       await User.query(db).insert({
         username: user.username, displayName: user.displayName, role: user.role,
         passwordHash: await hashPassword(user.password), providerId: user.role === 'provider' ? provider!.id : null,
-        providerRole: user.role === 'provider' ? 'admin' : null,
+        providerRole: user.role === 'provider' ? 'admin' : null, teamLead: 'teamLead' in user && user.teamLead === true,
       } as Partial<User>);
     }
   } finally {

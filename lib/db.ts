@@ -92,6 +92,7 @@ export class Task extends Model {
   dueAt!: Date;
   escalatedAt!: Date | null;
   assigneeId!: string | null;
+  claimedAt!: Date | null;
   decision!: string | null;
   comment!: string | null;
   decidedById!: string | null;
@@ -133,6 +134,8 @@ export class User extends Model {
   providerRole!: 'admin' | 'staff' | null;
   status!: 'awaiting_email' | 'awaiting_approval' | 'active' | 'rejected';
   emailConfirmedAt!: Date | null;
+  /** Agency staff who may assign inbox tasks to colleagues. */
+  teamLead!: boolean;
 }
 
 /** An education provider. */

@@ -6,6 +6,7 @@ import { createDb } from '../lib/db';
 import { loadEmailTemplates } from '../lib/email-templates';
 import { createLinkTokens } from '../lib/links';
 import { createLogger } from '../lib/logger';
+import { combineRegistryMetrics, createRegistryStatsRecorder } from '../lib/registry-stats';
 import { createMetrics } from '../lib/metrics';
 import { connectTemporalClient, ensureSearchAttributes } from '../lib/temporal';
 import { createPopulationRegisterClient } from '../activities/registries/population-register';
@@ -39,23 +40,25 @@ async function main(): Promise<void> {
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) logger.info('registered search attributes', { added });
 
+  const registryMetrics = combineRegistryMetrics(metrics.registryMetrics, createRegistryStatsRecorder(db, logger));
+  // The console's batch operations run as workflows whose activities command other workflows through this client.
+  const client = await connectTemporalClient({ address: config.temporal.address, namespace: config.temporal.namespace });
   const worker = await createWorker({
     connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue,
     deps: {
       db, templates, logger, mailFrom: config.mailFrom, publicUrl: config.publicUrl,
       mailer: nodemailer.createTransport(config.smtpUrl),
-      populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, metrics: metrics.registryMetrics }),
-      sopa: createSopaClient({ baseUrl: config.sopaUrl, metrics: metrics.registryMetrics }),
+      populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, metrics: registryMetrics }),
+      sopa: createSopaClient({ baseUrl: config.sopaUrl, metrics: registryMetrics }),
       sopaOperator: config.sopaOperator, links: createLinkTokens(config.sessionSecret),
-      viis: createViisClient({ baseUrl: config.viisUrl, metrics: metrics.registryMetrics }),
-      enterpriseRegister: createEnterpriseRegisterClient({ baseUrl: config.enterpriseRegisterUrl, metrics: metrics.registryMetrics }),
-      agencyInboxEmail: config.agencyInboxEmail,
+      viis: createViisClient({ baseUrl: config.viisUrl, metrics: registryMetrics }),
+      enterpriseRegister: createEnterpriseRegisterClient({ baseUrl: config.enterpriseRegisterUrl, metrics: registryMetrics }),
+      agencyInboxEmail: config.agencyInboxEmail, temporal: client,
       onEmailSent: (template) => metrics.emailsSent.inc({ template }),
     },
   });
 
   // Schedules are created (or brought in line with the configuration) by every worker at start; idempotent.
-  const client = await connectTemporalClient({ address: config.temporal.address, namespace: config.temporal.namespace });
   const schedules = await ensureSchedules({
     client, taskQueue: config.temporal.taskQueue, recheckIntervalMs: config.recheckIntervalMs,
   });

@@ -13,6 +13,7 @@ import { createEnterpriseRegisterClient } from '../../activities/registries/ente
 import { createDb, migrateLatest } from '../../lib/db';
 import { loadEmailTemplates } from '../../lib/email-templates';
 import { createLogger } from '../../lib/logger';
+import { createRegistryStatsRecorder } from '../../lib/registry-stats';
 import { createMetrics } from '../../lib/metrics';
 import { createLinkTokens } from '../../lib/links';
 import { createSessionTokens } from '../../lib/sessions';
@@ -88,24 +89,25 @@ export async function startTestStack(opts: {
   const tokens = createSessionTokens(secret);
   const links = createLinkTokens(secret);
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+  const connection = await Connection.connect({ address: temporalAddress });
+  const temporal = new Client({ connection, namespace });
+  const registryStats = createRegistryStatsRecorder(db, logger);
   const worker = await createWorker({
     connection: nativeConnection, namespace, taskQueue,
     workflows: { workflowBundle: await workflowBundle() },
     deps: {
       db, logger, templates: await loadEmailTemplates(), mailFrom: 'IMK <imk@test.invalid>', publicUrl: appUrl,
       mailer: nodemailer.createTransport({ host: '127.0.0.1', port: mailListening.smtpPort, secure: false, ignoreTLS: true }),
-      populationRegister: createPopulationRegisterClient({ baseUrl: registryListening.url, timeoutMs: 2_000 }),
-      sopa: createSopaClient({ baseUrl: sopaListening.url, timeoutMs: 2_000 }),
-      sopaOperator: TEST_SOPA_OPERATOR, links,
-      viis: createViisClient({ baseUrl: viisListening.url, timeoutMs: 2_000 }),
-      enterpriseRegister: createEnterpriseRegisterClient({ baseUrl: enterpriseRegisterListening.url, timeoutMs: 2_000 }),
+      populationRegister: createPopulationRegisterClient({ baseUrl: registryListening.url, timeoutMs: 2_000, metrics: registryStats }),
+      sopa: createSopaClient({ baseUrl: sopaListening.url, timeoutMs: 2_000, metrics: registryStats }),
+      sopaOperator: TEST_SOPA_OPERATOR, links, temporal,
+      viis: createViisClient({ baseUrl: viisListening.url, timeoutMs: 2_000, metrics: registryStats }),
+      enterpriseRegister: createEnterpriseRegisterClient({ baseUrl: enterpriseRegisterListening.url, timeoutMs: 2_000, metrics: registryStats }),
       agencyInboxEmail: TEST_AGENCY_INBOX_EMAIL,
     },
   });
   const workerRun = worker.run();
 
-  const connection = await Connection.connect({ address: temporalAddress });
-  const temporal = new Client({ connection, namespace });
   const app = createApp({
     db, temporal, taskQueue, logger, tokens, metrics: createMetrics('api-test'),
     sso: createSsoClient({ issuer: ssoListening.url, ...sso }),
