@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { writeAudit } from './audit';
+import { writeAudit } from '../lib/audit';
 import type { PopulationRegisterClient } from './registries/population-register';
 import { Case, CaseEvent, Learner, Task } from '../lib/db';
 import { FINAL_STAGES, type Actor, type CloseReason, type JourneyStage } from '../domain/journey';

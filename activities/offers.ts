@@ -5,7 +5,7 @@ import type { Actor } from '../domain/journey';
 import { checkOffer, computedCostCents } from '../domain/offer-checks';
 import { EDITABLE_OFFER_STATES, type OfferProblem, type OfferState } from '../domain/offers';
 import { formatEuro } from '../domain/money';
-import { writeAudit } from './audit';
+import { writeAudit } from '../lib/audit';
 import type { createEmailActivities } from './email';
 import { formatTime, writeProviderEvent } from './providers';
 import type { ViisClient } from './registries/viis';

@@ -3,7 +3,7 @@ import { Provider, ProviderEvent, User } from '../lib/db';
 import type { LinkTokens } from '../lib/links';
 import type { Actor } from '../domain/journey';
 import { rigaDate } from '../domain/dates';
-import { writeAudit } from './audit';
+import { writeAudit } from '../lib/audit';
 import type { EnterpriseRegisterClient } from './registries/enterprise-register';
 import type { ViisClient } from './registries/viis';
 import type { createEmailActivities } from './email';

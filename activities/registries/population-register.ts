@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { ApplicationFailure } from '@temporalio/common';
-import { writeAudit } from '../audit';
+import { writeAudit } from '../../lib/audit';
 import type { RegistryMetrics } from '../../lib/metrics';
 import { FailureType } from '../../domain/failures';
 

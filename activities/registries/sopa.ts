@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { Knex } from 'knex';
 import { ApplicationFailure } from '@temporalio/common';
-import { writeAudit } from '../audit';
+import { writeAudit } from '../../lib/audit';
 import type { RegistryMetrics } from '../../lib/metrics';
 import { FailureType } from '../../domain/failures';
 import type { SocialStatusRecord } from '../../domain/social-status';

@@ -15,7 +15,7 @@ import { HttpError, type FieldProblem } from '../errors';
 import type { UploadedFile } from '../middleware/upload';
 import type { providerRegistrationSchema, providerStaffRegistrationSchema } from '../provider-schemas';
 import { fieldProblems } from '../validation';
-import { auditProviderAction } from './provider-audit';
+import { auditUserAction } from './audit';
 import { providerOf } from './provider';
 
 /** A problem with one field, with words in both page languages where we have them (the API's message is English). */
@@ -282,7 +282,7 @@ export async function decideProviderStaff(deps: ApiDeps, session: Session, userI
       if (!user) throw new HttpError(404, 'user_not_found', 'Your institution has no user with this id');
       throw new HttpError(409, 'already_decided', `This request was already decided (${user.status})`, [{ status: user.status }]);
     }
-    await auditProviderAction(trx, session, {
+    await auditUserAction(trx, session, {
       action: decision === 'approve' ? 'provider_staff_approved' : 'provider_staff_rejected',
       purpose: 'provider staff access', result: { providerId, userId, decision },
     });

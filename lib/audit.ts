@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { AuditEntry } from '../lib/db';
+import { AuditEntry } from './db';
 
 /** One audited access to personal data or admin action. */
 export interface AuditRecord {
