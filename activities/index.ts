@@ -12,6 +12,7 @@ import { createProviderActivities } from './providers';
 import { createOfferActivities } from './offers';
 import { createCalendarActivities } from './calendar';
 import { createEscalationActivities } from './escalation';
+import { createConsoleActivities } from './console';
 import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
 import { createSopaActivities, type SopaClient, type SopaOperator } from './registries/sopa';
 import type { ViisClient } from './registries/viis';
@@ -59,6 +60,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOfferActivities({ ...deps, email }),
     ...createCalendarActivities(deps),
     ...createEscalationActivities({ ...deps, email }),
+    ...createConsoleActivities(deps),
     ...email,
   };
 }

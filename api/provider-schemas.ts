@@ -93,7 +93,8 @@ export const offerDocumentParams = offerParams.extend({
 /** Submitting or withdrawing an offer. */
 export const offerActionSchema = z.object({ requestId }).strict();
 
-const day = (what: string) => text().regex(/^\d{4}-\d{2}-\d{2}$/, { message: `must be the ${what} day as YYYY-MM-DD` })
+// A malformed day is one problem, not also "not a calendar day": the format check aborts the rest.
+const day = (what: string) => text().regex(/^\d{4}-\d{2}-\d{2}$/, { message: `must be the ${what} day as YYYY-MM-DD`, abort: true })
   .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), { message: 'is not a calendar day' });
 
 /** A group of an approved offer. */

@@ -92,12 +92,43 @@ export const taskParams = z.object({ taskId: z.uuid({ message: 'must be a task i
 /** The inbox's task types (the workflows that open them: learner journey, provider registration, offer). */
 export const TASK_TYPES = ['approve-imk', 'approve-provider', 'evaluate-offer'] as const;
 
-/** Paging and filters of the staff inbox. */
+/** Inbox filter options: which tasks by state, by assignee, by due date, and the two orders. */
+export const INBOX_STATES = ['open', 'decided', 'cancelled', 'all'] as const;
+export const ASSIGNEE_FILTERS = ['mine', 'unassigned', 'anyone'] as const;
+export const DUE_FILTERS = ['overdue', 'today', 'week', 'any'] as const;
+export const INBOX_SORTS = ['due', 'age'] as const;
+
+// An empty form field ("any" in a select) means no filter.
+const emptyAsMissing = (v: unknown) => (v === '' ? undefined : v);
+
+/**
+ * Paging and filters of the staff inbox, the same for the JSON API and the page (whose links carry them, so a view
+ * can be shared). An unknown parameter is a 400 naming it; the page drops only its own `lang` and `done`.
+ */
 export const inboxQuery = z.object({
-  state: z.enum(['open', 'decided', 'all'], { message: 'must be open, decided or all' }).default('open'),
-  type: z.preprocess((v) => (v === '' ? undefined : v), z.enum(TASK_TYPES, { message: `must be one of ${TASK_TYPES.join(', ')}` }).optional()),
-  page: z.coerce.number({ message: 'must be a number' }).int({ message: 'must be a whole number' }).min(1, { message: 'must be 1 or more' }).default(1),
-});
+  state: z.preprocess(emptyAsMissing, z.enum(INBOX_STATES, { message: `must be one of ${INBOX_STATES.join(', ')}` }).default('open'))
+    .describe('open (default), decided, cancelled or all'),
+  type: z.preprocess(emptyAsMissing, z.enum(TASK_TYPES, { message: `must be one of ${TASK_TYPES.join(', ')}` }).optional()),
+  programme: z.preprocess(emptyAsMissing, z.string({ message: 'must be a programme code such as IMK' })
+    .regex(/^[A-Z0-9-]{2,20}$/, { message: 'must be a programme code such as IMK' }).optional())
+    .describe('The learner case\'s programme, or the offer\'s; provider approvals have none'),
+  call: z.preprocess(emptyAsMissing, z.uuid({ message: 'must be a call id (UUID)' }).optional())
+    .describe('Offer evaluations in this call for offers'),
+  assignee: z.preprocess(emptyAsMissing, z.enum(ASSIGNEE_FILTERS, { message: `must be one of ${ASSIGNEE_FILTERS.join(', ')}` }).default('anyone')),
+  due: z.preprocess(emptyAsMissing, z.enum(DUE_FILTERS, { message: `must be one of ${DUE_FILTERS.join(', ')}` }).default('any'))
+    .describe('Open tasks overdue, due by the end of today, or by the end of this week (Sunday), in Riga time'),
+  sort: z.preprocess(emptyAsMissing, z.enum(INBOX_SORTS, { message: `must be one of ${INBOX_SORTS.join(', ')}` }).default('due'))
+    .describe('due: overdue first, then soonest due; age: oldest first'),
+  page: z.preprocess(emptyAsMissing, z.coerce.number({ message: 'must be a number' }).int({ message: 'must be a whole number' }).min(1, { message: 'must be 1 or more' }).default(1)),
+}).strict();
+
+/** The inbox's filters, after parsing. */
+export type InboxQuery = z.output<typeof inboxQuery>;
+
+/** Team leads assign a task to a colleague. */
+export const assignSchema = z.object({
+  assigneeId: z.uuid({ error: (issue) => (issue.input === undefined || issue.input === '' ? 'is required' : 'must be a user id (UUID)') }),
+}).strict();
 
 /** A document id in a path. */
 export const documentParams = z.object({ documentId: z.uuid({ message: 'must be a document id (UUID)' }) });
@@ -123,9 +154,23 @@ export const taskSchema = z.object({
   providerRegistrationNumber: z.string().nullable(),
   offerTitle: z.object({ lv: z.string(), en: z.string() }).nullable().describe('Offer tasks: the offer\'s title'),
   subject: z.string().describe('Who or what the task is about, in words'),
-  dueAt: z.string(), escalatedAt: z.string().nullable(), overdue: z.boolean(), createdAt: z.string(),
+  programme: z.string().nullable().describe('The learner case\'s or the offer\'s programme'),
+  callId: z.uuid().nullable().describe('Offer tasks: the call for offers'),
+  dueAt: z.string(), escalatedAt: z.string().nullable(), overdue: z.boolean(),
+  dueInWorkingDays: z.number().int().describe('Working days from today (Riga) to the due day; negative when overdue'),
+  createdAt: z.string(),
+  assigneeId: z.uuid().nullable(), assigneeName: z.string().nullable(), claimedAt: z.string().nullable(),
   decision: z.string().nullable(), decidedByName: z.string().nullable(), comment: z.string().nullable(),
   facts: z.record(z.string(), z.unknown()),
+});
+
+const countsOf = z.record(z.string(), z.number().int());
+
+/** How many tasks each option of each filter would give, with the other filters as they are. */
+export const inboxCountsSchema = z.object({
+  type: countsOf.describe('Per task type, and "any"'), programme: countsOf.describe('Per programme, and "any"'),
+  call: countsOf.describe('Per call id, and "any"'), state: countsOf.describe('open, decided, cancelled and all'),
+  assignee: countsOf.describe('mine, unassigned and anyone'), due: countsOf.describe('overdue, today, week and any (nested)'),
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ export function createRenderer() {
   });
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
+  hbs.registerHelper('array', (...args: unknown[]) => args.slice(0, -1));
   hbs.registerHelper('money', (cents: number, options: Handlebars.HelperOptions) => formatEuro(cents, options.data.root.lang));
   hbs.registerHelper('datetime', (iso: string | Date | null, options: Handlebars.HelperOptions) => {
     if (!iso) return '';

@@ -71,3 +71,10 @@ export function parseProviderWorkflowId(workflowId: string): { kind: 'registrati
   }
   return null;
 }
+
+const CONSOLE_BATCH_PREFIX = 'console-batch:';
+
+/** The workflow id of an administrator's batch retry or terminate: one per console_batches row. */
+export function consoleBatchId(batchId: string): string {
+  return `${CONSOLE_BATCH_PREFIX}${batchId}`;
+}

@@ -3,3 +3,4 @@ export { learnerJourney } from './learner-journey';
 export { populationRecheck } from './population-recheck';
 export { providerRegistration } from './provider-registration';
 export { providerOffer } from './provider-offer';
+export { consoleBatch } from './console-batch';

@@ -1,11 +1,154 @@
 import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
 import type { Renderer } from '../../web/render';
+import { translate } from '../../web/render';
 import type { ApiDeps } from '../deps';
+import { HttpError } from '../errors';
+import { currentSession, requireRole } from '../middleware/auth';
+import { renderPage } from '../pages';
+import {
+  WORKFLOW_STATUSES, WORKFLOW_TYPES, findStuck, listWorkflows, performAction, workflowDetail, type WorkflowStatusName,
+} from '../services/workflow-console';
+import { registryHealth } from '../services/registry-health';
+import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 
-/** The administrators' workflow console: lists, the stuck view, a workflow's page and its actions. */
+const ADMIN = ['admin'] as const;
+const STATUS_NAMES = Object.keys(WORKFLOW_STATUSES) as WorkflowStatusName[];
+const PAGE_SIZE = 50;
+
+const optionalText = (max: number) => z.string().trim().max(max, { message: `must be at most ${max} characters` })
+  .optional().transform((v) => (v === '' ? undefined : v));
+
+/** The console's list filters, as query parameters (empty values mean "any"). */
+export const workflowListQuery = z.object({
+  type: z.enum([...WORKFLOW_TYPES, ''], { message: `must be one of ${WORKFLOW_TYPES.join(', ')}` }).optional()
+    .transform((v) => (v === '' ? undefined : v)),
+  status: z.enum([...STATUS_NAMES, ''], { message: `must be one of ${STATUS_NAMES.join(', ')}` })
+    .optional().transform((v) => (v === '' ? undefined : v)),
+  workflowId: optionalText(200),
+  caseId: z.union([z.uuid({ message: 'must be a case id (UUID)' }), z.literal('')]).optional().transform((v) => (v === '' ? undefined : v)),
+  serviceCaseId: optionalText(60),
+  personCode: z.union([z.string().trim().regex(/^\d{6}-?\d{5}$/, { message: 'must be a person code (DDMMYY-NNNNN)' }), z.literal('')]).optional()
+    .transform((v) => (v ? (v.includes('-') ? v : `${v.slice(0, 6)}-${v.slice(6)}`) : undefined)),
+  programme: optionalText(20),
+  stage: optionalText(60),
+  pageToken: optionalText(2000),
+  lang: z.string().optional(),
+}).strict();
+
+const workflowParams = z.object({ workflowId: z.string().min(1).max(200) });
+
+/** An administrator's action on one workflow; every action needs a reason, which is audited. */
+export const actionSchema = z.object({
+  action: z.enum(['retry', 'signal', 'cancel', 'terminate'], { message: 'must be retry, signal, cancel or terminate' }),
+  reason: z.string().trim().min(5, { message: 'is required (at least 5 characters): say why, it is audited' })
+    .max(500, { message: 'must be at most 500 characters' }),
+  signal: z.string().trim().max(60).optional().transform((v) => (v === '' ? undefined : v)),
+}).strict();
+
+/** The administrators' workflow console: the list, the stuck view, one workflow's page and its actions. */
 export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
   const router = new Router();
-  void deps; void api; void renderer;
+
+  api.add(router, {
+    method: 'get', path: '/api/admin/workflows', summary: 'Workflows by type, status and search attributes, newest first',
+    tag: 'admin', roles: [...ADMIN], query: workflowListQuery,
+    responses: { 200: { description: 'A page of workflows with the total and the next page token' } },
+  }, async (ctx, { query }) => {
+    const { pageToken, lang: _lang, ...filter } = query;
+    ctx.body = await listWorkflows(deps, filter, { size: PAGE_SIZE, token: pageToken });
+  });
+
+  api.add(router, {
+    method: 'get', path: '/api/admin/stuck',
+    summary: `Running workflows whose activity failed 3+ times or whose code fails, grouped by cause, with overdue human tasks`,
+    tag: 'admin', roles: [...ADMIN], responses: { 200: { description: 'Groups by cause and overdue tasks' } },
+  }, async (ctx) => {
+    ctx.body = await findStuck(deps);
+  });
+
+  api.add(router, {
+    method: 'get', path: '/api/admin/workflows/:workflowId', summary: "One workflow: subject, state, pending activities, failures, history",
+    tag: 'admin', roles: [...ADMIN], params: workflowParams,
+    responses: { 200: { description: 'The workflow' }, 404: { description: 'No such workflow on this system' } },
+  }, async (ctx, { params }) => {
+    const detail = await workflowDetail(deps, params.workflowId);
+    if (!detail) throw new HttpError(404, 'workflow_not_found', 'There is no such workflow');
+    ctx.body = detail;
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/admin/workflows/:workflowId/actions',
+    summary: 'Retry now, signal, cancel or terminate one workflow, with a reason (audited)',
+    tag: 'admin', roles: [...ADMIN], params: workflowParams, body: actionSchema,
+    responses: {
+      200: { description: 'What the action did', schema: z.object({ workflowId: z.string(), action: z.string(), outcome: z.string() }) },
+      404: { description: 'No such workflow' }, 409: { description: 'Not running, or nothing to retry' },
+    },
+  }, async (ctx, { params, body }) => {
+    ctx.body = await performAction(deps, currentSession(ctx), params.workflowId, body);
+  });
+
+  // Pages.
+  router.get('/admin', requireRole(...ADMIN), (ctx) => ctx.redirect('/admin/stuck'));
+
+  router.get('/admin/workflows', requireRole(...ADMIN), async (ctx) => {
+    const parsed = workflowListQuery.safeParse(ctx.query);
+    const errors = parsed.success ? {} : Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message]));
+    const query = parsed.success ? parsed.data : {};
+    const { pageToken, lang: _lang, ...filter } = query as z.output<typeof workflowListQuery>;
+    const result = parsed.success ? await listWorkflows(deps, filter, { size: PAGE_SIZE, token: pageToken }) : { workflows: [], total: 0, nextPageToken: null };
+    if (!parsed.success) ctx.status = 400;
+    renderPage(ctx, renderer, 'console-list', 'console.list.title', {
+      ...result, filter: { ...ctx.query }, errors, types: WORKFLOW_TYPES, statuses: Object.keys(WORKFLOW_STATUSES),
+      nextUrl: result.nextPageToken ? `/admin/workflows?${new URLSearchParams({ ...stringParams(ctx.query), pageToken: result.nextPageToken })}` : null,
+    });
+  });
+
+  router.get('/admin/stuck', requireRole(...ADMIN), async (ctx) => {
+    const [stuck, health] = await Promise.all([findStuck(deps), registryHealth(deps)]);
+    renderPage(ctx, renderer, 'console-stuck', 'console.stuck.title', { ...stuck, health });
+  });
+
+  router.get('/admin/workflows/:workflowId', requireRole(...ADMIN), async (ctx) => {
+    await workflowPage(ctx, {});
+  });
+
+  router.post('/admin/workflows/:workflowId/actions', requireRole(...ADMIN), async (ctx) => {
+    const workflowId = String(ctx.params.workflowId);
+    const form = (ctx.request.body ?? {}) as Record<string, string>;
+    const parsed = actionSchema.safeParse(form);
+    if (!parsed.success) {
+      ctx.status = 400;
+      await workflowPage(ctx, { form, errors: Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message])) });
+      return;
+    }
+    try {
+      const outcome = await performAction(deps, currentSession(ctx), workflowId, parsed.data);
+      ctx.redirect(`/admin/workflows/${encodeURIComponent(workflowId)}?done=${encodeURIComponent(outcome.outcome)}`);
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status === 404) throw err;
+      ctx.status = err.status;
+      await workflowPage(ctx, { form, formError: err.message });
+    }
+  });
+
+  async function workflowPage(ctx: Context, extra: Record<string, unknown>) {
+    const params = workflowParams.safeParse(ctx.params);
+    const detail = params.success ? await workflowDetail(deps, params.data.workflowId) : null;
+    if (!detail) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
+    const done = typeof ctx.query.done === 'string' ? ctx.query.done.slice(0, 300) : null;
+    renderPage(ctx, renderer, 'console-workflow', 'console.workflow.title', {
+      ...detail, done, stateJson: detail.state ? JSON.stringify(detail.state, null, 2) : null, ...extra,
+    }, { id: detail.workflow.workflowId });
+  }
+
   return router;
 }
+
+function stringParams(query: Context['query']): Record<string, string> {
+  return Object.fromEntries(Object.entries(query).filter(([k, v]) => typeof v === 'string' && v !== '' && k !== 'pageToken')) as Record<string, string>;
+}
+

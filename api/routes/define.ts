@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { parseOr400 } from '../validation';
 import { requireRole, type Role } from '../middleware/auth';
+import { multipartBody } from '../middleware/upload';
 
 /** One JSON API route: its schemas validate requests and also describe the route in the OpenAPI document. */
 export interface RouteSpec<B, Q, P> {
@@ -12,9 +13,21 @@ export interface RouteSpec<B, Q, P> {
   tag: string;
   roles: Role[] | 'public';
   body?: z.ZodType<B>;
+  /**
+   * A multipart/form-data body instead of a JSON one: the text fields (their schema, for the document) and the file
+   * fields (read by multipartBody into ctx.request.files, at most one file each). The handler checks the fields
+   * itself, so that problems with the fields and with the files are answered together in one 400.
+   */
+  multipart?: MultipartSpec;
   query?: z.ZodType<Q>;
   params?: z.ZodType<P>;
   responses: Record<number, { description: string; schema?: z.ZodType }>;
+}
+
+/** The parts of a multipart/form-data body: text fields and named file fields. */
+export interface MultipartSpec {
+  fields?: z.ZodType;
+  files: readonly { name: string; description: string; required?: boolean }[];
 }
 
 /** Validated input handed to a route handler. */
@@ -31,8 +44,11 @@ export class ApiRegistry {
     handler: (ctx: Context, input: RouteInput<B, Q, P>) => Promise<void>,
   ): void {
     this.routes.push(spec as RouteSpec<unknown, unknown, unknown>);
+    if (spec.body && spec.multipart) throw new Error(`${spec.method} ${spec.path}: a route takes either a JSON body or a multipart one`);
     const guards = spec.roles === 'public' ? [] : [requireRole(...spec.roles)];
-    router[spec.method](spec.path, ...guards, async (ctx: Context) => {
+    // The file fields the document names are exactly the ones the upload reader accepts.
+    const bodyReaders = spec.multipart ? [multipartBody({ fileFields: spec.multipart.files.map((f) => f.name) })] : [];
+    router[spec.method](spec.path, ...guards, ...bodyReaders, async (ctx: Context) => {
       const input = {
         params: spec.params ? parseOr400(spec.params, ctx.params, 'params') : undefined,
         query: spec.query ? parseOr400(spec.query, ctx.query, 'query') : undefined,
@@ -70,6 +86,7 @@ export class ApiRegistry {
         ...(route.roles === 'public' ? {} : { security: [{ bearer: [] }, { session: [] }], 'x-roles': route.roles }),
         ...(parameters.length ? { parameters } : {}),
         ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(route.body) } } } } : {}),
+        ...(route.multipart ? { requestBody: { required: true, content: { 'multipart/form-data': multipartSchema(route.multipart, schema) } } } : {}),
         responses,
       };
     }
@@ -95,4 +112,18 @@ function objectParams(s: z.ZodType | undefined, location: 'path' | 'query', toSc
   return Object.entries(json.properties ?? {}).map(([name, schema]) => ({
     name, in: location, required: location === 'path' || (json.required ?? []).includes(name), schema,
   }));
+}
+
+/** The multipart body as OpenAPI describes it: one object of the text fields and the files (`format: binary`). */
+function multipartSchema(spec: MultipartSpec, toSchema: (s: z.ZodType) => unknown) {
+  const fields = (spec.fields ? toSchema(spec.fields) : { type: 'object', properties: {} }) as {
+    properties?: Record<string, unknown>; required?: string[]; [k: string]: unknown;
+  };
+  const properties = { ...(fields.properties ?? {}) };
+  const required = [...(fields.required ?? [])];
+  for (const file of spec.files) {
+    properties[file.name] = { type: 'string', format: 'binary', description: file.description };
+    if (file.required !== false) required.push(file.name);
+  }
+  return { schema: { ...fields, type: 'object', properties, required } };
 }

@@ -6,6 +6,7 @@ import { DROPOUT_REASONS, SURVEY_ASPECTS } from '../../domain/applications';
 import type { OfferProblem } from '../../domain/offers';
 import type { PageLanguage, Renderer } from '../../web/render';
 import { translate } from '../../web/render';
+import { attachment } from '../content-disposition';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { currentSession, requireRole } from '../middleware/auth';
@@ -15,7 +16,7 @@ import {
   createOfferSchema, offerActionSchema, offerDocumentParams, offerFieldsSchema, offerGroupSchema, offerParams, offerProblemSchema,
 } from '../provider-schemas';
 import {
-  addGroup, createDraft, getOwnOffer, listOwnOffers, OfferChecksFailed, openCalls, submitOffer, surveyResults, updateDraft, uploadOfferDocument,
+  addGroup, createDraft, getOwnOffer, getOwnOfferDocument, listOwnOffers, OfferChecksFailed, openCalls, submitOffer, surveyResults, updateDraft, uploadOfferDocument,
   withdrawOffer, type OfferDetail,
 } from '../services/provider-offers';
 import { uploadProblem, type WordedProblem } from '../services/provider-registration';
@@ -72,11 +73,11 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     ctx.body = await updateDraft(deps, currentSession(ctx), params.offerId, body);
   });
 
-  router.use('/api/provider/offers/:offerId/documents/:kind', multipartBody({ fileFields: ['file'] }));
   api.add(router, {
     method: 'post', path: '/api/provider/offers/:offerId/documents/:kind',
     summary: 'Attach the document of a kind the call asks for (multipart/form-data, file field `file`; PDF or e-signed .edoc/.asice, at most 10 MB); replaces the previous one',
     tag: 'provider offers', roles: [...PROVIDER], params: offerDocumentParams,
+    multipart: { files: [{ name: 'file', description: 'The document: PDF or e-signed .edoc/.asice, at most 10 MB' }] },
     responses: {
       201: { description: 'Stored with its SHA-256' }, 404: { description: 'No such offer, or the call asks for no such document' },
       409: { description: 'offer_frozen' }, 413: { description: 'Larger than 10 MB' },
@@ -191,6 +192,20 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     ctx.redirect(`/provider/offers/${offerId}?done=uploaded#status`);
   });
 
+  // The provider downloads what it attached to its own offer; the bytes go out as stored, as an attachment, never
+  // rendered in the page.
+  router.get('/provider/offers/:offerId/documents/:kind', requireRole(...PROVIDER), async (ctx) => {
+    const params = offerDocumentParams.safeParse(ctx.params);
+    if (!params.success) throw new HttpError(404, 'document_not_found', 'You have no document of this kind on this offer');
+    const document = await getOwnOfferDocument(deps, currentSession(ctx), params.data.offerId, params.data.kind);
+    ctx.set('content-disposition', attachment(document.filename));
+    ctx.set('cache-control', 'private, no-store');
+    ctx.set('x-content-type-options', 'nosniff');
+    ctx.set('x-content-sha256', document.sha256);
+    ctx.type = document.contentType;
+    ctx.body = document.content;
+  });
+
   router.post('/provider/offers/:offerId/submit', requireRole(...PROVIDER), async (ctx) => {
     await offerAction(ctx, 'submitted', (id, requestId) => submitOffer(deps, currentSession(ctx), id, requestId));
   });
@@ -209,7 +224,10 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     } catch (err) {
       if (!(err instanceof HttpError) || (err.status !== 409 && err.status !== 400)) throw err;
       ctx.status = err.status;
-      await offerPage(ctx, { groupForm, groupErrors: errorsByField(err.details as WordedProblem[], lang(ctx)), formError: err.status === 409 ? err.message : null });
+      await offerPage(ctx, {
+        groupForm, groupErrors: err.status === 400 ? errorsByField(err.details as WordedProblem[], lang(ctx)) : {},
+        formError: err.status === 409 ? pageRefusal(lang(ctx), err) : null,
+      });
       return;
     }
     ctx.redirect(`/provider/offers/${offerId}?done=group_added#groups`);

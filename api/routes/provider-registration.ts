@@ -40,11 +40,11 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
   const router = new Router();
 
   // --- API ---
-  router.use('/api/providers/registrations', multipartBody({ fileFields: ['declaration'] }));
   api.add(router, {
     method: 'post', path: '/api/providers/registrations',
     summary: 'Register an education provider (multipart/form-data: the fields below as form fields, the e-signed declaration as the file `declaration`)',
     tag: 'provider registration', roles: 'public',
+    multipart: { fields: providerRegistrationSchema, files: [{ name: 'declaration', description: 'The signed declaration: PDF or e-signed .edoc/.asice, at most 10 MB' }] },
     responses: {
       201: { description: 'Registered; a confirmation link is e-mailed', schema: z.object({ providerId: z.uuid(), status: z.literal('awaiting_email'), message: z.string() }) },
       409: { description: 'The company number, institution number or e-mail is already registered (details name the field)' },

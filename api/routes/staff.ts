@@ -7,8 +7,15 @@ import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { currentSession, requireRole } from '../middleware/auth';
 import { renderPage } from '../pages';
-import { TASK_TYPES, decisionSchema, documentParams, inboxQuery, taskParams, taskSchema } from '../schemas';
-import { checklistOf, decideTask, getDocument, getTask, listTasks, type TaskView } from '../services/tasks';
+import {
+  ASSIGNEE_FILTERS, DUE_FILTERS, INBOX_SORTS, INBOX_STATES, TASK_TYPES, assignSchema, decisionSchema, documentParams, inboxCountsSchema,
+  inboxQuery, taskParams, taskSchema, type InboxQuery,
+} from '../schemas';
+import {
+  assignTask, assignableStaff, checklistOf, claimTask, decideTask, getDocument, getTask, listTasks, unclaimTask, type AssignmentResult,
+  type InboxCounts, type TaskView,
+} from '../services/tasks';
+import type { Session } from '../../lib/sessions';
 import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 
@@ -19,11 +26,14 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   const router = new Router();
 
   api.add(router, {
-    method: 'get', path: '/api/staff/tasks', summary: 'The task inbox, one page at a time', tag: 'staff', roles: [...STAFF],
+    method: 'get', path: '/api/staff/tasks', tag: 'staff', roles: [...STAFF],
+    summary: 'The task inbox, filtered, one page at a time, with the count each filter option would give',
     query: inboxQuery,
-    responses: { 200: { description: 'A page of tasks', schema: z.object({ tasks: z.array(taskSchema), total: z.number().int(), page: z.number().int(), pageSize: z.number().int() }) } },
+    responses: { 200: { description: 'A page of tasks', schema: z.object({
+      tasks: z.array(taskSchema), total: z.number().int(), page: z.number().int(), pageSize: z.number().int(), counts: inboxCountsSchema,
+    }) } },
   }, async (ctx, { query }) => {
-    ctx.body = await listTasks(deps, query);
+    ctx.body = await listTasks(deps, query, viewerId(currentSession(ctx)));
   });
 
   api.add(router, {
@@ -46,26 +56,113 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     ctx.body = await decideTask(deps, currentSession(ctx), params.taskId, body);
   });
 
+  const assignmentResponses = {
+    200: { description: 'The task as it is now; changed is false when it already was so', schema: z.object({ changed: z.boolean(), task: taskSchema }) },
+    404: { description: 'No such task' }, 409: { description: 'Claimed by a colleague, or no longer open' },
+  };
+  api.add(router, {
+    method: 'post', path: '/api/staff/tasks/:taskId/claim', summary: 'Take an unassigned open task (of two staff at once, one wins)',
+    tag: 'staff', roles: [...STAFF], params: taskParams, responses: assignmentResponses,
+  }, async (ctx, { params }) => {
+    ctx.body = await claimTask(deps, currentSession(ctx), params.taskId);
+  });
+  api.add(router, {
+    method: 'post', path: '/api/staff/tasks/:taskId/unclaim', summary: 'Give a claimed task back to the team (its assignee or a team lead)',
+    tag: 'staff', roles: [...STAFF], params: taskParams, responses: { ...assignmentResponses, 403: { description: 'Claimed by someone else and not a team lead' } },
+  }, async (ctx, { params }) => {
+    ctx.body = await unclaimTask(deps, currentSession(ctx), params.taskId);
+  });
+  api.add(router, {
+    method: 'post', path: '/api/staff/tasks/:taskId/assign', summary: 'Assign an open task to a colleague (team leads only)',
+    tag: 'staff', roles: [...STAFF], params: taskParams, body: assignSchema,
+    responses: { ...assignmentResponses, 403: { description: 'Not a team lead' } },
+  }, async (ctx, { params, body }) => {
+    ctx.body = await assignTask(deps, currentSession(ctx), params.taskId, body.assigneeId);
+  });
+
   // Pages.
   router.get('/staff/tasks', requireRole(...STAFF), async (ctx) => {
-    const query = inboxQuery.safeParse(ctx.query);
-    const filter = query.success ? query.data : { state: 'open' as const, page: 1 };
-    const result = await listTasks(deps, filter);
     const lang = ctx.state.lang as PageLanguage;
-    const keep = filter.type ? `&type=${encodeURIComponent(filter.type)}` : '';
+    // ?lang= belongs to the language switch and ?done= to the message after an action, not to the filters.
+    const raw = Object.fromEntries(Object.entries(ctx.query).filter(([key]) => !PAGE_PARAMS.includes(key)));
+    const parsed = inboxQuery.safeParse(raw);
+    const [programmes, calls] = await Promise.all([
+      deps.db('programmes').select<{ code: string; nameLv: string; nameEn: string }[]>('code', 'nameLv', 'nameEn').orderBy('code'),
+      deps.db('calls').select<{ id: string; code: string; titleLv: string; titleEn: string }[]>('id', 'code', 'titleLv', 'titleEn').orderBy('code'),
+    ]);
+    if (!parsed.success) {
+      // A bad filter value: the message goes next to that filter, the form keeps what was asked, nothing is listed.
+      ctx.status = 400;
+      const errors = Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message]));
+      const asked = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v])) as Record<string, string | undefined>;
+      const filter = { ...DEFAULT_FILTER, ...asked } as unknown as InboxQuery;
+      renderPage(ctx, renderer, 'inbox', 'inbox.title', {
+        invalid: true, errors,
+        errorList: Object.entries(errors).map(([field, message]) => {
+          const name = translate(lang, `inbox.filter.${field}`);
+          const known = name !== `inbox.filter.${field}`;
+          return { field, message, name: known ? name : field, known };
+        }),
+        filters: filterOptions(lang, filter, null, programmes, calls), tasks: [], total: 0,
+      });
+      return;
+    }
+    const filter = parsed.data;
+    const session = currentSession(ctx);
+    const result = await listTasks(deps, filter, viewerId(session));
+    const pages = Math.max(1, Math.ceil(result.total / result.pageSize));
+    const done = typeof ctx.query.done === 'string' && DONE.includes(ctx.query.done) ? ctx.query.done : null;
     renderPage(ctx, renderer, 'inbox', 'inbox.title', {
       ...result,
-      tasks: result.tasks.map((t) => ({ ...t, ...subjectWords(lang, t) })),
-      types: TASK_TYPES.map((type) => ({ value: type, selected: type === filter.type })),
-      state: filter.state,
-      prevPage: result.page > 1 ? `?page=${result.page - 1}&state=${filter.state}${keep}` : null,
-      nextPage: result.page * result.pageSize < result.total ? `?page=${result.page + 1}&state=${filter.state}${keep}` : null,
+      filters: filterOptions(lang, filter, result.counts, programmes, calls),
+      tasks: result.tasks.map((t) => ({ ...t, ...subjectWords(lang, t), ...dueWords(lang, t), ...assigneeWords(lang, t, session), canClaim: t.state === 'open' && !t.assigneeId })),
+      returnTo: filterQuery(filter),
+      emptyText: translate(lang, filter.state === 'open' && isDefault(filter) ? 'inbox.empty' : 'inbox.emptyFiltered'),
+      caption: translate(lang, 'inbox.caption', { page: result.page, pages, total: result.total }),
+      paging: paging(lang, filter, pages),
+      doneText: done ? translate(lang, `inbox.done.${done}`) : null,
     });
   });
 
   router.get('/staff/tasks/:taskId', requireRole(...STAFF), async (ctx) => {
-    await taskPage(ctx, {});
+    const done = typeof ctx.query.done === 'string' && DONE.includes(ctx.query.done) ? ctx.query.done : null;
+    await taskPage(ctx, { doneText: done ? translate(ctx.state.lang, `inbox.done.${done}`) : undefined });
   });
+
+  // Claim, release and assign from the page: back to the list the button was in (filters kept), or to the task.
+  for (const action of ['claim', 'unclaim', 'assign'] as const) {
+    router.post(`/staff/tasks/:taskId/${action}`, requireRole(...STAFF), async (ctx) => {
+      const form = (ctx.request.body ?? {}) as Record<string, string>;
+      const params = taskParams.safeParse(ctx.params);
+      if (!params.success) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
+      const taskId = params.data.taskId;
+      const session = currentSession(ctx);
+      let result: AssignmentResult;
+      try {
+        if (action === 'assign') {
+          const body = assignSchema.safeParse({ assigneeId: form.assigneeId });
+          if (!body.success) throw new HttpError(400, 'invalid_request', 'assigneeId', fieldProblems(body.error));
+          result = await assignTask(deps, session, taskId, body.data.assigneeId);
+        } else {
+          result = action === 'claim' ? await claimTask(deps, session, taskId) : await unclaimTask(deps, session, taskId);
+        }
+      } catch (err) {
+        if (!(err instanceof HttpError) || ![400, 403, 409].includes(err.status)) throw err;
+        ctx.status = err.status;
+        if (err.status === 400) {
+          const problems = err.details as { field: string; message: string }[];
+          await taskPage(ctx, { form, errors: Object.fromEntries(problems.map((p) => [p.field, p.message])) });
+        } else {
+          await taskPage(ctx, { form, assignmentError: err.message });
+        }
+        return;
+      }
+      const done = `${action === 'assign' ? 'assigned' : `${action}ed`}`;
+      const back = typeof form.back === 'string' ? inboxQuery.safeParse(Object.fromEntries(new URLSearchParams(form.back))) : null;
+      ctx.status = 303;
+      ctx.redirect(back?.success ? `/staff/tasks?${filterQuery(back.data, { done })}` : `/staff/tasks/${result.task.id}?done=${done}`);
+    });
+  }
 
   router.post('/staff/tasks/:taskId/decision', requireRole(...STAFF), async (ctx) => {
     const form = (ctx.request.body ?? {}) as Record<string, string>;
@@ -106,13 +203,21 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     ctx.body = document.content;
   });
 
-  async function taskPage(ctx: Context, extra: { form?: Record<string, string>; errors?: Record<string, string>; formError?: string }) {
+  async function taskPage(ctx: Context, extra: {
+    form?: Record<string, string>; errors?: Record<string, string>; formError?: string; assignmentError?: string; doneText?: string;
+  }) {
     const params = taskParams.safeParse(ctx.params);
     const found = params.success ? await getTask(deps, params.data.taskId) : null;
     if (!found) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
     const lang = ctx.state.lang as PageLanguage;
     const { task } = found;
     const words = subjectWords(lang, task);
+    const me = viewerId(currentSession(ctx));
+    const viewer = me ? await deps.db('users').where('id', me).first<{ teamLead: boolean } | undefined>('teamLead') : undefined;
+    const teamLead = viewer?.teamLead === true;
+    const open = task.state === 'open';
+    const colleagues = open && teamLead ? await assignableStaff(deps) : [];
+    const chosen = extra.form?.assigneeId ?? task.assigneeId;
     const titleKey = task.type === 'approve-imk' ? 'task.title' : `task.title.${task.type}`;
     renderPage(ctx, renderer, 'task', translate(lang, titleKey) === titleKey ? 'task.title.other' : titleKey, {
       ...found,
@@ -129,7 +234,14 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
         ...item, text: item.label ?? label(lang, 'checklist', item.code),
         checked: extra.form ? extra.form[`checklist_${item.code}`] === 'on' : false,
       })),
-      events: found.events.map((e) => ({ ...e, label: label(lang, 'event', e.kind) })),
+      events: found.events.map((e) => ({ ...e, label: eventLabel(lang, e.kind, e.details) })),
+      ...dueWords(lang, task),
+      assigneeText: task.assigneeName ? translate(lang, task.assigneeId === me ? 'task.assignedToYou' : 'task.assignedTo', { name: task.assigneeName }) : null,
+      canClaim: open && !task.assigneeId && me !== null,
+      canUnclaim: open && task.assigneeId !== null && (task.assigneeId === me || teamLead),
+      canAssign: open && teamLead,
+      colleagues: colleagues.map((c) => ({ ...c, selected: c.id === chosen })),
+      claimedByOther: open && task.assigneeId !== null && task.assigneeId !== me,
       ...extra,
     }, { name: words.subjectText, type: translate(lang, `task.type.${task.type}`) });
   }
@@ -247,4 +359,93 @@ function offerView(lang: PageLanguage, offer: NonNullable<OfferDetails>) {
 function contentDisposition(filename: string): string {
   const fallback = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
   return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+}
+
+const PAGE_PARAMS = ['lang', 'done'];
+const DONE = ['claimed', 'unclaimed', 'assigned'];
+const DEFAULT_FILTER = { state: 'open', assignee: 'anyone', due: 'any', sort: 'due', page: 1 } as const;
+
+// The staff member's user id when the session has one (staff sessions carry users.id); a test token may not.
+function viewerId(session: Session): string | null {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(session.subject) ? session.subject : null;
+}
+
+function isDefault(filter: InboxQuery): boolean {
+  return !filter.type && !filter.programme && !filter.call && filter.assignee === 'anyone' && filter.due === 'any';
+}
+
+/** The filters as a query string, defaults left out, so links are short and a view can be shared. */
+function filterQuery(filter: InboxQuery, extra: Record<string, string | number> = {}): string {
+  const params = new URLSearchParams();
+  for (const key of ['type', 'programme', 'call', 'state', 'assignee', 'due', 'sort', 'page'] as const) {
+    const value = filter[key];
+    if (value !== undefined && value !== (DEFAULT_FILTER as Record<string, unknown>)[key]) params.set(key, String(value));
+  }
+  for (const [key, value] of Object.entries(extra)) params.set(key, String(value));
+  return params.toString();
+}
+
+// Links to the first, previous, nearby, next and last pages, each keeping every filter.
+function paging(lang: PageLanguage, filter: InboxQuery, pages: number) {
+  const href = (page: number) => { const q = filterQuery({ ...filter, page }); return q ? `/staff/tasks?${q}` : '/staff/tasks'; };
+  const nearby = [];
+  for (let page = Math.max(1, filter.page - 2); page <= Math.min(pages, filter.page + 2); page += 1) {
+    nearby.push({ page, href: href(page), current: page === filter.page, label: translate(lang, 'inbox.pageN', { page }) });
+  }
+  return {
+    pages, nearby, label: translate(lang, 'inbox.paging'),
+    first: filter.page > 3 ? href(1) : null,
+    prev: filter.page > 1 ? href(filter.page - 1) : null,
+    next: filter.page < pages ? href(filter.page + 1) : null,
+    last: filter.page < pages - 2 ? href(pages) : null,
+  };
+}
+
+interface FilterOption { value: string; text: string; selected: boolean }
+
+// Every filter's options in words, each with the count it would give (when the list ran).
+function filterOptions(lang: PageLanguage, filter: InboxQuery, counts: InboxCounts | null, programmes: { code: string; nameLv: string; nameEn: string }[],
+  calls: { id: string; code: string; titleLv: string; titleEn: string }[]) {
+  const option = (dimension: keyof InboxCounts | null, value: string, text: string, selected: boolean): FilterOption => {
+    const count = dimension && counts ? counts[dimension][value] ?? 0 : null;
+    return { value, text: count === null ? text : translate(lang, 'inbox.optionCount', { text, count }), selected };
+  };
+  const asked = filter as unknown as Record<string, string | undefined>;
+  return {
+    type: [{ ...option('type', 'any', translate(lang, 'inbox.allTypes'), !filter.type), value: '' },
+      ...TASK_TYPES.map((t) => option('type', t, translate(lang, `task.type.${t}`), asked.type === t))],
+    programme: [{ ...option('programme', 'any', translate(lang, 'inbox.allProgrammes'), !filter.programme), value: '' },
+      ...programmes.map((p) => option('programme', p.code, `${p.code} — ${lang === 'lv' ? p.nameLv : p.nameEn}`, asked.programme === p.code))],
+    call: [{ ...option('call', 'any', translate(lang, 'inbox.allCalls'), !filter.call), value: '' },
+      ...calls.map((c) => option('call', c.id, `${c.code} — ${lang === 'lv' ? c.titleLv : c.titleEn}`, asked.call === c.id))],
+    state: INBOX_STATES.map((v) => option('state', v, translate(lang, v === 'all' ? 'inbox.allStates' : `state.${v}`), asked.state === v)),
+    assignee: ASSIGNEE_FILTERS.map((v) => option('assignee', v, translate(lang, `inbox.assignee.${v}`), asked.assignee === v)),
+    due: DUE_FILTERS.map((v) => option('due', v, translate(lang, `inbox.due.${v}`), asked.due === v)),
+    sort: INBOX_SORTS.map((v) => option(null, v, translate(lang, `inbox.sort.${v}`), asked.sort === v)),
+  };
+}
+
+// "Due in 3 working days", "due today", "overdue by 2 working days" (Latvian has its own plural forms).
+function dueWords(lang: PageLanguage, task: TaskView) {
+  if (task.state !== 'open') return { dueText: null, escalated: false };
+  const n = Math.abs(task.dueInWorkingDays);
+  const form = (lang === 'lv' ? n % 10 === 1 && n % 100 !== 11 : n === 1) ? 'one' : 'other';
+  let dueText: string;
+  if (task.overdue) dueText = n === 0 ? translate(lang, 'inbox.overdueToday') : translate(lang, `inbox.overdueBy.${form}`, { n });
+  else dueText = n === 0 ? translate(lang, 'inbox.dueToday') : translate(lang, `inbox.dueIn.${form}`, { n });
+  return { dueText, escalated: task.escalatedAt !== null };
+}
+
+function assigneeWords(lang: PageLanguage, task: TaskView, session: Session) {
+  if (!task.assigneeName) return { assigneeText: translate(lang, 'inbox.unassigned'), mine: false };
+  const mine = task.assigneeId === session.subject;
+  return { assigneeText: mine ? translate(lang, 'inbox.you', { name: task.assigneeName }) : task.assigneeName, mine };
+}
+
+// Claims, releases and assignments read as sentences on the task page ("Assigned to Jānis Bērziņš").
+function eventLabel(lang: PageLanguage, kind: string, details: Record<string, unknown>): string {
+  if (kind === 'task_claimed' || kind === 'task_unclaimed' || kind === 'task_assigned') {
+    return translate(lang, `inbox.event.${kind}`, { assignee: details.assigneeName ?? '', previous: details.previousAssigneeName ?? '—' });
+  }
+  return label(lang, 'event', kind);
 }

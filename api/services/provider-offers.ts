@@ -232,6 +232,21 @@ export async function uploadOfferDocument(deps: ApiDeps, session: Session, offer
   return { ...d, uploadedAt: iso(d.uploadedAt)! };
 }
 
+/** One stored document of the provider's own offer, with its bytes. */
+export interface OfferDocumentFile { filename: string; contentType: string; sha256: string; content: Buffer }
+
+/**
+ * The document of one kind attached to one of the provider's OWN offers, or a 404: the provider check is in the
+ * query, so another provider's document is not found exactly like a missing one.
+ */
+export async function getOwnOfferDocument(deps: ApiDeps, session: Session, offerId: string, kind: string): Promise<OfferDocumentFile> {
+  const row = await deps.db('documents as d').join('offers as o', 'o.id', 'd.offerId')
+    .where({ 'o.providerId': providerOf(session), 'd.offerId': offerId, 'd.kind': kind })
+    .first<OfferDocumentFile | undefined>('d.filename', 'd.contentType', 'd.sha256', 'd.content');
+  if (!row) throw new HttpError(404, 'document_not_found', 'You have no document of this kind on this offer');
+  return row;
+}
+
 function actorOf(session: Session) {
   return { role: 'provider' as const, id: session.subject, name: session.name, channel: 'e-service' as const };
 }
@@ -316,9 +331,8 @@ async function listGroups(db: Knex, offerId: string): Promise<OfferGroupView[]> 
  */
 export async function addGroup(deps: ApiDeps, session: Session, offerId: string, input: { place: string; startsOn: string; endsOn: string; schedule: string; capacity: number }): Promise<OfferGroupView> {
   const offer = await getOwnOffer(deps, session, offerId);
-  if (!offer.groupsAllowed) {
-    throw new HttpError(409, 'offer_not_approved', `Groups can be added once the offer is approved (the offer is ${offer.state})`, [{ state: offer.state }]);
-  }
+  const notApproved = (state: string) => new HttpError(409, 'offer_not_approved', `Groups can be added once the offer is approved (the offer is ${state})`, [{ state }]);
+  if (!offer.groupsAllowed) throw notApproved(offer.state);
   const problems = [];
   if (!offer.fields.places.some((p) => p.address === input.place)) {
     problems.push({ field: 'place', rule: 'not_a_place', message: `must be one of the offer's places: ${offer.fields.places.map((p) => p.address).join('; ')}` });
@@ -328,9 +342,16 @@ export async function addGroup(deps: ApiDeps, session: Session, offerId: string,
   if (period && input.endsOn > period.until) problems.push({ field: 'endsOn', rule: 'too_late', message: `must be on or before ${period.until}, when teaching ends` });
   if (input.endsOn < input.startsOn) problems.push({ field: 'endsOn', rule: 'before_start', message: 'must not be before the first day' });
   if (problems.length > 0) throw invalid(problems);
-  const [group] = await deps.db('offerGroups').insert({
-    offerId, place: input.place, startsOn: input.startsOn, endsOn: input.endsOn, schedule: input.schedule, capacity: input.capacity,
-  }).returning<{ id: string }[]>('id');
+  // The state is judged again under a lock on the offer, so a group cannot be added to an offer closing meanwhile.
+  const group = await deps.db.transaction(async (trx) => {
+    const locked = await trx('offers').where({ id: offerId, providerId: providerOf(session) })
+      .whereIn('state', GROUP_OFFER_STATES as OfferState[]).forUpdate().first('id');
+    if (!locked) throw notApproved((await ownOfferRow(trx, session, offerId)).state);
+    const [row] = await trx('offerGroups').insert({
+      offerId, place: input.place, startsOn: input.startsOn, endsOn: input.endsOn, schedule: input.schedule, capacity: input.capacity,
+    }).returning<{ id: string }[]>('id');
+    return row;
+  });
   deps.logger.info('offer group added', { offerId, groupId: group!.id });
   return (await listGroups(deps.db, offerId)).find((g) => g.id === group!.id)!;
 }

@@ -1,12 +1,16 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { CaseEvent, Offer, Provider, ProviderEvent, StoredDocument, Task } from '../../lib/db';
+import type { Knex } from 'knex';
+import { CaseEvent, Offer, Provider, ProviderEvent, StoredDocument, Task, User } from '../../lib/db';
+import { rigaDate, rigaEndOfDay } from '../../domain/dates';
+import { shift, weekdayOf } from '../../domain/holidays';
+import { isWorkingDay } from '../../domain/working-days';
 import type { Session } from '../../lib/sessions';
 import { FailureType } from '../../domain/failures';
 import { decideApprovalUpdate, type ApprovalDecisionInput } from '../../workflows/task-decision';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
-import { REASONED_TASK_TYPES, decisionProblems, type DecisionInput } from '../schemas';
+import { REASONED_TASK_TYPES, TASK_TYPES, decisionProblems, type DecisionInput, type InboxQuery } from '../schemas';
 
 /** A task as the inbox shows it: a learner's case, a provider's registration, or a provider's offer. */
 export interface TaskView {
@@ -15,8 +19,13 @@ export interface TaskView {
   offerTitle: { lv: string; en: string } | null;
   /** Who or what the task is about, in words: the learner, or the provider (and the offer's title). */
   subject: string;
-  dueAt: string; escalatedAt: string | null; overdue: boolean; createdAt: string; decision: string | null;
-  decidedByName: string | null; comment: string | null; facts: Record<string, unknown>;
+  /** The learner case's programme, or the offer's; null for a provider's registration. */
+  programme: string | null; callId: string | null;
+  dueAt: string; escalatedAt: string | null; overdue: boolean;
+  /** Working days (Riga calendar, public holidays skipped) from today to the due day; negative when overdue. */
+  dueInWorkingDays: number;
+  createdAt: string; assigneeId: string | null; assigneeName: string | null; claimedAt: string | null;
+  decision: string | null; decidedByName: string | null; comment: string | null; facts: Record<string, unknown>;
 }
 
 /** One step of the history shown with a task: the learner's case events, or the provider's or offer's events. */
@@ -33,16 +42,103 @@ export interface TaskDocument {
 /** Tasks per inbox page. */
 export const PAGE_SIZE = 50;
 
-/** One page of the inbox, soonest due first (overdue ones are due earliest), with the total count for paging. */
-export async function listTasks(deps: ApiDeps, filter: { state: 'open' | 'decided' | 'all'; type?: string; page: number }) {
-  const query = tasksQuery(deps);
-  if (filter.state !== 'all') query.where('tasks.state', filter.state);
-  if (filter.type) query.where('tasks.type', filter.type);
-  const [{ count }] = await query.clone().clearSelect().count<{ count: string }[]>('* as count');
-  const rows = await query.orderBy([{ column: 'tasks.dueAt', order: 'asc' }, { column: 'tasks.createdAt', order: 'asc' }, { column: 'tasks.id', order: 'asc' }])
-    .limit(PAGE_SIZE).offset((filter.page - 1) * PAGE_SIZE);
-  const now = Date.now();
-  return { tasks: rows.map((row: TaskRow) => toView(row, now)), total: Number(count), page: filter.page, pageSize: PAGE_SIZE };
+/** How many tasks each option of each inbox filter would give, with the other filters as they are. */
+export interface InboxCounts {
+  type: Record<string, number>; programme: Record<string, number>; call: Record<string, number>;
+  state: Record<string, number>; assignee: Record<string, number>; due: Record<string, number>;
+}
+
+/** The instants the inbox's due filters are judged by: now, and the end of today and of this week (Sunday) in Riga. */
+export interface InboxMoment { now: Date; today: string; endOfToday: Date; endOfWeek: Date }
+
+/** The inbox's sense of "today" and "this week" at an instant (Riga calendar; the week ends on Sunday). */
+export function inboxMoment(now = new Date()): InboxMoment {
+  const today = rigaDate(now);
+  const weekday = weekdayOf(today);
+  return { now, today, endOfToday: rigaEndOfDay(today), endOfWeek: rigaEndOfDay(weekday === 0 ? today : shift(today, 7 - weekday)) };
+}
+
+type Dimension = keyof InboxCounts;
+
+// Overdue: an open task past its due time, or one the workflow escalated. "Today" and "this week" are open tasks due
+// by the end of that Riga day (overdue ones included, so the buckets nest); decided tasks are not "due" any more.
+function dueCondition(due: InboxQuery['due'], m: InboxMoment): [string, Date[]] {
+  if (due === 'overdue') return ["(tasks.state = 'open' AND (tasks.escalated_at IS NOT NULL OR tasks.due_at < ?))", [m.now]];
+  // The end of today (or of the week) is after now, so "<= end" takes in every task past due as well.
+  return ["(tasks.state = 'open' AND (tasks.escalated_at IS NOT NULL OR tasks.due_at <= ?))", [due === 'today' ? m.endOfToday : m.endOfWeek]];
+}
+
+const PROGRAMME_SQL = 'coalesce(cases.programme, offers.programme)';
+
+// The inbox's filters on a query that joins cases and offers; `except` leaves one dimension out (for its counts).
+function applyFilters(query: Knex.QueryBuilder, filter: InboxQuery, viewerId: string | null, m: InboxMoment, except?: Dimension) {
+  if (except !== 'state' && filter.state !== 'all') query.where('tasks.state', filter.state);
+  if (except !== 'type' && filter.type) query.where('tasks.type', filter.type);
+  if (except !== 'programme' && filter.programme) query.whereRaw(`${PROGRAMME_SQL} = ?`, [filter.programme]);
+  if (except !== 'call' && filter.call) query.where('offers.callId', filter.call);
+  if (except !== 'assignee' && filter.assignee === 'unassigned') query.whereNull('tasks.assigneeId');
+  if (except !== 'assignee' && filter.assignee === 'mine') {
+    if (viewerId) query.where('tasks.assigneeId', viewerId);
+    else query.whereRaw('false');
+  }
+  if (except !== 'due' && filter.due !== 'any') {
+    const [sql, bindings] = dueCondition(filter.due, m);
+    query.whereRaw(sql, bindings);
+  }
+  return query;
+}
+
+function countBase(deps: ApiDeps, filter: InboxQuery, viewerId: string | null, m: InboxMoment, except: Dimension) {
+  return applyFilters(deps.db('tasks').leftJoin('cases', 'cases.id', 'tasks.caseId').leftJoin('offers', 'offers.id', 'tasks.offerId'),
+    filter, viewerId, m, except);
+}
+
+// One GROUP BY (or FILTER) query per dimension, each with the other dimensions' filters applied.
+async function inboxCounts(deps: ApiDeps, filter: InboxQuery, viewerId: string | null, m: InboxMoment): Promise<InboxCounts> {
+  const grouped = async (except: Dimension, expression: string) => {
+    const rows = await countBase(deps, filter, viewerId, m, except)
+      .select(deps.db.raw(`${expression} AS value`), deps.db.raw('count(*)::int AS count')).groupByRaw(expression) as { value: string | null; count: number }[];
+    const out: Record<string, number> = { any: 0 };
+    for (const row of rows) {
+      out.any += row.count;
+      if (row.value !== null) out[row.value] = row.count;
+    }
+    return out;
+  };
+  const [type, programme, call, stateRows, assignee, due] = await Promise.all([
+    grouped('type', 'tasks.type'),
+    grouped('programme', PROGRAMME_SQL),
+    grouped('call', 'offers.call_id'),
+    grouped('state', 'tasks.state'),
+    countBase(deps, filter, viewerId, m, 'assignee').first(deps.db.raw(
+      'count(*) FILTER (WHERE tasks.assignee_id = ?)::int AS mine, count(*) FILTER (WHERE tasks.assignee_id IS NULL)::int AS unassigned, count(*)::int AS anyone',
+      [viewerId])) as Promise<Record<string, number>>,
+    countBase(deps, filter, viewerId, m, 'due').first(deps.db.raw(
+      `count(*) FILTER (WHERE ${dueCondition('overdue', m)[0]})::int AS overdue, count(*) FILTER (WHERE ${dueCondition('today', m)[0]})::int AS today, `
+      + `count(*) FILTER (WHERE ${dueCondition('week', m)[0]})::int AS week, count(*)::int AS any`,
+      [...dueCondition('overdue', m)[1], ...dueCondition('today', m)[1], ...dueCondition('week', m)[1]])) as Promise<Record<string, number>>,
+  ]);
+  for (const t of TASK_TYPES) type[t] ??= 0;
+  const { any: all, ...states } = stateRows;
+  return { type, programme, call, state: { open: 0, decided: 0, cancelled: 0, ...states, all }, assignee, due };
+}
+
+/**
+ * One page of the inbox with the filters applied, the total for paging, and the counts per filter option. Sorted
+ * by due date (overdue first, then soonest due) or by age (oldest first); ties by creation and id, so pages never
+ * overlap.
+ */
+export async function listTasks(deps: ApiDeps, filter: InboxQuery, viewerId: string | null, m: InboxMoment = inboxMoment()) {
+  const query = applyFilters(tasksQuery(deps), filter, viewerId, m);
+  if (filter.sort === 'age') query.orderBy([{ column: 'tasks.createdAt', order: 'asc' }, { column: 'tasks.id', order: 'asc' }]);
+  else query.orderByRaw(`${dueCondition('overdue', m)[0]} DESC, tasks.due_at ASC, tasks.created_at ASC, tasks.id ASC`, dueCondition('overdue', m)[1]);
+  const [rows, counts] = await Promise.all([
+    query.limit(PAGE_SIZE).offset((filter.page - 1) * PAGE_SIZE) as Promise<TaskRow[]>,
+    inboxCounts(deps, filter, viewerId, m),
+  ]);
+  // With every filter applied, the count of the chosen state is the total.
+  const total = counts.state[filter.state] ?? 0;
+  return { tasks: await toViews(deps, rows, m), total, page: filter.page, pageSize: PAGE_SIZE, counts };
 }
 
 /**
@@ -52,7 +148,7 @@ export async function listTasks(deps: ApiDeps, filter: { state: 'open' | 'decide
 export async function getTask(deps: ApiDeps, taskId: string) {
   const row: TaskRow | undefined = await tasksQuery(deps).where('tasks.id', taskId).first();
   if (!row) return null;
-  const task = toView(row, Date.now());
+  const [task] = await toViews(deps, [row], inboxMoment());
   const providerId = task.providerId;
   const [events, provider, offer, documents] = await Promise.all([
     taskEvents(deps, task),
@@ -85,6 +181,11 @@ export async function decideTask(deps: ApiDeps, staff: Session, taskId: string, 
   }
   if (!task) throw new HttpError(404, 'task_not_found', 'There is no such task');
   if (task.state !== 'open') throw alreadyDecided(task.decidedByName, task.decision);
+  // A task a colleague has claimed is theirs to decide (or a team lead's to reassign first).
+  if (task.assigneeId && task.assigneeId !== staff.subject) {
+    const holder = await User.query(deps.db).findById(task.assigneeId).select('displayName');
+    throw claimedByOther(task.assigneeId, holder?.displayName ?? null);
+  }
   const decision: ApprovalDecisionInput = {
     taskId, decision: input.decision, comment: input.comment,
     decidedBy: { role: 'staff', id: staff.subject, name: staff.name, channel: 'staff' },
@@ -101,6 +202,12 @@ export async function decideTask(deps: ApiDeps, staff: Session, taskId: string, 
       // The same person submitting twice (a double click) is one Update, answered once.
       updateId: `decide:${taskId}:${staff.subject}`,
     });
+    // Deciding an unclaimed task makes the decider its assignee (a session without a user row, e.g. a system
+    // token, leaves it unassigned).
+    if (UUID.test(staff.subject)) {
+      await Task.query(deps.db).patch({ assigneeId: staff.subject, claimedAt: new Date() } as Partial<Task>)
+        .where('id', taskId).whereNull('assigneeId').whereExists(User.query(deps.db).where('id', staff.subject).select(1));
+    }
     deps.logger.info('task decided', { taskId, type: task.type, caseId: task.caseId, providerId: task.providerId, offerId: task.offerId, workflowId: task.workflowId, decision: input.decision });
     return result;
   } catch (err) {
@@ -134,6 +241,154 @@ export function checklistOf(facts: Record<string, unknown>): { code: string; lab
   });
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What a claim, release or assignment did: `changed` is false when the task already was as asked. */
+export interface AssignmentResult { changed: boolean; task: TaskView }
+
+/**
+ * Claims an open, unassigned task for the staff member. One conditional UPDATE is the judge: of two staff
+ * claiming at once exactly one wins, the other is told who has it. Claiming one's own task again changes nothing.
+ */
+export async function claimTask(deps: ApiDeps, session: Session, taskId: string): Promise<AssignmentResult> {
+  const me = await staffMember(deps, session);
+  // A colleague may release the task between our UPDATE and the second look; then we simply try again.
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const claimed = await deps.db.transaction(async (trx) => {
+      const rows = await trx('tasks').where({ id: taskId, state: 'open' }).whereNull('assigneeId')
+        .update({ assigneeId: me.id, claimedAt: trx.fn.now() }).returning('*') as TaskRecord[];
+      if (rows.length === 0) return false;
+      await recordTaskAction(trx, rows[0], me, 'task_claimed', { assigneeId: me.id, assigneeName: me.displayName });
+      return true;
+    });
+    if (claimed) return { changed: true, task: await viewOf(deps, taskId) };
+    const current = await assignmentOf(deps.db, taskId);
+    if (!current) throw new HttpError(404, 'task_not_found', 'There is no such task');
+    if (current.state !== 'open') throw notOpen(current);
+    if (current.assigneeId === me.id) return { changed: false, task: await viewOf(deps, taskId) };
+    if (current.assigneeId) throw claimedByOther(current.assigneeId, current.assigneeName);
+  }
+  throw new HttpError(409, 'task_busy', 'The task changed hands several times meanwhile; try again');
+}
+
+/** Releases a claimed task back to the team: only its assignee or a team lead may. */
+export async function unclaimTask(deps: ApiDeps, session: Session, taskId: string): Promise<AssignmentResult> {
+  const me = await staffMember(deps, session);
+  const changed = await deps.db.transaction(async (trx) => {
+    const task = await lockedTask(trx, taskId);
+    if (!task.assigneeId) return false;
+    if (task.assigneeId !== me.id && !me.teamLead) {
+      throw new HttpError(403, 'not_your_task', `Only ${task.assigneeName ?? 'the assignee'} or a team lead can release this task`,
+        [{ assigneeId: task.assigneeId, assigneeName: task.assigneeName }]);
+    }
+    await trx('tasks').where('id', taskId).update({ assigneeId: null, claimedAt: null });
+    await recordTaskAction(trx, task, me, 'task_unclaimed', { previousAssigneeId: task.assigneeId, previousAssigneeName: task.assigneeName });
+    return true;
+  });
+  return { changed, task: await viewOf(deps, taskId) };
+}
+
+/**
+ * A team lead gives an open task to a colleague (an active staff member or administrator), whoever had it before.
+ * The colleague is checked before the task, so a wrong assigneeId is a 400 whether or not the task exists.
+ */
+export async function assignTask(deps: ApiDeps, session: Session, taskId: string, assigneeId: string): Promise<AssignmentResult> {
+  const me = await staffMember(deps, session);
+  if (!me.teamLead) throw new HttpError(403, 'team_lead_only', 'Only a team lead can assign tasks to colleagues');
+  const assignee = await User.query(deps.db).findById(assigneeId);
+  if (!assignee || !isActiveStaff(assignee)) {
+    const problem = { field: 'assigneeId', rule: 'custom', message: 'must be an active member of the agency staff' };
+    throw new HttpError(400, 'invalid_request', `Invalid body: assigneeId: ${problem.message}`, [problem]);
+  }
+  const changed = await deps.db.transaction(async (trx) => {
+    const task = await lockedTask(trx, taskId);
+    if (task.assigneeId === assignee.id) return false;
+    await trx('tasks').where('id', taskId).update({ assigneeId: assignee.id, claimedAt: trx.fn.now() });
+    await recordTaskAction(trx, task, me, 'task_assigned', {
+      assigneeId: assignee.id, assigneeName: assignee.displayName, previousAssigneeId: task.assigneeId, previousAssigneeName: task.assigneeName,
+    });
+    return true;
+  });
+  return { changed, task: await viewOf(deps, taskId) };
+}
+
+/** The colleagues a team lead may assign tasks to: active agency staff and administrators, by name. */
+export async function assignableStaff(deps: ApiDeps): Promise<{ id: string; displayName: string }[]> {
+  return User.query(deps.db).whereIn('role', ['staff', 'admin']).where({ active: true, status: 'active' })
+    .select('id', 'displayName').orderBy('displayName');
+}
+
+/** The logged-in staff member's user row (staff sessions carry the users.id), with the team-lead flag. */
+export async function staffMember(deps: ApiDeps, session: Session): Promise<User> {
+  const user = UUID.test(session.subject) ? await User.query(deps.db).findById(session.subject) : undefined;
+  if (!user || !isActiveStaff(user)) throw new HttpError(403, 'not_staff_member', 'Only agency staff with an active user account can take tasks');
+  return user;
+}
+
+function isActiveStaff(user: User): boolean {
+  return user.active && user.status === 'active' && (user.role === 'staff' || user.role === 'admin');
+}
+
+// A task row as knex returns it (not an objection model).
+type TaskRecord = Pick<Task, 'id' | 'caseId' | 'providerId' | 'offerId' | 'workflowId' | 'type' | 'state' | 'assigneeId' | 'decision' | 'decidedByName'>;
+
+interface Assignment { id: string; state: string; assigneeId: string | null; assigneeName: string | null; decision: string | null; decidedByName: string | null }
+
+function assignmentOf(db: Knex | Knex.Transaction, taskId: string) {
+  return db('tasks').leftJoin('users', 'users.id', 'tasks.assigneeId').where('tasks.id', taskId)
+    .first<Assignment | undefined>('tasks.id', 'tasks.state', 'tasks.assigneeId', 'users.displayName as assigneeName', 'tasks.decision', 'tasks.decidedByName');
+}
+
+// The task row locked for this transaction (claims, releases and assignments of one task queue behind each
+// other), which must exist and be open.
+async function lockedTask(trx: Knex.Transaction, taskId: string): Promise<TaskRecord & { assigneeName: string | null }> {
+  const task = await trx('tasks').where('id', taskId).forUpdate().first<TaskRecord | undefined>();
+  if (!task) throw new HttpError(404, 'task_not_found', 'There is no such task');
+  if (task.state !== 'open') throw notOpen(task);
+  const holder = task.assigneeId ? await trx('users').where('id', task.assigneeId).first<{ displayName: string }>('displayName') : undefined;
+  return { ...task, assigneeName: holder?.displayName ?? null };
+}
+
+async function viewOf(deps: ApiDeps, taskId: string): Promise<TaskView> {
+  const row: TaskRow = await tasksQuery(deps).where('tasks.id', taskId).first();
+  const [view] = await toViews(deps, [row], inboxMoment());
+  return view;
+}
+
+// A claim, release or assignment goes into the subject's history in the same transaction as the task row: the
+// learner's case events (at the case's current stage), or the provider's or offer's events (at its current state).
+// Steps are `task-claimed:<task>:<n>`, numbered per task and kind under the task's row lock.
+async function recordTaskAction(trx: Knex.Transaction, task: TaskRecord, me: User, kind: 'task_claimed' | 'task_unclaimed' | 'task_assigned',
+  details: Record<string, unknown>) {
+  const prefix = `${kind.replace('_', '-')}:${task.id}:`;
+  const actor = { actorRole: 'staff', actorId: me.id, actorName: me.displayName };
+  const body = JSON.stringify({ taskId: task.id, taskType: task.type, ...details });
+  if (task.caseId) {
+    const [c, done] = await Promise.all([
+      trx('cases').where('id', task.caseId).first<{ stage: string }>('stage'),
+      trx('caseEvents').where('caseId', task.caseId).where('step', 'like', `${prefix}%`).count<{ count: string }[]>('* as count'),
+    ]);
+    await trx('caseEvents').insert({ caseId: task.caseId, step: `${prefix}${Number(done[0].count) + 1}`, kind, stage: c.stage, ...actor, channel: 'staff', details: body });
+    return;
+  }
+  const offer = task.offerId ? await trx('offers').where('id', task.offerId).first<{ providerId: string; state: string }>('providerId', 'state') : undefined;
+  const providerId = task.providerId ?? offer!.providerId;
+  const state = offer ? offer.state : (await trx('providers').where('id', providerId).first<{ status: string }>('status')).status;
+  const done = await trx('providerEvents').where('workflowId', task.workflowId).where('step', 'like', `${prefix}%`).count<{ count: string }[]>('* as count');
+  await trx('providerEvents').insert({
+    providerId, offerId: task.offerId ?? null, workflowId: task.workflowId, step: `${prefix}${Number(done[0].count) + 1}`, kind, state, ...actor, details: body,
+  });
+}
+
+function notOpen(task: Pick<Assignment, 'state' | 'decision' | 'decidedByName'>): HttpError {
+  if (task.state === 'decided') return alreadyDecided(task.decidedByName, task.decision);
+  return new HttpError(409, 'task_not_open', 'This task is no longer open');
+}
+
+function claimedByOther(assigneeId: string, name: string | null): HttpError {
+  return new HttpError(409, 'claimed_by_other', `Claimed by ${name ?? 'a colleague'}`, [{ assigneeId, assigneeName: name }]);
+}
+
 function alreadyDecided(by: string | null, decision: string | null): HttpError {
   return new HttpError(409, 'already_decided', `Already decided${decision ? ` (${decision})` : ''} by ${by ?? 'a colleague'}`, [{ decidedBy: by, decision }]);
 }
@@ -141,22 +396,46 @@ function alreadyDecided(by: string | null, decision: string | null): HttpError {
 interface TaskRow extends Task {
   serviceCaseId: string | null; firstName: string | null; lastName: string | null; subjectProviderId: string | null;
   providerName: string | null; providerRegistrationNumber: string | null; offerTitleLv: string | null; offerTitleEn: string | null;
+  programme: string | null; callId: string | null; assigneeName: string | null;
 }
 
 // Every task with its subject: a learner's case (and the learner), or a provider, or an offer and its provider
-// (an offer task names the provider through the offer when the task row itself does not).
+// (an offer task names the provider through the offer when the task row itself does not), and who has it.
 function tasksQuery(deps: ApiDeps) {
   return deps.db('tasks')
     .leftJoin('cases', 'cases.id', 'tasks.caseId')
     .leftJoin('learners', 'learners.id', 'cases.learnerId')
     .leftJoin('offers', 'offers.id', 'tasks.offerId')
     .leftJoin('providers', 'providers.id', deps.db.raw('coalesce(tasks.provider_id, offers.provider_id)'))
+    .leftJoin('users as assignees', 'assignees.id', 'tasks.assigneeId')
     .select('tasks.*', 'cases.serviceCaseId', 'learners.firstName', 'learners.lastName', 'providers.id as subjectProviderId',
       'providers.name as providerName', 'providers.registrationNumber as providerRegistrationNumber',
-      'offers.titleLv as offerTitleLv', 'offers.titleEn as offerTitleEn');
+      'offers.titleLv as offerTitleLv', 'offers.titleEn as offerTitleEn', deps.db.raw(`${PROGRAMME_SQL} AS programme`),
+      'offers.callId as callId', 'assignees.displayName as assigneeName');
 }
 
-function toView(row: TaskRow, now: number): TaskView {
+// The views of task rows; the working days to each due day need the public holidays between today and that day.
+async function toViews(deps: ApiDeps, rows: TaskRow[], m: InboxMoment): Promise<TaskView[]> {
+  if (rows.length === 0) return [];
+  const days = rows.map((row) => rigaDate(new Date(row.dueAt))).concat(m.today).sort();
+  const holidays = await deps.db('publicHolidays').whereBetween('day', [days[0], days[days.length - 1]])
+    .select<{ day: string }[]>(deps.db.raw("to_char(day, 'YYYY-MM-DD') AS day"));
+  const holidaySet = new Set(holidays.map(({ day }) => day));
+  return rows.map((row) => toView(row, m, holidaySet));
+}
+
+/** Working days from one Riga day to another: counted over (from, to] forwards, negative when `to` is earlier. */
+export function workingDaysBetween(from: string, to: string, holidays: ReadonlySet<string>): number {
+  const [start, end, sign] = to >= from ? [from, to, 1] : [to, from, -1];
+  let n = 0;
+  for (let day = start; day < end;) {
+    day = shift(day, 1);
+    if (isWorkingDay(day, holidays)) n += 1;
+  }
+  return sign * n;
+}
+
+function toView(row: TaskRow, m: InboxMoment, holidays: ReadonlySet<string>): TaskView {
   const learnerName = row.caseId ? [row.firstName, row.lastName].filter(Boolean).join(' ') : null;
   const offerTitle = row.offerId && row.offerTitleLv !== null ? { lv: row.offerTitleLv, en: row.offerTitleEn ?? row.offerTitleLv } : null;
   const subject = learnerName ?? [row.providerName, offerTitle?.lv].filter(Boolean).join(' — ');
@@ -166,9 +445,12 @@ function toView(row: TaskRow, now: number): TaskView {
     id: row.id, caseId: row.caseId, serviceCaseId: row.serviceCaseId ?? null, providerId: row.subjectProviderId ?? row.providerId ?? null,
     offerId: row.offerId ?? null, type: row.type, state: row.state, learnerName, providerName: row.providerName ?? null,
     providerRegistrationNumber: row.providerRegistrationNumber ?? null, offerTitle, subject,
-    dueAt, escalatedAt, overdue: row.state === 'open' && (escalatedAt !== null || Date.parse(dueAt) < now),
-    createdAt: new Date(row.createdAt).toISOString(), decision: row.decision, decidedByName: row.decidedByName,
-    comment: row.comment, facts: row.facts ?? {},
+    programme: row.programme ?? null, callId: row.callId ?? null,
+    dueAt, escalatedAt, overdue: row.state === 'open' && (escalatedAt !== null || Date.parse(dueAt) < m.now.getTime()),
+    dueInWorkingDays: workingDaysBetween(m.today, rigaDate(new Date(row.dueAt)), holidays),
+    createdAt: new Date(row.createdAt).toISOString(), assigneeId: row.assigneeId ?? null, assigneeName: row.assigneeName ?? null,
+    claimedAt: row.claimedAt ? new Date(row.claimedAt).toISOString() : null,
+    decision: row.decision, decidedByName: row.decidedByName, comment: row.comment, facts: row.facts ?? {},
   };
 }
 

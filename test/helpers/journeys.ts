@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { journeyStateQuery, learnerJourney, type LearnerJourneyInput } from '../../workflows/learner-journey';
-import { learnerJourneyId } from '../../workflows/ids';
+import { learnerJourneyId, searchAttributes } from '../../workflows/ids';
 import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 
 /** Starts a learner journey directly on the test's task queue, as the API would. */
@@ -15,7 +15,15 @@ export async function startLearnerJourney(temporal: Client, taskQueue: string, p
     timing: { approvalDue: '1 day' },
     ...overrides,
   };
-  const handle = await temporal.workflow.start(learnerJourney, { workflowId: learnerJourneyId(caseId), taskQueue, args: [input] });
+  const handle = await temporal.workflow.start(learnerJourney, {
+    workflowId: learnerJourneyId(caseId), taskQueue, args: [input],
+    // The same search attributes the API sets (api/services/journeys.ts), so the console finds test journeys too.
+    typedSearchAttributes: [
+      { key: searchAttributes.caseId, value: caseId },
+      { key: searchAttributes.programme, value: input.programme },
+      { key: searchAttributes.journeyStage, value: 'registered' },
+    ],
+  });
   return { caseId, handle };
 }
 

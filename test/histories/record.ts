@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -8,7 +9,8 @@ import { populationRecheck } from '../../workflows/population-recheck';
 import { populationRecheckId } from '../../workflows/ids';
 import { confirmProviderEmailUpdate, providerRegistration } from '../../workflows/provider-registration';
 import { providerOffer, submitOfferUpdate } from '../../workflows/provider-offer';
-import { providerRegistrationId } from '../../workflows/ids';
+import { consoleBatchId, providerRegistrationId } from '../../workflows/ids';
+import { consoleBatch } from '../../workflows/console-batch';
 import { insertCall } from '../../dev/seed-calls';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, openTaskOf, startLearnerJourney, untilStage } from '../helpers/journeys';
@@ -17,19 +19,45 @@ import { approvedProvider, insertDraftOffer, insertRegisteredProvider } from '..
 /**
  * Records the histories the replay test checks new workflow code against. Run it (with the test command's
  * Postgres and Temporal) when a workflow changes, under a new version name, and keep the old files: they stand
- * for journeys that are already running in production. Usage: npm run record-histories -- v2 [learner|provider]
- * (the optional second word records only the learner's or only the providers' workflow types).
+ * for journeys that are already running in production. Usage: npm run record-histories -- v2 [learner|provider|console]
+ * (the optional second word records only the learner's, the providers' or the administrators' console workflow types).
  */
 async function main(): Promise<void> {
   const version = process.argv[2] ?? 'v1';
-  const only = process.argv[3] as 'learner' | 'provider' | undefined;
+  const only = process.argv[3] as 'learner' | 'provider' | 'console' | undefined;
   const stack = await startTestStack();
   try {
-    if (only !== 'provider') await recordLearner(stack, version);
-    if (only !== 'learner') await recordProvider(stack, version);
+    if (only === undefined || only === 'learner') await recordLearner(stack, version);
+    if (only === undefined || only === 'provider') await recordProvider(stack, version);
+    if (only === undefined || only === 'console') await recordConsole(stack, version);
   } finally {
     await stack.stop();
   }
+}
+
+/** A batch retry from the console over a journey stuck on the Population Register, verified and finished. */
+async function recordConsole(stack: TestStack, version: string): Promise<void> {
+  stack.registry.setDown(true);
+  const stuck = await startLearnerJourney(stack.temporal, stack.taskQueue, '321178-40215');
+  await eventually(async () => {
+    const described = await stack.temporal.workflowService.describeWorkflowExecution({
+      namespace: stack.temporal.options.namespace, execution: { workflowId: stuck.handle.workflowId },
+    });
+    return (described.pendingActivities?.[0]?.attempt ?? 0) >= 3 ? true : null;
+  }, 'the lookup to fail three times');
+  stack.registry.setDown(false);
+  const batchId = randomUUID();
+  await stack.db('consoleBatches').insert({
+    id: batchId, action: 'retry', reason: 'recording', filter: { cause: 'Population Register: connection dropped' }, total: 1,
+    startedById: 'record', startedByName: 'Recorder',
+  });
+  await stack.db('consoleBatchItems').insert({ batchId, workflowId: stuck.handle.workflowId });
+  const batch = await stack.temporal.workflow.start(consoleBatch, {
+    workflowId: consoleBatchId(batchId), taskQueue: stack.taskQueue,
+    args: [{ batchId, action: 'retry', reason: 'recording', workflowIds: [stuck.handle.workflowId], admin: { id: 'record', name: 'Recorder' }, verifyAfterMs: 1_000 }],
+  });
+  await batch.result();
+  save('console-batch.finished', version, await batch.fetchHistory());
 }
 
 function save(name: string, version: string, history: Awaited<ReturnType<WorkflowHandleLike['fetchHistory']>>): void {
