@@ -6,6 +6,7 @@ import { writeAudit } from '../lib/audit';
 import { batchCounts, type ConsoleBatchCounts } from '../lib/console-batches';
 import type { Logger } from '../lib/logger';
 import { causeOf, failingActivities, failingWorkflowTaskAttempt, isFailing, isRunning, type DescribedWorkflow } from '../lib/workflow-failures';
+import { mapConcurrent } from '../lib/concurrency';
 
 export type { ConsoleBatchCounts };
 
@@ -206,14 +207,3 @@ function statusName(described: DescribedWorkflow): string {
   return name.replace(/^WORKFLOW_EXECUTION_STATUS_/, '').toLowerCase();
 }
 
-async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]);
-    }
-  }));
-  return results;
-}

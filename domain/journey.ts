@@ -67,7 +67,16 @@ export interface JourneyState {
 }
 
 /** Why a journey is closed from outside its own flow. */
-export type CloseReason = 'deceased' | 'account_deactivated';
+export type CloseReason = 'deceased' | 'account_deactivated' | 'closed_by_agency';
 
 /** A request to close a journey, sent by the periodic register check or by an administrator. */
 export interface CloseJourneyRequest { reason: CloseReason; detail: string; actor: Actor }
+
+/**
+ * History entries about the agency's own inbox work on a case (who took or handed over the task). Staff see them
+ * in the case history; the learner's journey page leaves them out, as internal to the agency.
+ */
+export const INBOX_EVENT_KINDS = ['task_claimed', 'task_unclaimed', 'task_assigned'] as const;
+
+/** One of the inbox event kinds. */
+export type InboxEventKind = (typeof INBOX_EVENT_KINDS)[number];

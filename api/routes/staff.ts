@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Renderer } from '../../web/render';
 import { translate, type PageLanguage } from '../../web/render';
+import { attachment } from '../content-disposition';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { currentSession, requireRole } from '../middleware/auth';
@@ -196,7 +197,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const params = documentParams.safeParse(ctx.params);
     const document = params.success ? await getDocument(deps, params.data.documentId) : undefined;
     if (!document) throw new HttpError(404, 'document_not_found', 'There is no such document');
-    ctx.set('content-disposition', contentDisposition(document.filename));
+    ctx.set('content-disposition', attachment(document.filename));
     ctx.set('cache-control', 'private, no-store');
     ctx.set('x-content-sha256', document.sha256);
     ctx.type = document.contentType;
@@ -353,12 +354,6 @@ function offerView(lang: PageLanguage, offer: NonNullable<OfferDetails>) {
     hoursTotal: (offer.hoursTheory ?? 0) + (offer.hoursPractice ?? 0),
     placesText: offer.places.join('; '),
   };
-}
-
-// RFC 6266: a plain ASCII fallback name plus the exact name in UTF-8 (Latvian letters in file names are common).
-function contentDisposition(filename: string): string {
-  const fallback = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
 }
 
 const PAGE_PARAMS = ['lang', 'done'];

@@ -8,6 +8,7 @@ import { learnerJourneyId, searchAttributes } from '../../workflows/ids';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import type { Registration } from '../schemas';
+import { INBOX_EVENT_KINDS } from '../../domain/journey';
 
 /** A journey with its timeline, as the learner sees it. */
 export interface JourneyView {
@@ -117,7 +118,7 @@ function ownCases(deps: ApiDeps, learner: Session) {
 }
 
 async function withEvents(deps: ApiDeps, c: Case): Promise<JourneyView> {
-  const events = await CaseEvent.query(deps.db).where('caseId', c.id).orderBy('id');
+  const events = await CaseEvent.query(deps.db).where('caseId', c.id).whereNotIn('kind', INBOX_EVENT_KINDS).orderBy('id');
   return {
     caseId: c.id, serviceCaseId: c.serviceCaseId, programme: c.programme, stage: c.stage, outcomeReason: c.outcomeReason,
     balanceCents: c.balanceCents, createdAt: c.createdAt.toISOString(), closedAt: c.closedAt?.toISOString() ?? null,

@@ -11,6 +11,7 @@ import { decideApprovalUpdate, type ApprovalDecisionInput } from '../../workflow
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { REASONED_TASK_TYPES, TASK_TYPES, decisionProblems, type DecisionInput, type InboxQuery } from '../schemas';
+import type { InboxEventKind } from '../../domain/journey';
 
 /** A task as the inbox shows it: a learner's case, a provider's registration, or a provider's offer. */
 export interface TaskView {
@@ -358,7 +359,7 @@ async function viewOf(deps: ApiDeps, taskId: string): Promise<TaskView> {
 // A claim, release or assignment goes into the subject's history in the same transaction as the task row: the
 // learner's case events (at the case's current stage), or the provider's or offer's events (at its current state).
 // Steps are `task-claimed:<task>:<n>`, numbered per task and kind under the task's row lock.
-async function recordTaskAction(trx: Knex.Transaction, task: TaskRecord, me: User, kind: 'task_claimed' | 'task_unclaimed' | 'task_assigned',
+async function recordTaskAction(trx: Knex.Transaction, task: TaskRecord, me: User, kind: InboxEventKind,
   details: Record<string, unknown>) {
   const prefix = `${kind.replace('_', '-')}:${task.id}:`;
   const actor = { actorRole: 'staff', actorId: me.id, actorName: me.displayName };

@@ -11,6 +11,7 @@ import { parseLearnerJourneyId, parseProviderWorkflowId } from '../../workflows/
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { auditUserAction } from './audit';
+import { mapConcurrent } from '../../lib/concurrency';
 
 /**
  * The administrators' view of the workflows themselves (the one place that reads Temporal rather than the read
@@ -144,19 +145,6 @@ export async function allWorkflowIds(deps: ApiDeps, filter: WorkflowFilter, limi
     token = page.nextPageToken ?? undefined;
   } while (token && rows.length < limit);
   return rows.slice(0, limit);
-}
-
-/** Runs `fn` over `items` with at most `limit` at a time. */
-export async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]);
-    }
-  }));
-  return results;
 }
 
 /** What is failing in one running workflow right now, or an empty list when it is moving. */
@@ -342,7 +330,7 @@ export async function retryNow(deps: ApiDeps, workflowId: string): Promise<strin
 export async function sendSignal(deps: ApiDeps, admin: Session, workflowId: string, type: string, signal: string, reason: string): Promise<string> {
   if (!(SIGNALS[type] ?? []).includes(signal)) throw new HttpError(400, 'invalid_request', `"${signal}" is not a signal a ${type} workflow takes`, [{ field: 'signal' }]);
   await deps.temporal.workflow.getHandle(workflowId).signal(closeJourneySignal, {
-    reason: 'account_deactivated', detail: reason, actor: { role: 'staff', id: admin.subject, name: admin.name, channel: 'staff' },
+    reason: 'closed_by_agency', detail: reason, actor: { role: 'staff', id: admin.subject, name: admin.name, channel: 'staff' },
   });
   return `signal ${signal} sent`;
 }

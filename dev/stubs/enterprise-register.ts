@@ -2,7 +2,7 @@ import { COMPANY_STATUSES, type RegisteredCompany } from '../../activities/regis
 import type { SeedCompany } from '../seed-institutions';
 import type { Listening } from './http';
 import { isIsoDate } from './iso-date';
-import { createSwitchboard, type StubAnswer, type SwitchboardState } from './switchboard';
+import { createSwitchboard, withSwitches, decodeSegment, type StubAnswer, type SwitchboardState } from './switchboard';
 
 /** Snapshot of the stub's switches, as `GET /__control` returns it. */
 export type EnterpriseRegisterControlState = SwitchboardState;
@@ -44,34 +44,18 @@ function checkCompany(c: RegisteredCompany): void {
   if (!isIsoDate(c.registeredOn)) throw new RangeError('setCompany: registeredOn must be YYYY-MM-DD');
 }
 
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
 /** Creates the Enterprise Register stub serving `GET /companies/:registrationNumber` from the given companies. */
 export function createEnterpriseRegisterStub(opts: { companies: SeedCompany[] }): EnterpriseRegisterStub {
   const companies = new Map<string, RegisteredCompany>();
   const board = createSwitchboard();
 
-  const control: EnterpriseRegisterControl = {
-    get requests() {
-      return board.requests;
-    },
-    failNext: board.failNext,
-    setDelay: board.setDelay,
-    setDown: board.setDown,
-    reset: board.reset,
+  const control = withSwitches<EnterpriseRegisterControl>(board, {
     setCompany(c) {
       checkCompany(c);
       // The contract's fields only: a seed's `note` is for people reading the seed, not part of the answer.
       companies.set(c.registrationNumber, { registrationNumber: c.registrationNumber, name: c.name, status: c.status, registeredOn: c.registeredOn });
     },
-    state: board.state,
-  };
+  });
   for (const company of opts.companies) control.setCompany(company);
 
   function decideCompany(number: string): StubAnswer {
@@ -86,7 +70,7 @@ export function createEnterpriseRegisterStub(opts: { companies: SeedCompany[] })
       return board.listen((req, res, path, answer) => {
         const match = /^\/companies\/([^/]+)$/.exec(path);
         if (!match || req.method !== 'GET') return false;
-        answer(req, res, () => decideCompany(safeDecode(match[1])));
+        answer(req, res, () => decideCompany(decodeSegment(match[1])));
         return true;
       }, port, host);
     },

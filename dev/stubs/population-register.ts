@@ -2,7 +2,7 @@ import type { RegisterPerson } from '../../activities/registries/population-regi
 import type { SeedPerson } from '../seed-people';
 import type { Listening } from './http';
 import { normalizePersonCode } from './person-code';
-import { createSwitchboard, type StubAnswer, type SwitchboardState } from './switchboard';
+import { createSwitchboard, withSwitches, decodeSegment, type StubAnswer, type SwitchboardState } from './switchboard';
 
 /** Snapshot of the stub's switches, as `GET /__control` returns it. */
 export type RegisterControlState = SwitchboardState;
@@ -44,34 +44,18 @@ function toRegisterPerson(p: SeedPerson, personCode: string): RegisterPerson {
   };
 }
 
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
 /** Creates the Population Register (FPR) stub serving `GET /persons/:personCode` from the given people. */
 export function createPopulationRegisterStub(opts: { people: SeedPerson[] }): PopulationRegisterStub {
   const people = new Map<string, RegisterPerson>();
   const board = createSwitchboard();
 
-  const control: RegisterControl = {
-    get requests() {
-      return board.requests;
-    },
-    failNext: board.failNext,
-    setDelay: board.setDelay,
-    setDown: board.setDown,
-    reset: board.reset,
+  const control = withSwitches<RegisterControl>(board, {
     setPerson(p) {
       const code = normalizePersonCode(p.personCode);
       if (!code) throw new RangeError(`setPerson: invalid person code ${p.personCode}`);
       people.set(code, toRegisterPerson(p, code));
     },
-    state: board.state,
-  };
+  });
   for (const p of opts.people) control.setPerson(p);
 
   function decidePerson(rawCode: string): StubAnswer {
@@ -87,7 +71,7 @@ export function createPopulationRegisterStub(opts: { people: SeedPerson[] }): Po
       return board.listen((req, res, path, answer) => {
         const personMatch = /^\/persons\/([^/]+)$/.exec(path);
         if (!personMatch || req.method !== 'GET') return false;
-        answer(req, res, () => decidePerson(safeDecode(personMatch[1])));
+        answer(req, res, () => decidePerson(decodeSegment(personMatch[1])));
         return true;
       }, port, host);
     },

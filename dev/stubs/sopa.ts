@@ -3,7 +3,7 @@ import type { SopaStatusRecord, SopaStatusRequest, SopaStatusResponse } from '..
 import type { SeedSocialStatus } from '../seed-social-status';
 import { readBody, type Listening } from './http';
 import { normalizePersonCode } from './person-code';
-import { createSwitchboard, type StubAnswer, type SwitchboardState } from './switchboard';
+import { createSwitchboard, withSwitches, type StubAnswer, type SwitchboardState } from './switchboard';
 
 /** One status record as the stub keeps it (a seed record without the person code). */
 export type SopaStubRecord = Omit<SeedSocialStatus, 'personCode'>;
@@ -93,25 +93,17 @@ export function createSopaStub(opts: { statuses: SeedSocialStatus[] }): SopaStub
     recorded.length = 0;
   });
 
-  const control: SopaControl = {
-    get requests() {
-      return board.requests;
-    },
+  const control = withSwitches<SopaControl>(board, {
     get lastRequests() {
       return [...recorded];
     },
-    failNext: board.failNext,
-    setDelay: board.setDelay,
-    setDown: board.setDown,
-    reset: board.reset,
     setStatuses(personCode, list) {
       const code = normalizePersonCode(personCode);
       if (!code) throw new RangeError(`setStatuses: invalid person code ${personCode}`);
       list.forEach(checkRecord);
       records.set(code, list.map((r) => ({ ...r })).sort((a, b) => a.validFrom.localeCompare(b.validFrom)));
     },
-    state: board.state,
-  };
+  });
   const byPerson = new Map<string, SopaStubRecord[]>();
   for (const { personCode, ...record } of opts.statuses) {
     const code = normalizePersonCode(personCode) ?? personCode;

@@ -180,3 +180,22 @@ export function createSwitchboard(onReset: () => void = () => {}): Switchboard {
 
   return board;
 }
+
+/** The switches every registry stub's control offers, taken from its switchboard. */
+export type StubSwitches = Pick<Switchboard, 'requests' | 'failNext' | 'setDelay' | 'setDown' | 'reset' | 'state'>;
+
+/** A stub's control: the switchboard's switches plus the stub's own setters (`own`'s getters are kept). */
+export function withSwitches<C extends StubSwitches>(board: Switchboard, own: Omit<C, keyof StubSwitches>): C {
+  const control = Object.defineProperties({}, Object.getOwnPropertyDescriptors(own)) as C;
+  Object.defineProperty(control, 'requests', { get: () => board.requests, enumerable: true });
+  return Object.assign(control, { failNext: board.failNext, setDelay: board.setDelay, setDown: board.setDown, reset: board.reset, state: board.state });
+}
+
+/** A URL path segment decoded, or as it is when it is not valid percent-encoding (the stub then answers 400/404). */
+export function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -2,7 +2,7 @@ import type { ViisInstitution } from '../../activities/registries/viis';
 import type { SeedInstitution } from '../seed-institutions';
 import type { Listening } from './http';
 import { isIsoDate } from './iso-date';
-import { createSwitchboard, type StubAnswer, type SwitchboardState } from './switchboard';
+import { createSwitchboard, withSwitches, decodeSegment, type StubAnswer, type SwitchboardState } from './switchboard';
 
 /** Snapshot of the stub's switches, as `GET /__control` returns it. */
 export type ViisControlState = SwitchboardState;
@@ -61,33 +61,17 @@ function toViisInstitution(i: ViisInstitution): ViisInstitution {
   };
 }
 
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
 /** Creates the VIIS stub serving `GET /institutions/:registrationNumber` from the given institutions. */
 export function createViisStub(opts: { institutions: SeedInstitution[] }): ViisStub {
   const institutions = new Map<string, ViisInstitution>();
   const board = createSwitchboard();
 
-  const control: ViisControl = {
-    get requests() {
-      return board.requests;
-    },
-    failNext: board.failNext,
-    setDelay: board.setDelay,
-    setDown: board.setDown,
-    reset: board.reset,
+  const control = withSwitches<ViisControl>(board, {
     setInstitution(institution) {
       checkInstitution(institution);
       institutions.set(institution.registrationNumber, toViisInstitution(institution));
     },
-    state: board.state,
-  };
+  });
   for (const institution of opts.institutions) control.setInstitution(institution);
 
   function decideInstitution(number: string): StubAnswer {
@@ -102,7 +86,7 @@ export function createViisStub(opts: { institutions: SeedInstitution[] }): ViisS
       return board.listen((req, res, path, answer) => {
         const match = /^\/institutions\/([^/]+)$/.exec(path);
         if (!match || req.method !== 'GET') return false;
-        answer(req, res, () => decideInstitution(safeDecode(match[1])));
+        answer(req, res, () => decideInstitution(decodeSegment(match[1])));
         return true;
       }, port, host);
     },

@@ -79,6 +79,19 @@ test('a staff member claims an open task; a colleague is told who has it; claimi
   });
 });
 
+test('the learner does not see the agency\'s inbox work in their own journey; staff see it in the case history', async (t) => {
+  const { taskId, caseId } = await learnerTask();
+  ok(t, await act(tokens.staff, taskId, 'claim'));
+  const personCode = (await stack.db('cases').join('learners', 'learners.id', 'cases.learnerId').where('cases.id', caseId).first('learners.personCode')).personCode as string;
+  const learner = await stack.tokenFor('learner', personCode);
+  const own = await call('GET', `/api/learner/journeys/${caseId}`, { token: learner });
+  t.is(own.status, 200, own.text);
+  t.false(own.text.includes('task_claimed'), 'no inbox events in the learner\'s view');
+  t.is((await caseHistory(caseId)).length, 1, 'the claim is in the case history');
+  const page = await call('GET', `/staff/tasks/${taskId}`, { token: tokens.staff2, html: true });
+  t.true(decode(page.text).includes(users.staff.displayName));
+});
+
 test('only the assignee or a team lead releases a task; each release is in the history with the name', async (t) => {
   const { taskId, caseId } = await learnerTask();
   ok(t, await act(tokens.staff, taskId, 'claim'));
