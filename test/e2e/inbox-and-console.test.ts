@@ -1,0 +1,128 @@
+import fs from 'node:fs';
+import test from 'ava';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { demoUsers } from '../../dev/seed';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { eventually, startLearnerJourney, untilStage } from '../helpers/journeys';
+
+// Issue 5 in a real headless Chromium: a staff member filters the inbox, claims a task from the keyboard and
+// decides it; an administrator finds a journey stuck on the Population Register and retries it once the register
+// is back. axe-core checks the inbox, task and console pages for serious or critical WCAG 2.1 AA violations.
+
+const ANNA = '321178-40215';
+const JANIS = '150690-11223';
+
+let stack: TestStack;
+let browser: Browser;
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** The serious and critical WCAG 2.1 AA violations axe-core finds on the page, as "rule: target" lines. */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: axeSource });
+  const violations = await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+    .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) })))`) as
+    { id: string; impact: string | null; targets: string[] }[];
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').flatMap((v) => v.targets.map((target) => `${v.id}: ${target}`));
+}
+
+/** A browser page logged in as one of the demo users (the pages bypass CSP only so the test can inject axe). */
+async function loggedIn(username: string, next: string): Promise<Page> {
+  const page = await (await browser.newContext({ bypassCSP: true })).newPage();
+  const { password } = demoUsers.find((u) => u.username === username)!;
+  await page.goto(`${stack.appUrl}${next}`);
+  await page.getByLabel('Lietotājvārds').fill(username);
+  await page.getByLabel('Parole').fill(password);
+  await page.getByRole('button', { name: 'Pieteikties' }).click();
+  await page.waitForURL((url) => url.pathname === next);
+  return page;
+}
+
+test.before(async () => {
+  stack = await startTestStack({ manualApproval: ['IMK'] });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+});
+test.after.always(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+test.serial('staff filter the inbox, claim a task with the keyboard and decide it; the learner\'s case moves on', async (t) => {
+  const { caseId, handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, ANNA);
+  await eventually(() => stack.db('tasks').where({ caseId, state: 'open' }).first(), 'the approval task');
+
+  const staff = await loggedIn('staff', '/staff/tasks');
+  // The filters are a plain GET form: the view is in the URL and can be shared.
+  await staff.getByLabel('Uzdevuma veids').selectOption('approve-imk');
+  await staff.getByLabel('Atbildīgais').selectOption('unassigned');
+  await staff.getByRole('button', { name: 'Rādīt' }).click();
+  await staff.waitForURL(/type=approve-imk/);
+  t.regex(staff.url(), /assignee=unassigned/);
+  t.deepEqual(await accessibilityProblems(staff), [], 'filtered inbox: no serious or critical accessibility violations');
+
+  const row = staff.getByRole('row', { name: /Anna Bērziņa/ });
+  await row.getByRole('button', { name: 'Ņemt' }).focus();
+  await staff.keyboard.press('Enter');
+  await staff.getByRole('status').filter({ hasText: 'Uzdevums tagad ir jūsu.' }).waitFor();
+  const claimed = await stack.db('tasks').where({ caseId }).first();
+  t.truthy(claimed.assigneeId, 'the task is claimed');
+
+  await staff.goto(`${stack.appUrl}/staff/tasks/${claimed.id}`);
+  t.deepEqual(await accessibilityProblems(staff), [], 'task page: no serious or critical accessibility violations');
+  await staff.getByLabel('Apstiprināt', { exact: true }).check();
+  await staff.getByRole('button', { name: 'Saglabāt lēmumu' }).click();
+  await staff.waitForURL(`${stack.appUrl}/staff/tasks`);
+  await untilStage(stack.db, handle, caseId, 'imk_approved');
+  const decided = await stack.db('tasks').where({ caseId }).first();
+  t.like(decided, { state: 'decided', decision: 'approve', decidedByName: 'Inese Kļaviņa' });
+  const claimEvent = await stack.db('caseEvents').where({ caseId, kind: 'task_claimed' }).first();
+  t.is(claimEvent.actorName, 'Inese Kļaviņa');
+});
+
+test.serial('an administrator finds a journey stuck on the Population Register and retries it once the register is back', async (t) => {
+  stack.registry.setDown(true);
+  try {
+    const { caseId, handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, JANIS);
+    // Three failed attempts take about 3 s with the registry retry policy (1 s, 2 s, ...).
+    await eventually(async () => {
+      const described = await handle.describe();
+      return (described.raw.pendingActivities ?? []).some((a) => (a.attempt ?? 0) >= 3) || null;
+    }, 'three failed lookups', 30_000);
+
+    const admin = await loggedIn('admin', '/admin/stuck');
+    const group = admin.getByRole('heading', { name: /^Population Register: connection/ });
+    await group.waitFor();
+    t.deepEqual(await accessibilityProblems(admin), [], 'stuck view: no serious or critical accessibility violations');
+
+    await admin.getByRole('link', { name: handle.workflowId }).first().click();
+    await admin.waitForURL(/\/admin\/workflows\//);
+    t.true(await admin.getByRole('heading', { name: 'Kas neizdodas' }).isVisible());
+    t.deepEqual(await accessibilityProblems(admin), [], 'workflow page: no serious or critical accessibility violations');
+
+    // A retry without a reason is refused next to the field, and nothing happens.
+    await admin.getByLabel(/Atkārtot tagad/).check();
+    await admin.getByRole('button', { name: 'Izpildīt' }).click();
+    t.regex(await admin.locator('#reason-error').innerText(), /required/);
+
+    stack.registry.setDown(false);
+    await admin.getByLabel(/Atkārtot tagad/).check();
+    await admin.getByLabel(/Iemesls/).fill('Iedzīvotāju reģistrs atkal pieejams');
+    await admin.getByRole('button', { name: 'Izpildīt' }).click();
+    await admin.getByRole('status').filter({ hasText: 'activity restarted: lookupPerson' }).waitFor();
+    await untilStage(stack.db, handle, caseId, 'awaiting_approval');
+
+    for (const path of ['/admin/workflows', '/admin/registries', '/admin/batches']) {
+      await admin.goto(`${stack.appUrl}${path}`);
+      t.deepEqual(await accessibilityProblems(admin), [], `${path}: no serious or critical accessibility violations`);
+    }
+    // The health panel updates itself, and the reader can stop that (WCAG 2.2.1).
+    await admin.goto(`${stack.appUrl}/admin/registries`);
+    await admin.getByRole('button', { name: 'Pārtraukt atjaunošanu' }).click();
+    await admin.getByRole('status').filter({ hasText: 'Automātiskā atjaunošana pārtraukta' }).waitFor();
+  } finally {
+    stack.registry.setDown(false);
+  }
+});
