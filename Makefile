@@ -1,11 +1,15 @@
 # The two commands of this project: `make run` (the whole stack on this machine) and `make test`.
-.PHONY: run test deps temporal clean-data
+.PHONY: run test bench deps temporal clean-data
 
 run: deps
 	npx tsx dev/launch.ts
 
 test: deps
 	npx tsx dev/test-run.ts
+
+# Speed targets (bench/README.md); heavier than the tests, so not part of `make test`.
+bench: deps
+	npx tsx bench/run.ts
 
 deps: node_modules/.package-lock.json
 

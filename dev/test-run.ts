@@ -4,10 +4,8 @@
  */
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import { searchAttributeTypes } from '../workflows/ids';
-import { startPostgres } from './services/postgres';
 import { runCommand, stopAll, stopOnSignals } from './services/processes';
-import { ensureTemporalCli, startTemporal } from './services/temporal';
+import { startTestServices } from './services/test-services';
 
 const root = path.resolve(__dirname, '..');
 const bin = (name: string): string => path.join(root, 'node_modules', '.bin', name);
@@ -53,19 +51,7 @@ async function main(): Promise<Counts> {
   if ((await runCommand('chromium', 'bash', ['dev/ensure-chromium.sh'], { cwd: root })) !== 0) {
     throw new Error('dev/ensure-chromium.sh failed');
   }
-  const binary = await ensureTemporalCli(root);
-  const [postgres, temporal] = await Promise.all([
-    // A fresh cluster every run: tests never see a previous run's rows. fsync off because nothing here must survive.
-    startPostgres({ dataDir: path.join(root, '.data', 'test', 'postgres'), port: 55433, user: 'ila', database: 'postgres', fresh: true, fsyncOff: true }),
-    startTemporal({ binary, port: 7243, uiPort: 8243, headless: true, namespace: 'default', searchAttributes: searchAttributeTypes }),
-  ]);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TEST_DATABASE_URL: postgres.url,
-    TEMPORAL_ADDRESS: temporal.address,
-    TEMPORAL_NAMESPACE: 'default',
-    CHROMIUM_PATH,
-  };
+  const env: NodeJS.ProcessEnv = { ...(await startTestServices(root)), CHROMIUM_PATH };
 
   let extraFailures = 0;
   for (const [name, cmd, args] of [

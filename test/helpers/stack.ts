@@ -165,7 +165,8 @@ let runtimeInstalled = false;
 // The SDK logs every activity retry at WARN; tests provoke retries on purpose, so only errors are shown.
 function installQuietRuntime(): void {
   if (runtimeInstalled) return;
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  // Core's own log lines too: stopping a test stack ends workflows whose activities then report late (WARN).
+  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
   runtimeInstalled = true;
 }
 
