@@ -220,6 +220,9 @@ export async function decideTask(deps: ApiDeps, staff: Session, taskId: string, 
     if (cause instanceof ApplicationFailure && cause.type === FailureType.StaleDecision) {
       throw new HttpError(409, 'task_not_open', 'This task is no longer open for a decision');
     }
+    if (cause instanceof ApplicationFailure && cause.type === FailureType.ReasonRequired) {
+      throw new HttpError(400, 'invalid_request', cause.message, [{ field: (cause.details?.[0] as { field?: string } | undefined)?.field ?? 'comment', message: cause.message }]);
+    }
     if (err instanceof WorkflowNotFoundError) throw new HttpError(409, 'task_not_open', 'This case is no longer waiting for a decision');
     throw err;
   }

@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import test from 'ava';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { accessibilityProblems, launchBrowser } from '../helpers/browser';
 import { demoUsers } from '../../dev/seed';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, startLearnerJourney, untilStage } from '../helpers/journeys';
@@ -14,17 +14,6 @@ const JANIS = '150690-11223';
 
 let stack: TestStack;
 let browser: Browser;
-const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-
-/** The serious and critical WCAG 2.1 AA violations axe-core finds on the page, as "rule: target" lines. */
-async function accessibilityProblems(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: axeSource });
-  const violations = await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
-    .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) })))`) as
-    { id: string; impact: string | null; targets: string[] }[];
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').flatMap((v) => v.targets.map((target) => `${v.id}: ${target}`));
-}
-
 /** A browser page logged in as one of the demo users (the pages bypass CSP only so the test can inject axe). */
 async function loggedIn(username: string, next: string): Promise<Page> {
   const page = await (await browser.newContext({ bypassCSP: true })).newPage();
@@ -39,11 +28,7 @@ async function loggedIn(username: string, next: string): Promise<Page> {
 
 test.before(async () => {
   stack = await startTestStack({ manualApproval: ['IMK'] });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  browser = await launchBrowser();
 });
 test.after.always(async () => {
   await browser?.close();

@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import test from 'ava';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { accessibilityProblems, launchBrowser } from '../helpers/browser';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { demoUsers } from '../../dev/seed';
 
@@ -9,26 +9,9 @@ import { demoUsers } from '../../dev/seed';
 let stack: TestStack;
 let browser: Browser;
 
-// The pages forbid inline scripts (CSP); the test's contexts bypass that only to inject axe.
-const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-
-/** The serious and critical WCAG 2.1 AA violations axe-core finds on the page, as "rule: target" lines. */
-async function accessibilityProblems(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: axeSource });
-  // Evaluated in the page, where axe and the DOM live (the tests' TypeScript has no DOM types).
-  const violations = await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
-    .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) })))`) as
-    { id: string; impact: string | null; targets: string[] }[];
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').flatMap((v) => v.targets.map((target) => `${v.id}: ${target}`));
-}
-
 test.before(async () => {
   stack = await startTestStack({ manualApproval: ['IMK'] });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  browser = await launchBrowser();
 });
 test.after.always(async () => {
   await browser?.close();
