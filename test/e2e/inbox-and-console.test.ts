@@ -102,6 +102,7 @@ test.serial('an administrator finds a journey stuck on the Population Register a
     for (const path of ['/admin/workflows', '/admin/registries', '/admin/batches']) {
       await admin.goto(`${stack.appUrl}${path}`);
       t.deepEqual(await accessibilityProblems(admin), [], `${path}: no serious or critical accessibility violations`);
+      t.is(await admin.locator('h1').count(), 1, `${path}: one heading says where the reader is`);
     }
     // The health panel updates itself, and the reader can stop that (WCAG 2.2.1).
     await admin.goto(`${stack.appUrl}/admin/registries`);
