@@ -152,6 +152,8 @@ export function createConsoleActivities({ db, temporal: client, logger }: { db: 
     async verifyConsoleItems(input: VerifyConsoleItemsInput): Promise<{ next: string | null; stillFailing: number }> {
       const query = db('consoleBatchItems').where({ batchId: input.batchId })
         .andWhere((q) => q.whereNull('verified').orWhere('verified', 'still_failing'))
+        // A terminate that was not applied (the workflow had already ended) is not the batch's doing to verify.
+        .modify((q) => { if (input.action === 'terminate') void q.where('status', 'sent'); })
         .modify((q) => { if (input.after !== null) void q.andWhere('workflowId', '>', input.after); })
         .orderBy('workflowId').limit(input.limit).select('workflowId', 'detail');
       const rows = await query as { workflowId: string; detail: string | null }[];

@@ -56,6 +56,8 @@ export const createOfferSchema = z.object({
   callId: z.uuid({ message: 'must be a call id (UUID)' }),
   titleLv: required(200),
   titleEn: required(200),
+  requestId: z.uuid({ message: 'must be a UUID' }).optional()
+    .describe('Any UUID of your choosing: the same request sent twice creates one draft'),
 }).strict();
 
 /** Editable fields of a draft (all optional: only those sent change; checks for completeness run on submission). */
@@ -106,6 +108,8 @@ export const offerGroupSchema = z.object({
   capacity: z.preprocess((v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
     z.number({ error: 'must be a whole number' }).int({ message: 'must be a whole number' })
       .min(1, { message: 'must be at least 1' }).max(100, { message: 'must be at most 100' })),
+  requestId: z.uuid({ message: 'must be a UUID' }).optional()
+    .describe('Any UUID of your choosing: the same request sent twice adds one group'),
 }).strict();
 
 /** The details of a refused offer submission: one problem per field, in both languages. */

@@ -130,12 +130,15 @@ export function checkOffer(offer: OfferForChecks, call: CallRules, facts: OfferF
     }
   }
 
-  if (call.digcompMin !== null && call.digcompMax !== null) {
+  if (call.digcompMin !== null || call.digcompMax !== null) {
+    // A call may set one bound only ("level 4 and above"); the other is the framework's own end (1 or 8).
+    const min = call.digcompMin ?? 1;
+    const max = call.digcompMax ?? 8;
     const level = offer.digcompLevel;
-    if (level === null || level < call.digcompMin || level > call.digcompMax) {
+    if (level === null || level < min || level > max) {
       problems.push(problem('digcompLevel', 'digcomp_out_of_range',
-        `DigComp līmenim jābūt no ${call.digcompMin} līdz ${call.digcompMax}${level === null ? ' (nav norādīts)' : ` (norādīts ${level})`}.`,
-        `The DigComp level must be ${call.digcompMin} to ${call.digcompMax}${level === null ? ' (none given)' : ` (given ${level})`}.`));
+        `DigComp līmenim jābūt no ${min} līdz ${max}${level === null ? ' (nav norādīts)' : ` (norādīts ${level})`}.`,
+        `The DigComp level must be ${min} to ${max}${level === null ? ' (none given)' : ` (given ${level})`}.`));
     }
   }
 

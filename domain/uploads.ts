@@ -26,10 +26,24 @@ function startsWith(content: Uint8Array, magic: number[]): boolean {
   return content.length >= magic.length && magic.every((byte, i) => content[i] === byte);
 }
 
+/**
+ * Whether a ZIP file is an ASiC signature container (.edoc / .asice / .asics): by the standard (ETSI EN 319 162)
+ * its first entry is named `mimetype`, stored uncompressed, holding the container's media type. Any other ZIP
+ * (a .docx, a plain archive) is not a signed document.
+ */
+function isAsicContainer(content: Uint8Array): boolean {
+  if (!startsWith(content, ZIP_MAGIC) || content.length < 30) return false;
+  const nameLength = content[26] | (content[27] << 8);
+  const extraLength = content[28] | (content[29] << 8);
+  const text = (from: number, length: number) => String.fromCharCode(...content.subarray(from, from + length));
+  if (text(30, nameLength) !== 'mimetype') return false;
+  return /^application\/vnd\.etsi\.asic-[es]\+zip/.test(text(30 + nameLength + extraLength, 31));
+}
+
 /** The format the content really has, or null when it is none we accept. */
 export function detectDocumentFormat(content: Uint8Array): DocumentFormat | null {
   if (startsWith(content, PDF_MAGIC)) return 'pdf';
-  if (startsWith(content, ZIP_MAGIC)) return 'edoc';
+  if (isAsicContainer(content)) return 'edoc';
   return null;
 }
 

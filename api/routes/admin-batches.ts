@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -126,6 +127,7 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
     const selection = selectionFromForm(form);
     const parsed = batchStartSchema.safeParse({
       ...selection, reason: form.reason ?? '', expectedCount: /^\d+$/.test(form.expectedCount ?? '') ? Number(form.expectedCount) : form.expectedCount,
+      ...(form.batchId ? { batchId: form.batchId } : {}),
     });
     if (!parsed.success) {
       const preview = batchPreviewSchema.safeParse(selection);
@@ -177,6 +179,8 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
     const preview = await previewBatch(deps, request);
     renderPage(ctx, renderer, 'batch-preview', `batch.preview.title.${request.action}`, {
       ...preview, form, ...extra,
+      // The confirmation's own id, kept across a re-shown form, so submitting it twice starts one batch.
+      batchId: form.batchId && /^[0-9a-f-]{36}$/.test(form.batchId) ? form.batchId : randomUUID(),
       filterFields: FILTER_FIELDS.filter((name) => form[name]).map((name) => ({ name, value: form[name] })),
       filterText: filterText(preview.filter),
       more: Math.max(0, preview.count - preview.workflows.length),

@@ -10,6 +10,7 @@ import { renderPage } from '../pages';
 import {
   WORKFLOW_STATUSES, WORKFLOW_TYPES, findStuck, listWorkflows, performAction, workflowDetail, type WorkflowStatusName,
 } from '../services/workflow-console';
+import { auditUserAction } from '../services/audit';
 import { registryHealth } from '../services/registry-health';
 import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
@@ -58,6 +59,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     responses: { 200: { description: 'A page of workflows with the total and the next page token' } },
   }, async (ctx, { query }) => {
     const { pageToken, lang: _lang, ...filter } = query;
+    await auditPersonSearch(ctx, filter.personCode);
     ctx.body = await listWorkflows(deps, filter, { size: PAGE_SIZE, token: pageToken });
   });
 
@@ -99,6 +101,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const errors = parsed.success ? {} : Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message]));
     const query = parsed.success ? parsed.data : {};
     const { pageToken, lang: _lang, ...filter } = query as z.output<typeof workflowListQuery>;
+    if (parsed.success) await auditPersonSearch(ctx, filter.personCode);
     const result = parsed.success ? await listWorkflows(deps, filter, { size: PAGE_SIZE, token: pageToken }) : { workflows: [], total: 0, nextPageToken: null };
     if (!parsed.success) ctx.status = 400;
     renderPage(ctx, renderer, 'console-list', 'console.list.title', {
@@ -134,6 +137,14 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       await workflowPage(ctx, { form, formError: err.message });
     }
   });
+
+  // Finding a person's cases by person code is a look at their data: who looked, and when, is audited.
+  async function auditPersonSearch(ctx: Context, personCode: string | undefined) {
+    if (!personCode) return;
+    await auditUserAction(deps.db, currentSession(ctx), {
+      action: 'console.search-person', purpose: 'workflow console: workflows of a person', result: {}, subjectPersonCode: personCode,
+    });
+  }
 
   async function workflowPage(ctx: Context, extra: Record<string, unknown>) {
     const params = workflowParams.safeParse(ctx.params);

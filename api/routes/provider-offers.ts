@@ -131,7 +131,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   });
 
   router.post('/provider/offers', requireRole(...PROVIDER), async (ctx) => {
-    const form = pick(ctx.request.body, ['callId', 'titleLv', 'titleEn']);
+    const form = pick(ctx.request.body, ['callId', 'titleLv', 'titleEn', 'requestId']);
     const parsed = createOfferSchema.safeParse(form);
     if (!parsed.success) {
       ctx.status = 400;
@@ -144,7 +144,9 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     } catch (err) {
       if (!(err instanceof HttpError) || (err.status !== 409 && err.status !== 400)) throw err;
       ctx.status = err.status;
-      await offersPage(ctx, { form, errors: { callId: err.message, ...errorsByField(err.details as WordedProblem[], lang(ctx)) } });
+      const errors = errorsByField(err.details as WordedProblem[], lang(ctx));
+      // A refusal about the call itself (closed) names no words of its own: its message goes next to the call.
+      await offersPage(ctx, { form, errors: { ...errors, callId: errors.callId ?? err.message } });
     }
   });
 
@@ -216,7 +218,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
 
   router.post('/provider/offers/:offerId/groups', requireRole(...PROVIDER), async (ctx) => {
     const offerId = offerIdOf(ctx);
-    const groupForm = pick(ctx.request.body, ['place', 'startsOn', 'endsOn', 'schedule', 'capacity']);
+    const groupForm = pick(ctx.request.body, ['place', 'startsOn', 'endsOn', 'schedule', 'capacity', 'requestId']);
     const parsed = offerGroupSchema.safeParse(groupForm);
     try {
       if (!parsed.success) throw new HttpError(400, 'invalid_request', 'Invalid body', fieldProblems(parsed.error));
@@ -275,6 +277,8 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
       offers: offers.map((o) => ({ ...o, titleText: o.title[l], callTitleText: o.callTitle?.[l] ?? '' })),
       calls: calls.map((c) => ({ ...c, titleText: c.title[l], selected: extra.form?.callId === c.id })),
       form: extra.form ?? {}, errors: extra.errors ?? {},
+      // A fresh id for the new-draft form: the same form submitted twice creates one draft.
+      requestId: extra.form?.requestId && /^[0-9a-f-]{36}$/.test(extra.form.requestId) ? extra.form.requestId : randomUUID(),
     });
   }
 

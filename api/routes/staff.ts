@@ -173,8 +173,10 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       await taskPage(ctx, { form, errors: Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message])) });
       return;
     }
+    const params = taskParams.safeParse(ctx.params);
+    if (!params.success) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
     try {
-      await decideTask(deps, currentSession(ctx), String(ctx.params.taskId), parsed.data);
+      await decideTask(deps, currentSession(ctx), params.data.taskId, parsed.data);
     } catch (err) {
       if (err instanceof HttpError && err.status === 400) {
         ctx.status = 400;

@@ -5,10 +5,12 @@ import type { Session } from '../../lib/sessions';
 /** Writes an audit_log row for an action a logged-in user takes in the API (approving a colleague, an administrator's console action, ...). */
 export async function auditUserAction(db: Knex, session: Session, entry: {
   action: string; purpose: string; result: Record<string, unknown>; idempotencyKey?: string | null;
+  /** Whose personal data the action looked at or changed, when it is one person's. */
+  subjectPersonCode?: string | null;
 }): Promise<void> {
   await writeAudit(db, {
     actor: { role: session.role, id: session.subject, name: session.name }, action: entry.action,
-    subjectPersonCode: null, caseId: null, purpose: entry.purpose, result: entry.result,
+    subjectPersonCode: entry.subjectPersonCode ?? null, caseId: null, purpose: entry.purpose, result: entry.result,
     idempotencyKey: entry.idempotencyKey ?? null,
   });
 }

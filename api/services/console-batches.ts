@@ -53,6 +53,9 @@ export const batchStartSchema = z.object({
   ...selection,
   reason: z.string().trim().min(5, 'Give a reason of at least 5 characters').max(1000),
   expectedCount: z.number().int().min(0),
+  // Made when the preview is shown: a second submission of the same confirmation (a double click, a resubmitted
+  // form, a retried request) finds the batch it started instead of starting another.
+  batchId: z.uuid({ message: 'must be a UUID' }).optional(),
 }).strict().superRefine(requireTarget);
 
 /** A preview request. */
@@ -110,6 +113,8 @@ export async function previewBatch(deps: ApiDeps, request: BatchPreviewRequest) 
  * are written in one transaction with the audit row of the start; then the batch workflow runs.
  */
 export async function startBatch(deps: ApiDeps, admin: Session, request: BatchStartRequest, opts: { verifyAfterMs?: number } = {}) {
+  const already = request.batchId ? await startedBefore(deps, request.batchId) : null;
+  if (already) return already;
   const targets = await selectTargets(deps, request);
   if (targets.length === 0) throw new HttpError(409, 'nothing_to_do', 'No workflow matches any more; nothing was started');
   if (request.action === 'terminate' && targets.length > request.expectedCount) {
@@ -117,14 +122,16 @@ export async function startBatch(deps: ApiDeps, admin: Session, request: BatchSt
       `The set has grown from ${request.expectedCount} to ${targets.length} workflows since the preview; look at the preview again`,
       [{ field: 'expectedCount', expected: request.expectedCount, actual: targets.length }]);
   }
-  const batchId = randomUUID();
+  const batchId = request.batchId ?? randomUUID();
   const workflowIds = targets.map((t) => t.workflowId);
   const selectionRecord = { cause: request.cause ?? null, filter: request.filter ?? {}, expectedCount: request.expectedCount, count: targets.length };
-  await deps.db.transaction(async (trx) => {
-    await trx('consoleBatches').insert({
+  const inserted = await deps.db.transaction(async (trx) => {
+    const rows = await trx('consoleBatches').insert({
       id: batchId, action: request.action, reason: request.reason, filter: selectionRecord, total: targets.length,
       startedById: admin.subject, startedByName: admin.name, state: 'running',
-    });
+    }).onConflict('id').ignore().returning('id');
+    // The same confirmation arriving twice at once: the second finds the first's row and starts nothing.
+    if (rows.length === 0) return false;
     for (let i = 0; i < workflowIds.length; i += 1_000) {
       await trx('consoleBatchItems').insert(workflowIds.slice(i, i + 1_000).map((workflowId) => ({ batchId, workflowId, status: 'pending' })));
     }
@@ -132,7 +139,9 @@ export async function startBatch(deps: ApiDeps, admin: Session, request: BatchSt
       action: `console.batch.${request.action}.start`, purpose: request.reason,
       result: { batchId, ...selectionRecord, workflowIds }, idempotencyKey: `console-batch:${batchId}:start`,
     });
+    return true;
   });
+  if (!inserted) return (await startedBefore(deps, batchId))!;
   const input: ConsoleBatchInput = {
     batchId, action: request.action, reason: request.reason, workflowIds, admin: { id: admin.subject, name: admin.name },
     ...(opts.verifyAfterMs !== undefined ? { verifyAfterMs: opts.verifyAfterMs } : {}),
@@ -149,6 +158,12 @@ export async function startBatch(deps: ApiDeps, admin: Session, request: BatchSt
   }
   deps.logger.info('console batch started', { batchId, action: request.action, count: targets.length, expectedCount: request.expectedCount });
   return { batchId, count: targets.length, expectedCount: request.expectedCount };
+}
+
+// A batch already started with this id: the answer the first submission got.
+async function startedBefore(deps: ApiDeps, batchId: string) {
+  const row = await deps.db('consoleBatches').where({ id: batchId }).first<{ total: number; filter: { expectedCount?: number } } | undefined>('total', 'filter');
+  return row ? { batchId, count: row.total, expectedCount: row.filter.expectedCount ?? row.total } : null;
 }
 
 /** A batch as its page and the API show it. */

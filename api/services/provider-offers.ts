@@ -10,7 +10,7 @@ import { EDITABLE_OFFER_STATES, GROUP_OFFER_STATES, type OfferProblem, type Offe
 import { checkDocument } from '../../domain/uploads';
 import type { Session } from '../../lib/sessions';
 import { providerOfferId } from '../../workflows/ids';
-import { submitOfferUpdate, withdrawOfferUpdate, type ProviderOfferInput } from '../../workflows/provider-offer';
+import { providerOffer, submitOfferUpdate, withdrawOfferUpdate, type ProviderOfferInput } from '../../workflows/provider-offer';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import type { UploadedFile } from '../middleware/upload';
@@ -106,8 +106,10 @@ export async function openCalls(deps: ApiDeps): Promise<OpenCallView[]> {
  * Starts a draft in an open call: the row (state draft, the call's programme and application window) and its
  * workflow in one transaction, the workflow started before the commit so a failed start leaves no draft behind.
  */
-export async function createDraft(deps: ApiDeps, session: Session, input: { callId: string; titleLv: string; titleEn: string }): Promise<OfferDetail> {
+export async function createDraft(deps: ApiDeps, session: Session, input: { callId: string; titleLv: string; titleEn: string; requestId?: string }): Promise<OfferDetail> {
   const providerId = providerOf(session);
+  const earlier = input.requestId ? await deps.db('offers').where({ providerId, requestId: input.requestId }).first<{ id: string } | undefined>('id') : undefined;
+  if (earlier) return getOwnOffer(deps, session, earlier.id);
   const call = await deps.db('calls').where({ id: input.callId }).first<{
     id: string; programme: string; submissionOpensAt: Date; submissionClosesAt: Date; applicationsOpenAt: Date; applicationsCloseAt: Date; groupFormationAt: Date;
   } | undefined>();
@@ -118,15 +120,22 @@ export async function createDraft(deps: ApiDeps, session: Session, input: { call
   }
   const offerId = randomUUID();
   const workflowId = providerOfferId(offerId);
-  await deps.db.transaction(async (trx) => {
-    await trx('offers').insert({
-      id: offerId, providerId, callId: call.id, programme: call.programme, titleLv: input.titleLv, titleEn: input.titleEn,
-      costCents: 0, published: false, state: 'draft', workflowId,
-      applicationsOpenAt: call.applicationsOpenAt, applicationsCloseAt: call.applicationsCloseAt, groupFormationDeadline: call.groupFormationAt,
+  try {
+    await deps.db.transaction(async (trx) => {
+      await trx('offers').insert({
+        id: offerId, providerId, callId: call.id, programme: call.programme, titleLv: input.titleLv, titleEn: input.titleEn,
+        costCents: 0, published: false, state: 'draft', workflowId, requestId: input.requestId ?? null,
+        applicationsOpenAt: call.applicationsOpenAt, applicationsCloseAt: call.applicationsCloseAt, groupFormationDeadline: call.groupFormationAt,
+      });
+      const args: [ProviderOfferInput] = [{ offerId, providerId, callId: call.id }];
+      await deps.temporal.workflow.start(providerOffer, { taskQueue: deps.taskQueue, workflowId, args });
     });
-    const args: [ProviderOfferInput] = [{ offerId, providerId, callId: call.id }];
-    await deps.temporal.workflow.start('providerOffer', { taskQueue: deps.taskQueue, workflowId, args });
-  });
+  } catch (err) {
+    // The same request a moment ago (a double click) committed first: answer with its draft.
+    if (!isUniqueViolation(err, 'offers_provider_request_unique')) throw err;
+    const first = await deps.db('offers').where({ providerId, requestId: input.requestId }).first<{ id: string }>('id');
+    return getOwnOffer(deps, session, first.id);
+  }
   deps.logger.info('offer draft created', { offerId, providerId, callId: call.id });
   return getOwnOffer(deps, session, offerId);
 }
@@ -329,8 +338,11 @@ async function listGroups(db: Knex, offerId: string): Promise<OfferGroupView[]> 
  * Adds a group to an approved or published offer: at one of the offer's places, within the call's teaching period
  * (from group formation to the end of teaching, Riga calendar days), 1-100 places.
  */
-export async function addGroup(deps: ApiDeps, session: Session, offerId: string, input: { place: string; startsOn: string; endsOn: string; schedule: string; capacity: number }): Promise<OfferGroupView> {
+export async function addGroup(deps: ApiDeps, session: Session, offerId: string, input: { place: string; startsOn: string; endsOn: string; schedule: string; capacity: number; requestId?: string }): Promise<OfferGroupView> {
   const offer = await getOwnOffer(deps, session, offerId);
+  const sameRequest = async () => input.requestId ? deps.db('offerGroups').where({ offerId, requestId: input.requestId }).first<{ id: string } | undefined>('id') : undefined;
+  const earlier = await sameRequest();
+  if (earlier) return (await listGroups(deps.db, offerId)).find((g) => g.id === earlier.id)!;
   const notApproved = (state: string) => new HttpError(409, 'offer_not_approved', `Groups can be added once the offer is approved (the offer is ${state})`, [{ state }]);
   if (!offer.groupsAllowed) throw notApproved(offer.state);
   const problems = [];
@@ -347,13 +359,22 @@ export async function addGroup(deps: ApiDeps, session: Session, offerId: string,
     const locked = await trx('offers').where({ id: offerId, providerId: providerOf(session) })
       .whereIn('state', GROUP_OFFER_STATES as OfferState[]).forUpdate().first('id');
     if (!locked) throw notApproved((await ownOfferRow(trx, session, offerId)).state);
+    // Under the offer's lock, a second request with the same id finds the group the first one added.
+    const again = await sameRequest();
+    if (again) return again;
     const [row] = await trx('offerGroups').insert({
       offerId, place: input.place, startsOn: input.startsOn, endsOn: input.endsOn, schedule: input.schedule, capacity: input.capacity,
+      requestId: input.requestId ?? null,
     }).returning<{ id: string }[]>('id');
     return row;
   });
   deps.logger.info('offer group added', { offerId, groupId: group!.id });
   return (await listGroups(deps.db, offerId)).find((g) => g.id === group!.id)!;
+}
+
+function isUniqueViolation(err: unknown, constraint: string): boolean {
+  const pg = err as { code?: string; constraint?: string; nativeError?: { code?: string; constraint?: string } };
+  return (pg.code ?? pg.nativeError?.code) === '23505' && (pg.constraint ?? pg.nativeError?.constraint) === constraint;
 }
 
 /** Survey results of one scope: answer counts, average rating per aspect, and how often each dropout reason was chosen. */

@@ -9,7 +9,7 @@ import { checkDocument, tooLargeProblem } from '../../domain/uploads';
 import { hashPassword } from '../../lib/passwords';
 import type { Session } from '../../lib/sessions';
 import { providerRegistrationId } from '../../workflows/ids';
-import { confirmProviderEmailUpdate, type ProviderRegistrationInput, type ProviderRegistrationStage } from '../../workflows/provider-registration';
+import { confirmProviderEmailUpdate, providerRegistration, type ProviderRegistrationInput, type ProviderRegistrationStage } from '../../workflows/provider-registration';
 import type { ApiDeps } from '../deps';
 import { HttpError, type FieldProblem } from '../errors';
 import type { UploadedFile } from '../middleware/upload';
@@ -166,7 +166,7 @@ export async function registerProvider(deps: ApiDeps, input: ProviderRegistratio
         sizeBytes: declaration.sizeBytes, sha256: sha256(declaration.content), content: declaration.content, uploadedBy: userId,
       });
       const args: [ProviderRegistrationInput] = [{ providerId, userId, email: input.email, language: input.language, timing: deps.providerRegistrationTiming }];
-      await deps.temporal.workflow.start('providerRegistration', { taskQueue: deps.taskQueue, workflowId, args });
+      await deps.temporal.workflow.start(providerRegistration, { taskQueue: deps.taskQueue, workflowId, args });
     });
   } catch (err) {
     throw mapUniqueViolation(err);

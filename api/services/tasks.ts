@@ -181,7 +181,9 @@ export async function decideTask(deps: ApiDeps, staff: Session, taskId: string, 
     throw new HttpError(400, 'invalid_request', `Invalid body: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems);
   }
   if (!task) throw new HttpError(404, 'task_not_found', 'There is no such task');
-  if (task.state !== 'open') throw alreadyDecided(task.decidedByName, task.decision);
+  if (task.state !== 'open') throw notOpen(task);
+  // The same rule as claiming: only an active member of the agency staff decides (a token outlives a deactivation).
+  if (UUID.test(staff.subject)) await staffMember(deps, staff);
   // A task a colleague has claimed is theirs to decide (or a team lead's to reassign first).
   if (task.assigneeId && task.assigneeId !== staff.subject) {
     const holder = await User.query(deps.db).findById(task.assigneeId).select('displayName');

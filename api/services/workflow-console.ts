@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { decodeSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { temporal } from '@temporalio/proto';
@@ -121,26 +120,38 @@ function toRow(info: temporal.api.workflow.v1.IWorkflowExecutionInfo): WorkflowR
   };
 }
 
+// One page from visibility; a page token that is not one of Temporal's (edited by hand) is the caller's mistake.
+async function listPage(deps: ApiDeps, query: string, size: number, token?: string) {
+  let listed;
+  try {
+    listed = await deps.temporal.workflowService.listWorkflowExecutions({
+      namespace: namespaceOf(deps), query, pageSize: size, nextPageToken: token ? Buffer.from(token, 'base64url') : undefined,
+    });
+  } catch (err) {
+    if (token && [2, 3].includes((err as { code?: number }).code ?? 0)) throw new HttpError(400, 'invalid_request', 'pageToken: is not a page of this list', [{ field: 'pageToken' }]);
+    throw err;
+  }
+  const next = listed.nextPageToken && listed.nextPageToken.length > 0 ? Buffer.from(listed.nextPageToken).toString('base64url') : null;
+  return { workflows: (listed.executions ?? []).map(toRow), nextPageToken: next };
+}
+
 /** One page of workflows matching the filter, newest first, with the total and the token of the next page. */
 export async function listWorkflows(deps: ApiDeps, filter: WorkflowFilter, page: { size: number; token?: string }) {
   const query = await visibilityQuery(deps, filter);
-  const namespace = namespaceOf(deps);
   const [listed, counted] = await Promise.all([
-    deps.temporal.workflowService.listWorkflowExecutions({
-      namespace, query, pageSize: page.size, nextPageToken: page.token ? Buffer.from(page.token, 'base64url') : undefined,
-    }),
-    deps.temporal.workflowService.countWorkflowExecutions({ namespace, query }),
+    listPage(deps, query, page.size, page.token),
+    deps.temporal.workflowService.countWorkflowExecutions({ namespace: namespaceOf(deps), query }),
   ]);
-  const next = listed.nextPageToken && listed.nextPageToken.length > 0 ? Buffer.from(listed.nextPageToken).toString('base64url') : null;
-  return { workflows: (listed.executions ?? []).map(toRow), total: Number(counted.count ?? 0), nextPageToken: next };
+  return { ...listed, total: Number(counted.count ?? 0) };
 }
 
-/** Every workflow matching the filter (for batch previews); stops at `limit`. */
+/** Every workflow matching the filter (for the stuck view and batch previews); stops at `limit`. */
 export async function allWorkflowIds(deps: ApiDeps, filter: WorkflowFilter, limit = STUCK_SCAN_LIMIT): Promise<WorkflowRow[]> {
+  const query = await visibilityQuery(deps, filter);
   const rows: WorkflowRow[] = [];
   let token: string | undefined;
   do {
-    const page = await listWorkflows(deps, filter, { size: 500, token });
+    const page = await listPage(deps, query, 1_000, token);
     rows.push(...page.workflows);
     token = page.nextPageToken ?? undefined;
   } while (token && rows.length < limit);
@@ -319,7 +330,8 @@ export async function retryNow(deps: ApiDeps, workflowId: string): Promise<strin
     const reset = await deps.temporal.workflowService.resetWorkflowExecution({
       namespace, workflowExecution: { workflowId, runId: detail.workflow.runId }, // protobufjs takes a plain number for an int64 field; the generated type says Long.
       workflowTaskFinishEventId: lastGood.id as unknown as temporal.api.workflowservice.v1.IResetWorkflowExecutionRequest['workflowTaskFinishEventId'],
-      reason: 'workflow console: retry', requestId: randomUUID(),
+      // Derived from the run and the event: a second click on the same failure is the same reset, done once.
+      reason: 'workflow console: retry', requestId: `console-retry:${detail.workflow.runId}:${lastGood.id}`,
     });
     return `workflow reset to event ${lastGood.id} (new run ${reset.runId ?? ''})`;
   }
@@ -349,6 +361,10 @@ export async function performAction(deps: ApiDeps, admin: Session, workflowId: s
       throw err;
     });
     if (described.taskQueue !== deps.taskQueue) throw new HttpError(404, 'workflow_not_found', 'There is no such workflow');
+    // A batch keeps its progress in Postgres and finishes it itself; ending it from outside would leave it "running".
+    if (described.type === 'consoleBatch' && request.action !== 'retry') {
+      throw new HttpError(409, 'batch_workflow', 'A batch runs to its end by itself; it cannot be signalled, cancelled or terminated here');
+    }
     if (request.action !== 'retry' && described.status.name !== 'RUNNING') {
       throw new HttpError(409, 'not_running', `The workflow is already ${described.status.name.toLowerCase()}`);
     }

@@ -102,10 +102,17 @@ test.serial('a batch retry over 20 journeys stuck on the Population Register cle
   }, 'a quiet moment before the next automatic attempts', 30_000);
   stack.registry.setDown(false);
   const reason = 'Iedzīvotāju reģistrs atkal pieejams (incidents INC-42)';
-  const started = await call('POST', '/api/admin/batches', { token: adminToken, json: { action: 'retry', cause, reason, expectedCount: 20 } });
+  // The same confirmation sent twice (a double click) starts one batch: the second answer names the first.
+  const confirmation = { action: 'retry', cause, reason, expectedCount: 20, batchId: randomUUID() };
+  const [started, twice] = await Promise.all([0, 1].map(() => call('POST', '/api/admin/batches', { token: adminToken, json: confirmation })));
   t.is(started.status, 202, started.text);
+  t.is(twice.status, 202, twice.text);
   const { batchId, count } = started.json as { batchId: string; count: number };
+  t.is(batchId, confirmation.batchId);
+  t.is((twice.json as { batchId: string }).batchId, batchId);
   t.is(count, 20);
+  t.is((await stack.db('consoleBatches')).length, 1, 'one batch row');
+  t.is((await stack.db('auditLog').where({ action: 'console.batch.retry.start' })).length, 1, 'one start in the audit log');
 
   // While it runs the page shows progress and refreshes itself.
   const running = await call('GET', `/admin/batches/${batchId}`, { token: adminToken, html: true });

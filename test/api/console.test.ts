@@ -135,6 +135,9 @@ test.serial('the list filters by type, status, case and person; another system\'
   t.deepEqual((await list(`caseId=${caseId}`)).workflows.map((w) => w.workflowId), [handle.workflowId]);
   const byPerson = await list(`personCode=${MARTA.replace('-', '')}`);
   t.true(byPerson.workflows.some((w) => w.workflowId === handle.workflowId));
+  // Looking a person up is a look at their data: audited with whose.
+  t.like(await stack.db('auditLog').where({ action: 'console.search-person' }).first(), { subjectPersonCode: MARTA, actorName: 'Andris Priede' });
+  assertError(t, await call('GET', '/api/admin/workflows?pageToken=bm90LWEtdG9rZW4', { token: admin }), 400, 'invalid_request');
   const running = await list('type=learnerJourney&status=running');
   t.true(running.workflows.every((w) => w.type === 'learnerJourney' && w.status === 'running'));
   t.true(running.workflows.some((w) => w.workflowId === handle.workflowId));

@@ -117,10 +117,13 @@ test.serial('a group is added to the approved offer at one of its places, within
   period = offer.teachingPeriod!;
   t.is(period.from, new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Riga' }).format(callPhases.groupFormationAt));
 
-  const added = await as(demoAdmin, 'POST', `/api/provider/offers/${offerId}/groups`, {
-    place: PLACES[1]!.address, startsOn: period.from, endsOn: period.until, schedule: 'Otrdienās un ceturtdienās 18:00-21:00', capacity: '12',
-  });
+  // Sent twice at once with one request id (a double click): one group.
+  const body = { place: PLACES[1]!.address, startsOn: period.from, endsOn: period.until, schedule: 'Otrdienās un ceturtdienās 18:00-21:00', capacity: '12', requestId: randomUUID() };
+  const [added, again] = await Promise.all([0, 1].map(() => as(demoAdmin, 'POST', `/api/provider/offers/${offerId}/groups`, body)));
   t.is(added.status, 201, added.text);
+  t.is(again.status, 201, again.text);
+  t.is((again.json as { id: string }).id, (added.json as { id: string }).id);
+  t.is((await stack.db('offerGroups').where({ offerId })).length, 1, 'one group stored');
   t.like(added.json, { place: PLACES[1]!.address, startsOn: period.from, endsOn: period.until, capacity: 12, enrolled: 0, freePlaces: 12 });
   groupId = (added.json as { id: string }).id;
   t.like(await stack.db('offerGroups').where({ id: groupId }).first(), { offerId, capacity: 12, enrolled: 0, schedule: 'Otrdienās un ceturtdienās 18:00-21:00' });

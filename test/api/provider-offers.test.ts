@@ -75,6 +75,16 @@ test.serial('a draft is created in an open call, with the call\'s window and its
   t.true(body.openCalls.some((c) => c.id === callId));
 });
 
+test.serial('the same new-draft request sent twice at once (a double click) creates one draft and one workflow', async (t) => {
+  const request = { callId, titleLv: 'Dubultklikšķis (paraugs)', titleEn: 'Double click (sample)', requestId: randomUUID() };
+  const answers = await Promise.all([0, 1].map(() => as(demoAdmin, 'POST', '/api/provider/offers', request)));
+  for (const answer of answers) t.true(answer.status === 201, answer.text);
+  const ids = answers.map((a) => (a.json as { id: string }).id);
+  t.is(ids[0], ids[1]);
+  t.is((await stack.db('offers').where({ titleLv: 'Dubultklikšķis (paraugs)' })).length, 1);
+  await stack.temporal.workflow.getHandle(`provider-offer:${ids[0]}`).terminate('test cleanup');
+});
+
 test.serial('the draft is edited; the computed cost is shown next to the provider\'s figure', async (t) => {
   const answer = await as(demoStaff, 'POST', `/api/provider/offers/${offerId}`, { ...VALID, statedCostCents: 31_000 });
   t.is(answer.status, 200, answer.text);

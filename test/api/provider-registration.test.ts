@@ -4,7 +4,7 @@ import { SAMPLE_COMPANIES, SAMPLE_INSTITUTIONS } from '../../dev/seed-institutio
 import { MAX_UPLOAD_BYTES } from '../../domain/uploads';
 import { providerRegistrationStateQuery } from '../../workflows/provider-registration';
 import { assertError, fieldsOf, httpClient } from '../helpers/http';
-import { multipartClient, SAMPLE_EDOC, SAMPLE_PDF } from '../helpers/multipart';
+import { multipartClient, SAMPLE_EDOC, SAMPLE_PDF, zipFirstEntry } from '../helpers/multipart';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 // Provider registration over HTTP: the multipart form with the e-signed declaration, password rules, refused
@@ -83,6 +83,10 @@ test.serial('a declaration of the wrong type, empty, or over 10 MB is refused an
   t.like(wrongError.details[0], { field: 'declaration', rule: 'wrong_type' });
   t.regex(wrongError.message, /PDF/);
   t.regex(wrongError.message, /\.edoc/);
+
+  // A Word document is a ZIP too, but not a signature container: it is not a signed declaration.
+  const docx = await upload('/api/providers/registrations', other, declaration(zipFirstEntry('[Content_Types].xml', '<?xml version="1.0"?>'), 'apliecinajums.edoc'));
+  t.like(assertError(t, docx, 400, 'invalid_request').details[0], { field: 'declaration', rule: 'wrong_type' });
 
   const empty = await upload('/api/providers/registrations', other, declaration(Buffer.alloc(0), 'tukss.pdf'));
   t.like(assertError(t, empty, 400, 'invalid_request').details[0], { field: 'declaration', rule: 'empty' });

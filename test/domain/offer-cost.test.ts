@@ -43,3 +43,18 @@ test('the cost is computed from theory + practice hours, and a differing stated 
   t.deepEqual(checkOffer({ ...offer, statedCostCents: 32_000 }, call, facts), []);
   t.deepEqual(checkOffer({ ...offer, statedCostCents: null }, call, facts), [], 'no stated figure: nothing to compare');
 });
+
+test('a call that sets one DigComp bound only still holds offers to it', (t) => {
+  const offer = {
+    titleLv: 'a', titleEn: 'a', descriptionLv: 'a', prerequisitesLv: 'a', competence: 'C', language: 'lv', licenceNumber: 'L',
+    coefficientCode: 'ICT-DB-NET', hoursTheory: 60, hoursPractice: 100, places: [{ address: 'X' }], digcompLevel: 2,
+    digitalSharePercent: 80, statedCostCents: null,
+  };
+  const call = { competences: ['C'], digcompMin: 4, digcompMax: null, minDigitalSharePercent: 70, maxOffersPerProvider: 3, requiredDocuments: [] };
+  const facts = { institution: { places: ['X'], licences: [{ number: 'L', hours: 160 }] }, attachedDocuments: [], otherOffersInCall: 0, coefficientThousandths: 1280 };
+  const problems = checkOffer(offer, call, facts);
+  t.deepEqual(problems.map((p) => [p.field, p.code]), [['digcompLevel', 'digcomp_out_of_range']]);
+  t.regex(problems[0]!.message.en, /must be 4 to 8 \(given 2\)/);
+  t.deepEqual(checkOffer({ ...offer, digcompLevel: 7 }, call, facts), []);
+  t.deepEqual(checkOffer({ ...offer, digcompLevel: 2 }, { ...call, digcompMin: null }, facts), [], 'no bounds: any level');
+});

@@ -5,8 +5,17 @@ export interface FilePart { field: string; filename: string; content: Buffer; co
 
 /** A small valid PDF (by its first bytes, which is all the upload check reads). */
 export const SAMPLE_PDF = Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
-/** The start of an ASiC-E (.edoc) container: a ZIP file. */
-export const SAMPLE_EDOC = Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.from('mimetypeapplication/vnd.etsi.asic-e+zip')]);
+/** The start of an ASiC-E (.edoc) container: a ZIP whose first entry, stored, is `mimetype` with the media type. */
+export const SAMPLE_EDOC = zipFirstEntry('mimetype', 'application/vnd.etsi.asic-e+zip');
+
+/** A ZIP local file header with one stored entry (the first bytes of a ZIP file), enough for the type check. */
+export function zipFirstEntry(name: string, content: string): Buffer {
+  const header = Buffer.alloc(30);
+  header.writeUInt32LE(0x04034b50, 0); // "PK\x03\x04"
+  header.writeUInt16LE(name.length, 26);
+  header.writeUInt16LE(0, 28);
+  return Buffer.concat([header, Buffer.from(name), Buffer.from(content)]);
+}
 
 /** Posts a multipart/form-data body (fields and files) to the app; redirects are returned, not followed. */
 export function multipartClient(baseUrl: () => string) {
