@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { checkApplication, type ApplicationRefusal, type ApplicationState, type ApplyOutcome, type OverCapRule } from '../domain/applications';
 import type { ProgrammeRules } from '../domain/programmes';
 import type { Actor } from '../domain/journey';
+import { isUuid } from '../domain/uuid';
 
 /** What the learner asked for. */
 export interface SubmitApplicationInput { caseId: string; attempt: number; offerId: string; groupId: string; actor: Actor }
@@ -54,7 +55,6 @@ interface ApplicationRow {
   earmarkedCents: number; learnerPaysCents: number; holdsPlace: boolean; reason: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Activities of applications and enrolment: the cap, the earmark and group capacity, each in one transaction. */
 export function createApplicationActivities({ db }: { db: Knex }) {
@@ -94,8 +94,8 @@ export function createApplicationActivities({ db }: { db: Knex }) {
         const refuse = (reason: ApplicationRefusal, offer: OfferSummary | null = null): SubmitApplicationResult => ({
           outcome: 'refused', applicationId: null, reason, earmarkedCents: 0, learnerPaysCents: 0, balanceCents: theCase.balanceCents, offer,
         });
-        if (!UUID.test(input.offerId)) return refuse('offer_not_found');
-        if (!UUID.test(input.groupId)) return refuse('group_not_in_offer');
+        if (!isUuid(input.offerId)) return refuse('offer_not_found');
+        if (!isUuid(input.groupId)) return refuse('group_not_in_offer');
         const programme = await trx('programmes').where({ code: theCase.programme })
           .first<{ funding: ProgrammeRules['funding']; applicationsOpenAt: Date | null; applicationsCloseAt: Date | null; overCap: OverCapRule }>();
         const offer = await trx('offers').where({ id: input.offerId }).first<OfferRow | undefined>();
@@ -154,7 +154,7 @@ export function createApplicationActivities({ db }: { db: Knex }) {
         if (app.state === 'enrolled') return { enrolled: true, offer: (await summary(trx, app.offerId, app.groupId))! };
         if (app.state !== 'applied') return { enrolled: false, reason: 'not_applied' };
         const groupId = input.groupId ?? app.groupId;
-        if (!UUID.test(groupId)) return { enrolled: false, reason: 'group_not_in_offer' };
+        if (!isUuid(groupId)) return { enrolled: false, reason: 'group_not_in_offer' };
         const group = await trx('offerGroups').where({ id: groupId }).first<GroupRow | undefined>();
         if (!group || group.offerId !== app.offerId) return { enrolled: false, reason: 'group_not_in_offer' };
         const taken = await trx('offerGroups').where({ id: groupId }).whereRaw('enrolled < capacity')

@@ -309,19 +309,24 @@ export const providerApplicationSchema = z.object({
   reason: z.string().nullable(),
 });
 
-// ---------------------------------------------------------------------------------------------------------------
-// Municipal coordinators: registering and applying on a learner's behalf (assisted channel).
-
-/** A coordinator registers a person who came to them (terms of use accepted in person, current version). */
-export const assistedRegistrationSchema = registrationSchema.omit({ acceptTerms: true, termsVersion: true }).extend({
-  personCode: text().transform((value, ctx) => {
+/** A person code with or without the dash, checked by shape (and date, for old codes) and given as DDMMYY-NNNNN. */
+export function personCode() {
+  return text().transform((value, ctx) => {
     const check = checkPersonCode(value);
     if (!check.valid) {
       ctx.addIssue({ code: 'custom', message: check.reason });
       return z.NEVER;
     }
     return check.code;
-  }).describe('The learner\'s person code, DDMMYY-NNNNN'),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Municipal coordinators: registering and applying on a learner's behalf (assisted channel).
+
+/** A coordinator registers a person who came to them (terms of use accepted in person, current version). */
+export const assistedRegistrationSchema = registrationSchema.omit({ acceptTerms: true, termsVersion: true }).extend({
+  personCode: personCode().describe('The learner\'s person code, DDMMYY-NNNNN'),
   termsAcceptedInPerson: checkbox('must be true: the person accepted the terms of use in your presence')
     .describe(`The person accepted the current terms of use (${CURRENT_TERMS_VERSION}) in the coordinator's presence`),
 }).strict();

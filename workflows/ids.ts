@@ -1,9 +1,9 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { isUuid } from '../domain/uuid';
 
 /** Workflow ids, task queues and search attributes, in one place so API, worker and console agree. */
 
 const LEARNER_JOURNEY_PREFIX = 'learner-journey:';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The workflow id of a learner's journey: one per case. */
 export function learnerJourneyId(caseId: string): string {
@@ -14,7 +14,7 @@ export function learnerJourneyId(caseId: string): string {
 export function parseLearnerJourneyId(workflowId: string): string | null {
   if (!workflowId.startsWith(LEARNER_JOURNEY_PREFIX)) return null;
   const caseId = workflowId.slice(LEARNER_JOURNEY_PREFIX.length);
-  return UUID.test(caseId) ? caseId : null;
+  return isUuid(caseId) ? caseId : null;
 }
 
 const POPULATION_RECHECK = 'population-recheck';
@@ -67,7 +67,7 @@ export function providerOfferId(offerId: string): string {
 /** The provider or offer id inside one of the two workflow ids above, or null. */
 export function parseProviderWorkflowId(workflowId: string): { kind: 'registration' | 'offer'; id: string } | null {
   for (const [prefix, kind] of [[PROVIDER_REGISTRATION_PREFIX, 'registration'], [PROVIDER_OFFER_PREFIX, 'offer']] as const) {
-    if (workflowId.startsWith(prefix) && UUID.test(workflowId.slice(prefix.length))) return { kind, id: workflowId.slice(prefix.length) };
+    if (workflowId.startsWith(prefix) && isUuid(workflowId.slice(prefix.length))) return { kind, id: workflowId.slice(prefix.length) };
   }
   return null;
 }

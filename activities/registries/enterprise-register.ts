@@ -1,4 +1,5 @@
 import type { RegistryMetrics } from '../../lib/metrics';
+import { fetchRegistryRecord } from './fetch-record';
 
 /** The legal states of a company the Enterprise Register reports; only an active company may run an institution. */
 export type CompanyStatus = 'active' | 'liquidated' | 'insolvent';
@@ -37,31 +38,20 @@ function isCompany(v: unknown): v is RegisteredCompany {
 
 /** Creates the client; requests time out so a hung registry turns into a retry, not a stuck activity. */
 export function createEnterpriseRegisterClient(opts: { baseUrl: string; timeoutMs?: number; metrics?: RegistryMetrics }): EnterpriseRegisterClient {
-  const timeoutMs = opts.timeoutMs ?? 5_000;
   const baseUrl = opts.baseUrl.replace(/\/+$/, '');
   return {
-    async getCompany(registrationNumber) {
-      const stopTimer = opts.metrics?.start('enterprise-register');
-      let outcome = 'error';
-      try {
-        const res = await fetch(`${baseUrl}/companies/${encodeURIComponent(registrationNumber)}`, {
-          headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs),
-        });
-        if (res.status === 404) { outcome = 'not_found'; return null; }
-        if (!res.ok) throw new Error(`answered HTTP ${res.status}`);
-        const body: unknown = await res.json();
-        if (!isCompany(body)) throw new Error('answered with a malformed company');
-        // Attributing another company's status to this one would be worse than no answer.
-        if (body.registrationNumber !== registrationNumber) throw new Error('answered about a different registration number');
-        outcome = 'ok';
-        // Only the contract's fields are kept, so whatever else the real service sends stays out of workflow history.
-        return { registrationNumber: body.registrationNumber, name: body.name, status: body.status, registeredOn: body.registeredOn };
-      } catch (err) {
-        const cause = (err as { cause?: { code?: string } }).cause?.code;
-        throw new Error(`Enterprise Register: ${cause ? `${cause} ` : ''}${(err as Error).message}`);
-      } finally {
-        stopTimer?.(outcome);
-      }
+    getCompany(registrationNumber) {
+      return fetchRegistryRecord({
+        name: 'Enterprise Register', metric: 'enterprise-register', url: `${baseUrl}/companies/${encodeURIComponent(registrationNumber)}`,
+        timeoutMs: opts.timeoutMs ?? 5_000, metrics: opts.metrics,
+        read: (body) => {
+          if (!isCompany(body)) throw new Error('answered with a malformed company');
+          // Attributing another company's status to this one would be worse than no answer.
+          if (body.registrationNumber !== registrationNumber) throw new Error('answered about a different registration number');
+          // Only the contract's fields are kept, so whatever else the real service sends stays out of workflow history.
+          return { registrationNumber: body.registrationNumber, name: body.name, status: body.status, registeredOn: body.registeredOn };
+        },
+      });
     },
   };
 }

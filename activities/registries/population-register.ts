@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { ApplicationFailure } from '@temporalio/common';
 import { writeAudit } from '../../lib/audit';
 import type { RegistryMetrics } from '../../lib/metrics';
+import { fetchRegistryRecord } from './fetch-record';
 import { FailureType } from '../../domain/failures';
 
 /** A person as the Population Register (FPR) describes them. */
@@ -25,26 +26,12 @@ export interface PopulationRegisterClient {
 
 /** Creates the client; requests time out so a hung registry turns into a retry, not a stuck activity. */
 export function createPopulationRegisterClient(opts: { baseUrl: string; timeoutMs?: number; metrics?: RegistryMetrics }): PopulationRegisterClient {
-  const timeoutMs = opts.timeoutMs ?? 5_000;
   return {
-    async getPerson(personCode) {
-      const stopTimer = opts.metrics?.start('population-register');
-      let outcome = 'error';
-      try {
-        const res = await fetch(`${opts.baseUrl}/persons/${encodeURIComponent(personCode)}`, {
-          headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs),
-        });
-        if (res.status === 404) { outcome = 'not_found'; return null; }
-        if (!res.ok) throw new Error(`Population Register answered HTTP ${res.status}`);
-        const person = (await res.json()) as RegisterPerson;
-        outcome = 'ok';
-        return person;
-      } catch (err) {
-        const cause = (err as { cause?: { code?: string } }).cause?.code;
-        throw new Error(`Population Register: ${cause ? `${cause} ` : ''}${(err as Error).message}`);
-      } finally {
-        stopTimer?.(outcome);
-      }
+    getPerson(personCode) {
+      return fetchRegistryRecord({
+        name: 'Population Register', metric: 'population-register', url: `${opts.baseUrl}/persons/${encodeURIComponent(personCode)}`,
+        timeoutMs: opts.timeoutMs ?? 5_000, metrics: opts.metrics, read: (body) => body as RegisterPerson,
+      });
     },
   };
 }

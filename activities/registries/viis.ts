@@ -1,4 +1,5 @@
 import type { RegistryMetrics } from '../../lib/metrics';
+import { fetchRegistryRecord } from './fetch-record';
 
 /** A place where an institution may teach, as registered in VIIS. */
 export interface ViisPlaceOfDelivery {
@@ -60,36 +61,25 @@ function isInstitution(v: unknown): v is ViisInstitution {
 
 /** Creates the client; requests time out so a hung registry turns into a retry, not a stuck activity. */
 export function createViisClient(opts: { baseUrl: string; timeoutMs?: number; metrics?: RegistryMetrics }): ViisClient {
-  const timeoutMs = opts.timeoutMs ?? 5_000;
   const baseUrl = opts.baseUrl.replace(/\/+$/, '');
   return {
-    async getInstitution(registrationNumber) {
-      const stopTimer = opts.metrics?.start('viis');
-      let outcome = 'error';
-      try {
-        const res = await fetch(`${baseUrl}/institutions/${encodeURIComponent(registrationNumber)}`, {
-          headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs),
-        });
-        if (res.status === 404) { outcome = 'not_found'; return null; }
-        if (!res.ok) throw new Error(`answered HTTP ${res.status}`);
-        const body: unknown = await res.json();
-        if (!isInstitution(body)) throw new Error('answered with a malformed institution');
-        // Attributing another institution's licences and addresses to this one would be worse than no answer.
-        if (body.registrationNumber !== registrationNumber) throw new Error('answered about a different registration number');
-        outcome = 'ok';
-        // Only the contract's fields are kept, so whatever else the real service sends stays out of workflow history.
-        return {
-          registrationNumber: body.registrationNumber, name: body.name, companyRegistrationNumber: body.companyRegistrationNumber,
-          accredited: body.accredited, registeredSince: body.registeredSince,
-          placesOfDelivery: body.placesOfDelivery.map(({ address }) => ({ address })),
-          licences: body.licences.map(({ number, programme, hours }) => ({ number, programme, hours })),
-        };
-      } catch (err) {
-        const cause = (err as { cause?: { code?: string } }).cause?.code;
-        throw new Error(`VIIS: ${cause ? `${cause} ` : ''}${(err as Error).message}`);
-      } finally {
-        stopTimer?.(outcome);
-      }
+    getInstitution(registrationNumber) {
+      return fetchRegistryRecord({
+        name: 'VIIS', metric: 'viis', url: `${baseUrl}/institutions/${encodeURIComponent(registrationNumber)}`,
+        timeoutMs: opts.timeoutMs ?? 5_000, metrics: opts.metrics,
+        read: (body) => {
+          if (!isInstitution(body)) throw new Error('answered with a malformed institution');
+          // Attributing another institution's licences and addresses to this one would be worse than no answer.
+          if (body.registrationNumber !== registrationNumber) throw new Error('answered about a different registration number');
+          // Only the contract's fields are kept, so whatever else the real service sends stays out of workflow history.
+          return {
+            registrationNumber: body.registrationNumber, name: body.name, companyRegistrationNumber: body.companyRegistrationNumber,
+            accredited: body.accredited, registeredSince: body.registeredSince,
+            placesOfDelivery: body.placesOfDelivery.map(({ address }) => ({ address })),
+            licences: body.licences.map(({ number, programme, hours }) => ({ number, programme, hours })),
+          };
+        },
+      });
     },
   };
 }

@@ -14,6 +14,7 @@ import {
 import { REGISTRIES, registryHealth } from '../services/registry-health';
 import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
+import { isUuid } from '../../domain/uuid';
 
 const ADMIN = ['admin'] as const;
 
@@ -180,7 +181,7 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
     renderPage(ctx, renderer, 'batch-preview', `batch.preview.title.${request.action}`, {
       ...preview, form, ...extra,
       // The confirmation's own id, kept across a re-shown form, so submitting it twice starts one batch.
-      batchId: form.batchId && /^[0-9a-f-]{36}$/.test(form.batchId) ? form.batchId : randomUUID(),
+      batchId: form.batchId && isUuid(form.batchId) ? form.batchId : randomUUID(),
       filterFields: FILTER_FIELDS.filter((name) => form[name]).map((name) => ({ name, value: form[name] })),
       filterText: filterText(preview.filter),
       more: Math.max(0, preview.count - preview.workflows.length),

@@ -12,6 +12,7 @@ import {
 } from '../services/workflow-console';
 import { auditUserAction } from '../services/audit';
 import { registryHealth } from '../services/registry-health';
+import { personCode } from '../schemas';
 import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 
@@ -31,8 +32,7 @@ export const workflowListQuery = z.object({
   workflowId: optionalText(200),
   caseId: z.union([z.uuid({ message: 'must be a case id (UUID)' }), z.literal('')]).optional().transform((v) => (v === '' ? undefined : v)),
   serviceCaseId: optionalText(60),
-  personCode: z.union([z.string().trim().regex(/^\d{6}-?\d{5}$/, { message: 'must be a person code (DDMMYY-NNNNN)' }), z.literal('')]).optional()
-    .transform((v) => (v ? (v.includes('-') ? v : `${v.slice(0, 6)}-${v.slice(6)}`) : undefined)),
+  personCode: z.preprocess((v) => (v === '' ? undefined : v), personCode().optional()),
   programme: optionalText(20),
   stage: optionalText(60),
   pageToken: optionalText(2000),

@@ -23,6 +23,7 @@ import { uploadProblem, type WordedProblem } from '../services/provider-registra
 import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { errorsByField } from './provider-registration';
+import { isUuid } from '../../domain/uuid';
 
 const PROVIDER = ['provider'] as const;
 const OFFER_FORM_FIELDS = [
@@ -278,7 +279,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
       calls: calls.map((c) => ({ ...c, titleText: c.title[l], selected: extra.form?.callId === c.id })),
       form: extra.form ?? {}, errors: extra.errors ?? {},
       // A fresh id for the new-draft form: the same form submitted twice creates one draft.
-      requestId: extra.form?.requestId && /^[0-9a-f-]{36}$/.test(extra.form.requestId) ? extra.form.requestId : randomUUID(),
+      requestId: extra.form?.requestId && isUuid(extra.form.requestId) ? extra.form.requestId : randomUUID(),
     });
   }
 

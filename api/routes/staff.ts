@@ -19,6 +19,7 @@ import {
 import type { Session } from '../../lib/sessions';
 import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
+import { isUuid } from '../../domain/uuid';
 
 const STAFF = ['staff', 'admin'] as const;
 
@@ -364,7 +365,7 @@ const DEFAULT_FILTER = { state: 'open', assignee: 'anyone', due: 'any', sort: 'd
 
 // The staff member's user id when the session has one (staff sessions carry users.id); a test token may not.
 function viewerId(session: Session): string | null {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(session.subject) ? session.subject : null;
+  return isUuid(session.subject) ? session.subject : null;
 }
 
 function isDefault(filter: InboxQuery): boolean {

@@ -8,6 +8,7 @@ import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { auditUserAction } from './audit';
 import { allWorkflowIds, findStuck, type WorkflowFilter } from './workflow-console';
+import { personCode } from '../schemas';
 
 /**
  * Batch retry or terminate over a filtered set of workflows: the preview (how many, which), the start (the set
@@ -21,7 +22,7 @@ export const batchFilterSchema = z.object({
   stage: z.string().trim().min(1).max(100).optional(),
   caseId: z.uuid().optional(),
   serviceCaseId: z.string().trim().min(1).max(100).optional(),
-  personCode: z.string().trim().min(1).max(20).optional(),
+  personCode: personCode().optional(),
   workflowId: z.string().trim().min(1).max(300).optional(),
 }).strict();
 

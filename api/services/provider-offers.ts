@@ -12,7 +12,7 @@ import type { Session } from '../../lib/sessions';
 import { providerOfferId } from '../../workflows/ids';
 import { providerOffer, submitOfferUpdate, withdrawOfferUpdate, type ProviderOfferInput } from '../../workflows/provider-offer';
 import type { ApiDeps } from '../deps';
-import { HttpError } from '../errors';
+import { HttpError, violatedUniqueConstraint } from '../errors';
 import type { UploadedFile } from '../middleware/upload';
 import type { OfferFields } from '../provider-schemas';
 import { providerOf } from './provider';
@@ -132,7 +132,7 @@ export async function createDraft(deps: ApiDeps, session: Session, input: { call
     });
   } catch (err) {
     // The same request a moment ago (a double click) committed first: answer with its draft.
-    if (!isUniqueViolation(err, 'offers_provider_request_unique')) throw err;
+    if (violatedUniqueConstraint(err) !== 'offers_provider_request_unique') throw err;
     const first = await deps.db('offers').where({ providerId, requestId: input.requestId }).first<{ id: string }>('id');
     return getOwnOffer(deps, session, first.id);
   }
@@ -370,11 +370,6 @@ export async function addGroup(deps: ApiDeps, session: Session, offerId: string,
   });
   deps.logger.info('offer group added', { offerId, groupId: group!.id });
   return (await listGroups(deps.db, offerId)).find((g) => g.id === group!.id)!;
-}
-
-function isUniqueViolation(err: unknown, constraint: string): boolean {
-  const pg = err as { code?: string; constraint?: string; nativeError?: { code?: string; constraint?: string } };
-  return (pg.code ?? pg.nativeError?.code) === '23505' && (pg.constraint ?? pg.nativeError?.constraint) === constraint;
 }
 
 /** Survey results of one scope: answer counts, average rating per aspect, and how often each dropout reason was chosen. */

@@ -11,7 +11,7 @@ import type { Session } from '../../lib/sessions';
 import { providerRegistrationId } from '../../workflows/ids';
 import { confirmProviderEmailUpdate, providerRegistration, type ProviderRegistrationInput, type ProviderRegistrationStage } from '../../workflows/provider-registration';
 import type { ApiDeps } from '../deps';
-import { HttpError, type FieldProblem } from '../errors';
+import { HttpError, violatedUniqueConstraint, type FieldProblem } from '../errors';
 import type { UploadedFile } from '../middleware/upload';
 import type { providerRegistrationSchema, providerStaffRegistrationSchema } from '../provider-schemas';
 import { fieldProblems } from '../validation';
@@ -89,11 +89,8 @@ const CONSTRAINT_FIELDS: Record<string, keyof typeof DUPLICATE_WORDS> = {
 };
 
 function mapUniqueViolation(err: unknown): unknown {
-  const pg = err as { code?: string; constraint?: string; nativeError?: { code?: string; constraint?: string } };
-  const code = pg.code ?? pg.nativeError?.code;
-  const constraint = pg.constraint ?? pg.nativeError?.constraint;
-  if (code === '23505' && constraint && CONSTRAINT_FIELDS[constraint]) return duplicate([CONSTRAINT_FIELDS[constraint]]);
-  return err;
+  const constraint = violatedUniqueConstraint(err);
+  return constraint && CONSTRAINT_FIELDS[constraint] ? duplicate([CONSTRAINT_FIELDS[constraint]]) : err;
 }
 
 /** Which of the registration's unique values someone already holds (an expired registration holds nothing). */

@@ -12,6 +12,7 @@ import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { REASONED_TASK_TYPES, TASK_TYPES, decisionProblems, type DecisionInput, type InboxQuery } from '../schemas';
 import type { InboxEventKind } from '../../domain/journey';
+import { isUuid } from '../../domain/uuid';
 
 /** A task as the inbox shows it: a learner's case, a provider's registration, or a provider's offer. */
 export interface TaskView {
@@ -183,7 +184,7 @@ export async function decideTask(deps: ApiDeps, staff: Session, taskId: string, 
   if (!task) throw new HttpError(404, 'task_not_found', 'There is no such task');
   if (task.state !== 'open') throw notOpen(task);
   // The same rule as claiming: only an active member of the agency staff decides (a token outlives a deactivation).
-  if (UUID.test(staff.subject)) await staffMember(deps, staff);
+  if (isUuid(staff.subject)) await staffMember(deps, staff);
   // A task a colleague has claimed is theirs to decide (or a team lead's to reassign first).
   if (task.assigneeId && task.assigneeId !== staff.subject) {
     const holder = await User.query(deps.db).findById(task.assigneeId).select('displayName');
@@ -207,7 +208,7 @@ export async function decideTask(deps: ApiDeps, staff: Session, taskId: string, 
     });
     // Deciding an unclaimed task makes the decider its assignee (a session without a user row, e.g. a system
     // token, leaves it unassigned).
-    if (UUID.test(staff.subject)) {
+    if (isUuid(staff.subject)) {
       await Task.query(deps.db).patch({ assigneeId: staff.subject, claimedAt: new Date() } as Partial<Task>)
         .where('id', taskId).whereNull('assigneeId').whereExists(User.query(deps.db).where('id', staff.subject).select(1));
     }
@@ -247,7 +248,6 @@ export function checklistOf(facts: Record<string, unknown>): { code: string; lab
   });
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What a claim, release or assignment did: `changed` is false when the task already was as asked. */
 export interface AssignmentResult { changed: boolean; task: TaskView }
@@ -326,7 +326,7 @@ export async function assignableStaff(deps: ApiDeps): Promise<{ id: string; disp
 
 /** The logged-in staff member's user row (staff sessions carry the users.id), with the team-lead flag. */
 export async function staffMember(deps: ApiDeps, session: Session): Promise<User> {
-  const user = UUID.test(session.subject) ? await User.query(deps.db).findById(session.subject) : undefined;
+  const user = isUuid(session.subject) ? await User.query(deps.db).findById(session.subject) : undefined;
   if (!user || !isActiveStaff(user)) throw new HttpError(403, 'not_staff_member', 'Only agency staff with an active user account can take tasks');
   return user;
 }
