@@ -8,6 +8,7 @@ import { sessionMiddleware } from './middleware/auth';
 import { bodyMiddleware } from './middleware/body';
 import { errorMiddleware } from './middleware/errors';
 import { requestLogMiddleware } from './middleware/request-log';
+import { textDoor } from './middleware/text-door';
 import { languageMiddleware, pageErrorMiddleware } from './pages';
 import { adminRoutes } from './routes/admin';
 import { adminBatchRoutes } from './routes/admin-batches';
@@ -28,6 +29,11 @@ export function createApp(deps: ApiDeps): Koa {
   const app = new Koa({ proxy: true });
   const renderer = createRenderer();
   const api = new ApiRegistry();
+  // What reaches Koa's own handler (an error after the answer began, e.g. a response stream failing) is logged as
+  // one line like every other failure; Koa answers or closes that one request, and the process carries on.
+  app.on('error', (err: unknown, ctx?: Koa.Context) => {
+    deps.logger.error('request failed after the answer began', { err, path: ctx?.path, method: ctx?.method });
+  });
 
   app.use(requestLogMiddleware(deps.logger, deps.metrics));
   app.use(errorMiddleware());
@@ -37,6 +43,7 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(sessionMiddleware(deps.tokens));
   app.use(staticFiles());
   app.use(bodyMiddleware());
+  app.use(textDoor(api.formPages));
   for (const router of [
     publicRoutes(deps, api, renderer), authRoutes(deps, api, renderer), learnerRoutes(deps, api, renderer),
     staffRoutes(deps, api, renderer), studyRoutes(deps, api, renderer), providerRoutes(deps, api, renderer),

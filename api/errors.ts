@@ -13,6 +13,9 @@ export class HttpError extends Error {
 /** One field that broke a rule, as reported in a 400 answer and shown next to the form field. */
 export interface FieldProblem { field: string; rule: string; message: string }
 
+/** A problem with one field, with words in both page languages where we have them (the API's message is English). */
+export interface WordedProblem extends FieldProblem { words?: { lv: string; en: string } }
+
 /** The uniform error body every failed request gets. */
 export interface ErrorBody { error: { code: string; message: string; details: unknown[] } }
 

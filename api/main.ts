@@ -32,6 +32,20 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+
+  // A request handler's failure is answered by the error middleware (a 500 with the uniform body and a log line)
+  // and never reaches here. A promise nobody awaited is logged and the process carries on: no request state is
+  // left half-changed by it. An uncaught exception means some emitter or callback outside any request failed and
+  // the process state is unknown, so it is logged and the API stops taking requests and exits (1) within 5 s, for
+  // the supervisor (make run, docker compose restart policy) to start a clean one.
+  process.on('unhandledRejection', (reason) => logger.error('unhandled promise rejection (the API keeps running)', { err: reason }));
+  process.on('uncaughtException', (err) => {
+    logger.error('uncaught exception: the API stops and exits for its supervisor to restart it', { err });
+    process.exitCode = 1;
+    server.close();
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(1), 5_000).unref();
+  });
 }
 
 main().catch((err) => {

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { isCompanyRegistrationNumber } from '../activities/registries/enterprise-register';
 import { isViisRegistrationNumber } from '../activities/registries/viis';
+import { text } from './text-input';
 
 // Request schemas of provider registration and the provider's offers workspace, shared by the JSON API and the
 // page forms. Page forms send every value as text, so numbers accept digit strings and an empty field is null.
 
-const text = () => z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be text') });
 const required = (max: number) => text().trim().min(1, { message: 'is required' }).max(max, { message: `must be at most ${max} characters` });
 const optionalText = (max: number) => z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? null : v),
   text().trim().max(max, { message: `must be at most ${max} characters` }).nullable()).optional();
@@ -20,18 +20,18 @@ const requestId = z.uuid({ message: 'must be the form\'s request id (a UUID)' })
   .describe('Repeating a request with the same id does it once');
 
 /** A company registration number (Enterprise Register): 11 digits. */
-export const companyNumber = () => text().trim().refine(isCompanyRegistrationNumber, { message: 'must be 11 digits' });
+export const companyNumber = () => text().trim().max(30, { message: 'must be 11 digits' }).refine(isCompanyRegistrationNumber, { message: 'must be 11 digits' });
 
 /** An education provider's registration (the declaration file comes as the multipart file field `declaration`). */
 export const providerRegistrationSchema = z.object({
   institutionName: required(200),
   companyRegistrationNumber: companyNumber(),
-  educationRegistrationNumber: text().trim().refine(isViisRegistrationNumber, { message: 'must be 10 digits' }),
+  educationRegistrationNumber: text().trim().max(30, { message: 'must be 10 digits' }).refine(isViisRegistrationNumber, { message: 'must be 10 digits' }),
   firstName: required(100),
   lastName: required(100),
   email: email(),
   password: text().min(1, { message: 'is required' }).max(200, { message: 'must be at most 200 characters' }),
-  passwordRepeat: text(),
+  passwordRepeat: text().max(200, { message: 'must be at most 200 characters' }),
   language: z.enum(['lv', 'en'], { message: 'must be "lv" or "en"' }),
 }).strict();
 
@@ -42,7 +42,7 @@ export const providerStaffRegistrationSchema = z.object({
   companyRegistrationNumber: companyNumber(),
   email: email(),
   password: text().min(1, { message: 'is required' }).max(200, { message: 'must be at most 200 characters' }),
-  passwordRepeat: text().optional().describe('Checked when sent (the page form always sends it)'),
+  passwordRepeat: text().max(200, { message: 'must be at most 200 characters' }).optional().describe('Checked when sent (the page form always sends it)'),
 }).strict();
 
 /** The administrator's decision on a staff member's request. */

@@ -3,11 +3,9 @@ import { DROPOUT_REASONS, SURVEY_ASPECTS, type SurveyAspect } from '../domain/ap
 import { checkPersonCode } from '../domain/person-code';
 import { CURRENT_TERMS_VERSION } from '../domain/terms';
 import type { FieldProblem } from './errors';
+import { text } from './text-input';
 
 // Request schemas shared by the JSON API and the web forms: one schema per input, so both answer alike.
-
-// Tells "missing" apart from "wrong type", so a 400 says which one it is.
-const text = () => z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be text') });
 
 const checkbox = (message: string) =>
   z.preprocess((v) => (v === 'on' || v === 'true' ? true : v), z.literal(true, { message }));
@@ -183,7 +181,7 @@ const requestId = () => z.uuid({ message: 'must be the form\'s request id (a UUI
 export const offersQuery = z.object({
   programme: z.string({ message: 'must be a programme code such as IMK' })
     .regex(/^[A-Z0-9-]{2,20}$/, { message: 'must be a programme code such as IMK' }).optional(),
-  q: z.string({ message: 'must be text' }).trim().max(100, { message: 'must be at most 100 characters' }).optional()
+  q: text('must be text').trim().max(100, { message: 'must be at most 100 characters' }).optional()
     .describe('Words to find in the offer\'s title (Latvian or English) or a group\'s place'),
   page: z.coerce.number({ message: 'must be a number' }).int({ message: 'must be a whole number' }).min(1, { message: 'must be 1 or more' }).default(1),
 }).strict();
@@ -311,7 +309,7 @@ export const providerApplicationSchema = z.object({
 
 /** A person code with or without the dash, checked by shape (and date, for old codes) and given as DDMMYY-NNNNN. */
 export function personCode() {
-  return text().transform((value, ctx) => {
+  return text().max(20, { message: 'must be a person code, DDMMYY-NNNNN' }).transform((value, ctx) => {
     const check = checkPersonCode(value);
     if (!check.valid) {
       ctx.addIssue({ code: 'custom', message: check.reason });
@@ -365,11 +363,11 @@ const euros = z.string({ message: 'must be an amount in euros, e.g. 320 or 320.5
 
 /** Search, filters, sorting and paging of the public catalogue; every filter is optional and checked on its own. */
 export const catalogueQuery = z.object({
-  q: optionalFilter(z.string({ message: 'must be text' }).trim().max(100, { message: 'must be at most 100 characters' }))
+  q: optionalFilter(text('must be text').trim().max(100, { message: 'must be at most 100 characters' }))
     .describe('Words to find in the title or description (Latvian or English)'),
-  competence: optionalFilter(z.string({ message: 'must be text' }).trim().max(200, { message: 'must be at most 200 characters' }))
+  competence: optionalFilter(text('must be text').trim().max(200, { message: 'must be at most 200 characters' }))
     .describe('The competence the offer is aimed at, e.g. "Programming technician" (exact, any letter case)'),
-  place: optionalFilter(z.string({ message: 'must be text' }).trim().max(100, { message: 'must be at most 100 characters' }))
+  place: optionalFilter(text('must be text').trim().max(100, { message: 'must be at most 100 characters' }))
     .describe('Words to find in a group\'s place or the offer\'s places of delivery'),
   from: optionalFilter(calendarDay('from which groups start')).describe('Only offers with a group starting on or after this day'),
   to: optionalFilter(calendarDay('by which groups start')).describe('Only offers with a group starting on or before this day'),

@@ -1,12 +1,28 @@
 import { z } from 'zod';
-import { HttpError, type FieldProblem } from './errors';
+import { HttpError, type WordedProblem } from './errors';
+import { isTextRule, textProblem } from './text-input';
 
-/** Lists what is wrong with an input, one entry per field, worded for the person who sent it. */
-export function fieldProblems(error: z.ZodError): FieldProblem[] {
+/**
+ * Lists what is wrong with an input, one entry per field, worded for the person who sent it. A broken text rule
+ * (see text-input.ts) keeps its own rule name and carries the words of both page languages.
+ */
+export function fieldProblems(error: z.ZodError): WordedProblem[] {
   return error.issues.map((issue) => {
     const field = issue.path.length > 0 ? issue.path.join('.') : (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(body)');
+    const rule = issue.code === 'custom' ? (issue.params as { rule?: unknown } | undefined)?.rule : undefined;
+    if (typeof rule === 'string' && isTextRule(rule)) return textProblem(field, rule);
     return { field, rule: issue.code, message: issue.message };
   });
+}
+
+/** Field → message in the page's language (where the problem has words), first problem of each field first, several joined. */
+export function errorsByField(problems: WordedProblem[], lang: 'lv' | 'en'): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const p of problems) {
+    const words = p.words?.[lang] ?? p.message;
+    errors[p.field] = errors[p.field] ? `${errors[p.field]} ${words}` : words;
+  }
+  return errors;
 }
 
 /** Parses input against a schema or throws a 400 naming each field and the rule it broke. */

@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import { HttpError } from '../errors';
+import { decodeForm, decodeUtf8, invalidInput, replacementCharacterFields, textProblem } from '../text-input';
 
 declare module 'koa' {
   interface Request {
@@ -12,55 +13,86 @@ declare module 'koa' {
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /**
- * Reads JSON and form bodies into ctx.request.body with a size limit. Written here rather than taken from a
- * package so that every failure (malformed JSON, too large, wrong type) gets our error body and wording.
+ * Reads JSON and form bodies into ctx.request.body with a size limit. The JSON API (/api/...) takes only
+ * application/json (upload routes also multipart/form-data); pages take forms too. Every failure gets our error
+ * body and wording: 413 too large, 415 another type, compression or charset, 400 malformed JSON or bytes that are
+ * not UTF-8 (naming the fields), 400 a body cut off by the client.
+ *
+ * Kept here rather than taken from @koa/bodyparser, which is not installed: the few lines below are all of it,
+ * and the strict UTF-8 check (which names the field) needs the raw bytes anyway.
  */
 export function bodyMiddleware() {
   return async (ctx: Context, next: Next) => {
     if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method)) return next();
+    const api = ctx.path.startsWith('/api/');
     if (ctx.request.type === 'multipart/form-data') {
       // Uploads are read by multipartBody() on the few routes that take files, with their own limits; any other
-      // route that reads this body is told to send JSON or a form instead.
+      // route that reads this body is told to send JSON (or, for a page, a form) instead.
       Object.defineProperty(ctx.request, 'body', {
         configurable: true, enumerable: true,
-        get() { throw unsupported(); },
+        get() { throw unsupported(api); },
         set(value: unknown) { Object.defineProperty(ctx.request, 'body', { value, writable: true, configurable: true, enumerable: true }); },
       });
       return next();
     }
-    const raw = await readBody(ctx);
-    if (raw.length === 0) { ctx.request.body = {}; return next(); }
+    const bytes = await readBody(ctx);
+    if (bytes.length === 0) { ctx.request.body = {}; return next(); }
     const type = ctx.request.type;
+    const accepted = type === 'application/json' || (!api && type === 'application/x-www-form-urlencoded');
+    if (!accepted) throw unsupported(api);
+    const encoding = ctx.get('content-encoding').toLowerCase();
+    if (encoding !== '' && encoding !== 'identity') {
+      throw new HttpError(415, 'unsupported_media_type', `Send the body uncompressed (Content-Encoding "${encoding}" is not accepted)`);
+    }
+    const charset = ctx.request.charset.toLowerCase();
+    if (charset !== '' && charset !== 'utf-8' && charset !== 'utf8') {
+      throw new HttpError(415, 'unsupported_media_type', `Send the body in UTF-8 (charset "${charset}" is not accepted)`);
+    }
+    const { text, valid } = decodeUtf8(bytes);
     if (type === 'application/json') {
       try {
-        ctx.request.body = JSON.parse(raw);
+        ctx.request.body = JSON.parse(text);
       } catch (err) {
         throw new HttpError(400, 'malformed_json', `The request body is not valid JSON: ${(err as Error).message}`);
       }
-    } else if (type === 'application/x-www-form-urlencoded') {
-      ctx.request.body = Object.fromEntries(new URLSearchParams(raw));
     } else {
-      throw unsupported();
+      const form = decodeForm(text);
+      ctx.request.body = form.fields;
+      if (form.notUtf8.length > 0) throw invalidInput(ctx, 'body', form.notUtf8.map((field) => textProblem(field, 'invalid_utf8')));
+    }
+    if (!valid) {
+      // The fields where the bytes that were not UTF-8 ended up (as U+FFFD), or the body as a whole.
+      const fields = replacementCharacterFields(ctx.request.body);
+      throw invalidInput(ctx, 'body', (fields.length > 0 ? fields : ['(body)']).map((field) => textProblem(field, 'invalid_utf8')));
     }
     return next();
   };
 }
 
-async function readBody(ctx: Context): Promise<string> {
+async function readBody(ctx: Context): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  // An oversized body is still read to its end (and dropped) so the client receives our 413 instead of a reset.
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
-    else if (size > 16 * MAX_BODY_BYTES) { ctx.set('connection', 'close'); throw tooLarge(); }
+  try {
+    // An oversized body is still read to its end (and dropped) so the client receives our 413 instead of a reset.
+    for await (const chunk of ctx.req) {
+      size += (chunk as Buffer).length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
+      else if (size > 16 * MAX_BODY_BYTES) { ctx.set('connection', 'close'); throw tooLarge(); }
+    }
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    // The client went away mid-body: nobody reads this answer, but it must not count as our failure.
+    throw new HttpError(400, 'request_aborted', 'The request body ended before it was complete');
   }
   if (size > MAX_BODY_BYTES) throw tooLarge();
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
-function unsupported(): HttpError {
-  return new HttpError(415, 'unsupported_media_type', 'Send the body as application/json or a form (application/x-www-form-urlencoded)');
+/** The 415 for a body the route does not take: the JSON API takes only JSON. */
+export function unsupported(api: boolean): HttpError {
+  return new HttpError(415, 'unsupported_media_type', api
+    ? 'Send the body as application/json (the JSON API accepts no other type here)'
+    : 'Send the body as application/json or a form (application/x-www-form-urlencoded)');
 }
 
 function tooLarge(): HttpError {

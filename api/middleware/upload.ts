@@ -1,6 +1,7 @@
 import Busboy from 'busboy';
 import type { Context, Next } from 'koa';
 import { MAX_UPLOAD_BYTES } from '../../domain/uploads';
+import { translate } from '../../web/render';
 import { HttpError } from '../errors';
 import { MAX_BODY_BYTES } from './body';
 
@@ -45,37 +46,64 @@ export function uploadFailure(ctx: Context): HttpError | null {
 
 const MB = 1024 * 1024;
 
+/**
+ * The one place busboy is used, with every way it can fail handled: busboy's own 'error' (a malformed or cut-off
+ * body), each file stream's 'error' (busboy destroys the stream of a file cut off before its boundary), every
+ * limit, a part without a name, and the client going away mid-body. It settles exactly once.
+ */
 function readMultipart(ctx: Context, fileFields: readonly string[]) {
   return new Promise<{ fields: Record<string, string>; files: UploadedFile[]; failure: HttpError | null }>((resolve, reject) => {
     const fields: Record<string, string> = {};
     const files: UploadedFile[] = [];
     let failure: HttpError | null = null;
-    const fail = (err: HttpError) => { failure ??= err; };
+    let settled = false;
     let bb: Busboy.Busboy;
+    const fail = (err: HttpError) => { failure ??= err; };
+    // Stops reading: the rest of a body still arriving is drained (so the answer reaches the client), and the
+    // connection is not reused. A body that cannot be read is a failure like a refused file (a page shows the form
+    // again with what was read); a body far too large or a client gone away ends the request.
+    const stop = (err: HttpError, how: 'failure' | 'reject') => {
+      if (settled) return;
+      settled = true;
+      ctx.req.unpipe(bb);
+      if (!ctx.req.complete) {
+        ctx.set('connection', 'close');
+        if (how === 'failure') ctx.req.resume(); else ctx.req.pause();
+      }
+      if (how === 'reject') reject(err);
+      else resolve({ fields, files: [], failure: err });
+    };
     try {
       bb = Busboy({
         headers: ctx.req.headers, defParamCharset: 'utf8',
-        limits: { fileSize: MAX_UPLOAD_BYTES, files: fileFields.length + 2, fields: 200, fieldSize: MAX_BODY_BYTES, parts: 250 },
+        limits: { fileSize: MAX_UPLOAD_BYTES, files: fileFields.length + 2, fields: 200, fieldSize: MAX_BODY_BYTES, parts: 250, fieldNameSize: 200 },
       });
     } catch (err) {
-      reject(new HttpError(400, 'malformed_multipart', `The multipart body cannot be read: ${(err as Error).message}`));
+      reject(malformed((err as Error).message, '(body)'));
       return;
     }
     let fieldBytes = 0;
+    let reading: string | null = null;
     const seen = new Set<string>();
-    bb.on('field', (name, value, info) => {
-      fieldBytes += Buffer.byteLength(name) + Buffer.byteLength(value);
-      if (info.valueTruncated || fieldBytes > MAX_BODY_BYTES) {
+    bb.on('field', (name: string | undefined, value, info) => {
+      fieldBytes += Buffer.byteLength(name ?? '') + Buffer.byteLength(value);
+      if (info.valueTruncated || info.nameTruncated || fieldBytes > MAX_BODY_BYTES) {
         fail(new HttpError(413, 'body_too_large', `The form fields are larger than ${MAX_BODY_BYTES / 1024} KiB`));
         return;
       }
+      if (!name) { fail(unnamedPart()); return; }
       fields[name] = value;
     });
-    bb.on('file', (name, stream, info) => {
+    bb.on('file', (name: string | undefined, stream, info) => {
       const chunks: Buffer[] = [];
       let size = 0;
       let refused = false;
-      if (!fileFields.includes(name)) {
+      // Handled so a file cut off before its boundary is an answer (busboy's own 'error' follows), not a crash.
+      stream.on('error', () => { refused = true; });
+      if (!name) {
+        refused = true;
+        fail(unnamedPart());
+      } else if (!fileFields.includes(name)) {
         refused = true;
         fail(new HttpError(400, 'unexpected_file', `No file is expected in the field "${name}"; send files only in: ${fileFields.join(', ')}`,
           [{ field: name, rule: 'unexpected_file', message: 'no file is expected here' }]));
@@ -84,7 +112,8 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
         fail(new HttpError(400, 'too_many_files', `Send one file in the field "${name}"`,
           [{ field: name, rule: 'too_many_files', message: 'send one file only' }]));
       }
-      seen.add(name);
+      if (name) seen.add(name);
+      reading = name ?? null;
       stream.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (!refused) chunks.push(chunk);
@@ -95,9 +124,10 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
         fail(new HttpError(413, 'file_too_large', `The file in "${name}" is larger than the ${MAX_UPLOAD_BYTES / MB} MB limit`,
           [{ field: name, rule: 'too_large', limitBytes: MAX_UPLOAD_BYTES, message: `larger than ${MAX_UPLOAD_BYTES / MB} MB` }]));
       });
-      stream.on('close', () => {
+      stream.on('end', () => {
+        reading = null;
         // A browser sends an empty part with no file name when no file was chosen: that is no file, not an empty one.
-        if (refused || (info.filename === '' && size === 0)) return;
+        if (refused || !name || (info.filename === '' && size === 0)) return;
         files.push({ field: name, filename: info.filename || 'document', contentType: info.mimeType, content: Buffer.concat(chunks), sizeBytes: size });
       });
     });
@@ -105,22 +135,39 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
     bb.on('filesLimit', () => fail(new HttpError(400, 'too_many_files', `Send at most one file in each of: ${fileFields.join(', ')}`)));
     bb.on('fieldsLimit', tooMany);
     bb.on('partsLimit', tooMany);
-    bb.on('error', (err: Error) => reject(new HttpError(400, 'malformed_multipart', `The multipart body cannot be read: ${err.message}`)));
-    bb.on('close', () => resolve({ fields, files, failure }));
+    bb.on('error', (err: Error) => stop(malformed(err.message, reading ?? '(body)'), 'failure'));
+    bb.on('close', () => {
+      if (settled) return;
+      settled = true;
+      resolve({ fields, files, failure });
+    });
 
     // Reading on past a too-large file lets the client receive the 413; a body far beyond every limit is cut off.
     const hardLimit = (fileFields.length + 1) * MAX_UPLOAD_BYTES + 16 * MAX_BODY_BYTES;
     let received = 0;
     ctx.req.on('data', (chunk: Buffer) => {
       received += chunk.length;
-      if (received > hardLimit) {
-        ctx.req.unpipe(bb);
-        ctx.req.pause();
-        ctx.set('connection', 'close');
-        reject(new HttpError(413, 'body_too_large', `The request body is larger than ${Math.floor(hardLimit / MB)} MB`));
-      }
+      if (received > hardLimit) stop(new HttpError(413, 'body_too_large', `The request body is larger than ${Math.floor(hardLimit / MB)} MB`), 'reject');
     });
-    ctx.req.on('error', reject);
+    // The client went away mid-body: nobody reads the answer, but the request ends here, not in a hang or a crash.
+    const aborted = () => stop(new HttpError(400, 'request_aborted', 'The request body ended before it was complete'), 'reject');
+    ctx.req.on('error', aborted);
+    ctx.req.on('close', () => { if (!ctx.req.complete) aborted(); });
     ctx.req.pipe(bb);
   });
+}
+
+/** A body busboy cannot read (malformed, or cut off before its closing boundary), naming the file field it was in. */
+function malformed(reason: string, field: string): HttpError {
+  return new HttpError(400, 'malformed_multipart', `The multipart body cannot be read: ${reason}`, [{
+    field, rule: 'malformed_multipart', message: 'the upload did not arrive whole; send it again',
+    words: { lv: translate('lv', 'input.upload_incomplete'), en: translate('en', 'input.upload_incomplete') },
+  }]);
+}
+
+function unnamedPart(): HttpError {
+  return new HttpError(400, 'malformed_multipart', 'A part of the multipart body has no name', [{
+    field: '(body)', rule: 'unnamed_part', message: 'a part has no name',
+    words: { lv: translate('lv', 'input.unnamed_part'), en: translate('en', 'input.unnamed_part') },
+  }]);
 }

@@ -12,6 +12,7 @@ import {
   type BatchPreviewRequest,
 } from '../services/console-batches';
 import { REGISTRIES, registryHealth } from '../services/registry-health';
+import { text } from '../text-input';
 import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { isUuid } from '../../domain/uuid';
@@ -22,7 +23,7 @@ const ADMIN = ['admin'] as const;
 const FILTER_FIELDS = ['type', 'programme', 'stage', 'caseId', 'serviceCaseId', 'personCode', 'workflowId'] as const;
 
 const batchParams = z.object({ batchId: z.uuid() });
-const batchQuery = z.object({ page: z.coerce.number().int().min(1).max(10_000).default(1), lang: z.string().optional() }).strict();
+const batchQuery = z.object({ page: z.coerce.number().int().min(1).max(10_000).default(1), lang: text().max(10).optional() }).strict();
 
 const countsSchema = z.object({
   pending: z.number().int(), sent: z.number().int(), failed: z.number().int(),

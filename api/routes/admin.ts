@@ -13,14 +13,15 @@ import {
 import { auditUserAction } from '../services/audit';
 import { registryHealth } from '../services/registry-health';
 import { personCode } from '../schemas';
-import { fieldProblems } from '../validation';
+import { text } from '../text-input';
+import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 
 const ADMIN = ['admin'] as const;
 const STATUS_NAMES = Object.keys(WORKFLOW_STATUSES) as WorkflowStatusName[];
 const PAGE_SIZE = 50;
 
-const optionalText = (max: number) => z.string().trim().max(max, { message: `must be at most ${max} characters` })
+const optionalText = (max: number) => text().trim().max(max, { message: `must be at most ${max} characters` })
   .optional().transform((v) => (v === '' ? undefined : v));
 
 /** The console's list filters, as query parameters (empty values mean "any"). */
@@ -36,17 +37,17 @@ export const workflowListQuery = z.object({
   programme: optionalText(20),
   stage: optionalText(60),
   pageToken: optionalText(2000),
-  lang: z.string().optional(),
+  lang: text().max(10).optional(),
 }).strict();
 
-const workflowParams = z.object({ workflowId: z.string().min(1).max(200) });
+const workflowParams = z.object({ workflowId: text().min(1).max(200) });
 
 /** An administrator's action on one workflow; every action needs a reason, which is audited. */
 export const actionSchema = z.object({
   action: z.enum(['retry', 'signal', 'cancel', 'terminate'], { message: 'must be retry, signal, cancel or terminate' }),
-  reason: z.string().trim().min(5, { message: 'is required (at least 5 characters): say why, it is audited' })
+  reason: text().trim().min(5, { message: 'is required (at least 5 characters): say why, it is audited' })
     .max(500, { message: 'must be at most 500 characters' }),
-  signal: z.string().trim().max(60).optional().transform((v) => (v === '' ? undefined : v)),
+  signal: text().trim().max(60).optional().transform((v) => (v === '' ? undefined : v)),
 }).strict();
 
 /** The administrators' workflow console: the list, the stuck view, one workflow's page and its actions. */
@@ -96,9 +97,12 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   // Pages.
   router.get('/admin', requireRole(...ADMIN), (ctx) => ctx.redirect('/admin/stuck'));
 
+  // The filter form and the action form check every field with their schemas and show problems next to them.
+  api.formPages.add('get', '/admin/workflows');
+  api.formPages.add('post', '/admin/workflows/:workflowId/actions');
   router.get('/admin/workflows', requireRole(...ADMIN), async (ctx) => {
     const parsed = workflowListQuery.safeParse(ctx.query);
-    const errors = parsed.success ? {} : Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message]));
+    const errors = parsed.success ? {} : errorsByField(fieldProblems(parsed.error), ctx.state.lang);
     const query = parsed.success ? parsed.data : {};
     const { pageToken, lang: _lang, ...filter } = query as z.output<typeof workflowListQuery>;
     if (parsed.success) await auditPersonSearch(ctx, filter.personCode);
@@ -125,7 +129,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const parsed = actionSchema.safeParse(form);
     if (!parsed.success) {
       ctx.status = 400;
-      await workflowPage(ctx, { form, errors: Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message])) });
+      await workflowPage(ctx, { form, errors: errorsByField(fieldProblems(parsed.error), ctx.state.lang) });
       return;
     }
     try {

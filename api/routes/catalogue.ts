@@ -45,6 +45,8 @@ export function catalogueRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
   });
 
   // Pages. A GET form keeps every filter in the URL, so a search can be bookmarked and shared.
+  // The filter form checks every filter with catalogueQuery and shows each problem next to its field.
+  api.formPages.add('get', '/catalogue');
   router.get('/catalogue', async (ctx) => {
     const lang = ctx.state.lang as PageLanguage;
     // ?lang= belongs to the language switch, not to the search.
@@ -63,7 +65,7 @@ export function catalogueRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
     if (!parsed.success) {
       ctx.status = 400;
       const errors: Record<string, string> = {};
-      for (const p of fieldProblems(parsed.error)) errors[p.field] ??= p.message;
+      for (const p of fieldProblems(parsed.error)) errors[p.field] ??= p.words?.[lang] ?? p.message;
       renderPage(ctx, renderer, 'catalogue', 'catalogue.title', { ...common, errors, invalid: true });
       return;
     }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { translate, type PageLanguage, type Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
+import { text } from '../text-input';
 import { currentSession, requireRole } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { applicationSchema, applyResultSchema, assistedJourneySchema, assistedRegistrationSchema, caseParams } from '../schemas';
@@ -19,7 +20,7 @@ import type { ApiRegistry } from './define';
 /** The role a person chooses after signing in: themselves as a learner, or one of their active grants (by id). */
 const roleChoiceSchema = z.object({
   role: z.union([z.literal('learner'), z.uuid()], { message: 'must be "learner" or the id of one of your roles' }),
-  next: z.string().optional(),
+  next: text().max(2000).optional(),
 });
 
 /**

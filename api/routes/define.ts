@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { parseOr400 } from '../validation';
 import { requireRole, type Role } from '../middleware/auth';
+import { FormPages } from '../middleware/text-door';
 import { multipartBody } from '../middleware/upload';
 
 /** One JSON API route: its schemas validate requests and also describe the route in the OpenAPI document. */
@@ -36,6 +37,8 @@ export interface RouteInput<B, Q, P> { body: B; query: Q; params: P }
 /** Collects route specs so the OpenAPI document is generated from exactly what the routers validate. */
 export class ApiRegistry {
   readonly routes: RouteSpec<unknown, unknown, unknown>[] = [];
+  /** Pages that show input problems next to their fields (see textDoor). */
+  readonly formPages = new FormPages();
 
   /** Registers a validated route on the router and records it for the OpenAPI document. */
   add<B = undefined, Q = undefined, P = undefined>(
@@ -77,8 +80,16 @@ export class ApiRegistry {
       for (const [status, r] of Object.entries(route.responses)) {
         responses[status] = { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: schema(r.schema) } } } : {}) };
       }
-      for (const status of ['400', ...(route.roles === 'public' ? [] : ['401', '403'])]) {
-        responses[status] ??= { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      const errors: Record<string, string> = {
+        400: 'Invalid input: the details name each field and the rule it broke (text must not hold NUL characters or invalid Unicode)',
+        ...(route.roles === 'public' ? {} : { 401: 'Not logged in', 403: 'Your role may not do this' }),
+        ...(route.body || route.multipart ? {
+          413: 'The body is too large',
+          415: route.multipart ? 'The body is not multipart/form-data' : 'The body is not application/json',
+        } : {}),
+      };
+      for (const [status, description] of Object.entries(errors)) {
+        responses[status] ??= { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
       }
       paths[path] ??= {};
       paths[path][route.method] = {

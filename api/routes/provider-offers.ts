@@ -20,9 +20,8 @@ import {
   withdrawOffer, type OfferDetail,
 } from '../services/provider-offers';
 import { uploadProblem, type WordedProblem } from '../services/provider-registration';
-import { fieldProblems } from '../validation';
+import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
-import { errorsByField } from './provider-registration';
 import { isUuid } from '../../domain/uuid';
 
 const PROVIDER = ['provider'] as const;
@@ -131,6 +130,8 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     await offersPage(ctx, {});
   });
 
+  // These forms check every field they read with their schemas and show each problem next to its field.
+  for (const path of ['/provider/offers', '/provider/offers/:offerId', '/provider/offers/:offerId/groups']) api.formPages.add('post', path);
   router.post('/provider/offers', requireRole(...PROVIDER), async (ctx) => {
     const form = pick(ctx.request.body, ['callId', 'titleLv', 'titleEn', 'requestId']);
     const parsed = createOfferSchema.safeParse(form);

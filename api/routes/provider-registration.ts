@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { PageLanguage, Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
+import { text } from '../text-input';
 import { currentSession, requireRole } from '../middleware/auth';
 import { multipartBody, uploadFailure } from '../middleware/upload';
 import { renderPage } from '../pages';
@@ -12,7 +13,7 @@ import {
   confirmProviderEmail, decideProviderStaff, invalid, listProviderStaff, passwordProblems, registerProvider, registerProviderStaff,
   registrationProblems, uploadProblem, type WordedProblem,
 } from '../services/provider-registration';
-import { fieldProblems } from '../validation';
+import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 
 const REGISTRATION_FIELDS = ['institutionName', 'companyRegistrationNumber', 'educationRegistrationNumber', 'firstName', 'lastName', 'email', 'password', 'passwordRepeat', 'language'] as const;
@@ -23,16 +24,6 @@ const staffView = z.object({ id: z.uuid(), name: z.string(), email: z.string().n
 function pick(body: unknown, fields: readonly string[]): Record<string, string> {
   const form = (body ?? {}) as Record<string, unknown>;
   return Object.fromEntries(fields.filter((f) => typeof form[f] === 'string').map((f) => [f, form[f] as string]));
-}
-
-/** Field → message in the page's language, first problem of each field first, several joined. */
-export function errorsByField(problems: WordedProblem[], lang: PageLanguage): Record<string, string> {
-  const errors: Record<string, string> = {};
-  for (const p of problems) {
-    const words = p.words?.[lang] ?? p.message;
-    errors[p.field] = errors[p.field] ? `${errors[p.field]} ${words}` : words;
-  }
-  return errors;
 }
 
 /** Provider registration: the form, e-mail confirmation, staff of a provider and their approval. */
@@ -60,7 +51,7 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
 
   api.add(router, {
     method: 'post', path: '/api/providers/confirmations', summary: 'Confirm a registrant\'s e-mail address with the token from the e-mailed link',
-    tag: 'provider registration', roles: 'public', body: z.object({ token: z.string().min(1).max(2000) }).strict(),
+    tag: 'provider registration', roles: 'public', body: z.object({ token: text().min(1).max(2000) }).strict(),
     responses: {
       200: { description: 'Confirmed (or already confirmed); the agency reviews the registration', schema: z.object({ outcome: z.string(), stage: z.string() }) },
       410: { description: 'The link or the registration has expired; register again' },
@@ -152,6 +143,7 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
     renderPage(ctx, renderer, 'provider-staff-register', 'providerAccount.staffRegister.title', { form: {}, errors: {} });
   });
 
+  api.formPages.add('post', '/providers/staff/register');
   router.post('/providers/staff/register', async (ctx) => {
     const form = pick(ctx.request.body, STAFF_FIELDS);
     const lang = ctx.state.lang as PageLanguage;

@@ -6,6 +6,7 @@ import { consoleBatch, type ConsoleBatchInput } from '../../workflows/console-ba
 import { consoleBatchId } from '../../workflows/ids';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
+import { text } from '../text-input';
 import { auditUserAction } from './audit';
 import { allWorkflowIds, findStuck, type WorkflowFilter } from './workflow-console';
 import { personCode } from '../schemas';
@@ -17,19 +18,19 @@ import { personCode } from '../schemas';
 
 /** The filters a terminate may select running workflows by (the console's list filters, status fixed to running). */
 export const batchFilterSchema = z.object({
-  type: z.string().trim().min(1).max(100).optional(),
-  programme: z.string().trim().min(1).max(50).optional(),
-  stage: z.string().trim().min(1).max(100).optional(),
+  type: text().trim().min(1).max(100).optional(),
+  programme: text().trim().min(1).max(50).optional(),
+  stage: text().trim().min(1).max(100).optional(),
   caseId: z.uuid().optional(),
-  serviceCaseId: z.string().trim().min(1).max(100).optional(),
+  serviceCaseId: text().trim().min(1).max(100).optional(),
   personCode: personCode().optional(),
-  workflowId: z.string().trim().min(1).max(300).optional(),
+  workflowId: text().trim().min(1).max(300).optional(),
 }).strict();
 
 const selection = {
   action: z.enum(['retry', 'terminate']),
   /** A cause from the stuck view: every workflow stuck on it. */
-  cause: z.string().trim().min(1).max(300).optional(),
+  cause: text().trim().min(1).max(300).optional(),
   /** Narrows the stuck workflows of a cause, or (terminate, no cause) selects running workflows. */
   filter: batchFilterSchema.optional(),
 };
@@ -52,7 +53,7 @@ export const batchPreviewSchema = z.object(selection).strict().superRefine(requi
 /** The body of a batch start: the same selection, a reason and the count the administrator saw. */
 export const batchStartSchema = z.object({
   ...selection,
-  reason: z.string().trim().min(5, 'Give a reason of at least 5 characters').max(1000),
+  reason: text().trim().min(5, 'Give a reason of at least 5 characters').max(1000),
   expectedCount: z.number().int().min(0),
   // Made when the preview is shown: a second submission of the same confirmation (a double click, a resubmitted
   // form, a retried request) finds the batch it started instead of starting another.

@@ -11,15 +11,14 @@ import type { Session } from '../../lib/sessions';
 import { providerRegistrationId } from '../../workflows/ids';
 import { confirmProviderEmailUpdate, providerRegistration, type ProviderRegistrationInput, type ProviderRegistrationStage } from '../../workflows/provider-registration';
 import type { ApiDeps } from '../deps';
-import { HttpError, violatedUniqueConstraint, type FieldProblem } from '../errors';
+import { HttpError, violatedUniqueConstraint, type WordedProblem } from '../errors';
 import type { UploadedFile } from '../middleware/upload';
 import type { providerRegistrationSchema, providerStaffRegistrationSchema } from '../provider-schemas';
 import { fieldProblems } from '../validation';
 import { auditUserAction } from './audit';
 import { providerOf } from './provider';
 
-/** A problem with one field, with words in both page languages where we have them (the API's message is English). */
-export interface WordedProblem extends FieldProblem { words?: { lv: string; en: string } }
+export type { WordedProblem } from '../errors';
 
 /** The registration input after its schema. */
 export type ProviderRegistration = z.output<typeof providerRegistrationSchema>;
@@ -51,8 +50,8 @@ export function invalid(problems: WordedProblem[]): HttpError {
 
 /** Turns a refused upload (413 or 400 from the multipart parser) into a field problem for the form. */
 export function uploadProblem(err: HttpError): WordedProblem {
-  const detail = (err.details[0] ?? {}) as { field?: string; rule?: string };
-  const words = detail.rule === 'too_large' ? tooLargeProblem().message : undefined;
+  const detail = (err.details[0] ?? {}) as { field?: string; rule?: string; words?: WordedProblem['words'] };
+  const words = detail.rule === 'too_large' ? tooLargeProblem().message : detail.words;
   return { field: detail.field ?? '(body)', rule: detail.rule ?? err.code, message: err.message, ...(words ? { words } : {}) };
 }
 

@@ -1,0 +1,248 @@
+import test from 'ava';
+import { SAMPLE_COMPANIES } from '../../dev/seed-institutions';
+import { createCallClosingIn } from '../helpers/calls';
+import { assertError, fieldsOf, httpClient, type Answer, type ErrorBody } from '../helpers/http';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+// Input at the doors: requests an anonymous or hostile client can send must be answered with a 4xx naming the field
+// (Latvian and English), never a 500 and never a dead process. Each crash request is followed by a normal request
+// to the same server: on the old code the first one killed the process that serves them both.
+
+let stack: TestStack;
+const call = httpClient(() => stack.appUrl);
+
+let adminToken: string;
+let providerToken: string;
+let offerId: string;
+let workflowId: string;
+
+test.before(async () => {
+  stack = await startTestStack();
+  adminToken = await stack.staffToken('admin');
+  const provider = await stack.db('users').where({ username: 'provider' }).first<{ id: string; displayName: string; providerId: string }>();
+  providerToken = await stack.tokens.sign({ role: 'provider', subject: provider.id, name: provider.displayName, providerId: provider.providerId, providerRole: 'admin' });
+  const { callId } = await createCallClosingIn(stack.db, 60 * 60_000);
+  const created = await call('POST', '/api/provider/offers', { token: providerToken, json: { callId, titleLv: 'Durvju pārbaude (paraugs)', titleEn: 'Door check (sample)' } });
+  if (created.status !== 201) throw new Error(`draft not created: ${created.text}`);
+  offerId = (created.json as { offerId?: string; id?: string }).offerId ?? (created.json as { id: string }).id;
+  workflowId = (await stack.db('offers').where({ id: offerId }).first<{ workflowId: string }>()).workflowId;
+});
+test.after.always(async () => { await stack?.stop(); });
+
+/** Sends raw bytes, as a hostile client would. */
+async function send(method: string, path: string, body: string | Buffer, headers: Record<string, string>): Promise<Answer> {
+  const res = await fetch(`${stack.appUrl}${path}`, { method, headers: { accept: 'application/json', ...headers }, body: typeof body === "string" ? body : new Uint8Array(body), redirect: 'manual' });
+  const text = await res.text();
+  let json: unknown;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+async function stillServing(t: import('ava').ExecutionContext) {
+  const health = await call('GET', '/api/health');
+  t.is(health.status, 200, 'the same server still answers a normal request');
+}
+
+const multipart = (parts: string) => ({ body: parts, headers: { 'content-type': 'multipart/form-data; boundary=X' } });
+// A file part cut off before its closing boundary: the body ends in the middle of the file.
+const truncatedFile = (field: string) => multipart(
+  `--X\r\nContent-Disposition: form-data; name="${field}"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7 the rest never comes`,
+);
+
+/** The problem the details name for a field (with its words in both languages). */
+function problemOf(error: ErrorBody['error'], field: string) {
+  const problem = error.details.find((d) => d.field === field) as { rule?: string; words?: { lv: string; en: string } } | undefined;
+  return problem;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The two requests that killed the process
+
+test.serial('a multipart part with an empty name is a 400, and the server keeps serving', async (t) => {
+  const { body, headers } = multipart('--X\r\nContent-Disposition: form-data; name=""\r\n\r\nnull\r\n--X--\r\n');
+  const answer = await send('POST', '/api/providers/registrations', body, headers);
+  const error = assertError(t, answer, 400, 'malformed_multipart');
+  t.is(problemOf(error, '(body)')?.rule, 'unnamed_part');
+  await stillServing(t);
+});
+
+test.serial('a file cut off before its closing boundary is a 400 on the registration API, and the server keeps serving', async (t) => {
+  const { body, headers } = truncatedFile('declaration');
+  const error = assertError(t, await send('POST', '/api/providers/registrations', body, headers), 400, 'malformed_multipart');
+  t.is(problemOf(error, 'declaration')?.rule, 'malformed_multipart');
+  t.is(await stack.db('providers').where({ registrationNumber: SAMPLE_COMPANIES.second }).first(), undefined, 'nothing is stored');
+  await stillServing(t);
+});
+
+test.serial('a file cut off before its closing boundary is a 400 on the offer document upload, and nothing is stored', async (t) => {
+  const { body, headers } = truncatedFile('file');
+  const answer = await send('POST', `/api/provider/offers/${offerId}/documents/curriculum`, body, { ...headers, authorization: `Bearer ${providerToken}` });
+  assertError(t, answer, 400, 'malformed_multipart');
+  t.is(await stack.db('documents').where({ offerId, kind: 'curriculum' }).first(), undefined);
+  await stillServing(t);
+});
+
+test.serial('a file cut off on the registration page shows the form again, in Latvian and English, next to the file field', async (t) => {
+  const form = (lang: string) => `--X\r\nContent-Disposition: form-data; name="institutionName"\r\n\r\nSkola\r\n--X\r\nContent-Disposition: form-data; name="language"\r\n\r\n${lang}\r\n`;
+  const lv = await send('POST', '/providers/register', form('lv') + truncatedFile('declaration').body, { ...truncatedFile('declaration').headers, accept: 'text/html' });
+  t.is(lv.status, 400, lv.text);
+  t.true(lv.text.includes('id="declaration-error"'), 'the message is next to the file field');
+  t.true(lv.text.includes('Augšupielāde netika pabeigta'));
+  t.true(lv.text.includes('value="Skola"'), 'the fields read are kept');
+  const en = await send('POST', '/providers/register?lang=en', form('en') + truncatedFile('declaration').body, { ...truncatedFile('declaration').headers, accept: 'text/html' });
+  t.is(en.status, 400);
+  t.true(en.text.includes('The upload did not finish'));
+  await stillServing(t);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// NUL bytes and invalid Unicode: a 400 naming the field and the rule, never a 500
+
+const NUL = 'a\u0000b';
+
+/** Asserts the JSON API's 400 for a broken text rule names the field, with the words of both languages. */
+function assertTextRule(t: import('ava').ExecutionContext, answer: Answer, field: string, rule = 'nul_character') {
+  const error = assertError(t, answer, 400, 'invalid_request');
+  t.true(fieldsOf(error).includes(field), `names ${field}: ${answer.text}`);
+  t.true(error.message.includes(field), 'the message names the field');
+  const problem = problemOf(error, field);
+  t.is(problem?.rule, rule);
+  t.truthy(problem?.words?.lv);
+  t.truthy(problem?.words?.en);
+}
+
+test.serial('NUL in the login (API and page) is a 400 naming the field, in Latvian and English on the page', async (t) => {
+  assertTextRule(t, await call('POST', '/api/auth/login', { json: { username: NUL, password: 'x' } }), 'username');
+  assertTextRule(t, await call('POST', '/api/auth/login', { json: { username: 'staff', password: NUL } }), 'password');
+  const lv = await call('POST', '/staff/login', { html: true, form: { username: NUL, password: 'x' } });
+  t.is(lv.status, 400);
+  t.true(lv.text.includes('Lauks „username”: Nedrīkst saturēt rakstzīmi NUL'), lv.text);
+  const en = await call('POST', '/staff/login?lang=en', { html: true, form: { username: NUL, password: 'x' } });
+  t.is(en.status, 400);
+  t.true(en.text.includes('Field “username”: Must not contain the NUL character'), en.text);
+});
+
+test.serial('NUL in the catalogue and offer search (q, competence, place) is a 400 naming the field; the page shows it next to the field', async (t) => {
+  for (const field of ['q', 'competence', 'place']) {
+    assertTextRule(t, await call('GET', `/api/catalogue?${field}=a%00b`), field);
+    const lv = await call('GET', `/catalogue?${field}=a%00b`, { html: true });
+    t.is(lv.status, 400, field);
+    t.regex(lv.text, new RegExp(`id="${field}-error">Nedrīkst saturēt rakstzīmi NUL`), field);
+    const en = await call('GET', `/catalogue?lang=en&${field}=a%00b`, { html: true });
+    t.is(en.status, 400, field);
+    t.regex(en.text, new RegExp(`id="${field}-error">Must not contain the NUL character`), field);
+  }
+  assertTextRule(t, await call('GET', '/api/offers?q=a%00b'), 'q');
+  const offers = await call('GET', '/offers?q=a%00b', { html: true });
+  t.is(offers.status, 400);
+  t.true(offers.text.includes('Lauks „q”'));
+});
+
+test.serial('NUL in the provider staff registration (API and page) is a 400 naming the field', async (t) => {
+  const fields = { firstName: NUL, lastName: 'Liepa', companyRegistrationNumber: SAMPLE_COMPANIES.demo, email: 'anna@example.lv', password: 'Mācības#2026x', passwordRepeat: 'Mācības#2026x' };
+  assertTextRule(t, await call('POST', '/api/providers/staff-registrations', { json: fields }), 'firstName');
+  const lv = await call('POST', '/providers/staff/register', { html: true, form: fields });
+  t.is(lv.status, 400);
+  t.regex(lv.text, /id="firstName-error">Nedrīkst saturēt rakstzīmi NUL/);
+  const en = await call('POST', '/providers/staff/register?lang=en', { html: true, form: fields });
+  t.regex(en.text, /id="firstName-error">Must not contain the NUL character/);
+  t.is(await stack.db('users').where({ email: 'anna@example.lv' }).first(), undefined);
+});
+
+test.serial('NUL in an offer draft\'s title and places (API and page) is a 400 naming the field', async (t) => {
+  const { callId } = await stack.db('offers').where({ id: offerId }).first<{ callId: string }>();
+  assertTextRule(t, await call('POST', '/api/provider/offers', { token: providerToken, json: { callId, titleLv: NUL, titleEn: 'x' } }), 'titleLv');
+  assertTextRule(t, await call('POST', `/api/provider/offers/${offerId}`, { token: providerToken, json: { places: [{ address: NUL }] } }), 'places.0.address');
+  const created = await call('POST', '/provider/offers', { token: providerToken, html: true, form: { callId, titleLv: NUL, titleEn: 'x' } });
+  t.is(created.status, 400);
+  t.regex(created.text, /id="titleLv-error">Nedrīkst saturēt rakstzīmi NUL/);
+  const saved = await call('POST', `/provider/offers/${offerId}?lang=en`, { token: providerToken, html: true, form: { titleLv: 'Durvis', titleEn: 'Doors', place_0: NUL } });
+  t.is(saved.status, 400);
+  t.true(saved.text.includes('Must not contain the NUL character'), 'the place\'s message in English');
+  t.like(await stack.db('offers').where({ id: offerId }).first(), { titleLv: 'Durvju pārbaude (paraugs)' });
+});
+
+test.serial('NUL in the console\'s workflowId filter is a 400 at once (not a 20 s wait for Temporal), API and page', async (t) => {
+  const started = Date.now();
+  assertTextRule(t, await call('GET', '/api/admin/workflows?workflowId=a%00b', { token: adminToken }), 'workflowId');
+  const page = await call('GET', '/admin/workflows?workflowId=a%00b', { token: adminToken, html: true });
+  t.is(page.status, 400);
+  t.regex(page.text, /id="workflowId-error">Nedrīkst saturēt rakstzīmi NUL/);
+  const en = await call('GET', '/admin/workflows?lang=en&workflowId=a%00b', { token: adminToken, html: true });
+  t.regex(en.text, /id="workflowId-error">Must not contain the NUL character/);
+  t.true(Date.now() - started < 5_000, 'answered without asking Temporal');
+});
+
+test.serial('NUL in a console action\'s reason is a 400 naming the field, API and page, and nothing is done', async (t) => {
+  const path = `/admin/workflows/${encodeURIComponent(workflowId)}/actions`;
+  assertTextRule(t, await call('POST', `/api${path}`, { token: adminToken, json: { action: 'cancel', reason: `because ${NUL}` } }), 'reason');
+  const lv = await call('POST', path, { token: adminToken, html: true, form: { action: 'cancel', reason: `because ${NUL}` } });
+  t.is(lv.status, 400);
+  t.regex(lv.text, /id="reason-error">Nedrīkst saturēt rakstzīmi NUL/);
+  const en = await call('POST', `${path}?lang=en`, { token: adminToken, html: true, form: { action: 'cancel', reason: `because ${NUL}` } });
+  t.regex(en.text, /id="reason-error">Must not contain the NUL character/);
+  const described = await stack.temporal.workflow.getHandle(workflowId).describe();
+  t.is(described.status.name, 'RUNNING');
+});
+
+test.serial('a lone surrogate, bytes that are not UTF-8 and NUL in a path are 400s naming the field', async (t) => {
+  assertTextRule(t, await send('POST', '/api/auth/login', '{"username":"a\\ud800","password":"x"}', { 'content-type': 'application/json' }), 'username', 'invalid_unicode');
+  const notUtf8 = Buffer.concat([Buffer.from('{"username":"a'), Buffer.from([0xff, 0xfe]), Buffer.from('","password":"x"}')]);
+  assertTextRule(t, await send('POST', '/api/auth/login', notUtf8, { 'content-type': 'application/json' }), 'username', 'invalid_utf8');
+  assertTextRule(t, await call('GET', '/api/catalogue?q=%FF'), 'q', 'invalid_utf8');
+  assertTextRule(t, await call('GET', '/api/admin/workflows/a%00b', { token: adminToken }), 'path');
+  const form = await send('POST', '/staff/login', 'username=%FF&password=x', { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' });
+  t.is(form.status, 400);
+  t.true(form.text.includes('Lauks „username”: Nav derīgs UTF-8 teksts'));
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Lengths, types and the document
+
+test.serial('an over-long text field is a 400 naming it', async (t) => {
+  const error = assertError(t, await call('GET', `/api/admin/workflows?lang=${'x'.repeat(11)}`, { token: adminToken }), 400, 'invalid_request');
+  t.deepEqual(fieldsOf(error), ['lang']);
+  const staff = assertError(t, await call('POST', '/api/providers/staff-registrations', { json: {
+    firstName: 'Anna', lastName: 'Liepa', companyRegistrationNumber: SAMPLE_COMPANIES.demo, email: 'anna@example.lv', password: 'Mācības#2026x', passwordRepeat: 'x'.repeat(201),
+  } }), 400, 'invalid_request');
+  t.true(staff.details.some((d) => d.field === 'passwordRepeat' && d.rule === 'too_big'));
+});
+
+test.serial('a form-encoded body to the JSON API is a 415 with the uniform body; pages still take forms', async (t) => {
+  const error = assertError(t, await call('POST', '/api/auth/login', { form: { username: 'staff', password: 'Agentura#2026' } }), 415, 'unsupported_media_type');
+  t.regex(error.message, /application\/json/);
+  assertError(t, await call('POST', '/api/providers/staff-registrations', { form: { firstName: 'Anna' } }), 415, 'unsupported_media_type');
+  const page = await call('POST', '/staff/login', { html: true, form: { username: 'staff', password: 'Agentura#2026' } });
+  t.is(page.status, 302, 'the page form logs in');
+  t.is((await call('POST', '/api/auth/login', { json: { username: 'staff', password: 'Agentura#2026' } })).status, 200);
+});
+
+test.serial('the OpenAPI document gives every text field its maxLength and every body route its 413 and 415', async (t) => {
+  const doc = (await call('GET', '/api/openapi.json')).json as {
+    paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties: Record<string, { maxLength?: number }> } }> };
+      parameters?: { name: string; schema: { maxLength?: number } }[]; responses: Record<string, unknown> }>>;
+  };
+  const login = doc.paths['/api/auth/login']!.post!;
+  t.is(login.requestBody!.content['application/json']!.schema.properties.username!.maxLength, 100);
+  t.truthy(login.responses['415']);
+  t.truthy(login.responses['413']);
+  const catalogue = doc.paths['/api/catalogue']!.get!;
+  t.is(catalogue.parameters!.find((p) => p.name === 'q')!.schema.maxLength, 100);
+  t.falsy(catalogue.responses['415'], 'a route without a body takes none');
+  t.is(doc.paths['/api/providers/registrations']!.post!.requestBody!.content['multipart/form-data']!.schema.properties.passwordRepeat!.maxLength, 200);
+  t.truthy(doc.paths['/api/providers/registrations']!.post!.responses['415']);
+  // Every text property of every request body and parameter has a maximum length.
+  const unbounded: string[] = [];
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(methods)) {
+      for (const p of op.parameters ?? []) if ((p.schema as { type?: string }).type === 'string' && p.schema.maxLength === undefined && !(p.schema as { format?: string; pattern?: string; enum?: unknown }).format && !(p.schema as { pattern?: string }).pattern && !(p.schema as { enum?: unknown }).enum) unbounded.push(`${method} ${path} ${p.name}`);
+      for (const content of Object.values(op.requestBody?.content ?? {})) {
+        for (const [name, prop] of Object.entries(content.schema.properties ?? {})) {
+          const s = prop as { type?: string; maxLength?: number; format?: string; pattern?: string; enum?: unknown; const?: unknown };
+          if (s.type === 'string' && s.maxLength === undefined && !s.format && !s.pattern && !s.enum && s.const === undefined) unbounded.push(`${method} ${path} ${name}`);
+        }
+      }
+    }
+  }
+  t.deepEqual(unbounded, []);
+});
