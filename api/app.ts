@@ -32,7 +32,9 @@ export function createApp(deps: ApiDeps): Koa {
   // What reaches Koa's own handler (an error after the answer began, e.g. a response stream failing) is logged as
   // one line like every other failure; Koa answers or closes that one request, and the process carries on.
   app.on('error', (err: unknown, ctx?: Koa.Context) => {
-    deps.logger.error('request failed after the answer began', { err, path: ctx?.path, method: ctx?.method });
+    const where = { err, path: ctx?.path, method: ctx?.method };
+    if (clientWentAway(err)) deps.logger.warn('the client went away before the answer', where);
+    else deps.logger.error('request failed after the answer began', where);
   });
 
   app.use(requestLogMiddleware(deps.logger, deps.metrics));
@@ -54,6 +56,12 @@ export function createApp(deps: ApiDeps): Koa {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;
+}
+
+// A client closing its connection mid-request is not our failure (Node's parser reports a cut-off request as HPE_*).
+function clientWentAway(err: unknown): boolean {
+  const code = String((err as { code?: unknown })?.code ?? '');
+  return ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE'].includes(code) || code.startsWith('HPE_');
 }
 
 function securityHeaders() {

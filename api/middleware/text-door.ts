@@ -3,9 +3,9 @@ import type { Context, Next } from 'koa';
 import { brokenTextRule, decodeForm, decodeUtf8, invalidInput, textProblem, textProblems, type TextRule } from '../text-input';
 
 /**
- * Pages that check their whole form (query or body) with a schema built from `text()` and show each problem next
- * to its field. The door leaves their query and body to that schema, so a NUL byte in a field is shown like any
- * other mistake there instead of on an error page. Matched with the router's own path patterns.
+ * Pages that check their whole form (the query of a GET, the body of a POST) with a schema built from `text()` and
+ * show each problem next to its field. The door leaves that form to the schema, so a NUL byte in a field is shown
+ * like any other mistake there instead of on an error page. Matched with the router's own path patterns.
  */
 export class FormPages {
   private readonly matcher = new Router();
@@ -39,11 +39,12 @@ export function textDoor(formPages: FormPages) {
     const query = decodeForm(ctx.querystring);
     if (query.notUtf8.length > 0) throw invalidInput(ctx, 'query', query.notUtf8.map((field) => textProblem(field, 'invalid_utf8')));
 
-    if (formPages.has(ctx.method, ctx.path)) return next();
-    const queryProblems = textProblems(query.fields);
+    // A form page's form is its query (GET) or its body (POST); the other one is still checked here.
+    const formPage = formPages.has(ctx.method, ctx.path);
+    const queryProblems = formPage && ctx.method === 'GET' ? [] : textProblems(query.fields);
     if (queryProblems.length > 0) throw invalidInput(ctx, 'query', queryProblems);
     // A multipart body is read later by the upload route (and ctx.request.body refuses to be read before that).
-    if (ctx.request.type !== 'multipart/form-data') {
+    if (!(formPage && ctx.method !== 'GET') && ctx.request.type !== 'multipart/form-data') {
       const bodyProblems = textProblems(ctx.request.body);
       if (bodyProblems.length > 0) throw invalidInput(ctx, 'body', bodyProblems);
     }

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import test from 'ava';
 import { SAMPLE_COMPANIES } from '../../dev/seed-institutions';
 import { createCallClosingIn } from '../helpers/calls';
@@ -93,6 +94,37 @@ test.serial('a file cut off on the registration page shows the form again, in La
   t.is(en.status, 400);
   t.true(en.text.includes('The upload did not finish'));
   await stillServing(t);
+});
+
+/** Starts a request whose body is announced as 100 000 bytes, sends a part of it and goes away. */
+async function abortMidBody(path: string, headers: string, partial: string): Promise<void> {
+  const url = new URL(stack.appUrl);
+  await new Promise<void>((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname, () => {
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\n${headers}Content-Length: 100000\r\n\r\n${partial}`);
+      setTimeout(() => { socket.destroy(); resolve(); }, 300);
+    });
+    socket.on('error', reject);
+  });
+}
+
+/** How many requests to a route ended with a status, from the API's own metrics. */
+async function answered(route: string, status: number): Promise<number> {
+  const metrics = (await call('GET', '/metrics')).text;
+  const line = metrics.split('\n').find((l) => l.startsWith('http_request_duration_seconds_count{') && l.includes(`method="POST",route="${route}",status="${status}"}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+test.serial('a client going away mid-body ends its request (an upload or a JSON body), and the server keeps serving', async (t) => {
+  const before = await answered('/api/provider/offers/:offerId/documents/:kind', 400);
+  await abortMidBody(`/api/provider/offers/${offerId}/documents/curriculum`, `Authorization: Bearer ${providerToken}\r\nContent-Type: multipart/form-data; boundary=X\r\n`,
+    '--X\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7 and then nothing');
+  await abortMidBody('/api/auth/login', 'Content-Type: application/json\r\n', '{"username":"sta');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await stillServing(t);
+  // The upload ended as a 400 (not a hang holding the request for ever); nobody read it, but it is accounted for.
+  t.is(await answered('/api/provider/offers/:offerId/documents/:kind', 400), before + 1);
+  t.is(await answered('/api/auth/login', 500), 0, 'a body cut off by the client is not our failure');
 });
 
 // ---------------------------------------------------------------------------------------------------------------
