@@ -2,6 +2,7 @@ import Busboy from 'busboy';
 import type { Context, Next } from 'koa';
 import { MAX_UPLOAD_BYTES } from '../../domain/uploads';
 import { translate } from '../../web/render';
+import { brokenTextRule, textProblem } from '../text-input';
 import { HttpError } from '../errors';
 import { MAX_BODY_BYTES } from './body';
 
@@ -100,6 +101,7 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
       let refused = false;
       // Handled so a file cut off before its boundary is an answer (busboy's own 'error' follows), not a crash.
       stream.on('error', () => { refused = true; });
+      const filenameRule = brokenTextRule(info.filename ?? '');
       if (!name) {
         refused = true;
         fail(unnamedPart());
@@ -107,6 +109,11 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
         refused = true;
         fail(new HttpError(400, 'unexpected_file', `No file is expected in the field "${name}"; send files only in: ${fileFields.join(', ')}`,
           [{ field: name, rule: 'unexpected_file', message: 'no file is expected here' }]));
+      } else if (filenameRule) {
+        // The file name is stored and shown: it keeps the text rules like any other text.
+        refused = true;
+        const problem = textProblem(name, filenameRule);
+        fail(new HttpError(400, 'invalid_request', `The file name in "${name}" ${problem.message}`, [problem]));
       } else if (seen.has(name)) {
         refused = true;
         fail(new HttpError(400, 'too_many_files', `Send one file in the field "${name}"`,

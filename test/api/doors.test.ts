@@ -217,12 +217,14 @@ test.serial('NUL in a console action\'s reason is a 400 naming the field, API an
   t.is(described.status.name, 'RUNNING');
 });
 
-test.serial('a lone surrogate, bytes that are not UTF-8 and NUL in a path are 400s naming the field', async (t) => {
+test.serial('a lone surrogate, bytes that are not UTF-8, NUL in a path and in a file name are 400s naming the field', async (t) => {
   assertTextRule(t, await send('POST', '/api/auth/login', '{"username":"a\\ud800","password":"x"}', { 'content-type': 'application/json' }), 'username', 'invalid_unicode');
   const notUtf8 = Buffer.concat([Buffer.from('{"username":"a'), Buffer.from([0xff, 0xfe]), Buffer.from('","password":"x"}')]);
   assertTextRule(t, await send('POST', '/api/auth/login', notUtf8, { 'content-type': 'application/json' }), 'username', 'invalid_utf8');
   assertTextRule(t, await call('GET', '/api/catalogue?q=%FF'), 'q', 'invalid_utf8');
   assertTextRule(t, await call('GET', '/api/admin/workflows/a%00b', { token: adminToken }), 'path');
+  const { body, headers } = multipart(`--X\r\nContent-Disposition: form-data; name="declaration"; filename*=UTF-8''a%00b.pdf\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\r\n--X--\r\n`);
+  assertTextRule(t, await send('POST', '/api/providers/registrations', body, headers), 'declaration');
   const form = await send('POST', '/staff/login', 'username=%FF&password=x', { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' });
   t.is(form.status, 400);
   t.true(form.text.includes('Lauks „username”: Nav derīgs UTF-8 teksts'));
