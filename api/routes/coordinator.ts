@@ -13,7 +13,7 @@ import { activeGrants, applyOnBehalf, coordinatorGrant, listAssisted, registerOn
 import { listProgrammes } from '../services/journeys';
 import { APPLY_STAGES, inStages } from '../../domain/journey';
 import { listOffers } from '../services/study';
-import { fieldProblems, parseOr400 } from '../validation';
+import { errorsByField, fieldProblems, parseOr400 } from '../validation';
 import { safeNext, startSessionCookie } from './auth';
 import type { ApiRegistry } from './define';
 
@@ -111,6 +111,8 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
     await coordinatorHome(ctx, {});
   });
 
+  // The form is checked whole by assistedRegistrationSchema, which shows each problem next to its field.
+  api.formPages.add('post', '/coordinator/journeys');
   router.post('/coordinator/journeys', requireRole('coordinator'), async (ctx) => {
     const session = currentSession(ctx);
     await coordinatorGrant(deps, session);
@@ -121,7 +123,7 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
       await coordinatorHome(ctx, { form, errors });
     };
     if (!parsed.success) {
-      await showErrors(Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message])));
+      await showErrors(errorsByField(fieldProblems(parsed.error), ctx.state.lang));
       return;
     }
     try {

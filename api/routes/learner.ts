@@ -10,7 +10,7 @@ import { currentSession, requireRole } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { caseParams, journeySchema, registrationSchema } from '../schemas';
 import { getJourney, listJourneys, listProgrammes, startJourney } from '../services/journeys';
-import { fieldProblems } from '../validation';
+import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { journeyPage } from './journey-page';
 
@@ -56,13 +56,14 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     await learnerHome(ctx, {});
   });
 
+  // The form is checked whole by registrationSchema, which shows each problem next to its field.
+  api.formPages.add('post', '/learner/journeys');
   router.post('/learner/journeys', requireRole('learner'), async (ctx) => {
     const form = (ctx.request.body ?? {}) as Record<string, string>;
     const parsed = registrationSchema.safeParse(form);
     if (!parsed.success) {
       ctx.status = 400;
-      const errors = Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message]));
-      await learnerHome(ctx, { form, errors });
+      await learnerHome(ctx, { form, errors: errorsByField(fieldProblems(parsed.error), ctx.state.lang) });
       return;
     }
     try {
