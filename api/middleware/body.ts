@@ -55,6 +55,9 @@ export function bodyMiddleware() {
       } catch (err) {
         throw new HttpError(400, 'malformed_json', `The request body is not valid JSON: ${(err as Error).message}`);
       }
+      if (deeperThan(ctx.request.body, MAX_JSON_DEPTH)) {
+        throw new HttpError(400, 'malformed_json', `The JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`);
+      }
     } else {
       const form = decodeForm(text);
       ctx.request.body = form.fields;
@@ -67,6 +70,21 @@ export function bodyMiddleware() {
     }
     return next();
   };
+}
+
+// No request of ours nests deeper than a few levels; a body of 60 000 brackets would otherwise overflow the stack
+// of every recursive walk over it (the text rules, the schemas).
+const MAX_JSON_DEPTH = 32;
+
+function deeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 async function readBody(ctx: Context): Promise<Buffer> {

@@ -233,6 +233,12 @@ test.serial('a lone surrogate, bytes that are not UTF-8, NUL in a path and in a 
 // ---------------------------------------------------------------------------------------------------------------
 // Lengths, types and the document
 
+test.serial('a JSON body nested thousands of levels deep is a 400, not a stack overflow', async (t) => {
+  const deep = `{"username":${'['.repeat(30_000)}${']'.repeat(30_000)},"password":"x"}`;
+  const error = assertError(t, await send('POST', '/api/auth/login', deep, { 'content-type': 'application/json' }), 400, 'malformed_json');
+  t.regex(error.message, /nested more than 32 levels/);
+});
+
 test.serial('an over-long text field is a 400 naming it', async (t) => {
   const error = assertError(t, await call('GET', `/api/admin/workflows?lang=${'x'.repeat(11)}`, { token: adminToken }), 400, 'invalid_request');
   t.deepEqual(fieldsOf(error), ['lang']);
