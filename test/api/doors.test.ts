@@ -286,3 +286,19 @@ test.serial('the OpenAPI document gives every text field its maxLength and every
   }
   t.deepEqual(unbounded, []);
 });
+
+test.serial('a handler that fails unexpectedly is a 500 with the uniform body (a page for browsers), and the server keeps serving', async (t) => {
+  // The catalogue's table disappears under the API (in this file's own database), so its query throws.
+  await stack.db.raw('ALTER TABLE offers RENAME TO offers_away');
+  try {
+    const error = assertError(t, await call('GET', '/api/catalogue'), 500, 'internal_error');
+    t.false(error.message.includes('offers'), 'nothing of the cause is told to the caller');
+    const page = await call('GET', '/catalogue', { html: true });
+    t.is(page.status, 500);
+    t.regex(page.headers.get('content-type') ?? '', /^text\/html/);
+  } finally {
+    await stack.db.raw('ALTER TABLE offers_away RENAME TO offers');
+  }
+  await stillServing(t);
+  t.is((await call('GET', '/api/catalogue')).status, 200);
+});
