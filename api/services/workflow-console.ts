@@ -6,7 +6,9 @@ import { STUCK_ATTEMPTS, causeOf, failingActivities, failingWorkflowTaskAttempt,
 import { journeyStateQuery, closeJourneySignal } from '../../workflows/learner-journey';
 import { providerOfferStatusQuery } from '../../workflows/provider-offer';
 import { providerRegistrationStateQuery } from '../../workflows/provider-registration';
-import { parseLearnerJourneyId, parseProviderWorkflowId } from '../../workflows/ids';
+import { parseLearnerJourneyId, parseProviderWorkflowId, workflowCleanupId } from '../../workflows/ids';
+import { workflowCleanup } from '../../workflows/workflow-cleanup';
+import { recordStopRequest } from '../../lib/workflow-stops';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { auditUserAction } from './audit';
@@ -20,7 +22,7 @@ import { mapConcurrent } from '../../lib/concurrency';
  */
 
 /** The workflow types this system runs, by their Temporal type name. */
-export const WORKFLOW_TYPES = ['learnerJourney', 'populationRecheck', 'providerRegistration', 'providerOffer', 'consoleBatch'] as const;
+export const WORKFLOW_TYPES = ['learnerJourney', 'populationRecheck', 'providerRegistration', 'providerOffer', 'consoleBatch', 'workflowCleanup'] as const;
 
 /** Execution statuses as the console names them, with their visibility-query spelling. */
 export const WORKFLOW_STATUSES = {
@@ -347,6 +349,30 @@ export async function sendSignal(deps: ApiDeps, admin: Session, workflowId: stri
   return `signal ${signal} sent`;
 }
 
+/** How long the console waits for the cleanup after a terminate before answering that it is under way. */
+const CLEANUP_WAIT_MS = 10_000;
+
+/**
+ * Terminate runs no workflow code, so the console follows it with the cleanup a cancelled workflow runs itself:
+ * a small workflow (workflows/workflow-cleanup.ts) with the same activity, durable and idempotent. Waits briefly
+ * so the administrator reads what it closed.
+ */
+export async function cleanUpAfterTerminate(deps: ApiDeps, workflowId: string): Promise<string> {
+  const handle = await deps.temporal.workflow.start(workflowCleanup, {
+    workflowId: workflowCleanupId(workflowId), taskQueue: deps.taskQueue, args: [{ workflowId }],
+    // A second terminate of the same workflow (or a retried request) joins the running cleanup or runs it again.
+    workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), CLEANUP_WAIT_MS); });
+  try {
+    const result = await Promise.race([handle.result(), late]);
+    return result ? `read model closed (${result.closed})` : 'the read model is being closed';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Performs one action on one workflow with the administrator's reason and audits it (who, what, which workflow,
  * reason, result), whether it worked or not.
@@ -371,8 +397,17 @@ export async function performAction(deps: ApiDeps, admin: Session, workflowId: s
     switch (request.action) {
       case 'retry': outcome = await retryNow(deps, workflowId); break;
       case 'signal': outcome = await sendSignal(deps, admin, workflowId, described.type, request.signal ?? '', request.reason); break;
-      case 'cancel': await handle.cancel(); outcome = 'cancellation requested'; break;
-      case 'terminate': await handle.terminate(`${request.reason} (by ${admin.name})`); outcome = 'terminated'; break;
+      case 'cancel':
+        // Who and why first: the workflow's own cleanup (workflows/stop.ts) records them when it closes its case.
+        await recordStopRequest(deps.db, { workflowId, action: 'cancel', actor: { id: admin.subject, name: admin.name }, reason: request.reason });
+        await handle.cancel();
+        outcome = 'cancellation requested; the workflow closes its case, task, earmark and place itself';
+        break;
+      case 'terminate':
+        await recordStopRequest(deps.db, { workflowId, action: 'terminate', actor: { id: admin.subject, name: admin.name }, reason: request.reason });
+        await handle.terminate(`${request.reason} (by ${admin.name})`);
+        outcome = `terminated; ${await cleanUpAfterTerminate(deps, workflowId)}`;
+        break;
     }
   } catch (err) {
     failed = err;
