@@ -194,9 +194,10 @@ export function createConsoleActivities({ db, temporal: client, logger }: { db: 
     async cleanUpConsoleItems(input: { batchId: string; after: string | null; limit: number }): Promise<{ next: string | null; closed: number }> {
       const rows = await db('consoleBatchItems').where({ batchId: input.batchId, status: 'sent' })
         .modify((q) => { if (input.after !== null) void q.andWhere('workflowId', '>', input.after); })
-        .orderBy('workflowId').limit(input.limit).pluck('workflowId') as string[];
-      const results = await mapConcurrent(rows, CONCURRENCY, (workflowId) => closeStoppedWorkflow(db, workflowId));
-      return { next: rows.length === input.limit ? rows[rows.length - 1]! : null, closed: results.filter((r) => r.closed !== 'nothing').length };
+        .orderBy('workflowId').limit(input.limit).select('workflowId') as { workflowId: string }[];
+      const ids = rows.map((r) => r.workflowId);
+      const results = await mapConcurrent(ids, CONCURRENCY, (workflowId) => closeStoppedWorkflow(db, workflowId));
+      return { next: ids.length === input.limit ? ids[ids.length - 1]! : null, closed: results.filter((r) => r.closed !== 'nothing').length };
     },
 
     /** Marks the batch finished and returns its final counts. */
