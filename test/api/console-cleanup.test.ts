@@ -305,6 +305,10 @@ test.serial('console terminate of an offer in evaluation closes it and withdraws
 });
 
 test.serial('batch cancel of an offer in evaluation closes it and withdraws its evaluation task; verified closed', async (t) => {
+  // The filter form offers cancel next to terminate, and says what both close.
+  const form = await call('GET', '/admin/batches/new?lang=en', { token: admin, html: true });
+  t.true(form.text.includes('value="cancel"'));
+  t.true(form.text.includes('the batch then runs the same clean-up'));
   const offer = await offerInEvaluation();
   const done = await batch(offer.workflowId, 'cancel', 'The call was annulled');
   t.like(done.batch.counts, { sent: 1, cleared: 1 });
