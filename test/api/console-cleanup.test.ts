@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../../domain/failures';
 import type { Actor } from '../../domain/journey';
 import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 import { demoOffers } from '../../dev/seed-offers';
@@ -314,4 +316,28 @@ test.serial('batch cancel of an offer in evaluation closes it and withdraws its 
   t.like(done.batch.counts, { sent: 1, cleared: 1 });
   await statusOf(offer.workflowId, 'CANCELLED');
   await assertOfferClosed(t, offer, 'The call was annulled');
+});
+
+test.serial('a request the workflow is still working on when the console cancels it gets a clear refusal', async (t) => {
+  // The offer's submission waits on VIIS (down), so the provider's Update is in flight when the cancel arrives.
+  const phases = await createCallClosingIn(stack.db, 120_000);
+  const providerId = await approvedProvider(stack.db, 'demo');
+  const { offerId, workflowId } = await insertDraftOffer(stack.db, { providerId, sample: 'demo', ...phases });
+  const handle = await stack.temporal.workflow.start(providerOffer, { workflowId, taskQueue: stack.taskQueue, args: [{ offerId, providerId, callId: phases.callId }] });
+  stack.viis.setDown(true);
+  try {
+    const submitting = handle.executeUpdate(submitOfferUpdate, { args: [{ actor: providerActor }] });
+    submitting.catch(() => undefined);
+    await eventually(async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'submitOffer') || null, 'the submission waiting on VIIS');
+    const answer = await act(workflowId, 'cancel', 'Offer entered for the wrong call');
+    t.is(answer.status, 200, answer.text);
+    const refused = await t.throwsAsync(submitting, { instanceOf: WorkflowUpdateFailedError });
+    const cause = (refused as WorkflowUpdateFailedError).cause as ApplicationFailure;
+    t.is(cause.type, FailureType.StaleDecision);
+    t.regex(cause.message, /closed by the agency/);
+    await statusOf(workflowId, 'CANCELLED');
+    t.like(await stack.db('offers').where({ id: offerId }).first(), { state: 'closed', published: false });
+  } finally {
+    stack.viis.setDown(false);
+  }
 });
