@@ -349,6 +349,11 @@ export async function sendSignal(deps: ApiDeps, admin: Session, workflowId: stri
   return `signal ${signal} sent`;
 }
 
+// Whether the console stopped this workflow and its read model is not known to be closed yet.
+async function stopNotCleanedUp(deps: ApiDeps, workflowId: string): Promise<boolean> {
+  return Boolean(await deps.db('workflowStopRequests').where({ workflowId }).whereNull('cleanedAt').first('workflowId'));
+}
+
 /** How long the console waits for the cleanup after a terminate before answering that it is under way. */
 const CLEANUP_WAIT_MS = 10_000;
 
@@ -391,10 +396,12 @@ export async function performAction(deps: ApiDeps, admin: Session, workflowId: s
     if (described.type === 'consoleBatch' && request.action !== 'retry') {
       throw new HttpError(409, 'batch_workflow', 'A batch runs to its end by itself; it cannot be signalled, cancelled or terminated here');
     }
-    if (request.action !== 'retry' && described.status.name !== 'RUNNING') {
+    // A terminate whose cleanup did not get through (Temporal or the database failed just then) is finished here.
+    if (request.action === 'terminate' && described.status.name === 'TERMINATED' && await stopNotCleanedUp(deps, workflowId)) {
+      outcome = `already terminated; ${await cleanUpAfterTerminate(deps, workflowId)}`;
+    } else if (request.action !== 'retry' && described.status.name !== 'RUNNING') {
       throw new HttpError(409, 'not_running', `The workflow is already ${described.status.name.toLowerCase()}`);
-    }
-    switch (request.action) {
+    } else switch (request.action) {
       case 'retry': outcome = await retryNow(deps, workflowId); break;
       case 'signal': outcome = await sendSignal(deps, admin, workflowId, described.type, request.signal ?? '', request.reason); break;
       case 'cancel':
@@ -406,7 +413,11 @@ export async function performAction(deps: ApiDeps, admin: Session, workflowId: s
       case 'terminate':
         await recordStopRequest(deps.db, { workflowId, action: 'terminate', actor: { id: admin.subject, name: admin.name }, reason: request.reason });
         await handle.terminate(`${request.reason} (by ${admin.name})`);
-        outcome = `terminated; ${await cleanUpAfterTerminate(deps, workflowId)}`;
+        // The terminate happened whatever the cleanup does next: the answer says so, and how far the cleanup got.
+        outcome = `terminated; ${await cleanUpAfterTerminate(deps, workflowId).catch((err: unknown) => {
+          deps.logger.error('cleanup after terminate failed to start', { workflowId, error: String(err) });
+          return `the read model could not be closed yet (${err instanceof Error ? err.message : String(err)}); terminate it again to finish the cleanup`;
+        })}`;
         break;
     }
   } catch (err) {
