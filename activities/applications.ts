@@ -175,18 +175,7 @@ export function createApplicationActivities({ db }: { db: Knex }) {
         const app = await trx('applications').where({ id: input.applicationId }).forUpdate().first<ApplicationRow | undefined>();
         if (!app) throw new Error(`application ${input.applicationId} not found`);
         if (app.state !== 'applied') return { releasedCents: 0, balanceCents: await caseBalance(trx, app.caseId) };
-        const now = new Date();
-        await trx('applications').where({ id: app.id })
-          .update({ state: input.state, reason: input.reason, earmarkedCents: 0, holdsPlace: false, endedAt: now, updatedAt: now });
-        if (app.earmarkedCents > 0) {
-          await trx('cases').where({ id: app.caseId })
-            .update({ balanceCents: trx.raw('balance_cents + ?', [app.earmarkedCents]), updatedAt: now });
-        }
-        if (app.holdsPlace) {
-          const theCase = await trx('cases').where({ id: app.caseId }).first<{ programme: string }>('programme');
-          await trx('programmes').where({ code: theCase.programme }).where('applicationsReceived', '>', 0)
-            .update({ applicationsReceived: trx.raw('applications_received - 1') });
-        }
+        await releaseHolds(trx, app, input);
         return { releasedCents: app.earmarkedCents, balanceCents: await caseBalance(trx, app.caseId) };
       });
     },
@@ -205,6 +194,32 @@ export function createApplicationActivities({ db }: { db: Knex }) {
       });
     },
   };
+}
+
+/**
+ * Ends an open application (applied, or enrolled when the agency stops the journey) and gives back what it holds:
+ * the earmark to the case's balance, its capped place to the programme and, once enrolled, its place in the group.
+ * The caller holds the application's row lock.
+ */
+export async function releaseHolds(
+  trx: Knex.Transaction, app: Pick<ApplicationRow, 'id' | 'caseId' | 'groupId' | 'state' | 'earmarkedCents' | 'holdsPlace'>,
+  end: { state: ReleaseInput['state']; reason: string | null },
+): Promise<void> {
+  const now = new Date();
+  await trx('applications').where({ id: app.id })
+    .update({ state: end.state, reason: end.reason, earmarkedCents: 0, holdsPlace: false, endedAt: now, updatedAt: now });
+  if (app.earmarkedCents > 0) {
+    await trx('cases').where({ id: app.caseId })
+      .update({ balanceCents: trx.raw('balance_cents + ?', [app.earmarkedCents]), updatedAt: now });
+  }
+  if (app.holdsPlace) {
+    const theCase = await trx('cases').where({ id: app.caseId }).first<{ programme: string }>('programme');
+    await trx('programmes').where({ code: theCase.programme }).where('applicationsReceived', '>', 0)
+      .update({ applicationsReceived: trx.raw('applications_received - 1') });
+  }
+  if (app.state === 'enrolled') {
+    await trx('offerGroups').where({ id: app.groupId }).where('enrolled', '>', 0).update({ enrolled: trx.raw('enrolled - 1') });
+  }
 }
 
 function answerFor(row: ApplicationRow, balanceCents: number, offer: OfferSummary | null): SubmitApplicationResult {

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import { Case, CaseEvent, Learner } from '../lib/db';
 import { rigaDate } from '../domain/dates';
 import type { Actor, JourneyStage } from '../domain/journey';
+import { stopRequestOf } from '../lib/workflow-stops';
+import { closeStoppedWorkflow } from './workflow-stop';
 
 /** Input of openCase: the registration the learner submitted. */
 export interface OpenCaseInput {
@@ -32,7 +34,7 @@ export function createCaseActivities({ db }: { db: Knex }) {
   return {
     /** Records the learner's registration and opens the case with its service-case id; idempotent per case. */
     async openCase(input: OpenCaseInput): Promise<{ serviceCaseId: string }> {
-      return db.transaction(async (trx) => {
+      const opened = await db.transaction(async (trx) => {
         const { registration: r } = input;
         const [learner] = await trx('learners')
           .insert({
@@ -56,6 +58,9 @@ export function createCaseActivities({ db }: { db: Knex }) {
         });
         return { serviceCaseId };
       });
+      // Stopped from the console while this step was under way: the stop's cleanup may have found no case yet.
+      if (await stopRequestOf(db, input.workflowId)) await closeStoppedWorkflow(db, input.workflowId);
+      return opened;
     },
 
     /** Writes a case event and moves the case to its new stage, once per step. */

@@ -3,15 +3,14 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { writeAudit } from '../lib/audit';
-import { batchCounts, type ConsoleBatchCounts } from '../lib/console-batches';
+import { batchCounts, type ConsoleBatchAction, type ConsoleBatchCounts } from '../lib/console-batches';
+import { recordStopRequest, stopRequestOf } from '../lib/workflow-stops';
+import { closeStoppedWorkflow, readModelClosed } from './workflow-stop';
 import type { Logger } from '../lib/logger';
 import { causeOf, failingActivities, failingWorkflowTaskAttempt, isFailing, isRunning, type DescribedWorkflow } from '../lib/workflow-failures';
 import { mapConcurrent } from '../lib/concurrency';
 
-export type { ConsoleBatchCounts };
-
-/** A batch action the console can take over many workflows. */
-export type ConsoleBatchAction = 'retry' | 'terminate';
+export type { ConsoleBatchAction, ConsoleBatchCounts };
 
 /** The administrator who started a batch, as audited and named in a termination reason. */
 export interface ConsoleAdmin { id: string; name: string }
@@ -72,11 +71,20 @@ export function createConsoleActivities({ db, temporal: client, logger }: { db: 
     const queue = described.executionConfig?.taskQueue?.name ?? null;
     if (ownQueue && queue !== ownQueue) return { status: 'failed', detail: `not one of this system's workflows (task queue ${queue ?? '?'})` };
 
-    if (input.action === 'terminate') {
+    if (input.action === 'terminate' || input.action === 'cancel') {
       if (!isRunning(described)) {
-        // A retried activity may meet a workflow that its own first attempt terminated: that is this batch's success.
-        if (await terminatedBy(workflowId, identity)) return { status: 'sent', detail: 'terminated' };
+        // A retried activity may meet a workflow that its own first attempt stopped: that is this batch's success.
+        if (input.action === 'terminate' && await terminatedBy(workflowId, identity)) return { status: 'sent', detail: 'terminated' };
+        if (input.action === 'cancel' && (await stopRequestOf(db, workflowId))?.batchId === input.batchId) return { status: 'sent', detail: 'cancelled' };
         return { status: 'failed', detail: `not running (${statusName(described)})` };
+      }
+      // Who and why first: the cleanup (the workflow's own on cancel, the batch's after terminate) records them.
+      await recordStopRequest(db, { workflowId, action: input.action, actor: input.admin, reason: input.reason, batchId: input.batchId });
+      if (input.action === 'cancel') {
+        await client.workflowService.requestCancelWorkflowExecution({
+          namespace, workflowExecution: { workflowId }, identity, reason: input.reason, requestId: `console-batch:${input.batchId}:${workflowId}`,
+        });
+        return { status: 'sent', detail: 'cancellation requested' };
       }
       await client.workflowService.terminateWorkflowExecution({
         namespace, workflowExecution: { workflowId }, reason: `${input.reason} (by ${input.admin.name})`, identity,
@@ -153,15 +161,16 @@ export function createConsoleActivities({ db, temporal: client, logger }: { db: 
       const query = db('consoleBatchItems').where({ batchId: input.batchId })
         .andWhere((q) => q.whereNull('verified').orWhere('verified', 'still_failing'))
         // A terminate that was not applied (the workflow had already ended) is not the batch's doing to verify.
-        .modify((q) => { if (input.action === 'terminate') void q.where('status', 'sent'); })
+        .modify((q) => { if (input.action !== 'retry') void q.where('status', 'sent'); })
         .modify((q) => { if (input.after !== null) void q.andWhere('workflowId', '>', input.after); })
         .orderBy('workflowId').limit(input.limit).select('workflowId', 'detail');
       const rows = await query as { workflowId: string; detail: string | null }[];
       const items = rows.map((r) => r.workflowId);
       const verdicts = await mapConcurrent(rows, CONCURRENCY, async ({ workflowId, detail }) => {
         const described = await describe(workflowId);
+        // A stopped workflow is done with when it has ended and its read model is closed (case, task, earmark, place).
         const verified: Verified = !described ? 'not_found'
-          : input.action === 'terminate' ? (isRunning(described) ? 'still_failing' : 'cleared')
+          : input.action !== 'retry' ? (!isRunning(described) && await readModelClosed(db, workflowId) ? 'cleared' : 'still_failing')
             : isFailing(described, VERIFY_MIN_ATTEMPTS) || stillRetrying(described, detail) ? 'still_failing' : 'cleared';
         if (verified === 'still_failing' && described) {
           const first = failingActivities(described, VERIFY_MIN_ATTEMPTS)[0];
@@ -176,6 +185,19 @@ export function createConsoleActivities({ db, temporal: client, logger }: { db: 
         next: items.length === input.limit ? items[items.length - 1] : null,
         stillFailing: verdicts.filter((v) => v === 'still_failing').length,
       };
+    },
+
+    /**
+     * Closes the read model of one page of a batch's terminated items (terminate runs no workflow code), with the
+     * same cleanup a cancelled workflow runs itself; idempotent, so a retried page closes nothing twice.
+     */
+    async cleanUpConsoleItems(input: { batchId: string; after: string | null; limit: number }): Promise<{ next: string | null; closed: number }> {
+      const rows = await db('consoleBatchItems').where({ batchId: input.batchId, status: 'sent' })
+        .modify((q) => { if (input.after !== null) void q.andWhere('workflowId', '>', input.after); })
+        .orderBy('workflowId').limit(input.limit).select('workflowId') as { workflowId: string }[];
+      const ids = rows.map((r) => r.workflowId);
+      const results = await mapConcurrent(ids, CONCURRENCY, (workflowId) => closeStoppedWorkflow(db, workflowId));
+      return { next: ids.length === input.limit ? ids[ids.length - 1]! : null, closed: results.filter((r) => r.closed !== 'nothing').length };
     },
 
     /** Marks the batch finished and returns its final counts. */

@@ -13,6 +13,7 @@ import { createOfferActivities } from './offers';
 import { createCalendarActivities } from './calendar';
 import { createEscalationActivities } from './escalation';
 import { createConsoleActivities } from './console';
+import { createWorkflowStopActivities } from './workflow-stop';
 import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
 import { createSopaActivities, type SopaClient, type SopaOperator } from './registries/sopa';
 import type { ViisClient } from './registries/viis';
@@ -61,6 +62,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCalendarActivities(deps),
     ...createEscalationActivities({ ...deps, email }),
     ...createConsoleActivities(deps),
+    ...createWorkflowStopActivities(deps),
     ...email,
   };
 }

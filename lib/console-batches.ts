@@ -1,5 +1,8 @@
 import type { Knex } from 'knex';
 
+/** A batch action the console can take over many workflows. */
+export type ConsoleBatchAction = 'retry' | 'terminate' | 'cancel';
+
 /** Per-batch counts of the administrators' batch operations (console_batch_items), as the batch page shows them. */
 export interface ConsoleBatchCounts {
   /** By what the command did: not yet applied, accepted by Temporal, not applied (refused, nothing to do, gone). */

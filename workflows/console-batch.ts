@@ -1,4 +1,4 @@
-import { defineQuery, log, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { defineQuery, log, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ConsoleAdmin, ConsoleBatchAction, ConsoleBatchCounts } from '../activities/console';
 
@@ -20,7 +20,7 @@ export type ConsoleBatchResult = ConsoleBatchCounts;
 
 /** Where a batch is, for anyone asking Temporal rather than the batch page. */
 export interface ConsoleBatchProgress {
-  phase: 'applying' | 'verifying' | 'finished';
+  phase: 'applying' | 'cleaning' | 'verifying' | 'finished';
   chunksDone: number;
   chunks: number;
   verifyRound: number;
@@ -34,6 +34,8 @@ export const CONSOLE_BATCH_CHUNK = 10;
 /** Still-failing workflows are checked again this many times, at twice the previous wait each time. */
 export const CONSOLE_BATCH_REVERIFY = 3;
 const VERIFY_PAGE = 100;
+/** Version marker: batches that close the read model of the workflows they terminate (issue 11). */
+const PATCH_CLEAN_UP_TERMINATED = 'console-batch-clean-up-terminated';
 
 // Temporal answers in milliseconds; a chunk is 10 describe + reset calls. Retried until Temporal answers again:
 // every item moves from pending once, so a retry only does what the previous attempt did not.
@@ -53,6 +55,12 @@ export async function consoleBatch(input: ConsoleBatchInput): Promise<ConsoleBat
   setHandler(consoleBatchProgressQuery, () => progress);
 
   await applyAction(input, progress);
+  // Terminate runs no workflow code: the batch closes each terminated workflow's read model itself (a cancelled
+  // workflow does so in its own cancellation scope). Batches from before this version ended without it.
+  if (input.action === 'terminate' && patched(PATCH_CLEAN_UP_TERMINATED)) {
+    progress.phase = 'cleaning';
+    await cleanUp(input);
+  }
   progress.phase = 'verifying';
   await verify(input, progress);
   progress.phase = 'finished';
@@ -70,6 +78,15 @@ async function applyAction(input: ConsoleBatchInput, progress: ConsoleBatchProgr
     });
     progress.chunksDone = chunk + 1;
   }
+}
+
+/** Closes the read model of every terminated item, a page at a time. */
+async function cleanUp(input: ConsoleBatchInput): Promise<void> {
+  let after: string | null = null;
+  do {
+    const page: { next: string | null } = await consoleActivities.cleanUpConsoleItems({ batchId: input.batchId, after, limit: VERIFY_PAGE });
+    after = page.next;
+  } while (after !== null);
 }
 
 /** Checks every item after a pause; re-checks the still-failing ones up to CONSOLE_BATCH_REVERIFY times. */

@@ -78,3 +78,10 @@ const CONSOLE_BATCH_PREFIX = 'console-batch:';
 export function consoleBatchId(batchId: string): string {
   return `${CONSOLE_BATCH_PREFIX}${batchId}`;
 }
+
+const WORKFLOW_CLEANUP_PREFIX = 'workflow-cleanup:';
+
+/** The workflow id of the cleanup the console runs after terminating a workflow: one per terminated workflow. */
+export function workflowCleanupId(workflowId: string): string {
+  return `${WORKFLOW_CLEANUP_PREFIX}${workflowId}`;
+}

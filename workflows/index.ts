@@ -4,3 +4,4 @@ export { populationRecheck } from './population-recheck';
 export { providerRegistration } from './provider-registration';
 export { providerOffer } from './provider-offer';
 export { consoleBatch } from './console-batch';
+export { workflowCleanup } from './workflow-cleanup';

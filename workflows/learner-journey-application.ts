@@ -14,6 +14,7 @@ import {
 } from '../domain/journey';
 import { formatEuro } from '../domain/money';
 import { db, email } from './activity-presets';
+import { refuseIfStopped } from './stop';
 
 // The learner's journey after the learning account is approved: application → enrolment → study →
 // completion / dropout / withdrawal → survey → closed. The main workflow (learner-journey.ts) registers this
@@ -164,13 +165,13 @@ export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
   const caseId = ctx.caseId;
   let running = false;
 
-  const submit = async (request: Request): Promise<unknown> => {
+  const submit = (request: Request): Promise<unknown> => refuseIfStopped(async () => {
     const pending: Pending = { request, answer: undefined, failure: null };
     inbox = pending;
     await condition(() => pending.answer !== undefined || pending.failure !== null);
     if (pending.failure) throw pending.failure;
     return pending.answer;
-  };
+  });
   const common = (actor: Actor, roles: string[]) => {
     if (!actor || !roles.includes(actor.role)) throw refuse(StudyFailureType.NotAllowed, `Only ${roles.join(' or ')} may do this`);
     if (ctx.closing() !== null || ctx.stage() === 'closed') throw refuse(FailureType.StaleDecision, 'This journey is closed');

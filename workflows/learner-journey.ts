@@ -18,6 +18,7 @@ import { db, email, registry } from './activity-presets';
 import { searchAttributes } from './ids';
 import { prepareStudyJourney, type StudyTiming } from './learner-journey-application';
 import { decideApprovalUpdate } from './task-decision';
+import { cleanUpOnCancel, refuseIfStopped } from './stop';
 
 /** What the API passes when a learner registers for a programme. */
 export interface LearnerJourneyInput {
@@ -64,11 +65,11 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
   setHandler(closeJourneySignal, (request) => {
     state.closing ??= request;
   });
-  setHandler(decideApprovalUpdate, async (decision) => {
+  setHandler(decideApprovalUpdate, (decision) => refuseIfStopped(async () => {
     state.decision = decision;
     await condition(() => decisionRecorded);
     return { stage: state.stage };
-  }, {
+  }), {
     validator: (decision) => {
       if (state.decision) {
         throw ApplicationFailure.create({
@@ -223,17 +224,24 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
     setStage('closed');
   }
 
-  // Journeys started before programmes became data knew only IMK, built in; newer ones read their programme.
-  if (patched(PATCH_PROGRAMMES_AS_DATA)) programme = await db.loadProgramme({ code: input.programme });
-  await register();
-  const eligibility = await checkAccountEligibility();
-  if (eligibility.eligible) await approveAccount(eligibility);
-  else await closeNotEligible(eligibility);
-  // Journeys started before the study part existed end at approval; newer ones go on to application and survey.
-  if (state.stage === 'imk_approved' && patched(PATCH_APPLICATION_TO_SURVEY)) await study.run();
-  // Let an Update that is still returning its answer finish before the workflow completes.
-  await condition(allHandlersFinished);
-  return { stage: state.stage, serviceCaseId: state.serviceCaseId };
+  // Cancelled from the console: the case closes (task withdrawn, earmark and place given back), no e-mail.
+  return cleanUpOnCancel(async () => {
+    // Journeys started before programmes became data knew only IMK, built in; newer ones read their programme.
+    if (patched(PATCH_PROGRAMMES_AS_DATA)) programme = await db.loadProgramme({ code: input.programme });
+    await register();
+    const eligibility = await checkAccountEligibility();
+    if (eligibility.eligible) await approveAccount(eligibility);
+    else await closeNotEligible(eligibility);
+    // Journeys started before the study part existed end at approval; newer ones go on to application and survey.
+    if (state.stage === 'imk_approved' && patched(PATCH_APPLICATION_TO_SURVEY)) await study.run();
+    // Let an Update that is still returning its answer finish before the workflow completes.
+    await condition(allHandlersFinished);
+    return { stage: state.stage, serviceCaseId: state.serviceCaseId };
+  }, () => {
+    state.closing ??= { reason: 'closed_by_agency', detail: 'stopped from the workflow console', actor: SYSTEM_ACTOR };
+    state.openTaskId = null;
+    setStage('closed');
+  });
 }
 
 function formatDate(iso: string, language: 'lv' | 'en'): string {

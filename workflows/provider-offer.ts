@@ -1,6 +1,6 @@
 import {
-  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, defineQuery, defineUpdate, setHandler, sleep, uuid4,
-  workflowInfo,
+  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, defineQuery, defineUpdate, isCancellation, setHandler,
+  sleep, uuid4, workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { FailureType } from '../domain/failures';
@@ -9,6 +9,7 @@ import { EDITABLE_OFFER_STATES, type OfferProblem, type OfferState } from '../do
 import { db, email, interactive } from './activity-presets';
 import { awaitDecision, validateDecision, type DecisionSlot } from './provider-tasks';
 import { decideApprovalUpdate } from './task-decision';
+import { cleanUpOnCancel, refuseIfStopped, stoppedRefusal } from './stop';
 
 /** What the API passes when a provider starts a draft offer in a call (the draft row is already stored). */
 export interface ProviderOfferInput {
@@ -112,6 +113,7 @@ export async function providerOffer(input: ProviderOfferInput): Promise<Provider
       status.problems = result.problems;
       return { state: result.state, problems: result.problems };
     } catch (err) {
+      if (isCancellation(err)) throw stoppedRefusal();
       if (err instanceof ActivityFailure) throw refuse(FailureType.RegistryUnavailable, 'The automated checks could not be run now (a registry or the database did not answer); try again later');
       throw err;
     } finally {
@@ -123,7 +125,7 @@ export async function providerOffer(input: ProviderOfferInput): Promise<Provider
       checkSubmit();
     },
   });
-  setHandler(withdrawOfferUpdate, async (request) => {
+  setHandler(withdrawOfferUpdate, (request) => refuseIfStopped(async () => {
     try {
       await begin(checkWithdraw);
       const result = await db.withdrawOffer({ offerId: input.offerId, workflowId, step: `withdraw-${attempts}`, actor: request.actor });
@@ -133,17 +135,17 @@ export async function providerOffer(input: ProviderOfferInput): Promise<Provider
     } finally {
       busy = false;
     }
-  }, {
+  }), {
     validator: (request) => {
       checkAction(request);
       checkWithdraw();
     },
   });
-  setHandler(decideApprovalUpdate, async (decision) => {
+  setHandler(decideApprovalUpdate, (decision) => refuseIfStopped(async () => {
     slot.decision = decision;
     await condition(() => decisionRecorded);
     return { stage: status.state };
-  }, {
+  }), {
     validator: (decision) => validateDecision(slot, decision, (d) => {
       // The provider reads the reasons; a rejection without one would leave them guessing.
       if (d.decision === 'reject' && !(d.reasons ?? []).some((r) => typeof r === 'string' && r.trim() !== '')) {
@@ -216,12 +218,19 @@ export async function providerOffer(input: ProviderOfferInput): Promise<Provider
     status.state = 'closed';
   }
 
-  const evaluation = await closeSubmission();
-  if (evaluation && (await evaluate(evaluation))) {
-    await publish();
-    await closeAfterTeaching();
-  }
-  // Let an Update that is still returning its answer finish before the workflow completes.
-  await condition(allHandlersFinished);
-  return { state: status.state };
+  // Cancelled from the console: the offer closes (out of the catalogue, its task withdrawn); no e-mail.
+  return cleanUpOnCancel(async () => {
+    const evaluation = await closeSubmission();
+    if (evaluation && (await evaluate(evaluation))) {
+      await publish();
+      await closeAfterTeaching();
+    }
+    // Let an Update that is still returning its answer finish before the workflow completes.
+    await condition(allHandlersFinished);
+    return { state: status.state };
+  }, () => {
+    status.state = 'closed';
+    status.openTaskId = null;
+    slot.openTaskId = null;
+  });
 }

@@ -7,6 +7,7 @@ import { FailureType } from '../domain/failures';
 import { db, email, registry } from './activity-presets';
 import { awaitDecision, validateDecision, type DecisionSlot } from './provider-tasks';
 import { decideApprovalUpdate } from './task-decision';
+import { cleanUpOnCancel, refuseIfStopped } from './stop';
 
 /** What the API passes when a provider has registered (the provider and its first user are stored, inactive). */
 export interface ProviderRegistrationInput {
@@ -28,7 +29,9 @@ export interface ProviderRegistrationInput {
 
 /** Where a provider's registration stands. */
 export type ProviderRegistrationStage =
-  | 'awaiting_email' | 'checking_registries' | 'awaiting_approval' | 'approved' | 'rejected' | 'expired';
+  | 'awaiting_email' | 'checking_registries' | 'awaiting_approval' | 'approved' | 'rejected' | 'expired'
+  /** Stopped from the workflow console: the provider may register again. */
+  | 'cancelled';
 
 /** The registration's state, as its Query returns it. */
 export interface ProviderRegistrationState {
@@ -65,13 +68,13 @@ export async function providerRegistration(input: ProviderRegistrationInput): Pr
   let decisionRecorded = false;
 
   setHandler(providerRegistrationStateQuery, () => state);
-  setHandler(confirmProviderEmailUpdate, async ({ confirmedAt: at }) => {
+  setHandler(confirmProviderEmailUpdate, ({ confirmedAt: at }) => refuseIfStopped(async () => {
     // A second click on the link (or a retried request) is answered with where the registration stands.
     if (state.stage !== 'awaiting_email' || confirmedAt !== null) return { stage: state.stage };
     confirmedAt = at;
     await condition(() => state.stage !== 'awaiting_email');
     return { stage: state.stage };
-  }, {
+  }), {
     validator: (_request) => {
       if (state.stage === 'expired') {
         throw ApplicationFailure.create({
@@ -80,11 +83,11 @@ export async function providerRegistration(input: ProviderRegistrationInput): Pr
       }
     },
   });
-  setHandler(decideApprovalUpdate, async (decision) => {
+  setHandler(decideApprovalUpdate, (decision) => refuseIfStopped(async () => {
     slot.decision = decision;
     await condition(() => decisionRecorded);
     return { stage: state.stage };
-  }, {
+  }), {
     validator: (decision) => validateDecision(slot, decision, (d) => {
       // The provider reads the comment as the reason for a rejection, so a rejection needs one.
       if (d.decision === 'reject' && !d.comment?.trim()) {
@@ -158,8 +161,15 @@ export async function providerRegistration(input: ProviderRegistrationInput): Pr
     });
   }
 
-  if (await confirmEmail()) await recordDecision(await askAgency());
-  // Let an Update that is still returning its answer finish before the workflow completes.
-  await condition(allHandlersFinished);
-  return { stage: state.stage };
+  // Cancelled from the console: the registration is cancelled (its task withdrawn), so the provider may register again.
+  return cleanUpOnCancel(async () => {
+    if (await confirmEmail()) await recordDecision(await askAgency());
+    // Let an Update that is still returning its answer finish before the workflow completes.
+    await condition(allHandlersFinished);
+    return { stage: state.stage };
+  }, () => {
+    state.stage = 'cancelled';
+    state.openTaskId = null;
+    slot.openTaskId = null;
+  });
 }

@@ -30,7 +30,7 @@ const countsSchema = z.object({
   cleared: z.number().int(), stillFailing: z.number().int(), notFound: z.number().int(), unverified: z.number().int(),
 });
 const batchSchema = z.object({
-  id: z.string(), action: z.enum(['retry', 'terminate']), reason: z.string(), state: z.enum(['running', 'finished']),
+  id: z.string(), action: z.enum(['retry', 'terminate', 'cancel']), reason: z.string(), state: z.enum(['running', 'finished']),
   cause: z.string().nullable(), filter: z.record(z.string(), z.string()), expectedCount: z.number().int(), total: z.number().int(),
   startedById: z.string(), startedByName: z.string(), createdAt: z.string(), finishedAt: z.string().nullable(), workflowId: z.string(),
   counts: countsSchema,

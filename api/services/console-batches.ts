@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { batchCounts, batchCountsOf, type ConsoleBatchCounts } from '../../lib/console-batches';
+import { batchCounts, batchCountsOf, type ConsoleBatchAction, type ConsoleBatchCounts } from '../../lib/console-batches';
 import type { Session } from '../../lib/sessions';
 import { consoleBatch, type ConsoleBatchInput } from '../../workflows/console-batch';
 import { consoleBatchId } from '../../workflows/ids';
@@ -28,7 +28,7 @@ export const batchFilterSchema = z.object({
 }).strict();
 
 const selection = {
-  action: z.enum(['retry', 'terminate']),
+  action: z.enum(['retry', 'terminate', 'cancel']),
   /** A cause from the stuck view: every workflow stuck on it. */
   cause: text().trim().min(1).max(300).optional(),
   /** Narrows the stuck workflows of a cause, or (terminate, no cause) selects running workflows. */
@@ -42,8 +42,8 @@ function requireTarget(value: { action: string; cause?: string; filter?: Record<
   if (value.action === 'retry' && !value.cause) {
     ctx.addIssue({ code: 'custom', path: ['cause'], message: 'A retry needs the cause whose stuck workflows to retry' });
   }
-  if (value.action === 'terminate' && !value.cause && !filtered) {
-    ctx.addIssue({ code: 'custom', path: ['filter'], message: 'A terminate needs a cause or at least one filter' });
+  if (value.action !== 'retry' && !value.cause && !filtered) {
+    ctx.addIssue({ code: 'custom', path: ['filter'], message: `A ${value.action} needs a cause or at least one filter` });
   }
 }
 
@@ -119,7 +119,7 @@ export async function startBatch(deps: ApiDeps, admin: Session, request: BatchSt
   if (already) return already;
   const targets = await selectTargets(deps, request);
   if (targets.length === 0) throw new HttpError(409, 'nothing_to_do', 'No workflow matches any more; nothing was started');
-  if (request.action === 'terminate' && targets.length > request.expectedCount) {
+  if (request.action !== 'retry' && targets.length > request.expectedCount) {
     throw new HttpError(409, 'count_changed',
       `The set has grown from ${request.expectedCount} to ${targets.length} workflows since the preview; look at the preview again`,
       [{ field: 'expectedCount', expected: request.expectedCount, actual: targets.length }]);
@@ -170,14 +170,14 @@ async function startedBefore(deps: ApiDeps, batchId: string) {
 
 /** A batch as its page and the API show it. */
 export interface BatchView {
-  id: string; action: 'retry' | 'terminate'; reason: string; state: 'running' | 'finished';
+  id: string; action: ConsoleBatchAction; reason: string; state: 'running' | 'finished';
   cause: string | null; filter: Record<string, string>; expectedCount: number; total: number;
   startedById: string; startedByName: string; createdAt: string; finishedAt: string | null;
   workflowId: string; counts: ConsoleBatchCounts;
 }
 
 interface BatchRow {
-  id: string; action: 'retry' | 'terminate'; reason: string; state: 'running' | 'finished';
+  id: string; action: ConsoleBatchAction; reason: string; state: 'running' | 'finished';
   filter: { cause?: string | null; filter?: Record<string, string>; expectedCount?: number };
   total: number; startedById: string; startedByName: string; createdAt: Date; finishedAt: Date | null;
 }

@@ -92,35 +92,42 @@ function mapUniqueViolation(err: unknown): unknown {
   return constraint && CONSTRAINT_FIELDS[constraint] ? duplicate([CONSTRAINT_FIELDS[constraint]]) : err;
 }
 
-/** Which of the registration's unique values someone already holds (an expired registration holds nothing). */
+/**
+ * Registrations that hold nothing any more: expired (the e-mailed link was never followed) or cancelled from the
+ * workflow console. Their users never became active (awaiting e-mail or approval).
+ */
+const RELEASED_STATUSES = ['expired', 'cancelled'];
+const RELEASED_USER_STATUSES = ['awaiting_email', 'awaiting_approval'];
+
+/** Which of the registration's unique values someone already holds (an expired or cancelled registration holds nothing). */
 async function takenFields(db: Knex, input: { companyRegistrationNumber?: string; educationRegistrationNumber?: string; email: string }) {
   const taken: (keyof typeof DUPLICATE_WORDS)[] = [];
   if (input.companyRegistrationNumber
-    && await db('providers').where({ registrationNumber: input.companyRegistrationNumber }).whereNot({ status: 'expired' }).first()) {
+    && await db('providers').where({ registrationNumber: input.companyRegistrationNumber }).whereNotIn('status', RELEASED_STATUSES).first()) {
     taken.push('companyRegistrationNumber');
   }
   if (input.educationRegistrationNumber
-    && await db('providers').where({ educationRegistrationNumber: input.educationRegistrationNumber }).whereNot({ status: 'expired' }).first()) {
+    && await db('providers').where({ educationRegistrationNumber: input.educationRegistrationNumber }).whereNotIn('status', RELEASED_STATUSES).first()) {
     taken.push('educationRegistrationNumber');
   }
   const user = await db('users').leftJoin('providers', 'providers.id', 'users.providerId')
     .where((q) => q.whereRaw('lower(users.email) = ?', [input.email]).orWhere('users.username', input.email))
-    .where((q) => q.whereNull('providers.status').orWhereNot('providers.status', 'expired').orWhereNot('users.status', 'awaiting_email'))
+    .where((q) => q.whereNull('providers.status').orWhereNotIn('providers.status', RELEASED_STATUSES).orWhereNotIn('users.status', RELEASED_USER_STATUSES))
     .first('users.id');
   if (user) taken.push('email');
   return taken;
 }
 
 /**
- * An expired registration (the e-mail link was never followed) still holds the institution's numbers and the
- * e-mail address, which are unique. Registering again moves them aside on the old rows, which stay as history.
+ * An expired or cancelled registration still holds the institution's numbers and the e-mail address, which are
+ * unique. Registering again moves them aside on the old rows, which stay as history.
  */
 async function releaseExpired(trx: Knex.Transaction, input: ProviderRegistration): Promise<void> {
-  const expired = await trx('providers').where({ status: 'expired' })
+  const expired = await trx('providers').whereIn('status', RELEASED_STATUSES)
     .where((q) => q.where({ registrationNumber: input.companyRegistrationNumber }).orWhere({ educationRegistrationNumber: input.educationRegistrationNumber }))
     .forUpdate().select<{ id: string }[]>('id');
   const expiredUsers = trx('users').join('providers', 'providers.id', 'users.providerId')
-    .where('providers.status', 'expired').where('users.status', 'awaiting_email')
+    .whereIn('providers.status', RELEASED_STATUSES).whereIn('users.status', RELEASED_USER_STATUSES)
     .where((q) => q.whereRaw('lower(users.email) = ?', [input.email]).orWhere('users.username', input.email)).select('users.id');
   await trx('users').whereIn('id', expiredUsers).update({
     username: trx.raw("username || ':expired:' || id"), email: trx.raw("email || ':expired:' || id"),
@@ -189,7 +196,7 @@ export async function confirmProviderEmail(deps: ApiDeps, token: string): Promis
   if (!verified) throw new HttpError(400, 'invalid_link', 'This confirmation link is not valid. Copy the whole link from the e-mail, or register again.');
   const provider = await deps.db('providers').where({ id: verified.subject }).first<{ id: string; status: string; workflowId: string | null } | undefined>();
   if (!provider?.workflowId) throw new HttpError(400, 'invalid_link', 'This confirmation link is not valid. Copy the whole link from the e-mail, or register again.');
-  if (provider.status === 'expired') throw linkExpired();
+  if (RELEASED_STATUSES.includes(provider.status)) throw linkExpired();
   if (provider.status !== 'awaiting_email') return { outcome: 'already_confirmed', stage: provider.status as ProviderRegistrationStage };
   try {
     const result = await deps.temporal.workflow.getHandle(provider.workflowId).executeUpdate(confirmProviderEmailUpdate, {

@@ -6,7 +6,9 @@ import { STUCK_ATTEMPTS, causeOf, failingActivities, failingWorkflowTaskAttempt,
 import { journeyStateQuery, closeJourneySignal } from '../../workflows/learner-journey';
 import { providerOfferStatusQuery } from '../../workflows/provider-offer';
 import { providerRegistrationStateQuery } from '../../workflows/provider-registration';
-import { parseLearnerJourneyId, parseProviderWorkflowId } from '../../workflows/ids';
+import { parseLearnerJourneyId, parseProviderWorkflowId, workflowCleanupId } from '../../workflows/ids';
+import { workflowCleanup } from '../../workflows/workflow-cleanup';
+import { recordStopRequest } from '../../lib/workflow-stops';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { auditUserAction } from './audit';
@@ -20,7 +22,7 @@ import { mapConcurrent } from '../../lib/concurrency';
  */
 
 /** The workflow types this system runs, by their Temporal type name. */
-export const WORKFLOW_TYPES = ['learnerJourney', 'populationRecheck', 'providerRegistration', 'providerOffer', 'consoleBatch'] as const;
+export const WORKFLOW_TYPES = ['learnerJourney', 'populationRecheck', 'providerRegistration', 'providerOffer', 'consoleBatch', 'workflowCleanup'] as const;
 
 /** Execution statuses as the console names them, with their visibility-query spelling. */
 export const WORKFLOW_STATUSES = {
@@ -347,6 +349,35 @@ export async function sendSignal(deps: ApiDeps, admin: Session, workflowId: stri
   return `signal ${signal} sent`;
 }
 
+// Whether the console stopped this workflow and its read model is not known to be closed yet.
+async function stopNotCleanedUp(deps: ApiDeps, workflowId: string): Promise<boolean> {
+  return Boolean(await deps.db('workflowStopRequests').where({ workflowId }).whereNull('cleanedAt').first('workflowId'));
+}
+
+/** How long the console waits for the cleanup after a terminate before answering that it is under way. */
+const CLEANUP_WAIT_MS = 10_000;
+
+/**
+ * Terminate runs no workflow code, so the console follows it with the cleanup a cancelled workflow runs itself:
+ * a small workflow (workflows/workflow-cleanup.ts) with the same activity, durable and idempotent. Waits briefly
+ * so the administrator reads what it closed.
+ */
+export async function cleanUpAfterTerminate(deps: ApiDeps, workflowId: string): Promise<string> {
+  const handle = await deps.temporal.workflow.start(workflowCleanup, {
+    workflowId: workflowCleanupId(workflowId), taskQueue: deps.taskQueue, args: [{ workflowId }],
+    // A second terminate of the same workflow (or a retried request) joins the running cleanup or runs it again.
+    workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), CLEANUP_WAIT_MS); });
+  try {
+    const result = await Promise.race([handle.result(), late]);
+    return result ? `read model closed (${result.closed})` : 'the read model is being closed';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Performs one action on one workflow with the administrator's reason and audits it (who, what, which workflow,
  * reason, result), whether it worked or not.
@@ -365,14 +396,29 @@ export async function performAction(deps: ApiDeps, admin: Session, workflowId: s
     if (described.type === 'consoleBatch' && request.action !== 'retry') {
       throw new HttpError(409, 'batch_workflow', 'A batch runs to its end by itself; it cannot be signalled, cancelled or terminated here');
     }
-    if (request.action !== 'retry' && described.status.name !== 'RUNNING') {
+    // A terminate whose cleanup did not get through (Temporal or the database failed just then) is finished here.
+    if (request.action === 'terminate' && described.status.name === 'TERMINATED' && await stopNotCleanedUp(deps, workflowId)) {
+      outcome = `already terminated; ${await cleanUpAfterTerminate(deps, workflowId)}`;
+    } else if (request.action !== 'retry' && described.status.name !== 'RUNNING') {
       throw new HttpError(409, 'not_running', `The workflow is already ${described.status.name.toLowerCase()}`);
-    }
-    switch (request.action) {
+    } else switch (request.action) {
       case 'retry': outcome = await retryNow(deps, workflowId); break;
       case 'signal': outcome = await sendSignal(deps, admin, workflowId, described.type, request.signal ?? '', request.reason); break;
-      case 'cancel': await handle.cancel(); outcome = 'cancellation requested'; break;
-      case 'terminate': await handle.terminate(`${request.reason} (by ${admin.name})`); outcome = 'terminated'; break;
+      case 'cancel':
+        // Who and why first: the workflow's own cleanup (workflows/stop.ts) records them when it closes its case.
+        await recordStopRequest(deps.db, { workflowId, action: 'cancel', actor: { id: admin.subject, name: admin.name }, reason: request.reason });
+        await handle.cancel();
+        outcome = 'cancellation requested; the workflow closes its case, task, earmark and place itself';
+        break;
+      case 'terminate':
+        await recordStopRequest(deps.db, { workflowId, action: 'terminate', actor: { id: admin.subject, name: admin.name }, reason: request.reason });
+        await handle.terminate(`${request.reason} (by ${admin.name})`);
+        // The terminate happened whatever the cleanup does next: the answer says so, and how far the cleanup got.
+        outcome = `terminated; ${await cleanUpAfterTerminate(deps, workflowId).catch((err: unknown) => {
+          deps.logger.error('cleanup after terminate failed to start', { workflowId, error: String(err) });
+          return `the read model could not be closed yet (${err instanceof Error ? err.message : String(err)}); terminate it again to finish the cleanup`;
+        })}`;
+        break;
     }
   } catch (err) {
     failed = err;
