@@ -291,7 +291,11 @@ test.serial('after the provider reports completion the learner rates the trainin
   const person = newPerson('Kārlis');
   const { caseId, handle } = await approvedCase(person);
   const freeBefore = (await offers()).offers.find((o) => o.offerId === OFFER.id)!.groups.find((g) => g.groupId === GROUP.id)!.freePlaces;
+  // Completion may be reported only from the group's end date: the journey takes the dates at enrolment, so the seeded
+  // group is moved into the past for this learner's application and enrolment, then back.
+  await stack.db('offerGroups').where({ id: GROUP.id }).update({ startsOn: '2026-09-07', endsOn: '2026-11-27' });
   await enrolled(person, caseId, handle);
+  await stack.db('offerGroups').where({ id: GROUP.id }).update({ startsOn: GROUP.startsOn, endsOn: GROUP.endsOn });
   t.like(await study(person, caseId), { stage: 'studying', canWithdraw: true, waitingFor: 'provider', application: { state: 'enrolled' } });
   const freeAfter = (await offers()).offers.find((o) => o.offerId === OFFER.id)!.groups.find((g) => g.groupId === GROUP.id)!.freePlaces;
   t.is(freeAfter, freeBefore - 1, 'the catalogue counts the enrolled learner');

@@ -202,7 +202,7 @@ test('approved → published at the publication time; learners apply, the group 
   t.true(new Date(published.publishedAt).getTime() >= phases.publicationAt.getTime(), 'not before the publication time');
 
   // The provider sets up a group of one place; two learners apply.
-  const [group] = await stack.db('offerGroups').insert({ offerId, place: 'Rīga, Brīvības iela 1 (paraugs)', startsOn: '2027-01-11', endsOn: '2027-04-30', capacity: 1 }).returning<{ id: string }[]>('id');
+  const [group] = await stack.db('offerGroups').insert({ offerId, place: 'Rīga, Brīvības iela 1 (paraugs)', startsOn: '2026-09-07', endsOn: '2026-11-27', capacity: 1 }).returning<{ id: string }[]>('id');
   const first = await approvedLearner();
   const second = await approvedLearner();
   const applied1 = await first.handle.executeUpdate(applyUpdate, { args: [{ offerId, groupId: group!.id, actor: first.actor }] });
