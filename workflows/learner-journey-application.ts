@@ -4,7 +4,7 @@ import {
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { OfferSummary } from '../activities/applications';
-import { rigaDate } from '../domain/dates';
+import { formatRigaTime, rigaDate } from '../domain/dates';
 import {
   StudyFailureType, enrolmentTimeoutReason, outcomeTooEarly, validateSurveyAnswer, type ApplicationRefusal, type ApplicationState,
   type ApplyOutcome, type DropoutReason, type SurveyAspect, type SurveyKind,
@@ -522,8 +522,9 @@ export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
   };
 }
 
+// A deadline at a day's end (00:00 Riga) reads as 24:00 of its last day. Only e-mail text changes with it.
 function formatDate(iso: string, language: 'lv' | 'en'): string {
-  return new Intl.DateTimeFormat(language === 'lv' ? 'lv-LV' : 'en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Riga' }).format(new Date(iso));
+  return formatRigaTime(iso, language, 'long');
 }
 
 function formatDay(day: string, language: 'lv' | 'en'): string {

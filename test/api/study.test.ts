@@ -171,7 +171,7 @@ test.serial('a learner applies: applied (201), the cost is earmarked, a repeated
   const view = await study(ANNA, caseId);
   t.like(view, { stage: 'applied', balanceCents: BALANCE - COST, earmarkedCents: COST, canApply: false, canWithdraw: true, waitingFor: 'provider' });
   t.like(view.application, { state: 'applied', offerId: OFFER.id, groupId: GROUP.id, earmarkedCents: COST });
-  t.is(view.application!.groupFormationDeadline, new Date('2027-03-15T23:59:00+02:00').toISOString());
+  t.is(view.application!.groupFormationDeadline, new Date('2027-03-16T00:00:00+02:00').toISOString(), 'the whole of 15 March counts');
 
   // The same submit again (a double click) is answered the same, and applies once.
   const again = await applyFor(ANNA, caseId, body);

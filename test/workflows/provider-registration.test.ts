@@ -151,12 +151,12 @@ test.serial('the working-day deadline skips weekends and public holidays from th
   const opened = rigaTime('2027-03-25', '10:00');
   const holidays = await holidaysBetween(stack.db, '2027-03-25', '2027-04-30');
   t.true(holidays.has('2027-03-26') && holidays.has('2027-03-29'));
-  t.is(workingDaysDeadline(opened, 1, holidays).toISOString(), rigaTime('2027-03-30', '23:59:59.999').toISOString());
+  t.is(workingDaysDeadline(opened, 1, holidays).toISOString(), rigaTime('2027-03-31', '00:00').toISOString());
   // Riga is on summer time by then (UTC+3).
   t.is(workingDaysDeadline(opened, 1, holidays).toISOString(), '2027-03-30T20:59:59.999Z');
 
   // The government declares Tuesday 30 March a one-off holiday; an administrator adds the row.
   await stack.db('publicHolidays').insert({ day: '2027-03-30', nameLv: 'Papildu brīvdiena', nameEn: 'Additional day off', kind: 'one_off', addedBy: 'admin' });
   const withOneOff = await holidaysBetween(stack.db, '2027-03-25', '2027-04-30');
-  t.is(workingDaysDeadline(opened, 1, withOneOff).toISOString(), rigaTime('2027-03-31', '23:59:59.999').toISOString());
+  t.is(workingDaysDeadline(opened, 1, withOneOff).toISOString(), rigaTime('2027-04-01', '00:00').toISOString());
 });
