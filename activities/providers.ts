@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { Provider, ProviderEvent, User } from '../lib/db';
 import type { LinkTokens } from '../lib/links';
 import type { Actor } from '../domain/journey';
-import { rigaDate } from '../domain/dates';
+import { formatRigaTime, rigaDate } from '../domain/dates';
 import { writeAudit } from '../lib/audit';
 import type { EnterpriseRegisterClient } from './registries/enterprise-register';
 import type { ViisClient } from './registries/viis';
@@ -203,7 +203,6 @@ export function formatDay(iso: string, language: 'lv' | 'en'): string {
 
 /** A date and time as people in Riga read it. */
 export function formatTime(iso: string, language: 'lv' | 'en'): string {
-  return new Intl.DateTimeFormat(language === 'lv' ? 'lv-LV' : 'en-GB', {
-    dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Riga',
-  }).format(new Date(iso));
+  // A deadline at a day's end (00:00 Riga) reads as 24:00 of its last day.
+  return formatRigaTime(iso, language, 'long');
 }

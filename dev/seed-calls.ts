@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
-import { rigaTime } from '../domain/dates';
+import { rigaEndOfDay, rigaTime } from '../domain/dates';
 
 // A SAMPLE call for offers, shaped like the agency's 4th call (seed 001) but with dates around the demo's "now":
-// the same competences, limits and documents; the submission window closes at 23:59 Riga time.
+// the same competences, limits and documents. A phase that ends on a day ends at that day's end (the next day's
+// 00:00 Riga time, exclusive), so its whole last day counts.
 
 /** The document kinds an offer in a call must attach (seed 001, submission step 3). */
 export const OFFER_DOCUMENT_KINDS = ['application_form', 'experience_declaration', 'curriculum'] as const;
@@ -27,12 +28,15 @@ export async function insertCall(db: Knex, code: string, phases: CallPhases, tit
   return row.id;
 }
 
-/** The demo call: submissions open until 10 December 2026, 23:59 Riga time. */
+/** The demo call's phases: submissions open until the end of 10 December 2026 (Riga time). */
+export const DEMO_CALL_PHASES: CallPhases = {
+  submissionOpensAt: rigaTime('2026-11-01', '00:00'), submissionClosesAt: rigaEndOfDay('2026-12-10'),
+  evaluationEndsAt: rigaEndOfDay('2026-12-15'), publicationAt: rigaTime('2027-01-05', '09:00'),
+  applicationsOpenAt: rigaTime('2027-01-07', '00:00'), applicationsCloseAt: rigaEndOfDay('2027-03-01'),
+  groupFormationAt: rigaEndOfDay('2027-03-09'), teachingEndsAt: rigaEndOfDay('2027-06-30'),
+};
+
+/** The demo call. */
 export async function seedCalls(db: Knex): Promise<void> {
-  await insertCall(db, 'IMK-2026-5', {
-    submissionOpensAt: rigaTime('2026-11-01', '00:00'), submissionClosesAt: rigaTime('2026-12-10', '23:59'),
-    evaluationEndsAt: rigaTime('2026-12-15', '23:59'), publicationAt: rigaTime('2027-01-05', '09:00'),
-    applicationsOpenAt: rigaTime('2027-01-07', '00:00'), applicationsCloseAt: rigaTime('2027-03-01', '23:59'),
-    groupFormationAt: rigaTime('2027-03-10', '00:00'), teachingEndsAt: rigaTime('2027-06-30', '23:59'),
-  }, { lv: '5. piedāvājumu atlases kārta (paraugs)', en: '5th call for offers (sample)' });
+  await insertCall(db, 'IMK-2026-5', DEMO_CALL_PHASES, { lv: '5. piedāvājumu atlases kārta (paraugs)', en: '5th call for offers (sample)' });
 }

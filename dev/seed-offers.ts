@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { rigaEndOfDay } from '../domain/dates';
 
 // SAMPLE offers of the demo provider, so a demo learner with an approved account has something to apply for.
 // Costs follow the seed's formula: round2(1.56 × 1.28) = 2.00 EUR per hour (the one coefficient the seeds give,
@@ -31,8 +32,9 @@ export async function seedOffers(db: Knex, providerId: string): Promise<void> {
     await db('offers').insert({
       id: offer.id, providerId, programme: offer.programme, titleLv: offer.titleLv, titleEn: offer.titleEn,
       costCents: offer.costCents, published: true,
-      applicationsOpenAt: '2026-11-01T00:00:00+02:00', applicationsCloseAt: '2027-03-01T00:00:00+02:00',
-      groupFormationDeadline: '2027-03-15T23:59:00+02:00',
+      // Days given as deadlines end at the day's end (the next day's 00:00 Riga time, exclusive).
+      applicationsOpenAt: '2026-11-01T00:00:00+02:00', applicationsCloseAt: rigaEndOfDay('2027-03-01'),
+      groupFormationDeadline: rigaEndOfDay('2027-03-15'),
     }).onConflict('id').ignore();
     for (const group of offer.groups) {
       await db('offerGroups').insert({ ...group, offerId: offer.id }).onConflict('id').ignore();

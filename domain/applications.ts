@@ -29,7 +29,25 @@ export const StudyFailureType = {
   NotAllowed: 'NotAllowed',
   /** Another request of this kind is being processed right now; try again in a moment. */
   Busy: 'Busy',
+  /** Completion reported before the group's last day, or dropout before its first: nothing may be spent yet. */
+  OutcomeTooEarly: 'OutcomeTooEarly',
 } as const;
+
+/** Why a study outcome cannot be reported yet, and from which day (YYYY-MM-DD, Riga) it can. */
+export interface OutcomeTooEarly { rule: 'completion_from_end_date' | 'dropout_from_start_date'; from: string }
+
+/**
+ * Whether the provider may report an outcome today (YYYY-MM-DD in Riga): completion from the group's end date
+ * itself (the last day's lessons may end in the morning; waiting a day would only delay the survey), dropout from
+ * its start date (before it, the learner has not started, so nothing of the earmark may be spent). Null when it may.
+ */
+export function outcomeTooEarly(
+  outcome: 'completed' | 'dropped_out', group: { startsOn: string; endsOn: string }, today: string,
+): OutcomeTooEarly | null {
+  if (outcome === 'completed' && today < group.endsOn) return { rule: 'completion_from_end_date', from: group.endsOn };
+  if (outcome === 'dropped_out' && today < group.startsOn) return { rule: 'dropout_from_start_date', from: group.startsOn };
+  return null;
+}
 
 /** The facts an application is judged on, gathered by the activity inside its transaction. */
 export interface ApplicationFacts {

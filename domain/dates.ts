@@ -30,9 +30,24 @@ export function rigaTime(day: string, time: string): Date {
   return new Date(wall - rigaOffsetMs(guess));
 }
 
-/** The last millisecond of a calendar day in Riga. */
+/**
+ * The end of a calendar day in Riga: the next day's 00:00 Riga time, exclusive (21:00 or 22:00 UTC, by daylight
+ * saving). Every deadline given as a day is stored as this instant, so the whole day counts (a submission at
+ * 23:59:30 is in time) and "in time" is always `now < deadline`.
+ */
 export function rigaEndOfDay(day: string): Date {
-  return rigaTime(day, '23:59:59.999');
+  const [y, m, d] = day.split('-').map(Number);
+  return rigaTime(new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10), '00:00');
+}
+
+/** The last Riga day a deadline includes (the day before a midnight deadline; the day itself otherwise). */
+export function lastRigaDayOf(deadline: Date): string {
+  return rigaDate(new Date(deadline.getTime() - 1));
+}
+
+/** Whether `now` is still within a deadline (deadlines are exclusive instants, see rigaEndOfDay). */
+export function beforeDeadline(deadline: Date | string, now: Date): boolean {
+  return now.getTime() < new Date(deadline).getTime();
 }
 
 const rigaParts = new Intl.DateTimeFormat('en-GB', {
@@ -45,4 +60,18 @@ function rigaOffsetMs(at: Date): number {
   const p = Object.fromEntries(rigaParts.formatToParts(at).map((x) => [x.type, x.value]));
   const wall = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
   return wall - Math.floor(at.getTime() / 1000) * 1000;
+}
+
+/**
+ * A date and time as people in Riga read it. A day's end (00:00, see rigaEndOfDay) shows as 24:00 of the day it
+ * ends, so "until 10 December 24:00" names the last day that counts rather than the next one.
+ */
+export function formatRigaTime(at: Date | string, language: 'lv' | 'en', dateStyle: 'medium' | 'long' = 'medium'): string {
+  const instant = new Date(at);
+  const format = (d: Date) => new Intl.DateTimeFormat(language === 'lv' ? 'lv-LV' : 'en-GB', {
+    dateStyle, timeStyle: 'short', timeZone: AGENCY_TIME_ZONE,
+  }).format(d);
+  const minuteBefore = new Date(instant.getTime() - 60_000);
+  const midnight = rigaDate(instant) !== rigaDate(minuteBefore) && instant.getTime() % 60_000 === 0;
+  return midnight ? format(minuteBefore).replace('23:59', '24:00') : format(instant);
 }

@@ -10,10 +10,18 @@ export interface PersonFacts {
 }
 
 /** Why a person is not eligible; stable codes shown to staff and mapped to words for learners. */
-export type IneligibleReason = 'deceased' | 'under_min_age' | 'over_max_age' | 'no_social_status' | 'outside_coordinator_municipality';
+export type IneligibleReason =
+  | 'deceased' | 'under_min_age' | 'over_max_age' | 'no_social_status' | 'outside_coordinator_municipality'
+  | 'not_in_population_register';
 
 /** A finding that does not rule a person out but needs agency staff to look (the account is not approved automatically). */
-export type ReviewReason = 'social_status_expired';
+export type ReviewReason = 'social_status_expired' | 'social_status_unchecked';
+
+/**
+ * SOPA refused the query (a 4xx: a question it will never answer, e.g. the operator's identity is missing): the
+ * status could not be checked. That is our side's problem, not the person's, so staff decide (see checkEligibility).
+ */
+export const SOCIAL_STATUS_UNCHECKED = 'unchecked';
 
 /** The decision with the facts and the rule that made it, stored so staff can see why. */
 export interface EligibilityDecision {
@@ -24,7 +32,8 @@ export interface EligibilityDecision {
   /** The rule that decided, in words, e.g. "age 18 or over on the application date". */
   rule: string;
   facts: {
-    onDate: string; age: number; deceased: boolean; programme: string; minAge: number; maxAge: number | null;
+    /** Null when the Population Register does not know the person (nothing to compute it from). */
+    onDate: string; age: number | null; deceased: boolean; programme: string; minAge: number; maxAge: number | null;
     /** The SOPA status valid on the day, when the programme uses it; undefined when SOPA was not asked. */
     socialStatus?: SocialStatusRecord['status'] | null;
   };
@@ -35,12 +44,16 @@ export interface EligibilityDecision {
  * records are passed when the programme uses social status; a record counts only if it covers that day.
  */
 export function checkEligibility(
-  person: PersonFacts, programme: ProgrammeRules, onDate: string, socialStatuses?: readonly SocialStatusRecord[],
+  person: PersonFacts, programme: ProgrammeRules, onDate: string,
+  socialStatusAnswer?: readonly SocialStatusRecord[] | typeof SOCIAL_STATUS_UNCHECKED,
 ): EligibilityDecision {
   const age = ageOn(person.birthDate, onDate);
+  const unchecked = socialStatusAnswer === SOCIAL_STATUS_UNCHECKED;
+  const socialStatuses = unchecked ? undefined : socialStatusAnswer;
   const facts: EligibilityDecision['facts'] = {
     onDate, age, deceased: person.deceased, programme: programme.code, minAge: programme.minAge, maxAge: programme.maxAge,
     ...(socialStatuses ? { socialStatus: statusOn(socialStatuses, onDate) } : {}),
+    ...(unchecked ? { socialStatus: null } : {}),
   };
   const ageRule = programme.maxAge === null
     ? `age ${programme.minAge} or over on the application date`
@@ -50,6 +63,11 @@ export function checkEligibility(
   if (age < programme.minAge) return refuse('under_min_age', ageRule);
   if (programme.maxAge !== null && age > programme.maxAge) return refuse('over_max_age', ageRule);
   const review: ReviewReason[] = [];
+  if (unchecked) {
+    // Refusing the person for our own failed query would be wrong, and retrying cannot help: a person decides.
+    review.push('social_status_unchecked');
+    return { eligible: true, reason: null, review, rule: `alive and ${ageRule}; social status (SOPA) could not be checked: check it by hand`, facts };
+  }
   if (programme.socialStatusRule === 'required' && !facts.socialStatus) {
     // A status that lapsed may have been renewed before the municipality's register shows it: a person decides.
     // No status ever recorded rules the person out.
@@ -60,6 +78,18 @@ export function checkEligibility(
   }
   const statusRule = programme.socialStatusRule === 'required' ? ' with a valid poor or low-income status' : '';
   return { eligible: true, reason: null, review, rule: `alive and ${ageRule}${statusRule}`, facts };
+}
+
+/**
+ * The decision when the Population Register does not know the person code: not eligible, the case closes (so the
+ * person may register again, e.g. with a corrected code) and the learner is told why.
+ */
+export function notInPopulationRegister(programme: ProgrammeRules, onDate: string): EligibilityDecision {
+  return {
+    eligible: false, reason: 'not_in_population_register', review: [],
+    rule: 'the person must be recorded in the Population Register',
+    facts: { onDate, age: null, deceased: false, programme: programme.code, minAge: programme.minAge, maxAge: programme.maxAge },
+  };
 }
 
 /** Plain-words explanation of an ineligibility reason for the learner. */
@@ -81,6 +111,10 @@ export function describeIneligibility(decision: EligibilityDecision, language: '
     outside_coordinator_municipality: {
       lv: 'Jūs pieteica citas pašvaldības koordinators, bet jūsu deklarētā dzīvesvieta ir citur. Varat pieteikties pats vai ar savas pašvaldības koordinatora palīdzību.',
       en: 'You were registered by a coordinator of another municipality than your declared address. You can apply yourself or with your own municipality\'s coordinator.',
+    },
+    not_in_population_register: {
+      lv: 'Iedzīvotāju reģistrā nav atrasta persona ar šo personas kodu. Pārbaudiet personas kodu un piesakieties vēlreiz vai vērsieties Pilsonības un migrācijas lietu pārvaldē.',
+      en: 'The Population Register has no person with this person code. Check the code and register again, or contact the Office of Citizenship and Migration Affairs.',
     },
     over_max_age: {
       lv: `Pieteikuma dienā jums ir ${age} gadi, kas pārsniedz programmas vecuma robežu.`,

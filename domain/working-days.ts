@@ -8,8 +8,8 @@ export function isWorkingDay(day: string, holidays: ReadonlySet<string>): boolea
 }
 
 /**
- * The deadline for something due within `workingDays` working days of `from`: the end (23:59:59.999 Riga time) of
- * the n-th working day after the Riga day of `from`. A task opened on Friday with one working day is due at the
+ * The deadline for something due within `workingDays` working days of `from`: the end of the n-th working day after
+ * the Riga day of `from` (the next day's 00:00 Riga time, exclusive: see rigaEndOfDay). A task opened on Friday with one working day is due at the
  * end of Monday, or of Tuesday when Monday is a public holiday.
  */
 export function workingDaysDeadline(from: Date, workingDays: number, holidays: ReadonlySet<string>): Date {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
+import { formatRigaTime } from '../domain/dates';
 import { formatEuro } from '../domain/money';
 
 /** Languages of the web pages; Latvian is the default. */
@@ -43,9 +44,8 @@ export function createRenderer() {
   hbs.registerHelper('money', (cents: number, options: Handlebars.HelperOptions) => formatEuro(cents, options.data.root.lang));
   hbs.registerHelper('datetime', (iso: string | Date | null, options: Handlebars.HelperOptions) => {
     if (!iso) return '';
-    return new Intl.DateTimeFormat(options.data.root.lang === 'lv' ? 'lv-LV' : 'en-GB', {
-      dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/Riga',
-    }).format(new Date(iso));
+    // A deadline at a day's end (00:00) reads as 24:00 of its last day.
+    return formatRigaTime(iso, options.data.root.lang === 'lv' ? 'lv' : 'en');
   });
   hbs.registerHelper('json', (value: unknown) => JSON.stringify(value, null, 2));
   // The approval stages and events are named after IMK, the first programme; other programmes' learners read

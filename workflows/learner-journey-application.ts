@@ -1,11 +1,12 @@
 import {
-  ApplicationFailure, condition, defineQuery, defineUpdate, log, setHandler,
+  ApplicationFailure, condition, defineQuery, defineUpdate, log, patched, setHandler,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { OfferSummary } from '../activities/applications';
+import { formatRigaTime, rigaDate } from '../domain/dates';
 import {
-  StudyFailureType, enrolmentTimeoutReason, validateSurveyAnswer, type ApplicationRefusal, type ApplicationState,
+  StudyFailureType, enrolmentTimeoutReason, outcomeTooEarly, validateSurveyAnswer, type ApplicationRefusal, type ApplicationState,
   type ApplyOutcome, type DropoutReason, type SurveyAspect, type SurveyKind,
 } from '../domain/applications';
 import { FailureType } from '../domain/failures';
@@ -125,6 +126,9 @@ export interface StudyContext {
   closing(): CloseJourneyRequest | null;
 }
 
+// Version marker (see docs/decisions.md, "Versioning"): a request accepted as the journey closes is refused.
+const PATCH_ANSWER_LEFTOVER_REQUESTS = 'answer-leftover-requests';
+
 const DEFAULTS = { surveyReminderAfter: '14 days', surveyCloseAfter: '14 days', outcomeOverdueAfter: '30 days' } as const;
 
 const LEARNER_ROLES = ['learner', 'coordinator'];
@@ -161,6 +165,9 @@ export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
   // One request at a time: handlers hand it to the body and wait for its answer, so every transition is made
   // in one place (the body), in order, and a validator can judge against a state no handler is changing.
   let inbox: Pending | null = null;
+  // The request the body has taken from the inbox and is still working on (answered or failed at the end). A
+  // validator looks at it too: a second survey answer arriving while the first is being saved is "already answered".
+  let taken: Pending | null = null;
   const decided = new Map<string, string>();
   const caseId = ctx.caseId;
   let running = false;
@@ -205,6 +212,13 @@ export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
       common(input.actor, PROVIDER_ROLES);
       if (ctx.stage() !== 'studying') throw refuse(FailureType.StaleDecision, `The learner is not studying (stage ${ctx.stage()})`);
       if (input.outcome !== 'completed' && input.outcome !== 'dropped_out') throw refuse(StudyFailureType.WrongStage, 'outcome must be completed or dropped_out', { field: 'outcome' });
+      // Workflow time is deterministic; validators do not run on replay, so histories already recorded still replay.
+      const early = state.application ? outcomeTooEarly(input.outcome, state.application, rigaDate(new Date())) : null;
+      if (early) {
+        throw refuse(StudyFailureType.OutcomeTooEarly, early.rule === 'completion_from_end_date'
+          ? `outcome: completion can be reported from the group's end date (${early.from}) on`
+          : `outcome: a dropout can be reported from the group's start date (${early.from}) on`, { field: 'outcome', ...early });
+      }
     },
   });
   setHandler(withdrawUpdate, (input) => submit({ kind: 'withdraw', input }) as Promise<StageResult>, {
@@ -215,7 +229,8 @@ export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
   });
   setHandler(surveyAnswerUpdate, (input) => submit({ kind: 'survey', input }) as Promise<StageResult>, {
     validator: (input) => {
-      if (state.survey?.answered) throw refuse(FailureType.AlreadyDecided, 'The survey was already answered');
+      const surveyInHand = [inbox, taken].some((p) => p?.request.kind === 'survey');
+      if (state.survey?.answered || surveyInHand) throw refuse(FailureType.AlreadyDecided, 'The survey was already answered');
       common(input.actor, LEARNER_ROLES);
       if (!state.survey || !SURVEY_STAGES.includes(ctx.stage())) throw refuse(StudyFailureType.WrongStage, 'No survey is open');
       const problem = validateSurveyAnswer(state.survey.kind, input);
@@ -226,10 +241,12 @@ export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
   const take = (): Pending => {
     const pending = inbox!;
     inbox = null;
+    taken = pending;
     return pending;
   };
-  const answer = (pending: Pending, value: unknown) => { pending.answer = value; };
-  const fail = (pending: Pending, failure: ApplicationFailure) => { pending.failure = failure; };
+  const done = (pending: Pending) => { if (taken === pending) taken = null; };
+  const answer = (pending: Pending, value: unknown) => { pending.answer = value; done(pending); };
+  const fail = (pending: Pending, failure: ApplicationFailure) => { pending.failure = failure; done(pending); };
   const wrongStage = (pending: Pending) => fail(pending, refuse(StudyFailureType.WrongStage, `Not possible at stage ${ctx.stage()}`));
   const waitForRequest = (timeoutMs?: number): Promise<boolean> => {
     const ready = () => inbox !== null || ctx.closing() !== null;
@@ -470,25 +487,45 @@ export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
     };
   }
 
+  /**
+   * Answers a request accepted while the last step was being recorded: nothing will take it from the inbox any
+   * more, and an Update left unanswered keeps the workflow from completing (and its caller waiting) for ever.
+   */
+  function refuseLeftover(): void {
+    // patched() only on this path, so journeys that end with an empty inbox record no marker.
+    if (inbox === null || !patched(PATCH_ANSWER_LEFTOVER_REQUESTS)) return;
+    const leftover = take();
+    fail(leftover, leftover.request.kind === 'survey' && state.survey?.answered
+      ? refuse(FailureType.AlreadyDecided, 'The survey was already answered')
+      : refuse(FailureType.StaleDecision, 'This journey is closed'));
+  }
+
+  /** From an approved account to the journey's close. */
+  async function drive(): Promise<void> {
+    for (;;) {
+      if (!(await apply())) return closeFromOutside(ctx.closing()!);
+      const enrolment = await enrol();
+      if (enrolment === 'closed') return closeFromOutside(ctx.closing()!);
+      if (enrolment === 'enrolled') break;
+    }
+    const outcome = await study();
+    if (outcome === 'closed') return closeFromOutside(ctx.closing()!);
+    if ((await survey(outcome)) === 'closed_from_outside') return closeFromOutside(ctx.closing()!);
+    log.info('journey closed', { caseId, outcome, surveyAnswered: state.survey?.answered ?? false });
+  }
+
   return {
     async run() {
       running = true;
-      for (;;) {
-        if (!(await apply())) return closeFromOutside(ctx.closing()!);
-        const enrolment = await enrol();
-        if (enrolment === 'closed') return closeFromOutside(ctx.closing()!);
-        if (enrolment === 'enrolled') break;
-      }
-      const outcome = await study();
-      if (outcome === 'closed') return closeFromOutside(ctx.closing()!);
-      if ((await survey(outcome)) === 'closed_from_outside') return closeFromOutside(ctx.closing()!);
-      log.info('journey closed', { caseId, outcome, surveyAnswered: state.survey?.answered ?? false });
+      await drive();
+      refuseLeftover();
     },
   };
 }
 
+// A deadline at a day's end (00:00 Riga) reads as 24:00 of its last day. Only e-mail text changes with it.
 function formatDate(iso: string, language: 'lv' | 'en'): string {
-  return new Intl.DateTimeFormat(language === 'lv' ? 'lv-LV' : 'en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Riga' }).format(new Date(iso));
+  return formatRigaTime(iso, language, 'long');
 }
 
 function formatDay(day: string, language: 'lv' | 'en'): string {

@@ -1,12 +1,13 @@
 import {
-  ApplicationFailure, allHandlersFinished, condition, defineQuery, defineSignal, log, patched,
+  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, defineQuery, defineSignal, log, patched,
   setHandler, upsertSearchAttributes, uuid4, workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { rigaDate } from '../domain/dates';
 import {
-  checkCoordinatorMunicipality, checkEligibility, describeIneligibility, type EligibilityDecision,
+  SOCIAL_STATUS_UNCHECKED, checkCoordinatorMunicipality, checkEligibility, describeIneligibility, notInPopulationRegister,
+  type EligibilityDecision,
 } from '../domain/eligibility';
 import { FailureType } from '../domain/failures';
 import { formatEuro } from '../domain/money';
@@ -51,6 +52,7 @@ export const closeJourneySignal = defineSignal<[CloseJourneyRequest]>('closeJour
 const PATCH_PROGRAMMES_AS_DATA = 'programmes-as-data';
 const PATCH_APPLICATION_TO_SURVEY = 'application-to-survey';
 const PATCH_ASSISTED_MUNICIPALITY = 'assisted-municipality';
+const PATCH_REGISTRY_REFUSALS = 'registry-refusals-decided';
 
 /** A learner's journey from registration to an approved individual learning account (or a clear refusal). */
 export async function learnerJourney(input: LearnerJourneyInput): Promise<LearnerJourneyResult> {
@@ -110,18 +112,24 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
   /** Fetches the person from the Population Register and applies the programme's rule. */
   async function checkAccountEligibility(): Promise<EligibilityDecision> {
     setStage('checking_eligibility');
-    const person = await registry.lookupPerson({
-      personCode: input.personCode, caseId: input.caseId, purpose: `${input.programme} eligibility check`,
-      auditKey: `${workflowInfo().workflowId}:eligibility`,
-    });
+    let person;
+    try {
+      person = await registry.lookupPerson({
+        personCode: input.personCode, caseId: input.caseId, purpose: `${input.programme} eligibility check`,
+        auditKey: `${workflowInfo().workflowId}:eligibility`,
+      });
+    } catch (err) {
+      // An unknown person code is an answer, not a fault: the case closes as not eligible and the person is told.
+      // (Before this patch the workflow failed and the case stayed open for ever.)
+      if (registryRefusal(err) !== FailureType.PersonNotFound || !patched(PATCH_REGISTRY_REFUSALS)) throw err;
+      state.eligibility = notInPopulationRegister(programme, rigaDate(new Date()));
+      log.info('eligibility decided', { caseId: input.caseId, eligible: false, rule: state.eligibility.rule });
+      return state.eligibility;
+    }
     await db.saveLearnerName({ personCode: input.personCode, firstName: person.firstName, lastName: person.lastName });
     const onDate = rigaDate(new Date());
     // SOPA is asked only when the programme uses social status: the data-sharing agreement allows no other purpose.
-    const socialStatuses = programme.socialStatusRule === 'not_used' ? undefined : (await registry.lookupSocialStatus({
-      // A year back, so a status that lapsed recently is seen (staff then check) rather than read as none at all.
-      personCode: input.personCode, onDate, lookbackMonths: 12, caseId: input.caseId, purpose: `${input.programme} eligibility: social status`,
-      auditKey: `${workflowInfo().workflowId}:social-status`,
-    })).records;
+    const socialStatuses = programme.socialStatusRule === 'not_used' ? undefined : await socialStatusesOn(onDate);
     let decision = checkEligibility(person, programme, onDate, socialStatuses);
     // A coordinator acts only for people of their municipality (journeys from before this rule skip it).
     const coordinatorMunicipality = input.actor.role === 'coordinator' ? input.actor.municipality : undefined;
@@ -131,6 +139,21 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
     state.eligibility = decision;
     log.info('eligibility decided', { caseId: input.caseId, eligible: decision.eligible, rule: decision.rule });
     return decision;
+  }
+
+  /** The person's SOPA records of the last year, or "unchecked" when SOPA refused the query (staff then decide). */
+  async function socialStatusesOn(onDate: string) {
+    try {
+      return (await registry.lookupSocialStatus({
+        // A year back, so a status that lapsed recently is seen (staff then check) rather than read as none at all.
+        personCode: input.personCode, onDate, lookbackMonths: 12, caseId: input.caseId, purpose: `${input.programme} eligibility: social status`,
+        auditKey: `${workflowInfo().workflowId}:social-status`,
+      })).records;
+    } catch (err) {
+      if (registryRefusal(err) !== FailureType.SocialStatusRefused || !patched(PATCH_REGISTRY_REFUSALS)) throw err;
+      log.warn('SOPA refused the social-status query; staff will decide', { caseId: input.caseId });
+      return SOCIAL_STATUS_UNCHECKED;
+    }
   }
 
   /** Tells the learner they are not eligible, and why; the journey ends here. */
@@ -242,6 +265,12 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
     state.openTaskId = null;
     setStage('closed');
   });
+}
+
+/** The type of a registry's permanent answer (an activity's non-retryable failure), or null for anything else. */
+function registryRefusal(err: unknown): string | null {
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) return null;
+  return err.cause.type ?? null;
 }
 
 function formatDate(iso: string, language: 'lv' | 'en'): string {

@@ -1,6 +1,6 @@
 import {
-  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, defineQuery, defineUpdate, isCancellation, setHandler,
-  sleep, uuid4, workflowInfo,
+  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate,
+  isCancellation, patched, setHandler, sleep, uuid4, workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { FailureType } from '../domain/failures';
@@ -20,8 +20,16 @@ export interface ProviderOfferInput {
   timing?: {
     /** After teaching ends, how often to look again while learners' outcomes are still missing (default 1 day). */
     closeCheckInterval?: Duration;
+    /** Looks of that loop in one run before it continues as new (default 60), so its history stays small. */
+    closeChecksPerRun?: number;
   };
+  /** Set by the run that continued as new in the closing loop: the new run goes straight back to it. */
+  resumeAt?: 'closing';
 }
+
+// Version marker (see docs/decisions.md, "Versioning"): the closing loop continues as new after a number of looks.
+const PATCH_CLOSING_CONTINUES_AS_NEW = 'closing-continues-as-new';
+const CLOSE_CHECKS_PER_RUN = 60;
 
 /** How the offer's workflow ended. */
 export interface ProviderOfferResult { state: OfferState }
@@ -211,8 +219,17 @@ export async function providerOffer(input: ProviderOfferInput): Promise<Provider
   /** After teaching ends, closes the offer once no application is waiting for the provider or studying. */
   async function closeAfterTeaching(): Promise<void> {
     await until(context.call.teachingEndsAt);
+    let checks = 0;
     while ((await db.countActiveApplications({ offerId: input.offerId })).active > 0) {
       await sleep(input.timing?.closeCheckInterval ?? '1 day');
+      checks += 1;
+      // A missing outcome can keep this loop going for months; each look adds to the history, so after a number
+      // of looks the run continues as new, straight back into this loop. patched() only here: runs recorded before
+      // this change keep looping in one run when replayed.
+      if (checks >= (input.timing?.closeChecksPerRun ?? CLOSE_CHECKS_PER_RUN) && patched(PATCH_CLOSING_CONTINUES_AS_NEW)) {
+        await condition(allHandlersFinished);
+        await continueAsNew<typeof providerOffer>({ ...input, resumeAt: 'closing' });
+      }
     }
     await db.closeOffer({ offerId: input.offerId, workflowId });
     status.state = 'closed';
@@ -220,10 +237,14 @@ export async function providerOffer(input: ProviderOfferInput): Promise<Provider
 
   // Cancelled from the console: the offer closes (out of the catalogue, its task withdrawn); no e-mail.
   return cleanUpOnCancel(async () => {
-    const evaluation = await closeSubmission();
-    if (evaluation && (await evaluate(evaluation))) {
-      await publish();
+    if (input.resumeAt === 'closing') {
       await closeAfterTeaching();
+    } else {
+      const evaluation = await closeSubmission();
+      if (evaluation && (await evaluate(evaluation))) {
+        await publish();
+        await closeAfterTeaching();
+      }
     }
     // Let an Update that is still returning its answer finish before the workflow completes.
     await condition(allHandlersFinished);

@@ -59,7 +59,8 @@ export function createPopulationRegisterActivities({ db, populationRegister }: {
       if (!person) {
         throw ApplicationFailure.create({
           type: FailureType.PersonNotFound, nonRetryable: true,
-          message: `The Population Register has no person with code ${input.personCode}`,
+          // No person code here: failure messages end up in workflow history and the console (the audit row says whom).
+          message: 'The Population Register has no person with this person code',
         });
       }
       return person;

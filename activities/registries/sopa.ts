@@ -192,13 +192,17 @@ export function createSopaClient(opts: {
   };
 }
 
-/** The `error` and `field` of an error body, if it has them; the rest is dropped so no personal data is echoed. */
+/**
+ * The `error` and `field` of an error body, if they are codes (letters, `_`, `.`, `-`); the rest is dropped so no
+ * personal data (e.g. a person code echoed by the service) reaches the failure message, history or the console.
+ */
 function safeErrorBody(text: string): { error?: string; field?: string } {
+  const code = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z][A-Za-z_.-]{0,63}$/.test(v);
   try {
     const body = JSON.parse(text) as { error?: unknown; field?: unknown };
     return {
-      ...(typeof body.error === 'string' ? { error: body.error } : {}),
-      ...(typeof body.field === 'string' ? { field: body.field } : {}),
+      ...(code(body.error) ? { error: body.error } : {}),
+      ...(code(body.field) ? { field: body.field } : {}),
     };
   } catch {
     return {};

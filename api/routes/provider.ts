@@ -60,7 +60,7 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
     responses: {
       200: { description: 'Outcome recorded; the learner is invited to the survey', schema: actionResult },
       404: { description: 'None of your offers has this application' },
-      409: { description: 'The learner is not enrolled, or the outcome was already reported' },
+      409: { description: 'The learner is not enrolled, the outcome was already reported, or it is too early (completion from the group\'s end date, dropout from its start date)' },
     },
   }, async (ctx, { params, body }) => {
     ctx.body = await reportOutcome(deps, currentSession(ctx), params.applicationId, body);
@@ -149,6 +149,10 @@ function pageMessage(lang: PageLanguage, err: HttpError): string {
   const role = detail.decidedByRole ?? detail.reportedByRole;
   const by = detail.decidedBy ?? detail.reportedBy
     ?? translate(lang, role === 'system' ? 'provider.bySystem' : role === 'learner' ? 'provider.byLearner' : 'provider.colleague');
+  if (err.code === 'outcome_too_early') {
+    const early = err.details[0] as { rule: string; from: string };
+    return translate(lang, `provider.error.outcome_too_early.${early.rule}`, { from: formatDay(early.from, lang) });
+  }
   const words = translate(lang, key, { state: detail.state ? translate(lang, `provider.state.${detail.state}`).toLowerCase() : '', by });
   return words === key ? err.message : words;
 }

@@ -3,7 +3,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { DROPOUT_REASONS, SURVEY_ASPECTS } from '../../domain/applications';
-import { rigaDate } from '../../domain/dates';
+import { beforeDeadline, lastRigaDayOf, rigaDate } from '../../domain/dates';
 import { FailureType } from '../../domain/failures';
 import { costPerLearnerCents } from '../../domain/offer-cost';
 import { EDITABLE_OFFER_STATES, GROUP_OFFER_STATES, type OfferProblem, type OfferState } from '../../domain/offers';
@@ -115,7 +115,7 @@ export async function createDraft(deps: ApiDeps, session: Session, input: { call
   } | undefined>();
   if (!call) throw invalid([{ field: 'callId', rule: 'unknown_call', message: 'no call for offers has this id' }]);
   const now = new Date();
-  if (new Date(call.submissionOpensAt) > now || new Date(call.submissionClosesAt) <= now) {
+  if (new Date(call.submissionOpensAt) > now || !beforeDeadline(call.submissionClosesAt, now)) {
     throw new HttpError(409, 'submission_closed', 'This call is not taking offers now', [{ field: 'callId', submissionClosesAt: iso(call.submissionClosesAt) }]);
   }
   const offerId = randomUUID();
@@ -175,7 +175,7 @@ export async function getOwnOffer(deps: ApiDeps, session: Session, offerId: stri
       return { kind, document: d ? { kind, filename: d.filename, contentType: d.contentType, sizeBytes: d.sizeBytes, sha256: d.sha256, uploadedAt: iso(d.uploadedAt)! } : null };
     }),
     groups, rejectionReasons: row.rejectionReasons, submittedAt: iso(row.submittedAt),
-    teachingPeriod: row.groupFormationAt && row.teachingEndsAt ? { from: rigaDate(new Date(row.groupFormationAt)), until: rigaDate(new Date(row.teachingEndsAt)) } : null,
+    teachingPeriod: row.groupFormationAt && row.teachingEndsAt ? { from: rigaDate(new Date(row.groupFormationAt)), until: lastRigaDayOf(new Date(row.teachingEndsAt)) } : null,
   };
 }
 

@@ -206,6 +206,8 @@ function mapUpdateError(err: unknown, cause: Error | undefined, staleMessage: st
     if (cause.type === FailureType.StaleDecision) return new HttpError(409, 'not_waiting', staleMessage);
     if (cause.type === StudyFailureType.Busy) return new HttpError(409, 'busy', 'Another request for this learner is being processed; try again in a moment');
     if (cause.type === StudyFailureType.NotAllowed) return new HttpError(403, 'forbidden', cause.message);
+    // Reported before it could have happened (nothing was spent): the details name the rule and the first allowed day.
+    if (cause.type === StudyFailureType.OutcomeTooEarly) return new HttpError(409, 'outcome_too_early', cause.message, [cause.details?.[0]]);
     if (cause.type === StudyFailureType.WrongStage) {
       const field = (cause.details?.[0] as { field?: string } | undefined)?.field;
       if (field) return new HttpError(400, 'invalid_request', `Invalid body: ${field}: ${cause.message}`, [{ field, rule: 'custom', message: cause.message }]);

@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { CaseEvent, Offer, Provider, ProviderEvent, StoredDocument, Task, User } from '../../lib/db';
-import { rigaDate, rigaEndOfDay } from '../../domain/dates';
+import { lastRigaDayOf, rigaDate, rigaEndOfDay } from '../../domain/dates';
 import { shift, weekdayOf } from '../../domain/holidays';
 import { isWorkingDay } from '../../domain/working-days';
 import type { Session } from '../../lib/sessions';
@@ -423,7 +423,7 @@ function tasksQuery(deps: ApiDeps) {
 // The views of task rows; the working days to each due day need the public holidays between today and that day.
 async function toViews(deps: ApiDeps, rows: TaskRow[], m: InboxMoment): Promise<TaskView[]> {
   if (rows.length === 0) return [];
-  const days = rows.map((row) => rigaDate(new Date(row.dueAt))).concat(m.today).sort();
+  const days = rows.map((row) => lastRigaDayOf(new Date(row.dueAt))).concat(m.today).sort();
   const holidays = await deps.db('publicHolidays').whereBetween('day', [days[0], days[days.length - 1]])
     .select<{ day: string }[]>(deps.db.raw("to_char(day, 'YYYY-MM-DD') AS day"));
   const holidaySet = new Set(holidays.map(({ day }) => day));
@@ -453,7 +453,7 @@ function toView(row: TaskRow, m: InboxMoment, holidays: ReadonlySet<string>): Ta
     providerRegistrationNumber: row.providerRegistrationNumber ?? null, offerTitle, subject,
     programme: row.programme ?? null, callId: row.callId ?? null,
     dueAt, escalatedAt, overdue: row.state === 'open' && (escalatedAt !== null || Date.parse(dueAt) < m.now.getTime()),
-    dueInWorkingDays: workingDaysBetween(m.today, rigaDate(new Date(row.dueAt)), holidays),
+    dueInWorkingDays: workingDaysBetween(m.today, lastRigaDayOf(new Date(row.dueAt)), holidays),
     createdAt: new Date(row.createdAt).toISOString(), assigneeId: row.assigneeId ?? null, assigneeName: row.assigneeName ?? null,
     claimedAt: row.claimedAt ? new Date(row.claimedAt).toISOString() : null,
     decision: row.decision, decidedByName: row.decidedByName, comment: row.comment, facts: row.facts ?? {},

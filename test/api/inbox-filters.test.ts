@@ -1,5 +1,5 @@
 import test from 'ava';
-import { rigaDate, rigaEndOfDay } from '../../domain/dates';
+import { lastRigaDayOf, rigaDate, rigaEndOfDay } from '../../domain/dates';
 import { assertError, fieldsOf, httpClient } from '../helpers/http';
 import { seedInboxTasks, type InboxSeed } from '../helpers/inbox-seed';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -196,7 +196,7 @@ test('working days to the due day skip weekends and public holidays', async (t) 
     return sign * n;
   };
   for (const f of [{ due: 'overdue' }, { sort: 'age' }, { state: 'all', sort: 'age' }] as Filter[]) {
-    for (const task of (await list(f)).tasks) t.is(task.dueInWorkingDays, workingDays(today, rigaDate(new Date(task.dueAt))), task.dueAt);
+    for (const task of (await list(f)).tasks) t.is(task.dueInWorkingDays, workingDays(today, lastRigaDayOf(new Date(task.dueAt))), task.dueAt);
   }
   const overdue = (await list({ due: 'overdue' })).tasks;
   t.true(overdue.every((x) => x.overdue && x.dueInWorkingDays <= 0));

@@ -171,7 +171,7 @@ test.serial('a learner applies: applied (201), the cost is earmarked, a repeated
   const view = await study(ANNA, caseId);
   t.like(view, { stage: 'applied', balanceCents: BALANCE - COST, earmarkedCents: COST, canApply: false, canWithdraw: true, waitingFor: 'provider' });
   t.like(view.application, { state: 'applied', offerId: OFFER.id, groupId: GROUP.id, earmarkedCents: COST });
-  t.is(view.application!.groupFormationDeadline, new Date('2027-03-15T23:59:00+02:00').toISOString());
+  t.is(view.application!.groupFormationDeadline, new Date('2027-03-16T00:00:00+02:00').toISOString(), 'the whole of 15 March counts');
 
   // The same submit again (a double click) is answered the same, and applies once.
   const again = await applyFor(ANNA, caseId, body);
@@ -291,7 +291,11 @@ test.serial('after the provider reports completion the learner rates the trainin
   const person = newPerson('Kārlis');
   const { caseId, handle } = await approvedCase(person);
   const freeBefore = (await offers()).offers.find((o) => o.offerId === OFFER.id)!.groups.find((g) => g.groupId === GROUP.id)!.freePlaces;
+  // Completion may be reported only from the group's end date: the journey takes the dates at enrolment, so the seeded
+  // group is moved into the past for this learner's application and enrolment, then back.
+  await stack.db('offerGroups').where({ id: GROUP.id }).update({ startsOn: '2026-09-07', endsOn: '2026-11-27' });
   await enrolled(person, caseId, handle);
+  await stack.db('offerGroups').where({ id: GROUP.id }).update({ startsOn: GROUP.startsOn, endsOn: GROUP.endsOn });
   t.like(await study(person, caseId), { stage: 'studying', canWithdraw: true, waitingFor: 'provider', application: { state: 'enrolled' } });
   const freeAfter = (await offers()).offers.find((o) => o.offerId === OFFER.id)!.groups.find((g) => g.groupId === GROUP.id)!.freePlaces;
   t.is(freeAfter, freeBefore - 1, 'the catalogue counts the enrolled learner');

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { statutoryHolidays } from '../../domain/holidays';
 import { isWorkingDay, workingDaysDeadline } from '../../domain/working-days';
-import { rigaDate, rigaEndOfDay, rigaTime } from '../../domain/dates';
+import { lastRigaDayOf, rigaEndOfDay, rigaTime } from '../../domain/dates';
 
 const holidaysOf = (...years: number[]) => new Set(years.flatMap((y) => statutoryHolidays(y).map((h) => h.day)));
 const due = (day: string, time: string, n: number, holidays = holidaysOf(2025, 2026, 2027, 2028)) =>
@@ -29,28 +29,29 @@ test('fixed holidays, and 4 May / 18 November on a weekend give the next Monday 
 
 test('a task opened on Friday with one working day is due at the end of Monday', (t) => {
   t.is(due('2026-11-27', '15:00', 1).toISOString(), rigaEndOfDay('2026-11-30').toISOString());
-  t.is(rigaDate(due('2026-11-27', '15:00', 1)), '2026-11-30');
+  t.is(lastRigaDayOf(due('2026-11-27', '15:00', 1)), '2026-11-30');
 });
 
 test('Friday before a holiday Monday: due at the end of Tuesday', (t) => {
   // Friday 2 May 2025, then the weekend and Monday 5 May (4 May in lieu) → Tuesday 6 May.
-  t.is(rigaDate(due('2025-05-02', '09:00', 1)), '2025-05-06');
+  t.is(lastRigaDayOf(due('2025-05-02', '09:00', 1)), '2025-05-06');
   // Thursday 2 April 2026: Good Friday, the weekend and Easter Monday are skipped → Tuesday 7 April.
-  t.is(rigaDate(due('2026-04-02', '12:00', 1)), '2026-04-07');
+  t.is(lastRigaDayOf(due('2026-04-02', '12:00', 1)), '2026-04-07');
   // Christmas: Wednesday 23 December 2026 → 24, 25, 26, 27 off → Monday 28 December.
-  t.is(rigaDate(due('2026-12-23', '10:00', 1)), '2026-12-28');
+  t.is(lastRigaDayOf(due('2026-12-23', '10:00', 1)), '2026-12-28');
 });
 
-test('the end of a Riga day is 23:59:59.999 local time, in winter (UTC+2) and in summer (UTC+3)', (t) => {
-  t.is(rigaEndOfDay('2026-11-30').toISOString(), '2026-11-30T21:59:59.999Z');
-  t.is(rigaEndOfDay('2026-07-01').toISOString(), '2026-07-01T20:59:59.999Z');
+test('the end of a Riga day is the next day\'s 00:00 local time, in winter (UTC+2) and in summer (UTC+3)', (t) => {
+  t.is(rigaEndOfDay('2026-11-30').toISOString(), '2026-11-30T22:00:00.000Z');
+  t.is(rigaEndOfDay('2026-07-01').toISOString(), '2026-07-01T21:00:00.000Z');
   // Across the change to summer time (29 March 2026) and back to winter time (25 October 2026).
-  t.is(rigaEndOfDay('2026-03-29').toISOString(), '2026-03-29T20:59:59.999Z');
-  t.is(rigaEndOfDay('2026-10-25').toISOString(), '2026-10-25T21:59:59.999Z');
+  t.is(rigaEndOfDay('2026-03-29').toISOString(), '2026-03-29T21:00:00.000Z');
+  t.is(rigaEndOfDay('2026-10-25').toISOString(), '2026-10-25T22:00:00.000Z');
+  t.is(rigaEndOfDay('2026-12-31').toISOString(), '2026-12-31T22:00:00.000Z', 'across the year');
   // Opened on Friday 27 March 2026 (winter time), due at the end of Monday 30 March (summer time).
-  t.is(due('2026-03-27', '16:00', 1).toISOString(), '2026-03-30T20:59:59.999Z');
+  t.is(due('2026-03-27', '16:00', 1).toISOString(), '2026-03-30T21:00:00.000Z');
   // A task opened late in the evening counts from its Riga day, not the UTC one.
-  t.is(rigaDate(due('2026-11-26', '23:30', 1)), '2026-11-27');
+  t.is(lastRigaDayOf(due('2026-11-26', '23:30', 1)), '2026-11-27');
 });
 
 test('weekends and holidays are not working days; a one-off holiday counts once added', (t) => {
@@ -59,6 +60,6 @@ test('weekends and holidays are not working days; a one-off holiday counts once 
   t.false(isWorkingDay('2026-11-18', holidays));
   t.true(isWorkingDay('2026-11-19', holidays));
   t.false(isWorkingDay('2026-11-19', new Set([...holidays, '2026-11-19'])));
-  t.is(rigaDate(due('2026-11-18', '10:00', 1, new Set([...holidays, '2026-11-19']))), '2026-11-20');
-  t.is(rigaDate(due('2026-11-25', '10:00', 3)), '2026-11-30');
+  t.is(lastRigaDayOf(due('2026-11-18', '10:00', 1, new Set([...holidays, '2026-11-19']))), '2026-11-20');
+  t.is(lastRigaDayOf(due('2026-11-25', '10:00', 3)), '2026-11-30');
 });

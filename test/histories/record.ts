@@ -118,7 +118,7 @@ async function recordLearner(stack: TestStack, version: string): Promise<void> {
     groupFormationDeadline: new Date(now + 3_600_000),
   }).returning<{ id: string }[]>('id');
   const [group] = await stack.db('offerGroups').insert({
-    offerId: offer.id, place: 'Rīga', startsOn: '2027-01-11', endsOn: '2027-04-30', capacity: 10,
+    offerId: offer.id, place: 'Rīga', startsOn: '2026-09-07', endsOn: '2026-11-27', capacity: 10,
   }).returning<{ id: string }[]>('id');
   const completed = await startLearnerJourney(stack.temporal, stack.taskQueue, '321178-40215');
   await untilStage(stack.db, completed.handle, completed.caseId, 'imk_approved');

@@ -72,8 +72,9 @@ async function createOffer(opts: { capacity?: number; costCents?: number; deadli
   }).returning<{ id: string }[]>('id');
   const groupIds: string[] = [];
   for (let i = 0; i < (opts.groups ?? 1); i += 1) {
+    // A group that has ended, so its completion may be reported (not before the end date: issue 11).
     const [group] = await stack.db('offerGroups').insert({
-      offerId: offer!.id, place: `Rīga, Brīvības iela ${i + 1}`, startsOn: '2027-01-11', endsOn: '2027-04-30', capacity: opts.capacity ?? 20,
+      offerId: offer!.id, place: `Rīga, Brīvības iela ${i + 1}`, startsOn: '2026-09-07', endsOn: '2026-11-27', capacity: opts.capacity ?? 20,
     }).returning<{ id: string }[]>('id');
     groupIds.push(group!.id);
   }

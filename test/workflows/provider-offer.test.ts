@@ -202,7 +202,7 @@ test('approved → published at the publication time; learners apply, the group 
   t.true(new Date(published.publishedAt).getTime() >= phases.publicationAt.getTime(), 'not before the publication time');
 
   // The provider sets up a group of one place; two learners apply.
-  const [group] = await stack.db('offerGroups').insert({ offerId, place: 'Rīga, Brīvības iela 1 (paraugs)', startsOn: '2027-01-11', endsOn: '2027-04-30', capacity: 1 }).returning<{ id: string }[]>('id');
+  const [group] = await stack.db('offerGroups').insert({ offerId, place: 'Rīga, Brīvības iela 1 (paraugs)', startsOn: '2026-09-07', endsOn: '2026-11-27', capacity: 1 }).returning<{ id: string }[]>('id');
   const first = await approvedLearner();
   const second = await approvedLearner();
   const applied1 = await first.handle.executeUpdate(applyUpdate, { args: [{ offerId, groupId: group!.id, actor: first.actor }] });
@@ -226,4 +226,40 @@ test('approved → published at the publication time; learners apply, the group 
   t.deepEqual(await handle.result(), { state: 'closed' });
   t.like(await offerRow(offerId), { state: 'closed' });
   t.deepEqual(await stack.db('providerEvents').where({ offerId }).orderBy('id').pluck('kind'), ['submitted', 'in_evaluation', 'approved', 'published', 'closed']);
+});
+
+test('while an outcome is missing after teaching, the closing loop continues as new instead of growing one history', async (t) => {
+  const now = Date.now();
+  // Teaching is over; the offer is published and one learner's application is still open.
+  const phases: CallPhases = {
+    submissionOpensAt: new Date(now - 10 * 86_400_000), submissionClosesAt: new Date(now - 9 * 86_400_000), evaluationEndsAt: new Date(now - 8 * 86_400_000),
+    publicationAt: new Date(now - 7 * 86_400_000), applicationsOpenAt: new Date(now - 7 * 86_400_000), applicationsCloseAt: new Date(now + 86_400_000),
+    groupFormationAt: new Date(now + 86_400_000), teachingEndsAt: new Date(now - 60_000),
+  };
+  const callId = await insertCall(stack.db, `TEST-CAN-${now}`, phases);
+  const providerId = await approvedProvider(stack.db, 'demo');
+  const { offerId, workflowId } = await insertDraftOffer(stack.db, { providerId, sample: 'demo', callId, phases, overrides: { state: 'published', published: true, costCents: 32_000 } });
+  const [group] = await stack.db('offerGroups').insert({ offerId, place: 'Rīga, Brīvības iela 1 (paraugs)', startsOn: '2026-09-07', endsOn: '2026-11-27', capacity: 5 }).returning<{ id: string }[]>('id');
+  const learner = await approvedLearner();
+  t.is((await learner.handle.executeUpdate(applyUpdate, { args: [{ offerId, groupId: group!.id, actor: learner.actor }] })).outcome, 'applied');
+
+  const first = await stack.temporal.workflow.start(providerOffer, {
+    workflowId, taskQueue: stack.taskQueue,
+    args: [{ offerId, providerId, callId, resumeAt: 'closing', timing: { closeCheckInterval: '200 milliseconds', closeChecksPerRun: 3 } }],
+  });
+  // Several runs follow one another while the application stays open.
+  await eventually(async () => {
+    const runs = [];
+    for await (const run of stack.temporal.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(run);
+    return runs.length >= 3;
+  }, 'three runs of the offer workflow', 30_000);
+  const firstHistory = (await stack.temporal.workflow.getHandle(workflowId, first.firstExecutionRunId).fetchHistory()).events ?? [];
+  t.truthy(firstHistory.at(-1)?.workflowExecutionContinuedAsNewEventAttributes, 'the first run continued as new');
+  t.true(firstHistory.length < 80, `the first run's history stays small (${firstHistory.length} events)`);
+  t.like(await offerRow(offerId), { state: 'published' });
+
+  // The learner withdraws: nothing is active any more and the offer closes.
+  await learner.handle.executeUpdate(withdrawUpdate, { args: [{ reason: null, actor: learner.actor }] });
+  t.deepEqual(await stack.temporal.workflow.getHandle(workflowId).result(), { state: 'closed' });
+  t.like(await offerRow(offerId), { state: 'closed' });
 });

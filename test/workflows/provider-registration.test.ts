@@ -70,7 +70,7 @@ test.serial('confirmed by the e-mailed link, checked in the registries, approved
   // Due at the end of a working day in Riga, within a few days (one working day, weekends and holidays skipped).
   const due = new Date(task.dueAt);
   t.true(due.getTime() > Date.now() && due.getTime() < Date.now() + 6 * 86_400_000);
-  t.regex(due.toISOString(), /T2[01]:59:59\.999Z$/);
+  t.regex(due.toISOString(), /T2[12]:00:00\.000Z$/, 'the next Riga midnight (exclusive)');
   t.like(await stack.db('providers').where({ id: registration.providerId }).first(), { status: 'awaiting_approval' });
   t.like(await registration.handle.query(providerRegistrationStateQuery), { stage: 'awaiting_approval', openTaskId: task.id, escalated: false });
 
@@ -151,12 +151,12 @@ test.serial('the working-day deadline skips weekends and public holidays from th
   const opened = rigaTime('2027-03-25', '10:00');
   const holidays = await holidaysBetween(stack.db, '2027-03-25', '2027-04-30');
   t.true(holidays.has('2027-03-26') && holidays.has('2027-03-29'));
-  t.is(workingDaysDeadline(opened, 1, holidays).toISOString(), rigaTime('2027-03-30', '23:59:59.999').toISOString());
+  t.is(workingDaysDeadline(opened, 1, holidays).toISOString(), rigaTime('2027-03-31', '00:00').toISOString());
   // Riga is on summer time by then (UTC+3).
-  t.is(workingDaysDeadline(opened, 1, holidays).toISOString(), '2027-03-30T20:59:59.999Z');
+  t.is(workingDaysDeadline(opened, 1, holidays).toISOString(), '2027-03-30T21:00:00.000Z');
 
   // The government declares Tuesday 30 March a one-off holiday; an administrator adds the row.
   await stack.db('publicHolidays').insert({ day: '2027-03-30', nameLv: 'Papildu brīvdiena', nameEn: 'Additional day off', kind: 'one_off', addedBy: 'admin' });
   const withOneOff = await holidaysBetween(stack.db, '2027-03-25', '2027-04-30');
-  t.is(workingDaysDeadline(opened, 1, withOneOff).toISOString(), rigaTime('2027-03-31', '23:59:59.999').toISOString());
+  t.is(workingDaysDeadline(opened, 1, withOneOff).toISOString(), rigaTime('2027-04-01', '00:00').toISOString());
 });
