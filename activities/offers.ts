@@ -6,7 +6,7 @@ import { checkOffer, computedCostCents } from '../domain/offer-checks';
 import { EDITABLE_OFFER_STATES, type OfferProblem, type OfferState } from '../domain/offers';
 import { formatEuro } from '../domain/money';
 import { writeAudit } from '../lib/audit';
-import type { createEmailActivities } from './email';
+import type { createEmailActivities, SendEmailResult } from './email';
 import { formatTime, writeProviderEvent } from './providers';
 import type { ViisClient } from './registries/viis';
 
@@ -207,7 +207,7 @@ export function createOfferActivities(deps: OfferActivityDeps) {
      * Sends an e-mail about the offer to the provider's address (read at sending time, so a corrected address is
      * used), once per workflow and step.
      */
-    async sendOfferEmail(input: { offerId: string; workflowId: string; step: string; template: EmailName; data?: Record<string, unknown> }): Promise<{ status: 'sent' | 'already-sent' | 'no-address' }> {
+    async sendOfferEmail(input: { offerId: string; workflowId: string; step: string; template: EmailName; data?: Record<string, unknown> }): Promise<{ status: SendEmailResult['status'] | 'no-address' }> {
       const offer = await offerOf(db, input.offerId);
       const provider = await Provider.query(db).findById(offer.providerId);
       const call = offer.callId ? await Call.query(db).findById(offer.callId) : undefined;

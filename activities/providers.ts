@@ -6,7 +6,7 @@ import { rigaDate } from '../domain/dates';
 import { writeAudit } from '../lib/audit';
 import type { EnterpriseRegisterClient } from './registries/enterprise-register';
 import type { ViisClient } from './registries/viis';
-import type { createEmailActivities } from './email';
+import type { createEmailActivities, SendEmailResult } from './email';
 
 /** One row of a provider's or an offer's history, keyed by workflow and step so a retry writes it once. */
 export interface ProviderEventInput {
@@ -69,7 +69,7 @@ export function createProviderActivities(deps: ProviderActivityDeps) {
      */
     async sendProviderConfirmationEmail(input: {
       providerId: string; workflowId: string; email: string; language: 'lv' | 'en'; validHours: number; validUntil: string;
-    }): Promise<{ status: 'sent' | 'already-sent' }> {
+    }): Promise<SendEmailResult> {
       const provider = await Provider.query(db).findById(input.providerId);
       if (!provider) throw new Error(`provider ${input.providerId} not found`);
       const token = await deps.links.sign('confirm-provider-email', input.providerId, input.validHours);
@@ -86,7 +86,7 @@ export function createProviderActivities(deps: ProviderActivityDeps) {
     /** Tells the registrant the agency's decision (approved, or rejected with the reason). */
     async sendProviderDecisionEmail(input: {
       providerId: string; workflowId: string; email: string; language: 'lv' | 'en'; decision: 'approve' | 'reject'; reason: string; decidedAt: string;
-    }): Promise<{ status: 'sent' | 'already-sent' }> {
+    }): Promise<SendEmailResult> {
       const provider = await Provider.query(db).findById(input.providerId);
       if (!provider) throw new Error(`provider ${input.providerId} not found`);
       const common = { providerName: provider.name, serviceCaseId: provider.registrationNumber, caseUrl: `${deps.publicUrl}/provider` };
