@@ -117,7 +117,7 @@ export async function startTestStack(opts: {
   server.on('request', app.callback());
 
   return {
-    db, temporal, taskQueue, appUrl, tokens, links, mail, registry: registry.control, sopa: sopa.control, ssoUrl: ssoListening.url, sso,
+    db, temporal, taskQueue, appUrl, tokens, links, mail, smtpPort: mailListening.smtpPort, registry: registry.control, sopa: sopa.control, ssoUrl: ssoListening.url, sso,
     viis: viis.control, enterpriseRegister: enterpriseRegister.control,
     /** A bearer token for a session, as the login routes would issue. */
     async tokenFor(role: 'learner' | 'staff' | 'admin' | 'provider', subject: string, name = 'Test User') {
