@@ -52,19 +52,19 @@ test('waitFor resolves for an already caught message and times out listing subje
 });
 
 test('stall at data holds the reply; a sender that hangs up first has not handed the message over', async (t) => {
-  const { catcher, running } = await startCatcher(t);
-  const impatient = nodemailer.createTransport({ host: '127.0.0.1', port: running.smtpPort, secure: false, ignoreTLS: true, socketTimeout: 200 });
+  const { catcher, running, transport } = await startCatcher(t);
+  const impatient = nodemailer.createTransport({ host: '127.0.0.1', port: running.smtpPort, secure: false, ignoreTLS: true, socketTimeout: 1_000 });
   t.teardown(() => impatient.close());
-  catcher.stall({ at: 'data', ms: 600, count: 1 });
-  t.deepEqual(catcher.state().stall, { at: 'data', ms: 600, remaining: 1 });
+  catcher.stall({ at: 'data', ms: 2_500, count: 1 });
+  t.deepEqual(catcher.state().stall, { at: 'data', ms: 2_500, remaining: 1 });
   const err = await t.throwsAsync(impatient.sendMail({ from: 'a@example.lv', to: 'b@example.lv', subject: 'Aizturēta', text: 'x' }));
   t.regex(String((err as { code?: string }).code), /ETIMEDOUT|SOCKET_TIMEOUT/);
-  await new Promise((resolve) => setTimeout(resolve, 700));
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
   t.deepEqual(catcher.messages(), [], 'the held message was not caught: its sender had hung up');
-  t.deepEqual(catcher.state().stall, { at: 'data', ms: 600, remaining: 0 });
+  t.deepEqual(catcher.state().stall, { at: 'data', ms: 2_500, remaining: 0 });
 
   // The count is used up: the next message goes straight through.
-  await impatient.sendMail({ from: 'a@example.lv', to: 'b@example.lv', subject: 'Nākamā', text: 'x' });
+  await transport.sendMail({ from: 'a@example.lv', to: 'b@example.lv', subject: 'Nākamā', text: 'x' });
   t.deepEqual(catcher.messages().map((m) => m.subject), ['Nākamā']);
 });
 
@@ -79,14 +79,14 @@ test('stall at data: a patient sender waits and its message is caught once the r
 });
 
 test('stall at connect holds the greeting, so a sender with a shorter greeting timeout gives up', async (t) => {
-  const { catcher, running } = await startCatcher(t);
-  catcher.stall({ at: 'connect', ms: 500, count: 1 });
-  const impatient = nodemailer.createTransport({ host: '127.0.0.1', port: running.smtpPort, secure: false, ignoreTLS: true, greetingTimeout: 150 });
+  const { catcher, running, transport } = await startCatcher(t);
+  catcher.stall({ at: 'connect', ms: 2_500, count: 1 });
+  const impatient = nodemailer.createTransport({ host: '127.0.0.1', port: running.smtpPort, secure: false, ignoreTLS: true, greetingTimeout: 1_000 });
   t.teardown(() => impatient.close());
   const err = await t.throwsAsync(impatient.sendMail({ from: 'a@example.lv', to: 'b@example.lv', subject: 'Nekad', text: 'x' }));
   t.is((err as { code?: string }).code, 'ETIMEDOUT');
   t.regex(err.message, /Greeting never received/);
-  await impatient.sendMail({ from: 'a@example.lv', to: 'b@example.lv', subject: 'Vēlāk', text: 'x' });
+  await transport.sendMail({ from: 'a@example.lv', to: 'b@example.lv', subject: 'Vēlāk', text: 'x' });
   t.deepEqual(catcher.messages().map((m) => m.subject), ['Vēlāk']);
 });
 
