@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { SendMailOptions, Transporter } from 'nodemailer';
-import { asyncLocalStorage, type Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { SYSTEM_ACTOR } from '../domain/journey';
 import { CaseEvent, EmailOutbox } from '../lib/db';
 import type { EmailName, EmailTemplates } from '../lib/email-templates';
@@ -88,7 +88,11 @@ export function messageIdFor(dedupeKey: string): string {
 
 /** The running activity's context, or undefined when called outside an activity (tests call deliverOnce directly). */
 function activityContext(): Context | undefined {
-  return asyncLocalStorage.getStore();
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Activities that send e-mail through the outbox. */
@@ -136,9 +140,11 @@ export function createEmailActivities(deps: EmailDeps) {
     context?.cancellationSignal.addEventListener('abort', onCancel, { once: true });
     const deadlineMs = Math.max(0, Math.min(timing.sendDeadlineMs, endBy - Date.now()));
     const deadline = setTimeout(() => abort.abort(new Error(`SMTP send took longer than ${deadlineMs} ms`)), deadlineMs);
+    let sending = true;
     const renewal = setInterval(() => {
       db('emailOutbox').where({ id, leaseOwner: owner, status: 'pending' }).update({ leasedUntil: leaseFor() })
         .then((renewed) => {
+          if (!sending) return;
           if (renewed === 1) context?.heartbeat();
           else abort.abort(new Error('outbox lease lost'));
         })
@@ -150,6 +156,7 @@ export function createEmailActivities(deps: EmailDeps) {
       // nodemailer 10 honours `signal` (its types do not know it yet): aborting closes the connection.
       await deps.mailer.sendMail({ ...message, signal: abort.signal } as SendMailOptions);
     } finally {
+      sending = false;
       clearInterval(renewal);
       clearTimeout(deadline);
       context?.cancellationSignal.removeEventListener('abort', onCancel);
