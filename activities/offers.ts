@@ -7,7 +7,7 @@ import { EDITABLE_OFFER_STATES, type OfferProblem, type OfferState } from '../do
 import { formatEuro } from '../domain/money';
 import { writeAudit } from '../lib/audit';
 import type { createEmailActivities, SendEmailResult } from './email';
-import { formatTime, writeProviderEvent } from './providers';
+import { formatTime, noteIfUndeliverable, writeProviderEvent } from './providers';
 import type { ViisClient } from './registries/viis';
 
 /** The call's phases an offer's workflow times itself by (ISO instants), read once at its start. */
@@ -214,7 +214,7 @@ export function createOfferActivities(deps: OfferActivityDeps) {
       if (!provider?.email) return { status: 'no-address' };
       // Providers choose no language; the agency writes to them in Latvian.
       const language = 'lv' as const;
-      return deps.email.sendEmailTo({
+      const sent = await deps.email.sendEmailTo({
         workflowId: input.workflowId, step: input.step, template: input.template, recipient: provider.email, language,
         data: {
           providerName: provider.name, offerTitle: offer.titleLv, callTitle: call?.titleLv ?? '', serviceCaseId: call?.code ?? offer.id,
@@ -222,6 +222,9 @@ export function createOfferActivities(deps: OfferActivityDeps) {
           publicationAt: call ? formatTime(call.publicationAt.toISOString(), language) : '',
           caseUrl: `${deps.publicUrl}/provider/offers/${offer.id}`, ...input.data,
         },
+      });
+      return noteIfUndeliverable(db, sent, {
+        providerId: offer.providerId, offerId: offer.id, workflowId: input.workflowId, step: input.step, template: input.template, state: offer.state,
       });
     },
   };

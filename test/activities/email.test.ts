@@ -1,5 +1,6 @@
 import test from 'ava';
 import { createEmailActivities } from '../../activities/email';
+import { createProviderActivities } from '../../activities/providers';
 import type { Actor } from '../../domain/journey';
 import { loadEmailTemplates, type EmailTemplates } from '../../lib/email-templates';
 import { createLogger } from '../../lib/logger';
@@ -9,6 +10,7 @@ import { applyUpdate } from '../../workflows/learner-journey-application';
 import { insertOffer } from '../helpers/catalogue';
 import { httpClient } from '../helpers/http';
 import { eventually, startLearnerJourney } from '../helpers/journeys';
+import { insertRegisteredProvider } from '../helpers/providers';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 // E-mail is sent once and never blocks a case, against the real mail catcher, Temporal and PostgreSQL: attempts
@@ -87,6 +89,24 @@ test.serial('an address the server refuses for good is an answer: the row is rej
   // A later attempt (a retry, a replay) does not knock again.
   t.deepEqual(await anotherWorker().sendEmailTo(overdueEmail(workflowId, recipient)), { status: 'rejected' });
   t.is((await stack.db('emailOutbox').where({ dedupeKey: `${workflowId}:task-overdue:1` }).first()).attempts, 1);
+});
+
+test.serial('a registrant\'s address refused for good: the registration\'s history says so, for the agency to see', async (t) => {
+  const { providerId, email } = await insertRegisteredProvider(stack.db, 'second', { email: `nav-${Date.now()}@provider.test` });
+  stack.mail.rejectAddress(email);
+  // Only the e-mail and link parts are used by this activity; the registry clients are not called.
+  const providers = createProviderActivities({
+    db: stack.db, links: stack.links, publicUrl: stack.appUrl, email: anotherWorker(), viis: null as never, enterpriseRegister: null as never,
+  });
+  const workflowId = `provider-registration:${providerId}`;
+  const sent = await providers.sendProviderConfirmationEmail({
+    providerId, workflowId, email, language: 'lv', validHours: 72, validUntil: new Date(Date.now() + 72 * 3_600_000).toISOString(),
+  });
+  t.deepEqual(sent, { status: 'rejected' });
+  const event = await stack.db('providerEvents').where({ providerId, kind: 'email_undeliverable' }).first();
+  t.like(event, { workflowId, step: 'email-undeliverable:confirm-email', state: 'awaiting_email', actorRole: 'system', offerId: null });
+  t.like(event.details, { template: 'provider-confirm-email' });
+  t.like(await stack.db('emailOutbox').where({ dedupeKey: `${workflowId}:confirm-email` }).first(), { status: 'rejected', recipient: email });
 });
 
 test.serial('an SMTP server holding its reply past the activity timeout: the learner gets one message, the outbox sends once', async (t) => {
