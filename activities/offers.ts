@@ -6,8 +6,8 @@ import { checkOffer, computedCostCents } from '../domain/offer-checks';
 import { EDITABLE_OFFER_STATES, type OfferProblem, type OfferState } from '../domain/offers';
 import { formatEuro } from '../domain/money';
 import { writeAudit } from '../lib/audit';
-import type { createEmailActivities } from './email';
-import { formatTime, writeProviderEvent } from './providers';
+import type { createEmailActivities, SendEmailResult } from './email';
+import { formatTime, noteIfUndeliverable, writeProviderEvent } from './providers';
 import type { ViisClient } from './registries/viis';
 
 /** The call's phases an offer's workflow times itself by (ISO instants), read once at its start. */
@@ -207,14 +207,14 @@ export function createOfferActivities(deps: OfferActivityDeps) {
      * Sends an e-mail about the offer to the provider's address (read at sending time, so a corrected address is
      * used), once per workflow and step.
      */
-    async sendOfferEmail(input: { offerId: string; workflowId: string; step: string; template: EmailName; data?: Record<string, unknown> }): Promise<{ status: 'sent' | 'already-sent' | 'no-address' }> {
+    async sendOfferEmail(input: { offerId: string; workflowId: string; step: string; template: EmailName; data?: Record<string, unknown> }): Promise<{ status: SendEmailResult['status'] | 'no-address' }> {
       const offer = await offerOf(db, input.offerId);
       const provider = await Provider.query(db).findById(offer.providerId);
       const call = offer.callId ? await Call.query(db).findById(offer.callId) : undefined;
       if (!provider?.email) return { status: 'no-address' };
       // Providers choose no language; the agency writes to them in Latvian.
       const language = 'lv' as const;
-      return deps.email.sendEmailTo({
+      const sent = await deps.email.sendEmailTo({
         workflowId: input.workflowId, step: input.step, template: input.template, recipient: provider.email, language,
         data: {
           providerName: provider.name, offerTitle: offer.titleLv, callTitle: call?.titleLv ?? '', serviceCaseId: call?.code ?? offer.id,
@@ -222,6 +222,9 @@ export function createOfferActivities(deps: OfferActivityDeps) {
           publicationAt: call ? formatTime(call.publicationAt.toISOString(), language) : '',
           caseUrl: `${deps.publicUrl}/provider/offers/${offer.id}`, ...input.data,
         },
+      });
+      return noteIfUndeliverable(db, sent, {
+        providerId: offer.providerId, offerId: offer.id, workflowId: input.workflowId, step: input.step, template: input.template, state: offer.state,
       });
     },
   };

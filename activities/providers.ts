@@ -1,12 +1,12 @@
 import type { Knex } from 'knex';
 import { Provider, ProviderEvent, User } from '../lib/db';
 import type { LinkTokens } from '../lib/links';
-import type { Actor } from '../domain/journey';
+import { SYSTEM_ACTOR, type Actor } from '../domain/journey';
 import { formatRigaTime, rigaDate } from '../domain/dates';
 import { writeAudit } from '../lib/audit';
 import type { EnterpriseRegisterClient } from './registries/enterprise-register';
 import type { ViisClient } from './registries/viis';
-import type { createEmailActivities } from './email';
+import type { createEmailActivities, SendEmailResult } from './email';
 
 /** One row of a provider's or an offer's history, keyed by workflow and step so a retry writes it once. */
 export interface ProviderEventInput {
@@ -27,6 +27,23 @@ export async function writeProviderEvent(db: Knex | Knex.Transaction, input: Pro
     kind: input.kind, state: input.state, actorRole: input.actor.role, actorId: input.actor.id, actorName: input.actor.name,
     details: input.details ?? {},
   } as Partial<ProviderEvent>).onConflict(['workflowId', 'step']).ignore();
+}
+
+/**
+ * Notes in the provider's (or offer's) history that an e-mail to it was refused for good by the recipient's
+ * server, so the agency sees why the registrant never followed the link; passes the send's result on.
+ */
+export async function noteIfUndeliverable(
+  db: Knex, sent: SendEmailResult,
+  about: { providerId: string; offerId?: string | null; workflowId: string; step: string; template: string; state: string },
+): Promise<SendEmailResult> {
+  if (sent.status !== 'rejected') return sent;
+  await writeProviderEvent(db, {
+    providerId: about.providerId, offerId: about.offerId ?? null, workflowId: about.workflowId,
+    step: `email-undeliverable:${about.step}`, kind: 'email_undeliverable', state: about.state, actor: SYSTEM_ACTOR,
+    details: { template: about.template },
+  });
+  return sent;
 }
 
 /** What the registries say about a registering provider; goes onto the agency's approval task. */
@@ -69,11 +86,11 @@ export function createProviderActivities(deps: ProviderActivityDeps) {
      */
     async sendProviderConfirmationEmail(input: {
       providerId: string; workflowId: string; email: string; language: 'lv' | 'en'; validHours: number; validUntil: string;
-    }): Promise<{ status: 'sent' | 'already-sent' }> {
+    }): Promise<SendEmailResult> {
       const provider = await Provider.query(db).findById(input.providerId);
       if (!provider) throw new Error(`provider ${input.providerId} not found`);
       const token = await deps.links.sign('confirm-provider-email', input.providerId, input.validHours);
-      return deps.email.sendEmailTo({
+      const sent = await deps.email.sendEmailTo({
         workflowId: input.workflowId, step: 'confirm-email', template: 'provider-confirm-email',
         recipient: input.email, language: input.language,
         data: {
@@ -81,24 +98,26 @@ export function createProviderActivities(deps: ProviderActivityDeps) {
           caseUrl: `${deps.publicUrl}/providers/confirm?token=${encodeURIComponent(token)}`,
         },
       });
+      return noteIfUndeliverable(db, sent, {
+        providerId: input.providerId, workflowId: input.workflowId, step: 'confirm-email', template: 'provider-confirm-email', state: provider.status,
+      });
     },
 
     /** Tells the registrant the agency's decision (approved, or rejected with the reason). */
     async sendProviderDecisionEmail(input: {
       providerId: string; workflowId: string; email: string; language: 'lv' | 'en'; decision: 'approve' | 'reject'; reason: string; decidedAt: string;
-    }): Promise<{ status: 'sent' | 'already-sent' }> {
+    }): Promise<SendEmailResult> {
       const provider = await Provider.query(db).findById(input.providerId);
       if (!provider) throw new Error(`provider ${input.providerId} not found`);
       const common = { providerName: provider.name, serviceCaseId: provider.registrationNumber, caseUrl: `${deps.publicUrl}/provider` };
-      return input.decision === 'approve'
-        ? deps.email.sendEmailTo({
-          workflowId: input.workflowId, step: 'provider-approved', template: 'provider-approved', recipient: input.email, language: input.language,
-          data: { ...common, approvedAt: formatDay(input.decidedAt, input.language) },
-        })
-        : deps.email.sendEmailTo({
-          workflowId: input.workflowId, step: 'provider-rejected', template: 'provider-rejected', recipient: input.email, language: input.language,
-          data: { ...common, reason: input.reason },
-        });
+      const template = input.decision === 'approve' ? 'provider-approved' : 'provider-rejected';
+      const sent = await deps.email.sendEmailTo({
+        workflowId: input.workflowId, step: template, template, recipient: input.email, language: input.language,
+        data: input.decision === 'approve'
+          ? { ...common, approvedAt: formatDay(input.decidedAt, input.language) }
+          : { ...common, reason: input.reason },
+      });
+      return noteIfUndeliverable(db, sent, { providerId: input.providerId, workflowId: input.workflowId, step: template, template, state: provider.status });
     },
 
     /** The registrant confirmed the address: provider and user now wait for the agency. */

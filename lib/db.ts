@@ -113,10 +113,17 @@ export class EmailOutbox extends Model {
   language!: string;
   recipient!: string;
   subject!: string;
-  status!: 'pending' | 'sent';
+  /** `rejected`: the recipient's server refused the e-mail for good (its reply is in `smtpReply`). */
+  status!: 'pending' | 'sent' | 'rejected';
   attempts!: number;
   messageId!: string | null;
   sentAt!: Date | null;
+  /** The attempt that may talk to the SMTP server now, and until when (renewed while it sends). */
+  leaseOwner!: string | null;
+  leasedUntil!: Date | null;
+  /** The server's reply to a permanent refusal. */
+  smtpReply!: string | null;
+  rejectedAt!: Date | null;
 }
 
 /** A person who logs in with a username and password: agency staff, administrators, provider staff. */

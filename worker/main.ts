@@ -1,11 +1,11 @@
 import http from 'node:http';
-import nodemailer from 'nodemailer';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
 import { loadEmailTemplates } from '../lib/email-templates';
 import { createLinkTokens } from '../lib/links';
 import { createLogger } from '../lib/logger';
+import { createMailTransport } from '../lib/mailer';
 import { combineRegistryMetrics, createRegistryStatsRecorder } from '../lib/registry-stats';
 import { createMetrics } from '../lib/metrics';
 import { connectTemporalClient, ensureSearchAttributes } from '../lib/temporal';
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue,
     deps: {
       db, templates, logger, mailFrom: config.mailFrom, publicUrl: config.publicUrl,
-      mailer: nodemailer.createTransport(config.smtpUrl),
+      mailer: createMailTransport(config.smtpUrl),
       populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, metrics: registryMetrics }),
       sopa: createSopaClient({ baseUrl: config.sopaUrl, metrics: registryMetrics }),
       sopaOperator: config.sopaOperator, links: createLinkTokens(config.sessionSecret),

@@ -21,9 +21,15 @@ export const db = proxyActivities<Activities>({
   retry: { initialInterval: '500 milliseconds', maximumInterval: '1 minute' },
 });
 
-/** E-mail through the outbox. */
+/**
+ * E-mail through the outbox. The send heartbeats while it holds the outbox row's lease, so a crashed worker's send
+ * is retried within seconds; one attempt (its wait for another attempt's lease, then one SMTP conversation with
+ * the client's own timeouts, lib/mailer.ts) ends well inside startToCloseTimeout, so attempts never overlap. A
+ * permanent refusal by the recipient's server is a result, not a failure: the workflow goes on.
+ */
 export const email = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '5 seconds', maximumInterval: '10 minutes' },
 });
 

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import { listenHttp, sendHtml, sendJson } from './http';
+import { listenHttp, readBody, sendHtml, sendJson } from './http';
 import { renderMessage, renderMessageList, type CaughtMessage } from './mail-catcher-pages';
 
 export type { CaughtMessage } from './mail-catcher-pages';
@@ -14,8 +14,40 @@ export interface MailCatcherListening {
   close(): Promise<void>;
 }
 
+/** Where the catcher holds its reply: the greeting of a new connection, or the reply to the end of DATA. */
+export type StallPoint = 'connect' | 'data';
+
+/** Snapshot of the catcher's switches, as `GET /__control` returns it. */
+export interface MailCatcherState {
+  /** Replies still to hold (`null`: every one until reset), where, and for how long. */
+  stall: { at: StallPoint; ms: number; remaining: number | null } | null;
+  /** Addresses refused with a permanent 550 at RCPT TO (lower case). */
+  rejectAddresses: string[];
+}
+
+/**
+ * Switches for making the SMTP side slow or refusing, like the registry stubs' `/__control` (also served over
+ * HTTP on the catcher's web port: `GET /__control`, `POST /__control` with a JSON body of the same names,
+ * `POST /__control/reset`).
+ */
+export interface MailCatcherControl {
+  /**
+   * Holds the next `count` replies at `at` (all of them when `count` is omitted) for `ms`: `connect` holds the
+   * greeting of a new connection, `data` the reply to the end of a message. A message whose sender hangs up
+   * before the held reply is sent is not caught (as a server that had not yet taken it over, e.g. one still
+   * running its content filter).
+   */
+  stall(opts: { ms: number; at?: StallPoint; count?: number }): void;
+  /** Refuses `address` for good: RCPT TO gets `550 5.1.1 <address>: no such user`. */
+  rejectAddress(address: string): void;
+  /** Clears every switch (caught messages stay; `clear` forgets those). */
+  reset(): void;
+  /** Current switches. */
+  state(): MailCatcherState;
+}
+
 /** An in-memory SMTP sink with an HTTP viewer and helpers for tests. */
-export interface MailCatcher {
+export interface MailCatcher extends MailCatcherControl {
   listen(opts?: { smtpPort?: number; httpPort?: number; host?: string }): Promise<MailCatcherListening>;
   /** All messages caught so far, oldest first. */
   messages(): CaughtMessage[];
@@ -36,6 +68,85 @@ export function createMailCatcher(): MailCatcher {
   const caught: CaughtMessage[] = [];
   const waiters = new Set<Waiter>();
   let nextId = 1;
+  let stall: MailCatcherState['stall'] = null;
+  const rejected = new Set<string>();
+  // Connections still open, so a held reply knows whether anybody is listening any more.
+  const openSessions = new Set<string>();
+  // Held replies, cancelled when the catcher closes so no timer keeps the process alive.
+  const held = new Set<NodeJS.Timeout>();
+
+  const control: MailCatcherControl = {
+    stall({ ms, at = 'data', count }) {
+      if (!(typeof ms === 'number' && ms >= 0)) throw new RangeError('stall: ms must be a number >= 0');
+      if (at !== 'connect' && at !== 'data') throw new RangeError('stall: at must be "connect" or "data"');
+      if (count !== undefined && !(Number.isInteger(count) && count >= 0)) throw new RangeError('stall: count must be a non-negative integer');
+      stall = { at, ms, remaining: count ?? null };
+    },
+    rejectAddress(address) {
+      if (typeof address !== 'string' || !address.includes('@')) throw new RangeError('rejectAddress: address must be an e-mail address');
+      rejected.add(address.toLowerCase());
+    },
+    reset() {
+      stall = null;
+      rejected.clear();
+    },
+    state: () => ({ stall: stall && { ...stall }, rejectAddresses: [...rejected] }),
+  };
+
+  /** How long to hold the reply at `at` (consuming one from the count), or 0. */
+  function takeStall(at: StallPoint): number {
+    if (!stall || stall.at !== at || stall.remaining === 0) return 0;
+    if (stall.remaining !== null) stall.remaining -= 1;
+    return stall.ms;
+  }
+
+  function hold(ms: number, then: () => void): void {
+    if (ms === 0) return then();
+    const timer = setTimeout(() => {
+      held.delete(timer);
+      then();
+    }, ms);
+    held.add(timer);
+  }
+
+  /** Applies the JSON body of `POST /__control`; returns an error message when a field is malformed. */
+  function applyControl(body: unknown): string | undefined {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'body must be a JSON object';
+    const b = body as { stall?: unknown; rejectAddresses?: unknown };
+    try {
+      if (b.stall !== undefined) {
+        if (typeof b.stall !== 'object' || b.stall === null) return 'stall must be an object { ms, at?, count? }';
+        control.stall(b.stall as { ms: number; at?: StallPoint; count?: number });
+      }
+      if (b.rejectAddresses !== undefined) {
+        if (!Array.isArray(b.rejectAddresses)) return 'rejectAddresses must be an array of e-mail addresses';
+        for (const address of b.rejectAddresses) control.rejectAddress(address as string);
+      }
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return undefined;
+  }
+
+  async function handleControl(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (path === '/__control' && req.method === 'GET') return sendJson(res, 200, control.state());
+    if (path === '/__control/reset' && req.method === 'POST') {
+      control.reset();
+      return sendJson(res, 200, control.state());
+    }
+    if (path === '/__control' && req.method === 'POST') {
+      let body: unknown;
+      try {
+        body = JSON.parse((await readBody(req)) || '{}');
+      } catch {
+        return sendJson(res, 400, { error: 'invalid_json' });
+      }
+      const problem = applyControl(body);
+      if (problem) return sendJson(res, 400, { error: 'invalid_control', message: problem });
+      return sendJson(res, 200, control.state());
+    }
+    sendJson(res, 404, { error: 'not_found' });
+  }
 
   /** Returns whether the waiter is settled (matched, or its predicate threw). */
   function offer(w: Waiter, m: CaughtMessage): boolean {
@@ -55,6 +166,10 @@ export function createMailCatcher(): MailCatcher {
 
   function handleHttp(req: IncomingMessage, res: ServerResponse): void {
     const path = new URL(req.url ?? '/', 'http://stub').pathname;
+    if (path.startsWith('/__control')) {
+      handleControl(req, res, path).catch(() => sendJson(res, 500, { error: 'internal_error' }));
+      return;
+    }
     if (path === '/api/messages' && req.method === 'GET') return sendJson(res, 200, caught);
     if (path === '/api/messages' && req.method === 'DELETE') {
       caught.length = 0;
@@ -78,12 +193,23 @@ export function createMailCatcher(): MailCatcher {
         banner: 'mail catcher (development stub)',
         // Senders normally QUIT right away; this only bounds how long close() waits for a stuck one.
         closeTimeout: 1000,
+        onConnect(session, callback) {
+          openSessions.add(session.id);
+          hold(takeStall('connect'), () => callback());
+        },
+        onRcptTo(address, _session, callback) {
+          if (!rejected.has(address.address.toLowerCase())) return callback();
+          const refusal = Object.assign(new Error(`5.1.1 <${address.address}>: no such user (mail catcher)`), { responseCode: 550 });
+          callback(refusal);
+        },
+        onClose(session) {
+          openSessions.delete(session.id);
+        },
         onData(stream, session, callback) {
           simpleParser(stream)
             .then((parsed) => {
               const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-              store({
-                id: String(nextId++),
+              const message: Omit<CaughtMessage, 'id'> = {
                 from: parsed.from?.text ?? envelopeFrom,
                 to: session.envelope.rcptTo.map((r) => r.address),
                 subject: parsed.subject ?? '',
@@ -91,8 +217,12 @@ export function createMailCatcher(): MailCatcher {
                 html: parsed.html || '',
                 date: (parsed.date ?? new Date()).toISOString(),
                 messageId: parsed.messageId ?? '',
+              };
+              hold(takeStall('data'), () => {
+                if (!openSessions.has(session.id)) return callback(new Error('sender hung up'));
+                store({ id: String(nextId++), ...message });
+                callback();
               });
-              callback();
             })
             .catch((err: unknown) => callback(err instanceof Error ? err : new Error(String(err))));
         },
@@ -104,7 +234,11 @@ export function createMailCatcher(): MailCatcher {
           resolve();
         });
       });
-      const closeSmtp = (): Promise<void> => new Promise((resolve) => smtp.close(() => resolve()));
+      const closeSmtp = (): Promise<void> => {
+        for (const timer of held) clearTimeout(timer);
+        held.clear();
+        return new Promise((resolve) => smtp.close(() => resolve()));
+      };
       const smtpPort = (smtp.server.address() as AddressInfo).port;
       const http = await listenHttp(createServer(handleHttp), opts.httpPort ?? 0, host).catch(async (err: unknown) => {
         await closeSmtp();
@@ -149,5 +283,6 @@ export function createMailCatcher(): MailCatcher {
     clear() {
       caught.length = 0;
     },
+    ...control,
   };
 }

@@ -2,7 +2,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
-import nodemailer from 'nodemailer';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createApp } from '../../api/app';
@@ -13,6 +12,7 @@ import { createEnterpriseRegisterClient } from '../../activities/registries/ente
 import { createDb, migrateLatest } from '../../lib/db';
 import { loadEmailTemplates } from '../../lib/email-templates';
 import { createLogger } from '../../lib/logger';
+import { createMailTransport } from '../../lib/mailer';
 import { createRegistryStatsRecorder } from '../../lib/registry-stats';
 import { createMetrics } from '../../lib/metrics';
 import { createLinkTokens } from '../../lib/links';
@@ -97,7 +97,7 @@ export async function startTestStack(opts: {
     workflows: { workflowBundle: await workflowBundle() },
     deps: {
       db, logger, templates: await loadEmailTemplates(), mailFrom: 'IMK <imk@test.invalid>', publicUrl: appUrl,
-      mailer: nodemailer.createTransport({ host: '127.0.0.1', port: mailListening.smtpPort, secure: false, ignoreTLS: true }),
+      mailer: createMailTransport(`smtp://127.0.0.1:${mailListening.smtpPort}?ignoreTLS=true`),
       populationRegister: createPopulationRegisterClient({ baseUrl: registryListening.url, timeoutMs: 2_000, metrics: registryStats }),
       sopa: createSopaClient({ baseUrl: sopaListening.url, timeoutMs: 2_000, metrics: registryStats }),
       sopaOperator: TEST_SOPA_OPERATOR, links, temporal,
@@ -117,7 +117,7 @@ export async function startTestStack(opts: {
   server.on('request', app.callback());
 
   return {
-    db, temporal, taskQueue, appUrl, tokens, links, mail, registry: registry.control, sopa: sopa.control, ssoUrl: ssoListening.url, sso,
+    db, temporal, taskQueue, appUrl, tokens, links, mail, smtpPort: mailListening.smtpPort, registry: registry.control, sopa: sopa.control, ssoUrl: ssoListening.url, sso,
     viis: viis.control, enterpriseRegister: enterpriseRegister.control,
     /** A bearer token for a session, as the login routes would issue. */
     async tokenFor(role: 'learner' | 'staff' | 'admin' | 'provider', subject: string, name = 'Test User') {

@@ -1,0 +1,35 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+
+/**
+ * How long the SMTP client waits at each step. Nodemailer's defaults (2 minutes to connect, 10 minutes of socket
+ * silence) outlast the send activity, so a slow server used to get a second, overlapping attempt; these stay well
+ * below the e-mail preset's startToCloseTimeout (workflows/activity-presets.ts), so an attempt ends by itself.
+ */
+export const SMTP_TIMEOUTS = {
+  dnsTimeout: 5_000,
+  connectionTimeout: 10_000,
+  greetingTimeout: 10_000,
+  /** Silence on the socket, e.g. a server holding its reply to DATA. */
+  socketTimeout: 30_000,
+} as const;
+
+/**
+ * An SMTP transport for `smtpUrl` (smtp://host:port, smtps://user:pass@host) with the timeouts above. One
+ * connection per message (no pool), so a health check may make its own transport and `verify()` it.
+ */
+export function createMailTransport(smtpUrl: string, timeouts: Partial<typeof SMTP_TIMEOUTS> = {}): Transporter {
+  return nodemailer.createTransport({ url: smtpUrl, ...SMTP_TIMEOUTS, ...timeouts });
+}
+
+/**
+ * The server's reply when it refused a message for good: a 5xx reply to RCPT TO (e.g. "550 5.1.1 no such user")
+ * or to DATA. Anything else (4xx, timeouts, refused connections, a 5xx to our own login or sender) is temporary
+ * or ours to fix, and worth retrying.
+ */
+export function permanentRejection(err: unknown): string | null {
+  if (typeof err !== 'object' || err === null) return null;
+  const { responseCode, command, response } = err as { responseCode?: unknown; command?: unknown; response?: unknown };
+  if (typeof responseCode !== 'number' || responseCode < 500 || responseCode > 599) return null;
+  if (command !== 'RCPT TO' && command !== 'DATA') return null;
+  return typeof response === 'string' ? response : String(responseCode);
+}
