@@ -6,6 +6,7 @@ import { createDb } from '../lib/db';
 import { loadEmailTemplates } from '../lib/email-templates';
 import { createLinkTokens } from '../lib/links';
 import { createLogger } from '../lib/logger';
+import { stopOnSignals } from '../lib/shutdown';
 import { combineRegistryMetrics, createRegistryStatsRecorder } from '../lib/registry-stats';
 import { createMetrics } from '../lib/metrics';
 import { connectTemporalClient, ensureSearchAttributes } from '../lib/temporal';
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
       logger[level](entry.message, { ...entry.meta, ...(caseId ? { caseId } : {}) });
     }),
     telemetryOptions: { metrics: { prometheus: { bindAddress: coreMetricsAddress } } },
+    // We stop on signals ourselves (below): drain with a grace period, close connections, log, with a deadline.
+    shutdownSignals: [],
   });
 
   const db = createDb(config.databaseUrl);
@@ -45,6 +48,8 @@ async function main(): Promise<void> {
   const client = await connectTemporalClient({ address: config.temporal.address, namespace: config.temporal.namespace });
   const worker = await createWorker({
     connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue,
+    // On stop, activities in hand get 10 s to finish before they are cancelled; after 20 s run() gives up.
+    shutdown: { graceTime: '10 s', forceTime: '20 s' },
     deps: {
       db, templates, logger, mailFrom: config.mailFrom, publicUrl: config.publicUrl,
       mailer: nodemailer.createTransport(config.smtpUrl),
@@ -73,11 +78,23 @@ async function main(): Promise<void> {
   metricsServer.listen(config.workerMetricsPort);
   logger.info('worker started', { taskQueue: config.temporal.taskQueue, metrics: `http://127.0.0.1:${config.workerMetricsPort}/metrics` });
 
-  await worker.run();
-  metricsServer.close();
-  await db.destroy();
-  await client.connection.close();
-  await connection.close();
+  // Polls until worker.shutdown(): then it finishes the tasks in hand and run() ends.
+  const finished = (async () => {
+    await worker.run();
+    metricsServer.close();
+    await db.destroy();
+    await client.connection.close();
+    await connection.close();
+  })();
+  stopOnSignals({
+    logger,
+    hardTimeoutMs: 30_000,
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await finished;
+    },
+  });
+  await finished;
   logger.info('worker stopped');
 }
 
