@@ -18,13 +18,13 @@ const dataDir = path.join(root, '.data');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 
 /** The stubs dev/stubs/main.ts serves, each started only when its real counterpart's URL is not given. */
-const stubs: readonly { name: StubName; urlVar: string; portVar: string; port: number; url: (port: number) => string }[] = [
-  { name: 'population-register', urlVar: 'POPULATION_REGISTER_URL', portVar: 'POPULATION_REGISTER_PORT', port: 4101, url: (p) => `http://127.0.0.1:${p}` },
-  { name: 'sso', urlVar: 'SSO_ISSUER', portVar: 'SSO_PORT', port: 4100, url: (p) => `http://127.0.0.1:${p}` },
-  { name: 'sopa', urlVar: 'SOPA_URL', portVar: 'SOPA_PORT', port: 4102, url: (p) => `http://127.0.0.1:${p}` },
-  { name: 'viis', urlVar: 'VIIS_URL', portVar: 'VIIS_PORT', port: 4103, url: (p) => `http://127.0.0.1:${p}` },
-  { name: 'enterprise-register', urlVar: 'ENTERPRISE_REGISTER_URL', portVar: 'ENTERPRISE_REGISTER_PORT', port: 4104, url: (p) => `http://127.0.0.1:${p}` },
-  { name: 'mail-catcher', urlVar: 'SMTP_URL', portVar: 'SMTP_PORT', port: 1025, url: (p) => `smtp://127.0.0.1:${p}` },
+const stubs: readonly { name: StubName; what: string; urlVar: string; portVar: string; port: number; url: (port: number) => string }[] = [
+  { name: 'population-register', what: 'the Population Register stub', urlVar: 'POPULATION_REGISTER_URL', portVar: 'POPULATION_REGISTER_PORT', port: 4101, url: (p) => `http://127.0.0.1:${p}` },
+  { name: 'sso', what: 'the single sign-on stub', urlVar: 'SSO_ISSUER', portVar: 'SSO_PORT', port: 4100, url: (p) => `http://127.0.0.1:${p}` },
+  { name: 'sopa', what: 'the SOPA stub', urlVar: 'SOPA_URL', portVar: 'SOPA_PORT', port: 4102, url: (p) => `http://127.0.0.1:${p}` },
+  { name: 'viis', what: 'the VIIS stub', urlVar: 'VIIS_URL', portVar: 'VIIS_PORT', port: 4103, url: (p) => `http://127.0.0.1:${p}` },
+  { name: 'enterprise-register', what: 'the Enterprise Register stub', urlVar: 'ENTERPRISE_REGISTER_URL', portVar: 'ENTERPRISE_REGISTER_PORT', port: 4104, url: (p) => `http://127.0.0.1:${p}` },
+  { name: 'mail-catcher', what: 'the mail catcher\'s SMTP server', urlVar: 'SMTP_URL', portVar: 'SMTP_PORT', port: 1025, url: (p) => `smtp://127.0.0.1:${p}` },
 ];
 
 /** A clean stop of the API takes up to 10 s (api/main.ts), of the worker up to 30 s (worker/main.ts); then SIGKILL. */
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const stubPorts: WantedPort[] = stubsToStart.map((stub) => {
     const port = portVar(stub.portVar, stub.port);
     env[stub.urlVar] = stub.url(port);
-    return { port, what: `${stub.name} stub`, variable: stub.portVar };
+    return { port, what: stub.what, variable: stub.portVar };
   });
   // The mail catcher only sees our mail when SMTP goes to the stub.
   if (stubsToStart.some((stub) => stub.name === 'mail-catcher')) {
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   await assertPortsFree([
     { port: apiPort, what: 'the API and web pages', variable: 'PORT' },
     { port: workerMetricsPort, what: 'the worker\'s metrics', variable: 'WORKER_METRICS_PORT' },
-    { port: workerMetricsPort + 1, what: 'the Temporal SDK\'s metrics in the worker (WORKER_METRICS_PORT + 1)', variable: 'WORKER_METRICS_PORT' },
+    { port: workerMetricsPort + 1, what: 'the worker\'s Temporal SDK metrics, at WORKER_METRICS_PORT + 1', variable: 'WORKER_METRICS_PORT' },
     ...stubPorts,
     ...(ownPostgres ? [{ port: postgresPort, what: 'PostgreSQL', variable: 'POSTGRES_PORT' }] : []),
     ...(ownTemporal
@@ -96,6 +96,11 @@ async function main(): Promise<void> {
       : []),
   ]);
 
+  // Bundled once here, while the servers start: a restarted worker then loads it instead of bundling again.
+  const workflowBundle = path.join(dataDir, 'workflow-bundle.js');
+  const bundled = runCommand('bundle', process.execPath, ['--import', 'tsx', 'dev/bundle-workflows.ts', workflowBundle], { env, cwd: root });
+  // Awaited below; when a server fails first, main's error is the one to report.
+  bundled.catch(() => undefined);
   const [databaseUrl, temporal] = await Promise.all([
     ownPostgres
       ? startPostgres({ dataDir: path.join(dataDir, 'postgres'), port: postgresPort, user: 'ila', database: 'ila' }).then((pg) => pg.url)
@@ -115,6 +120,8 @@ async function main(): Promise<void> {
   ]);
   env.DATABASE_URL = databaseUrl;
   env.TEMPORAL_ADDRESS = temporal.address;
+  if ((await bundled) !== 0) throw new Error('bundling the workflow code failed (its output is above)');
+  env.WORKFLOW_BUNDLE_PATH = workflowBundle;
   if (temporal.uiUrl) setDefault('TEMPORAL_UI_URL', temporal.uiUrl);
 
   if (stubsToStart.length > 0) {

@@ -71,7 +71,7 @@ test.serial('a service that dies is started again, after a delay that doubles an
       restart: { initialDelayMs: 300, maxDelayMs: 1_000, healthyAfterMs: 2_500 },
     });
     const first = await pidOn(port);
-    t.is(first, service.current.pid);
+    t.is(first, service.current.pid!);
 
     process.kill(first, 'SIGKILL');
     let started = Date.now();
