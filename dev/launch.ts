@@ -11,21 +11,12 @@ import { assertPortsFree, waitForHttp, waitForListener, type WantedPort } from '
 import { startPostgres } from './services/postgres';
 import { runCommand, stopAll, stopOnSignals, stopStrays, superviseService, unlessExited, type SupervisedService } from './services/processes';
 import { ensureTemporalCli, startTemporal } from './services/temporal';
-import type { StubName } from './stubs/main';
+import { MAIL_CATCHER_WEB, stubsWithoutUrl } from './stubs/ports';
 
 const root = path.resolve(__dirname, '..');
 const dataDir = path.join(root, '.data');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 
-/** The stubs dev/stubs/main.ts serves, each started only when its real counterpart's URL is not given. */
-const stubs: readonly { name: StubName; what: string; urlVar: string; portVar: string; port: number; url: (port: number) => string }[] = [
-  { name: 'population-register', what: 'the Population Register stub', urlVar: 'POPULATION_REGISTER_URL', portVar: 'POPULATION_REGISTER_PORT', port: 4101, url: (p) => `http://127.0.0.1:${p}` },
-  { name: 'sso', what: 'the single sign-on stub', urlVar: 'SSO_ISSUER', portVar: 'SSO_PORT', port: 4100, url: (p) => `http://127.0.0.1:${p}` },
-  { name: 'sopa', what: 'the SOPA stub', urlVar: 'SOPA_URL', portVar: 'SOPA_PORT', port: 4102, url: (p) => `http://127.0.0.1:${p}` },
-  { name: 'viis', what: 'the VIIS stub', urlVar: 'VIIS_URL', portVar: 'VIIS_PORT', port: 4103, url: (p) => `http://127.0.0.1:${p}` },
-  { name: 'enterprise-register', what: 'the Enterprise Register stub', urlVar: 'ENTERPRISE_REGISTER_URL', portVar: 'ENTERPRISE_REGISTER_PORT', port: 4104, url: (p) => `http://127.0.0.1:${p}` },
-  { name: 'mail-catcher', what: 'the mail catcher\'s SMTP server', urlVar: 'SMTP_URL', portVar: 'SMTP_PORT', port: 1025, url: (p) => `smtp://127.0.0.1:${p}` },
-];
 
 /** A clean stop of the API takes up to 10 s (api/main.ts), of the worker up to 30 s (worker/main.ts); then SIGKILL. */
 const API_KILL_AFTER_MS = 15_000;
@@ -66,7 +57,7 @@ async function main(): Promise<void> {
   const temporalUiPort = ownTemporal ? portVar('TEMPORAL_UI_PORT', 8233) : 0;
 
   // Only the stubs whose real service is not given; each one's URL then points at its stub.
-  const stubsToStart = stubs.filter((stub) => !env[stub.urlVar]?.trim());
+  const stubsToStart = stubsWithoutUrl(env);
   const stubPorts: WantedPort[] = stubsToStart.map((stub) => {
     const port = portVar(stub.portVar, stub.port);
     env[stub.urlVar] = stub.url(port);
@@ -74,7 +65,7 @@ async function main(): Promise<void> {
   });
   // The mail catcher only sees our mail when SMTP goes to the stub.
   if (stubsToStart.some((stub) => stub.name === 'mail-catcher')) {
-    const mailCatcherPort = portVar('MAIL_CATCHER_PORT', 8025);
+    const mailCatcherPort = portVar(MAIL_CATCHER_WEB.portVar, MAIL_CATCHER_WEB.port);
     setDefault('MAIL_CATCHER_URL', `http://127.0.0.1:${mailCatcherPort}`);
     stubPorts.push({ port: mailCatcherPort, what: 'the mail catcher\'s web page', variable: 'MAIL_CATCHER_PORT' });
   }

@@ -6,6 +6,7 @@ import { createMailCatcher } from './mail-catcher';
 import { createPopulationRegisterStub } from './population-register';
 import { createSopaStub } from './sopa';
 import { createSsoStub } from './sso';
+import { MAIL_CATCHER_WEB, STUBS, type StubInfo, type StubName } from './ports';
 import { createViisStub } from './viis';
 
 /** Reads a port from the environment, failing loudly on garbage rather than silently using the default. */
@@ -23,16 +24,18 @@ function log(level: 'info' | 'error', msg: string, fields: Record<string, unknow
   else console.log(line);
 }
 
-/** The stubs this process can serve, by the name given on its command line. */
-export const STUB_NAMES = ['population-register', 'sopa', 'viis', 'enterprise-register', 'sso', 'mail-catcher'] as const;
-export type StubName = (typeof STUB_NAMES)[number];
-
 /** The stubs named on the command line (`tsx dev/stubs/main.ts sopa sso`), or all of them when none is named. */
-export function stubsToServe(argv: readonly string[]): StubName[] {
-  const unknown = argv.filter((name) => !(STUB_NAMES as readonly string[]).includes(name));
-  if (unknown.length > 0) throw new Error(`unknown stub ${unknown.join(', ')}; known: ${STUB_NAMES.join(', ')}`);
-  return argv.length === 0 ? [...STUB_NAMES] : (argv as StubName[]);
+export function stubsToServe(argv: readonly string[]): StubInfo[] {
+  const unknown = argv.filter((name) => !STUBS.some((stub) => stub.name === name));
+  if (unknown.length > 0) throw new Error(`unknown stub ${unknown.join(', ')}; known: ${STUBS.map((s) => s.name).join(', ')}`);
+  return argv.length === 0 ? [...STUBS] : STUBS.filter((stub) => argv.includes(stub.name));
 }
+
+/** The port a stub listens on: its variable's value, or the dev stack's default. */
+const portOf = (name: StubName): number => {
+  const stub = STUBS.find((s) => s.name === name)!;
+  return portFromEnv(stub.portVar, stub.port);
+};
 
 /**
  * Starts the stubs named on the command line (all six when none is: Population Register, SOPA, VIIS, Enterprise
@@ -54,23 +57,23 @@ export async function main(): Promise<void> {
 
   const starters: Record<StubName, () => Promise<void>> = {
     'population-register': async () => {
-      const fpr = await createPopulationRegisterStub({ people: seedPeople }).listen(portFromEnv('POPULATION_REGISTER_PORT', 4101));
+      const fpr = await createPopulationRegisterStub({ people: seedPeople }).listen(portOf('population-register'));
       closers.push(fpr.close);
       log('info', 'stub listening', { service: 'population-register', url: fpr.url });
     },
     sopa: async () => {
-      const sopa = await createSopaStub({ statuses: seedSocialStatuses }).listen(portFromEnv('SOPA_PORT', 4102));
+      const sopa = await createSopaStub({ statuses: seedSocialStatuses }).listen(portOf('sopa'));
       closers.push(sopa.close);
       log('info', 'stub listening', { service: 'sopa', url: sopa.url });
     },
     viis: async () => {
-      const viis = await createViisStub({ institutions: seedInstitutions }).listen(portFromEnv('VIIS_PORT', 4103));
+      const viis = await createViisStub({ institutions: seedInstitutions }).listen(portOf('viis'));
       closers.push(viis.close);
       log('info', 'stub listening', { service: 'viis', url: viis.url });
     },
     'enterprise-register': async () => {
       const enterpriseRegister = await createEnterpriseRegisterStub({ companies: seedCompanies }).listen(
-        portFromEnv('ENTERPRISE_REGISTER_PORT', 4104),
+        portOf('enterprise-register'),
       );
       closers.push(enterpriseRegister.close);
       log('info', 'stub listening', { service: 'enterprise-register', url: enterpriseRegister.url });
@@ -85,14 +88,14 @@ export async function main(): Promise<void> {
             redirectUris: [`${publicUrl}/auth/sso/callback`],
           },
         ],
-      }).listen(portFromEnv('SSO_PORT', 4100));
+      }).listen(portOf('sso'));
       closers.push(sso.close);
       log('info', 'stub listening', { service: 'sso', url: sso.url });
     },
     'mail-catcher': async () => {
       const mail = await createMailCatcher().listen({
-        smtpPort: portFromEnv('SMTP_PORT', 1025),
-        httpPort: portFromEnv('MAIL_CATCHER_PORT', 8025),
+        smtpPort: portOf('mail-catcher'),
+        httpPort: portFromEnv(MAIL_CATCHER_WEB.portVar, MAIL_CATCHER_WEB.port),
       });
       closers.push(mail.close);
       log('info', 'stub listening', { service: 'mail-catcher', url: mail.httpUrl, smtpPort: mail.smtpPort });
@@ -100,7 +103,7 @@ export async function main(): Promise<void> {
   };
 
   try {
-    for (const name of stubsToServe(process.argv.slice(2))) await starters[name]();
+    for (const stub of stubsToServe(process.argv.slice(2))) await starters[stub.name]();
   } catch (err) {
     log('error', 'stub failed to start', { error: err instanceof Error ? err.message : String(err) });
     await Promise.allSettled(closers.map((close) => close()));
