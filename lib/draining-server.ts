@@ -7,8 +7,9 @@ export interface DrainingServer {
   /** Requests being answered right now. */
   readonly inFlight: number;
   /**
-   * Stops listening and answers every request that arrives from now on (on a kept-alive connection) with 503 and
-   * `Connection: close`; waits up to graceMs for the requests in flight, then cuts the connections still open.
+   * Stops listening, closes idle kept-alive connections and asks the clients of the requests in hand to reconnect
+   * (`Connection: close`); waits up to graceMs for those requests, then cuts the connections still open. A request
+   * that still reaches the app meanwhile is answered 503 with Retry-After instead of being handled.
    */
   drain(graceMs: number): Promise<void>;
 }
@@ -26,7 +27,8 @@ export function createDrainingServer(handler: http.RequestListener): DrainingSer
   let idle: (() => void) | undefined;
   const server = http.createServer((req, res) => {
     if (draining) {
-      // Nothing new starts once we are stopping (a journey started now could find no worker to run it).
+      // A safety net (Node closes connections of a closing server after their answer): nothing new starts once we
+      // are stopping, as a journey started now could find no worker to run it.
       const english = /^en\b/i.test(req.headers['accept-language'] ?? '');
       res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', connection: 'close', 'retry-after': '5' });
       res.end(JSON.stringify({ error: { code: 'shutting_down', message: english ? SHUTTING_DOWN.en : SHUTTING_DOWN.lv, details: {} } }));
