@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     providerRegistrationTiming: { emailConfirmationValid: '72 hours', approvalWorkingDays: 1 },
   });
   const http = createDrainingServer(app.callback());
-  http.server.listen(config.port, () => logger.info('api listening', { url: config.publicUrl, port: config.port }));
+  http.server.listen(config.port, () => logger.info('api listening', { url: config.publicUrl, port: config.port, startupMs: Math.round(performance.now()) }));
   // Stop taking requests (new ones get 503), let those in hand finish for up to 5 s, then close Temporal and the
   // database; 10 s in all at most (the launcher kills after 15 s, Docker after its stop_grace_period).
   stopOnSignals({

@@ -38,14 +38,17 @@ async function main(): Promise<void> {
   });
 
   const db = createDb(config.databaseUrl);
-  const templates = await loadEmailTemplates();
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  // Side by side, not one after the other: a worker restarted by `make run` should be back within seconds.
+  const [templates, connection, client] = await Promise.all([
+    loadEmailTemplates(),
+    NativeConnection.connect({ address: config.temporal.address }),
+    // The console's batch operations run as workflows whose activities command other workflows through this client.
+    connectTemporalClient({ address: config.temporal.address, namespace: config.temporal.namespace }),
+  ]);
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) logger.info('registered search attributes', { added });
 
   const registryMetrics = combineRegistryMetrics(metrics.registryMetrics, createRegistryStatsRecorder(db, logger));
-  // The console's batch operations run as workflows whose activities command other workflows through this client.
-  const client = await connectTemporalClient({ address: config.temporal.address, namespace: config.temporal.namespace });
   const worker = await createWorker({
     connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue,
     // `make run` bundles the workflow code once and passes the file, so a restarted worker is back in seconds;
@@ -66,12 +69,6 @@ async function main(): Promise<void> {
     },
   });
 
-  // Schedules are created (or brought in line with the configuration) by every worker at start; idempotent.
-  const schedules = await ensureSchedules({
-    client, taskQueue: config.temporal.taskQueue, recheckIntervalMs: config.recheckIntervalMs,
-  });
-  logger.info('schedules ensured', { populationRecheck: schedules.populationRecheck });
-
   const metricsServer = http.createServer(async (req, res) => {
     if (req.url !== '/metrics') { res.writeHead(404).end('not found\n'); return; }
     const core = await fetch(`http://${coreMetricsAddress}/metrics`).then((r) => r.text()).catch(() => '');
@@ -79,7 +76,10 @@ async function main(): Promise<void> {
     res.end(`${await metrics.registry.metrics()}\n${core}`);
   });
   metricsServer.listen(config.workerMetricsPort);
-  logger.info('worker started', { taskQueue: config.temporal.taskQueue, metrics: `http://127.0.0.1:${config.workerMetricsPort}/metrics` });
+  logger.info('worker started', {
+    taskQueue: config.temporal.taskQueue, metrics: `http://127.0.0.1:${config.workerMetricsPort}/metrics`,
+    startupMs: Math.round(performance.now()),
+  });
 
   // Polls until worker.shutdown(): then it finishes the tasks in hand and run() ends.
   const finished = (async () => {
@@ -97,6 +97,12 @@ async function main(): Promise<void> {
       await finished;
     },
   });
+  // Schedules are created (or brought in line with the configuration) by every worker at start; idempotent. It
+  // needs no polling worker, so it runs once the worker polls rather than delaying it.
+  const schedules = await ensureSchedules({
+    client, taskQueue: config.temporal.taskQueue, recheckIntervalMs: config.recheckIntervalMs,
+  });
+  logger.info('schedules ensured', { populationRecheck: schedules.populationRecheck });
   await finished;
   logger.info('worker stopped');
 }
