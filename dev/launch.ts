@@ -9,7 +9,7 @@ import path from 'node:path';
 import { searchAttributeTypes } from '../workflows/ids';
 import { assertPortsFree, waitForHttp, waitForListener, type WantedPort } from './services/net';
 import { startPostgres } from './services/postgres';
-import { runCommand, stopAll, stopOnSignals, stopStrays, superviseService, unlessExited, type SupervisedService } from './services/processes';
+import { runCommand, stopAll, stopOnSignals, stopRequested, stopStrays, superviseService, unlessExited, type SupervisedService } from './services/processes';
 import { ensureTemporalCli, startTemporal } from './services/temporal';
 import { MAIL_CATCHER_WEB, stubsWithoutUrl } from './stubs/ports';
 
@@ -208,6 +208,8 @@ function printSummary(env: NodeJS.ProcessEnv, publicUrl: string): void {
 }
 
 main().catch(async (error: unknown) => {
+  // Stopped by a signal while starting: the signal handler is already stopping everything and will exit.
+  if (stopRequested()) return;
   process.stderr.write(`\nmake run failed: ${error instanceof Error ? error.message : String(error)}\n`);
   await stopAll();
   process.exit(1);

@@ -239,6 +239,11 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Whether a signal has asked us to stop (then a start that fails on the way is no news). */
+export function stopRequested(): boolean {
+  return exiting;
+}
+
 let handlersInstalled = false;
 
 /** On Ctrl-C, SIGTERM or SIGHUP: stop every supervised process, then exit with the conventional 128+n code. */
