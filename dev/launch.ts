@@ -17,7 +17,6 @@ const root = path.resolve(__dirname, '..');
 const dataDir = path.join(root, '.data');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 
-
 /** A clean stop of the API takes up to 10 s (api/main.ts), of the worker up to 30 s (worker/main.ts); then SIGKILL. */
 const API_KILL_AFTER_MS = 15_000;
 const WORKER_KILL_AFTER_MS = 35_000;
@@ -127,7 +126,7 @@ async function main(): Promise<void> {
   // The worker first, so the API (started after it) is stopped before it: no journey starts once the worker drains.
   const worker = startScript('worker', 'worker/main.ts', env, [], WORKER_KILL_AFTER_MS);
   const api = startScript('api', 'api/main.ts', env, [], API_KILL_AFTER_MS);
-  // The worker listens on its metrics port once it has bundled the workflows and started polling. Each check
+  // The worker listens on its metrics port once it polls the task queue. Each check
   // first makes sure that the process listening is the one we started, then asks it over HTTP.
   await Promise.all([
     untilListening(api, [apiPort]).then(() => unlessExited(api.current, waitForHttp(`http://127.0.0.1:${apiPort}/api/health`, 120_000))),
