@@ -9,4 +9,5 @@ RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY . .
 USER node
 EXPOSE 3000 9464
-CMD ["npx", "tsx", "api/main.ts"]
+# node itself as the program (no npx or tsx wrapper in between), so `docker stop`'s SIGTERM reaches it.
+CMD ["node", "--import", "tsx", "api/main.ts"]

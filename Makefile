@@ -1,15 +1,20 @@
 # The two commands of this project: `make run` (the whole stack on this machine) and `make test`.
 .PHONY: run test bench deps temporal clean-data
 
+# `exec` and plain node, no npx or tsx wrapper: GNU make answers SIGTERM by sending SIGTERM to its child, the
+# recipe's shell, and that shell would die without passing it on, leaving the launcher and everything it started
+# running. With exec the launcher is make's child, gets the SIGTERM itself and stops everything in order.
+# (SIGINT sent to make alone is not passed on at all by make, which expects the terminal's Ctrl-C to reach the
+# whole process group; send SIGTERM, or signal the group.)
 run: deps
-	npx tsx dev/launch.ts
+	exec node --import tsx dev/launch.ts
 
 test: deps
-	npx tsx dev/test-run.ts
+	exec node --import tsx dev/test-run.ts
 
 # Speed targets (bench/README.md); heavier than the tests, so not part of `make test`.
 bench: deps
-	npx tsx bench/run.ts
+	exec node --import tsx bench/run.ts
 
 deps: node_modules/.package-lock.json
 

@@ -1,9 +1,11 @@
 import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
+import { createDrainingServer } from '../lib/draining-server';
 import { createLogger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
 import { createLinkTokens } from '../lib/links';
 import { createSessionTokens } from '../lib/sessions';
+import { stopOnSignals } from '../lib/shutdown';
 import { createSsoClient } from '../lib/sso';
 import { connectTemporalClient } from '../lib/temporal';
 import { createApp } from './app';
@@ -23,15 +25,18 @@ async function main(): Promise<void> {
     // The terms of use: the agency approves a provider within one working day; the link is valid for 3 days.
     providerRegistrationTiming: { emailConfirmationValid: '72 hours', approvalWorkingDays: 1 },
   });
-  const server = app.listen(config.port, () => logger.info('api listening', { url: config.publicUrl, port: config.port }));
-  const stop = () => {
-    logger.info('api stopping');
-    server.close(() => {
-      void Promise.all([db.destroy(), temporal.connection.close()]).then(() => process.exit(0));
-    });
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const http = createDrainingServer(app.callback());
+  http.server.listen(config.port, () => logger.info('api listening', { url: config.publicUrl, port: config.port, startupMs: Math.round(performance.now()) }));
+  // Stop taking requests (new ones get 503), let those in hand finish for up to 5 s, then close Temporal and the
+  // database; 10 s in all at most (the launcher kills after 15 s, Docker after its stop_grace_period).
+  stopOnSignals({
+    logger,
+    hardTimeoutMs: 10_000,
+    stop: async () => {
+      await http.drain(5_000);
+      await Promise.all([db.destroy(), temporal.connection.close()]);
+    },
+  });
 
   // A request handler's failure is answered by the error middleware (a 500 with the uniform body and a log line)
   // and never reaches here. A promise nobody awaited is logged and the process carries on: no request state is
@@ -42,8 +47,8 @@ async function main(): Promise<void> {
   process.on('uncaughtException', (err) => {
     logger.error('uncaught exception: the API stops and exits for its supervisor to restart it', { err });
     process.exitCode = 1;
-    server.close();
-    server.closeIdleConnections();
+    http.server.close();
+    http.server.closeIdleConnections();
     setTimeout(() => process.exit(1), 5_000).unref();
   });
 }

@@ -7,39 +7,40 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { searchAttributeTypes } from '../workflows/ids';
-import { waitForHttp, waitForPort } from './services/net';
+import { assertPortsFree, waitForHttp, waitForListener, type WantedPort } from './services/net';
 import { startPostgres } from './services/postgres';
-import { runCommand, spawnService, stopAll, stopOnSignals, stopStrays, unlessExited, type Service } from './services/processes';
+import { runCommand, stopAll, stopOnSignals, stopRequested, stopStrays, superviseService, unlessExited, type SupervisedService } from './services/processes';
 import { ensureTemporalCli, startTemporal } from './services/temporal';
+import { MAIL_CATCHER_WEB, stubsWithoutUrl } from './stubs/ports';
 
 const root = path.resolve(__dirname, '..');
 const dataDir = path.join(root, '.data');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 
-/** The stubs dev/stubs/main.ts serves, each started unless its real counterpart's URL is given. */
-const stubs = [
-  { urlVar: 'POPULATION_REGISTER_URL', portVar: 'POPULATION_REGISTER_PORT', port: 4101, url: (p: number) => `http://127.0.0.1:${p}` },
-  { urlVar: 'SSO_ISSUER', portVar: 'SSO_PORT', port: 4100, url: (p: number) => `http://127.0.0.1:${p}` },
-  { urlVar: 'SOPA_URL', portVar: 'SOPA_PORT', port: 4102, url: (p: number) => `http://127.0.0.1:${p}` },
-  { urlVar: 'VIIS_URL', portVar: 'VIIS_PORT', port: 4103, url: (p: number) => `http://127.0.0.1:${p}` },
-  { urlVar: 'ENTERPRISE_REGISTER_URL', portVar: 'ENTERPRISE_REGISTER_PORT', port: 4104, url: (p: number) => `http://127.0.0.1:${p}` },
-  { urlVar: 'SMTP_URL', portVar: 'SMTP_PORT', port: 1025, url: (p: number) => `smtp://127.0.0.1:${p}` },
-] as const;
+/** A clean stop of the API takes up to 10 s (api/main.ts), of the worker up to 30 s (worker/main.ts); then SIGKILL. */
+const API_KILL_AFTER_MS = 15_000;
+const WORKER_KILL_AFTER_MS = 35_000;
 
 async function main(): Promise<void> {
   stopOnSignals();
   fs.mkdirSync(dataDir, { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env };
   const setDefault = (name: string, value: string): string => (env[name] = env[name]?.trim() || value);
+  const portVar = (name: string, fallback: number): number => {
+    const raw = setDefault(name, String(fallback));
+    const port = Number(raw);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${name} must be a TCP port number, got ${raw}`);
+    return port;
+  };
 
-  const publicUrl = setDefault('PUBLIC_URL', 'http://127.0.0.1:3000').replace(/\/+$/, '');
-  setDefault('PORT', '3000');
+  const apiPort = portVar('PORT', 3000);
+  const publicUrl = setDefault('PUBLIC_URL', `http://127.0.0.1:${apiPort}`).replace(/\/+$/, '');
   const namespace = setDefault('TEMPORAL_NAMESPACE', 'default');
   setDefault('TEMPORAL_TASK_QUEUE', 'learning-accounts');
   // The same defaults the SSO stub registers its client with.
   setDefault('SSO_CLIENT_ID', 'learning-accounts');
   setDefault('SSO_CLIENT_SECRET', 'dev-sso-secret');
-  setDefault('WORKER_METRICS_PORT', '9464');
+  const workerMetricsPort = portVar('WORKER_METRICS_PORT', 9464);
   // The agency employee in whose name the system's SOPA queries go out (a sample person for the demo).
   setDefault('SOPA_OPERATOR_FIRST_NAME', 'Ilze');
   setDefault('SOPA_OPERATOR_LAST_NAME', 'Priede');
@@ -48,70 +49,115 @@ async function main(): Promise<void> {
   setDefault('AGENCY_INBOX_EMAIL', 'agency@learning-accounts.test');
   setDefault('SESSION_SECRET', sessionSecret());
 
+  const ownPostgres = !env.DATABASE_URL?.trim();
+  const ownTemporal = !env.TEMPORAL_ADDRESS?.trim();
+  const postgresPort = ownPostgres ? portVar('POSTGRES_PORT', 55432) : 0;
+  const temporalPort = ownTemporal ? portVar('TEMPORAL_PORT', 7233) : 0;
+  const temporalUiPort = ownTemporal ? portVar('TEMPORAL_UI_PORT', 8233) : 0;
+
+  // Only the stubs whose real service is not given; each one's URL then points at its stub.
+  const stubsToStart = stubsWithoutUrl(env);
+  const stubPorts: WantedPort[] = stubsToStart.map((stub) => {
+    const port = portVar(stub.portVar, stub.port);
+    env[stub.urlVar] = stub.url(port);
+    return { port, what: stub.what, variable: stub.portVar };
+  });
+  // The mail catcher only sees our mail when SMTP goes to the stub.
+  if (stubsToStart.some((stub) => stub.name === 'mail-catcher')) {
+    const mailCatcherPort = portVar(MAIL_CATCHER_WEB.portVar, MAIL_CATCHER_WEB.port);
+    setDefault('MAIL_CATCHER_URL', `http://127.0.0.1:${mailCatcherPort}`);
+    stubPorts.push({ port: mailCatcherPort, what: 'the mail catcher\'s web page', variable: 'MAIL_CATCHER_PORT' });
+  }
+
+  // Processes that a run killed too hard to clean up left behind, then every port we will listen on: a busy port
+  // is a clear error now, rather than a server of someone else's answering our readiness checks later.
+  for (const script of ['api/main.ts', 'worker/main.ts', 'dev/stubs/main.ts']) await stopStrays(script, (argv) => isOurScript(argv, script));
+  await assertPortsFree([
+    { port: apiPort, what: 'the API and web pages', variable: 'PORT' },
+    { port: workerMetricsPort, what: 'the worker\'s metrics', variable: 'WORKER_METRICS_PORT' },
+    { port: workerMetricsPort + 1, what: 'the worker\'s Temporal SDK metrics, at WORKER_METRICS_PORT + 1', variable: 'WORKER_METRICS_PORT' },
+    ...stubPorts,
+    ...(ownPostgres ? [{ port: postgresPort, what: 'PostgreSQL', variable: 'POSTGRES_PORT' }] : []),
+    ...(ownTemporal
+      ? [
+          { port: temporalPort, what: 'the Temporal dev server', variable: 'TEMPORAL_PORT' },
+          { port: temporalUiPort, what: 'the Temporal Web UI', variable: 'TEMPORAL_UI_PORT' },
+        ]
+      : []),
+  ]);
+
+  // Bundled once here, while the servers start: a restarted worker then loads it instead of bundling again.
+  const workflowBundle = path.join(dataDir, 'workflow-bundle.js');
+  const bundled = runCommand('bundle', process.execPath, ['--import', 'tsx', 'dev/bundle-workflows.ts', workflowBundle], { env, cwd: root });
+  // Awaited below; when a server fails first, main's error is the one to report.
+  bundled.catch(() => undefined);
   const [databaseUrl, temporal] = await Promise.all([
-    env.DATABASE_URL?.trim() ||
-      startPostgres({ dataDir: path.join(dataDir, 'postgres'), port: 55432, user: 'ila', database: 'ila' }).then((pg) => pg.url),
-    env.TEMPORAL_ADDRESS?.trim()
-      ? { address: env.TEMPORAL_ADDRESS.trim(), uiUrl: env.TEMPORAL_UI_URL?.trim() || null }
-      : ensureTemporalCli(root).then((binary) =>
+    ownPostgres
+      ? startPostgres({ dataDir: path.join(dataDir, 'postgres'), port: postgresPort, user: 'ila', database: 'ila' }).then((pg) => pg.url)
+      : env.DATABASE_URL!.trim(),
+    ownTemporal
+      ? ensureTemporalCli(root).then((binary) =>
           startTemporal({
             binary,
-            port: 7233,
-            uiPort: 8233,
+            port: temporalPort,
+            uiPort: temporalUiPort,
             dbFile: path.join(dataDir, 'temporal', 'temporal.db'),
             namespace,
             searchAttributes: searchAttributeTypes,
           }),
-        ),
+        )
+      : { address: env.TEMPORAL_ADDRESS!.trim(), uiUrl: env.TEMPORAL_UI_URL?.trim() || null },
   ]);
   env.DATABASE_URL = databaseUrl;
   env.TEMPORAL_ADDRESS = temporal.address;
+  if ((await bundled) !== 0) throw new Error('bundling the workflow code failed (its output is above)');
+  env.WORKFLOW_BUNDLE_PATH = workflowBundle;
   if (temporal.uiUrl) setDefault('TEMPORAL_UI_URL', temporal.uiUrl);
 
-  const missing = stubs.filter((stub) => !env[stub.urlVar]?.trim());
-  if (missing.length > 0) {
-    const listening: number[] = [];
-    for (const stub of stubs) {
-      const port = Number(setDefault(stub.portVar, String(stub.port)));
-      if (!missing.includes(stub)) continue;
-      env[stub.urlVar] = stub.url(port);
-      listening.push(port);
-    }
-    const mailCatcherPort = Number(setDefault('MAIL_CATCHER_PORT', '8025'));
-    // The mail catcher only sees our mail when SMTP goes to the stub.
-    if (missing.some((stub) => stub.urlVar === 'SMTP_URL')) {
-      setDefault('MAIL_CATCHER_URL', `http://127.0.0.1:${mailCatcherPort}`);
-      listening.push(mailCatcherPort);
-    }
-    const stubProcess = await startTsx('stubs', 'dev/stubs/main.ts', env);
-    await unlessExited(stubProcess, Promise.all(listening.map((port) => waitForPort(port, 30_000))));
+  if (stubsToStart.length > 0) {
+    const stubProcess = startScript('stubs', 'dev/stubs/main.ts', env, stubsToStart.map((stub) => stub.name));
+    await untilListening(stubProcess, stubPorts.map((entry) => entry.port));
   }
 
   // Migrations and idempotent demo data, before anything reads the database.
-  const seedExit = await runCommand('seed', tsx, ['dev/seed.ts'], { env, cwd: root });
+  const seedExit = await runCommand('seed', process.execPath, ['--import', 'tsx', 'dev/seed.ts'], { env, cwd: root });
   if (seedExit !== 0) throw new Error(`dev/seed.ts failed with exit code ${seedExit} (its output is above)`);
 
-  const worker = await startTsx('worker', 'worker/main.ts', env);
-  const api = await startTsx('api', 'api/main.ts', env);
-  // The worker answers on its metrics port once it has bundled the workflows and started polling.
-  const ready = Promise.all([
-    waitForHttp(`${publicUrl}/api/health`, 120_000),
-    waitForHttp(`http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics`, 120_000),
+  // The worker first, so the API (started after it) is stopped before it: no journey starts once the worker drains.
+  const worker = startScript('worker', 'worker/main.ts', env, [], WORKER_KILL_AFTER_MS);
+  const api = startScript('api', 'api/main.ts', env, [], API_KILL_AFTER_MS);
+  // The worker listens on its metrics port once it polls the task queue. Each check
+  // first makes sure that the process listening is the one we started, then asks it over HTTP.
+  await Promise.all([
+    untilListening(api, [apiPort]).then(() => unlessExited(api.current, waitForHttp(`http://127.0.0.1:${apiPort}/api/health`, 120_000))),
+    untilListening(worker, [workerMetricsPort]).then(() =>
+      unlessExited(worker.current, waitForHttp(`http://127.0.0.1:${workerMetricsPort}/metrics`, 120_000)),
+    ),
   ]);
-  await eitherExit([worker, api], ready);
 
   printSummary(env, publicUrl);
 }
 
-/** Starts a TypeScript entry point under supervision, first stopping a copy that a killed run left holding its ports. */
-async function startTsx(name: string, script: string, env: NodeJS.ProcessEnv): Promise<Service> {
-  await stopStrays(name, (argv) => argv[1] === tsx && argv[2] === script);
-  return spawnService(name, tsx, [script], { env, cwd: root });
+/**
+ * Starts a TypeScript entry point under supervision (restarted with back-off when it dies). It runs as
+ * `node --import tsx script`, one process with no npx or tsx wrapper in between, so the pid we watch and signal
+ * is the program itself.
+ */
+function startScript(name: string, script: string, env: NodeJS.ProcessEnv, args: readonly string[] = [], killAfterMs?: number): SupervisedService {
+  // The absolute path tells our processes apart from those of another checkout (stopStrays).
+  return superviseService(name, process.execPath, ['--import', 'tsx', path.join(root, script), ...args], { env, cwd: root, killAfterMs });
 }
 
-/** `work`, unless one of the services exits first. */
-function eitherExit<T>(services: Service[], work: Promise<T>): Promise<T> {
-  return services.reduce((result, service) => unlessExited(service, result), work);
+/** Whether a command line runs `script` of this checkout: as startScript does, or as `tsx script` (older runs). */
+function isOurScript(argv: string[], script: string): boolean {
+  return (argv[1] === tsx && argv[2] === script) || (argv[1] === '--import' && argv[2] === 'tsx' && argv[3] === path.join(root, script));
+}
+
+/** Resolves once the service's own process listens on every port; rejects if it exits first. */
+async function untilListening(service: SupervisedService, ports: number[]): Promise<void> {
+  const { current } = service;
+  if (current.pid === undefined) throw new Error(`${service.name} could not be started`);
+  await unlessExited(current, Promise.all(ports.map((port) => waitForListener(current.pid!, port, 120_000))));
 }
 
 /** A random secret made on the first run and kept in .data/, so sessions survive a restart of `make run`. */
@@ -140,7 +186,8 @@ function printSummary(env: NodeJS.ProcessEnv, publicUrl: string): void {
     ['PostgreSQL', env.DATABASE_URL],
   ];
   const lines = [
-    'Learning accounts are running. Ctrl-C stops everything started here; data stays in .data/.',
+    'Learning accounts are running. Ctrl-C (or SIGTERM) stops everything started here; data stays in .data/.',
+    'A process that dies is started again (look for lines starting with !!!).',
     '',
     ...rows.filter((row): row is [string, string] => Boolean(row[1])).map(([label, url]) => `  ${label.padEnd(16)} ${url}`),
     '',
@@ -160,6 +207,8 @@ function printSummary(env: NodeJS.ProcessEnv, publicUrl: string): void {
 }
 
 main().catch(async (error: unknown) => {
+  // Stopped by a signal while starting: the signal handler is already stopping everything and will exit.
+  if (stopRequested()) return;
   process.stderr.write(`\nmake run failed: ${error instanceof Error ? error.message : String(error)}\n`);
   await stopAll();
   process.exit(1);

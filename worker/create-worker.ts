@@ -1,3 +1,4 @@
+import type { Duration } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
@@ -14,6 +15,8 @@ export async function createWorker(opts: {
   taskQueue: string;
   deps: ActivityDeps;
   workflows?: WorkflowSource;
+  /** On shutdown(): how long tasks in hand may still run before activities are cancelled, and before run() gives up. */
+  shutdown?: { graceTime: Duration; forceTime: Duration };
 }): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
@@ -21,5 +24,6 @@ export async function createWorker(opts: {
     taskQueue: opts.taskQueue,
     activities: createActivities(opts.deps),
     ...(opts.workflows ?? { workflowsPath }),
+    ...(opts.shutdown ? { shutdownGraceTime: opts.shutdown.graceTime, shutdownForceTime: opts.shutdown.forceTime } : {}),
   });
 }

@@ -6,6 +6,7 @@ import { loadEmailTemplates } from '../lib/email-templates';
 import { createLinkTokens } from '../lib/links';
 import { createLogger } from '../lib/logger';
 import { createMailTransport } from '../lib/mailer';
+import { stopOnSignals } from '../lib/shutdown';
 import { combineRegistryMetrics, createRegistryStatsRecorder } from '../lib/registry-stats';
 import { createMetrics } from '../lib/metrics';
 import { connectTemporalClient, ensureSearchAttributes } from '../lib/temporal';
@@ -32,19 +33,29 @@ async function main(): Promise<void> {
       logger[level](entry.message, { ...entry.meta, ...(caseId ? { caseId } : {}) });
     }),
     telemetryOptions: { metrics: { prometheus: { bindAddress: coreMetricsAddress } } },
+    // We stop on signals ourselves (below): drain with a grace period, close connections, log, with a deadline.
+    shutdownSignals: [],
   });
 
   const db = createDb(config.databaseUrl);
-  const templates = await loadEmailTemplates();
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  // Side by side, not one after the other: a worker restarted by `make run` should be back within seconds.
+  const [templates, connection, client] = await Promise.all([
+    loadEmailTemplates(),
+    NativeConnection.connect({ address: config.temporal.address }),
+    // The console's batch operations run as workflows whose activities command other workflows through this client.
+    connectTemporalClient({ address: config.temporal.address, namespace: config.temporal.namespace }),
+  ]);
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) logger.info('registered search attributes', { added });
 
   const registryMetrics = combineRegistryMetrics(metrics.registryMetrics, createRegistryStatsRecorder(db, logger));
-  // The console's batch operations run as workflows whose activities command other workflows through this client.
-  const client = await connectTemporalClient({ address: config.temporal.address, namespace: config.temporal.namespace });
   const worker = await createWorker({
     connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue,
+    // `make run` bundles the workflow code once and passes the file, so a restarted worker is back in seconds;
+    // without it the worker bundles at start (Docker, tests).
+    ...(process.env.WORKFLOW_BUNDLE_PATH ? { workflows: { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } } } : {}),
+    // On stop, activities in hand get 10 s to finish before they are cancelled; after 20 s run() gives up.
+    shutdown: { graceTime: '10 s', forceTime: '20 s' },
     deps: {
       db, templates, logger, mailFrom: config.mailFrom, publicUrl: config.publicUrl,
       mailer: createMailTransport(config.smtpUrl),
@@ -58,12 +69,6 @@ async function main(): Promise<void> {
     },
   });
 
-  // Schedules are created (or brought in line with the configuration) by every worker at start; idempotent.
-  const schedules = await ensureSchedules({
-    client, taskQueue: config.temporal.taskQueue, recheckIntervalMs: config.recheckIntervalMs,
-  });
-  logger.info('schedules ensured', { populationRecheck: schedules.populationRecheck });
-
   const metricsServer = http.createServer(async (req, res) => {
     if (req.url !== '/metrics') { res.writeHead(404).end('not found\n'); return; }
     const core = await fetch(`http://${coreMetricsAddress}/metrics`).then((r) => r.text()).catch(() => '');
@@ -71,13 +76,34 @@ async function main(): Promise<void> {
     res.end(`${await metrics.registry.metrics()}\n${core}`);
   });
   metricsServer.listen(config.workerMetricsPort);
-  logger.info('worker started', { taskQueue: config.temporal.taskQueue, metrics: `http://127.0.0.1:${config.workerMetricsPort}/metrics` });
+  logger.info('worker started', {
+    taskQueue: config.temporal.taskQueue, metrics: `http://127.0.0.1:${config.workerMetricsPort}/metrics`,
+    startupMs: Math.round(performance.now()),
+  });
 
-  await worker.run();
-  metricsServer.close();
-  await db.destroy();
-  await client.connection.close();
-  await connection.close();
+  // Polls until worker.shutdown(): then it finishes the tasks in hand and run() ends.
+  const finished = (async () => {
+    await worker.run();
+    metricsServer.close();
+    await db.destroy();
+    await client.connection.close();
+    await connection.close();
+  })();
+  stopOnSignals({
+    logger,
+    hardTimeoutMs: 30_000,
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await finished;
+    },
+  });
+  // Schedules are created (or brought in line with the configuration) by every worker at start; idempotent. It
+  // needs no polling worker, so it runs once the worker polls rather than delaying it.
+  const schedules = await ensureSchedules({
+    client, taskQueue: config.temporal.taskQueue, recheckIntervalMs: config.recheckIntervalMs,
+  });
+  logger.info('schedules ensured', { populationRecheck: schedules.populationRecheck });
+  await finished;
   logger.info('worker stopped');
 }
 

@@ -1,4 +1,5 @@
 /** Waiting for local servers to come up, and checking that a port is still free before starting one. */
+import fs from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -46,10 +47,85 @@ function isPortOpen(port: number): Promise<boolean> {
 
 /** Throws a clear error when `port` is taken, naming what we wanted to start there. */
 export async function assertPortFree(port: number, what: string): Promise<void> {
-  if (await isPortOpen(port)) {
-    throw new Error(
-      `port ${port} is already in use, so ${what} cannot start there ` +
-        `(left running by an earlier run? \`ss -ltnp 'sport = :${port}'\` shows the process)`,
-    );
+  await assertPortsFree([{ port, what }]);
+}
+
+/** A port we are about to listen on: what listens there, and the variable that chooses the port, if any. */
+export interface WantedPort {
+  port: number;
+  what: string;
+  variable?: string;
+}
+
+/**
+ * Throws one error naming every port of `wanted` that something else already listens on, with the variable that
+ * moves it; checked before anything starts, so a busy port is never mistaken for our own server answering.
+ */
+export async function assertPortsFree(wanted: readonly WantedPort[]): Promise<void> {
+  const taken: WantedPort[] = [];
+  // Connecting finds a listener on 127.0.0.1 or any address; the socket table also finds one bound elsewhere.
+  for (const entry of wanted) if (listeningInodes(entry.port).size > 0 || (await isPortOpen(entry.port))) taken.push(entry);
+  if (taken.length === 0) return;
+  const lines = taken.map(({ port, what, variable }) =>
+    `  port ${port} (${what}${variable ? `; set ${variable} to use another port` : ''})`,
+  );
+  throw new Error(
+    `${taken.length === 1 ? 'a port we need is' : 'ports we need are'} already in use:\n${lines.join('\n')}\n` +
+      `Left running by an earlier run? \`ss -ltnp\` shows which process holds ${taken.length === 1 ? 'it' : 'them'}.`,
+  );
+}
+
+/**
+ * Resolves once process `pid` itself listens on TCP `port` (read from /proc, Linux only): a readiness check that
+ * another process answering on the same port cannot satisfy. Rejects after `timeoutMs` or when `pid` is gone.
+ */
+export async function waitForListener(pid: number, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!fs.existsSync(`/proc/${pid}`)) throw new Error(`pid ${pid} ended before it listened on port ${port}`);
+    if (isListeningBy(pid, port)) return;
+    await sleep(200);
   }
+  throw new Error(`pid ${pid} did not listen on port ${port} within ${timeoutMs / 1000} s`);
+}
+
+/** Whether process `pid` holds a socket listening on TCP `port` (IPv4 or IPv6, any address). */
+export function isListeningBy(pid: number, port: number): boolean {
+  const inodes = listeningInodes(port);
+  if (inodes.size === 0) return false;
+  let fds: string[];
+  try {
+    fds = fs.readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  return fds.some((fd) => {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      return match !== null && inodes.has(match[1]!);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The socket inodes in LISTEN state (0A) on `port`, from /proc/net/tcp and tcp6. */
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10 || fields[3] !== '0A') continue;
+      if (fields[1]!.split(':')[1] === hexPort) inodes.add(fields[9]!);
+    }
+  }
+  return inodes;
 }

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { knex } from 'knex';
 import { assertPortFree } from './net';
-import { processArgs, spawnService, stopStrays, unlessExited } from './processes';
+import { processArgs, stopStrays, superviseService, unlessExited } from './processes';
 
 const execFileAsync = promisify(execFile);
 
@@ -68,11 +68,14 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
   // Startup, checkpoint and shutdown chatter is LOG level, which ranks above ERROR here: keep only FATAL and PANIC.
   const args = ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', dataDir, '-c', 'log_min_messages=fatal'];
   if (fsyncOff) args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-  const server = spawnService('postgres', path.join(bin, 'postgres'), args, { ...runAs, cwd: dataDir, stopSignal: 'SIGINT' });
+  // Supervised: a crashed server is started again (it recovers from its WAL); the API and the worker reconnect.
+  const server = superviseService('postgres', path.join(bin, 'postgres'), args, {
+    ...runAs, cwd: dataDir, stopSignal: 'SIGINT', stopLast: true, killAfterMs: 30_000,
+  });
 
   const adminUrl = `postgres://${user}@127.0.0.1:${port}/postgres`;
   try {
-    await unlessExited(server, waitForReady(dataDir, server.pid, 30_000));
+    await unlessExited(server.current, waitForReady(dataDir, server.current.pid, 30_000));
     await createDatabase(adminUrl, database);
   } catch (error) {
     await server.stop();

@@ -10,7 +10,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs, tsToMs } from '@temporalio/common/lib/time';
 import { ensureSearchAttributes, type SearchAttributeTypeName } from '../../lib/temporal';
 import { assertPortFree } from './net';
-import { spawnService, stopStrays, unlessExited } from './processes';
+import { stopStrays, superviseService, unlessExited } from './processes';
 
 /** Options for startTemporal. */
 export interface TemporalOptions {
@@ -54,10 +54,11 @@ export async function startTemporal(options: TemporalOptions): Promise<RunningTe
 
   // TEMPORAL_* variables configure the CLI as a client (address, namespace, TLS); none of that is meant for the server.
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TEMPORAL_')));
-  const server = spawnService('temporal', binary, args, { env, quietWhenStopping: true });
+  // Supervised: a crashed dev server is started again on the same SQLite file; clients and the worker reconnect.
+  const server = superviseService('temporal', binary, args, { env, quietWhenStopping: true });
   const address = `127.0.0.1:${port}`;
   try {
-    const connection = await unlessExited(server, connectWhenReady(address, START_TIMEOUT_MS));
+    const connection = await unlessExited(server.current, connectWhenReady(address, START_TIMEOUT_MS));
     try {
       // --search-attribute only takes effect when the namespace is first created; with a kept database file,
       // attributes added to the code later go through the operator API.

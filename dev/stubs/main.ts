@@ -6,6 +6,7 @@ import { createMailCatcher } from './mail-catcher';
 import { createPopulationRegisterStub } from './population-register';
 import { createSopaStub } from './sopa';
 import { createSsoStub } from './sso';
+import { MAIL_CATCHER_WEB, STUBS, type StubInfo, type StubName } from './ports';
 import { createViisStub } from './viis';
 
 /** Reads a port from the environment, failing loudly on garbage rather than silently using the default. */
@@ -23,7 +24,23 @@ function log(level: 'info' | 'error', msg: string, fields: Record<string, unknow
   else console.log(line);
 }
 
-/** Starts the Population Register, SOPA, VIIS, Enterprise Register, SSO and mail-catcher stubs on the dev stack's fixed ports. */
+/** The stubs named on the command line (`tsx dev/stubs/main.ts sopa sso`), or all of them when none is named. */
+export function stubsToServe(argv: readonly string[]): StubInfo[] {
+  const unknown = argv.filter((name) => !STUBS.some((stub) => stub.name === name));
+  if (unknown.length > 0) throw new Error(`unknown stub ${unknown.join(', ')}; known: ${STUBS.map((s) => s.name).join(', ')}`);
+  return argv.length === 0 ? [...STUBS] : STUBS.filter((stub) => argv.includes(stub.name));
+}
+
+/** The port a stub listens on: its variable's value, or the dev stack's default. */
+const portOf = (name: StubName): number => {
+  const stub = STUBS.find((s) => s.name === name)!;
+  return portFromEnv(stub.portVar, stub.port);
+};
+
+/**
+ * Starts the stubs named on the command line (all six when none is: Population Register, SOPA, VIIS, Enterprise
+ * Register, SSO and the mail catcher), each on the port its variable gives or the dev stack's default.
+ */
 export async function main(): Promise<void> {
   const publicUrl = (process.env.PUBLIC_URL || 'http://127.0.0.1:3000').replace(/\/$/, '');
   const closers: (() => Promise<void>)[] = [];
@@ -38,46 +55,55 @@ export async function main(): Promise<void> {
   process.once('SIGINT', (s) => void stop(s));
   process.once('SIGTERM', (s) => void stop(s));
 
+  const starters: Record<StubName, () => Promise<void>> = {
+    'population-register': async () => {
+      const fpr = await createPopulationRegisterStub({ people: seedPeople }).listen(portOf('population-register'));
+      closers.push(fpr.close);
+      log('info', 'stub listening', { service: 'population-register', url: fpr.url });
+    },
+    sopa: async () => {
+      const sopa = await createSopaStub({ statuses: seedSocialStatuses }).listen(portOf('sopa'));
+      closers.push(sopa.close);
+      log('info', 'stub listening', { service: 'sopa', url: sopa.url });
+    },
+    viis: async () => {
+      const viis = await createViisStub({ institutions: seedInstitutions }).listen(portOf('viis'));
+      closers.push(viis.close);
+      log('info', 'stub listening', { service: 'viis', url: viis.url });
+    },
+    'enterprise-register': async () => {
+      const enterpriseRegister = await createEnterpriseRegisterStub({ companies: seedCompanies }).listen(
+        portOf('enterprise-register'),
+      );
+      closers.push(enterpriseRegister.close);
+      log('info', 'stub listening', { service: 'enterprise-register', url: enterpriseRegister.url });
+    },
+    sso: async () => {
+      const sso = await createSsoStub({
+        people: seedPeople,
+        clients: [
+          {
+            clientId: process.env.SSO_CLIENT_ID || 'learning-accounts',
+            clientSecret: process.env.SSO_CLIENT_SECRET || 'dev-sso-secret',
+            redirectUris: [`${publicUrl}/auth/sso/callback`],
+          },
+        ],
+      }).listen(portOf('sso'));
+      closers.push(sso.close);
+      log('info', 'stub listening', { service: 'sso', url: sso.url });
+    },
+    'mail-catcher': async () => {
+      const mail = await createMailCatcher().listen({
+        smtpPort: portOf('mail-catcher'),
+        httpPort: portFromEnv(MAIL_CATCHER_WEB.portVar, MAIL_CATCHER_WEB.port),
+      });
+      closers.push(mail.close);
+      log('info', 'stub listening', { service: 'mail-catcher', url: mail.httpUrl, smtpPort: mail.smtpPort });
+    },
+  };
+
   try {
-    const fpr = await createPopulationRegisterStub({ people: seedPeople }).listen(
-      portFromEnv('POPULATION_REGISTER_PORT', 4101),
-    );
-    closers.push(fpr.close);
-    log('info', 'stub listening', { service: 'population-register', url: fpr.url });
-
-    const sopa = await createSopaStub({ statuses: seedSocialStatuses }).listen(portFromEnv('SOPA_PORT', 4102));
-    closers.push(sopa.close);
-    log('info', 'stub listening', { service: 'sopa', url: sopa.url });
-
-    const viis = await createViisStub({ institutions: seedInstitutions }).listen(portFromEnv('VIIS_PORT', 4103));
-    closers.push(viis.close);
-    log('info', 'stub listening', { service: 'viis', url: viis.url });
-
-    const enterpriseRegister = await createEnterpriseRegisterStub({ companies: seedCompanies }).listen(
-      portFromEnv('ENTERPRISE_REGISTER_PORT', 4104),
-    );
-    closers.push(enterpriseRegister.close);
-    log('info', 'stub listening', { service: 'enterprise-register', url: enterpriseRegister.url });
-
-    const sso = await createSsoStub({
-      people: seedPeople,
-      clients: [
-        {
-          clientId: process.env.SSO_CLIENT_ID || 'learning-accounts',
-          clientSecret: process.env.SSO_CLIENT_SECRET || 'dev-sso-secret',
-          redirectUris: [`${publicUrl}/auth/sso/callback`],
-        },
-      ],
-    }).listen(portFromEnv('SSO_PORT', 4100));
-    closers.push(sso.close);
-    log('info', 'stub listening', { service: 'sso', url: sso.url });
-
-    const mail = await createMailCatcher().listen({
-      smtpPort: portFromEnv('SMTP_PORT', 1025),
-      httpPort: portFromEnv('MAIL_CATCHER_PORT', 8025),
-    });
-    closers.push(mail.close);
-    log('info', 'stub listening', { service: 'mail-catcher', url: mail.httpUrl, smtpPort: mail.smtpPort });
+    for (const stub of stubsToServe(process.argv.slice(2))) await starters[stub.name]();
   } catch (err) {
     log('error', 'stub failed to start', { error: err instanceof Error ? err.message : String(err) });
     await Promise.allSettled(closers.map((close) => close()));
