@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { Case, CaseEvent, Learner } from '../lib/db';
 import { rigaDate } from '../domain/dates';
 import type { Actor, JourneyStage } from '../domain/journey';
+import { violatedUniqueConstraint } from '../lib/unique-violation';
 
 /** Input of openCase: the registration the learner submitted. */
 export interface OpenCaseInput {
@@ -12,6 +13,9 @@ export interface OpenCaseInput {
   registration: { email: string; phone: string | null; language: 'lv' | 'en'; termsVersion: string; termsAcceptedAt: string };
   actor: Actor;
 }
+
+/** What openCase did: opened (or found) this case, or found the person's other open case in the programme. */
+export type OpenCaseResult = { serviceCaseId: string; openCaseId?: undefined } | { serviceCaseId: null; openCaseId: string };
 
 /** Input of recordStep: one transition of a case, written as an event and the case's new stage. */
 export interface RecordStepInput {
@@ -30,8 +34,47 @@ export interface RecordStepInput {
 /** Activities that keep the cases read model current. */
 export function createCaseActivities({ db }: { db: Knex }) {
   return {
-    /** Records the learner's registration and opens the case with its service-case id; idempotent per case. */
-    async openCase(input: OpenCaseInput): Promise<{ serviceCaseId: string }> {
+    /**
+     * Records the learner's registration and opens the case with its service-case id; idempotent per case. When the
+     * person already has another open case in the programme (a journey started past the API's reservation, e.g.
+     * before it existed), no case is opened: the answer names the open one, and the journey ends without retrying.
+     */
+    async openCase(input: OpenCaseInput): Promise<OpenCaseResult> {
+      try {
+        return await insertCase(input);
+      } catch (err) {
+        if (violatedUniqueConstraint(err) !== 'cases_one_open_per_programme') throw err;
+        const open = await db('cases').join('learners', 'learners.id', 'cases.learnerId')
+          .where({ 'learners.personCode': input.personCode, 'cases.programme': input.programme }).whereNull('cases.closedAt')
+          .first<{ id: string } | undefined>('cases.id');
+        // Closed in the meantime: the next attempt opens this case.
+        if (!open) throw new Error(`the open case of this person in ${input.programme} closed meanwhile; opening again`);
+        return { serviceCaseId: null, openCaseId: open.id };
+      }
+    },
+
+    /** Writes a case event and moves the case to its new stage, once per step. */
+    async recordStep(input: RecordStepInput): Promise<void> {
+      await db.transaction(async (trx) => {
+        const inserted = await insertEvent(trx, input);
+        if (!inserted) return;
+        const patch: Partial<Case> = { stage: input.stage, updatedAt: new Date() };
+        if (input.outcomeReason !== undefined) patch.outcomeReason = input.outcomeReason;
+        if (input.balanceCents !== undefined) patch.balanceCents = input.balanceCents;
+        if (input.closed) patch.closedAt = new Date();
+        await Case.query(trx).patchAndFetchById(input.caseId, patch);
+        if (input.closed) await releaseJourneyReservation(trx, input.caseId);
+      });
+    },
+
+    /** Keeps the learner's name as the Population Register gave it, for pages and e-mails. */
+    async saveLearnerName(input: { personCode: string; firstName: string; lastName: string }): Promise<void> {
+      await Learner.query(db).patch({ firstName: input.firstName, lastName: input.lastName, updatedAt: new Date() } as Partial<Learner>)
+        .where('personCode', input.personCode);
+    },
+  };
+
+  function insertCase(input: OpenCaseInput): Promise<OpenCaseResult> {
       return db.transaction(async (trx) => {
         const { registration: r } = input;
         const [learner] = await trx('learners')
@@ -56,27 +99,15 @@ export function createCaseActivities({ db }: { db: Knex }) {
         });
         return { serviceCaseId };
       });
-    },
+  }
+}
 
-    /** Writes a case event and moves the case to its new stage, once per step. */
-    async recordStep(input: RecordStepInput): Promise<void> {
-      await db.transaction(async (trx) => {
-        const inserted = await insertEvent(trx, input);
-        if (!inserted) return;
-        const patch: Partial<Case> = { stage: input.stage, updatedAt: new Date() };
-        if (input.outcomeReason !== undefined) patch.outcomeReason = input.outcomeReason;
-        if (input.balanceCents !== undefined) patch.balanceCents = input.balanceCents;
-        if (input.closed) patch.closedAt = new Date();
-        await Case.query(trx).patchAndFetchById(input.caseId, patch);
-      });
-    },
-
-    /** Keeps the learner's name as the Population Register gave it, for pages and e-mails. */
-    async saveLearnerName(input: { personCode: string; firstName: string; lastName: string }): Promise<void> {
-      await Learner.query(db).patch({ firstName: input.firstName, lastName: input.lastName, updatedAt: new Date() } as Partial<Learner>)
-        .where('personCode', input.personCode);
-    },
-  };
+/**
+ * Frees the person's place for a new application in the programme (api/services/journey-reservations.ts): called
+ * in the transaction that closes the case, by every path that closes one.
+ */
+export async function releaseJourneyReservation(trx: Knex.Transaction, caseId: string): Promise<void> {
+  await trx('journeyReservations').where({ caseId }).delete();
 }
 
 // Inserts the event unless this step was already recorded; returns whether a row was written.

@@ -6,11 +6,25 @@ import type { OfferState } from '../domain/offers';
 /** Where the knex migrations live; shared by the seed script, the tests and the deployment's migrate step. */
 export const migrationsDirectory = path.join(__dirname, '..', 'migrations');
 
-/** Opens a knex pool on Postgres with snake_case columns mapped to camelCase properties. */
-export function createDb(databaseUrl: string, pool: { min: number; max: number } = { min: 0, max: 10 }): Knex {
+/** How long opening a connection, or waiting for a free one in the pool, may take before the caller hears so. */
+export const DB_CONNECT_TIMEOUT_MS = 3_000;
+
+/** How long one query of the API may run: an answer (503 when the database is mute) must come within 5 s. */
+export const API_QUERY_TIMEOUT_MS = 4_000;
+
+/**
+ * Opens a knex pool on Postgres with snake_case columns mapped to camelCase properties. A database that is down
+ * or mute is an error within seconds (knex waits 60 s for a connection by default); the API also bounds each
+ * query (`queryTimeoutMs`), so a request never outlives its caller's patience.
+ */
+export function createDb(databaseUrl: string, pool: { min: number; max: number } = { min: 0, max: 10 }, opts: { queryTimeoutMs?: number } = {}): Knex {
   return knexFactory({
     client: 'pg',
-    connection: databaseUrl,
+    connection: {
+      connectionString: databaseUrl, connectionTimeoutMillis: DB_CONNECT_TIMEOUT_MS,
+      ...(opts.queryTimeoutMs ? { query_timeout: opts.queryTimeoutMs } : {}),
+    },
+    acquireConnectionTimeout: DB_CONNECT_TIMEOUT_MS,
     pool,
     migrations: { directory: migrationsDirectory, loadExtensions: ['.ts'], extension: 'ts' },
     ...knexSnakeCaseMappers(),
