@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     tokens: createSessionTokens(config.sessionSecret),
     sso: createSsoClient({ ...config.sso, redirectUri: `${config.publicUrl}/auth/sso/callback` }),
     publicUrl: config.publicUrl, temporalUiUrl: config.temporal.uiUrl, approvalDueMs: config.approvalDueMs,
-    links: createLinkTokens(config.sessionSecret),
+    links: createLinkTokens(config.sessionSecret), smtpUrl: config.smtpUrl,
     // The terms of use: the agency approves a provider within one working day; the link is valid for 3 days.
     providerRegistrationTiming: { emailConfirmationValid: '72 hours', approvalWorkingDays: 1 },
   });

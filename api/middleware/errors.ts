@@ -18,7 +18,9 @@ export function errorMiddleware() {
       }
     } catch (err) {
       const known = toHttpError(err);
-      if (known.status >= 500) ctx.state.log?.error('request failed', { err, path: ctx.path });
+      // A dependency that is down is an outage to watch (warn), not a bug of ours (error).
+      if (known.status === 503) ctx.state.log?.warn('request failed: dependency down', { details: known.details, path: ctx.path, err: String((err as Error)?.message ?? err) });
+      else if (known.status >= 500) ctx.state.log?.error('request failed', { err, path: ctx.path });
       const body: ErrorBody = { error: { code: known.code, message: known.message, details: known.details } };
       ctx.status = known.status;
       if (known.status === 503) ctx.set('retry-after', String(RETRY_AFTER_SECONDS));
