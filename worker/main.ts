@@ -16,6 +16,7 @@ import { createEnterpriseRegisterClient } from '../activities/registries/enterpr
 import { parseLearnerJourneyId } from '../workflows/ids';
 import { createWorker } from './create-worker';
 import { ensureSchedules } from './schedules';
+import { watchTemporal } from './temporal-watch';
 
 // The worker process: polls the task queue, runs workflows and activities, serves /metrics.
 async function main(): Promise<void> {
@@ -73,7 +74,9 @@ async function main(): Promise<void> {
   metricsServer.listen(config.workerMetricsPort);
   logger.info('worker started', { taskQueue: config.temporal.taskQueue, metrics: `http://127.0.0.1:${config.workerMetricsPort}/metrics` });
 
+  const stopWatching = watchTemporal({ connection, address: config.temporal.address, logger });
   await worker.run();
+  stopWatching();
   metricsServer.close();
   await db.destroy();
   await client.connection.close();
