@@ -163,3 +163,40 @@ test.serial('/api/health and /api/ready report each dependency, and a down one',
   t.is(ready.status, 200, ready.text);
   t.like(ready.json, { status: 'ok', dependencies: { smtp: { status: 'down' } } });
 });
+
+test.serial('the console shows each process and service, and which one is down (Latvian and English)', async (t) => {
+  const token = await stack.staffToken('admin');
+  const row = (page: string, name: string) => new RegExp(`<tr class="health-(\\w+)" data-process="${name}">([\\s\\S]*?)</tr>`).exec(page);
+
+  const up = await call('GET', '/admin/registries', { token, html: true });
+  t.is(up.status, 200, up.text);
+  for (const name of ['api', 'worker', 'temporal', 'postgresql', 'smtp']) t.is(row(up.text, name)?.[1], 'ok', name);
+  t.regex(row(up.text, 'worker')![2]!, /pēdējais pieprasījums/, 'the worker seen polling, with its last poll');
+  for (const registry of ['population-register', 'sopa', 'viis', 'enterprise-register']) t.truthy(row(up.text, registry), registry);
+  t.regex(up.text, /Procesi un pakalpojumi/);
+
+  await proxies.temporal.refuse();
+  const down = await call('GET', '/admin/registries?lang=en', { token, html: true });
+  t.is(down.status, 200, down.text);
+  t.is(row(down.text, 'temporal')?.[1], 'down');
+  t.regex(row(down.text, 'temporal')![2]!, /Not answering/);
+  t.is(row(down.text, 'worker')?.[1], 'down', 'nobody can say the workers poll');
+  t.is(row(down.text, 'postgresql')?.[1], 'ok');
+  t.regex(down.text, /Processes and services/);
+
+  const json = await call('GET', '/api/admin/health', { token });
+  t.is(json.status, 200, json.text);
+  const processes = (json.json as { processes: { name: string; status: string }[] }).processes;
+  t.deepEqual(processes.map((p) => [p.name, p.status]), [['api', 'ok'], ['worker', 'down'], ['temporal', 'down'], ['postgresql', 'ok'], ['smtp', 'ok']]);
+});
+
+test.serial('the console\'s stuck view while Temporal is unreachable is a 503 page within 5 s, not a 500 after 20 s', async (t) => {
+  const token = await stack.staffToken('admin');
+  await proxies.temporal.refuse();
+  const began = Date.now();
+  const page = await call('GET', '/admin/stuck', { token, html: true });
+  t.true(Date.now() - began <= 5_000, `answered after ${Date.now() - began} ms`);
+  t.is(page.status, 503, page.text);
+  t.truthy(page.headers.get('retry-after'));
+  t.regex(page.text, /Lietu dzinējs \(Temporal\) neatbild/);
+});
