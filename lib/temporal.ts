@@ -35,13 +35,17 @@ export function deadlineInterceptor(callMs = TEMPORAL_CALL_DEADLINE_MS, longPoll
 }
 
 /**
- * Connects a Temporal client (the API's, and the worker's for console batches). Every call has a deadline, and
- * a refused connection is retried only three times (about half a second) before the caller hears UNAVAILABLE.
+ * A Temporal client (the API's, and the worker's for console batches). Every call has a deadline, and a refused
+ * connection is retried only three times (about half a second) before the caller hears UNAVAILABLE. It connects
+ * on first use, so the API starts while Temporal is down and answers 503 (and /api/ready says why) until it is up.
  */
 export async function connectTemporalClient(opts: { address: string; namespace: string }): Promise<Client> {
-  const connection = await Connection.connect({
+  const connection = Connection.lazy({
     address: opts.address,
     connectTimeout: TEMPORAL_CALL_DEADLINE_MS,
+    // After an outage gRPC waits up to two minutes between reconnect attempts by default; 5 s at most brings the
+    // API back within seconds of Temporal.
+    channelArgs: { 'grpc.initial_reconnect_backoff_ms': 500, 'grpc.max_reconnect_backoff_ms': 5_000 },
     interceptors: [deadlineInterceptor(), makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))],
   });
   return new Client({ connection, namespace: opts.namespace });

@@ -40,8 +40,10 @@ test.before(async () => {
   apiUrl = (await stack.serveApi({ db: apiDb, temporal: apiTemporal, smtpUrl: `smtp://${proxies.smtp.address}` })).url;
 });
 
+// Each test starts with everything back: the proxies forward, and the API has reconnected (it says it is ready).
 test.afterEach.always(async () => {
   for (const proxy of Object.values(proxies ?? {})) await proxy.restore();
+  await eventually(async () => (await call('GET', '/api/health')).status === 200, 'the API to be healthy again', 15_000);
 });
 
 test.after.always(async () => {
@@ -145,6 +147,7 @@ test.serial('/api/health and /api/ready report each dependency, and a down one',
     t.truthy(down.headers.get('retry-after'));
   }
   await proxies.temporal.restore();
+  await eventually(async () => (await call('GET', '/api/health')).status === 200, 'Temporal to be back', 15_000);
 
   await proxies.postgres.refuse();
   for (const path of ['/api/health', '/api/ready']) {
@@ -153,6 +156,7 @@ test.serial('/api/health and /api/ready report each dependency, and a down one',
     t.like(down.json, { dependencies: { postgresql: { status: 'down' }, temporal: { status: 'ok' } } });
   }
   await proxies.postgres.restore();
+  await eventually(async () => (await call('GET', '/api/health')).status === 200, 'PostgreSQL to be back', 15_000);
 
   // The mail server: the system is not healthy (no e-mail leaves), but this API still serves requests.
   await proxies.smtp.refuse();
@@ -199,4 +203,19 @@ test.serial('the console\'s stuck view while Temporal is unreachable is a 503 pa
   t.is(page.status, 503, page.text);
   t.truthy(page.headers.get('retry-after'));
   t.regex(page.text, /Lietu dzinējs \(Temporal\) neatbild/);
+});
+
+test.serial('a journey that started is answered with its case id even when the database goes away while the API waits for the case', async (t) => {
+  // No worker polls this queue, so the API waits for a case row that does not come; the database goes meanwhile.
+  const slow = httpClient(() => slowUrl);
+  let slowUrl = '';
+  slowUrl = (await stack.serveApi({ db: apiDb, temporal: apiTemporal, taskQueue: `unpolled-${randomUUID()}` })).url;
+  const token = await stack.tokenFor('learner', ANNA.code, ANNA.name);
+  const body = registration('DPP');
+  const answering = slow('POST', '/api/learner/journeys', { token, json: body });
+  await eventually(() => workflowExists(learnerJourneyId(body.requestId)), 'the journey to start', 5_000);
+  await proxies.postgres.refuse();
+  const answer = await answering;
+  t.is(answer.status, 202, answer.text);
+  t.is((answer.json as { caseId: string }).caseId, body.requestId);
 });
