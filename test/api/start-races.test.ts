@@ -6,6 +6,7 @@ import { journeyStateQuery } from '../../workflows/learner-journey';
 import { assertError, httpClient, type Answer } from '../helpers/http';
 import { eventually, startLearnerJourney } from '../helpers/journeys';
 import { multipartClient, SAMPLE_EDOC } from '../helpers/multipart';
+import { createCallClosingIn } from '../helpers/calls';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 // Starts that race: simultaneous registrations (with the worker running, and with no worker at all), a journey
@@ -117,4 +118,39 @@ test.serial('a provider registration whose commit fails leaves no workflow behin
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   const { count } = await stack.temporal.workflow.count(`TaskQueue = "${stack.taskQueue}" AND WorkflowType = "providerRegistration"`);
   t.is(count, 0, 'no registration workflow was started');
+});
+
+test.serial('an offer draft whose commit fails leaves no workflow behind', async (t) => {
+  await stack.db.raw(`
+    CREATE FUNCTION refuse_offer_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF NEW.title_en LIKE '%commit fails%' THEN RAISE EXCEPTION 'refused at commit'; END IF; RETURN NEW; END $$;
+    CREATE CONSTRAINT TRIGGER refuse_offer_at_commit AFTER INSERT ON offers DEFERRABLE INITIALLY DEFERRED
+      FOR EACH ROW EXECUTE FUNCTION refuse_offer_at_commit();`);
+  const { callId } = await createCallClosingIn(stack.db, 30 * 60_000);
+  const demo = await stack.db('users').where({ username: 'provider' }).first<{ id: string; displayName: string; providerId: string }>();
+  const token = await stack.tokens.sign({ role: 'provider', subject: demo.id, name: demo.displayName, providerId: demo.providerId, providerRole: 'admin' });
+  const answer = await call('POST', '/api/provider/offers', { token, json: { callId, titleLv: 'Neizdosies (paraugs)', titleEn: 'The commit fails (sample)' } });
+  t.is(answer.status, 500, answer.text);
+  t.falsy(await stack.db('offers').where({ callId }).first(), 'no offer row');
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const { count } = await stack.temporal.workflow.count(`TaskQueue = "${stack.taskQueue}" AND WorkflowType = "providerOffer"`);
+  t.is(count, 0, 'no offer workflow was started');
+});
+
+test.serial('a reservation whose journey never started holds the programme only until it has settled; a closed case releases it', async (t) => {
+  const LIGA = { code: '010309-21234', name: 'Līga Ozola' };
+  const abandoned = randomUUID();
+  // A start that answered 503 and never happened (the API could not even confirm it) left this behind.
+  await stack.db('journeyReservations').insert({ personCode: LIGA.code, programme: 'MN', caseId: abandoned, createdAt: new Date() });
+  const young = assertError(t, (await registerAtOnce(call, LIGA, 'MN', 1))[0]!, 409, 'journey_already_open');
+  t.deepEqual(young.details, [{ caseId: abandoned }], 'a start may still be in flight: it is not taken over yet');
+
+  await stack.db('journeyReservations').where({ caseId: abandoned }).update({ createdAt: new Date(Date.now() - 60_000) });
+  const [answer] = await registerAtOnce(call, LIGA, 'MN', 1);
+  t.true([201, 202].includes(answer!.status), answer!.text);
+  const caseId = (answer!.json as { caseId: string }).caseId;
+  t.not(caseId, abandoned);
+  // Līga is 17: her journey closes the case as not eligible, and the close gives the programme back.
+  await eventually(() => stack.db('cases').where({ id: caseId, stage: 'not_eligible' }).whereNotNull('closedAt').first(), 'the case to close');
+  t.falsy(await stack.db('journeyReservations').where({ personCode: LIGA.code, programme: 'MN' }).first(), 'the close released the reservation');
 });
