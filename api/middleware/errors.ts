@@ -53,12 +53,12 @@ function toHttpError(err: unknown): HttpError {
 
 // What the API says when a dependency is down; pages say it in the reader's language (error.unavailable.* strings).
 const UNAVAILABLE_MESSAGES: Record<Dependency, string> = {
-  temporal: 'The case engine (Temporal) is not answering; nothing was changed. Please try again in a minute.',
-  postgresql: 'The database (PostgreSQL) is not answering; nothing was changed. Please try again in a minute.',
+  temporal: 'The case engine (Temporal) is not answering. Please try again in a minute.',
+  postgresql: 'The database (PostgreSQL) is not answering. Please try again in a minute.',
   smtp: 'The mail server (SMTP) is not answering. Please try again in a minute.',
 };
 
 /** The 503 for a dependency that is down: the uniform body names it, and the middleware adds Retry-After. */
-export function serviceUnavailable(dependency: Dependency): HttpError {
+function serviceUnavailable(dependency: Dependency): HttpError {
   return new HttpError(503, 'service_unavailable', UNAVAILABLE_MESSAGES[dependency], [{ dependency, retryAfterSeconds: RETRY_AFTER_SECONDS }]);
 }
