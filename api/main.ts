@@ -1,5 +1,5 @@
 import { loadConfig } from '../lib/config';
-import { API_QUERY_TIMEOUT_MS, createDb } from '../lib/db';
+import { API_DB_LIMITS, createDb } from '../lib/db';
 import { createLogger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
 import { createLinkTokens } from '../lib/links';
@@ -12,8 +12,7 @@ import { createApp } from './app';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('api');
-  // A request's query is given up after 4 s so the answer (503 when the database is mute) comes within 5 s.
-  const db = createDb(config.databaseUrl, undefined, { queryTimeoutMs: API_QUERY_TIMEOUT_MS });
+  const db = createDb(config.databaseUrl, undefined, API_DB_LIMITS);
   const temporal = await connectTemporalClient(config.temporal);
   const app = createApp({
     db, temporal, logger, taskQueue: config.temporal.taskQueue, metrics: createMetrics('api'),

@@ -6,25 +6,32 @@ import type { OfferState } from '../domain/offers';
 /** Where the knex migrations live; shared by the seed script, the tests and the deployment's migrate step. */
 export const migrationsDirectory = path.join(__dirname, '..', 'migrations');
 
-/** How long opening a connection, or waiting for a free one in the pool, may take before the caller hears so. */
+/** How long opening a connection to PostgreSQL may take before the caller hears so (pg waits for ever by default). */
 export const DB_CONNECT_TIMEOUT_MS = 3_000;
 
-/** How long one query of the API may run: an answer (503 when the database is mute) must come within 5 s. */
-export const API_QUERY_TIMEOUT_MS = 4_000;
+/** Limits for a process that answers people. */
+export interface DbLimits {
+  /** How long one query may run (pg's client-side query_timeout; also ends a query on a mute connection). */
+  queryTimeoutMs?: number;
+  /** How long to wait for a free connection from the pool (knex's default is 60 s). */
+  acquireTimeoutMs?: number;
+}
 
 /**
- * Opens a knex pool on Postgres with snake_case columns mapped to camelCase properties. A database that is down
- * or mute is an error within seconds (knex waits 60 s for a connection by default); the API also bounds each
- * query (`queryTimeoutMs`), so a request never outlives its caller's patience.
+ * The API's limits: an answer (503 when the database is down, mute or overloaded) must come within 5 s. The worker
+ * keeps knex's defaults: its activities are retried by Temporal and may queue for a connection under load.
  */
-export function createDb(databaseUrl: string, pool: { min: number; max: number } = { min: 0, max: 10 }, opts: { queryTimeoutMs?: number } = {}): Knex {
+export const API_DB_LIMITS: DbLimits = { queryTimeoutMs: 4_000, acquireTimeoutMs: 3_000 };
+
+/** Opens a knex pool on Postgres with snake_case columns mapped to camelCase properties. */
+export function createDb(databaseUrl: string, pool: { min: number; max: number } = { min: 0, max: 10 }, limits: DbLimits = {}): Knex {
   return knexFactory({
     client: 'pg',
     connection: {
       connectionString: databaseUrl, connectionTimeoutMillis: DB_CONNECT_TIMEOUT_MS,
-      ...(opts.queryTimeoutMs ? { query_timeout: opts.queryTimeoutMs } : {}),
+      ...(limits.queryTimeoutMs ? { query_timeout: limits.queryTimeoutMs } : {}),
     },
-    acquireConnectionTimeout: DB_CONNECT_TIMEOUT_MS,
+    ...(limits.acquireTimeoutMs ? { acquireConnectionTimeout: limits.acquireTimeoutMs } : {}),
     pool,
     migrations: { directory: migrationsDirectory, loadExtensions: ['.ts'], extension: 'ts' },
     ...knexSnakeCaseMappers(),

@@ -3,7 +3,7 @@ import test from 'ava';
 import type { Knex } from 'knex';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { CURRENT_TERMS_VERSION } from '../../domain/terms';
-import { API_QUERY_TIMEOUT_MS, createDb } from '../../lib/db';
+import { API_DB_LIMITS, createDb } from '../../lib/db';
 import { connectTemporalClient } from '../../lib/temporal';
 import { learnerJourneyId } from '../../workflows/ids';
 import { assertError, httpClient } from '../helpers/http';
@@ -35,7 +35,7 @@ test.before(async () => {
   };
   const viaProxy = new URL(stack.databaseUrl);
   viaProxy.port = String(proxies.postgres.port);
-  apiDb = createDb(viaProxy.toString(), undefined, { queryTimeoutMs: API_QUERY_TIMEOUT_MS });
+  apiDb = createDb(viaProxy.toString(), undefined, API_DB_LIMITS);
   apiTemporal = await connectTemporalClient({ address: proxies.temporal.address, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
   apiUrl = (await stack.serveApi({ db: apiDb, temporal: apiTemporal, smtpUrl: `smtp://${proxies.smtp.address}` })).url;
 });
