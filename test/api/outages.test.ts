@@ -130,6 +130,16 @@ test.serial('PostgreSQL unreachable is a 503 naming the database (API and pages)
   t.regex(english.text, /The database is not answering/);
 });
 
+test.serial('PostgreSQL that takes requests and never answers is a 503 within 5 s too', async (t) => {
+  const token = await stack.tokenFor('learner', JANIS.code, JANIS.name);
+  proxies.postgres.mute();
+  const began = Date.now();
+  const read = await call('GET', '/api/learner/journeys', { token });
+  t.true(Date.now() - began <= 5_000, `answered after ${Date.now() - began} ms`);
+  const error = assertError(t, read, 503, 'service_unavailable');
+  t.like(error.details[0], { dependency: 'postgresql' });
+});
+
 test.serial('/api/health and /api/ready report each dependency, and a down one', async (t) => {
   for (const path of ['/api/health', '/api/ready']) {
     const up = await call('GET', path);
