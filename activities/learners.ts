@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { writeAudit } from '../lib/audit';
 import type { PopulationRegisterClient } from './registries/population-register';
 import { Case, CaseEvent, Learner, Task } from '../lib/db';
+import { releaseJourneyReservation } from './journey-reservations';
 import { FINAL_STAGES, type Actor, type CloseReason, type JourneyStage } from '../domain/journey';
 
 /** Why the periodic check queries the register; written to every audit row it causes. */
@@ -131,6 +132,7 @@ export function createLearnerActivities({ db, populationRegister }: { db: Knex; 
           .patch({ stage: 'closed', outcomeReason: input.reason, closedAt: now, updatedAt: now } as Partial<Case>)
           .where('id', input.caseId)
           .whereNull('closedAt');
+        await releaseJourneyReservation(trx, input.caseId);
       });
       return { closedBy: 'recheck' };
     },

@@ -3,6 +3,7 @@ import type { Actor } from '../domain/journey';
 import { stopRequestOf } from '../lib/workflow-stops';
 import { parseLearnerJourneyId, parseProviderWorkflowId } from '../workflows/ids';
 import { releaseHolds } from './applications';
+import { releaseJourneyReservation } from './journey-reservations';
 import { writeProviderEvent } from './providers';
 
 /** What closing a stopped workflow's read model closed. */
@@ -82,6 +83,7 @@ async function closeCase(trx: Knex.Transaction, caseId: string, actor: Actor, de
   }).onConflict(['caseId', 'step']).ignore();
   await trx('cases').where({ id: caseId }).whereNull('closedAt')
     .update({ stage: 'closed', outcomeReason: STOPPED_CASE_REASON, closedAt: now, updatedAt: now });
+  await releaseJourneyReservation(trx, caseId);
   return true;
 }
 

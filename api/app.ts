@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Koa from 'koa';
 import Router from '@koa/router';
+import { TEMPORAL_REQUEST_BUDGET_MS } from '../lib/temporal';
 import { createRenderer, publicDir } from '../web/render';
 import type { ApiDeps } from './deps';
 import { sessionMiddleware } from './middleware/auth';
@@ -39,6 +40,8 @@ export function createApp(deps: ApiDeps): Koa {
 
   app.use(requestLogMiddleware(deps.logger, deps.metrics));
   app.use(errorMiddleware());
+  // Every call to Temporal a request makes ends within the request's budget (each call also has its own deadline).
+  app.use((ctx, next) => deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_REQUEST_BUDGET_MS, next));
   app.use(securityHeaders());
   app.use(languageMiddleware());
   app.use(pageErrorMiddleware(renderer));

@@ -22,6 +22,8 @@ export interface ApiDeps {
   approvalDueMs: number;
   /** Signed, expiring tokens for links sent by e-mail (the API verifies them). */
   links: LinkTokens;
+  /** The mail server the worker sends through; the API only checks that it answers (/api/health, /api/ready). */
+  smtpUrl: string;
   /** Passed into each provider registration workflow (workflows/provider-registration.ts). */
   providerRegistrationTiming: ProviderRegistrationInput['timing'];
 }

@@ -19,9 +19,5 @@ export interface WordedProblem extends FieldProblem { words?: { lv: string; en: 
 /** The uniform error body every failed request gets. */
 export interface ErrorBody { error: { code: string; message: string; details: unknown[] } }
 
-/** The constraint a Postgres unique violation broke (from knex or objection), or null for any other error. */
-export function violatedUniqueConstraint(err: unknown): string | null {
-  const pg = err as { code?: string; constraint?: string; nativeError?: { code?: string; constraint?: string } };
-  if ((pg.code ?? pg.nativeError?.code) !== '23505') return null;
-  return pg.constraint ?? pg.nativeError?.constraint ?? null;
-}
+// Activities read unique violations too, so the reader lives in lib/.
+export { violatedUniqueConstraint } from '../lib/unique-violation';

@@ -1,5 +1,5 @@
 import { loadConfig } from '../lib/config';
-import { createDb } from '../lib/db';
+import { API_DB_LIMITS, createDb } from '../lib/db';
 import { createDrainingServer } from '../lib/draining-server';
 import { createLogger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
@@ -14,14 +14,14 @@ import { createApp } from './app';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('api');
-  const db = createDb(config.databaseUrl);
+  const db = createDb(config.databaseUrl, undefined, API_DB_LIMITS);
   const temporal = await connectTemporalClient(config.temporal);
   const app = createApp({
     db, temporal, logger, taskQueue: config.temporal.taskQueue, metrics: createMetrics('api'),
     tokens: createSessionTokens(config.sessionSecret),
     sso: createSsoClient({ ...config.sso, redirectUri: `${config.publicUrl}/auth/sso/callback` }),
     publicUrl: config.publicUrl, temporalUiUrl: config.temporal.uiUrl, approvalDueMs: config.approvalDueMs,
-    links: createLinkTokens(config.sessionSecret),
+    links: createLinkTokens(config.sessionSecret), smtpUrl: config.smtpUrl,
     // The terms of use: the agency approves a provider within one working day; the link is valid for 3 days.
     providerRegistrationTiming: { emailConfirmationValid: '72 hours', approvalWorkingDays: 1 },
   });

@@ -19,7 +19,9 @@ export function pageErrorMiddleware(renderer: Renderer) {
   return async (ctx: Context, next: Next) => {
     ctx.state.renderError = async (err: HttpError) => {
       const lang = ctx.state.lang as PageLanguage;
-      const message = err.status === 404 && err.code === 'not_found' ? translate(lang, 'error.404') : err.message;
+      const dependency = err.code === 'service_unavailable' ? (err.details[0] as { dependency?: string } | undefined)?.dependency : undefined;
+      const message = err.status === 404 && err.code === 'not_found' ? translate(lang, 'error.404')
+        : dependency ? translate(lang, `error.unavailable.${dependency}`) : err.message;
       ctx.type = 'html';
       ctx.body = renderer.render('error', { lang, title: translate(lang, 'error.title'), message, session: ctx.state.session });
     };

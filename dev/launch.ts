@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   // The worker listens on its metrics port once it polls the task queue. Each check
   // first makes sure that the process listening is the one we started, then asks it over HTTP.
   await Promise.all([
-    untilListening(api, [apiPort]).then(() => unlessExited(api.current, waitForHttp(`http://127.0.0.1:${apiPort}/api/health`, 120_000))),
+    untilListening(api, [apiPort]).then(() => unlessExited(api.current, waitForHttp(`http://127.0.0.1:${apiPort}/api/ready`, 120_000))),
     untilListening(worker, [workerMetricsPort]).then(() =>
       unlessExited(worker.current, waitForHttp(`http://127.0.0.1:${workerMetricsPort}/metrics`, 120_000)),
     ),

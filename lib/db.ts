@@ -6,11 +6,32 @@ import type { OfferState } from '../domain/offers';
 /** Where the knex migrations live; shared by the seed script, the tests and the deployment's migrate step. */
 export const migrationsDirectory = path.join(__dirname, '..', 'migrations');
 
+/** How long opening a connection to PostgreSQL may take before the caller hears so (pg waits for ever by default). */
+export const DB_CONNECT_TIMEOUT_MS = 3_000;
+
+/** Limits for a process that answers people. */
+export interface DbLimits {
+  /** How long one query may run (pg's client-side query_timeout; also ends a query on a mute connection). */
+  queryTimeoutMs?: number;
+  /** How long to wait for a free connection from the pool (knex's default is 60 s). */
+  acquireTimeoutMs?: number;
+}
+
+/**
+ * The API's limits: an answer (503 when the database is down, mute or overloaded) must come within 5 s. The worker
+ * keeps knex's defaults: its activities are retried by Temporal and may queue for a connection under load.
+ */
+export const API_DB_LIMITS: DbLimits = { queryTimeoutMs: 4_000, acquireTimeoutMs: 3_000 };
+
 /** Opens a knex pool on Postgres with snake_case columns mapped to camelCase properties. */
-export function createDb(databaseUrl: string, pool: { min: number; max: number } = { min: 0, max: 10 }): Knex {
+export function createDb(databaseUrl: string, pool: { min: number; max: number } = { min: 0, max: 10 }, limits: DbLimits = {}): Knex {
   return knexFactory({
     client: 'pg',
-    connection: databaseUrl,
+    connection: {
+      connectionString: databaseUrl, connectionTimeoutMillis: DB_CONNECT_TIMEOUT_MS,
+      ...(limits.queryTimeoutMs ? { query_timeout: limits.queryTimeoutMs } : {}),
+    },
+    ...(limits.acquireTimeoutMs ? { acquireConnectionTimeout: limits.acquireTimeoutMs } : {}),
     pool,
     migrations: { directory: migrationsDirectory, loadExtensions: ['.ts'], extension: 'ts' },
     ...knexSnakeCaseMappers(),

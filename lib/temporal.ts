@@ -1,4 +1,5 @@
-import { Client, Connection } from '@temporalio/client';
+import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { searchAttributeTypes } from '../workflows/ids';
 
@@ -9,9 +10,50 @@ const UPPER_CASE = {
   Keyword: 'KEYWORD', Text: 'TEXT', Int: 'INT', Double: 'DOUBLE', Bool: 'BOOL', Datetime: 'DATETIME', KeywordList: 'KEYWORD_LIST',
 } as const;
 
-/** Connects a Temporal client (used by the API to start workflows and send Updates). */
+/**
+ * How long one call to Temporal may take. Without a deadline a call to an unreachable or mute server waits for the
+ * SDK's ten retries (17–20 s) or for ever; the API must answer 503 within 5 s instead (DESIGN.md habit 15).
+ */
+export const TEMPORAL_CALL_DEADLINE_MS = 3_000;
+
+/** Long polls (an Update waiting for the workflow's answer) are held open by the server, so they get longer. */
+export const TEMPORAL_LONG_POLL_DEADLINE_MS = 10_000;
+
+/**
+ * All of one API request's calls to Temporal end by this time: the SDK repeats an Update's long poll for as long
+ * as the workflow has not answered (a stopped worker), so a per-call deadline alone would not end the request.
+ */
+export const TEMPORAL_REQUEST_BUDGET_MS = 20_000;
+
+const LONG_POLLS = new Set(['UpdateWorkflowExecution', 'PollWorkflowExecutionUpdate']);
+
+/**
+ * A gRPC interceptor that gives every call a deadline unless the caller set an earlier one (connection.withDeadline):
+ * one place, so no call from a process using connectTemporalClient can hang.
+ */
+export function deadlineInterceptor(callMs = TEMPORAL_CALL_DEADLINE_MS, longPollMs = TEMPORAL_LONG_POLL_DEADLINE_MS): Interceptor {
+  return (options, nextCall) => {
+    const method = options.method_definition.path.split('/').pop() ?? '';
+    const ours = Date.now() + (LONG_POLLS.has(method) ? longPollMs : callMs);
+    const given = options.deadline === undefined ? Infinity : new Date(options.deadline).getTime();
+    return new InterceptingCall(nextCall({ ...options, deadline: Math.min(ours, given) }));
+  };
+}
+
+/**
+ * A Temporal client (the API's, and the worker's for console batches). Every call has a deadline, and a refused
+ * connection is retried only three times (about half a second) before the caller hears UNAVAILABLE. It connects
+ * on first use, so the API starts while Temporal is down and answers 503 (and /api/ready says why) until it is up.
+ */
 export async function connectTemporalClient(opts: { address: string; namespace: string }): Promise<Client> {
-  const connection = await Connection.connect({ address: opts.address });
+  const connection = Connection.lazy({
+    address: opts.address,
+    connectTimeout: TEMPORAL_CALL_DEADLINE_MS,
+    // After an outage gRPC waits up to two minutes between reconnect attempts by default; 5 s at most brings the
+    // API back within seconds of Temporal.
+    channelArgs: { 'grpc.initial_reconnect_backoff_ms': 500, 'grpc.max_reconnect_backoff_ms': 5_000 },
+    interceptors: [deadlineInterceptor(), makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))],
+  });
   return new Client({ connection, namespace: opts.namespace });
 }
 

@@ -17,6 +17,7 @@ import { createEnterpriseRegisterClient } from '../activities/registries/enterpr
 import { parseLearnerJourneyId } from '../workflows/ids';
 import { createWorker } from './create-worker';
 import { ensureSchedules } from './schedules';
+import { watchTemporal } from './temporal-watch';
 
 // The worker process: polls the task queue, runs workflows and activities, serves /metrics.
 async function main(): Promise<void> {
@@ -81,9 +82,12 @@ async function main(): Promise<void> {
     startupMs: Math.round(performance.now()),
   });
 
+  // Logs losing and regaining the Temporal server while the worker runs.
+  const stopWatching = watchTemporal({ connection, address: config.temporal.address, logger });
   // Polls until worker.shutdown(): then it finishes the tasks in hand and run() ends.
   const finished = (async () => {
     await worker.run();
+    stopWatching();
     metricsServer.close();
     await db.destroy();
     await client.connection.close();

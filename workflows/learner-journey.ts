@@ -53,6 +53,7 @@ const PATCH_PROGRAMMES_AS_DATA = 'programmes-as-data';
 const PATCH_APPLICATION_TO_SURVEY = 'application-to-survey';
 const PATCH_ASSISTED_MUNICIPALITY = 'assisted-municipality';
 const PATCH_REGISTRY_REFUSALS = 'registry-refusals-decided';
+const PATCH_ONE_OPEN_CASE = 'one-open-case';
 
 /** A learner's journey from registration to an approved individual learning account (or a clear refusal). */
 export async function learnerJourney(input: LearnerJourneyInput): Promise<LearnerJourneyResult> {
@@ -99,14 +100,23 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
     stage: () => state.stage, setStage, closing: () => state.closing,
   });
 
-  /** Records the registration and opens the case. */
-  async function register(): Promise<void> {
-    const { serviceCaseId } = await db.openCase({
+  /**
+   * Records the registration and opens the case; false when the person already has another open case in the
+   * programme (this journey then ends without a case of its own, instead of retrying for ever).
+   */
+  async function register(): Promise<boolean> {
+    const opened = await db.openCase({
       caseId: input.caseId, workflowId: workflowInfo().workflowId, personCode: input.personCode,
       programme: programme.code, registration: input.registration, actor: input.actor,
     });
-    state.serviceCaseId = serviceCaseId;
-    upsertSearchAttributes([{ key: searchAttributes.serviceCaseId, value: serviceCaseId }]);
+    if (opened.serviceCaseId === null && patched(PATCH_ONE_OPEN_CASE)) {
+      log.info('journey not opened: the person already has an open case in the programme', { caseId: input.caseId, openCaseId: opened.openCaseId });
+      setStage('closed');
+      return false;
+    }
+    state.serviceCaseId = opened.serviceCaseId;
+    upsertSearchAttributes([{ key: searchAttributes.serviceCaseId, value: opened.serviceCaseId! }]);
+    return true;
   }
 
   /** Fetches the person from the Population Register and applies the programme's rule. */
@@ -251,7 +261,7 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
   return cleanUpOnCancel(async () => {
     // Journeys started before programmes became data knew only IMK, built in; newer ones read their programme.
     if (patched(PATCH_PROGRAMMES_AS_DATA)) programme = await db.loadProgramme({ code: input.programme });
-    await register();
+    if (!(await register())) return { stage: state.stage, serviceCaseId: null };
     const eligibility = await checkAccountEligibility();
     if (eligibility.eligible) await approveAccount(eligibility);
     else await closeNotEligible(eligibility);

@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import { UniqueViolationError } from 'objection';
+import { RETRY_AFTER_SECONDS, unreachableDependency, type Dependency } from '../../lib/dependency-errors';
 import { HttpError, type ErrorBody } from '../errors';
 
 /**
@@ -17,9 +18,12 @@ export function errorMiddleware() {
       }
     } catch (err) {
       const known = toHttpError(err);
-      if (known.status >= 500) ctx.state.log?.error('request failed', { err, path: ctx.path });
+      // A dependency that is down is an outage to watch (warn), not a bug of ours (error).
+      if (known.status === 503) ctx.state.log?.warn('request failed: dependency down', { details: known.details, path: ctx.path, err: String((err as Error)?.message ?? err) });
+      else if (known.status >= 500) ctx.state.log?.error('request failed', { err, path: ctx.path });
       const body: ErrorBody = { error: { code: known.code, message: known.message, details: known.details } };
       ctx.status = known.status;
+      if (known.status === 503) ctx.set('retry-after', String(RETRY_AFTER_SECONDS));
       if (wantsHtml(ctx) && typeof ctx.state.renderError === 'function') {
         await ctx.state.renderError(known);
       } else {
@@ -36,6 +40,8 @@ export function wantsHtml(ctx: Context): boolean {
 
 function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  const down = unreachableDependency(err);
+  if (down) return serviceUnavailable(down);
   if (err instanceof UniqueViolationError) return new HttpError(409, 'conflict', 'This record already exists');
   const status = (err as { status?: number; expose?: boolean }).status;
   // Errors raised by Koa and its helpers (ctx.throw) carry a status and a safe message.
@@ -43,4 +49,16 @@ function toHttpError(err: unknown): HttpError {
     return new HttpError(status, 'bad_request', (err as Error).message);
   }
   return new HttpError(500, 'internal_error', 'Something went wrong on our side. The error has been logged; please try again.');
+}
+
+// What the API says when a dependency is down; pages say it in the reader's language (error.unavailable.* strings).
+const UNAVAILABLE_MESSAGES: Record<Dependency, string> = {
+  temporal: 'The case engine (Temporal) is not answering. Please try again in a minute.',
+  postgresql: 'The database (PostgreSQL) is not answering. Please try again in a minute.',
+  smtp: 'The mail server (SMTP) is not answering. Please try again in a minute.',
+};
+
+/** The 503 for a dependency that is down: the uniform body names it, and the middleware adds Retry-After. */
+function serviceUnavailable(dependency: Dependency): HttpError {
+  return new HttpError(503, 'service_unavailable', UNAVAILABLE_MESSAGES[dependency], [{ dependency, retryAfterSeconds: RETRY_AFTER_SECONDS }]);
 }

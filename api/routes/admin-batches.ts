@@ -11,6 +11,7 @@ import {
   batchPreviewSchema, batchStartSchema, getBatch, listBatches, previewBatch, startBatch, PREVIEW_SHOWN,
   type BatchPreviewRequest,
 } from '../services/console-batches';
+import { systemHealth } from '../services/health';
 import { REGISTRIES, registryHealth } from '../services/registry-health';
 import { text } from '../text-input';
 import { fieldProblems } from '../validation';
@@ -99,6 +100,15 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
     ctx.body = await registryHealth(deps);
   });
 
+  api.add(router, {
+    method: 'get', path: '/api/admin/health', tag: 'admin', roles: [...ADMIN],
+    summary: 'Each process\'s and service\'s health: API, workers (Temporal\'s pollers of the task queue), Temporal, PostgreSQL, SMTP, each registry',
+    responses: { 200: { description: 'One line per process or service, and the registries by their recent calls' } },
+  }, async (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    ctx.body = await systemHealth(deps);
+  });
+
   // Pages.
   router.get('/admin/batches', requireRole(...ADMIN), async (ctx) => {
     const batches = await listBatches(deps);
@@ -173,7 +183,10 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
   });
 
   router.get('/admin/registries', requireRole(...ADMIN), async (ctx) => {
-    renderPage(ctx, renderer, 'registries', 'registries.title', { health: await registryHealth(deps), refreshSeconds: 30 });
+    const system = await systemHealth(deps);
+    // Without the database the registry table has no numbers; the system panel above says why.
+    const health = await registryHealth(deps).catch(() => ({ at: system.at, registries: [] }));
+    renderPage(ctx, renderer, 'registries', 'registries.title', { system, health, refreshSeconds: 30 });
   });
 
   async function previewPage(ctx: Context, request: BatchPreviewRequest, form: Record<string, string>,

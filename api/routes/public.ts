@@ -4,19 +4,41 @@ import type { ApiDeps } from '../deps';
 import type { ApiRegistry } from './define';
 import { renderPage } from '../pages';
 import type { Renderer } from '../../web/render';
+import { RETRY_AFTER_SECONDS, type Dependency } from '../../lib/dependency-errors';
+import { checkDependencies, READY_NEEDS } from '../services/health';
 
-/** Routes anyone may use: the home page, health, the OpenAPI document and metrics. */
+/** Routes anyone may use: the home page, health and readiness, the OpenAPI document and metrics. */
 export function publicRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
   const router = new Router();
   router.get('/', (ctx) => renderPage(ctx, renderer, 'home', 'home.title'));
 
-  api.add(router, {
-    method: 'get', path: '/api/health', summary: 'Liveness and database reachability', tag: 'public', roles: 'public',
-    responses: { 200: { description: 'Healthy', schema: z.object({ status: z.literal('ok') }) } },
-  }, async (ctx) => {
-    await deps.db.raw('select 1');
-    ctx.body = { status: 'ok' };
+  const checkSchema = z.object({ status: z.enum(['ok', 'down']), ms: z.number() });
+  const healthSchema = z.object({
+    status: z.enum(['ok', 'down']), checkedAt: z.string(),
+    dependencies: z.object({ temporal: checkSchema, postgresql: checkSchema, smtp: checkSchema }),
   });
+  // Both answer every dependency's status; they differ in what makes them 503 (api/services/health.ts).
+  for (const [path, needs, summary] of [
+    ['/api/health', ['temporal', 'postgresql', 'smtp'], 'Whether the system is whole: Temporal, PostgreSQL and SMTP each answer'],
+    ['/api/ready', READY_NEEDS, 'Whether this API instance can serve: Temporal and PostgreSQL answer (SMTP reported only)'],
+  ] as const) {
+    api.add(router, {
+      method: 'get', path, summary, tag: 'public', roles: 'public',
+      responses: {
+        200: { description: 'Every dependency it needs answers', schema: healthSchema },
+        503: { description: 'A dependency it needs is down (named in `dependencies`)', schema: healthSchema },
+      },
+    }, async (ctx) => {
+      const checks = await checkDependencies(deps);
+      const down = (needs as readonly Dependency[]).some((name) => checks[name].status === 'down');
+      // Reasons stay in the console (they name addresses); the public answer says only what is down.
+      const dependencies = Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, { status: c.status, ms: c.ms }]));
+      ctx.status = down ? 503 : 200;
+      if (down) ctx.set('retry-after', String(RETRY_AFTER_SECONDS));
+      ctx.set('cache-control', 'no-store');
+      ctx.body = { status: down ? 'down' : 'ok', checkedAt: new Date().toISOString(), dependencies };
+    });
+  }
 
   router.get('/api/openapi.json', (ctx) => {
     ctx.body = api.openApiDocument({ title: 'Individual learning accounts API', version: '0.1.0', serverUrl: deps.publicUrl });

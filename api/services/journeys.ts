@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Case, CaseEvent } from '../../lib/db';
 import type { Actor } from '../../domain/journey';
 import type { Session } from '../../lib/sessions';
@@ -7,6 +6,8 @@ import { learnerJourney } from '../../workflows/learner-journey';
 import { learnerJourneyId, searchAttributes } from '../../workflows/ids';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
+import { releaseReservation, reserveJourney } from './journey-reservations';
+import { startFailed, startWorkflow } from './workflow-start';
 import type { Registration } from '../schemas';
 import { INBOX_EVENT_KINDS } from '../../domain/journey';
 
@@ -27,7 +28,8 @@ export function listProgrammes(deps: ApiDeps): Promise<ProgrammeChoice[]> {
 
 /**
  * Starts a learner's journey in a programme. The case id comes from the form's request id, so a double-clicked
- * submit reaches the same workflow instead of starting a second one.
+ * submit reaches the same workflow instead of starting a second one; the programme is reserved for the case first
+ * (journey-reservations.ts), so two registrations at once start one journey.
  */
 export async function startJourney(deps: ApiDeps, learner: Session, input: Registration): Promise<{ caseId: string; opened: boolean }> {
   return startJourneyFor(deps, { personCode: learner.subject, actor: { role: 'learner', id: learner.subject, name: learner.name, channel: 'e-service' } }, input);
@@ -52,49 +54,58 @@ export async function startJourneyFor(
       ? 'Your account is deactivated; please contact the agency'
       : 'This person\'s account is deactivated; please contact the agency');
   }
-  const open = await deps.db('cases').join('learners', 'learners.id', 'cases.learnerId')
-    .where({ 'learners.personCode': who.personCode, 'cases.programme': input.programme }).whereNull('cases.closedAt')
-    .first<{ id: string } | undefined>('cases.id');
-  if (open && open.id !== input.requestId) {
-    throw new HttpError(409, 'journey_already_open',
-      own ? 'You already have an open application in this programme' : 'This person already has an open application in this programme',
-      [{ caseId: open.id }]);
-  }
+  const began = Date.now();
   const caseId = input.requestId ?? randomUUID();
-  try {
-    await deps.temporal.workflow.start(learnerJourney, {
-      workflowId: learnerJourneyId(caseId),
-      taskQueue: deps.taskQueue,
-      // A repeated submit joins the running journey; a finished journey's id is never reused for a new one.
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: searchAttributes.caseId, value: caseId },
-        { key: searchAttributes.programme, value: input.programme },
-        { key: searchAttributes.journeyStage, value: 'registered' },
-      ],
-      args: [{
-        caseId, personCode: who.personCode, programme: input.programme,
-        registration: {
-          email: input.email, phone: input.phone, language: input.language, termsVersion: input.termsVersion,
-          termsAcceptedAt: new Date().toISOString(),
-        },
-        actor: who.actor,
-        timing: { approvalDue: deps.approvalDueMs },
-      }],
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  await reserveJourney(deps, { personCode: who.personCode, programme: input.programme, caseId, own });
+  const workflowId = learnerJourneyId(caseId);
+  const start = () => deps.temporal.workflow.start(learnerJourney, {
+    workflowId,
+    taskQueue: deps.taskQueue,
+    // A repeated submit joins the running journey; a finished journey's id is never reused for a new one.
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    typedSearchAttributes: [
+      { key: searchAttributes.caseId, value: caseId },
+      { key: searchAttributes.programme, value: input.programme },
+      { key: searchAttributes.journeyStage, value: 'registered' },
+    ],
+    args: [{
+      caseId, personCode: who.personCode, programme: input.programme,
+      registration: {
+        email: input.email, phone: input.phone, language: input.language, termsVersion: input.termsVersion,
+        termsAcceptedAt: new Date().toISOString(),
+      },
+      actor: who.actor,
+      timing: { approvalDue: deps.approvalDueMs },
+    }],
+  });
+  const started = await startWorkflow(deps, start, { confirmedBy: (until) => waitForCase(deps, caseId, until) });
+  // The request id of a journey that has finished: answer with it, and hold no place for it.
+  if (started.outcome === 'finished_before') await releaseReservation(deps, caseId);
+  if (started.outcome === 'not_started') {
+    // Nothing was started: the place is free again, and the caller hears 503.
+    await releaseReservation(deps, caseId).catch(() => undefined);
+    throw startFailed(started, 'the journey');
   }
-  deps.logger.info('journey started', { caseId, workflowId: learnerJourneyId(caseId) });
-  return { caseId, opened: await waitForCase(deps, caseId) };
+  // The start may or may not have happened, and nobody can tell now. The reservation stays (a journey may run with
+  // this case id); it is taken over once the journey turns out never to have started.
+  if (started.outcome === 'unknown') throw startFailed(started, 'the journey');
+  deps.logger.info('journey started', { caseId, workflowId });
+  // From here on the journey exists: whatever happens (even the database going away), the answer is its case id.
+  return { caseId, opened: await waitForCase(deps, caseId, began + START_ANSWER_WITHIN_MS) };
 }
 
+/** A start answers within this time of its arrival (DESIGN.md habit 15: 5 s at most, even when a dependency is down). */
+const START_ANSWER_WITHIN_MS = 4_500;
+
 // The case row is written by the workflow's first activity; wait briefly so the learner lands on a filled page.
-async function waitForCase(deps: ApiDeps, caseId: string): Promise<boolean> {
-  for (let i = 0; i < 50; i++) {
-    if (await Case.query(deps.db).findById(caseId).select('id')) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+// A database that fails meanwhile only means the page is not filled yet.
+async function waitForCase(deps: ApiDeps, caseId: string, until: number): Promise<boolean> {
+  const sleep = (ms: number) => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), Math.max(0, ms)));
+  while (Date.now() < until) {
+    const found = await Promise.race([Case.query(deps.db).findById(caseId).select('id').catch(() => undefined), sleep(until - Date.now())]);
+    if (found) return true;
+    await sleep(100);
   }
   return false;
 }

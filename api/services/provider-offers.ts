@@ -16,6 +16,7 @@ import { HttpError, violatedUniqueConstraint } from '../errors';
 import type { UploadedFile } from '../middleware/upload';
 import type { OfferFields } from '../provider-schemas';
 import { providerOf } from './provider';
+import { startFailed, startWorkflow } from './workflow-start';
 import { documentProblems, failureCode, invalid, requireProviderAdmin, sha256 } from './provider-registration';
 
 /** A call the provider may start a draft in (its submission window is open now). */
@@ -103,13 +104,17 @@ export async function openCalls(deps: ApiDeps): Promise<OpenCallView[]> {
 }
 
 /**
- * Starts a draft in an open call: the row (state draft, the call's programme and application window) and its
- * workflow in one transaction, the workflow started before the commit so a failed start leaves no draft behind.
+ * Starts a draft in an open call: the row (state draft, the call's programme and application window), then its
+ * workflow (startOfferWorkflow).
  */
 export async function createDraft(deps: ApiDeps, session: Session, input: { callId: string; titleLv: string; titleEn: string; requestId?: string }): Promise<OfferDetail> {
   const providerId = providerOf(session);
-  const earlier = input.requestId ? await deps.db('offers').where({ providerId, requestId: input.requestId }).first<{ id: string } | undefined>('id') : undefined;
-  if (earlier) return getOwnOffer(deps, session, earlier.id);
+  const earlier = input.requestId ? await deps.db('offers').where({ providerId, requestId: input.requestId }).first<{ id: string; callId: string } | undefined>('id', 'callId') : undefined;
+  if (earlier) {
+    // The same request again (a double click, or a retry after a 503): its workflow is made sure of, too.
+    await startOfferWorkflow(deps, { offerId: earlier.id, providerId, callId: earlier.callId }, { newDraft: false });
+    return getOwnOffer(deps, session, earlier.id);
+  }
   const call = await deps.db('calls').where({ id: input.callId }).first<{
     id: string; programme: string; submissionOpensAt: Date; submissionClosesAt: Date; applicationsOpenAt: Date; applicationsCloseAt: Date; groupFormationAt: Date;
   } | undefined>();
@@ -127,8 +132,6 @@ export async function createDraft(deps: ApiDeps, session: Session, input: { call
         costCents: 0, published: false, state: 'draft', workflowId, requestId: input.requestId ?? null,
         applicationsOpenAt: call.applicationsOpenAt, applicationsCloseAt: call.applicationsCloseAt, groupFormationDeadline: call.groupFormationAt,
       });
-      const args: [ProviderOfferInput] = [{ offerId, providerId, callId: call.id }];
-      await deps.temporal.workflow.start(providerOffer, { taskQueue: deps.taskQueue, workflowId, args });
     });
   } catch (err) {
     // The same request a moment ago (a double click) committed first: answer with its draft.
@@ -136,8 +139,25 @@ export async function createDraft(deps: ApiDeps, session: Session, input: { call
     const first = await deps.db('offers').where({ providerId, requestId: input.requestId }).first<{ id: string }>('id');
     return getOwnOffer(deps, session, first.id);
   }
+  await startOfferWorkflow(deps, { offerId, providerId, callId: call.id }, { newDraft: true });
   deps.logger.info('offer draft created', { offerId, providerId, callId: call.id });
   return getOwnOffer(deps, session, offerId);
+}
+
+/**
+ * Starts (or joins) the draft's workflow, once its row is committed: a workflow started inside the transaction
+ * outlived a failed commit and retried "offer not found" for ever. A start that surely did not happen takes a new
+ * draft away again; one nobody can confirm keeps it, and the same request again (its request id) starts it.
+ */
+async function startOfferWorkflow(deps: ApiDeps, input: ProviderOfferInput, opts: { newDraft: boolean }): Promise<void> {
+  const started = await startWorkflow(deps, () => deps.temporal.workflow.start(providerOffer, {
+    taskQueue: deps.taskQueue, workflowId: providerOfferId(input.offerId), args: [input], workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+  }));
+  if (started.outcome === 'not_started' && opts.newDraft) {
+    await deps.db('offers').where({ id: input.offerId, state: 'draft' }).delete().catch(() => undefined);
+  }
+  if (started.outcome === 'not_started' || started.outcome === 'unknown') throw startFailed(started, 'the offer draft');
 }
 
 async function coefficient(db: Knex, code: string | null): Promise<number | null> {

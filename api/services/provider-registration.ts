@@ -16,6 +16,7 @@ import type { UploadedFile } from '../middleware/upload';
 import type { providerRegistrationSchema, providerStaffRegistrationSchema } from '../provider-schemas';
 import { fieldProblems } from '../validation';
 import { auditUserAction } from './audit';
+import { startFailed, startWorkflow } from './workflow-start';
 import { providerOf } from './provider';
 
 export type { WordedProblem } from '../errors';
@@ -141,8 +142,8 @@ async function releaseExpired(trx: Knex.Transaction, input: ProviderRegistration
 
 /**
  * Registers an education provider: provider, its first user (the future administrator) and the e-signed
- * declaration in one transaction, and the registration workflow started before it commits, so a failed start
- * leaves nothing behind. Everything is validated before the transaction.
+ * declaration in one transaction, then the registration workflow; a start that fails expires the registration.
+ * Everything is validated before the transaction.
  */
 export async function registerProvider(deps: ApiDeps, input: ProviderRegistration, declaration: UploadedFile): Promise<{ providerId: string; userId: string; workflowId: string }> {
   const taken = await takenFields(deps.db, input);
@@ -168,11 +169,22 @@ export async function registerProvider(deps: ApiDeps, input: ProviderRegistratio
         providerId, offerId: null, kind: 'declaration', filename: declaration.filename, contentType: checked.contentType,
         sizeBytes: declaration.sizeBytes, sha256: sha256(declaration.content), content: declaration.content, uploadedBy: userId,
       });
-      const args: [ProviderRegistrationInput] = [{ providerId, userId, email: input.email, language: input.language, timing: deps.providerRegistrationTiming }];
-      await deps.temporal.workflow.start(providerRegistration, { taskQueue: deps.taskQueue, workflowId, args });
     });
   } catch (err) {
     throw mapUniqueViolation(err);
+  }
+  // Started only once the rows are committed: a workflow started inside the transaction outlived a failed commit
+  // and retried "provider not found" for ever.
+  const args: [ProviderRegistrationInput] = [{ providerId, userId, email: input.email, language: input.language, timing: deps.providerRegistrationTiming }];
+  const started = await startWorkflow(deps, () => deps.temporal.workflow.start(providerRegistration, {
+    taskQueue: deps.taskQueue, workflowId, args, workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE',
+  }));
+  if (started.outcome === 'not_started' || started.outcome === 'unknown') {
+    // Nothing waits for this registration: it is expired at once, which frees its numbers and e-mail address for
+    // the next attempt (releaseExpired). Should the start have happened after all, its workflow finds its rows, its
+    // link answers "expired", and it ends at its own deadline.
+    await deps.db('providers').where({ id: providerId }).update({ status: 'expired' }).catch(() => undefined);
+    throw startFailed(started, 'the registration');
   }
   deps.logger.info('provider registered', { providerId, workflowId });
   return { providerId, userId, workflowId };

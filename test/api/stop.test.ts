@@ -41,7 +41,7 @@ test('on SIGTERM the API takes no new connection, cuts a stuck request after its
   const lines: string[] = [];
   const api = spawnService('api', process.execPath, ['--import', 'tsx', 'api/main.ts'], { env, cwd: root, oneShot: true, onLine: (l) => lines.push(l) });
   await waitForListener(api.pid!, port, 90_000);
-  t.is((await fetch(`http://127.0.0.1:${port}/api/health`)).status, 200);
+  t.is((await fetch(`http://127.0.0.1:${port}/api/ready`)).status, 200);
 
   // A login whose body never arrives in full: the request stays in hand.
   const stuck = net.connect(port, '127.0.0.1');
@@ -54,7 +54,7 @@ test('on SIGTERM the API takes no new connection, cuts a stuck request after its
   const started = Date.now();
   process.kill(api.pid!, 'SIGTERM');
   await new Promise((resolve) => setTimeout(resolve, 300));
-  await t.throwsAsync(fetch(`http://127.0.0.1:${port}/api/health`), undefined, 'no new connection once stopping');
+  await t.throwsAsync(fetch(`http://127.0.0.1:${port}/api/ready`), undefined, 'no new connection once stopping');
 
   const status = await Promise.race([api.exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 9_000))]);
   const elapsed = Date.now() - started;

@@ -5,6 +5,8 @@ import knexFactory, { type Knex } from 'knex';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createApp } from '../../api/app';
+import type { ApiDeps } from '../../api/deps';
+import { connectTemporalClient } from '../../lib/temporal';
 import { createPopulationRegisterClient } from '../../activities/registries/population-register';
 import { createSopaClient } from '../../activities/registries/sopa';
 import { createViisClient } from '../../activities/registries/viis';
@@ -108,17 +110,35 @@ export async function startTestStack(opts: {
   });
   const workerRun = worker.run();
 
-  const app = createApp({
-    db, temporal, taskQueue, logger, tokens, metrics: createMetrics('api-test'),
+  // The API's own client, as api/main.ts makes it (every call with a deadline).
+  const apiTemporal = await connectTemporalClient({ address: temporalAddress, namespace });
+  const apiDeps: ApiDeps = {
+    db, temporal: apiTemporal, taskQueue, logger, tokens, metrics: createMetrics('api-test'),
     sso: createSsoClient({ issuer: ssoListening.url, ...sso }),
     publicUrl: appUrl, temporalUiUrl: null, approvalDueMs: opts.approvalDueMs ?? 5 * 86_400_000,
     links, providerRegistrationTiming: opts.providerRegistrationTiming ?? { emailConfirmationValid: '72 hours', approvalWorkingDays: 1 },
-  });
-  server.on('request', app.callback());
+    smtpUrl: `smtp://127.0.0.1:${mailListening.smtpPort}`,
+  };
+  server.on('request', createApp(apiDeps).callback());
+  const extraServers: http.Server[] = [];
+  const extraQueues: string[] = [];
 
   return {
-    db, temporal, taskQueue, appUrl, tokens, links, mail, smtpPort: mailListening.smtpPort, registry: registry.control, sopa: sopa.control, ssoUrl: ssoListening.url, sso,
+    db, databaseUrl, temporal, taskQueue, appUrl, tokens, links, mail, smtpPort: mailListening.smtpPort, registry: registry.control, sopa: sopa.control, ssoUrl: ssoListening.url, sso,
     viis: viis.control, enterpriseRegister: enterpriseRegister.control,
+    /** The API's dependencies, e.g. for a second API with some of them replaced (serveApi). */
+    apiDeps,
+    /**
+     * Serves a second API on a free port with some dependencies replaced: a database or Temporal reached through a
+     * proxy a test can break, or a task queue no worker polls (its workflows are terminated at stop()).
+     */
+    async serveApi(overrides: Partial<ApiDeps>): Promise<{ url: string }> {
+      const extra = http.createServer(createApp({ ...apiDeps, ...overrides }).callback());
+      await new Promise<void>((resolve) => extra.listen(0, '127.0.0.1', resolve));
+      extraServers.push(extra);
+      if (overrides.taskQueue) extraQueues.push(overrides.taskQueue);
+      return { url: `http://127.0.0.1:${(extra.address() as AddressInfo).port}` };
+    },
     /** A bearer token for a session, as the login routes would issue. */
     async tokenFor(role: 'learner' | 'staff' | 'admin' | 'provider', subject: string, name = 'Test User') {
       return tokens.sign({ role, subject, name });
@@ -130,11 +150,16 @@ export async function startTestStack(opts: {
     },
     async stop() {
       // Journeys still waiting (for an application, a provider, ...) are ended so nothing lingers on a shared server.
-      for await (const running of temporal.workflow.list({ query: `TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"` })) {
-        await temporal.workflow.getHandle(running.workflowId).terminate('test finished').catch(() => undefined);
+      for (const queue of [taskQueue, ...extraQueues]) {
+        for await (const running of temporal.workflow.list({ query: `TaskQueue = "${queue}" AND ExecutionStatus = "Running"` })) {
+          await temporal.workflow.getHandle(running.workflowId).terminate('test finished').catch(() => undefined);
+        }
       }
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      for (const s of [server, ...extraServers]) {
+        s.closeAllConnections();
+        await new Promise((resolve) => s.close(resolve));
+      }
+      await apiTemporal.connection.close();
       worker.shutdown();
       await workerRun;
       await nativeConnection.close();
