@@ -6,9 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-
-// js-yaml is in node_modules through eslint (no types of its own); a parser, not a hand-made reading of the file.
-const yaml = require('js-yaml') as { load(text: string): unknown };
+// A YAML parser, not a hand-made reading of the file.
+import yaml from 'js-yaml';
 
 type HealthCheck = { test?: unknown; interval?: string; retries?: number; start_period?: string };
 type ComposeService = {
