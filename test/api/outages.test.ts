@@ -91,7 +91,8 @@ test.serial('a start while Temporal is unreachable is a 503 with Retry-After wit
   t.falsy(await stack.db('cases').where({ id: body.requestId }).first(), 'no case row');
   t.falsy(await stack.db('journeyReservations').where({ caseId: body.requestId }).first(), 'no reservation holds the programme');
   t.false(await workflowExists(learnerJourneyId(body.requestId)), 'no workflow');
-  // The place is free: trying again works.
+  // The place is free: once the API says it is ready again (its client reconnects within seconds), trying again works.
+  await eventually(async () => (await call('GET', '/api/ready')).status === 200, 'the API to be ready again', 15_000);
   const again = await register(JANIS, registration('DPP'));
   t.true([201, 202].includes(again.answer.status), again.answer.text);
 });
