@@ -143,6 +143,19 @@ async function recordLearner(stack: TestStack, version: string): Promise<void> {
   const ineligible = await startLearnerJourney(stack.temporal, stack.taskQueue, '010309-21234');
   await ineligible.handle.result();
 
+  // A person code the Population Register does not know: not eligible, the case closed (no failed workflow).
+  const unknown = await startLearnerJourney(stack.temporal, stack.taskQueue, '340001-00001');
+  await unknown.handle.result();
+
+  // A second journey of a person whose case in the programme is open ends without a case of its own; the open one
+  // is then cancelled from the console and closes its case in its cleanup scope.
+  const open = await startLearnerJourney(stack.temporal, stack.taskQueue, '321178-40215', { programme: 'MN' });
+  await openTaskOf(stack.db, open.caseId);
+  const duplicate = await startLearnerJourney(stack.temporal, stack.taskQueue, '321178-40215', { programme: 'MN' });
+  await duplicate.handle.result();
+  await open.handle.cancel();
+  await open.handle.result().catch(() => undefined);
+
   // One pass of the periodic register check over everyone registered above (all checked: checkedBefore is now).
   const recheck = await stack.temporal.workflow.start(populationRecheck, {
     workflowId: populationRecheckId(`record-${version}`), taskQueue: stack.taskQueue,
@@ -153,6 +166,8 @@ async function recordLearner(stack: TestStack, version: string): Promise<void> {
   const recorded = {
     'learner-journey.completed': completed.handle, 'learner-journey.refused': refused.handle, 'learner-journey.closed': closed.handle,
     'learner-journey.not-eligible': ineligible.handle, 'population-recheck': recheck,
+    'learner-journey.unknown-person': unknown.handle, 'learner-journey.duplicate': duplicate.handle,
+    'learner-journey.cancelled': open.handle,
   };
   for (const [name, handle] of Object.entries(recorded)) save(name, version, await handle.fetchHistory());
 }
