@@ -112,7 +112,12 @@ export interface StudyTiming {
   surveyCloseAfter?: Duration;
   /** After the group's end date plus this, a missing outcome is noted in the timeline (and waited for). */
   outcomeOverdueAfter?: Duration;
+  /** Applications one run takes before it continues as new (a fresh history); tests make it small. */
+  applicationsPerRun?: number;
 }
+
+/** What a run continued as new carries over of the study part (it is still waiting for an application). */
+export interface StudyResume { attempts: number; lastOutcome: StudyState['lastOutcome'] }
 
 /** What the main journey hands over. */
 export interface StudyContext {
@@ -124,12 +129,18 @@ export interface StudyContext {
   setStage(stage: JourneyStage): void;
   /** A close request from outside (closeJourney signal), or null. */
   closing(): CloseJourneyRequest | null;
+  /** Set when this run continues an earlier one (see `applicationsPerRun`). */
+  resume?: StudyResume;
+  /** Ends this run and starts the journey again as new, straight back into waiting for an application. */
+  continueAsNew(study: StudyResume): Promise<never>;
 }
 
 // Version marker (see docs/decisions.md, "Versioning"): a request accepted as the journey closes is refused.
 const PATCH_ANSWER_LEFTOVER_REQUESTS = 'answer-leftover-requests';
+// Version marker: a journey whose learner keeps applying continues as new, so its history stays small.
+const PATCH_APPLY_CONTINUES_AS_NEW = 'apply-continues-as-new';
 
-const DEFAULTS = { surveyReminderAfter: '14 days', surveyCloseAfter: '14 days', outcomeOverdueAfter: '30 days' } as const;
+const DEFAULTS = { surveyReminderAfter: '14 days', surveyCloseAfter: '14 days', outcomeOverdueAfter: '30 days', applicationsPerRun: 50 } as const;
 
 const LEARNER_ROLES = ['learner', 'coordinator'];
 const PROVIDER_ROLES = ['provider', 'staff'];
@@ -161,7 +172,9 @@ export interface StudyJourney { run(): Promise<void> }
  * or the journey closes after a reminder. Every transition is a case event; every milestone an e-mail.
  */
 export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
-  const state: StudyState = { attempts: 0, application: null, lastOutcome: null, studyOutcome: null, survey: null };
+  const state: StudyState = {
+    attempts: ctx.resume?.attempts ?? 0, application: null, lastOutcome: ctx.resume?.lastOutcome ?? null, studyOutcome: null, survey: null,
+  };
   // One request at a time: handlers hand it to the body and wait for its answer, so every transition is made
   // in one place (the body), in order, and a validator can judge against a state no handler is changing.
   let inbox: Pending | null = null;
@@ -266,7 +279,15 @@ export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
 
   /** Waits for an application the programme accepts; false if the journey was closed meanwhile. */
   async function apply(): Promise<boolean> {
+    const firstAttempt = state.attempts;
     for (;;) {
+      // Every refused or wait-listed application adds to the history; a learner who keeps trying (or a script that
+      // does) would grow it without bound, so after a number of them the run continues as new. Here, between
+      // requests, nothing is half done; patched() only on this path, so runs that never get here record no marker.
+      const perRun = ctx.timing.applicationsPerRun ?? DEFAULTS.applicationsPerRun;
+      if (inbox === null && state.attempts - firstAttempt >= perRun && patched(PATCH_APPLY_CONTINUES_AS_NEW)) {
+        await ctx.continueAsNew({ attempts: state.attempts, lastOutcome: state.lastOutcome });
+      }
       await waitForRequest();
       if (ctx.closing()) return false;
       const pending = take();

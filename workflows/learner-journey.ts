@@ -1,5 +1,5 @@
 import {
-  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, defineQuery, defineSignal, log, patched,
+  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, defineSignal, log, patched,
   setHandler, upsertSearchAttributes, uuid4, workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
@@ -17,7 +17,7 @@ import {
 } from '../domain/journey';
 import { db, email, registry } from './activity-presets';
 import { searchAttributes } from './ids';
-import { prepareStudyJourney, type StudyTiming } from './learner-journey-application';
+import { prepareStudyJourney, type StudyResume, type StudyTiming } from './learner-journey-application';
 import { decideApprovalUpdate } from './task-decision';
 import { cleanUpOnCancel, refuseIfStopped } from './stop';
 
@@ -32,6 +32,11 @@ export interface LearnerJourneyInput {
   actor: Actor;
   /** Durations come from configuration (outside workflow code) so tests can shorten them. */
   timing: { approvalDue: Duration } & StudyTiming;
+  /**
+   * Set only by the journey itself when it continues as new while waiting for an application: the account is
+   * approved and the case open, so the new run goes straight back to waiting.
+   */
+  resume?: { serviceCaseId: string; stage: JourneyStage; eligibility: EligibilityDecision | null; study: StudyResume };
 }
 
 /** How the journey ended. */
@@ -59,8 +64,8 @@ const PATCH_ONE_OPEN_CASE = 'one-open-case';
 export async function learnerJourney(input: LearnerJourneyInput): Promise<LearnerJourneyResult> {
   let programme: ProgrammeRules = IMK;
   const state: JourneyState = {
-    caseId: input.caseId, serviceCaseId: null, programme: input.programme, stage: 'registered',
-    eligibility: null, openTaskId: null, decision: null, closing: null,
+    caseId: input.caseId, serviceCaseId: input.resume?.serviceCaseId ?? null, programme: input.programme,
+    stage: input.resume?.stage ?? 'registered', eligibility: input.resume?.eligibility ?? null, openTaskId: null, decision: null, closing: null,
   };
   let decisionRecorded = false;
 
@@ -97,7 +102,14 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
   // the moment the account is approved is heard; the validators refuse until the stage allows.
   const study = prepareStudyJourney({
     caseId: input.caseId, language: input.registration.language, timing: input.timing,
-    stage: () => state.stage, setStage, closing: () => state.closing,
+    stage: () => state.stage, setStage, closing: () => state.closing, resume: input.resume?.study,
+    async continueAsNew(study) {
+      // Let an Update still returning its answer finish first; the next run is reached by the same workflow id.
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof learnerJourney>({
+        ...input, resume: { serviceCaseId: state.serviceCaseId!, stage: state.stage, eligibility: state.eligibility, study },
+      });
+    },
   });
 
   /**
@@ -259,14 +271,19 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
 
   // Cancelled from the console: the case closes (task withdrawn, earmark and place given back), no e-mail.
   return cleanUpOnCancel(async () => {
-    // Journeys started before programmes became data knew only IMK, built in; newer ones read their programme.
-    if (patched(PATCH_PROGRAMMES_AS_DATA)) programme = await db.loadProgramme({ code: input.programme });
-    if (!(await register())) return { stage: state.stage, serviceCaseId: null };
-    const eligibility = await checkAccountEligibility();
-    if (eligibility.eligible) await approveAccount(eligibility);
-    else await closeNotEligible(eligibility);
-    // Journeys started before the study part existed end at approval; newer ones go on to application and survey.
-    if (state.stage === 'imk_approved' && patched(PATCH_APPLICATION_TO_SURVEY)) await study.run();
+    if (input.resume) {
+      // A run continued as new: the account is approved and the case open; straight back to applying.
+      await study.run();
+    } else {
+      // Journeys started before programmes became data knew only IMK, built in; newer ones read their programme.
+      if (patched(PATCH_PROGRAMMES_AS_DATA)) programme = await db.loadProgramme({ code: input.programme });
+      if (!(await register())) return { stage: state.stage, serviceCaseId: null };
+      const eligibility = await checkAccountEligibility();
+      if (eligibility.eligible) await approveAccount(eligibility);
+      else await closeNotEligible(eligibility);
+      // Journeys started before the study part existed end at approval; newer ones go on to application and survey.
+      if (state.stage === 'imk_approved' && patched(PATCH_APPLICATION_TO_SURVEY)) await study.run();
+    }
     // Let an Update that is still returning its answer finish before the workflow completes.
     await condition(allHandlersFinished);
     return { stage: state.stage, serviceCaseId: state.serviceCaseId };

@@ -358,3 +358,27 @@ test.serial('a journey closed from outside while the provider decides: the earma
   t.is(await received(), before);
   t.deepEqual((await outbox(caseId)), ['imk-approved:sent', 'application-received:sent'], 'no e-mail about closing');
 });
+
+test.serial('a learner who keeps applying: the journey continues as new and goes on answering where it was', async (t) => {
+  const person = newPerson('Laura');
+  const { caseId, handle } = await approvedJourney(stack, person, { applicationsPerRun: 2 });
+  const firstRun = (await handle.describe()).runId;
+  const nowhere = { offerId: randomUUID(), groupId: randomUUID() };
+  // Three refusals: the run that took two continues as new before the third, which the new run answers.
+  for (let i = 1; i <= 3; i += 1) {
+    t.like(await apply(handle, person, nowhere), { outcome: 'refused', reason: 'offer_not_found', stage: 'imk_approved' });
+  }
+  const described = await handle.describe();
+  t.not(described.runId, firstRun, 'a new run');
+  t.is(described.status.name, 'RUNNING');
+  t.is(described.searchAttributes.CaseId?.[0], caseId, 'the console still finds the journey by its case');
+  t.like(await handle.query(journeyStateQuery), { caseId, stage: 'imk_approved' });
+  t.like(await handle.query(studyStateQuery), { attempts: 3, lastOutcome: { outcome: 'refused', reason: 'offer_not_found' } });
+
+  // The new run carries on: a real application is taken, numbered after the earlier attempts.
+  const offer = await createOffer();
+  t.like(await apply(handle, person, offer), { outcome: 'applied', stage: 'applied' });
+  t.deepEqual((await applicationsOf(caseId)).map((a: { attempt: number }) => a.attempt), [4]);
+  t.is(await stageOf(caseId), 'applied');
+  t.is(mailsTo(person).filter((m) => /konts ir apstiprināts/.test(m.subject)).length, 1, 'no second approval e-mail');
+});
