@@ -27,8 +27,9 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTU
 // (shutdown, crash, cannot connect now), 53300 (too many connections), 57014 (statement timeout).
 const PG_DOWN_STATES = /^(08...|57P0[123]|53300|57014)$/;
 
-// pg and knex say it in words: a dropped connection, the client-side query timeout, a pool that cannot connect.
-const PG_DOWN_MESSAGES = /Connection terminated|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i;
+// pg and knex say it in words: a dropped connection, the client-side query timeout, a pool that cannot connect,
+// and pg's own connect timeout ("timeout expired", which races knex's pool timeout when many requests wait).
+const PG_DOWN_MESSAGES = /Connection terminated|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|^timeout expired$/i;
 
 /** Which dependency an error says is unreachable, or null when the error is anything else. */
 export function unreachableDependency(err: unknown): Dependency | null {

@@ -10,10 +10,11 @@ import { HttpError } from '../errors';
  */
 
 /**
- * A reservation younger than this may belong to a start still in flight (a start waits at most a few seconds for
- * Temporal), so it is never taken over, even when its journey cannot be found.
+ * A reservation younger than this may belong to a start still in flight (a start answers within 5 s, whatever
+ * Temporal does), so it is never taken over, even when its journey cannot be found. It is shorter than the
+ * Retry-After of the 503 a failed start answers, so a person who tries again when told to is not refused.
  */
-export const RESERVATION_SETTLES_MS = 30_000;
+export const RESERVATION_SETTLES_MS = 8_000;
 
 interface Reservation { personCode: string; programme: string; caseId: string; createdAt: Date }
 

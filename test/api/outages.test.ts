@@ -141,6 +141,15 @@ test.serial('PostgreSQL that takes requests and never answers is a 503 within 5 
   t.like(error.details[0], { dependency: 'postgresql' });
 });
 
+test.serial('many requests while PostgreSQL is mute are every one a 503, none a 500', async (t) => {
+  proxies.postgres.mute();
+  // More requests than the pool has connections: some wait for the pool, others for their own connection attempt,
+  // and the two timeouts race; either way the answer is that the database is away.
+  const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => call('GET', `/api/catalogue?q=x${i}`)));
+  t.deepEqual([...new Set(answers.map((a) => a.status))], [503], answers.map((a) => `${a.status} ${a.text.slice(0, 80)}`).join('\n'));
+  for (const answer of answers) t.truthy(answer.headers.get('retry-after'));
+});
+
 test.serial('/api/health and /api/ready report each dependency, and a down one', async (t) => {
   for (const path of ['/api/health', '/api/ready']) {
     const up = await call('GET', path);

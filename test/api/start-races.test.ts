@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import { SAMPLE_COMPANIES, SAMPLE_INSTITUTIONS } from '../../dev/seed-institutions';
 import { CURRENT_TERMS_VERSION } from '../../domain/terms';
+import { RETRY_AFTER_SECONDS } from '../../lib/dependency-errors';
 import { journeyStateQuery } from '../../workflows/learner-journey';
 import { assertError, httpClient, type Answer } from '../helpers/http';
 import { eventually, startLearnerJourney } from '../helpers/journeys';
@@ -145,7 +146,8 @@ test.serial('a reservation whose journey never started holds the programme only 
   const young = assertError(t, (await registerAtOnce(call, LIGA, 'MN', 1))[0]!, 409, 'journey_already_open');
   t.deepEqual(young.details, [{ caseId: abandoned }], 'a start may still be in flight: it is not taken over yet');
 
-  await stack.db('journeyReservations').where({ caseId: abandoned }).update({ createdAt: new Date(Date.now() - 60_000) });
+  // The 503 of the failed start said when to try again; by then the reservation has settled and is taken over.
+  await stack.db('journeyReservations').where({ caseId: abandoned }).update({ createdAt: new Date(Date.now() - RETRY_AFTER_SECONDS * 1000) });
   const [answer] = await registerAtOnce(call, LIGA, 'MN', 1);
   t.true([201, 202].includes(answer!.status), answer!.text);
   const caseId = (answer!.json as { caseId: string }).caseId;
