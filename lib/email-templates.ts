@@ -73,8 +73,9 @@ export async function loadEmailTemplates(dir: string = path.join(__dirname, '..'
         // In file order, so each string sees the ones before it through the same `t` object.
         for (const [key, template] of email.strings[language]) t[key] = template(context);
         return {
-          // A subject is one header line whatever the data holds.
-          subject: (t.subject ?? '').replace(/\s+/g, ' ').trim(),
+          // A subject is one header line whatever the data holds, and starts with a capital even when it does not
+          // start with the person's name (a person code the Population Register does not know has none).
+          subject: capitalise((t.subject ?? '').replace(/\s+/g, ' ').trim()),
           html: email.html(context),
           text: tidyText(email.text(context)),
         };
@@ -371,4 +372,8 @@ async function readStrings(file: string, label: string): Promise<Strings> {
     throw new Error(`${label}: ${path.basename(file)}: key(s) ${bad.join(', ')} must be non-empty strings`);
   }
   return entries as Strings;
+}
+
+function capitalise(line: string): string {
+  return line.charAt(0).toLocaleUpperCase('lv') + line.slice(1);
 }

@@ -126,6 +126,19 @@ test('Latvian greeting uses the vocative; feminine names stay as they are', asyn
   t.true(greet('Edgars').includes('Labdien, Edgar!'));
 });
 
+test('a person without a known first name (not in the Population Register) is greeted without one', async (t) => {
+  const templates = await loaded;
+  for (const name of templates.names.filter((n) => 'firstName' in samples[n]!)) {
+    for (const language of languages) {
+      const email = templates.render(name, language, { ...samples[name], firstName: '' });
+      t.false(/Labdien, !|Hello ,|^, /.test(`${email.subject}\n${email.text}`), `${name} (${language}): ${email.subject}`);
+      t.is(email.subject.charAt(0), email.subject.charAt(0).toLocaleUpperCase('lv'), `${name} (${language}) subject starts with a capital`);
+    }
+  }
+  t.true(templates.render('not-eligible', 'lv', { ...samples['not-eligible'], firstName: '' }).text.includes('Labdien!'));
+  t.true(templates.render('not-eligible', 'en', { ...samples['not-eligible'], firstName: '' }).text.includes('Hello,'));
+});
+
 test('HTML escapes markup in data; plain text and subject keep it as typed', async (t) => {
   const templates = await loaded;
   const evil = '<script>alert(1)</script>';
