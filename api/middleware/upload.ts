@@ -129,7 +129,14 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
     let reading: string | null = null;
     const seen = new Set<string>();
     const notUtf8 = new Set<string>();
-    bb.on('field', (rawName: string | undefined, rawValue, info) => {
+    bb.on('field', (rawName: string | undefined, rawValue: string | undefined, info) => {
+      // busboy gives no value for a part declaring a charset it cannot decode (e.g. charset=koi8-r).
+      if (typeof rawValue !== 'string') {
+        const field = strictText(rawName ?? '(body)').text;
+        fail(new HttpError(415, 'unsupported_media_type', `Send the field "${field}" in UTF-8 (its charset is not accepted)`,
+          [{ field, rule: 'unsupported_charset', message: 'send the text in UTF-8' }]));
+        return;
+      }
       fieldBytes += (rawName ?? '').length + rawValue.length;
       if (info.valueTruncated || info.nameTruncated || fieldBytes > MAX_BODY_BYTES) {
         fail(new HttpError(413, 'body_too_large', `The form fields are larger than ${MAX_BODY_BYTES / 1024} KiB`, [bodyTooLarge(MAX_BODY_BYTES)]));

@@ -344,6 +344,13 @@ test.serial('bytes that are not UTF-8 in a multipart file name or text field are
   t.is(await stack.db('providers').where({ registrationNumber: SAMPLE_COMPANIES.second }).first(), undefined, 'no provider stored');
 });
 
+test.serial('a multipart field in a charset busboy cannot decode is a 415 naming the field, and the server keeps serving', async (t) => {
+  const body = rawMultipart([{ headers: ['Content-Disposition: form-data; name="institutionName"', 'Content-Type: text/plain; charset=koi8-r'], content: 'abc' }]);
+  const error = assertError(t, await send('POST', '/api/providers/registrations', body, MULTIPART), 415, 'unsupported_media_type');
+  t.like(problemOf(error, 'institutionName'), { rule: 'unsupported_charset' });
+  await stillServing(t);
+});
+
 test.serial('Latvian text in multipart fields and file names (plain and RFC 5987) is kept as sent', async (t) => {
   const name = `Mācību programma ${LATVIAN}.pdf`;
   const plain = await upload(`/api/provider/offers/${offerId}/documents/curriculum`, {}, [{ field: 'file', filename: name, content: SAMPLE_PDF }], { token: providerToken });
