@@ -8,6 +8,7 @@ import type { ApiDeps } from './deps';
 import { sessionMiddleware } from './middleware/auth';
 import { bodyMiddleware } from './middleware/body';
 import { errorMiddleware } from './middleware/errors';
+import { DEFAULT_MAX_UPLOADS_IN_PROGRESS, UploadSlots } from './middleware/upload';
 import { requestLogMiddleware } from './middleware/request-log';
 import { textDoor } from './middleware/text-door';
 import { languageMiddleware, pageErrorMiddleware } from './pages';
@@ -30,6 +31,8 @@ export function createApp(deps: ApiDeps): Koa {
   const app = new Koa({ proxy: true });
   const renderer = createRenderer();
   const api = new ApiRegistry();
+  // One count per app (so per process) of the multipart bodies being read, shared by every upload route.
+  app.context.uploadSlots = new UploadSlots(deps.maxUploadsInProgress ?? DEFAULT_MAX_UPLOADS_IN_PROGRESS);
   // What reaches Koa's own handler (an error after the answer began, e.g. a response stream failing) is logged as
   // one line like every other failure; Koa answers or closes that one request, and the process carries on.
   app.on('error', (err: unknown, ctx?: Koa.Context) => {

@@ -26,4 +26,6 @@ export interface ApiDeps {
   smtpUrl: string;
   /** Passed into each provider registration workflow (workflows/provider-registration.ts). */
   providerRegistrationTiming: ProviderRegistrationInput['timing'];
+  /** How many multipart bodies the app reads at once (default DEFAULT_MAX_UPLOADS_IN_PROGRESS); tests use a small cap. */
+  maxUploadsInProgress?: number;
 }

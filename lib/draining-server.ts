@@ -14,6 +14,18 @@ export interface DrainingServer {
   drain(graceMs: number): Promise<void>;
 }
 
+/**
+ * The HTTP server's timeouts, in one place (the API's server is this one). Node's defaults let a client that sends
+ * part of a body and then goes quiet hold its request, and the memory of what it sent, for 300 s; a real upload
+ * (10 MB) takes seconds even on a slow line, and headers take milliseconds.
+ * - requestTimeout: a whole request (headers and body) must arrive within 2 minutes, or it is answered 408 and closed.
+ * - headersTimeout: the headers must arrive within 20 s (a client dribbling headers holds a socket for nothing).
+ * - keepAliveTimeout: an idle kept-alive connection is closed after 10 s; a browser reuses it for a page's next
+ *   request within that. A reverse proxy put in front must close its idle connections sooner than this.
+ * Node checks the first two every 30 s (connectionsCheckingInterval), so a stalled request ends within 150 s.
+ */
+export const SERVER_TIMEOUTS = { requestTimeoutMs: 120_000, headersTimeoutMs: 20_000, keepAliveTimeoutMs: 10_000 } as const;
+
 // Answered outside Koa (the app is no longer asked), so the two languages of the message live here.
 const SHUTTING_DOWN = {
   lv: 'Serveris tiek restartēts. Lūdzu, mēģiniet vēlreiz pēc dažām sekundēm.',
@@ -31,7 +43,7 @@ export function createDrainingServer(handler: http.RequestListener): DrainingSer
       // are stopping, as a journey started now could find no worker to run it.
       const english = /^en\b/i.test(req.headers['accept-language'] ?? '');
       res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', connection: 'close', 'retry-after': '5' });
-      res.end(JSON.stringify({ error: { code: 'shutting_down', message: english ? SHUTTING_DOWN.en : SHUTTING_DOWN.lv, details: {} } }));
+      res.end(JSON.stringify({ error: { code: 'shutting_down', message: english ? SHUTTING_DOWN.en : SHUTTING_DOWN.lv, details: [] } }));
       return;
     }
     inFlight.add(res);
@@ -41,6 +53,9 @@ export function createDrainingServer(handler: http.RequestListener): DrainingSer
     });
     handler(req, res);
   });
+  server.requestTimeout = SERVER_TIMEOUTS.requestTimeoutMs;
+  server.headersTimeout = SERVER_TIMEOUTS.headersTimeoutMs;
+  server.keepAliveTimeout = SERVER_TIMEOUTS.keepAliveTimeoutMs;
   return {
     server,
     get inFlight() {

@@ -25,9 +25,10 @@ export function bodyMiddleware() {
   return async (ctx: Context, next: Next) => {
     if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method)) return next();
     const api = ctx.path.startsWith('/api/');
-    if (ctx.request.type === 'multipart/form-data') {
-      // Uploads are read by multipartBody() on the few routes that take files, with their own limits; any other
-      // route that reads this body is told to send JSON (or, for a page, a form) instead.
+    if (isMultipart(ctx)) {
+      // Uploads are read by multipartBody() on the few routes that take files, with their own limits (and it tells
+      // a multipart type other than form-data what it takes); any other route that reads this body is told to send
+      // JSON (or, for a page, a form) instead.
       Object.defineProperty(ctx.request, 'body', {
         configurable: true, enumerable: true,
         get() { throw unsupported(api); },
@@ -37,7 +38,7 @@ export function bodyMiddleware() {
     }
     const bytes = await readBody(ctx);
     if (bytes.length === 0) { ctx.request.body = {}; return next(); }
-    const type = ctx.request.type;
+    const type = mediaType(ctx);
     const accepted = type === 'application/json' || (!api && type === 'application/x-www-form-urlencoded');
     if (!accepted) throw unsupported(api);
     const encoding = ctx.get('content-encoding').toLowerCase();
@@ -70,6 +71,16 @@ export function bodyMiddleware() {
     }
     return next();
   };
+}
+
+/** The body's media type, lower-cased: media types are case-insensitive (RFC 9110 8.3.1), Koa's request.type is not. */
+export function mediaType(ctx: Context): string {
+  return ctx.request.type.trim().toLowerCase();
+}
+
+/** Whether the body is multipart of any kind: read (or refused) only by multipartBody() on upload routes. */
+export function isMultipart(ctx: Context): boolean {
+  return mediaType(ctx).startsWith('multipart/');
 }
 
 // No request of ours nests deeper than a few levels; a body of 60 000 brackets would otherwise overflow the stack
@@ -114,5 +125,10 @@ export function unsupported(api: boolean): HttpError {
 }
 
 function tooLarge(): HttpError {
-  return new HttpError(413, 'body_too_large', `The request body is larger than ${MAX_BODY_BYTES / 1024} KiB`);
+  return new HttpError(413, 'body_too_large', `The request body is larger than ${MAX_BODY_BYTES / 1024} KiB`, [bodyTooLarge(MAX_BODY_BYTES)]);
+}
+
+/** The problem of a whole body over its limit: no one field is to blame, so it names the body. */
+export function bodyTooLarge(limitBytes: number) {
+  return { field: '(body)', rule: 'too_large', limitBytes, message: `the request body is larger than ${limitBytes} bytes` };
 }

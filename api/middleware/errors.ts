@@ -19,7 +19,10 @@ export function errorMiddleware() {
     } catch (err) {
       const known = toHttpError(err);
       // A dependency that is down is an outage to watch (warn), not a bug of ours (error).
-      if (known.status === 503) ctx.state.log?.warn('request failed: dependency down', { details: known.details, path: ctx.path, err: String((err as Error)?.message ?? err) });
+      if (known.status === 503) {
+        const what = known.code === 'service_unavailable' ? 'request failed: dependency down' : `request refused for now: ${known.code}`;
+        ctx.state.log?.warn(what, { details: known.details, path: ctx.path, err: String((err as Error)?.message ?? err) });
+      }
       else if (known.status >= 500) ctx.state.log?.error('request failed', { err, path: ctx.path });
       const body: ErrorBody = { error: { code: known.code, message: known.message, details: known.details } };
       ctx.status = known.status;

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
+import { isMultipart } from './body';
 import { brokenTextRule, decodeForm, decodeUtf8, invalidInput, textProblem, textProblems, type TextRule } from '../text-input';
 
 /**
@@ -44,7 +45,7 @@ export function textDoor(formPages: FormPages) {
     const queryProblems = formPage && ctx.method === 'GET' ? [] : textProblems(query.fields);
     if (queryProblems.length > 0) throw invalidInput(ctx, 'query', queryProblems);
     // A multipart body is read later by the upload route (and ctx.request.body refuses to be read before that).
-    if (!(formPage && ctx.method !== 'GET') && ctx.request.type !== 'multipart/form-data') {
+    if (!(formPage && ctx.method !== 'GET') && !isMultipart(ctx)) {
       const bodyProblems = textProblems(ctx.request.body);
       if (bodyProblems.length > 0) throw invalidInput(ctx, 'body', bodyProblems);
     }

@@ -1,10 +1,11 @@
 import Busboy from 'busboy';
 import type { Context, Next } from 'koa';
 import { MAX_UPLOAD_BYTES } from '../../domain/uploads';
-import { translate } from '../../web/render';
-import { brokenTextRule, textProblem } from '../text-input';
+import { RETRY_AFTER_SECONDS } from '../../lib/dependency-errors';
+import { translate, type PageLanguage } from '../../web/render';
+import { brokenTextRule, decodeUtf8, invalidInput, textProblem } from '../text-input';
 import { HttpError } from '../errors';
-import { MAX_BODY_BYTES } from './body';
+import { bodyTooLarge, isMultipart, MAX_BODY_BYTES, mediaType } from './body';
 
 /** One uploaded file, read whole into memory (at most MAX_UPLOAD_BYTES). `contentType` is the browser's claim. */
 export interface UploadedFile { field: string; filename: string; contentType: string; content: Buffer; sizeBytes: number }
@@ -13,6 +14,34 @@ declare module 'koa' {
   interface Request {
     /** Files of a multipart body (see multipartBody); empty for other bodies. */
     files?: UploadedFile[];
+  }
+  interface DefaultContext {
+    /** The app's count of multipart bodies being read (set on app.context by createApp). */
+    uploadSlots?: UploadSlots;
+  }
+}
+
+/**
+ * How many multipart bodies one process reads at once. Each may hold up to MAX_UPLOAD_BYTES in memory until it
+ * ends, and a client can send most of one and then go quiet (until the server's requestTimeout): without a cap, 40
+ * such clients held 380 MB. Beyond the cap an upload is answered 503 at once, before its body is read.
+ */
+export const DEFAULT_MAX_UPLOADS_IN_PROGRESS = 8;
+
+/** The multipart bodies being read at once in this app, and the most it reads. */
+export class UploadSlots {
+  private taken = 0;
+  constructor(readonly max: number) {}
+
+  /** Takes a slot, or returns false when all are taken. */
+  take(): boolean {
+    if (this.taken >= this.max) return false;
+    this.taken += 1;
+    return true;
+  }
+
+  release(): void {
+    this.taken -= 1;
   }
 }
 
@@ -27,11 +56,22 @@ declare module 'koa' {
  */
 export function multipartBody(opts: { fileFields: readonly string[]; keepFields?: boolean }) {
   return async (ctx: Context, next: Next) => {
-    if (ctx.request.type !== 'multipart/form-data') {
+    if (isMultipart(ctx) && mediaType(ctx) !== 'multipart/form-data') {
+      throw new HttpError(415, 'unsupported_media_type', `Send the body as multipart/form-data (this route takes ${opts.fileFields.map((f) => `the file "${f}"`).join(', ')} with its form fields), not ${mediaType(ctx)}`);
+    }
+    if (!isMultipart(ctx)) {
       ctx.request.files = [];
       return next();
     }
-    const { fields, files, failure } = await readMultipart(ctx, opts.fileFields);
+    const slots = ctx.uploadSlots;
+    if (slots && !slots.take()) throw tooManyUploads(ctx);
+    let read: Awaited<ReturnType<typeof readMultipart>>;
+    try {
+      read = await readMultipart(ctx, opts.fileFields);
+    } finally {
+      slots?.release();
+    }
+    const { fields, files, failure } = read;
     if (failure && !opts.keepFields) throw failure;
     ctx.request.body = fields;
     ctx.request.files = failure ? [] : files;
@@ -76,7 +116,9 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
     };
     try {
       bb = Busboy({
-        headers: ctx.req.headers, defParamCharset: 'utf8',
+        // Field values and part parameters (name, filename) arrive as latin1, i.e. one character per byte, and are
+        // decoded strictly below: busboy's own UTF-8 decoding turns bytes that are not UTF-8 into U+FFFD silently.
+        headers: ctx.req.headers, defCharset: 'latin1', defParamCharset: 'latin1',
         limits: { fileSize: MAX_UPLOAD_BYTES, files: fileFields.length + 2, fields: 200, fieldSize: MAX_BODY_BYTES, parts: 250, fieldNameSize: 200 },
       });
     } catch (err) {
@@ -86,23 +128,40 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
     let fieldBytes = 0;
     let reading: string | null = null;
     const seen = new Set<string>();
-    bb.on('field', (name: string | undefined, value, info) => {
-      fieldBytes += Buffer.byteLength(name ?? '') + Buffer.byteLength(value);
-      if (info.valueTruncated || info.nameTruncated || fieldBytes > MAX_BODY_BYTES) {
-        fail(new HttpError(413, 'body_too_large', `The form fields are larger than ${MAX_BODY_BYTES / 1024} KiB`));
+    const notUtf8 = new Set<string>();
+    bb.on('field', (rawName: string | undefined, rawValue: string | undefined, info) => {
+      // busboy gives no value for a part declaring a charset it cannot decode (e.g. charset=koi8-r).
+      if (typeof rawValue !== 'string') {
+        const field = strictText(rawName ?? '(body)').text;
+        fail(new HttpError(415, 'unsupported_media_type', `Send the field "${field}" in UTF-8 (its charset is not accepted)`,
+          [{ field, rule: 'unsupported_charset', message: 'send the text in UTF-8' }]));
         return;
       }
-      if (!name) { fail(unnamedPart()); return; }
-      fields[name] = value;
+      fieldBytes += (rawName ?? '').length + rawValue.length;
+      if (info.valueTruncated || info.nameTruncated || fieldBytes > MAX_BODY_BYTES) {
+        fail(new HttpError(413, 'body_too_large', `The form fields are larger than ${MAX_BODY_BYTES / 1024} KiB`, [bodyTooLarge(MAX_BODY_BYTES)]));
+        return;
+      }
+      if (!rawName) { fail(unnamedPart()); return; }
+      const name = strictText(rawName);
+      const value = strictText(rawValue);
+      if (!name.valid || !value.valid) notUtf8.add(name.text);
+      fields[name.text] = value.text;
     });
-    bb.on('file', (name: string | undefined, stream, info) => {
+    bb.on('file', (rawName: string | undefined, stream, info) => {
       const chunks: Buffer[] = [];
       let size = 0;
       let refused = false;
       // Handled so a file cut off before its boundary is an answer (busboy's own 'error' follows), not a crash.
       stream.on('error', () => { refused = true; });
-      const filenameRule = brokenTextRule(info.filename ?? '');
-      if (!name) {
+      const decodedName = rawName ? strictText(rawName) : null;
+      const name = decodedName?.text;
+      const filename = strictText(info.filename ?? '');
+      const filenameRule = filename.valid ? brokenTextRule(filename.text) : 'invalid_utf8';
+      if (decodedName && !decodedName.valid) {
+        refused = true;
+        fail(invalidInput(ctx, 'body', [textProblem(decodedName.text, 'invalid_utf8')]));
+      } else if (!name) {
         refused = true;
         fail(unnamedPart());
       } else if (!fileFields.includes(name)) {
@@ -135,7 +194,7 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
         reading = null;
         // A browser sends an empty part with no file name when no file was chosen: that is no file, not an empty one.
         if (refused || !name || (info.filename === '' && size === 0)) return;
-        files.push({ field: name, filename: info.filename || 'document', contentType: info.mimeType, content: Buffer.concat(chunks), sizeBytes: size });
+        files.push({ field: name, filename: filename.text || 'document', contentType: info.mimeType, content: Buffer.concat(chunks), sizeBytes: size });
       });
     });
     const tooMany = () => fail(new HttpError(413, 'body_too_large', 'The form has too many parts'));
@@ -146,6 +205,7 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
     bb.on('close', () => {
       if (settled) return;
       settled = true;
+      if (notUtf8.size > 0) fail(invalidInput(ctx, 'body', [...notUtf8].map((field) => textProblem(field, 'invalid_utf8'))));
       resolve({ fields, files, failure });
     });
 
@@ -154,7 +214,7 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
     let received = 0;
     ctx.req.on('data', (chunk: Buffer) => {
       received += chunk.length;
-      if (received > hardLimit) stop(new HttpError(413, 'body_too_large', `The request body is larger than ${Math.floor(hardLimit / MB)} MB`), 'reject');
+      if (received > hardLimit) stop(new HttpError(413, 'body_too_large', `The request body is larger than ${Math.floor(hardLimit / MB)} MB`, [bodyTooLarge(hardLimit)]), 'reject');
     });
     // The client went away mid-body: nobody reads the answer, but the request ends here, not in a hang or a crash.
     const aborted = () => stop(new HttpError(400, 'request_aborted', 'The request body ended before it was complete'), 'reject');
@@ -162,6 +222,29 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
     ctx.req.on('close', () => { if (!ctx.req.complete) aborted(); });
     ctx.req.pipe(bb);
   });
+}
+
+/**
+ * Text busboy gave as latin1 (one character per byte), decoded strictly as UTF-8: the text (U+FFFD where bytes were
+ * not UTF-8) and whether all of it was. A value holding characters beyond latin1 was already decoded by busboy from
+ * a charset its part declared (an RFC 5987 filename*=UTF-8''..., or a field's Content-Type charset): it is kept,
+ * and U+FFFD in it means bytes that were not valid in that charset. (The one case this cannot tell apart: an
+ * explicit charset whose text is all within latin1, such as filename*=UTF-8''caf%C3%A9, is read as bytes again.)
+ */
+function strictText(value: string): { text: string; valid: boolean } {
+  if (/[^\u0000-\u00ff]/.test(value)) return { text: value, valid: !value.includes('\uFFFD') };
+  return decodeUtf8(Buffer.from(value, 'latin1'));
+}
+
+/** The 503 for an upload beyond the cap: in English for the JSON API, in the page's language for a page. */
+function tooManyUploads(ctx: Context): HttpError {
+  // Nothing of the body is read: the connection is closed after the answer, so the rest is not awaited.
+  ctx.set('connection', 'close');
+  const lang: PageLanguage = ctx.path.startsWith('/api/') ? 'en' : ((ctx.state.lang ?? 'lv') as PageLanguage);
+  return new HttpError(503, 'too_many_uploads', translate(lang, 'input.too_many_uploads'), [{
+    field: '(body)', rule: 'too_many_uploads', message: translate('en', 'input.too_many_uploads'), retryAfterSeconds: RETRY_AFTER_SECONDS,
+    words: { lv: translate('lv', 'input.too_many_uploads'), en: translate('en', 'input.too_many_uploads') },
+  }]);
 }
 
 /** A body busboy cannot read (malformed, or cut off before its closing boundary), naming the file field it was in. */

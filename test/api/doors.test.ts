@@ -1,8 +1,9 @@
 import net from 'node:net';
 import test from 'ava';
-import { SAMPLE_COMPANIES } from '../../dev/seed-institutions';
+import { SAMPLE_COMPANIES, SAMPLE_INSTITUTIONS } from '../../dev/seed-institutions';
 import { createCallClosingIn } from '../helpers/calls';
 import { assertError, fieldsOf, httpClient, type Answer, type ErrorBody } from '../helpers/http';
+import { multipartClient, SAMPLE_EDOC, SAMPLE_PDF } from '../helpers/multipart';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 // Input at the doors: requests an anonymous or hostile client can send must be answered with a 4xx naming the field
@@ -301,4 +302,135 @@ test.serial('a handler that fails unexpectedly is a 500 with the uniform body (a
   }
   await stillServing(t);
   t.is((await call('GET', '/api/catalogue')).status, 200);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Multipart bodies: strict UTF-8, Latvian text, the cap on uploads read at once
+
+/** A multipart body (boundary X) from parts given as raw bytes: a part's header lines and its content. */
+function rawMultipart(parts: { headers: (string | Buffer)[]; content: string | Buffer }[]): Buffer {
+  return Buffer.concat([...parts.flatMap((p) => [Buffer.from('--X\r\n'), ...p.headers.flatMap((h) => [Buffer.from(h), Buffer.from('\r\n')]),
+    Buffer.from('\r\n'), Buffer.from(p.content), Buffer.from('\r\n')]), Buffer.from('--X--\r\n')]);
+}
+const MULTIPART = { 'content-type': 'multipart/form-data; boundary=X' };
+const NOT_UTF8 = Buffer.from([0xff, 0xfe, 0xed, 0xa0, 0x80]);
+const LATVIAN = 'āčēģīķļņšūž ĀČĒĢĪĶĻŅŠŪŽ';
+const upload = multipartClient(() => stack.appUrl);
+
+/** The registration form's fields, valid unless overridden. */
+const registrationFields = (over: Record<string, string> = {}) => ({
+  institutionName: `Latgales skola ${LATVIAN}`, companyRegistrationNumber: SAMPLE_COMPANIES.second,
+  educationRegistrationNumber: SAMPLE_INSTITUTIONS.second, firstName: 'Jānis', lastName: 'Ozols', email: 'janis.ozols@latgale.example',
+  password: 'Mācības#2026x', passwordRepeat: 'Mācības#2026x', language: 'lv', ...over,
+});
+
+test.serial('bytes that are not UTF-8 in a multipart file name or text field are a 400 naming the field (invalid_utf8), and nothing is stored', async (t) => {
+  const auth = { ...MULTIPART, authorization: `Bearer ${providerToken}` };
+  const file = rawMultipart([{ headers: [Buffer.concat([Buffer.from('Content-Disposition: form-data; name="file"; filename="bad'), NOT_UTF8, Buffer.from('.pdf"')]), 'Content-Type: application/pdf'], content: SAMPLE_PDF }]);
+  assertTextRule(t, await send('POST', `/api/provider/offers/${offerId}/documents/curriculum`, file, auth), 'file', 'invalid_utf8');
+  // The same bytes percent-encoded in an RFC 5987 file name that says it is UTF-8.
+  const star = rawMultipart([{ headers: ['Content-Disposition: form-data; name="file"; filename*=UTF-8\'\'bad%FF%FE%ED%A0%80.pdf', 'Content-Type: application/pdf'], content: SAMPLE_PDF }]);
+  assertTextRule(t, await send('POST', `/api/provider/offers/${offerId}/documents/curriculum`, star, auth), 'file', 'invalid_utf8');
+  t.is(await stack.db('documents').where({ offerId }).first(), undefined, 'no document stored');
+
+  const fields = Object.entries(registrationFields()).map(([name, value]) => ({
+    headers: [`Content-Disposition: form-data; name="${name}"`], content: name === 'institutionName' ? Buffer.concat([Buffer.from('Skola '), NOT_UTF8]) : value,
+  }));
+  const declaration = { headers: ['Content-Disposition: form-data; name="declaration"; filename="apliecinajums.edoc"', 'Content-Type: application/vnd.etsi.asic-e+zip'], content: SAMPLE_EDOC };
+  assertTextRule(t, await send('POST', '/api/providers/registrations', rawMultipart([...fields, declaration]), MULTIPART), 'institutionName', 'invalid_utf8');
+  const page = await send('POST', '/providers/register?lang=en', rawMultipart([...fields, declaration]), { ...MULTIPART, accept: 'text/html' });
+  t.is(page.status, 400);
+  t.true(page.text.includes('Is not valid UTF-8 text'), page.text);
+  t.is(await stack.db('providers').where({ registrationNumber: SAMPLE_COMPANIES.second }).first(), undefined, 'no provider stored');
+});
+
+test.serial('a multipart field in a charset busboy cannot decode is a 415 naming the field, and the server keeps serving', async (t) => {
+  const body = rawMultipart([{ headers: ['Content-Disposition: form-data; name="institutionName"', 'Content-Type: text/plain; charset=koi8-r'], content: 'abc' }]);
+  const error = assertError(t, await send('POST', '/api/providers/registrations', body, MULTIPART), 415, 'unsupported_media_type');
+  t.like(problemOf(error, 'institutionName'), { rule: 'unsupported_charset' });
+  await stillServing(t);
+});
+
+test.serial('Latvian text in multipart fields and file names (plain and RFC 5987) is kept as sent', async (t) => {
+  const name = `Mācību programma ${LATVIAN}.pdf`;
+  const plain = await upload(`/api/provider/offers/${offerId}/documents/curriculum`, {}, [{ field: 'file', filename: name, content: SAMPLE_PDF }], { token: providerToken });
+  t.is(plain.status, 201, plain.text);
+  t.like(await stack.db('documents').where({ offerId, kind: 'curriculum' }).first(), { filename: name });
+  const starName = `Līgums ${LATVIAN}.pdf`;
+  const star = rawMultipart([{ headers: [`Content-Disposition: form-data; name="file"; filename*=UTF-8''${encodeURIComponent(starName)}`, 'Content-Type: application/pdf'], content: SAMPLE_PDF }]);
+  const starred = await send('POST', `/api/provider/offers/${offerId}/documents/curriculum`, star, { ...MULTIPART, authorization: `Bearer ${providerToken}` });
+  t.is(starred.status, 201, starred.text);
+  t.like(await stack.db('documents').where({ offerId, kind: 'curriculum' }).first(), { filename: starName });
+
+  const registered = await upload('/api/providers/registrations', registrationFields(), [{ field: 'declaration', filename: `apliecinājums ${LATVIAN}.edoc`, content: SAMPLE_EDOC }]);
+  t.is(registered.status, 201, registered.text);
+  const { providerId } = registered.json as { providerId: string };
+  t.like(await stack.db('providers').where({ id: providerId }).first(), { name: `Latgales skola ${LATVIAN}` });
+  t.like(await stack.db('documents').where({ providerId }).first(), { filename: `apliecinājums ${LATVIAN}.edoc` });
+});
+
+/** Starts an upload whose body is announced as 9.5 MB, sends its first part and then goes quiet; returns the socket. */
+async function stalledUpload(baseUrl: string, path: string): Promise<net.Socket> {
+  const url = new URL(baseUrl);
+  return new Promise<net.Socket>((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname, () => {
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: multipart/form-data; boundary=X\r\nContent-Length: 9961472\r\n\r\n`
+        + `--X\r\nContent-Disposition: form-data; name="declaration"; filename="a.edoc"\r\nContent-Type: application/octet-stream\r\n\r\n${'x'.repeat(64 * 1024)}`);
+      resolve(socket);
+    });
+    socket.on('error', reject);
+  });
+}
+
+test.serial('beyond the cap on uploads read at once, an upload is answered 503 at once (Retry-After, Latvian and English), and served again once one ends', async (t) => {
+  const { url } = await stack.serveApi({ maxUploadsInProgress: 2 });
+  const stalled = [await stalledUpload(url, '/api/providers/registrations'), await stalledUpload(url, '/providers/register')];
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const at = async (path: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${url}${path}`, { method: 'POST', headers: { ...MULTIPART, accept: 'application/json', ...headers }, body: new Uint8Array(rawMultipart([{ headers: ['Content-Disposition: form-data; name="firstName"'], content: 'Anna' }])) });
+    const text = await res.text();
+    let json: unknown;
+    try { json = JSON.parse(text); } catch { json = undefined; }
+    return { status: res.status, headers: res.headers, text, json };
+  };
+  const started = Date.now();
+  const refused = await at('/api/providers/registrations');
+  const error = assertError(t, refused, 503, 'too_many_uploads');
+  t.truthy(refused.headers.get('retry-after'));
+  t.is(refused.headers.get('connection'), 'close');
+  t.like(problemOf(error, '(body)'), { rule: 'too_many_uploads' });
+  t.truthy(problemOf(error, '(body)')?.words?.lv);
+  const lv = await at('/providers/register', { accept: 'text/html' });
+  t.is(lv.status, 503);
+  t.true(lv.text.includes('Pašlaik tiek saņemts pārāk daudz augšupielāžu'), lv.text);
+  const en = await at('/providers/register?lang=en', { accept: 'text/html' });
+  t.true(en.text.includes('Too many uploads are being received right now'), en.text);
+  t.true(Date.now() - started < 3_000, 'answered at once');
+  // A JSON request is no upload and is served meanwhile.
+  t.is((await fetch(`${url}/api/health`)).status, 200);
+
+  for (const socket of stalled) socket.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const served = await at('/api/providers/registrations');
+  t.is(served.status, 400, served.text);
+  t.not((served.json as ErrorBody).error.code, 'too_many_uploads');
+});
+
+test.serial('media types are case-insensitive; a multipart type an upload route does not take is told which it takes; a 413 names the body', async (t) => {
+  const login = await send('POST', '/api/auth/login', JSON.stringify({ username: 'staff', password: 'Agentura#2026' }), { 'content-type': 'APPLICATION/JSON; Charset=UTF-8' });
+  t.is(login.status, 200, login.text);
+  const upper = await send('POST', `/api/provider/offers/${offerId}/documents/curriculum`,
+    rawMultipart([{ headers: ['Content-Disposition: form-data; name="file"; filename="a.pdf"', 'Content-Type: application/pdf'], content: SAMPLE_PDF }]),
+    { 'content-type': 'Multipart/Form-Data; boundary=X', authorization: `Bearer ${providerToken}` });
+  t.is(upper.status, 201, upper.text);
+
+  const mixed = assertError(t, await send('POST', '/api/providers/registrations', rawMultipart([{ headers: ['Content-Disposition: form-data; name="firstName"'], content: 'Anna' }]),
+    { 'content-type': 'multipart/mixed; boundary=X' }), 415, 'unsupported_media_type');
+  t.regex(mixed.message, /multipart\/form-data/);
+  t.notRegex(mixed.message, /as application\/json/);
+
+  const big = assertError(t, await send('POST', '/api/auth/login', JSON.stringify({ username: 'x'.repeat(100_000), password: 'x' }), { 'content-type': 'application/json' }), 413, 'body_too_large');
+  t.like(problemOf(big, '(body)'), { rule: 'too_large' });
+  const fields = assertError(t, await send('POST', '/api/providers/registrations', rawMultipart([{ headers: ['Content-Disposition: form-data; name="institutionName"'], content: 'x'.repeat(70_000) }]), MULTIPART), 413, 'body_too_large');
+  t.like(problemOf(fields, '(body)'), { rule: 'too_large' });
 });
