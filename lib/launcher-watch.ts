@@ -26,14 +26,25 @@ export const LAUNCHER_PID_VAR = 'LAUNCHER_PID';
 export function stopWhenLauncherDies(env: NodeJS.ProcessEnv = process.env, intervalMs = 1_000): void {
   const launcher = Number(env[LAUNCHER_PID_VAR]);
   if (!Number.isInteger(launcher) || launcher <= 0 || launcher !== parentAtStart) return;
-  const timer = setInterval(() => {
-    if (process.ppid === launcher) return;
+  let gone = false;
+  const launcherGone = (): void => {
+    if (gone) return;
+    gone = true;
     clearInterval(timer);
-    // Our output went through pipes to the launcher, which nobody reads now: every write fails with EPIPE, and
-    // an unhandled stream error would crash the clean stop halfway. The output has nowhere to go anyway.
-    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
     process.kill(process.pid, 'SIGTERM');
+  };
+  const timer = setInterval(() => {
+    if (process.ppid !== launcher) launcherGone();
   }, intervalMs);
+  // Our output goes through pipes that the launcher reads. Once it is gone every write fails with EPIPE, and the
+  // unhandled stream error would crash the process (often before the next check): that failure is the quicker
+  // sign of the same thing, and what is written from then on has nowhere to go anyway.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      launcherGone();
+    });
+  }
   // The check alone must not keep a process alive that has finished its work.
   timer.unref();
 }

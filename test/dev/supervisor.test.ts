@@ -197,7 +197,7 @@ function tempDir(t: { teardown(fn: () => void): void }): string {
 
 /** Starts `node --import tsx -e code` as a "launcher" of its own; resolves with it once `file` exists. */
 async function fakeLauncher(code: string, file: string, timeoutMs = 60_000): Promise<number> {
-  const launcher = spawn(process.execPath, ['--import', 'tsx', '-e', code], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  const launcher = spawn(process.execPath, ['--import', 'tsx', '-e', code], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   const deadline = Date.now() + timeoutMs;
   while (!fs.existsSync(file)) {
     if (launcher.exitCode !== null || Date.now() > deadline) throw new Error(`the fake launcher did not write ${file}`);
@@ -229,7 +229,8 @@ test.serial('a child of a launcher killed with SIGKILL notices within seconds an
     });
     require(${JSON.stringify(path.join(root, 'lib', 'launcher-watch.ts'))}).stopWhenLauncherDies();
     fs.writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
-    setInterval(() => {}, 1000);`;
+    // Logs often, like the worker: once the launcher is gone, the writes fail (EPIPE) before the next check.
+    setInterval(() => console.log('tick'), 20);`;
   const launcher = await fakeLauncher(
     `require(${JSON.stringify(path.join(root, 'dev', 'services', 'processes.ts'))})
       .superviseService('child', process.execPath, ['--import', 'tsx', '-e', ${JSON.stringify(child)}]);`,
