@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { searchAttributeTypes } from '../workflows/ids';
 import { assertPortsFree, waitForHttp, waitForListener, type WantedPort } from './services/net';
-import { startPostgres } from './services/postgres';
+import { startPostgres, stopLeftoverPostgres } from './services/postgres';
 import { runCommand, stopAll, stopOnSignals, stopRequested, stopStrays, superviseService, unlessExited, type SupervisedService } from './services/processes';
-import { ensureTemporalCli, startTemporal } from './services/temporal';
+import { ensureTemporalCli, startTemporal, stopLeftoverTemporal } from './services/temporal';
 import { MAIL_CATCHER_WEB, stubsWithoutUrl } from './stubs/ports';
 
 const root = path.resolve(__dirname, '..');
@@ -71,7 +71,13 @@ async function main(): Promise<void> {
 
   // Processes that a run killed too hard to clean up left behind, then every port we will listen on: a busy port
   // is a clear error now, rather than a server of someone else's answering our readiness checks later.
+  const postgresDir = path.join(dataDir, 'postgres');
+  const temporalDir = path.join(dataDir, 'temporal');
+  const temporalDb = path.join(temporalDir, 'temporal.db');
   for (const script of ['api/main.ts', 'worker/main.ts', 'dev/stubs/main.ts']) await stopStrays(script, (argv) => isOurScript(argv, script));
+  // PostgreSQL and Temporal are not ours and do not watch us: found by this checkout's data directories.
+  if (ownPostgres) await stopLeftoverPostgres(postgresDir);
+  if (ownTemporal) await stopLeftoverTemporal(temporalDir, temporalDb);
   await assertPortsFree([
     { port: apiPort, what: 'the API and web pages', variable: 'PORT' },
     { port: workerMetricsPort, what: 'the worker\'s metrics', variable: 'WORKER_METRICS_PORT' },
@@ -93,7 +99,7 @@ async function main(): Promise<void> {
   bundled.catch(() => undefined);
   const [databaseUrl, temporal] = await Promise.all([
     ownPostgres
-      ? startPostgres({ dataDir: path.join(dataDir, 'postgres'), port: postgresPort, user: 'ila', database: 'ila' }).then((pg) => pg.url)
+      ? startPostgres({ dataDir: postgresDir, port: postgresPort, user: 'ila', database: 'ila' }).then((pg) => pg.url)
       : env.DATABASE_URL!.trim(),
     ownTemporal
       ? ensureTemporalCli(root).then((binary) =>
@@ -101,7 +107,8 @@ async function main(): Promise<void> {
             binary,
             port: temporalPort,
             uiPort: temporalUiPort,
-            dbFile: path.join(dataDir, 'temporal', 'temporal.db'),
+            workDir: temporalDir,
+            dbFile: temporalDb,
             namespace,
             searchAttributes: searchAttributeTypes,
           }),

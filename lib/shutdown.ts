@@ -1,4 +1,5 @@
 /** The clean stop of the API and the worker on SIGTERM (process managers, `make run`, Docker) or SIGINT (Ctrl-C). */
+import { stopWhenLauncherDies } from './launcher-watch';
 import type { Logger } from './logger';
 
 /** Options for stopOnSignals. */
@@ -12,7 +13,8 @@ export interface StopOptions {
 
 /**
  * On the first SIGTERM or SIGINT, runs `stop` and exits 0 when it is done, 1 when it failed or took longer than
- * hardTimeoutMs. A second signal changes nothing: the stop under way already has a deadline.
+ * hardTimeoutMs. A second signal changes nothing: the stop under way already has a deadline. Started by the dev
+ * launcher, the process also stops this way once the launcher is gone (lib/launcher-watch.ts).
  */
 export function stopOnSignals({ logger, stop, hardTimeoutMs }: StopOptions): void {
   let stopping = false;
@@ -38,4 +40,5 @@ export function stopOnSignals({ logger, stop, hardTimeoutMs }: StopOptions): voi
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  stopWhenLauncherDies();
 }

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { knex } from 'knex';
 import { assertPortFree } from './net';
-import { processArgs, stopStrays, superviseService, unlessExited } from './processes';
+import { isRunning, processArgs, processCwd, stopStrays, superviseService, unlessExited } from './processes';
 
 const execFileAsync = promisify(execFile);
 
@@ -142,18 +142,29 @@ function prepareDir(dir: string, runAs: RunAs): void {
 }
 
 /**
+ * Stops a PostgreSQL server that a killed `make run` or `make test` left running on this data directory, so the
+ * next run can start. Servers of other data directories (another checkout, the other command) are left alone.
+ */
+export async function stopLeftoverPostgres(dataDir: string): Promise<void> {
+  await clearStalePid(await reachableDataDir(path.resolve(dataDir), await postgresUserIfRoot()));
+}
+
+/**
  * postmaster.pid survives a crash or a killed launcher, and PostgreSQL refuses to start while the pid in it is
  * alive, even when an unrelated process reused the number. A postgres still serving this data directory is
  * either left over from a killed run (stopped here, cleanly: SIGINT is the fast shutdown) or belongs to a run
- * that is still going, which must keep it.
+ * that is still going (its parent is that run's node launcher), which must keep it.
  */
 async function clearStalePid(dataDir: string): Promise<void> {
-  const servesDataDir = (argv: string[]): boolean => path.basename(argv[0] ?? '') === 'postgres' && argv.includes(dataDir);
+  // The postmaster names its data directory on its command line (we start it so) and works in it (chdir): the
+  // second also recognises one started otherwise, e.g. by pg_ctl with a relative path. Backends have another name.
+  const servesDataDir = (argv: string[], pid: number): boolean =>
+    path.basename(argv[0] ?? '') === 'postgres' && (argv.includes(dataDir) || processCwd(pid) === dataDir);
   await stopStrays('postgres', servesDataDir, 'SIGINT');
   const pidFile = path.join(dataDir, 'postmaster.pid');
   const pid = Number(readIfExists(pidFile).split('\n')[0]);
-  const argv = pid > 0 ? processArgs(pid) : null;
-  if (argv && servesDataDir(argv)) {
+  const argv = pid > 0 && isRunning(pid) ? processArgs(pid) : null;
+  if (argv && servesDataDir(argv, pid)) {
     throw new Error(`PostgreSQL already runs on ${dataDir} (pid ${pid}) for another make run or make test; stop that one first`);
   }
   fs.rmSync(pidFile, { force: true });

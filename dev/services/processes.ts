@@ -9,6 +9,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LAUNCHER_PID_VAR } from '../../lib/launcher-watch';
 
 /** How a supervised process ended: its exit code, or the signal that ended it. */
 export type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
@@ -198,17 +199,39 @@ function stopOrder(): Stoppable[] {
  * limit), recognised by their command line; they would hold our ports and data files. A process whose parent
  * is still a node process belongs to a run that is alive, and is left alone.
  */
-export async function stopStrays(name: string, matches: (argv: string[]) => boolean, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export async function stopStrays(name: string, matches: (argv: string[], pid: number) => boolean, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   for (const entry of fs.readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     const argv = processArgs(pid);
-    if (!argv || !matches(argv) || path.basename(processArgs(parentPid(pid))?.[0] ?? '') === 'node') continue;
+    if (!argv || !matches(argv, pid) || path.basename(processArgs(parentPid(pid))?.[0] ?? '') === 'node') continue;
     process.stderr.write(`[${name}] stopping pid ${pid}, left running by an earlier run\n`);
     signalPid(pid, signal);
     const deadline = Date.now() + DEFAULT_KILL_AFTER_MS;
-    while (processArgs(pid) && Date.now() < deadline) await sleep(100);
+    while (isRunning(pid) && Date.now() < deadline) await sleep(100);
     signalPid(pid, 'SIGKILL');
+  }
+}
+
+/**
+ * Whether a process exists and has not ended. An orphan that ended stays a zombie until PID 1 reaps it, which
+ * the init of some containers never does; it holds no port or file any more, so it counts as ended.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** The working directory of a running process, or null if it cannot be read (gone, or another user's). */
+export function processCwd(pid: number): string | null {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return null;
   }
 }
 
@@ -275,7 +298,8 @@ function startProcess(name: string, cmd: string, args: readonly string[], option
   // Each child leads its own process group: a terminal's Ctrl-C then reaches only us, so we stop the services in
   // order (API before database), and signalling the group also reaches grandchildren (esbuild's service process
   // under tsx, PostgreSQL's backends).
-  const child = spawn(cmd, args, { env, cwd, uid, gid, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Our own programs watch LAUNCHER_PID and stop once we are gone, even if we were killed too hard to stop them.
+  const child = spawn(cmd, args, { env: { ...env, [LAUNCHER_PID_VAR]: String(process.pid) }, cwd, uid, gid, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let stopping = false;
   const label = prefix ? `[${name}] ` : '';
   const quiet = (): boolean => quietWhenStopping && stopping;

@@ -10,7 +10,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs, tsToMs } from '@temporalio/common/lib/time';
 import { ensureSearchAttributes, type SearchAttributeTypeName } from '../../lib/temporal';
 import { assertPortFree } from './net';
-import { stopStrays, superviseService, unlessExited } from './processes';
+import { processCwd, stopStrays, superviseService, unlessExited } from './processes';
 
 /** Options for startTemporal. */
 export interface TemporalOptions {
@@ -18,6 +18,11 @@ export interface TemporalOptions {
   binary: string;
   port: number;
   uiPort: number;
+  /**
+   * A directory of this checkout that the server runs in: a server left running there by a killed run is
+   * recognised by it (stopLeftoverTemporal) and stopped, and one of another checkout is not.
+   */
+  workDir: string;
   /** SQLite file that keeps workflows across restarts; undefined keeps everything in memory. */
   dbFile?: string;
   /** No Web UI. */
@@ -39,9 +44,10 @@ const START_TIMEOUT_MS = 60_000;
 const RETENTION = '30 days';
 /** Starts the dev server, waits until its frontend answers, then registers search attributes and retention. */
 export async function startTemporal(options: TemporalOptions): Promise<RunningTemporal> {
-  const { binary, port, uiPort, dbFile, headless = false, namespace, searchAttributes } = options;
-  await stopStrays('temporal', (argv) => argv.includes('start-dev') && argv.join(' ').includes(`--ip 127.0.0.1 --port ${port} `));
+  const { binary, port, uiPort, workDir, dbFile, headless = false, namespace, searchAttributes } = options;
+  await stopLeftoverTemporal(workDir, dbFile);
   await assertPortFree(port, 'the Temporal dev server');
+  fs.mkdirSync(workDir, { recursive: true });
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn'];
   if (dbFile) {
     fs.mkdirSync(path.dirname(path.resolve(dbFile)), { recursive: true });
@@ -55,7 +61,7 @@ export async function startTemporal(options: TemporalOptions): Promise<RunningTe
   // TEMPORAL_* variables configure the CLI as a client (address, namespace, TLS); none of that is meant for the server.
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TEMPORAL_')));
   // Supervised: a crashed dev server is started again on the same SQLite file; clients and the worker reconnect.
-  const server = superviseService('temporal', binary, args, { env, quietWhenStopping: true });
+  const server = superviseService('temporal', binary, args, { env, cwd: workDir, quietWhenStopping: true });
   const address = `127.0.0.1:${port}`;
   try {
     const connection = await unlessExited(server.current, connectWhenReady(address, START_TIMEOUT_MS));
@@ -72,6 +78,17 @@ export async function startTemporal(options: TemporalOptions): Promise<RunningTe
     throw error;
   }
   return { address, uiUrl: headless ? null : `http://127.0.0.1:${uiPort}`, stop: () => server.stop() };
+}
+
+/**
+ * Stops a dev server that a killed `make run` or `make test` left running in `workDir` (or on `dbFile`), so the
+ * next run can start. Recognised by that, not by its port: a server of another checkout on the same port
+ * (the shared test servers) is left alone, and its busy port is then reported as such.
+ */
+export async function stopLeftoverTemporal(workDir: string, dbFile?: string): Promise<void> {
+  const dir = path.resolve(workDir);
+  const file = dbFile && path.resolve(dbFile);
+  await stopStrays('temporal', (argv, pid) => argv.includes('start-dev') && (processCwd(pid) === dir || (!!file && argv.includes(file))));
 }
 
 /** Runs dev/ensure-temporal.sh and returns the CLI binary's path; a first run builds it, which takes minutes. */

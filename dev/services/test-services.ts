@@ -12,7 +12,7 @@ export async function startTestServices(root: string): Promise<NodeJS.ProcessEnv
   const binary = await ensureTemporalCli(root);
   const [postgres, temporal] = await Promise.all([
     startPostgres({ dataDir: path.join(root, '.data', 'test', 'postgres'), port: 55433, user: 'ila', database: 'postgres', fresh: true, fsyncOff: true }),
-    startTemporal({ binary, port: 7243, uiPort: 8243, headless: true, namespace: 'default', searchAttributes: searchAttributeTypes }),
+    startTemporal({ binary, workDir: path.join(root, '.data', 'test', 'temporal'), port: 7243, uiPort: 8243, headless: true, namespace: 'default', searchAttributes: searchAttributeTypes }),
   ]);
   return { ...process.env, TEST_DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default' };
 }

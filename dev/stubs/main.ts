@@ -1,3 +1,4 @@
+import { stopWhenLauncherDies } from '../../lib/launcher-watch';
 import { seedCompanies, seedInstitutions } from '../seed-institutions';
 import { seedPeople } from '../seed-people';
 import { seedSocialStatuses } from '../seed-social-status';
@@ -54,6 +55,7 @@ export async function main(): Promise<void> {
   };
   process.once('SIGINT', (s) => void stop(s));
   process.once('SIGTERM', (s) => void stop(s));
+  stopWhenLauncherDies();
 
   const starters: Record<StubName, () => Promise<void>> = {
     'population-register': async () => {

@@ -1,14 +1,22 @@
 /**
  * The dev launcher's supervisor (dev/services/processes.ts, dev/services/net.ts) with tiny child processes:
- * restarts with back-off, a stop that leaves nothing behind, busy ports named clearly.
+ * restarts with back-off, a stop that leaves nothing behind, busy ports named clearly, and nothing outliving a
+ * launcher killed with SIGKILL for long (our children stop by themselves, servers are cleaned up by the next run).
  */
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { assertPortsFree, isListeningBy, waitForListener } from '../../dev/services/net';
+import { startPostgres, stopLeftoverPostgres } from '../../dev/services/postgres';
 import { spawnService, stopAll, superviseService } from '../../dev/services/processes';
+import { stopLeftoverTemporal } from '../../dev/services/temporal';
+
+const root = path.resolve(__dirname, '../..');
 
 /** A port nothing listens on right now. */
 async function freePort(): Promise<number> {
@@ -177,4 +185,129 @@ test.serial('the readiness check recognises only our own process on a port, not 
   const port2 = await freePort();
   const ok = spawnService('ok', process.execPath, ['-e', pidServer(port2)]);
   await t.notThrowsAsync(waitForListener(ok.pid!, port2, 10_000));
+});
+
+/** A temporary directory that the postgres OS user can reach too (the tests may run as root). */
+function tempDir(t: { teardown(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'launcher-'));
+  fs.chmodSync(dir, 0o755);
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Starts `node --import tsx -e code` as a "launcher" of its own; resolves with it once `file` exists. */
+async function fakeLauncher(code: string, file: string, timeoutMs = 60_000): Promise<number> {
+  const launcher = spawn(process.execPath, ['--import', 'tsx', '-e', code], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  const deadline = Date.now() + timeoutMs;
+  while (!fs.existsSync(file)) {
+    if (launcher.exitCode !== null || Date.now() > deadline) throw new Error(`the fake launcher did not write ${file}`);
+    await sleep(50);
+  }
+  return launcher.pid!;
+}
+
+/** Waits up to `timeoutMs` for a process to end; resolves with how long that took, or rejects. */
+async function endsWithin(pid: number, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (alive(pid)) {
+    if (Date.now() - started > timeoutMs) throw new Error(`pid ${pid} still runs after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+  return Date.now() - started;
+}
+
+test.serial('a child of a launcher killed with SIGKILL notices within seconds and stops cleanly by itself', async (t) => {
+  const dir = tempDir(t);
+  const pidFile = path.join(dir, 'child.pid');
+  const marker = path.join(dir, 'child.stopped');
+  // Like api/main.ts and dev/stubs/main.ts: a SIGTERM handler for the clean stop, and the launcher watch.
+  const child = `
+    const fs = require('fs');
+    process.on('SIGTERM', () => {
+      console.log('stopping');  // to the dead launcher's pipe: must not crash the stop
+      setTimeout(() => { fs.writeFileSync(${JSON.stringify(marker)}, 'stopped cleanly'); process.exit(0); }, 100);
+    });
+    require(${JSON.stringify(path.join(root, 'lib', 'launcher-watch.ts'))}).stopWhenLauncherDies();
+    fs.writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
+    // Logs often, like the worker: once the launcher is gone, the writes fail (EPIPE) before the next check.
+    setInterval(() => console.log('tick'), 20);`;
+  const launcher = await fakeLauncher(
+    `require(${JSON.stringify(path.join(root, 'dev', 'services', 'processes.ts'))})
+      .superviseService('child', process.execPath, ['--import', 'tsx', '-e', ${JSON.stringify(child)}]);`,
+    pidFile,
+  );
+  const childPid = Number(fs.readFileSync(pidFile, 'utf8'));
+  t.true(alive(childPid));
+  process.kill(launcher, 'SIGKILL');
+  const ms = await endsWithin(childPid, 5_000);
+  t.log(`the child stopped ${ms} ms after its launcher was killed`);
+  t.is(fs.readFileSync(marker, 'utf8'), 'stopped cleanly');
+});
+
+test.serial('a PostgreSQL left running on our data directory by a killed launcher is stopped, one of another directory is not', async (t) => {
+  const dir = tempDir(t);
+  const servers = await Promise.all(
+    ['ours', 'theirs'].map(async (name) => {
+      const dataDir = path.join(dir, name);
+      const ready = path.join(dir, `${name}.ready`);
+      const port = await freePort();
+      const launcher = await fakeLauncher(
+        `require(${JSON.stringify(path.join(root, 'dev', 'services', 'postgres.ts'))})
+          .startPostgres({ dataDir: ${JSON.stringify(dataDir)}, port: ${port}, user: 'ila', database: 'postgres', fsyncOff: true })
+          .then(() => require('fs').writeFileSync(${JSON.stringify(ready)}, 'ready'));`,
+        ready,
+      );
+      process.kill(launcher, 'SIGKILL');
+      const postmaster = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      return { dataDir, port, postmaster };
+    }),
+  );
+  const [ours, theirs] = servers as [(typeof servers)[0], (typeof servers)[0]];
+  try {
+    t.true(alive(ours.postmaster) && alive(theirs.postmaster), 'both servers outlived their launchers');
+
+    await capturingStderr(async (stderr) => {
+      await stopLeftoverPostgres(ours.dataDir);
+      t.regex(stderr(), new RegExp(`\\[postgres\\] stopping pid ${ours.postmaster}, left running by an earlier run`));
+    });
+    t.false(alive(ours.postmaster));
+    t.true(alive(theirs.postmaster), 'the server of another data directory still runs');
+    // And the next run starts on the same directory and port.
+    const again = await startPostgres({ dataDir: ours.dataDir, port: ours.port, user: 'ila', database: 'postgres', fsyncOff: true });
+    t.regex(again.url, new RegExp(`:${ours.port}/postgres$`));
+    await again.stop();
+  } finally {
+    process.kill(theirs.postmaster, 'SIGINT');
+    await endsWithin(theirs.postmaster, 30_000);
+  }
+});
+
+test.serial('a Temporal dev server left running in our directory is stopped, one of another checkout is not', async (t) => {
+  const dir = tempDir(t);
+  const ours = path.join(dir, 'ours');
+  const theirs = path.join(dir, 'theirs');
+  fs.mkdirSync(ours);
+  fs.mkdirSync(theirs);
+  // Faithful fakes: `... server start-dev ...` command lines, orphaned (their parent, a shell, has exited), each
+  // working in its own directory like startTemporal's servers; the third names our SQLite file, as older runs did.
+  const orphan = (cwd: string, ...args: string[]): number =>
+    Number(
+      spawnSync('bash', ['-c', `"$0" -e 'setInterval(() => {}, 1000)' "$@" >/dev/null 2>&1 & echo $!`, process.execPath, 'server', 'start-dev', ...args], {
+        cwd,
+        encoding: 'utf8',
+      }).stdout.trim(),
+    );
+  const inOurs = orphan(ours, '--port', '17233');
+  const inTheirs = orphan(theirs, '--port', '17233');
+  const onOurFile = orphan(dir, '--db-filename', path.join(ours, 'temporal.db'));
+  try {
+    await sleep(300);
+    t.true([inOurs, inTheirs, onOurFile].every(alive));
+    await stopLeftoverTemporal(ours, path.join(ours, 'temporal.db'));
+    t.false(alive(inOurs));
+    t.false(alive(onOurFile));
+    t.true(alive(inTheirs), 'the server of another checkout still runs');
+  } finally {
+    for (const pid of [inOurs, inTheirs, onOurFile]) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
 });
