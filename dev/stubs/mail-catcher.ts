@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import { listenHttp, readBody, sendHtml, sendJson } from './http';
+import { listenHttp, sendHtml, sendJson } from './http';
 import { renderMessage, renderMessageList, type CaughtMessage } from './mail-catcher-pages';
+import { controlEndpoint } from './switchboard';
 
 export type { CaughtMessage } from './mail-catcher-pages';
 
@@ -128,25 +129,7 @@ export function createMailCatcher(): MailCatcher {
     return undefined;
   }
 
-  async function handleControl(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (path === '/__control' && req.method === 'GET') return sendJson(res, 200, control.state());
-    if (path === '/__control/reset' && req.method === 'POST') {
-      control.reset();
-      return sendJson(res, 200, control.state());
-    }
-    if (path === '/__control' && req.method === 'POST') {
-      let body: unknown;
-      try {
-        body = JSON.parse((await readBody(req)) || '{}');
-      } catch {
-        return sendJson(res, 400, { error: 'invalid_json' });
-      }
-      const problem = applyControl(body);
-      if (problem) return sendJson(res, 400, { error: 'invalid_control', message: problem });
-      return sendJson(res, 200, control.state());
-    }
-    sendJson(res, 404, { error: 'not_found' });
-  }
+  const handleControl = controlEndpoint({ state: () => control.state(), reset: () => control.reset(), apply: applyControl });
 
   /** Returns whether the waiter is settled (matched, or its predicate threw). */
   function offer(w: Waiter, m: CaughtMessage): boolean {

@@ -99,25 +99,7 @@ export function createSwitchboard(onReset: () => void = () => {}): Switchboard {
     return undefined;
   }
 
-  async function handleControl(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (path === '/__control' && req.method === 'GET') return sendJson(res, 200, board.state());
-    if (path === '/__control/reset' && req.method === 'POST') {
-      board.reset();
-      return sendJson(res, 200, board.state());
-    }
-    if (path === '/__control' && req.method === 'POST') {
-      let body: unknown;
-      try {
-        body = JSON.parse((await readBody(req)) || '{}');
-      } catch {
-        return sendJson(res, 400, { error: 'invalid_json' });
-      }
-      const problem = applyControl(body);
-      if (problem) return sendJson(res, 400, { error: 'invalid_control', message: problem });
-      return sendJson(res, 200, board.state());
-    }
-    sendJson(res, 404, { error: 'not_found' });
-  }
+  const handleControl = controlEndpoint({ state: () => board.state(), reset: () => board.reset(), apply: applyControl });
 
   async function listen(route: Route, port: number, host: string): Promise<Listening> {
     // Delayed responses are tracked so closing the server does not leave timers holding the process open.
@@ -198,4 +180,30 @@ export function decodeSegment(segment: string): string {
   } catch {
     return segment;
   }
+}
+
+/**
+ * The switches' HTTP endpoint every stub serves the same way: `GET /__control` shows them, `POST /__control` with a
+ * JSON body sets them (400 naming what is wrong), `POST /__control/reset` clears them.
+ */
+export function controlEndpoint(switches: { state(): unknown; reset(): void; apply(body: unknown): string | undefined }) {
+  return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+    if (path === '/__control' && req.method === 'GET') return sendJson(res, 200, switches.state());
+    if (path === '/__control/reset' && req.method === 'POST') {
+      switches.reset();
+      return sendJson(res, 200, switches.state());
+    }
+    if (path === '/__control' && req.method === 'POST') {
+      let body: unknown;
+      try {
+        body = JSON.parse((await readBody(req)) || '{}');
+      } catch {
+        return sendJson(res, 400, { error: 'invalid_json' });
+      }
+      const problem = switches.apply(body);
+      if (problem) return sendJson(res, 400, { error: 'invalid_control', message: problem });
+      return sendJson(res, 200, switches.state());
+    }
+    sendJson(res, 404, { error: 'not_found' });
+  };
 }

@@ -3,21 +3,15 @@
  * PostgreSQL and Temporal: no new connection is taken, and a request that never completes cannot hold the stop
  * up past the grace period, so the process ends by itself with code 0 instead of being killed.
  */
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import path from 'node:path';
 import test from 'ava';
 import { waitForListener } from '../../dev/services/net';
 import { spawnService, stopAll } from '../../dev/services/processes';
+import { freePort } from '../helpers/ports';
 
 const root = path.join(__dirname, '..', '..');
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 test.after.always(async () => {
   await stopAll();

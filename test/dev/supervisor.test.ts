@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,17 +15,10 @@ import { assertPortsFree, isListeningBy, waitForListener } from '../../dev/servi
 import { startPostgres, stopLeftoverPostgres } from '../../dev/services/postgres';
 import { spawnService, stopAll, superviseService } from '../../dev/services/processes';
 import { stopLeftoverTemporal } from '../../dev/services/temporal';
+import { freePort } from '../helpers/ports';
 
 const root = path.resolve(__dirname, '../..');
 
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A node program serving its own pid over HTTP on `port`. */
 const pidServer = (port: number): string =>

@@ -1,22 +1,15 @@
 /** dev/stubs/main.ts serves only the stubs it is given, and the launcher gives it only those whose URL is not set. */
 import { execFile } from 'node:child_process';
-import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { isListeningBy, waitForListener } from '../../dev/services/net';
 import { spawnService, stopAll } from '../../dev/services/processes';
 import { STUBS, stubsWithoutUrl } from '../../dev/stubs/ports';
+import { freePort } from '../helpers/ports';
 
 const root = path.join(__dirname, '..', '..');
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 test.afterEach.always(async () => {
   await stopAll();
