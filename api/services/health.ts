@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { temporal as proto } from '@temporalio/proto';
+import { within } from '../../lib/concurrency';
 import type { Dependency } from '../../lib/dependency-errors';
 import type { ApiDeps } from '../deps';
 import { registryHealth, type RegistryHealthRow } from './registry-health';
@@ -42,17 +43,11 @@ export async function checkDependencies(deps: ApiDeps): Promise<DependencyChecks
 // Runs a check against the deadline; any failure or lateness is "down", with the reason for the console.
 async function timed(check: () => Promise<unknown>): Promise<CheckResult> {
   const began = Date.now();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${HEALTH_CHECK_DEADLINE_MS} ms`)), HEALTH_CHECK_DEADLINE_MS);
-  });
   try {
-    await Promise.race([check(), late]);
+    if (!(await within(check().then(() => true), HEALTH_CHECK_DEADLINE_MS))) throw new Error(`no answer within ${HEALTH_CHECK_DEADLINE_MS} ms`);
     return { status: 'ok', ms: Date.now() - began };
   } catch (err) {
     return { status: 'down', ms: Date.now() - began, error: String((err as Error)?.message ?? err).slice(0, 200) };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

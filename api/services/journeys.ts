@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { within } from '../../lib/concurrency';
 import { Case, CaseEvent } from '../../lib/db';
 import type { Actor } from '../../domain/journey';
 import type { Session } from '../../lib/sessions';
@@ -101,11 +102,9 @@ const START_ANSWER_WITHIN_MS = 4_500;
 // The case row is written by the workflow's first activity; wait briefly so the learner lands on a filled page.
 // A database that fails meanwhile only means the page is not filled yet.
 async function waitForCase(deps: ApiDeps, caseId: string, until: number): Promise<boolean> {
-  const sleep = (ms: number) => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), Math.max(0, ms)));
   while (Date.now() < until) {
-    const found = await Promise.race([Case.query(deps.db).findById(caseId).select('id').catch(() => undefined), sleep(until - Date.now())]);
-    if (found) return true;
-    await sleep(100);
+    if (await within(Case.query(deps.db).findById(caseId).select('id').catch(() => undefined), until - Date.now())) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return false;
 }

@@ -12,7 +12,7 @@ import { recordStopRequest } from '../../lib/workflow-stops';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { auditUserAction } from './audit';
-import { mapConcurrent } from '../../lib/concurrency';
+import { mapConcurrent, within } from '../../lib/concurrency';
 
 /**
  * The administrators' view of the workflows themselves (the one place that reads Temporal rather than the read
@@ -368,14 +368,8 @@ export async function cleanUpAfterTerminate(deps: ApiDeps, workflowId: string): 
     // A second terminate of the same workflow (or a retried request) joins the running cleanup or runs it again.
     workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'ALLOW_DUPLICATE',
   });
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), CLEANUP_WAIT_MS); });
-  try {
-    const result = await Promise.race([handle.result(), late]);
-    return result ? `read model closed (${result.closed})` : 'the read model is being closed';
-  } finally {
-    clearTimeout(timer);
-  }
+  const result = await within(handle.result(), CLEANUP_WAIT_MS);
+  return result ? `read model closed (${result.closed})` : 'the read model is being closed';
 }
 
 /**
