@@ -341,3 +341,36 @@ test.serial('a request the workflow is still working on when the console cancels
     stack.viis.setDown(false);
   }
 });
+
+test.serial('a cancel whose cleanup the database refuses: the workflow keeps the case open and consistent, retries, and closes it once the database accepts', async (t) => {
+  const person = newPerson('Aizturēta');
+  const journey = await awaitingApproval(person);
+  // The database refuses to close this one case (as a failing disk or a lock timeout would), and nothing else.
+  const fn = `refuse_close_${journey.caseId.replace(/-/g, '')}`;
+  await stack.db.raw(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+    IF NEW.id = '${journey.caseId}' AND NEW.closed_at IS NOT NULL THEN RAISE EXCEPTION 'closing refused (test)'; END IF;
+    RETURN NEW; END $$`);
+  await stack.db.raw(`CREATE TRIGGER ${fn} BEFORE UPDATE ON cases FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
+  try {
+    const answer = await act(journey.handle.workflowId, 'cancel', 'Registered twice by mistake');
+    t.is(answer.status, 200, answer.text);
+    const retrying = await eventually(async () => {
+      const described = await stack.temporal.workflowService.describeWorkflowExecution({
+        namespace: stack.temporal.options.namespace, execution: { workflowId: journey.handle.workflowId },
+      });
+      const pending = described.pendingActivities?.find((a) => a.activityType?.name === 'closeStoppedWorkflow');
+      return (pending?.attempt ?? 0) >= 2 ? described : null;
+    }, 'the cleanup to fail and be retried');
+    t.is(retrying.workflowExecutionInfo?.status, 1, 'still running (not failed, not half-cancelled)');
+    // The cleanup is one transaction: nothing of it is half done while it waits.
+    t.like(await stack.db('cases').where({ id: journey.caseId }).first(), { closedAt: null, stage: 'awaiting_approval' });
+    t.like(await stack.db('tasks').where({ id: journey.taskId }).first(), { state: 'open' });
+    t.truthy(await stack.db('journeyReservations').where({ caseId: journey.caseId }).first(), 'the programme stays reserved for the open case');
+  } finally {
+    await stack.db.raw(`DROP TRIGGER ${fn} ON cases`);
+    await stack.db.raw(`DROP FUNCTION ${fn}()`);
+  }
+  await statusOf(journey.handle.workflowId, 'CANCELLED');
+  await assertCaseClosed(t, journey.caseId, journey.taskId, 'Registered twice by mistake');
+  await assertCanRegisterAgain(t, person, journey.caseId);
+});
