@@ -1,0 +1,201 @@
+/**
+ * The whole stack on this machine, as `make run` starts it: PostgreSQL, a Temporal dev server, the registry, SSO
+ * and mail stubs, then migrations and demo data, the worker and the API, with data kept in one directory. Every
+ * address and port can be given by environment variable; a service whose address is given is not started here.
+ * `make run` uses it on .data/ and the default ports; the fault drill uses it on a directory and ports of its own.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { searchAttributeTypes } from '../../workflows/ids';
+import { assertPortsFree, waitForHttp, waitForListener, type WantedPort } from './net';
+import { startPostgres, stopLeftoverPostgres, type RunningPostgres } from './postgres';
+import { runCommand, stopStrays, superviseService, unlessExited, type SupervisedService } from './processes';
+import { ensureTemporalCli, startTemporal, stopLeftoverTemporal, type RunningTemporal } from './temporal';
+import { MAIL_CATCHER_WEB, stubsWithoutUrl } from '../stubs/ports';
+
+const root = path.resolve(__dirname, '..', '..');
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+
+/** A clean stop of the API takes up to 10 s (api/main.ts), of the worker up to 30 s (worker/main.ts); then SIGKILL. */
+const API_KILL_AFTER_MS = 15_000;
+const WORKER_KILL_AFTER_MS = 35_000;
+
+/** What startStack started; a server whose address was given is null. stopAll() stops all of it. */
+export interface RunningStack {
+  /** The environment the worker and the API run with (every address filled in). */
+  env: NodeJS.ProcessEnv;
+  publicUrl: string;
+  postgres: RunningPostgres | null;
+  temporal: RunningTemporal | null;
+  stubs: SupervisedService | null;
+  worker: SupervisedService;
+  api: SupervisedService;
+}
+
+/** Starts everything and resolves once the API is ready and the worker polls; stop it with stopAll(). */
+export async function startStack(options: {
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  /**
+   * Stop the API, worker and stubs of this checkout that a killed earlier run left behind (found by their command
+   * line). Only for `make run`: a second stack of the same checkout (the fault drill, the fuzz stage) runs beside
+   * it on other ports and must not stop it.
+   */
+  stopStrayProcesses?: boolean;
+}): Promise<RunningStack> {
+  const { dataDir } = options;
+  fs.mkdirSync(dataDir, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...options.env };
+  const setDefault = (name: string, value: string): string => (env[name] = env[name]?.trim() || value);
+  const portVar = (name: string, fallback: number): number => {
+    const raw = setDefault(name, String(fallback));
+    const port = Number(raw);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${name} must be a TCP port number, got ${raw}`);
+    return port;
+  };
+
+  const apiPort = portVar('PORT', 3000);
+  const publicUrl = setDefault('PUBLIC_URL', `http://127.0.0.1:${apiPort}`).replace(/\/+$/, '');
+  const namespace = setDefault('TEMPORAL_NAMESPACE', 'default');
+  setDefault('TEMPORAL_TASK_QUEUE', 'learning-accounts');
+  // The same defaults the SSO stub registers its client with.
+  setDefault('SSO_CLIENT_ID', 'learning-accounts');
+  setDefault('SSO_CLIENT_SECRET', 'dev-sso-secret');
+  const workerMetricsPort = portVar('WORKER_METRICS_PORT', 9464);
+  // The agency employee in whose name the system's SOPA queries go out (a sample person for the demo).
+  setDefault('SOPA_OPERATOR_FIRST_NAME', 'Ilze');
+  setDefault('SOPA_OPERATOR_LAST_NAME', 'Priede');
+  setDefault('SOPA_OPERATOR_PERSON_CODE', '010180-10007');
+  // Escalation e-mails go here; on the demo stack they land in the mail catcher like all other mail.
+  setDefault('AGENCY_INBOX_EMAIL', 'agency@learning-accounts.test');
+  setDefault('SESSION_SECRET', sessionSecret(dataDir));
+
+  const ownPostgres = !env.DATABASE_URL?.trim();
+  const ownTemporal = !env.TEMPORAL_ADDRESS?.trim();
+  const postgresPort = ownPostgres ? portVar('POSTGRES_PORT', 55432) : 0;
+  const temporalPort = ownTemporal ? portVar('TEMPORAL_PORT', 7233) : 0;
+  const temporalUiPort = ownTemporal ? portVar('TEMPORAL_UI_PORT', 8233) : 0;
+
+  // Only the stubs whose real service is not given; each one's URL then points at its stub.
+  const stubsToStart = stubsWithoutUrl(env);
+  const stubPorts: WantedPort[] = stubsToStart.map((stub) => {
+    const port = portVar(stub.portVar, stub.port);
+    env[stub.urlVar] = stub.url(port);
+    return { port, what: stub.what, variable: stub.portVar };
+  });
+  // The mail catcher only sees our mail when SMTP goes to the stub.
+  if (stubsToStart.some((stub) => stub.name === 'mail-catcher')) {
+    const mailCatcherPort = portVar(MAIL_CATCHER_WEB.portVar, MAIL_CATCHER_WEB.port);
+    setDefault('MAIL_CATCHER_URL', `http://127.0.0.1:${mailCatcherPort}`);
+    stubPorts.push({ port: mailCatcherPort, what: 'the mail catcher\'s web page', variable: 'MAIL_CATCHER_PORT' });
+  }
+
+  // Processes that a run killed too hard to clean up left behind, then every port we will listen on: a busy port
+  // is a clear error now, rather than a server of someone else's answering our readiness checks later.
+  const postgresDir = path.join(dataDir, 'postgres');
+  const temporalDir = path.join(dataDir, 'temporal');
+  const temporalDb = path.join(temporalDir, 'temporal.db');
+  if (options.stopStrayProcesses) {
+    for (const script of ['api/main.ts', 'worker/main.ts', 'dev/stubs/main.ts']) await stopStrays(script, (argv) => isOurScript(argv, script));
+  }
+  // PostgreSQL and Temporal are not ours and do not watch us: found by this checkout's data directories.
+  if (ownPostgres) await stopLeftoverPostgres(postgresDir);
+  if (ownTemporal) await stopLeftoverTemporal(temporalDir, temporalDb);
+  await assertPortsFree([
+    { port: apiPort, what: 'the API and web pages', variable: 'PORT' },
+    { port: workerMetricsPort, what: 'the worker\'s metrics', variable: 'WORKER_METRICS_PORT' },
+    { port: workerMetricsPort + 1, what: 'the worker\'s Temporal SDK metrics, at WORKER_METRICS_PORT + 1', variable: 'WORKER_METRICS_PORT' },
+    ...stubPorts,
+    ...(ownPostgres ? [{ port: postgresPort, what: 'PostgreSQL', variable: 'POSTGRES_PORT' }] : []),
+    ...(ownTemporal
+      ? [
+          { port: temporalPort, what: 'the Temporal dev server', variable: 'TEMPORAL_PORT' },
+          { port: temporalUiPort, what: 'the Temporal Web UI', variable: 'TEMPORAL_UI_PORT' },
+        ]
+      : []),
+  ]);
+
+  // Bundled once here, while the servers start: a restarted worker then loads it instead of bundling again.
+  const workflowBundle = path.join(dataDir, 'workflow-bundle.js');
+  const bundled = runCommand('bundle', process.execPath, ['--import', 'tsx', 'dev/bundle-workflows.ts', workflowBundle], { env, cwd: root });
+  // Awaited below; when a server fails first, main's error is the one to report.
+  bundled.catch(() => undefined);
+  const [postgres, temporal] = await Promise.all([
+    ownPostgres
+      ? startPostgres({ dataDir: postgresDir, port: postgresPort, user: 'ila', database: 'ila' })
+      : null,
+    ownTemporal
+      ? ensureTemporalCli(root).then((binary) =>
+          startTemporal({
+            binary,
+            port: temporalPort,
+            uiPort: temporalUiPort,
+            workDir: temporalDir,
+            dbFile: temporalDb,
+            namespace,
+            searchAttributes: searchAttributeTypes,
+          }),
+        )
+      : null,
+  ]);
+  env.DATABASE_URL = postgres?.url ?? env.DATABASE_URL!.trim();
+  env.TEMPORAL_ADDRESS = temporal?.address ?? env.TEMPORAL_ADDRESS!.trim();
+  if ((await bundled) !== 0) throw new Error('bundling the workflow code failed (its output is above)');
+  env.WORKFLOW_BUNDLE_PATH = workflowBundle;
+  if (temporal?.uiUrl) setDefault('TEMPORAL_UI_URL', temporal.uiUrl);
+
+  let stubs: SupervisedService | null = null;
+  if (stubsToStart.length > 0) {
+    stubs = startScript('stubs', 'dev/stubs/main.ts', env, stubsToStart.map((stub) => stub.name));
+    await untilListening(stubs, stubPorts.map((entry) => entry.port));
+  }
+
+  // Migrations and idempotent demo data, before anything reads the database.
+  const seedExit = await runCommand('seed', process.execPath, ['--import', 'tsx', 'dev/seed.ts'], { env, cwd: root });
+  if (seedExit !== 0) throw new Error(`dev/seed.ts failed with exit code ${seedExit} (its output is above)`);
+
+  // The worker first, so the API (started after it) is stopped before it: no journey starts once the worker drains.
+  const worker = startScript('worker', 'worker/main.ts', env, [], WORKER_KILL_AFTER_MS);
+  const api = startScript('api', 'api/main.ts', env, [], API_KILL_AFTER_MS);
+  // The worker listens on its metrics port once it polls the task queue. Each check
+  // first makes sure that the process listening is the one we started, then asks it over HTTP.
+  await Promise.all([
+    untilListening(api, [apiPort]).then(() => unlessExited(api.current, waitForHttp(`http://127.0.0.1:${apiPort}/api/ready`, 120_000))),
+    untilListening(worker, [workerMetricsPort]).then(() =>
+      unlessExited(worker.current, waitForHttp(`http://127.0.0.1:${workerMetricsPort}/metrics`, 120_000)),
+    ),
+  ]);
+
+  return { env, publicUrl, postgres, temporal, stubs, worker, api };
+}
+
+/**
+ * Starts a TypeScript entry point under supervision (restarted with back-off when it dies). It runs as
+ * `node --import tsx script`, one process with no npx or tsx wrapper in between, so the pid we watch and signal
+ * is the program itself.
+ */
+function startScript(name: string, script: string, env: NodeJS.ProcessEnv, args: readonly string[] = [], killAfterMs?: number): SupervisedService {
+  // The absolute path tells our processes apart from those of another checkout (stopStrays).
+  return superviseService(name, process.execPath, ['--import', 'tsx', path.join(root, script), ...args], { env, cwd: root, killAfterMs });
+}
+
+/** Whether a command line runs `script` of this checkout: as startScript does, or as `tsx script` (older runs). */
+function isOurScript(argv: string[], script: string): boolean {
+  return (argv[1] === tsx && argv[2] === script) || (argv[1] === '--import' && argv[2] === 'tsx' && argv[3] === path.join(root, script));
+}
+
+/** Resolves once the service's own process listens on every port; rejects if it exits first. */
+async function untilListening(service: SupervisedService, ports: number[]): Promise<void> {
+  const { current } = service;
+  if (current.pid === undefined) throw new Error(`${service.name} could not be started`);
+  await unlessExited(current, Promise.all(ports.map((port) => waitForListener(current.pid!, port, 120_000))));
+}
+
+/** A random secret made on the first run and kept in the data directory, so sessions survive a restart. */
+function sessionSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'session-secret');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, crypto.randomBytes(32).toString('base64url'), { mode: 0o600 });
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
