@@ -124,23 +124,30 @@ function command(args: string[] = [], env: Record<string, string> = {}): Promise
 
 const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? '';
 
-test.serial('a healthy stack after journeys (awaiting approval, approved, applied, rejected) has no violations; the command says so and exits 0', async (t) => {
+test.serial('a healthy stack after journeys (awaiting approval, applied, rejected, cancelled and terminated from the console) has no violations; the command says so and exits 0', async (t) => {
   await awaitingApproval(newPerson('Gaida'));
   await withApplication(newPerson('Andis'));
   const rejected = await awaitingApproval(newPerson('Rolands'));
   await rejected.handle.executeUpdate(decideApprovalUpdate, { args: [{ taskId: rejected.taskId, decision: 'reject', comment: 'nav darba līguma', decidedBy: staffActor }] });
   await eventually(async () => (await rejected.handle.describe()).status.name === 'COMPLETED' || null, 'the rejected journey to end');
+  // Stopped from the console: a cancel (the workflow cleans up) and a terminate (the console's clean-up workflow).
+  for (const [name, action] of [['Sarmīte', 'cancel'], ['Kārlis', 'terminate']] as const) {
+    const stopped = await awaitingApproval(newPerson(name));
+    const answer = await call('POST', `/api/admin/workflows/${encodeURIComponent(stopped.workflowId)}/actions`, { token: admin, json: { action, reason: 'pieteikums atsaukts' } });
+    t.is(answer.status, 200, answer.text);
+    await eventually(async () => (await stack.db('workflowStopRequests').where({ workflowId: stopped.workflowId }).whereNotNull('cleanedAt').first()) ?? null, `the ${action} clean-up`);
+  }
 
   const report = await check();
   t.deepEqual(report.violations, []);
-  t.is(report.counts.cases, 3);
+  t.is(report.counts.cases, 5);
   t.is(report.counts.openCases, 2);
   t.true(report.counts.workflows >= 2, 'the running journeys of this task queue were listed');
   t.true(report.counts.emails >= 3);
 
   const run = await command();
   t.is(run.code, 0, run.stderr);
-  t.regex(lastLine(run.stdout), /^consistency: 0 violations \(3 cases, \d+ running workflows, 1 applications, \d+ e-mails, 1 open tasks, /);
+  t.regex(lastLine(run.stdout), /^consistency: 0 violations \(5 cases, \d+ running workflows, 1 applications, \d+ e-mails, 1 open tasks, /);
   t.is(run.stdout.trim().split('\n').length, 1, 'nothing but the summary line');
 });
 
@@ -419,4 +426,28 @@ test.serial('the command: --json prints the report; an unreachable database or T
   const noTemporal = await command([], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
   t.is(noTemporal.code, 2);
   t.regex(noTemporal.stderr, /consistency: could not check: Temporal at 127\.0\.0\.1:1 .*unreachable/);
+});
+
+test.serial('three thousand cases, five hundred of them open with journeys Temporal does not know: the check answers within seconds and reports each', async (t) => {
+  await stack.db.raw(`INSERT INTO learners (person_code, email, language, terms_version, terms_accepted_at)
+    SELECT 'scale-' || i, 'scale' || i || '@example.lv', 'lv', 'v1', now() FROM generate_series(1, 3000) AS i`);
+  await stack.db.raw(`INSERT INTO cases (id, service_case_id, workflow_id, learner_id, programme, stage, channel, created_at, closed_at)
+    SELECT s.id, 'SCALE-' || s.n, 'learner-journey:' || s.id, s.learner_id, 'IMK', CASE WHEN s.n <= 2500 THEN 'closed' ELSE 'imk_approved' END,
+      'e-service', now() - interval '1 hour', CASE WHEN s.n <= 2500 THEN now() - interval '30 minutes' END
+    FROM (SELECT gen_random_uuid() AS id, l.id AS learner_id, substring(l.person_code from 7)::int AS n FROM learners l WHERE l.person_code LIKE 'scale-%') s`);
+  try {
+    const started = Date.now();
+    const report = await check();
+    const seconds = (Date.now() - started) / 1000;
+    t.log(`checked ${report.counts.cases} cases in ${seconds.toFixed(1)} s`);
+    t.true(seconds < 15, `took ${seconds} s`);
+    t.true(report.counts.cases >= 3000);
+    const lost = report.violations.filter((v) => v.rule === 'case_without_running_workflow');
+    t.is(lost.length, 500);
+    t.true(lost.every((v) => v.details.status === 'not_found' && v.repair === null), 'a journey Temporal does not know is for a person to look at');
+  } finally {
+    await stack.db('cases').where('serviceCaseId', 'like', 'SCALE-%').delete();
+    await stack.db('learners').where('personCode', 'like', 'scale-%').delete();
+  }
+  await assertClean(t);
 });
