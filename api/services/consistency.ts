@@ -36,6 +36,7 @@ export const CONSISTENCY_RULES = [
   'earmark_without_live_application',
   'case_balance_mismatch',
   'programme_places_mismatch',
+  'group_places_mismatch',
   'email_sent_twice',
   'email_stuck_pending',
   'task_open_on_closed_workflow',
@@ -64,7 +65,7 @@ export type RepairName = typeof REPAIRS[number];
 
 /** What a violation is about: its kind and id (a case, workflow, task, application, outbox row, ...). */
 export interface ViolationSubject {
-  kind: 'case' | 'workflow' | 'provider' | 'offer' | 'application' | 'email' | 'task' | 'reservation' | 'programme' | 'stop_request';
+  kind: 'case' | 'workflow' | 'provider' | 'offer' | 'group' | 'application' | 'email' | 'task' | 'reservation' | 'programme' | 'stop_request';
   id: string;
 }
 
@@ -362,6 +363,17 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
     if (p.applications_received === Number(p.holding)) continue;
     violations.push(violation('programme_places_mismatch', { kind: 'programme', id: p.code }, null, null,
       { counted: p.applications_received, holding: Number(p.holding) }, `/admin/workflows?programme=${encodeURIComponent(p.code)}`));
+  }
+
+  // A group's count of enrolled learners equals its applications that were enrolled (counted on enrolment, kept when
+  // study ends, given back when an enrolled learner's journey is stopped).
+  const { rows: groups } = await db.raw<{ rows: { id: string; offer_id: string; enrolled: number; holding: string }[] }>(`
+    SELECT g.id, g.offer_id, g.enrolled, count(a.id) AS holding FROM offer_groups g
+    LEFT JOIN applications a ON a.group_id = g.id AND a.state IN ('enrolled', 'completed', 'dropped_out')
+    GROUP BY g.id, g.offer_id, g.enrolled HAVING g.enrolled <> count(a.id)`);
+  for (const g of groups) {
+    violations.push(violation('group_places_mismatch', { kind: 'group', id: g.id }, null, null,
+      { offerId: g.offer_id, counted: g.enrolled, holding: Number(g.holding) }, `/catalogue/${encodeURIComponent(g.offer_id)}`));
   }
 
   // E-mail: one sent per (case, step). The outbox key is unique, so two can only come from two keys for one step.

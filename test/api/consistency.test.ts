@@ -16,6 +16,8 @@ import { assertError, httpClient } from '../helpers/http';
 import { eventually, openTaskOf, untilStage } from '../helpers/journeys';
 import { approvedProvider, insertDraftOffer, insertRegisteredProvider } from '../helpers/providers';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { startTcpProxy } from '../helpers/tcp-proxy';
+import { connectTemporalClient } from '../../lib/temporal';
 
 // The consistency check (issue 12): each rule is broken here the way it can really break (a workflow terminated
 // behind the console's back, a row changed by hand, a console stop whose clean-up never ran, an e-mail row of an
@@ -210,9 +212,10 @@ test.serial('a journey terminated behind the console: its open case and task are
   await assertClean(t);
 });
 
-test.serial('a running journey whose case was closed by hand is reported, with its reservation; no repair is offered for the journey (409), the reservation can be released', async (t) => {
-  const journey = await approved(newPerson('Valdis'));
+test.serial('a running journey whose case was closed by hand is reported, with its open task and its reservation; no repair is offered for the journey or the task (409)', async (t) => {
+  const journey = await awaitingApproval(newPerson('Valdis'));
   await stack.db('cases').where({ id: journey.caseId }).update({ closedAt: TEN_MINUTES_AGO(), stage: 'closed' });
+  await stack.db('tasks').where({ id: journey.taskId }).update({ createdAt: TEN_MINUTES_AGO() });
   await stack.db('journeyReservations').where({ caseId: journey.caseId }).update({ createdAt: TEN_MINUTES_AGO() });
 
   const report = await check();
@@ -224,9 +227,13 @@ test.serial('a running journey whose case was closed by hand is reported, with i
   t.regex(running!.message.lv, /lieta .* ir slēgta/);
   t.is(find(report, 'reservation_unsettled', journey.caseId)?.repair, 'release_reservation');
 
+  // The workflow still waits for the task: withdrawing it would hide a decision the journey needs.
+  t.like(find(report, 'task_open_on_closed_case', journey.taskId), { repair: null, workflowId: journey.workflowId, details: { caseId: journey.caseId } });
+
   assertError(t, await repair('journey_without_open_case', journey.workflowId), 409, 'no_safe_repair');
+  assertError(t, await repair('task_open_on_closed_case', journey.taskId), 409, 'no_safe_repair');
   // Put back as it was: the journey is healthy again.
-  await stack.db('cases').where({ id: journey.caseId }).update({ closedAt: null, stage: 'imk_approved' });
+  await stack.db('cases').where({ id: journey.caseId }).update({ closedAt: null, stage: 'awaiting_approval' });
   await assertClean(t);
 });
 
@@ -257,10 +264,11 @@ test.serial('an earmark left on a declined application is reported and given bac
   await assertClean(t);
 });
 
-test.serial('money that does not add up and a miscounted programme are reported, never repaired', async (t) => {
+test.serial('money that does not add up and a miscounted programme and group are reported, never repaired', async (t) => {
   const journey = await approved(newPerson('Oskars'));
   await stack.db('cases').where({ id: journey.caseId }).increment('balanceCents', 100);
   await stack.db('programmes').where({ code: 'DPP' }).increment('applicationsReceived', 1);
+  await stack.db('offerGroups').where({ id: GROUP.id }).increment('enrolled', 1);
 
   const report = await check();
   const money = find(report, 'case_balance_mismatch', journey.caseId);
@@ -270,10 +278,12 @@ test.serial('money that does not add up and a miscounted programme are reported,
   t.is(Number(money!.details.balanceCents) - Number(money!.details.grantedCents), 100);
   const places = find(report, 'programme_places_mismatch', 'DPP');
   t.like(places, { repair: null, link: '/admin/workflows?programme=DPP' });
+  t.like(find(report, 'group_places_mismatch', GROUP.id), { repair: null, link: `/catalogue/${OFFER.id}`, details: { counted: 1, holding: 0 } });
   assertError(t, await repair('case_balance_mismatch', journey.caseId), 409, 'no_safe_repair');
 
   await stack.db('cases').where({ id: journey.caseId }).decrement('balanceCents', 100);
   await stack.db('programmes').where({ code: 'DPP' }).decrement('applicationsReceived', 1);
+  await stack.db('offerGroups').where({ id: GROUP.id }).decrement('enrolled', 1);
   await assertClean(t);
 });
 
@@ -450,4 +460,33 @@ test.serial('three thousand cases, five hundred of them open with journeys Tempo
     await stack.db('learners').where('personCode', 'like', 'scale-%').delete();
   }
   await assertClean(t);
+});
+
+test.serial('a Temporal that takes requests and never answers: the API answers 503 naming Temporal, and the command exits 2, each within seconds', async (t) => {
+  const target = new URL(`tcp://${process.env.TEMPORAL_ADDRESS!}`);
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
+  const temporal = await connectTemporalClient({ address: proxy.address, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+  try {
+    const api = await stack.serveApi({ temporal });
+    // Reached once while it answers, so the connection is up when it goes mute.
+    t.is((await httpClient(() => api.url)('GET', '/api/admin/consistency', { token: admin })).status, 200);
+    proxy.mute();
+    let began = Date.now();
+    const answer = await httpClient(() => api.url)('GET', '/api/admin/consistency', { token: admin });
+    const apiMs = Date.now() - began;
+    const error = assertError(t, answer, 503, 'service_unavailable');
+    t.like(error.details[0], { dependency: 'temporal' });
+    t.true(apiMs < 25_000, `the API answered after ${apiMs} ms`);
+
+    began = Date.now();
+    const run = await command([], { TEMPORAL_ADDRESS: proxy.address });
+    const commandMs = Date.now() - began;
+    t.is(run.code, 2);
+    t.regex(run.stderr, /consistency: could not check: Temporal at 127\.0\.0\.1:\d+ .*(did not answer within 5 s|unreachable)/);
+    t.true(commandMs < 20_000, `the command ended after ${commandMs} ms`);
+    t.log(`API ${apiMs} ms, command ${commandMs} ms`);
+  } finally {
+    await temporal.connection.close();
+    await proxy.close();
+  }
 });
