@@ -20,7 +20,7 @@ bench: deps
 # DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE to check another). Exit 0: no violations, 1: violations,
 # 2: could not check (PostgreSQL or Temporal unreachable).
 consistency: deps
-	DATABASE_URL="$${DATABASE_URL:-postgres://ila@127.0.0.1:$${POSTGRES_PORT:-55432}/ila}" \
+	@DATABASE_URL="$${DATABASE_URL:-postgres://ila@127.0.0.1:$${POSTGRES_PORT:-55432}/ila}" \
 	TEMPORAL_ADDRESS="$${TEMPORAL_ADDRESS:-127.0.0.1:$${TEMPORAL_PORT:-7233}}" \
 	PUBLIC_URL="$${PUBLIC_URL:-http://127.0.0.1:$${PORT:-3000}}" \
 	exec node --import tsx dev/consistency-check.ts

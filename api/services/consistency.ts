@@ -245,7 +245,7 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
   // Then Temporal, within its budget.
   const workflows = new WorkflowStatuses(deps);
   const budget = options.temporalBudgetMs ?? TEMPORAL_BUDGET_MS;
-  const temporalDone = await within((async () => {
+  const runningJourneys = await within((async () => {
     await workflows.listRunning();
     const runningJourneys = [...workflows.running].filter(([, w]) => w.type === 'learnerJourney').map(([id]) => id);
     await workflows.resolve([
@@ -255,7 +255,7 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
     ]);
     return runningJourneys;
   })(), budget);
-  if (!temporalDone) throw new DependencyUnavailableError('temporal', `Temporal did not answer within ${budget / 1000} s`);
+  if (!runningJourneys) throw new DependencyUnavailableError('temporal', `Temporal did not answer within ${budget / 1000} s`);
 
   const violations: Violation[] = [];
 
@@ -270,7 +270,7 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
   // A running journey has an open case: the case row is written by its first step, and closed a moment before its
   // last e-mail (so a closed case with an e-mail still pending is the journey finishing, not a violation).
   const journeyCases = new Map<string, { closedAt: Date | null; pendingEmails: number }>();
-  const journeyIds = temporalDone.filter((id) => parseLearnerJourneyId(id));
+  const journeyIds = runningJourneys.filter((id) => parseLearnerJourneyId(id));
   for (let i = 0; i < journeyIds.length; i += 1000) {
     const slice = journeyIds.slice(i, i + 1000).map((id) => parseLearnerJourneyId(id)!);
     const rows = await db('cases').whereIn('id', slice).select<{ id: string; closedAt: Date | null }[]>('id', 'closedAt');
@@ -381,7 +381,7 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
     .groupBy('emailOutbox.caseId', 'emailOutbox.step', 'cases.workflowId').havingRaw('count(*) > 1')
     .select<{ caseId: string; step: string; workflowId: string; n: string }[]>('emailOutbox.caseId', 'emailOutbox.step', 'cases.workflowId', db.raw('count(*) as n'));
   for (const e of twice) {
-    violations.push(violation('email_sent_twice', { kind: 'case', id: `${e.caseId}:${e.step}` }, e.workflowId, null,
+    violations.push(violation('email_sent_twice', { kind: 'email', id: `${e.caseId}:${e.step}` }, e.workflowId, null,
       { caseId: e.caseId, step: e.step, count: Number(e.n) }));
   }
   const pendingMaxAge = options.pendingEmailMaxAgeMs ?? PENDING_EMAIL_MAX_AGE_MS;
