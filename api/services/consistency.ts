@@ -432,8 +432,8 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
 /** The one-line summary the command ends with, e.g. "0 violations (212 cases, 230 workflows, 1040 e-mails)". */
 export function summaryLine(report: ConsistencyReport): string {
   const c = report.counts;
-  const n = report.violations.length;
-  return `consistency: ${n} violation${n === 1 ? '' : 's'} (${c.cases} cases, ${c.workflows} running workflows, ${c.applications} applications, `
+  // Always "violations", even for one: other scripts match this line by its fixed words.
+  return `consistency: ${report.violations.length} violations (${c.cases} cases, ${c.workflows} running workflows, ${c.applications} applications, `
     + `${c.emails} e-mails, ${c.openTasks} open tasks, ${c.providers} provider registrations, ${c.offers} offers)`;
 }
 
