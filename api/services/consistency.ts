@@ -498,7 +498,9 @@ const REPAIR_STEPS: Record<RepairName, RepairStep> = {
     // Finishing a console stop records the stop's own actor and reason on the case, as its cleanup would have.
     const request = stop ? await stopRequestOf(trx, workflowId) : null;
     const by: Actor = request ? { role: 'staff', id: request.actor.id, name: request.actor.name, channel: 'staff' } : actor;
-    if (before) await closeReadModel(trx, workflowId, by, request ? { action: request.action, reason: request.reason } : { action: 'consistency_repair', reason });
+    // The case closes as a console stop closes it (closed_by_agency); how its workflow ended is kept with the event.
+    const details = request ? { action: request.action, reason: request.reason } : { action: 'consistency_repair', reason, workflowStatus: v.details.status ?? null };
+    if (before) await closeReadModel(trx, workflowId, by, details);
     if (stop) await trx('workflowStopRequests').where({ workflowId }).update({ cleanedAt: new Date() });
     return {
       before: { ...before, ...(stop ? { stopCleanup: 'unfinished' } : {}) },

@@ -202,9 +202,10 @@ test.serial('a journey terminated behind the console: its open case and task are
   t.is(closed.outcomeReason, 'closed_by_agency');
   t.truthy(closed.closedAt);
   t.is(await stack.db('journeyReservations').where({ caseId: journey.caseId }).first(), undefined, 'the reservation is released');
-  const event = await stack.db('caseEvents').where({ caseId: journey.caseId, step: 'closed' }).first<{ actorName: string; details: { reason: string } }>();
+  const event = await stack.db('caseEvents').where({ caseId: journey.caseId, step: 'closed' }).first<{ actorName: string; details: { reason: string; workflowStatus: string } }>();
   t.is(event.actorName, ADMIN_NAME);
   t.is(event.details.reason, 'journey terminated outside the console');
+  t.is(event.details.workflowStatus, 'terminated');
   const caseAudit = await auditRows('consistency.close_read_model');
   t.is(caseAudit.length, 1);
   t.is(caseAudit[0]!.caseId, journey.caseId);
