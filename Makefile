@@ -1,5 +1,5 @@
 # The two commands of this project: `make run` (the whole stack on this machine) and `make test`.
-.PHONY: run test bench deps temporal clean-data
+.PHONY: run test bench consistency deps temporal clean-data
 
 # `exec` and plain node, no npx or tsx wrapper: GNU make answers SIGTERM by sending SIGTERM to its child, the
 # recipe's shell, and that shell would die without passing it on, leaving the launcher and everything it started
@@ -15,6 +15,15 @@ test: deps
 # Speed targets (bench/README.md); heavier than the tests, so not part of `make test`.
 bench: deps
 	exec node --import tsx bench/run.ts
+
+# The consistency check (dev/consistency-check.ts) against `make run`'s stack at its default addresses (set
+# DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE to check another). Exit 0: no violations, 1: violations,
+# 2: could not check (PostgreSQL or Temporal unreachable).
+consistency: deps
+	@DATABASE_URL="$${DATABASE_URL:-postgres://ila@127.0.0.1:$${POSTGRES_PORT:-55432}/ila}" \
+	TEMPORAL_ADDRESS="$${TEMPORAL_ADDRESS:-127.0.0.1:$${TEMPORAL_PORT:-7233}}" \
+	PUBLIC_URL="$${PUBLIC_URL:-http://127.0.0.1:$${PORT:-3000}}" \
+	exec node --import tsx dev/consistency-check.ts
 
 deps: node_modules/.package-lock.json
 

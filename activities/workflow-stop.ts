@@ -12,9 +12,10 @@ export interface CloseStoppedResult { closed: 'case' | 'provider_registration' |
 /** The reason a case stopped from the console closes with (the same the console's close signal uses). */
 export const STOPPED_CASE_REASON = 'closed_by_agency';
 
-// Provider registrations and offers in these states are over: a stop leaves them as they are.
-const PROVIDER_OPEN_STATES = ['awaiting_email', 'awaiting_approval'];
-const OFFER_OVER_STATES = ['not_submitted', 'rejected', 'closed'];
+/** Provider registrations in these states are still under way (their workflow runs); the others are over. */
+export const PROVIDER_OPEN_STATES = ['awaiting_email', 'awaiting_approval'];
+/** Offers in these states are over (their workflow has ended); a stop leaves them as they are. */
+export const OFFER_OVER_STATES = ['not_submitted', 'rejected', 'closed'];
 
 /**
  * Closes the read model of a workflow the console stopped: the one cleanup, run by the workflow itself when it
@@ -28,18 +29,27 @@ export async function closeStoppedWorkflow(db: Knex, workflowId: string): Promis
     ? { role: 'staff', id: request.actor.id, name: request.actor.name, channel: 'staff' }
     : { role: 'system', id: null, name: null, channel: 'system' };
   const details = { action: request?.action ?? 'cancel', reason: request?.reason ?? 'stopped outside the console' };
-  const caseId = parseLearnerJourneyId(workflowId);
-  const provider = parseProviderWorkflowId(workflowId);
-  const closed = await db.transaction(async (trx): Promise<CloseStoppedResult['closed']> => {
-    // Whatever the workflow is about, its open inbox task can no longer be decided.
-    await trx('tasks').where({ workflowId, state: 'open' }).update({ state: 'cancelled' });
-    if (caseId) return (await closeCase(trx, caseId, actor, details)) ? 'case' : 'nothing';
-    if (provider?.kind === 'registration') return (await closeRegistration(trx, provider.id, workflowId, actor, details)) ? 'provider_registration' : 'nothing';
-    if (provider?.kind === 'offer') return (await closeOffer(trx, provider.id, workflowId, actor, details)) ? 'offer' : 'nothing';
-    return 'nothing';
-  });
+  const closed = await db.transaction((trx) => closeReadModel(trx, workflowId, actor, details));
   await db('workflowStopRequests').where({ workflowId }).whereNull('cleanedAt').update({ cleanedAt: new Date() });
   return { closed };
+}
+
+/**
+ * The cleanup's work inside the caller's transaction, in the name of `actor`: the open task withdrawn, then the case
+ * (its open application's earmark and places given back), the registration or the offer closed. Also used by the
+ * consistency check's repair of a read model whose workflow ended without closing it (api/services/consistency.ts).
+ */
+export async function closeReadModel(
+  trx: Knex.Transaction, workflowId: string, actor: Actor, details: Record<string, unknown>,
+): Promise<CloseStoppedResult['closed']> {
+  const caseId = parseLearnerJourneyId(workflowId);
+  const provider = parseProviderWorkflowId(workflowId);
+  // Whatever the workflow is about, its open inbox task can no longer be decided.
+  await trx('tasks').where({ workflowId, state: 'open' }).update({ state: 'cancelled' });
+  if (caseId) return (await closeCase(trx, caseId, actor, details)) ? 'case' : 'nothing';
+  if (provider?.kind === 'registration') return (await closeRegistration(trx, provider.id, workflowId, actor, details)) ? 'provider_registration' : 'nothing';
+  if (provider?.kind === 'offer') return (await closeOffer(trx, provider.id, workflowId, actor, details)) ? 'offer' : 'nothing';
+  return 'nothing';
 }
 
 /**

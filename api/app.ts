@@ -14,6 +14,7 @@ import { textDoor } from './middleware/text-door';
 import { languageMiddleware, pageErrorMiddleware } from './pages';
 import { adminRoutes } from './routes/admin';
 import { adminBatchRoutes } from './routes/admin-batches';
+import { adminConsistencyRoutes } from './routes/admin-consistency';
 import { authRoutes } from './routes/auth';
 import { catalogueRoutes } from './routes/catalogue';
 import { coordinatorRoutes } from './routes/coordinator';
@@ -57,7 +58,7 @@ export function createApp(deps: ApiDeps): Koa {
     staffRoutes(deps, api, renderer), studyRoutes(deps, api, renderer), providerRoutes(deps, api, renderer),
     coordinatorRoutes(deps, api, renderer), providerRegistrationRoutes(deps, api, renderer),
     providerOfferRoutes(deps, api, renderer), catalogueRoutes(deps, api, renderer), adminRoutes(deps, api, renderer),
-    adminBatchRoutes(deps, api, renderer),
+    adminBatchRoutes(deps, api, renderer), adminConsistencyRoutes(deps, api, renderer),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());
   }

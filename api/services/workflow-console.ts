@@ -70,7 +70,10 @@ export interface StuckWorkflow {
 /** A cause and the workflows it holds up. */
 export interface StuckGroup { cause: string; count: number; workflows: StuckWorkflow[] }
 
-function namespaceOf(deps: ApiDeps): string {
+/** What reading workflows from visibility needs: Temporal, the task queue that scopes it, the database (person codes). */
+type VisibilityDeps = Pick<ApiDeps, 'db' | 'temporal' | 'taskQueue'>;
+
+function namespaceOf(deps: Pick<ApiDeps, 'temporal'>): string {
   return deps.temporal.options.namespace;
 }
 
@@ -78,9 +81,12 @@ function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-/** The visibility query for a filter, always limited to our task queue. */
-export async function visibilityQuery(deps: ApiDeps, filter: WorkflowFilter): Promise<string> {
-  const parts = [`TaskQueue = ${quote(deps.taskQueue)}`];
+/**
+ * The visibility query for a filter, limited to our task queue. Only the consistency command, asked to look at the
+ * whole namespace, passes an empty task queue (api/services/consistency.ts).
+ */
+export async function visibilityQuery(deps: VisibilityDeps, filter: WorkflowFilter): Promise<string> {
+  const parts = deps.taskQueue ? [`TaskQueue = ${quote(deps.taskQueue)}`] : [];
   if (filter.type) parts.push(`WorkflowType = ${quote(filter.type)}`);
   if (filter.status) parts.push(`ExecutionStatus = ${quote(WORKFLOW_STATUSES[filter.status])}`);
   if (filter.workflowId) parts.push(`WorkflowId = ${quote(filter.workflowId)}`);
@@ -97,7 +103,8 @@ export async function visibilityQuery(deps: ApiDeps, filter: WorkflowFilter): Pr
   return parts.join(' AND ');
 }
 
-const STATUS_NAMES = Object.fromEntries(
+/** Temporal's execution status numbers by their console names. */
+export const STATUS_NAMES = Object.fromEntries(
   Object.entries(WORKFLOW_STATUSES).map(([name]) => [
     temporal.api.enums.v1.WorkflowExecutionStatus[`WORKFLOW_EXECUTION_STATUS_${name.toUpperCase()}` as keyof typeof temporal.api.enums.v1.WorkflowExecutionStatus],
     name,
@@ -123,7 +130,7 @@ function toRow(info: temporal.api.workflow.v1.IWorkflowExecutionInfo): WorkflowR
 }
 
 // One page from visibility; a page token that is not one of Temporal's (edited by hand) is the caller's mistake.
-async function listPage(deps: ApiDeps, query: string, size: number, token?: string) {
+async function listPage(deps: VisibilityDeps, query: string, size: number, token?: string) {
   let listed;
   try {
     listed = await deps.temporal.workflowService.listWorkflowExecutions({
@@ -148,7 +155,7 @@ export async function listWorkflows(deps: ApiDeps, filter: WorkflowFilter, page:
 }
 
 /** Every workflow matching the filter (for the stuck view and batch previews); stops at `limit`. */
-export async function allWorkflowIds(deps: ApiDeps, filter: WorkflowFilter, limit = STUCK_SCAN_LIMIT): Promise<WorkflowRow[]> {
+export async function allWorkflowIds(deps: VisibilityDeps, filter: WorkflowFilter, limit = STUCK_SCAN_LIMIT): Promise<WorkflowRow[]> {
   const query = await visibilityQuery(deps, filter);
   const rows: WorkflowRow[] = [];
   let token: string | undefined;

@@ -17,6 +17,7 @@ import { eventually, openTaskOf, untilStage } from '../helpers/journeys';
 import { multipartClient, SAMPLE_EDOC } from '../helpers/multipart';
 import { approvedProvider, insertDraftOffer } from '../helpers/providers';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { checkConsistency } from '../../api/services/consistency';
 
 // Console cancel and terminate, one workflow and in a batch, close what the workflow holds (issue 11): the case
 // (reason closed_by_agency, the administrator and the reason recorded), its open task, the earmark and places of
@@ -373,4 +374,14 @@ test.serial('a cancel whose cleanup the database refuses: the workflow keeps the
   await statusOf(journey.handle.workflowId, 'CANCELLED');
   await assertCaseClosed(t, journey.caseId, journey.taskId, 'Registered twice by mistake');
   await assertCanRegisterAgain(t, person, journey.caseId);
+});
+
+test.serial('after every stop above, cancel or terminate, one at a time or in a batch, the consistency check finds nothing left open', async (t) => {
+  // Rows younger than the check's settle window count too (settleMs 0): each clean-up above has finished, and the
+  // journeys registered again have written their cases.
+  await eventually(async () => (await stack.db('journeyReservations').leftJoin('cases', 'cases.id', 'journeyReservations.caseId')
+    .whereNull('cases.id').first('journeyReservations.caseId')) ? null : true, 'every journey registered again to open its case');
+  const report = await checkConsistency({ db: stack.db, temporal: stack.apiDeps.temporal, taskQueue: stack.taskQueue }, { settleMs: 0 });
+  t.deepEqual(report.violations.map((v) => `${v.rule} ${v.subject.kind} ${v.subject.id}`), []);
+  t.true(report.counts.cases >= 6);
 });

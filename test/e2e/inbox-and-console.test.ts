@@ -112,3 +112,19 @@ test.serial('an administrator finds a journey stuck on the Population Register a
     stack.registry.setDown(false);
   }
 });
+
+test.serial('an administrator repairs a consistency violation from the console panel, and reads that it was repaired', async (t) => {
+  // A reservation whose journey never started (its start's answer lost), older than its settle window.
+  const caseId = '00000000-0000-4000-8000-00000000e2e1';
+  await stack.db('journeyReservations').insert({ personCode: '010101-10101', programme: 'DPP', caseId, createdAt: new Date(Date.now() - 600_000) });
+  const admin = await loggedIn('admin', '/admin/consistency');
+  t.deepEqual(await accessibilityProblems(admin), [], '/admin/consistency: no serious or critical accessibility violations');
+  t.is(await admin.locator('h1').count(), 1);
+  const row = admin.getByRole('row').filter({ hasText: caseId });
+  await row.getByLabel(/Iemesls/).fill('Darbplūsma netika sākta');
+  await row.getByRole('button', { name: 'Labot' }).click();
+  await admin.getByRole('status').filter({ hasText: `Labots: reservation_unsettled objektam ${caseId}` }).waitFor();
+  t.is(await stack.db('journeyReservations').where({ caseId }).first(), undefined);
+  t.is(await admin.getByText('Pārkāpumu nav').count(), 1);
+  t.deepEqual(await accessibilityProblems(admin), [], 'the page after the repair: no serious or critical accessibility violations');
+});

@@ -1,0 +1,117 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { Renderer } from '../../web/render';
+import { translate } from '../../web/render';
+import type { ApiDeps } from '../deps';
+import { HttpError } from '../errors';
+import { currentSession, requireRole } from '../middleware/auth';
+import { renderPage } from '../pages';
+import { CONSISTENCY_RULES, REPAIRS, checkConsistency, repairViolation, type ConsistencyDeps } from '../services/consistency';
+import { text } from '../text-input';
+import { errorsByField, fieldProblems } from '../validation';
+import type { ApiRegistry } from './define';
+
+const ADMIN = ['admin'] as const;
+
+/** A repair request: which violation (rule and subject id, as the report names them) and why; the reason is audited. */
+export const repairSchema = z.object({
+  rule: z.enum(CONSISTENCY_RULES, { message: `must be one of ${CONSISTENCY_RULES.join(', ')}` }),
+  subject: text().trim().min(1, { message: 'is required' }).max(300, { message: 'must be at most 300 characters' }),
+  reason: text().trim().min(5, { message: 'is required (at least 5 characters): say why, it is audited' })
+    .max(500, { message: 'must be at most 500 characters' }),
+}).strict();
+
+const violationSchema = z.object({
+  rule: z.enum(CONSISTENCY_RULES),
+  subject: z.object({ kind: z.string(), id: z.string() }),
+  workflowId: z.string().nullable(),
+  message: z.object({ lv: z.string(), en: z.string() }),
+  link: z.string(),
+  repair: z.enum(REPAIRS).nullable(),
+  details: z.record(z.string(), z.union([z.string(), z.number(), z.null()])),
+});
+const reportSchema = z.object({
+  checkedAt: z.string(),
+  scope: z.object({ namespace: z.string(), taskQueue: z.string().nullable() }),
+  counts: z.record(z.string(), z.number().int()),
+  violations: z.array(violationSchema),
+});
+const repairResultSchema = z.object({
+  repaired: z.boolean(), rule: z.enum(CONSISTENCY_RULES), subject: z.string(), repair: z.enum(REPAIRS).nullable(),
+  before: z.record(z.string(), z.unknown()).nullable(), after: z.record(z.string(), z.unknown()).nullable(),
+});
+
+/** The consistency panel of the workflow console and its JSON API (administrators only). */
+export function adminConsistencyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
+  const router = new Router();
+  // The console looks only at its own task queue's workflows; so does its consistency check.
+  const scope: ConsistencyDeps = { db: deps.db, temporal: deps.temporal, taskQueue: deps.taskQueue };
+
+  api.add(router, {
+    method: 'get', path: '/api/admin/consistency', tag: 'admin', roles: [...ADMIN],
+    summary: 'The consistency check: open cases and running workflows, earmarks and balances, e-mails per step, open tasks, reservations, stop clean-ups',
+    responses: { 200: { description: 'What was examined and every violation, with its link and repair', schema: reportSchema } },
+  }, async (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    ctx.body = await checkConsistency(scope);
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/admin/consistency/repairs', tag: 'admin', roles: [...ADMIN], body: repairSchema,
+    summary: 'Repair one violation the check offers a repair for, with a reason (audited); a violation that no longer holds is left alone',
+    responses: {
+      200: { description: 'Repaired, or nothing to repair (repaired: false)', schema: repairResultSchema },
+      409: { description: 'The violation has no automatic repair (no_safe_repair)' },
+    },
+  }, async (ctx, { body }) => {
+    ctx.body = await repairViolation(scope, body, currentSession(ctx), body.reason);
+  });
+
+  // Pages.
+  api.formPages.add('post', '/admin/consistency/repairs');
+  router.get('/admin/consistency', requireRole(...ADMIN), async (ctx) => {
+    await panel(ctx, {});
+  });
+
+  router.post('/admin/consistency/repairs', requireRole(...ADMIN), async (ctx) => {
+    const form = (ctx.request.body ?? {}) as Record<string, string>;
+    const parsed = repairSchema.safeParse(form);
+    if (!parsed.success) {
+      ctx.status = 400;
+      await panel(ctx, { form, errors: errorsByField(fieldProblems(parsed.error), ctx.state.lang) });
+      return;
+    }
+    try {
+      const result = await repairViolation(scope, parsed.data, currentSession(ctx), parsed.data.reason);
+      const done = new URLSearchParams({ done: result.repaired ? 'repaired' : 'nothing', rule: result.rule, subject: result.subject });
+      ctx.redirect(`/admin/consistency?${done}`);
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 409) throw err;
+      ctx.status = 409;
+      await panel(ctx, { form, formError: translate(ctx.state.lang, 'consistency.repairFailed', { message: err.message }) });
+    }
+  });
+
+  async function panel(ctx: Context, extra: Record<string, unknown>) {
+    const report = await checkConsistency(scope);
+    const lang = ctx.state.lang as 'lv' | 'en';
+    const done = confirmation(ctx);
+    const form = extra.form as Record<string, string> | undefined;
+    renderPage(ctx, renderer, 'consistency', 'consistency.title', {
+      report, done,
+      violations: report.violations.map((v) => ({ ...v, text: v.message[lang], failed: form?.rule === v.rule && form.subject === v.subject.id })),
+      ...extra,
+    });
+  }
+
+  return router;
+}
+
+// The confirmation after a repair (the redirect's query), in the page's language.
+function confirmation(ctx: Context): string | null {
+  const { done, rule, subject } = ctx.query;
+  if ((done !== 'repaired' && done !== 'nothing') || typeof rule !== 'string' || typeof subject !== 'string') return null;
+  const vars = { rule: rule.slice(0, 60), subject: subject.slice(0, 300) };
+  return translate(ctx.state.lang, done === 'repaired' ? 'consistency.repaired' : 'consistency.nothingToRepair', vars);
+}
