@@ -1,5 +1,5 @@
 # The two commands of this project: `make run` (the whole stack on this machine) and `make test`.
-.PHONY: run test bench deps temporal clean-data
+.PHONY: run test bench drill deps temporal clean-data
 
 # `exec` and plain node, no npx or tsx wrapper: GNU make answers SIGTERM by sending SIGTERM to its child, the
 # recipe's shell, and that shell would die without passing it on, leaving the launcher and everything it started
@@ -15,6 +15,11 @@ test: deps
 # Speed targets (bench/README.md); heavier than the tests, so not part of `make test`.
 bench: deps
 	exec node --import tsx bench/run.ts
+
+# The fault drill (dev/drill.ts): its own stack on free ports and .data/drill, journeys under faults, a table of
+# figures (also .data/drill/report.md). Options through ARGS, e.g. `make drill ARGS="--short"` or "--journeys 50".
+drill: deps
+	exec node --import tsx dev/drill.ts $(ARGS)
 
 deps: node_modules/.package-lock.json
 
