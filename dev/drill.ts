@@ -19,6 +19,7 @@ import { countMail, type CaughtMail, type ExpectedMail, type OutboxRow } from '.
 import { ALL_FAULTS, SHORT_FAULTS, type FaultDeps } from './drill/faults';
 import { driveLearner, type DrivenJourney, type LearnerDeps } from './drill/learners';
 import { parseDrillOptions } from './drill/options';
+import { driveProviderFlows } from './drill/providers';
 import { renderReport } from './drill/report';
 import { drillLearners } from './drill/scenarios';
 import { drillEnv, insertDrillOffer } from './drill/setup';
@@ -66,6 +67,11 @@ async function main(): Promise<number> {
       if (next < regular.length) driving.push(driveLearner(deps, regular[next++]!));
     }, Math.max(50, Math.floor(plannedMs / regular.length)));
     const probing = probe(call, deps);
+    const providerFlows = driveProviderFlows({
+      call, mailCatcherUrl: stack.env.MAIL_CATCHER_URL!, staffToken: deps.staffToken, providerToken: deps.providerToken,
+      providerIdByEmail: async (email) => (await db('providers').where({ email }).first<{ id: string } | undefined>('id'))?.id ?? null,
+      providerStatus: async (id) => (await db('providers').where({ id }).first<{ status: string } | undefined>('status'))?.status ?? null,
+    });
 
     const trafficStarted = Date.now();
     await sleep(CALM_MS);
@@ -90,6 +96,7 @@ async function main(): Promise<number> {
       await sleep(100);
     }
     const driven = await Promise.all(driving);
+    const flows = await providerFlows;
     probing.stop();
     await probing.done;
     phases.outside.durationMs = Date.now() - trafficStarted - phases.faults.reduce((sum, p) => sum + p.durationMs, 0);
@@ -97,6 +104,10 @@ async function main(): Promise<number> {
 
     log('waiting for every journey to reach its expected stage');
     const stages = await settle(db, driven);
+    const flowStages = await Promise.all(flows.map(async (flow) => ({ flow, stage: await flow.stage() })));
+    const flowsOff = flowStages.filter(({ flow, stage }) => stage !== flow.expected)
+      .map(({ flow, stage }) => `${flow.name}: ${stage ?? 'none'} (expected ${flow.expected})${flow.error ? `; ${flow.error}` : ''}`);
+    for (const line of flowsOff) log(`provider flow off stage: ${line}`);
     log('counting e-mails');
     const mail = await settleMail(db, stack.env.MAIL_CATCHER_URL!, driven, workerKills);
     for (const key of mail.duplicateKeys) log(`duplicate e-mail: ${key}`);
@@ -111,7 +122,7 @@ async function main(): Promise<number> {
     const title = `Fault drill, ${new Date().toISOString().slice(0, 10)}: ${driven.length} journeys${options.short ? ' (short version)' : ''}`;
     const report = renderReport(title, [...phases.faults, phases.outside], {
       journeys: driven.length, atExpectedStage: driven.length - offStage.length, offStage, mail, consistency,
-      workerRestarts: stack.worker.restarts, providerFlows: { atExpected: 0, total: 0, off: [] }, totalMs: Date.now() - started,
+      workerRestarts: stack.worker.restarts, providerFlows: { atExpected: flows.length - flowsOff.length, total: flows.length, off: flowsOff }, totalMs: Date.now() - started,
     });
     fs.writeFileSync(path.join(dataDir, 'report.md'), report.markdown);
     process.stdout.write(`\n${report.text}\n\nMarkdown: ${path.join(dataDir, 'report.md')}\n`);

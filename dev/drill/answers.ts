@@ -16,12 +16,27 @@ export const ANSWER_MARGIN_MS = 500;
 /** What one request came to. */
 export type AnswerKind = 'ok' | 'client-error' | 'unavailable' | 'bad-503' | 'server-error' | 'timeout' | 'no-connection';
 
-/** Sorts one answer: its status, whether its body is the uniform error body, and whether it has Retry-After. */
-export function classifyAnswer(status: number, body: string, retryAfter: string | null): AnswerKind {
+/**
+ * Sorts one answer: its status, body, Retry-After and content type. A 503 counts as the documented outage answer
+ * only with Retry-After and one of the documented bodies: the uniform error body (API), a page saying what is
+ * down (pages), or the health report naming the dependency (`/api/health`, `/api/ready`).
+ */
+export function classifyAnswer(status: number, body: string, retryAfter: string | null, contentType = 'application/json'): AnswerKind {
   if (status >= 200 && status < 400) return 'ok';
   if (status >= 400 && status < 500) return 'client-error';
-  if (status === 503) return retryAfter !== null && isUniformErrorBody(body) ? 'unavailable' : 'bad-503';
-  return 'server-error';
+  if (status !== 503) return 'server-error';
+  const documented = contentType.startsWith('text/html') ? /<html/i.test(body) : isUniformErrorBody(body) || isHealthReport(body);
+  return retryAfter !== null && documented ? 'unavailable' : 'bad-503';
+}
+
+/** Whether a body is the health report of /api/health and /api/ready saying something is down. */
+export function isHealthReport(body: string): boolean {
+  try {
+    const parsed = JSON.parse(body) as { status?: unknown; dependencies?: unknown };
+    return parsed.status === 'down' && typeof parsed.dependencies === 'object' && parsed.dependencies !== null;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether a body is exactly `{"error":{"code","message","details"}}` (pages answer HTML, which does not count). */

@@ -66,7 +66,7 @@ export function drillClient(baseUrl: string, phases: Phases) {
       } catch {
         json = undefined;
       }
-      answer = { status: res.status, kind: classifyAnswer(res.status, text, res.headers.get('retry-after')), headers: res.headers, text, json, ms: Date.now() - started };
+      answer = { status: res.status, kind: classifyAnswer(res.status, text, res.headers.get('retry-after'), res.headers.get('content-type') ?? ''), headers: res.headers, text, json, ms: Date.now() - started };
     } catch (err) {
       const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
       answer = { status: 0, kind: timedOut ? 'timeout' : 'no-connection', headers: new Headers(), text: String(err), json: undefined, ms: Date.now() - started };

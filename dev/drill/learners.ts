@@ -143,8 +143,8 @@ async function apply(deps: LearnerDeps, token: string, caseId: string): Promise<
   const requestId = randomUUID();
   return until(`application of case ${caseId}`, async () => {
     const study = await deps.call('GET', `/api/learner/journeys/${caseId}/study`, { token });
-    const current = (study.json as { application?: { id: string; state: string } | null } | undefined)?.application;
-    if (study.status === 200 && current?.state === 'applied') return { ...study, status: 201, json: { applicationId: current.id } };
+    const current = (study.json as { application?: { applicationId: string; state: string } | null } | undefined)?.application;
+    if (study.status === 200 && current?.state === 'applied') return { ...study, status: 201, json: { applicationId: current.applicationId } };
     return deps.call('POST', `/api/learner/journeys/${caseId}/applications`, { token, json: { requestId, ...deps.offer } });
   }, (answer) => (answer.status === 201 ? (answer.json as { applicationId: string }).applicationId : undefined));
 }
