@@ -119,7 +119,7 @@ async function main(): Promise<number> {
       .map((j) => `learner ${j.learner.index} (${j.learner.scenario.name}): ${stages.get(j.learner.index) ?? 'no case'} (expected ${j.learner.scenario.expectedStage})${j.error ? `; ${j.error}` : ''}`);
     for (const line of offStage.slice(0, 30)) log(`off stage: ${line}`);
     for (const phase of [...phases.faults, phases.outside]) for (const example of phase.examples) log(`${phase.name}: ${example}`);
-    const title = `Fault drill, ${new Date().toISOString().slice(0, 10)}: ${driven.length} journeys${options.short ? ' (short version)' : ''}`;
+    const title = `Fault drill, ${new Date().toISOString().slice(0, 10)}: ${options.journeys} journeys and 1 whose address the SMTP server refuses${options.short ? ' (short version)' : ''}`;
     const report = renderReport(title, [...phases.faults, phases.outside], {
       journeys: driven.length, atExpectedStage: driven.length - offStage.length, offStage, mail, consistency,
       workerRestarts: stack.worker.restarts, providerFlows: { atExpected: flows.length - flowsOff.length, total: flows.length, off: flowsOff }, totalMs: Date.now() - started,

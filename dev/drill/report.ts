@@ -28,7 +28,7 @@ export function phaseRows(phases: readonly PhaseFigures[]): string[][] {
     const otherNon2xx = p.byKind['client-error'] + p.byKind['bad-503'] + p.byKind.timeout + p.byKind['no-connection'];
     return [
       p.name, seconds(p.durationMs), String(p.requests), String(p.byKind.unavailable), String(otherNon2xx),
-      String(p.byKind['server-error'] + p.byKind['bad-503']), seconds(p.maxAnswerMs), String(p.journeysStarted),
+      String(p.byKind['server-error'] + p.byKind['bad-503']), `${(p.maxAnswerMs / 1000).toFixed(1)} s`, String(p.journeysStarted),
     ];
   });
   return [header, ...rows];
