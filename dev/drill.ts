@@ -22,7 +22,7 @@ import { parseDrillOptions } from './drill/options';
 import { driveProviderFlows } from './drill/providers';
 import { renderReport } from './drill/report';
 import { drillLearners } from './drill/scenarios';
-import { drillEnv, insertDrillOffer } from './drill/setup';
+import { drillEnv, freshDataDir, insertDrillOffer } from './drill/setup';
 
 const dataDir = path.resolve(__dirname, '..', '.data', 'drill');
 /** Normal traffic before the first fault and between two faults. */
@@ -39,8 +39,7 @@ async function main(): Promise<number> {
   const options = parseDrillOptions(process.argv.slice(2));
   const faults = options.short ? SHORT_FAULTS : ALL_FAULTS;
   const started = Date.now();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  fs.mkdirSync(dataDir, { recursive: true });
+  freshDataDir(dataDir);
   const learners = drillLearners(options.journeys);
   const env = await drillEnv(process.env, dataDir, learners);
   log(`starting the drill's own stack in ${dataDir} (API on port ${env.PORT})`);

@@ -10,12 +10,33 @@ import type { Knex } from 'knex';
 import { rigaEndOfDay } from '../../domain/dates';
 import { EXTRA_PEOPLE_VAR } from '../stubs/main';
 import { MAIL_CATCHER_WEB, STUBS } from '../stubs/ports';
+import { isRunning } from '../services/processes';
 import type { DrillLearner } from './scenarios';
+
+/**
+ * Empties the drill's data directory for a fresh run, unless another drill still runs on it (its pid is in
+ * drill.pid): wiping PostgreSQL's and Temporal's files under a running drill would wreck it.
+ */
+export function freshDataDir(dataDir: string): void {
+  const pidFile = path.join(dataDir, 'drill.pid');
+  const other = Number(fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() : 0);
+  if (other > 0 && other !== process.pid && isRunning(other)) throw new Error(`another make drill (pid ${other}) is running on ${dataDir}; stop it first`);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(pidFile, String(process.pid));
+}
+
+/**
+ * The ports of `make run` and of the shared test servers: the kernel may hand out one of them while it is free
+ * (55432 lies in its ephemeral range), and a `make run` started later would then find it taken.
+ */
+const RESERVED = new Set([3000, 9464, 9465, 55432, 55433, 7233, 7243, 8233, 8243, 1025, 8025, 4100, 4101, 4102, 4103, 4104]);
 
 /** A port nothing listens on now (the kernel's choice); `pair` also needs the next one free (worker metrics). */
 async function freePort(pair = false): Promise<number> {
   for (;;) {
     const port = await listenOnce(0);
+    if (RESERVED.has(port) || (pair && RESERVED.has(port + 1))) continue;
     if (!pair || (await listenOnce(port + 1).then(() => true, () => false))) return port;
   }
 }
