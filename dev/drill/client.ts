@@ -1,6 +1,7 @@
 /**
  * The drill's HTTP client: every request has the 10 s deadline, and every answer is sorted (answers.ts) into the
- * figures of the phase going on when the request was sent (a fault's window, or the time outside faults).
+ * figures of the fault whose window it overlaps (sent during it, or answered during it), else of the time outside
+ * faults. Faults are 10 s apart, so a request overlaps at most one.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ANSWER_DEADLINE_MS, classifyAnswer, newPhase, recordAnswer, type AnswerKind, type PhaseFigures } from './answers';
@@ -41,7 +42,7 @@ export class Phases {
 /** A client of one base URL whose answers are counted in `phases`. */
 export function drillClient(baseUrl: string, phases: Phases) {
   return async (method: string, path: string, opts: RequestOptions = {}): Promise<DrillAnswer> => {
-    const phase = phases.current;
+    const sentIn = phases.current;
     const headers: Record<string, string> = { accept: opts.html ? 'text/html' : 'application/json' };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     if (opts.cookie) headers.cookie = opts.cookie;
@@ -71,6 +72,8 @@ export function drillClient(baseUrl: string, phases: Phases) {
       const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
       answer = { status: 0, kind: timedOut ? 'timeout' : 'no-connection', headers: new Headers(), text: String(err), json: undefined, ms: Date.now() - started };
     }
+    // A request sent just before a fault began may meet it: it counts with the fault.
+    const phase = sentIn === phases.outside ? phases.current : sentIn;
     recordAnswer(phase, answer.kind, answer.ms, `${method} ${path.replace(/[0-9a-f-]{36}/g, ':id')}`);
     return answer;
   };
