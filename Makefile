@@ -1,5 +1,5 @@
 # The two commands of this project: `make run` (the whole stack on this machine) and `make test`.
-.PHONY: run test bench consistency deps temporal clean-data
+.PHONY: run test bench consistency drill deps temporal clean-data
 
 # `exec` and plain node, no npx or tsx wrapper: GNU make answers SIGTERM by sending SIGTERM to its child, the
 # recipe's shell, and that shell would die without passing it on, leaving the launcher and everything it started
@@ -24,6 +24,11 @@ consistency: deps
 	TEMPORAL_ADDRESS="$${TEMPORAL_ADDRESS:-127.0.0.1:$${TEMPORAL_PORT:-7233}}" \
 	PUBLIC_URL="$${PUBLIC_URL:-http://127.0.0.1:$${PORT:-3000}}" \
 	exec node --import tsx dev/consistency-check.ts
+
+# The fault drill (dev/drill.ts): its own stack on free ports and .data/drill, journeys under faults, a table of
+# figures (also .data/drill/report.md). Options through ARGS, e.g. `make drill ARGS="--short"` or "--journeys 50".
+drill: deps
+	exec node --import tsx dev/drill.ts $(ARGS)
 
 deps: node_modules/.package-lock.json
 

@@ -1,5 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { isGrpcServiceError } from '@temporalio/client';
+import { WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcServiceError } from '@temporalio/client';
 
 /**
  * Telling "a service we depend on is down" apart from "our bug": the first is a 503 with Retry-After that names the
@@ -36,6 +36,9 @@ export function unreachableDependency(err: unknown): Dependency | null {
   if (err instanceof DependencyUnavailableError) return err.dependency;
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (isGrpcServiceError(e) && TEMPORAL_DOWN.has(e.code)) return 'temporal';
+    // An Update's long poll that ended without the workflow's answer: past its deadline, or cancelled by the
+    // server as that deadline passed (gRPC CANCELLED, seen in the fault drill). Either way Temporal did not answer.
+    if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return 'temporal';
   }
   const e = err as { name?: string; code?: unknown; message?: unknown; nativeError?: { code?: unknown } };
   if (err instanceof TypeError) return null;

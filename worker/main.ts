@@ -16,7 +16,7 @@ import { createViisClient } from '../activities/registries/viis';
 import { createEnterpriseRegisterClient } from '../activities/registries/enterprise-register';
 import { parseLearnerJourneyId } from '../workflows/ids';
 import { createWorker } from './create-worker';
-import { ensureSchedules } from './schedules';
+import { ensureSchedulesPatiently } from './schedules';
 import { watchTemporal } from './temporal-watch';
 
 // The worker process: polls the task queue, runs workflows and activities, serves /metrics.
@@ -102,11 +102,14 @@ async function main(): Promise<void> {
     },
   });
   // Schedules are created (or brought in line with the configuration) by every worker at start; idempotent. It
-  // needs no polling worker, so it runs once the worker polls rather than delaying it.
-  const schedules = await ensureSchedules({
-    client, taskQueue: config.temporal.taskQueue, recheckIntervalMs: config.recheckIntervalMs,
+  // needs no polling worker, so it runs once the worker polls rather than delaying it, and a failure is tried
+  // again while the worker works rather than ending it.
+  void ensureSchedulesPatiently({
+    client, taskQueue: config.temporal.taskQueue, recheckIntervalMs: config.recheckIntervalMs, logger,
+    stopped: () => !['INITIALIZED', 'RUNNING'].includes(worker.getState()),
+  }).then((schedules) => {
+    if (schedules) logger.info('schedules ensured', { populationRecheck: schedules.populationRecheck });
   });
-  logger.info('schedules ensured', { populationRecheck: schedules.populationRecheck });
   await finished;
   logger.info('worker stopped');
 }

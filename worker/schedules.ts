@@ -1,8 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import {
   ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription,
   type ScheduleOptionsStartWorkflowAction, type ScheduleSpec,
 } from '@temporalio/client';
+import type { Logger } from '../lib/logger';
 import { populationRecheckId, populationRecheckScheduleId } from '../workflows/ids';
 import { populationRecheck, type PopulationRecheckInput } from '../workflows/population-recheck';
 
@@ -90,4 +92,27 @@ export async function ensureSchedules(opts: EnsureSchedulesOptions): Promise<{ p
     state: { paused: previous.state.paused, note: previous.state.note },
   }));
   return { populationRecheck: { scheduleId, outcome: 'updated' } };
+}
+
+/**
+ * ensureSchedules, tried again after 1 s, 2 s … up to `maxDelayMs` until it succeeds, or null once `stopped()`
+ * says the worker is stopping. The worker runs it once it polls: a worker already holding tasks must not end
+ * because Temporal was slow or away for a moment (the fault drill saw a worker, restarted after a kill -9 on a
+ * busy machine, exit on "Failed to describe schedule" and be restarted again).
+ */
+export async function ensureSchedulesPatiently(
+  opts: EnsureSchedulesOptions & { logger: Logger; stopped: () => boolean; firstDelayMs?: number; maxDelayMs?: number },
+): Promise<Awaited<ReturnType<typeof ensureSchedules>> | null> {
+  let delay = opts.firstDelayMs ?? 1_000;
+  for (let attempt = 1; !opts.stopped(); attempt += 1) {
+    try {
+      return await ensureSchedules(opts);
+    } catch (err) {
+      opts.logger.warn('schedules not ensured yet; trying again', { attempt, retryInMs: delay, error: String((err as Error)?.message ?? err) });
+    }
+    // Not holding the process open: a stopping worker exits without waiting for this pause.
+    await sleep(delay, undefined, { ref: false });
+    delay = Math.min(delay * 2, opts.maxDelayMs ?? 30_000);
+  }
+  return null;
 }

@@ -133,6 +133,8 @@ export interface StudyContext {
   resume?: StudyResume;
   /** Ends this run and starts the journey again as new, straight back into waiting for an application. */
   continueAsNew(study: StudyResume): Promise<never>;
+  /** Sends an e-mail without holding up the next step (the main journey waits for it before it ends). */
+  sendAlongside(send: () => Promise<unknown>): Promise<void>;
 }
 
 // Version marker (see docs/decisions.md, "Versioning"): a request accepted as the journey closes is refused.
@@ -304,26 +306,27 @@ export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
       });
       if (result.outcome === 'applied') {
         const offer = result.offer!;
-        state.application = current(result.applicationId!, 'applied', offer, result.earmarkedCents);
+        const application = current(result.applicationId!, 'applied', offer, result.earmarkedCents);
+        state.application = application;
         await step(`application-${attempt}`, 'applied', 'applied', input.actor, details);
         answer(pending, reply('applied'));
-        await email.sendEmail({
+        await ctx.sendAlongside(() => email.sendEmail({
           caseId, step: `application-received-${attempt}`, template: 'application-received',
           data: {
-            offerTitle: title(state.application), place: offer.place, startsOn: formatDay(offer.startsOn, ctx.language),
+            offerTitle: title(application), place: offer.place, startsOn: formatDay(offer.startsOn, ctx.language),
             earmarked: money(result.earmarkedCents), balance: money(result.balanceCents),
             deadline: formatDate(offer.groupFormationDeadline, ctx.language),
           },
-        });
+        }));
         return true;
       }
       if (result.outcome === 'waitlisted') {
         await step(`application-${attempt}`, 'application_waitlisted', 'waitlisted', input.actor, details);
         answer(pending, reply('waitlisted'));
-        await email.sendEmail({
+        await ctx.sendAlongside(() => email.sendEmail({
           caseId, step: `application-waitlisted-${attempt}`, template: 'application-waitlisted',
           data: { offerTitle: result.offer ? result.offer[ctx.language === 'lv' ? 'titleLv' : 'titleEn'] : input.offerId },
-        });
+        }));
         continue;
       }
       // Refused: the stage stays as it was; the learner may choose again.
@@ -331,10 +334,10 @@ export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
       await step(`application-${attempt}`, 'application_refused', stage, input.actor, details);
       answer(pending, reply(stage));
       if (result.reason === 'cap_reached') {
-        await email.sendEmail({
+        await ctx.sendAlongside(() => email.sendEmail({
           caseId, step: `application-refused-${attempt}`, template: 'application-refused',
           data: { offerTitle: result.offer ? result.offer[ctx.language === 'lv' ? 'titleLv' : 'titleEn'] : input.offerId },
-        });
+        }));
       }
     }
   }
@@ -352,10 +355,10 @@ export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
         app.state = 'timed_out';
         app.earmarkedCents = 0;
         await step(`enrolment-${attempt}`, 'enrolment_timed_out', 'awaiting_application', SYSTEM_ACTOR, { applicationId: app.id });
-        await email.sendEmail({
+        await ctx.sendAlongside(() => email.sendEmail({
           caseId, step: `enrolment-declined-${attempt}`, template: 'enrolment-declined',
           data: { offerTitle: title(app), reason: enrolmentTimeoutReason(ctx.language, formatDate(app.enrolmentDueAt!, ctx.language)) },
-        });
+        }));
         return 'released';
       }
       const pending = take();
@@ -378,7 +381,7 @@ export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
         decided.set(app.id, 'declined');
         await step(`enrolment-${attempt}`, 'enrolment_declined', 'awaiting_application', decision.actor, { applicationId: app.id, reason: decision.reason });
         answer(pending, { stage: ctx.stage(), applicationState: app.state });
-        await email.sendEmail({ caseId, step: `enrolment-declined-${attempt}`, template: 'enrolment-declined', data: { offerTitle: title(app), reason: decision.reason } });
+        await ctx.sendAlongside(() => email.sendEmail({ caseId, step: `enrolment-declined-${attempt}`, template: 'enrolment-declined', data: { offerTitle: title(app), reason: decision.reason } }));
         return 'released';
       }
       const result = await db.decideEnrolment({ applicationId: app.id, groupId: decision.groupId });
@@ -392,10 +395,10 @@ export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
       decided.set(app.id, 'enrolled');
       await step(`enrolment-${attempt}`, 'enrolled', 'studying', decision.actor, { applicationId: app.id, groupId: offer.groupId });
       answer(pending, { stage: ctx.stage(), applicationState: app.state });
-      await email.sendEmail({
+      await ctx.sendAlongside(() => email.sendEmail({
         caseId, step: `enrolled-${attempt}`, template: 'enrolled',
         data: { offerTitle: title(app), place: offer.place, startsOn: formatDay(offer.startsOn, ctx.language), endsOn: formatDay(offer.endsOn, ctx.language) },
-      });
+      }));
       return 'enrolled';
     }
   }

@@ -59,6 +59,7 @@ const PATCH_APPLICATION_TO_SURVEY = 'application-to-survey';
 const PATCH_ASSISTED_MUNICIPALITY = 'assisted-municipality';
 const PATCH_REGISTRY_REFUSALS = 'registry-refusals-decided';
 const PATCH_ONE_OPEN_CASE = 'one-open-case';
+const PATCH_EMAIL_ALONGSIDE = 'email-alongside';
 
 /** A learner's journey from registration to an approved individual learning account (or a clear refusal). */
 export async function learnerJourney(input: LearnerJourneyInput): Promise<LearnerJourneyResult> {
@@ -94,6 +95,27 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
     },
   });
 
+  /** E-mails sent alongside the journey's next steps (sendAlongside), each settled to its error or undefined. */
+  const mailing: Promise<unknown>[] = [];
+  /**
+   * Sends an e-mail without holding up what follows: a learner or provider who acts at once must not wait on a
+   * slow or stalled SMTP server (the fault drill found applications answered 503 for as long as the approval
+   * e-mail hung, and enrolments likewise behind "application received"). The outbox still sends each e-mail once;
+   * the journey ends, or continues as new, only once every one of them is sent.
+   */
+  async function sendAlongside(send: () => Promise<unknown>): Promise<void> {
+    if (!patched(PATCH_EMAIL_ALONGSIDE)) {
+      await send();
+      return;
+    }
+    // Settled at once, so a failure is not an unhandled rejection; allMailed rethrows it.
+    mailing.push(send().then(() => undefined, (err: unknown) => err ?? new Error('e-mail failed')));
+  }
+  /** Waits for every e-mail sent alongside; one that failed for good fails the journey, as it did before. */
+  async function allMailed(): Promise<void> {
+    for (const outcome of await Promise.all(mailing)) if (outcome !== undefined) throw outcome;
+  }
+
   const setStage = (stage: JourneyStage) => {
     state.stage = stage;
     upsertSearchAttributes([{ key: searchAttributes.journeyStage, value: stage }]);
@@ -102,9 +124,10 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
   // the moment the account is approved is heard; the validators refuse until the stage allows.
   const study = prepareStudyJourney({
     caseId: input.caseId, language: input.registration.language, timing: input.timing,
-    stage: () => state.stage, setStage, closing: () => state.closing, resume: input.resume?.study,
+    stage: () => state.stage, setStage, closing: () => state.closing, resume: input.resume?.study, sendAlongside,
     async continueAsNew(study) {
       // Let an Update still returning its answer finish first; the next run is reached by the same workflow id.
+      await allMailed();
       await condition(allHandlersFinished);
       return continueAsNew<typeof learnerJourney>({
         ...input, resume: { serviceCaseId: state.serviceCaseId!, stage: state.stage, eligibility: state.eligibility, study },
@@ -249,10 +272,11 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
 
     const language = input.registration.language;
     if (approved) {
-      await email.sendEmail({
+      // The learner may apply at once (study part), while this e-mail is on its way.
+      await sendAlongside(() => email.sendEmail({
         caseId: input.caseId, step: 'imk-approved', template: 'imk-approved',
         data: { approvedAt: formatDate(decidedAt, language), balance: formatEuro(programme.balanceCents, language) },
-      });
+      }));
     } else {
       await email.sendEmail({ caseId: input.caseId, step: 'imk-rejected', template: 'imk-rejected', data: { reason: made.comment } });
     }
@@ -284,6 +308,7 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
       // Journeys started before the study part existed end at approval; newer ones go on to application and survey.
       if (state.stage === 'imk_approved' && patched(PATCH_APPLICATION_TO_SURVEY)) await study.run();
     }
+    await allMailed();
     // Let an Update that is still returning its answer finish before the workflow completes.
     await condition(allHandlersFinished);
     return { stage: state.stage, serviceCaseId: state.serviceCaseId };

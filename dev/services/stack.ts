@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { searchAttributeTypes } from '../../workflows/ids';
 import { assertPortsFree, waitForHttp, waitForListener, type WantedPort } from './net';
-import { startPostgres, stopLeftoverPostgres, type RunningPostgres } from './postgres';
+import { startPostgres, stopLeftoverPostgres, type PostgresOptions, type RunningPostgres } from './postgres';
 import { runCommand, stopStrays, superviseService, unlessExited, type SupervisedService } from './processes';
-import { ensureTemporalCli, startTemporal, stopLeftoverTemporal, type RunningTemporal } from './temporal';
+import { ensureTemporalCli, startTemporal, stopLeftoverTemporal, type RunningTemporal, type TemporalOptions } from './temporal';
 import { MAIL_CATCHER_WEB, stubsWithoutUrl } from '../stubs/ports';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -28,6 +28,11 @@ export interface RunningStack {
   publicUrl: string;
   postgres: RunningPostgres | null;
   temporal: RunningTemporal | null;
+  /**
+   * How PostgreSQL and Temporal were started (null when their address was given), so they can be stopped and
+   * started again on the same data and port: the fault drill does that to take them away for a while.
+   */
+  startedWith: { postgres: PostgresOptions | null; temporal: TemporalOptions | null };
   stubs: SupervisedService | null;
   worker: SupervisedService;
   api: SupervisedService;
@@ -43,6 +48,8 @@ export async function startStack(options: {
    * it on other ports and must not stop it.
    */
   stopStrayProcesses?: boolean;
+  /** Start PostgreSQL on an empty cluster (the fault drill's fresh data); restarts keep the data. */
+  freshPostgres?: boolean;
 }): Promise<RunningStack> {
   const { dataDir } = options;
   fs.mkdirSync(dataDir, { recursive: true });
@@ -121,13 +128,15 @@ export async function startStack(options: {
   const bundled = runCommand('bundle', process.execPath, ['--import', 'tsx', 'dev/bundle-workflows.ts', workflowBundle], { env, cwd: root });
   // Awaited below; when a server fails first, main's error is the one to report.
   bundled.catch(() => undefined);
+  const startedWith: RunningStack['startedWith'] = {
+    postgres: ownPostgres ? { dataDir: postgresDir, port: postgresPort, user: 'ila', database: 'ila' } : null,
+    temporal: null,
+  };
   const [postgres, temporal] = await Promise.all([
-    ownPostgres
-      ? startPostgres({ dataDir: postgresDir, port: postgresPort, user: 'ila', database: 'ila' })
-      : null,
+    startedWith.postgres ? startPostgres({ ...startedWith.postgres, fresh: options.freshPostgres ?? false }) : null,
     ownTemporal
-      ? ensureTemporalCli(root).then((binary) =>
-          startTemporal({
+      ? ensureTemporalCli(root).then((binary) => {
+          startedWith.temporal = {
             binary,
             port: temporalPort,
             uiPort: temporalUiPort,
@@ -135,8 +144,9 @@ export async function startStack(options: {
             dbFile: temporalDb,
             namespace,
             searchAttributes: searchAttributeTypes,
-          }),
-        )
+          };
+          return startTemporal(startedWith.temporal);
+        })
       : null,
   ]);
   env.DATABASE_URL = postgres?.url ?? env.DATABASE_URL!.trim();
@@ -167,7 +177,7 @@ export async function startStack(options: {
     ),
   ]);
 
-  return { env, publicUrl, postgres, temporal, stubs, worker, api };
+  return { env, publicUrl, postgres, temporal, startedWith, stubs, worker, api };
 }
 
 /**

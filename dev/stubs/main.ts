@@ -1,6 +1,7 @@
+import fs from 'node:fs';
 import { stopWhenLauncherDies } from '../../lib/launcher-watch';
 import { seedCompanies, seedInstitutions } from '../seed-institutions';
-import { seedPeople } from '../seed-people';
+import { seedPeople, type SeedPerson } from '../seed-people';
 import { seedSocialStatuses } from '../seed-social-status';
 import { createEnterpriseRegisterStub } from './enterprise-register';
 import { createMailCatcher } from './mail-catcher';
@@ -23,6 +24,28 @@ function log(level: 'info' | 'error', msg: string, fields: Record<string, unknow
   const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
   if (level === 'error') console.error(line);
   else console.log(line);
+}
+
+/** The variable naming a JSON file of more people (SeedPerson[]) for the register and sign-on stubs: the fault drill's learners. */
+export const EXTRA_PEOPLE_VAR = 'STUB_EXTRA_PEOPLE_FILE';
+
+/**
+ * The demo people plus those of the file `STUB_EXTRA_PEOPLE_FILE` names, if set. A file that cannot be read or
+ * is not a list of people with a person code stops the stubs with a message naming it, rather than serving fewer.
+ */
+export function peopleToServe(env: NodeJS.ProcessEnv): SeedPerson[] {
+  const file = env[EXTRA_PEOPLE_VAR]?.trim();
+  if (!file) return seedPeople;
+  let extra: unknown;
+  try {
+    extra = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${EXTRA_PEOPLE_VAR}: cannot read ${file}: ${(err as Error).message}`);
+  }
+  const isPerson = (p: unknown): p is SeedPerson => typeof p === 'object' && p !== null
+    && typeof (p as SeedPerson).personCode === 'string' && typeof (p as SeedPerson).birthDate === 'string';
+  if (!Array.isArray(extra) || !extra.every(isPerson)) throw new Error(`${EXTRA_PEOPLE_VAR}: ${file} must be a JSON list of people, each with personCode and birthDate`);
+  return [...seedPeople, ...extra];
 }
 
 /** The stubs named on the command line (`tsx dev/stubs/main.ts sopa sso`), or all of them when none is named. */
@@ -57,9 +80,17 @@ export async function main(): Promise<void> {
   process.once('SIGTERM', (s) => void stop(s));
   stopWhenLauncherDies();
 
+  let people: SeedPerson[];
+  try {
+    people = peopleToServe(process.env);
+  } catch (err) {
+    log('error', 'stub failed to start', { error: (err as Error).message });
+    process.exit(1);
+  }
+
   const starters: Record<StubName, () => Promise<void>> = {
     'population-register': async () => {
-      const fpr = await createPopulationRegisterStub({ people: seedPeople }).listen(portOf('population-register'));
+      const fpr = await createPopulationRegisterStub({ people }).listen(portOf('population-register'));
       closers.push(fpr.close);
       log('info', 'stub listening', { service: 'population-register', url: fpr.url });
     },
@@ -82,7 +113,7 @@ export async function main(): Promise<void> {
     },
     sso: async () => {
       const sso = await createSsoStub({
-        people: seedPeople,
+        people,
         clients: [
           {
             clientId: process.env.SSO_CLIENT_ID || 'learning-accounts',

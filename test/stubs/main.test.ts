@@ -1,10 +1,14 @@
 /** dev/stubs/main.ts serves only the stubs it is given, and the launcher gives it only those whose URL is not set. */
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { isListeningBy, waitForListener } from '../../dev/services/net';
 import { spawnService, stopAll } from '../../dev/services/processes';
+import { seedPeople } from '../../dev/seed-people';
+import { EXTRA_PEOPLE_VAR, peopleToServe } from '../../dev/stubs/main';
 import { STUBS, stubsWithoutUrl } from '../../dev/stubs/ports';
 import { freePort } from '../helpers/ports';
 
@@ -42,4 +46,29 @@ test('an unknown stub name is refused, naming the known ones', async (t) => {
   );
   t.is((error as { code?: number }).code, 1);
   t.regex((error as { stderr?: string }).stderr ?? '', /unknown stub nonsense; known: population-register, sopa, viis, enterprise-register, sso, mail-catcher/);
+});
+
+test('people from STUB_EXTRA_PEOPLE_FILE are added to the demo people; a bad file is refused, naming it', (t) => {
+  t.is(peopleToServe({}), seedPeople);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stub-people-'));
+  const file = path.join(dir, 'people.json');
+  const extra = { personCode: '327700-00001', firstName: 'Drill', lastName: 'Learner', birthDate: '1986-05-01', deceased: false, address: 'Rīga', note: 'drill' };
+  fs.writeFileSync(file, JSON.stringify([extra]));
+  t.deepEqual(peopleToServe({ [EXTRA_PEOPLE_VAR]: file }), [...seedPeople, extra]);
+  fs.writeFileSync(file, JSON.stringify([{ firstName: 'No code' }]));
+  t.throws(() => peopleToServe({ [EXTRA_PEOPLE_VAR]: file }), { message: /STUB_EXTRA_PEOPLE_FILE: .*people\.json must be a JSON list of people/ });
+  t.throws(() => peopleToServe({ [EXTRA_PEOPLE_VAR]: path.join(dir, 'missing.json') }), { message: /STUB_EXTRA_PEOPLE_FILE: cannot read/ });
+});
+
+test.serial('the Population Register stub started with an extra people file knows those people', async (t) => {
+  const port = await freePort();
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'stub-people-')), 'people.json');
+  fs.writeFileSync(file, JSON.stringify([{ personCode: '327700-00042', firstName: 'Drill', lastName: 'Learner', birthDate: '1986-05-01', deceased: false, address: 'Rīga', note: 'drill' }]));
+  const env = { ...process.env, POPULATION_REGISTER_PORT: String(port), [EXTRA_PEOPLE_VAR]: file };
+  const stubs = spawnService('stubs', process.execPath, ['--import', 'tsx', 'dev/stubs/main.ts', 'population-register'], { env, cwd: root });
+  await waitForListener(stubs.pid!, port, 60_000);
+  const extra = await fetch(`http://127.0.0.1:${port}/persons/327700-00042`);
+  t.is(extra.status, 200);
+  t.like(await extra.json(), { personCode: '327700-00042', birthDate: '1986-05-01' });
+  t.is((await fetch(`http://127.0.0.1:${port}/persons/321178-40215`)).status, 200, 'the demo people are still there');
 });
