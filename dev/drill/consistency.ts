@@ -3,7 +3,6 @@
  * violations, 1 violations, 2 could not check; its last line says how many.
  */
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { ConsistencyOutcome } from './report';
 
@@ -12,8 +11,8 @@ const SCRIPT = path.join(root, 'dev', 'consistency-check.ts');
 
 /** Runs the check with the stack's addresses; its output goes to ours, prefixed. */
 export async function runConsistencyCheck(env: NodeJS.ProcessEnv): Promise<ConsistencyOutcome> {
-  if (!fs.existsSync(SCRIPT)) return { exitCode: null, lastLine: 'dev/consistency-check.ts is not in this checkout' };
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], {
+  // Run once every journey has come to rest: a few seconds' settling is enough (see --settle-seconds).
+  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, '--settle-seconds', '10'], {
     cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, DATABASE_URL: env.DATABASE_URL, TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE },
   });

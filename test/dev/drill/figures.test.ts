@@ -55,10 +55,10 @@ test('the verdict lists every missed target; a duplicate in the at-least-once wi
   t.deepEqual(missedTargets([phase], totals({ mail: mail({ duplicates: 1, explainedDuplicates: 1 }) })), []);
   t.deepEqual(missedTargets([phase], totals({
     atExpectedStage: 199, mail: mail({ duplicates: 2, explainedDuplicates: 1, missing: ['c:imk-approved'] }),
-    consistency: { exitCode: null, lastLine: 'dev/consistency-check.ts is not in this checkout' },
+    consistency: { exitCode: 1, lastLine: 'consistency: 2 violations (200 cases)' },
   })), [
     '1 journeys not at their expected stage', '1 duplicate e-mails outside the at-least-once window', '1 e-mails missing',
-    'consistency check: dev/consistency-check.ts is not in this checkout',
+    'consistency check: consistency: 2 violations (200 cases)',
   ]);
 });
 
