@@ -7,12 +7,6 @@
 /** Longest an answer may take, during an outage too (DESIGN.md habit 15). */
 export const ANSWER_DEADLINE_MS = 10_000;
 
-/**
- * The API gives up on an Update's long poll at exactly 10 s (lib/temporal.ts), so its 503 leaves at 10.0x s; an
- * answer counts as late only past this margin, which covers the answer's way back and our measuring.
- */
-export const ANSWER_MARGIN_MS = 500;
-
 /** What one request came to. */
 export type AnswerKind = 'ok' | 'client-error' | 'unavailable' | 'bad-503' | 'server-error' | 'timeout' | 'no-connection';
 
@@ -82,7 +76,7 @@ export function recordAnswer(phase: PhaseFigures, kind: AnswerKind, ms: number, 
   phase.requests += 1;
   phase.byKind[kind] += 1;
   phase.maxAnswerMs = Math.max(phase.maxAnswerMs, ms);
-  const defect = ['server-error', 'bad-503', 'timeout', 'no-connection'].includes(kind) || (!phase.outage && kind === 'unavailable') || ms > ANSWER_DEADLINE_MS + ANSWER_MARGIN_MS;
+  const defect = ['server-error', 'bad-503', 'timeout', 'no-connection'].includes(kind) || (!phase.outage && kind === 'unavailable') || ms > ANSWER_DEADLINE_MS;
   if (defect && phase.examples.length < 5) phase.examples.push(`${what}: ${kind} after ${ms} ms`);
 }
 
@@ -95,6 +89,6 @@ export function phaseProblems(phase: Pick<PhaseFigures, 'name' | 'byKind' | 'max
   if (!phase.outage && byKind.unavailable > 0) problems.push(`${byKind.unavailable} answers 503 outside an outage`);
   if (byKind.timeout > 0) problems.push(`${byKind.timeout} requests unanswered within ${ANSWER_DEADLINE_MS / 1000} s`);
   if (byKind['no-connection'] > 0) problems.push(`${byKind['no-connection']} requests whose connection failed`);
-  if (phase.maxAnswerMs > ANSWER_DEADLINE_MS + ANSWER_MARGIN_MS) problems.push(`an answer took ${phase.maxAnswerMs} ms`);
+  if (phase.maxAnswerMs > ANSWER_DEADLINE_MS) problems.push(`an answer took ${phase.maxAnswerMs} ms`);
   return problems;
 }
