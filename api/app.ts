@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Koa from 'koa';
 import Router from '@koa/router';
+import { z } from 'zod';
 import { TEMPORAL_REQUEST_BUDGET_MS } from '../lib/temporal';
 import { createRenderer, publicDir } from '../web/render';
 import type { ApiDeps } from './deps';
@@ -49,7 +50,7 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(languageMiddleware());
   app.use(pageErrorMiddleware(renderer));
   app.use(sessionMiddleware(deps.tokens));
-  app.use(staticFiles());
+  app.use(staticFiles(api));
   app.use(bodyMiddleware());
   app.use(textDoor(api.formPages));
   for (const router of [
@@ -81,11 +82,15 @@ function securityHeaders() {
 }
 
 // The few static files are read once at start and served from memory.
-function staticFiles() {
+function staticFiles(api: ApiRegistry) {
   const files = new Map<string, Buffer>();
   for (const name of fs.readdirSync(publicDir)) files.set(`/static/${name}`, fs.readFileSync(path.join(publicDir, name)));
   const router = new Router();
-  router.get('/static/:name', (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/static/:name', summary: 'The stylesheet and the little JavaScript the pages use', tag: 'pages', roles: 'public',
+    params: z.object({ name: z.string() }),
+    responses: { 200: { description: 'The file', contentType: ['text/css', 'application/javascript'] }, 404: { description: 'No such file' } },
+  }, (ctx) => {
     const file = files.get(ctx.path);
     if (!file) return;
     ctx.type = path.extname(ctx.path);
