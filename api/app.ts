@@ -5,6 +5,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { TEMPORAL_REQUEST_BUDGET_MS } from '../lib/temporal';
 import { createRenderer, publicDir } from '../web/render';
+import { HttpError } from './errors';
 import type { ApiDeps } from './deps';
 import { sessionMiddleware } from './middleware/auth';
 import { bodyMiddleware } from './middleware/body';
@@ -58,11 +59,18 @@ export function createApp(deps: ApiDeps): Koa {
     staffRoutes(deps, api, renderer), studyRoutes(deps, api, renderer), providerRoutes(deps, api, renderer),
     coordinatorRoutes(deps, api, renderer), providerRegistrationRoutes(deps, api, renderer),
     providerOfferRoutes(deps, api, renderer), catalogueRoutes(deps, api, renderer), adminRoutes(deps, api, renderer),
-    adminBatchRoutes(deps, api, renderer),
+    adminBatchRoutes(deps, api, renderer), ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;
+}
+
+/** The routes a test adds to its own app (ApiDeps.testRoutes). */
+function testRouter(add: NonNullable<ApiDeps['testRoutes']>, api: ApiRegistry): Router {
+  const router = new Router();
+  add(router, api);
+  return router;
 }
 
 // A client closing its connection mid-request is not our failure (Node's parser reports a cut-off request as HPE_*).
@@ -92,7 +100,7 @@ function staticFiles(api: ApiRegistry) {
     responses: { 200: { description: 'The file', contentType: ['text/css', 'application/javascript'] }, 404: { description: 'No such file' } },
   }, (ctx) => {
     const file = files.get(ctx.path);
-    if (!file) return;
+    if (!file) throw new HttpError(404, 'file_not_found', 'There is no such file');
     ctx.type = path.extname(ctx.path);
     ctx.set('cache-control', 'public, max-age=3600');
     ctx.body = file;

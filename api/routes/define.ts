@@ -122,7 +122,7 @@ export class ApiRegistry {
       ];
       const responses: Record<string, unknown> = {};
       for (const [status, r] of Object.entries(route.responses)) {
-        responses[status] = { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: schema(r.schema) } } } : {}) };
+        responses[status] = { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: schema(r.schema) } } } : {}), ...refusalHeaders(status) };
       }
       for (const [status, description] of Object.entries(doorRefusals(route, route.body ? 'application/json' : route.multipart ? 'multipart/form-data' : null))) {
         responses[status] ??= { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } }, ...refusalHeaders(status) };
@@ -148,7 +148,7 @@ export class ApiRegistry {
         const types = typeof r.contentType === 'string' ? [r.contentType] : r.contentType ?? ['text/html'];
         const content = r.redirect ? undefined : Number(status) >= 400 ? refusal
           : Object.fromEntries(types.map((type) => [type, r.schema ? { schema: schema(r.schema) } : {}]));
-        responses[status] = { description: r.description, ...(content ? { content } : {}), ...(r.redirect ? { headers: { Location: LOCATION } } : {}) };
+        responses[status] = { description: r.description, ...(content ? { content } : {}), ...(r.redirect ? { headers: { Location: LOCATION } } : refusalHeaders(status)) };
       }
       // A browser that is not logged in is sent to the login page instead of a 401.
       if (page.roles !== 'public' && page.method === 'get') {
