@@ -39,6 +39,8 @@ export async function runFuzzStage(opts: {
   seed?: number;
   roles?: readonly FuzzRole[];
   includePaths?: readonly string[];
+  /** Schemathesis' own output: as it comes, or only for a role whose run failed (make test). */
+  echo?: 'always' | 'on-failure';
   /** Called once the stage is done and before the stack stops (FUZZ_KEEP). */
   beforeStop?: (stack: RunningStack, sessions: Map<FuzzRole, string | null>) => Promise<void>;
 }): Promise<StageItem[]> {
@@ -69,8 +71,9 @@ export async function runFuzzStage(opts: {
     process.stdout.write(`\n[fuzz] --- as ${role}\n`);
     const result = await runSchemathesis({
       binary, label: role, schemaFile, baseUrl: stack.publicUrl, token, seed: opts.seed ?? FUZZ_SEED, budget: opts.budget,
-      reportDir: path.join(fuzzDataDir(root), 'reports', role), includePaths: opts.includePaths,
+      reportDir: path.join(fuzzDataDir(root), 'reports', role), includePaths: opts.includePaths, echo: opts.echo ?? 'always',
     });
+    process.stdout.write(`[fuzz] --- as ${role}: ${describe(result)}\n`);
     results.push(result);
     const ok = result.exitCode === 0 && result.failures.length === 0 && result.errors.length === 0;
     items.push({ name: `fuzz as ${role}`, ok, detail: describe(result) });

@@ -81,7 +81,7 @@ async function main(): Promise<Counts> {
 /** The bounded fuzz stage against its own stack on the test servers; a stage that cannot run is one failure. */
 async function fuzzStage(env: NodeJS.ProcessEnv): Promise<Counts> {
   try {
-    const items = await runFuzzStage({ env, budget: TEST_BUDGET });
+    const items = await runFuzzStage({ env, budget: TEST_BUDGET, echo: 'on-failure' });
     const failed = items.filter((item) => !item.ok).length;
     return { passed: items.length - failed, failed };
   } catch (error) {

@@ -2,7 +2,7 @@
  * Schemathesis (from PyPI) in a virtual environment the project owns, and one run of it against the OpenAPI
  * document, read back from its JSON report.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -85,8 +85,11 @@ export async function runSchemathesis(opts: {
   /** Only these paths (exact, as in the document), e.g. one route under test. */
   includePaths?: readonly string[];
   env?: NodeJS.ProcessEnv;
-  /** Copy schemathesis' output to ours (default); a test keeps it quiet. */
-  echo?: boolean;
+  /**
+   * Schemathesis' own output (each failure with its curl line): copied to ours as it comes ('always', the default),
+   * only when the run failed ('on-failure', which keeps `make test` short), or kept in the report directory only.
+   */
+  echo?: 'always' | 'on-failure' | 'never';
 }): Promise<FuzzResult> {
   const started = Date.now();
   fs.rmSync(opts.reportDir, { recursive: true, force: true });
@@ -111,11 +114,14 @@ export async function runSchemathesis(opts: {
   ];
   const runOptions = { cwd: opts.reportDir, env: { ...(opts.env ?? process.env), NO_COLOR: '1' } };
   // (cwd is the report directory, so nothing it writes lands in the checkout.)
-  const exitCode = opts.echo === false
-    ? await new Promise<number>((resolve) => execFile(opts.binary, args, { ...runOptions, maxBuffer: 64 * 1024 * 1024 }, (error) => {
-      resolve(error ? (typeof error.code === 'number' ? error.code : 1) : 0);
-    }))
-    : await runCommand(`fuzz ${opts.label}`, opts.binary, args, runOptions);
+  const echo = opts.echo ?? 'always';
+  const exitCode = echo === 'always'
+    ? await runCommand(`fuzz ${opts.label}`, opts.binary, args, runOptions)
+    : await runQuietly(opts.binary, args, runOptions, path.join(opts.reportDir, 'output.txt'));
+  if (echo === 'on-failure' && exitCode !== 0) {
+    const prefix = `[fuzz ${opts.label}] `;
+    process.stdout.write(fs.readFileSync(path.join(opts.reportDir, 'output.txt'), 'utf8').split('\n').map((line) => `${prefix}${line}`).join('\n'));
+  }
   const seconds = (Date.now() - started) / 1000;
   if (!fs.existsSync(report)) {
     return { label: opts.label, operations: 0, examples: 0, failures: [], errors: [`schemathesis wrote no report (exit code ${exitCode})`], exitCode, seconds };
@@ -130,6 +136,26 @@ export async function runSchemathesis(opts: {
     exitCode,
     seconds,
   };
+}
+
+/** Runs a command with its output into a file; resolves with its exit code. It ends with our process at the latest. */
+function runQuietly(cmd: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }, outputFile: string): Promise<number> {
+  return new Promise((resolve) => {
+    const output = fs.openSync(outputFile, 'w');
+    const child = spawn(cmd, args, { ...options, stdio: ['ignore', output, output] });
+    const stop = () => child.kill('SIGKILL');
+    process.once('exit', stop);
+    let settled = false;
+    const settle = (code: number) => {
+      if (settled) return;
+      settled = true;
+      process.off('exit', stop);
+      fs.closeSync(output);
+      resolve(code);
+    };
+    child.once('error', () => settle(127));
+    child.once('exit', (code) => settle(code ?? 1));
+  });
 }
 
 /** The parts of schemathesis' JSON report we read. */

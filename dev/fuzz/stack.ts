@@ -48,6 +48,8 @@ export async function startFuzzStack(root: string, env: NodeJS.ProcessEnv): Prom
     stackEnv.TEMPORAL_UI_PORT = String(await freePort());
   }
   stackEnv.TEMPORAL_TASK_QUEUE = 'fuzz';
+  // Thousands of requests: their info lines would bury what matters (warnings, errors, a process exit).
+  stackEnv.LOG_LEVEL = env.LOG_LEVEL?.trim() || 'warn';
   return startStack({ dataDir, env: stackEnv });
 }
 
