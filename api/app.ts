@@ -96,7 +96,7 @@ function staticFiles(api: ApiRegistry) {
   const router = new Router();
   api.page(router, {
     method: 'get', path: '/static/:name', summary: 'The stylesheet and the little JavaScript the pages use', tag: 'pages', roles: 'public',
-    params: z.object({ name: z.string() }),
+    params: z.object({ name: z.string().max(100) }),
     responses: { 200: { description: 'The file', contentType: ['text/css', 'application/javascript'] }, 404: { description: 'No such file' } },
   }, (ctx) => {
     const file = files.get(ctx.path);

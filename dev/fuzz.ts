@@ -48,8 +48,8 @@ export async function runFuzzStage(opts: {
   const binary = await ensureSchemathesis(root);
   const stack = await startFuzzStack(root, opts.env);
   const items: StageItem[] = [];
-  const apiPid = stack.api.current.pid;
-  const workerPid = stack.worker.current.pid;
+  // The processes that must not die under the fuzzer: a restart (the supervisor's count) or a new pid means one did.
+  const watched = [stack.api, stack.worker, ...(stack.stubs ? [stack.stubs] : [])].map((service) => ({ service, pid: service.current.pid }));
   process.stdout.write(`[fuzz] stack ready at ${stack.publicUrl} after ${seconds(started)}\n`);
 
   const document = await (await fetch(`${stack.publicUrl}/api/openapi.json`)).json() as OpenApiDocument;
@@ -79,13 +79,11 @@ export async function runFuzzStage(opts: {
     items.push({ name: `fuzz as ${role}`, ok, detail: describe(result) });
   }
 
-  // A process that died and was started again has lost requests; the supervisor counts restarts.
-  const processes = [stack.api, stack.worker].map((service, i) => {
-    const pid = i === 0 ? apiPid : workerPid;
+  const processes = watched.map(({ service, pid }) => {
     const alive = service.current.pid === pid && pid !== undefined && isRunning(pid);
     return service.restarts === 0 && alive ? null : `${service.name} exited (restarts: ${service.restarts})`;
   }).filter((problem): problem is string => problem !== null);
-  items.push({ name: 'fuzz: API and worker kept running', ok: processes.length === 0, detail: processes.join('; ') || 'no exit, no restart' });
+  items.push({ name: 'fuzz: API, worker and stubs kept running', ok: processes.length === 0, detail: processes.join('; ') || 'no exit, no restart' });
 
   items.push(await consistencyCheck(stack));
   printSummary(results, items, started);
