@@ -1,6 +1,7 @@
 /**
  * `make test`: starts a throwaway PostgreSQL and an in-memory Temporal dev server, runs typecheck, lint and the
- * ava suite against them, stops everything, and ends with one plain `N passed, N failed` line for CI.
+ * ava suite against them, then the bounded fuzz stage (dev/fuzz.ts) with the consistency check at its end, stops
+ * everything, and ends with one plain `N passed, N failed` line for CI.
  */
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
