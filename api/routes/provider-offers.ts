@@ -36,6 +36,10 @@ const offerForm = z.object(Object.fromEntries([...OFFER_FORM_FIELDS, 'statedCost
   .map((field) => [field, text().max(10_000).optional()])));
 const DONE = ['created', 'saved', 'uploaded', 'submitted', 'withdrawn', 'group_added'] as const;
 const stateSchema = z.object({ state: z.string() });
+/** The parts of an offer (OfferSummary, OfferDetail) every answer carries; the document names them, the rest is free. */
+const offerViewSchema = z.object({
+  id: z.uuid(), state: z.string(), title: z.object({ lv: z.string(), en: z.string() }), callId: z.uuid().nullable(), updatedAt: z.string(),
+});
 
 /** The provider's offers in calls: drafts, documents, submission, groups, survey results. */
 export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
@@ -55,7 +59,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   api.add(router, {
     method: 'post', path: '/api/provider/offers', summary: 'Start a draft offer in a call that is taking offers',
     tag: 'provider offers', roles: [...PROVIDER], body: createOfferSchema,
-    responses: { 201: { description: 'The draft' }, 409: { description: 'The call is not taking offers now' } },
+    responses: { 201: { description: 'The draft', schema: offerViewSchema }, 409: { description: 'The call is not taking offers now' } },
   }, async (ctx, { body }) => {
     ctx.status = 201;
     ctx.body = await createDraft(deps, currentSession(ctx), body);
@@ -64,7 +68,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   api.add(router, {
     method: 'get', path: '/api/provider/offers/:offerId', summary: 'One of your offers: fields, documents, computed cost, groups',
     tag: 'provider offers', roles: [...PROVIDER], params: offerParams,
-    responses: { 200: { description: 'The offer' }, 404: { description: 'You have no offer with this id' } },
+    responses: { 200: { description: 'The offer', schema: offerViewSchema }, 404: { description: 'You have no offer with this id' } },
   }, async (ctx, { params }) => {
     ctx.body = await getOwnOffer(deps, currentSession(ctx), params.offerId);
   });
@@ -72,7 +76,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   api.add(router, {
     method: 'post', path: '/api/provider/offers/:offerId', summary: 'Save fields of a draft (or withdrawn) offer; only the fields sent change',
     tag: 'provider offers', roles: [...PROVIDER], params: offerParams, body: offerFieldsSchema,
-    responses: { 200: { description: 'The offer' }, 404: { description: 'You have no offer with this id' }, 409: { description: 'offer_frozen: submitted offers cannot be edited; withdraw first' } },
+    responses: { 200: { description: 'The offer', schema: offerViewSchema }, 404: { description: 'You have no offer with this id' }, 409: { description: 'offer_frozen: submitted offers cannot be edited; withdraw first' } },
   }, async (ctx, { params, body }) => {
     ctx.body = await updateDraft(deps, currentSession(ctx), params.offerId, body);
   });
