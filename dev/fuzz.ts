@@ -17,6 +17,7 @@ import { isRunning, runCommand, stopAll, stopOnSignals } from './services/proces
 import type { RunningStack } from './services/stack';
 import { FUZZ_ROLES, sessionFor, type FuzzRole } from './fuzz/logins';
 import { ensureSchemathesis, runSchemathesis, type FuzzBudget, type FuzzResult } from './fuzz/schemathesis';
+import { knownIds, writeIdConfig } from './fuzz/known-ids';
 import { documentForRole, type OpenApiDocument } from './fuzz/roles';
 import { fuzzDataDir, startFuzzStack } from './fuzz/stack';
 
@@ -77,10 +78,12 @@ export async function runFuzzStage(opts: {
     sessions.set(role, token);
     const schemaFile = path.join(schemaDir, `${role}.json`);
     fs.writeFileSync(schemaFile, JSON.stringify(documentForRole(document, role), null, 1));
+    // Read again before each role: the journeys, tasks and applications the roles before made are real ids too.
+    const configFile = writeIdConfig(path.join(schemaDir, `${role}.toml`), await knownIds(stack.env.DATABASE_URL!));
     process.stdout.write(`\n[fuzz] --- as ${role}\n`);
     const result = await runSchemathesis({
       binary, label: role, schemaFile, baseUrl: stack.publicUrl, token, seed: opts.seed ?? FUZZ_SEED, budget: opts.budget,
-      reportDir: path.join(fuzzDataDir(root), 'reports', role), includePaths: opts.includePaths, echo: opts.echo ?? 'always',
+      reportDir: path.join(fuzzDataDir(root), 'reports', role), includePaths: opts.includePaths, echo: opts.echo ?? 'always', configFile,
     });
     process.stdout.write(`[fuzz] --- as ${role}: ${describe(result)}\n`);
     results.push(result);

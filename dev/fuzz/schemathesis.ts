@@ -88,6 +88,8 @@ export async function runSchemathesis(opts: {
   seed: number;
   budget: FuzzBudget;
   reportDir: string;
+  /** A schemathesis config file (dictionaries of real ids, see known-ids.ts). */
+  configFile?: string;
   /** Only these paths (exact, as in the document), e.g. one route under test. */
   includePaths?: readonly string[];
   env?: NodeJS.ProcessEnv;
@@ -103,6 +105,7 @@ export async function runSchemathesis(opts: {
   const report = path.join(opts.reportDir, 'report.json');
   const { budget } = opts;
   const args = [
+    ...(opts.configFile ? ['--config-file', opts.configFile] : []),
     'run', opts.schemaFile, '--url', opts.baseUrl,
     '--seed', String(opts.seed), '--max-examples', String(budget.maxExamples), '--phases', budget.phases.join(','),
     '--workers', String(budget.workers), '--checks', CHECKS.join(','),
