@@ -49,6 +49,9 @@ test('the OpenAPI document lists the page forms, uploads and filters with their 
   t.truthy(form?.responses['400']?.content?.['text/html'], 'a form with problems is shown again');
 
   t.truthy(op('/providers/register', 'post')?.requestBody?.content['multipart/form-data'], 'the registration upload');
+  // Found by the fuzz stage: the document called an e-mail address any text, so no generated registration got through.
+  const registration = op('/api/learner/journeys', 'post')?.requestBody?.content['application/json'] as { schema: { properties: Record<string, { format?: string }> } };
+  t.is(registration.schema.properties.email?.format, 'email');
   t.truthy(op('/provider/offers/{offerId}/documents/{kind}', 'post')?.requestBody?.content['multipart/form-data'], 'the offer document upload');
   t.deepEqual(op('/admin/workflows/{workflowId}/actions', 'post')?.['x-roles'], ['admin']);
   t.truthy(op('/staff/tasks', 'get')?.responses['302'], 'a page asked for without a session sends a browser to the login');
