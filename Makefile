@@ -1,5 +1,5 @@
 # The two commands of this project: `make run` (the whole stack on this machine) and `make test`.
-.PHONY: run test bench consistency drill deps temporal clean-data
+.PHONY: run test fuzz bench consistency drill deps temporal clean-data
 
 # `exec` and plain node, no npx or tsx wrapper: GNU make answers SIGTERM by sending SIGTERM to its child, the
 # recipe's shell, and that shell would die without passing it on, leaving the launcher and everything it started
@@ -11,6 +11,10 @@ run: deps
 
 test: deps
 	exec node --import tsx dev/test-run.ts
+
+# The fuzz stage with a longer budget than inside `make test` (dev/fuzz.ts; README: how to reproduce a failure).
+fuzz: deps
+	exec node --import tsx dev/fuzz.ts
 
 # Speed targets (bench/README.md); heavier than the tests, so not part of `make test`.
 bench: deps

@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Koa from 'koa';
 import Router from '@koa/router';
+import { z } from 'zod';
 import { TEMPORAL_REQUEST_BUDGET_MS } from '../lib/temporal';
 import { createRenderer, publicDir } from '../web/render';
+import { HttpError } from './errors';
 import type { ApiDeps } from './deps';
 import { sessionMiddleware } from './middleware/auth';
 import { bodyMiddleware } from './middleware/body';
@@ -50,7 +52,7 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(languageMiddleware());
   app.use(pageErrorMiddleware(renderer));
   app.use(sessionMiddleware(deps.tokens));
-  app.use(staticFiles());
+  app.use(staticFiles(api));
   app.use(bodyMiddleware());
   app.use(textDoor(api.formPages));
   for (const router of [
@@ -59,10 +61,18 @@ export function createApp(deps: ApiDeps): Koa {
     coordinatorRoutes(deps, api, renderer), providerRegistrationRoutes(deps, api, renderer),
     providerOfferRoutes(deps, api, renderer), catalogueRoutes(deps, api, renderer), adminRoutes(deps, api, renderer),
     adminBatchRoutes(deps, api, renderer), adminConsistencyRoutes(deps, api, renderer),
+    ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;
+}
+
+/** The routes a test adds to its own app (ApiDeps.testRoutes). */
+function testRouter(add: NonNullable<ApiDeps['testRoutes']>, api: ApiRegistry): Router {
+  const router = new Router();
+  add(router, api);
+  return router;
 }
 
 // A client closing its connection mid-request is not our failure (Node's parser reports a cut-off request as HPE_*).
@@ -82,13 +92,17 @@ function securityHeaders() {
 }
 
 // The few static files are read once at start and served from memory.
-function staticFiles() {
+function staticFiles(api: ApiRegistry) {
   const files = new Map<string, Buffer>();
   for (const name of fs.readdirSync(publicDir)) files.set(`/static/${name}`, fs.readFileSync(path.join(publicDir, name)));
   const router = new Router();
-  router.get('/static/:name', (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/static/:name', summary: 'The stylesheet and the little JavaScript the pages use', tag: 'pages', roles: 'public',
+    params: z.object({ name: z.string().max(100) }),
+    responses: { 200: { description: 'The file', contentType: ['text/css', 'application/javascript'] }, 404: { description: 'No such file' } },
+  }, (ctx) => {
     const file = files.get(ctx.path);
-    if (!file) return;
+    if (!file) throw new HttpError(404, 'file_not_found', 'There is no such file');
     ctx.type = path.extname(ctx.path);
     ctx.set('cache-control', 'public, max-age=3600');
     ctx.body = file;

@@ -1,3 +1,4 @@
+import type Router from '@koa/router';
 import type { Knex } from 'knex';
 import type { Client } from '@temporalio/client';
 import type { ProviderRegistrationInput } from '../workflows/provider-registration';
@@ -6,6 +7,7 @@ import type { Metrics } from '../lib/metrics';
 import type { LinkTokens } from '../lib/links';
 import type { SessionTokens } from '../lib/sessions';
 import type { SsoClient } from '../lib/sso';
+import type { ApiRegistry } from './routes/define';
 
 /** Everything the API needs, injected so tests run it against their own database, Temporal queue and stubs. */
 export interface ApiDeps {
@@ -28,4 +30,10 @@ export interface ApiDeps {
   providerRegistrationTiming: ProviderRegistrationInput['timing'];
   /** How many multipart bodies the app reads at once (default DEFAULT_MAX_UPLOADS_IN_PROGRESS); tests use a small cap. */
   maxUploadsInProgress?: number;
+  /**
+   * Routes only a test's own app has: the fuzz stage's test adds a deliberately broken one to show the stage catches
+   * it. Only code that calls createApp itself can pass this; api/main.ts builds its deps from the configuration and
+   * never sets it, so no setting or environment variable can add a route to a running API.
+   */
+  testRoutes?: (router: Router, api: ApiRegistry) => void;
 }

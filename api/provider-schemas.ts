@@ -10,7 +10,9 @@ const required = (max: number) => text().trim().min(1, { message: 'is required' 
 const optionalText = (max: number) => z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? null : v),
   text().trim().max(max, { message: `must be at most ${max} characters` }).nullable()).optional();
 const email = () => text().trim().max(254, { message: 'must be at most 254 characters' })
-  .pipe(z.email({ message: 'must be an e-mail address such as name@example.lv' })).transform((v) => v.toLowerCase());
+  .pipe(z.email({ message: 'must be an e-mail address such as name@example.lv' })).transform((v) => v.toLowerCase())
+  // The document shows the input side of the pipe (text): it says it must be an address too.
+  .meta({ format: 'email' });
 const wholeNumber = (min: number, max: number) => z.preprocess(
   (v) => (v === '' ? null : typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
   z.number({ error: 'must be a whole number' }).int({ message: 'must be a whole number' })

@@ -15,7 +15,9 @@ export const registrationSchema = z.object({
   requestId: z.uuid({ message: 'must be the form\'s request id (a UUID)' }).transform((id) => id.toLowerCase()).optional()
     .describe('Repeating a submit with the same id starts nothing new'),
   email: text().trim().max(254, { message: 'must be at most 254 characters' })
-    .pipe(z.email({ message: 'must be an e-mail address such as name@example.lv' })),
+    .pipe(z.email({ message: 'must be an e-mail address such as name@example.lv' }))
+    // The document shows the input side of the pipe (text up to 254 characters): it says it must be an address too.
+    .meta({ format: 'email' }),
   phone: z.string().trim()
     .regex(/^(\+?\d[\d ]{6,18}\d)?$/, { message: 'must be a phone number of 8 to 20 digits, optionally starting with +' })
     .optional().transform((v) => (v ? v : null)),

@@ -1,11 +1,13 @@
 /**
  * `make test`: starts a throwaway PostgreSQL and an in-memory Temporal dev server, runs typecheck, lint and the
- * ava suite against them, stops everything, and ends with one plain `N passed, N failed` line for CI.
+ * ava suite against them, then the bounded fuzz stage (dev/fuzz.ts) with the consistency check at its end, stops
+ * everything, and ends with one plain `N passed, N failed` line for CI.
  */
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { runCommand, stopAll, stopOnSignals } from './services/processes';
 import { startTestServices } from './services/test-services';
+import { runFuzzStage, TEST_BUDGET } from './fuzz';
 
 const root = path.resolve(__dirname, '..');
 const bin = (name: string): string => path.join(root, 'node_modules', '.bin', name);
@@ -70,7 +72,24 @@ async function main(): Promise<Counts> {
   const counts = tally.counts();
   // ava can fail without failing a test (no test files, a crashed worker): count that as one failure.
   if (code !== 0 && counts.failed === 0) extraFailures += 1;
-  return { passed: counts.passed, failed: counts.failed + extraFailures };
+
+  // The fuzz stage counts one item per role fuzzed, one for the processes and one for the consistency check.
+  process.stdout.write('\n--- fuzz stage (dev/fuzz.ts; `make fuzz` runs a longer one)\n');
+  const fuzz = await fuzzStage(env);
+  return { passed: counts.passed + fuzz.passed, failed: counts.failed + extraFailures + fuzz.failed };
+}
+
+/** The bounded fuzz stage against its own stack on the test servers; a stage that cannot run is one failure. */
+async function fuzzStage(env: NodeJS.ProcessEnv): Promise<Counts> {
+  try {
+    const items = await runFuzzStage({ env, budget: TEST_BUDGET, echo: 'on-failure' });
+    const failed = items.filter((item) => !item.ok).length;
+    return { passed: items.length - failed, failed };
+  } catch (error) {
+    process.stderr.write(`--- fuzz stage: could not run: ${error instanceof Error ? error.message : String(error)}\n`);
+    return { passed: 0, failed: 1 };
+  }
+  // Its stack (API, worker, stubs) is stopped with everything else by stopAll, before the test servers.
 }
 
 async function run(): Promise<void> {

@@ -20,8 +20,19 @@ export interface Logger {
 
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/**
+ * The level a process logs from: LOG_LEVEL if set (the fuzz stage runs its stack at warn, so its output is not
+ * thousands of request lines), otherwise info. A value that is not a level stops the process at start.
+ */
+export function defaultLogLevel(env: NodeJS.ProcessEnv = process.env): Level {
+  const asked = env.LOG_LEVEL?.trim();
+  if (!asked) return 'info';
+  if (!(asked in order)) throw new Error(`LOG_LEVEL must be one of ${Object.keys(order).join(', ')}, got ${asked}`);
+  return asked as Level;
+}
+
 /** Creates a logger for a service ("api", "worker"); lines below minLevel are dropped. */
-export function createLogger(service: string, minLevel: Level = 'info', base: Fields = {},
+export function createLogger(service: string, minLevel: Level = defaultLogLevel(), base: Fields = {},
   write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Logger {
   const log = (level: Level, msg: string, fields: Fields = {}) => {
     if (order[level] < order[minLevel]) return;

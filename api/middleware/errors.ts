@@ -12,8 +12,10 @@ export function errorMiddleware() {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new HttpError(404, 'not_found', `No route for ${ctx.method} ${ctx.path}`);
-      // The router answers an unsupported method with a bare 405; give it the uniform body (Allow stays set).
-      if (ctx.status === 405 && ctx.body == null) {
+      // The router answers a method a route does not take with a bare 405, and a method no route of the router takes
+      // (TRACE, CONNECT, a made-up one) with a bare 501: both are the client's mistake, not a failure of ours, so
+      // both are a 405 with the uniform body (Allow, set by the router, names the methods the path takes).
+      if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
         throw new HttpError(405, 'method_not_allowed', `${ctx.method} is not supported here; use ${ctx.response.get('allow')}`);
       }
     } catch (err) {

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
-import { currentSession, requireRole } from '../middleware/auth';
+import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import {
   batchPreviewSchema, batchStartSchema, getBatch, listBatches, previewBatch, startBatch, PREVIEW_SHOWN,
@@ -24,6 +24,11 @@ const ADMIN = ['admin'] as const;
 const FILTER_FIELDS = ['type', 'programme', 'stage', 'caseId', 'serviceCaseId', 'personCode', 'workflowId'] as const;
 
 const batchParams = z.object({ batchId: z.uuid() });
+/** The preview and confirmation forms: action, cause, the filter fields; the confirmation adds reason, count and its id. */
+const batchForm = z.object({
+  action: text().max(20), cause: text().max(200).optional(), reason: text().max(1000).optional(), expectedCount: text().max(20).optional(),
+  batchId: text().max(100).optional(), ...Object.fromEntries(FILTER_FIELDS.map((field) => [field, text().max(200).optional()])),
+});
 const batchQuery = z.object({ page: z.coerce.number().int().min(1).max(10_000).default(1), lang: text().max(10).optional() }).strict();
 
 const countsSchema = z.object({
@@ -110,7 +115,10 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
   });
 
   // Pages.
-  router.get('/admin/batches', requireRole(...ADMIN), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/admin/batches', summary: 'The most recent batches', tag: 'console pages', roles: [...ADMIN],
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     const batches = await listBatches(deps);
     renderPage(ctx, renderer, 'batches', 'batch.list.title', {
       batches, refreshSeconds: batches.some((b) => b.state === 'running') ? 3 : null,
@@ -118,12 +126,19 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
   });
 
   // The form for a terminate by filter (a retry starts from a cause group of the stuck view).
-  router.get('/admin/batches/new', requireRole(...ADMIN), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/admin/batches/new', summary: 'The form for a terminate by filter', tag: 'console pages', roles: [...ADMIN],
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     renderPage(ctx, renderer, 'batch-new', 'batch.new.title', { form: {} });
   });
 
   // The stuck view's "Retry all N" and the filter form post here: the preview, with the reason and confirmation.
-  router.post('/admin/batches/preview', requireRole(...ADMIN), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/admin/batches/preview', summary: 'Preview a batch: how many and which workflows it would touch', tag: 'console pages', roles: [...ADMIN],
+    form: batchForm,
+    responses: { 200: { description: 'The page' }, 400: { description: 'The form again, each problem next to its field' } },
+  }, async (ctx) => {
     const form = formOf(ctx);
     const parsed = batchPreviewSchema.safeParse(selectionFromForm(form));
     if (!parsed.success) {
@@ -134,7 +149,11 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
     await previewPage(ctx, parsed.data, form, {});
   });
 
-  router.post('/admin/batches', requireRole(...ADMIN), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/admin/batches', summary: 'Start a batch retry or terminate (after its preview)', tag: 'console pages', roles: [...ADMIN],
+    form: batchForm,
+    responses: { 303: { description: 'To the batch page', redirect: true }, 400: { description: 'The preview again, each problem next to its field' }, 409: { description: 'Nothing matches any more, or a terminate set grew: the preview again, saying so' } },
+  }, async (ctx) => {
     const form = formOf(ctx);
     const selection = selectionFromForm(form);
     const parsed = batchStartSchema.safeParse({
@@ -159,7 +178,11 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
     }
   });
 
-  router.get('/admin/batches/:batchId', requireRole(...ADMIN), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/admin/batches/:batchId', summary: 'One batch with its progress', tag: 'console pages', roles: [...ADMIN],
+    params: batchParams, query: batchQuery,
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     const params = batchParams.safeParse(ctx.params);
     const query = batchQuery.safeParse(ctx.query);
     const page = query.success ? query.data.page : 1;
@@ -182,7 +205,10 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
     }, { count: batch.total });
   });
 
-  router.get('/admin/registries', requireRole(...ADMIN), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/admin/registries', summary: 'Health of every process and service, and of each registry', tag: 'console pages', roles: [...ADMIN],
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     const system = await systemHealth(deps);
     // Without the database the registry table has no numbers; the system panel above says why.
     const health = await registryHealth(deps).catch(() => ({ at: system.at, registries: [] }));

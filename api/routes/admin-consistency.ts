@@ -5,7 +5,7 @@ import type { Renderer } from '../../web/render';
 import { translate } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
-import { currentSession, requireRole } from '../middleware/auth';
+import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { CONSISTENCY_RULES, REPAIRS, checkConsistency, repairViolation, type ConsistencyDeps } from '../services/consistency';
 import { text } from '../text-input';
@@ -69,12 +69,23 @@ export function adminConsistencyRoutes(deps: ApiDeps, api: ApiRegistry, renderer
   });
 
   // Pages.
-  api.formPages.add('post', '/admin/consistency/repairs');
-  router.get('/admin/consistency', requireRole(...ADMIN), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/admin/consistency', summary: 'The consistency panel: each violation with its link and, where safe, a repair', tag: 'console pages', roles: [...ADMIN],
+    query: z.object({ done: text().max(20).optional(), rule: text().max(100).optional(), subject: text().max(300).optional() }),
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     await panel(ctx, {});
   });
 
-  router.post('/admin/consistency/repairs', requireRole(...ADMIN), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/admin/consistency/repairs', summary: 'Repair one violation, with a reason (audited)', tag: 'console pages', roles: [...ADMIN],
+    form: repairSchema, formPage: true,
+    responses: {
+      302: { description: 'To the panel, saying whether anything was repaired', redirect: true },
+      400: { description: 'The panel again, each problem next to its field' },
+      409: { description: 'The violation has no automatic repair: the panel, saying so' },
+    },
+  }, async (ctx) => {
     const form = (ctx.request.body ?? {}) as Record<string, string>;
     const parsed = repairSchema.safeParse(form);
     if (!parsed.success) {

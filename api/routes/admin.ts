@@ -5,7 +5,7 @@ import type { Renderer } from '../../web/render';
 import { translate } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
-import { currentSession, requireRole } from '../middleware/auth';
+import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import {
   WORKFLOW_STATUSES, WORKFLOW_TYPES, findStuck, listWorkflows, performAction, workflowDetail, type WorkflowStatusName,
@@ -95,12 +95,18 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   });
 
   // Pages.
-  router.get('/admin', requireRole(...ADMIN), (ctx) => ctx.redirect('/admin/stuck'));
+  api.page(router, {
+    method: 'get', path: '/admin', summary: 'The console: to the stuck view', tag: 'console pages', roles: [...ADMIN],
+    responses: { 302: { description: 'To the stuck view', redirect: true } },
+  }, (ctx) => ctx.redirect('/admin/stuck'));
 
   // The filter form and the action form check every field with their schemas and show problems next to them.
-  api.formPages.add('get', '/admin/workflows');
   api.formPages.add('post', '/admin/workflows/:workflowId/actions');
-  router.get('/admin/workflows', requireRole(...ADMIN), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/admin/workflows', summary: 'Workflows by type, status and search attributes', tag: 'console pages', roles: [...ADMIN],
+    query: workflowListQuery, formPage: true,
+    responses: { 200: { description: 'The page' }, 400: { description: 'A filter is wrong: the page says which, next to it' } },
+  }, async (ctx) => {
     const parsed = workflowListQuery.safeParse(ctx.query);
     const errors = parsed.success ? {} : errorsByField(fieldProblems(parsed.error), ctx.state.lang);
     const query = parsed.success ? parsed.data : {};
@@ -114,16 +120,27 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     });
   });
 
-  router.get('/admin/stuck', requireRole(...ADMIN), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/admin/stuck', summary: 'Stuck workflows grouped by cause, overdue tasks, registry health', tag: 'console pages', roles: [...ADMIN],
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     const [stuck, health] = await Promise.all([findStuck(deps), registryHealth(deps)]);
     renderPage(ctx, renderer, 'console-stuck', 'console.stuck.title', { ...stuck, health });
   });
 
-  router.get('/admin/workflows/:workflowId', requireRole(...ADMIN), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/admin/workflows/:workflowId', summary: 'One workflow\'s page with its history and actions', tag: 'console pages', roles: [...ADMIN],
+    params: workflowParams, query: z.object({ done: text().max(300).optional() }),
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     await workflowPage(ctx, {});
   });
 
-  router.post('/admin/workflows/:workflowId/actions', requireRole(...ADMIN), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/admin/workflows/:workflowId/actions', summary: 'Retry, signal, cancel or terminate one workflow, with a reason (audited)', tag: 'console pages', roles: [...ADMIN],
+    params: workflowParams, form: actionSchema, formPage: true,
+    responses: { 302: { description: 'To the workflow page, with the outcome', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'Not running, or nothing to retry: the workflow page, saying so' } },
+  }, async (ctx) => {
     const workflowId = String(ctx.params.workflowId);
     const form = (ctx.request.body ?? {}) as Record<string, string>;
     const parsed = actionSchema.safeParse(form);

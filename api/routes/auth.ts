@@ -6,6 +6,7 @@ import { User } from '../../lib/db';
 import { verifyPassword } from '../../lib/passwords';
 import type { Session } from '../../lib/sessions';
 import type { ApiDeps } from '../deps';
+import { text } from '../text-input';
 import { HttpError } from '../errors';
 import { SESSION_COOKIE } from '../middleware/auth';
 import { renderPage } from '../pages';
@@ -15,6 +16,9 @@ import type { Renderer } from '../../web/render';
 import type { ApiRegistry } from './define';
 
 const SSO_COOKIE = 'ila_sso';
+
+/** The staff login form: the credentials and the page to go to afterwards. */
+const loginForm = z.object({ username: text().max(100), password: text().max(200), next: text().max(2000).optional() });
 
 /** Starts a session: the token goes into the session cookie and is returned (for API clients). */
 export async function startSessionCookie(ctx: Context, deps: ApiDeps, session: Session): Promise<string> {
@@ -30,7 +34,11 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
   const startSession = (ctx: Context, session: Session) => startSessionCookie(ctx, deps, session);
 
   // Learners: state and nonce travel in a signed cookie so the callback can check both.
-  router.get('/auth/sso/login', async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/auth/sso/login', summary: 'Start the national sign-on (learners, coordinators)', tag: 'auth', roles: 'public',
+    query: z.object({ next: text().max(2000).optional() }),
+    responses: { 302: { description: 'To the sign-on service', redirect: true } },
+  }, async (ctx) => {
     const state = randomUUID();
     const nonce = randomUUID();
     const next = safeNext(ctx.query.next, '/learner');
@@ -38,7 +46,11 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     ctx.redirect(deps.sso.authorizeUrl(state, nonce));
   });
 
-  router.get('/auth/sso/callback', async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/auth/sso/callback', summary: 'Where the sign-on service sends the person back', tag: 'auth', roles: 'public',
+    query: z.object({ code: text().max(2000).optional(), state: text().max(200).optional() }),
+    responses: { 302: { description: 'Signed in: to the page asked for, or to the role choice', redirect: true }, 400: { description: 'The sign-in was not started here or has expired' }, 502: { description: 'The sign-on service did not confirm the identity' } },
+  }, async (ctx) => {
     const saved = await deps.tokens.verifyValue(ctx.cookies.get(SSO_COOKIE) ?? '');
     const { code, state } = ctx.query;
     if (!saved || typeof code !== 'string' || state !== saved.state) {
@@ -58,9 +70,17 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     ctx.redirect(hasRole ? `/auth/role?next=${encodeURIComponent(saved.next)}` : saved.next);
   });
 
-  router.get('/staff/login', (ctx) => renderPage(ctx, renderer, 'staff-login', 'login.title', { next: safeNext(ctx.query.next, '') }));
+  api.page(router, {
+    method: 'get', path: '/staff/login', summary: 'The login form of agency and provider staff', tag: 'auth', roles: 'public',
+    query: z.object({ next: text().max(2000).optional() }),
+    responses: { 200: { description: 'The page' } },
+  }, (ctx) => renderPage(ctx, renderer, 'staff-login', 'login.title', { next: safeNext(ctx.query.next, '') }));
 
-  router.post('/staff/login', async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/staff/login', summary: 'Log in with username and password (sets the session cookie)', tag: 'auth', roles: 'public',
+    form: loginForm,
+    responses: { 302: { description: 'Logged in: to the inbox, the provider workspace or the page asked for', redirect: true }, 401: { description: 'Wrong username or password: the form again' }, 403: { description: 'The account is not active yet: the form again, saying why' } },
+  }, async (ctx) => {
     const body = (ctx.request.body ?? {}) as Record<string, string>;
     const parsed = loginSchema.safeParse({ username: body.username, password: body.password });
     const user = parsed.success ? await checkLogin(parsed.data.username, parsed.data.password) : null;
@@ -86,7 +106,10 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     ctx.body = { token: await startSession(ctx, toSession(user)), role: user.role };
   });
 
-  router.post('/logout', (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/logout', summary: 'Log out (clears the session cookie)', tag: 'auth', roles: 'public',
+    responses: { 302: { description: 'To the home page', redirect: true } },
+  }, (ctx) => {
     ctx.cookies.set(SESSION_COOKIE, null);
     ctx.redirect('/');
   });

@@ -46,8 +46,11 @@ export function catalogueRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
 
   // Pages. A GET form keeps every filter in the URL, so a search can be bookmarked and shared.
   // The filter form checks every filter with catalogueQuery and shows each problem next to its field.
-  api.formPages.add('get', '/catalogue');
-  router.get('/catalogue', async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/catalogue', summary: 'The public catalogue: search, filters, paging', tag: 'catalogue', roles: 'public',
+    query: catalogueQuery, formPage: true,
+    responses: { 200: { description: 'The page' }, 400: { description: 'A filter is wrong: the page says which, next to it' } },
+  }, async (ctx) => {
     const lang = ctx.state.lang as PageLanguage;
     // ?lang= belongs to the language switch, not to the search.
     const raw = Object.fromEntries(Object.entries(ctx.query).filter(([key]) => key !== 'lang')) as Record<string, string | string[] | undefined>;
@@ -86,7 +89,11 @@ export function catalogueRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
     });
   });
 
-  router.get('/catalogue/:offerId', async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/catalogue/:offerId', summary: 'One published offer', tag: 'catalogue', roles: 'public',
+    params: offerParams,
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     const params = offerParams.safeParse(ctx.params);
     const offer = params.success ? await getCatalogueOffer(deps, params.data.offerId) : null;
     if (!offer) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));

@@ -6,7 +6,7 @@ import { translate, type PageLanguage, type Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { text } from '../text-input';
-import { currentSession, requireRole } from '../middleware/auth';
+import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { applicationSchema, applyResultSchema, assistedJourneySchema, assistedRegistrationSchema, caseParams } from '../schemas';
 import { activeGrants, applyOnBehalf, coordinatorGrant, listAssisted, registerOnBehalf } from '../services/coordinator';
@@ -23,6 +23,9 @@ const roleChoiceSchema = z.object({
   next: text().max(2000).optional(),
 });
 
+/** The coordinator's Apply form: one select carrying "<offerId>:<groupId>". */
+const coordinatorApplicationForm = z.object({ requestId: text().max(100).optional(), choice: text().max(100) });
+
 /**
  * Municipal coordinators: choosing the role after the single sign-on, and registering and applying on a learner's
  * behalf (assisted channel). Only journeys the coordinator registered are theirs to see and act on.
@@ -31,7 +34,11 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
   const router = new Router();
 
   // Role choice: offered after the sign-on when the person has a grant valid today; also reachable to switch role.
-  router.get('/auth/role', requireRole('learner', 'coordinator'), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/auth/role', summary: 'Choose the role to act in (a person with a coordinator grant)', tag: 'auth', roles: ['learner', 'coordinator'],
+    query: z.object({ next: text().max(2000).optional() }),
+    responses: { 200: { description: 'The page' }, 302: { description: 'No role to choose: on to the page asked for', redirect: true } },
+  }, async (ctx) => {
     const session = currentSession(ctx);
     const next = safeNext(ctx.query.next, '/learner');
     const grants = (await activeGrants(deps, session.subject)).filter((g) => g.role === 'coordinator');
@@ -45,7 +52,11 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
     });
   });
 
-  router.post('/auth/role', requireRole('learner', 'coordinator'), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/auth/role', summary: 'Act as yourself or as a coordinator', tag: 'auth', roles: ['learner', 'coordinator'],
+    form: roleChoiceSchema,
+    responses: { 302: { description: 'To the learner or coordinator home', redirect: true }, 403: { description: 'No such role, or no longer valid' } },
+  }, async (ctx) => {
     const session = currentSession(ctx);
     const choice = parseOr400(roleChoiceSchema, ctx.request.body ?? {}, 'body');
     const base = { subject: session.subject, name: session.name };
@@ -107,13 +118,20 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
   });
 
   // Pages.
-  router.get('/coordinator', requireRole('coordinator'), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/coordinator', summary: 'The coordinator\'s home: assisted journeys and the registration form', tag: 'coordinator pages', roles: ['coordinator'],
+    query: z.object({ notice: text().max(100).optional(), reason: text().max(100).optional() }),
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     await coordinatorHome(ctx, {});
   });
 
   // The form is checked whole by assistedRegistrationSchema, which shows each problem next to its field.
-  api.formPages.add('post', '/coordinator/journeys');
-  router.post('/coordinator/journeys', requireRole('coordinator'), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/coordinator/journeys', summary: 'Register a person on their behalf', tag: 'coordinator pages', roles: ['coordinator'],
+    form: assistedRegistrationSchema, formPage: true,
+    responses: { 302: { description: 'To the coordinator home', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'The person already has an open application: the form again, saying so' } },
+  }, async (ctx) => {
     const session = currentSession(ctx);
     await coordinatorGrant(deps, session);
     const form = (ctx.request.body ?? {}) as Record<string, string>;
@@ -144,7 +162,11 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
   });
 
   // Apply on behalf from the coordinator's page: the form's one select carries "<offerId>:<groupId>".
-  router.post('/coordinator/journeys/:caseId/applications', requireRole('coordinator'), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/coordinator/journeys/:caseId/applications', summary: 'Apply for a group on behalf of a learner', tag: 'coordinator pages', roles: ['coordinator'],
+    params: caseParams, form: coordinatorApplicationForm,
+    responses: { 302: { description: 'To the coordinator home, with the outcome', redirect: true } },
+  }, async (ctx) => {
     const session = currentSession(ctx);
     await coordinatorGrant(deps, session);
     const params = parseOr400(caseParams, ctx.params, 'params');

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import { parseOr400 } from '../validation';
 import { requireRole, type Role } from '../middleware/auth';
@@ -31,12 +31,43 @@ export interface MultipartSpec {
   files: readonly { name: string; description: string; required?: boolean }[];
 }
 
+/**
+ * One server-rendered page route (a page, a form post, an upload), registered through the registry so the
+ * document lists it with the roles that really guard it. Its form, query and params schemas describe what it reads
+ * for the document; the page checks its input itself, to show each problem next to its field.
+ */
+export interface PageSpec {
+  method: 'get' | 'post';
+  path: string;
+  summary: string;
+  tag: string;
+  roles: Role[] | 'public';
+  /** The fields of an application/x-www-form-urlencoded body (a page also takes them as JSON). */
+  form?: z.ZodType;
+  /** A multipart/form-data body: read by multipartBody, keeping the fields when the upload is refused. */
+  multipart?: MultipartSpec;
+  query?: z.ZodType;
+  params?: z.ZodType;
+  /** The page shows the problems of its whole form next to the fields (see FormPages): the text door leaves it be. */
+  formPage?: boolean;
+  /**
+   * Every status the route answers itself: a page (text/html by default, or the `contentType` given), a redirect
+   * (`redirect: true`, with Location), or a refusal shown as a page. Refusals by the doors before the handler
+   * (400, 401, 403, 404 for a path with ids, 413, 415, 503) are added by the document.
+   */
+  responses: Record<number, PageResponse>;
+}
+
+/** One answer of a page route. */
+export interface PageResponse { description: string; redirect?: boolean; contentType?: string | readonly string[]; schema?: z.ZodType }
+
 /** Validated input handed to a route handler. */
 export interface RouteInput<B, Q, P> { body: B; query: Q; params: P }
 
 /** Collects route specs so the OpenAPI document is generated from exactly what the routers validate. */
 export class ApiRegistry {
   readonly routes: RouteSpec<unknown, unknown, unknown>[] = [];
+  readonly pages: PageSpec[] = [];
   /** Pages that show input problems next to their fields (see textDoor). */
   readonly formPages = new FormPages();
 
@@ -61,6 +92,19 @@ export class ApiRegistry {
     });
   }
 
+  /**
+   * Registers a page route: the role guard from spec.roles, the upload reader from spec.multipart, then the
+   * page's own middleware and handler; and records it for the OpenAPI document.
+   */
+  page(router: Router, spec: PageSpec, ...handlers: Middleware[]): void {
+    if (spec.form && spec.multipart) throw new Error(`${spec.method} ${spec.path}: a page takes either a form or a multipart body`);
+    this.pages.push(spec);
+    if (spec.formPage) this.formPages.add(spec.method, spec.path);
+    const guards = spec.roles === 'public' ? [] : [requireRole(...spec.roles)];
+    const bodyReaders = spec.multipart ? [multipartBody({ fileFields: spec.multipart.files.map((f) => f.name), keepFields: true })] : [];
+    router[spec.method](spec.path, ...guards, ...bodyReaders, ...handlers);
+  }
+
   /** The OpenAPI 3.1 document for every registered route. */
   openApiDocument(info: { title: string; version: string; serverUrl: string }) {
     const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
@@ -78,19 +122,12 @@ export class ApiRegistry {
       ];
       const responses: Record<string, unknown> = {};
       for (const [status, r] of Object.entries(route.responses)) {
-        responses[status] = { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: schema(r.schema) } } } : {}) };
+        responses[status] = { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: schema(r.schema) } } } : {}), ...refusalHeaders(status) };
       }
-      const errors: Record<string, string> = {
-        400: 'Invalid input: the details name each field and the rule it broke (text must not hold NUL characters or invalid Unicode)',
-        ...(route.roles === 'public' ? {} : { 401: 'Not logged in', 403: 'Your role may not do this' }),
-        ...(route.body || route.multipart ? {
-          413: 'The body is too large',
-          415: route.multipart ? 'The body is not multipart/form-data' : 'The body is not application/json',
-        } : {}),
-      };
-      for (const [status, description] of Object.entries(errors)) {
-        responses[status] ??= { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      for (const [status, description] of Object.entries(doorRefusals(route, route.body ? 'application/json' : route.multipart ? 'multipart/form-data' : null))) {
+        responses[status] ??= { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } }, ...refusalHeaders(status) };
       }
+      responses['431'] ??= HEADERS_TOO_LARGE;
       paths[path] ??= {};
       paths[path][route.method] = {
         summary: route.summary, tags: [route.tag],
@@ -98,6 +135,38 @@ export class ApiRegistry {
         ...(parameters.length ? { parameters } : {}),
         ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(route.body) } } } } : {}),
         ...(route.multipart ? { requestBody: { required: true, content: { 'multipart/form-data': multipartSchema(route.multipart, schema) } } } : {}),
+        responses,
+      };
+    }
+    for (const page of this.pages) {
+      const path = page.path.replace(/:(\w+)/g, '{$1}');
+      const parameters = [...objectParams(page.params, 'path', schema), ...objectParams(page.query, 'query', schema)];
+      // A refusal is a page for a browser and the uniform error body for a client that asks for JSON.
+      const refusal = { 'text/html': {}, 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
+      const responses: Record<string, unknown> = {};
+      for (const [status, r] of Object.entries(page.responses)) {
+        const types = typeof r.contentType === 'string' ? [r.contentType] : r.contentType ?? ['text/html'];
+        const content = r.redirect ? undefined : Number(status) >= 400 ? refusal
+          : Object.fromEntries(types.map((type) => [type, r.schema ? { schema: schema(r.schema) } : {}]));
+        responses[status] = { description: r.description, ...(content ? { content } : {}), ...(r.redirect ? { headers: { Location: LOCATION } } : refusalHeaders(status)) };
+      }
+      // A browser that is not logged in is sent to the login page instead of a 401.
+      if (page.roles !== 'public' && page.method === 'get') {
+        responses['302'] ??= { description: 'Not logged in: to the login page (browsers; others get 401)', headers: { Location: LOCATION } };
+      }
+      const body = page.form ? 'application/x-www-form-urlencoded' : page.multipart ? 'multipart/form-data' : page.method === 'post' ? 'application/x-www-form-urlencoded' : null;
+      for (const [status, description] of Object.entries(doorRefusals(page, body))) {
+        responses[status] ??= { description, content: refusal, ...refusalHeaders(status) };
+      }
+      responses['431'] ??= HEADERS_TOO_LARGE;
+      const form = page.form ? schema(page.form) : { type: 'object', properties: {} };
+      paths[path] ??= {};
+      paths[path][page.method] = {
+        summary: page.summary, tags: [page.tag],
+        ...(page.roles === 'public' ? {} : { security: [{ bearer: [] }, { session: [] }], 'x-roles': page.roles }),
+        ...(parameters.length ? { parameters } : {}),
+        ...(page.multipart ? { requestBody: { required: true, content: { 'multipart/form-data': multipartSchema(page.multipart, schema) } } } : {}),
+        ...(page.method === 'post' && !page.multipart ? { requestBody: { required: false, content: { 'application/x-www-form-urlencoded': { schema: form } } } } : {}),
         responses,
       };
     }
@@ -116,6 +185,32 @@ export class ApiRegistry {
     };
   }
 }
+
+/** The Location header of a redirect. */
+const LOCATION = { description: 'Where to go next', schema: { type: 'string' } };
+
+/** A 503's Retry-After header (seconds). */
+function refusalHeaders(status: string) {
+  return status === '503' ? { headers: { 'Retry-After': { description: 'Seconds to wait before trying again', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } } } } : {};
+}
+
+/**
+ * What the doors before a handler may answer for a route: a bad path, query or body (400), the session (401, 403),
+ * an id in the path that names nothing (404), a body too large or of another type (413, 415), and a dependency
+ * that is down or an upload beyond the cap (503 with Retry-After).
+ */
+function doorRefusals(route: { roles: Role[] | 'public'; params?: z.ZodType }, bodyType: string | null): Record<string, string> {
+  return {
+    400: 'Invalid input: the details name each field and the rule it broke (text must not hold NUL characters or invalid Unicode)',
+    ...(route.roles === 'public' ? {} : { 401: 'Not logged in', 403: 'Your role may not do this' }),
+    ...(route.params ? { 404: 'Nothing of yours has this id' } : {}),
+    ...(bodyType ? { 413: 'The body is too large', 415: `The body is not ${bodyType}` } : {}),
+    503: 'A service it needs (Temporal, PostgreSQL) is not answering, or too many uploads are being read: try again after Retry-After seconds',
+  };
+}
+
+/** Node's HTTP server refuses a request line and headers larger than 16 KiB itself, with no body (a long query can be). */
+const HEADERS_TOO_LARGE = { description: 'The URL and headers together are larger than 16 KiB (answered by the HTTP server, without a body)' };
 
 function objectParams(s: z.ZodType | undefined, location: 'path' | 'query', toSchema: (s: z.ZodType) => unknown) {
   if (!s) return [];

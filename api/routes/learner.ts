@@ -5,8 +5,9 @@ import { z } from 'zod';
 import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 import type { Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
+import { text } from '../text-input';
 import { HttpError } from '../errors';
-import { currentSession, requireRole } from '../middleware/auth';
+import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { caseParams, journeySchema, registrationSchema } from '../schemas';
 import { getJourney, listJourneys, listProgrammes, startJourney } from '../services/journeys';
@@ -52,13 +53,19 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
   });
 
   // Pages.
-  router.get('/learner', requireRole('learner'), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/learner', summary: 'The learner\'s home: journeys and the registration form', tag: 'learner pages', roles: ['learner'],
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     await learnerHome(ctx, {});
   });
 
   // The form is checked whole by registrationSchema, which shows each problem next to its field.
-  api.formPages.add('post', '/learner/journeys');
-  router.post('/learner/journeys', requireRole('learner'), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/learner/journeys', summary: 'Register for an account (starts the journey)', tag: 'learner pages', roles: ['learner'],
+    form: registrationSchema, formPage: true,
+    responses: { 302: { description: 'To the journey page', redirect: true }, 400: { description: 'The form again, each problem next to its field' } },
+  }, async (ctx) => {
     const form = (ctx.request.body ?? {}) as Record<string, string>;
     const parsed = registrationSchema.safeParse(form);
     if (!parsed.success) {
@@ -78,7 +85,11 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     }
   });
 
-  router.get('/learner/journeys/:caseId', requireRole('learner'), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/learner/journeys/:caseId', summary: 'One of the learner\'s journeys', tag: 'learner pages', roles: ['learner'],
+    params: caseParams, query: z.object({ notice: text().max(100).optional(), reason: text().max(100).optional() }),
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     await journeyPage(ctx, deps, renderer);
   });
 

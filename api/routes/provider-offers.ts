@@ -8,9 +8,10 @@ import type { PageLanguage, Renderer } from '../../web/render';
 import { translate } from '../../web/render';
 import { attachment } from '../content-disposition';
 import type { ApiDeps } from '../deps';
+import { text } from '../text-input';
 import { HttpError } from '../errors';
-import { currentSession, requireRole } from '../middleware/auth';
-import { multipartBody, uploadFailure } from '../middleware/upload';
+import { currentSession } from '../middleware/auth';
+import { uploadFailure } from '../middleware/upload';
 import { renderPage } from '../pages';
 import {
   createOfferSchema, offerActionSchema, offerDocumentParams, offerFieldsSchema, offerGroupSchema, offerParams, offerProblemSchema,
@@ -30,8 +31,15 @@ const OFFER_FORM_FIELDS = [
   'digcompLevel', 'digitalSharePercent', 'hoursTheory', 'hoursPractice', 'licenceNumber', 'coefficientCode',
 ] as const;
 const MAX_PLACES = 20;
+/** The offer form: its text fields, the cost in euros and one input per place of delivery (`place_<n>`). */
+const offerForm = z.object(Object.fromEntries([...OFFER_FORM_FIELDS, 'statedCost', ...Array.from({ length: MAX_PLACES }, (_, i) => `place_${i}`)]
+  .map((field) => [field, text().max(10_000).optional()])));
 const DONE = ['created', 'saved', 'uploaded', 'submitted', 'withdrawn', 'group_added'] as const;
 const stateSchema = z.object({ state: z.string() });
+/** The parts of an offer (OfferSummary, OfferDetail) every answer carries; the document names them, the rest is free. */
+const offerViewSchema = z.object({
+  id: z.uuid(), state: z.string(), title: z.object({ lv: z.string(), en: z.string() }), callId: z.uuid().nullable(), updatedAt: z.string(),
+});
 
 /** The provider's offers in calls: drafts, documents, submission, groups, survey results. */
 export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
@@ -51,7 +59,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   api.add(router, {
     method: 'post', path: '/api/provider/offers', summary: 'Start a draft offer in a call that is taking offers',
     tag: 'provider offers', roles: [...PROVIDER], body: createOfferSchema,
-    responses: { 201: { description: 'The draft' }, 409: { description: 'The call is not taking offers now' } },
+    responses: { 201: { description: 'The draft', schema: offerViewSchema }, 409: { description: 'The call is not taking offers now' } },
   }, async (ctx, { body }) => {
     ctx.status = 201;
     ctx.body = await createDraft(deps, currentSession(ctx), body);
@@ -60,7 +68,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   api.add(router, {
     method: 'get', path: '/api/provider/offers/:offerId', summary: 'One of your offers: fields, documents, computed cost, groups',
     tag: 'provider offers', roles: [...PROVIDER], params: offerParams,
-    responses: { 200: { description: 'The offer' }, 404: { description: 'You have no offer with this id' } },
+    responses: { 200: { description: 'The offer', schema: offerViewSchema }, 404: { description: 'You have no offer with this id' } },
   }, async (ctx, { params }) => {
     ctx.body = await getOwnOffer(deps, currentSession(ctx), params.offerId);
   });
@@ -68,7 +76,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   api.add(router, {
     method: 'post', path: '/api/provider/offers/:offerId', summary: 'Save fields of a draft (or withdrawn) offer; only the fields sent change',
     tag: 'provider offers', roles: [...PROVIDER], params: offerParams, body: offerFieldsSchema,
-    responses: { 200: { description: 'The offer' }, 404: { description: 'You have no offer with this id' }, 409: { description: 'offer_frozen: submitted offers cannot be edited; withdraw first' } },
+    responses: { 200: { description: 'The offer', schema: offerViewSchema }, 404: { description: 'You have no offer with this id' }, 409: { description: 'offer_frozen: submitted offers cannot be edited; withdraw first' } },
   }, async (ctx, { params, body }) => {
     ctx.body = await updateDraft(deps, currentSession(ctx), params.offerId, body);
   });
@@ -126,13 +134,19 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   });
 
   // --- Pages ---
-  router.get('/provider/offers', requireRole(...PROVIDER), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/provider/offers', summary: 'The provider\'s offers and the calls taking offers', tag: 'provider pages', roles: [...PROVIDER],
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     await offersPage(ctx, {});
   });
 
   // These forms check every field they read with their schemas and show each problem next to its field.
-  for (const path of ['/provider/offers', '/provider/offers/:offerId', '/provider/offers/:offerId/groups']) api.formPages.add('post', path);
-  router.post('/provider/offers', requireRole(...PROVIDER), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/provider/offers', summary: 'Start a draft offer', tag: 'provider pages', roles: [...PROVIDER],
+    form: createOfferSchema, formPage: true,
+    responses: { 302: { description: 'To the new draft', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'The call is not taking offers: the form again, saying so' } },
+  }, async (ctx) => {
     const form = pick(ctx.request.body, ['callId', 'titleLv', 'titleEn', 'requestId']);
     const parsed = createOfferSchema.safeParse(form);
     if (!parsed.success) {
@@ -152,11 +166,19 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     }
   });
 
-  router.get('/provider/offers/:offerId', requireRole(...PROVIDER), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/provider/offers/:offerId', summary: 'One offer with its form, documents and groups', tag: 'provider pages', roles: [...PROVIDER],
+    params: offerParams, query: z.object({ done: text().max(20).optional() }),
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     await offerPage(ctx, {});
   });
 
-  router.post('/provider/offers/:offerId', requireRole(...PROVIDER), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/provider/offers/:offerId', summary: 'Save the fields of a draft offer', tag: 'provider pages', roles: [...PROVIDER],
+    params: offerParams, form: offerForm, formPage: true,
+    responses: { 302: { description: 'To the offer', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'The offer is submitted and cannot be edited: the form again, saying so' } },
+  }, async (ctx) => {
     const offerId = offerIdOf(ctx);
     const form = pick(ctx.request.body, [...OFFER_FORM_FIELDS, 'statedCost', ...Array.from({ length: MAX_PLACES }, (_, i) => `place_${i}`)]);
     const { input, problems } = offerInputFromForm(form);
@@ -178,7 +200,11 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     ctx.redirect(`/provider/offers/${offerId}?done=saved#status`);
   });
 
-  router.post('/provider/offers/:offerId/documents/:kind', requireRole(...PROVIDER), multipartBody({ fileFields: ['file'], keepFields: true }), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/provider/offers/:offerId/documents/:kind', summary: 'Attach a document to an offer (multipart/form-data, file field `file`)', tag: 'provider pages', roles: [...PROVIDER],
+    params: offerDocumentParams, multipart: { files: [{ name: 'file', description: 'PDF or e-signed .edoc/.asice, at most 10 MB' }] },
+    responses: { 302: { description: 'To the offer', redirect: true }, 400: { description: 'The offer page again, the problem next to the document' }, 409: { description: 'The offer is submitted: the offer page, saying so' }, 413: { description: 'Larger than 10 MB: the offer page, saying so' }, 415: { description: 'A part in a charset other than UTF-8: the offer page, saying so' } },
+  }, async (ctx) => {
     const offerId = offerIdOf(ctx);
     const kind = String(ctx.params.kind);
     const failed = uploadFailure(ctx);
@@ -198,7 +224,11 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
 
   // The provider downloads what it attached to its own offer; the bytes go out as stored, as an attachment, never
   // rendered in the page.
-  router.get('/provider/offers/:offerId/documents/:kind', requireRole(...PROVIDER), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/provider/offers/:offerId/documents/:kind', summary: 'Download a document of your offer (as an attachment)', tag: 'provider pages', roles: [...PROVIDER],
+    params: offerDocumentParams,
+    responses: { 200: { description: 'The document as stored', contentType: '*/*' } },
+  }, async (ctx) => {
     const params = offerDocumentParams.safeParse(ctx.params);
     if (!params.success) throw new HttpError(404, 'document_not_found', 'You have no document of this kind on this offer');
     const document = await getOwnOfferDocument(deps, currentSession(ctx), params.data.offerId, params.data.kind);
@@ -210,15 +240,27 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     ctx.body = document.content;
   });
 
-  router.post('/provider/offers/:offerId/submit', requireRole(...PROVIDER), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/provider/offers/:offerId/submit', summary: 'Submit the offer (the automated checks run first)', tag: 'provider pages', roles: [...PROVIDER],
+    params: offerParams, form: offerActionSchema,
+    responses: { 302: { description: 'To the offer', redirect: true }, 403: { description: 'Not the administrator: the offer page, saying so' }, 409: { description: 'Refused: the offer page, saying why' }, 422: { description: 'The automated checks failed: the offer page, each problem next to its field' } },
+  }, async (ctx) => {
     await offerAction(ctx, 'submitted', (id, requestId) => submitOffer(deps, currentSession(ctx), id, requestId));
   });
 
-  router.post('/provider/offers/:offerId/withdraw', requireRole(...PROVIDER), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/provider/offers/:offerId/withdraw', summary: 'Withdraw the submitted offer to edit it', tag: 'provider pages', roles: [...PROVIDER],
+    params: offerParams, form: offerActionSchema,
+    responses: { 302: { description: 'To the offer', redirect: true }, 403: { description: 'Not the administrator: the offer page, saying so' }, 409: { description: 'Refused: the offer page, saying why' } },
+  }, async (ctx) => {
     await offerAction(ctx, 'withdrawn', (id, requestId) => withdrawOffer(deps, currentSession(ctx), id, requestId));
   });
 
-  router.post('/provider/offers/:offerId/groups', requireRole(...PROVIDER), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/provider/offers/:offerId/groups', summary: 'Add a group to a published offer', tag: 'provider pages', roles: [...PROVIDER],
+    params: offerParams, form: offerGroupSchema, formPage: true,
+    responses: { 302: { description: 'To the offer', redirect: true }, 400: { description: 'The group form again, each problem next to its field' }, 409: { description: 'The offer is not published: the offer page, saying so' } },
+  }, async (ctx) => {
     const offerId = offerIdOf(ctx);
     const groupForm = pick(ctx.request.body, ['place', 'startsOn', 'endsOn', 'schedule', 'capacity', 'requestId']);
     const parsed = offerGroupSchema.safeParse(groupForm);
@@ -237,7 +279,10 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     ctx.redirect(`/provider/offers/${offerId}?done=group_added#groups`);
   });
 
-  router.get('/provider/surveys', requireRole(...PROVIDER), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/provider/surveys', summary: 'Survey results of the institution', tag: 'provider pages', roles: [...PROVIDER],
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     const results = await surveyResults(deps, currentSession(ctx));
     const l = lang(ctx);
     const shape = (s: typeof results.institution) => ({

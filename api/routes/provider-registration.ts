@@ -5,8 +5,8 @@ import type { PageLanguage, Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { text } from '../text-input';
-import { currentSession, requireRole } from '../middleware/auth';
-import { multipartBody, uploadFailure } from '../middleware/upload';
+import { currentSession } from '../middleware/auth';
+import { uploadFailure } from '../middleware/upload';
 import { renderPage } from '../pages';
 import { providerRegistrationSchema, providerStaffRegistrationSchema, staffDecisionSchema, staffParams } from '../provider-schemas';
 import {
@@ -96,11 +96,18 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
   });
 
   // --- Pages ---
-  router.get('/providers/register', (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/providers/register', summary: 'The registration form of an education provider', tag: 'provider registration pages', roles: 'public',
+    responses: { 200: { description: 'The page' } },
+  }, (ctx) => {
     registrationPage(ctx, { form: { language: ctx.state.lang as string }, errors: {} });
   });
 
-  router.post('/providers/register', multipartBody({ fileFields: ['declaration'], keepFields: true }), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/providers/register', summary: 'Register an education provider (multipart/form-data with the declaration)', tag: 'provider registration pages', roles: 'public',
+    multipart: { fields: providerRegistrationSchema, files: [{ name: 'declaration', description: 'The signed declaration: PDF or e-signed .edoc/.asice, at most 10 MB' }] },
+    responses: { 302: { description: 'To the page saying a confirmation link was sent', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'Already registered: the form again, naming the field' }, 413: { description: 'The declaration is larger than 10 MB: the form again, saying so' }, 415: { description: 'A part in a charset other than UTF-8: the form again, saying so' } },
+  }, async (ctx) => {
     const form = pick(ctx.request.body, REGISTRATION_FIELDS);
     const failed = uploadFailure(ctx);
     const { data, problems } = registrationProblems(providerRegistrationSchema, form, declarationOf(ctx));
@@ -121,11 +128,19 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
     ctx.redirect(`/providers/register/sent?email=${encodeURIComponent(data.email)}`);
   });
 
-  router.get('/providers/register/sent', (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/providers/register/sent', summary: 'A confirmation link was sent', tag: 'provider registration pages', roles: 'public',
+    query: z.object({ email: text().max(320).optional() }),
+    responses: { 200: { description: 'The page' } },
+  }, (ctx) => {
     renderPage(ctx, renderer, 'provider-register-sent', 'providerAccount.sent.title', { email: typeof ctx.query.email === 'string' ? ctx.query.email : '' });
   });
 
-  router.get('/providers/confirm', async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/providers/confirm', summary: 'Confirm the e-mail address with the e-mailed link', tag: 'provider registration pages', roles: 'public',
+    query: z.object({ token: text().max(2000).optional() }),
+    responses: { 200: { description: 'The page' }, 400: { description: 'The link is not valid' }, 409: { description: 'The registration cannot be confirmed any more' }, 410: { description: 'The link or the registration has expired' } },
+  }, async (ctx) => {
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
     ctx.set('cache-control', 'no-store');
     try {
@@ -139,12 +154,18 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
     }
   });
 
-  router.get('/providers/staff/register', (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/providers/staff/register', summary: 'The form for staff of a provider to ask to join it', tag: 'provider registration pages', roles: 'public',
+    responses: { 200: { description: 'The page' } },
+  }, (ctx) => {
     renderPage(ctx, renderer, 'provider-staff-register', 'providerAccount.staffRegister.title', { form: {}, errors: {} });
   });
 
-  api.formPages.add('post', '/providers/staff/register');
-  router.post('/providers/staff/register', async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/providers/staff/register', summary: 'A staff member asks to join their provider', tag: 'provider registration pages', roles: 'public',
+    form: providerStaffRegistrationSchema, formPage: true,
+    responses: { 302: { description: 'To the page saying the request was sent', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'The e-mail is already registered: the form again, saying so' } },
+  }, async (ctx) => {
     const form = pick(ctx.request.body, STAFF_FIELDS);
     const lang = ctx.state.lang as PageLanguage;
     try {
@@ -158,15 +179,26 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
     ctx.redirect('/providers/staff/register/sent');
   });
 
-  router.get('/providers/staff/register/sent', (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/providers/staff/register/sent', summary: 'The request to join was sent', tag: 'provider registration pages', roles: 'public',
+    responses: { 200: { description: 'The page' } },
+  }, (ctx) => {
     renderPage(ctx, renderer, 'provider-staff-register-sent', 'providerAccount.staffSent.title');
   });
 
-  router.get('/provider/staff', requireRole('provider'), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/provider/staff', summary: 'The users of the provider', tag: 'provider pages', roles: ['provider'],
+    query: z.object({ done: text().max(20).optional() }),
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     await staffPage(ctx, {});
   });
 
-  router.post('/provider/staff/:userId/decision', requireRole('provider'), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/provider/staff/:userId/decision', summary: 'Approve or reject a staff member\'s request', tag: 'provider pages', roles: ['provider'],
+    params: staffParams, form: staffDecisionSchema,
+    responses: { 302: { description: 'To the staff page', redirect: true }, 400: { description: 'The staff page again, saying what is wrong' }, 409: { description: 'Already decided: the staff page, saying so' } },
+  }, async (ctx) => {
     const params = staffParams.safeParse(ctx.params);
     const body = staffDecisionSchema.safeParse(pick(ctx.request.body, ['decision']));
     if (!params.success) throw new HttpError(404, 'user_not_found', 'Your institution has no user with this id');

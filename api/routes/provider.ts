@@ -4,8 +4,9 @@ import { z } from 'zod';
 import type { PageLanguage, Renderer } from '../../web/render';
 import { translate } from '../../web/render';
 import type { ApiDeps } from '../deps';
+import { text } from '../text-input';
 import { HttpError } from '../errors';
-import { currentSession, requireRole } from '../middleware/auth';
+import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import {
   applicationParams, enrolmentDecisionSchema, providerApplicationSchema, providerApplicationsQuery, studyOutcomeSchema,
@@ -67,18 +68,30 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
   });
 
   // Pages.
-  router.get('/provider', requireRole(...PROVIDER), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/provider', summary: 'The provider\'s workspace: applications, enrolment, outcomes', tag: 'provider pages', roles: [...PROVIDER],
+    query: z.object({ done: text().max(20).optional() }),
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     await workspace(ctx, {});
   });
 
-  router.post('/provider/applications/:applicationId/decision', requireRole(...PROVIDER), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/provider/applications/:applicationId/decision', summary: 'Enrol or decline from the workspace', tag: 'provider pages', roles: [...PROVIDER],
+    params: applicationParams, form: enrolmentDecisionSchema,
+    responses: { 302: { description: 'To the workspace', redirect: true }, 400: { description: 'The workspace again, the problem next to the field' }, 409: { description: 'Refused (group full, already decided): the workspace, saying so' } },
+  }, async (ctx) => {
     await pageAction(ctx, enrolmentDecisionSchema, async (id, data) => {
       await decideEnrolment(deps, currentSession(ctx), id, data);
       return data.decision === 'enrol' ? 'enrolled' : 'declined';
     });
   });
 
-  router.post('/provider/applications/:applicationId/outcome', requireRole(...PROVIDER), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/provider/applications/:applicationId/outcome', summary: 'Report completion or dropout from the workspace', tag: 'provider pages', roles: [...PROVIDER],
+    params: applicationParams, form: studyOutcomeSchema,
+    responses: { 302: { description: 'To the workspace', redirect: true }, 400: { description: 'The workspace again, the problem next to the field' }, 409: { description: 'Refused (not enrolled, too early): the workspace, saying so' } },
+  }, async (ctx) => {
     await pageAction(ctx, studyOutcomeSchema, async (id, data) => {
       await reportOutcome(deps, currentSession(ctx), id, data);
       return data.outcome;

@@ -10,7 +10,9 @@ import { checkDependencies, READY_NEEDS } from '../services/health';
 /** Routes anyone may use: the home page, health and readiness, the OpenAPI document and metrics. */
 export function publicRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
   const router = new Router();
-  router.get('/', (ctx) => renderPage(ctx, renderer, 'home', 'home.title'));
+  api.page(router, {
+    method: 'get', path: '/', summary: 'The home page', tag: 'pages', roles: 'public', responses: { 200: { description: 'The page' } },
+  }, (ctx) => renderPage(ctx, renderer, 'home', 'home.title'));
 
   const checkSchema = z.object({ status: z.enum(['ok', 'down']), ms: z.number() });
   const healthSchema = z.object({
@@ -40,11 +42,17 @@ export function publicRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer
     });
   }
 
-  router.get('/api/openapi.json', (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/api/openapi.json', summary: 'This document', tag: 'public', roles: 'public',
+    responses: { 200: { description: 'The OpenAPI 3.1 document', contentType: 'application/json' } },
+  }, (ctx) => {
     ctx.body = api.openApiDocument({ title: 'Individual learning accounts API', version: '0.1.0', serverUrl: deps.publicUrl });
   });
 
-  router.get('/metrics', async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/metrics', summary: "The API process's Prometheus metrics", tag: 'public', roles: 'public',
+    responses: { 200: { description: 'Metrics in the Prometheus text format', contentType: 'text/plain' } },
+  }, async (ctx) => {
     ctx.type = deps.metrics.registry.contentType;
     ctx.body = await deps.metrics.registry.metrics();
   });

@@ -5,8 +5,9 @@ import type { Renderer } from '../../web/render';
 import { translate, type PageLanguage } from '../../web/render';
 import { attachment } from '../content-disposition';
 import type { ApiDeps } from '../deps';
+import { text } from '../text-input';
 import { HttpError } from '../errors';
-import { currentSession, requireRole } from '../middleware/auth';
+import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import {
   ASSIGNEE_FILTERS, DUE_FILTERS, INBOX_SORTS, INBOX_STATES, TASK_TYPES, assignSchema, decisionSchema, documentParams, inboxCountsSchema,
@@ -22,6 +23,12 @@ import type { ApiRegistry } from './define';
 import { isUuid } from '../../domain/uuid';
 
 const STAFF = ['staff', 'admin'] as const;
+
+/** The decision form: decision and comment, the reasons one per line, one checkbox per checklist item (`checklist_<code>`). */
+const decisionForm = z.object({ decision: text().max(40), comment: text().max(2000).optional(), reasons: text().max(5000).optional() })
+  .catchall(z.literal('on'));
+/** The claim, release and assign buttons: the list to go back to (its filters as a query string) and the colleague. */
+const assignmentForm = z.object({ back: text().max(2000).optional(), assigneeId: text().max(100).optional() });
 
 /** The agency staff's task inbox: pages and API. */
 export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
@@ -83,7 +90,11 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   });
 
   // Pages.
-  router.get('/staff/tasks', requireRole(...STAFF), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/staff/tasks', summary: 'The task inbox with its filters', tag: 'staff pages', roles: [...STAFF],
+    query: inboxQuery.extend({ done: text().max(20).optional() }),
+    responses: { 200: { description: 'The page' }, 400: { description: 'A filter is wrong: the page says which, next to it' } },
+  }, async (ctx) => {
     const lang = ctx.state.lang as PageLanguage;
     // ?lang= belongs to the language switch and ?done= to the message after an action, not to the filters.
     const raw = Object.fromEntries(Object.entries(ctx.query).filter(([key]) => !PAGE_PARAMS.includes(key)));
@@ -126,14 +137,26 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     });
   });
 
-  router.get('/staff/tasks/:taskId', requireRole(...STAFF), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/staff/tasks/:taskId', summary: 'One task with its decision form', tag: 'staff pages', roles: [...STAFF],
+    params: taskParams, query: z.object({ done: text().max(20).optional() }),
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     const done = typeof ctx.query.done === 'string' && DONE.includes(ctx.query.done) ? ctx.query.done : null;
     await taskPage(ctx, { doneText: done ? translate(ctx.state.lang, `inbox.done.${done}`) : undefined });
   });
 
   // Claim, release and assign from the page: back to the list the button was in (filters kept), or to the task.
   for (const action of ['claim', 'unclaim', 'assign'] as const) {
-    router.post(`/staff/tasks/:taskId/${action}`, requireRole(...STAFF), async (ctx) => {
+    api.page(router, {
+      method: 'post', path: `/staff/tasks/:taskId/${action}`, tag: 'staff pages', roles: [...STAFF], params: taskParams, form: assignmentForm,
+      summary: { claim: 'Take a task from the page', unclaim: 'Give a task back from the page', assign: 'Assign a task to a colleague (team leads)' }[action],
+      responses: {
+        303: { description: 'Back to the list the button was in, or to the task', redirect: true },
+        400: { description: 'No colleague chosen: the task page, saying so' }, 403: { description: 'Not a team lead: the task page, saying so' },
+        409: { description: 'Claimed by a colleague or no longer open: the task page, saying so' },
+      },
+    }, async (ctx) => {
       const form = (ctx.request.body ?? {}) as Record<string, string>;
       const params = taskParams.safeParse(ctx.params);
       if (!params.success) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
@@ -166,7 +189,11 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     });
   }
 
-  router.post('/staff/tasks/:taskId/decision', requireRole(...STAFF), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/staff/tasks/:taskId/decision', summary: 'Decide a task from its page', tag: 'staff pages', roles: [...STAFF],
+    params: taskParams, form: decisionForm,
+    responses: { 302: { description: 'To the inbox', redirect: true }, 400: { description: 'The task page again, each problem next to its field' }, 409: { description: 'Already decided or no longer open: the task page, saying so' } },
+  }, async (ctx) => {
     const form = (ctx.request.body ?? {}) as Record<string, string>;
     const parsed = decisionSchema.safeParse(decisionFromForm(form));
     if (!parsed.success) {
@@ -196,7 +223,11 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
 
   // Staff download a provider's document (the declaration, an offer's annexes) to check it; the bytes go out as
   // stored, as an attachment, never rendered in the page.
-  router.get('/staff/documents/:documentId', requireRole(...STAFF), async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/staff/documents/:documentId', summary: 'Download a provider\'s document (as an attachment)', tag: 'staff pages', roles: [...STAFF],
+    params: documentParams,
+    responses: { 200: { description: 'The document as stored', contentType: '*/*' } },
+  }, async (ctx) => {
     const params = documentParams.safeParse(ctx.params);
     const document = params.success ? await getDocument(deps, params.data.documentId) : undefined;
     if (!document) throw new HttpError(404, 'document_not_found', 'There is no such document');

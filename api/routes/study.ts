@@ -5,8 +5,9 @@ import { z } from 'zod';
 import { DROPOUT_REASONS, SURVEY_ASPECTS } from '../../domain/applications';
 import type { PageLanguage, Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
+import { text } from '../text-input';
 import { HttpError } from '../errors';
-import { currentSession, requireRole } from '../middleware/auth';
+import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import {
   applicationSchema, applyResultSchema, caseParams, offerSchema, offersQuery, studyViewSchema, surveySchema, withdrawalSchema,
@@ -18,6 +19,13 @@ import type { ApiRegistry } from './define';
 import { journeyPage } from './journey-page';
 
 const stageResult = z.object({ stage: z.string() });
+
+/** The survey form: one field per star rating (`rating_<aspect>`) and per reason checkbox (`reason_<reason>`). */
+const surveyForm = z.object({
+  requestId: text().max(100).optional(), otherText: text().max(2000).optional(),
+  ...Object.fromEntries(SURVEY_ASPECTS.map((aspect) => [`rating_${aspect}`, z.enum(['1', '2', '3', '4', '5']).optional()])),
+  ...Object.fromEntries(DROPOUT_REASONS.map((reason) => [`reason_${reason}`, z.literal('on').optional()])),
+});
 
 /**
  * The learner's side of applying and studying: the public catalogue of offers, and applying, withdrawing and
@@ -85,7 +93,11 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
 
   // Pages. The catalogue is public: anyone may see what is offered; the Apply forms appear for a learner whose
   // approved account takes an application in the offer's programme.
-  router.get('/offers', async (ctx) => {
+  api.page(router, {
+    method: 'get', path: '/offers', summary: 'Offers open for applications, with Apply forms for a learner', tag: 'catalogue', roles: 'public',
+    query: offersQuery,
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
     const parsed = offersQuery.safeParse(ctx.query);
     const query = parsed.success ? parsed.data : { page: 1 };
     const lang = ctx.state.lang as PageLanguage;
@@ -115,7 +127,11 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     });
   });
 
-  router.post('/learner/journeys/:caseId/applications', requireRole('learner'), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/learner/journeys/:caseId/applications', summary: 'Apply for a group from the page', tag: 'learner pages', roles: ['learner'],
+    params: caseParams, form: applicationSchema,
+    responses: { 302: { description: 'To the journey page, with the outcome', redirect: true } },
+  }, async (ctx) => {
     const params = parseOr400(caseParams, ctx.params, 'params');
     const body = parseOr400(applicationSchema, ctx.request.body ?? {}, 'body');
     const back = `/learner/journeys/${params.caseId}`;
@@ -133,7 +149,11 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     }
   });
 
-  router.post('/learner/journeys/:caseId/withdrawal', requireRole('learner'), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/learner/journeys/:caseId/withdrawal', summary: 'Withdraw the application or from study', tag: 'learner pages', roles: ['learner'],
+    params: caseParams, form: withdrawalSchema,
+    responses: { 302: { description: 'To the journey page', redirect: true } },
+  }, async (ctx) => {
     const params = parseOr400(caseParams, ctx.params, 'params');
     const body = parseOr400(withdrawalSchema, ctx.request.body ?? {}, 'body');
     const back = `/learner/journeys/${params.caseId}`;
@@ -146,7 +166,11 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     }
   });
 
-  router.post('/learner/journeys/:caseId/survey', requireRole('learner'), async (ctx) => {
+  api.page(router, {
+    method: 'post', path: '/learner/journeys/:caseId/survey', summary: 'Answer the survey', tag: 'learner pages', roles: ['learner'],
+    params: caseParams, form: surveyForm,
+    responses: { 302: { description: 'To the journey page', redirect: true }, 400: { description: 'The journey page again, each problem next to its field' } },
+  }, async (ctx) => {
     const params = parseOr400(caseParams, ctx.params, 'params');
     const form = (ctx.request.body ?? {}) as Record<string, string>;
     const back = `/learner/journeys/${params.caseId}`;

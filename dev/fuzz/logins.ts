@@ -1,0 +1,78 @@
+/**
+ * Sessions for the fuzz stage, got through the product's own doors: the staff login form for users with a
+ * password, the national sign-on (its stub) for learners, and the role choice after it for a coordinator.
+ */
+import { signInHeadless } from '../stubs/sso';
+
+/** The roles the stage fuzzes as; anonymous has no session. */
+export const FUZZ_ROLES = ['anonymous', 'learner', 'coordinator', 'provider', 'staff', 'lead', 'admin'] as const;
+export type FuzzRole = (typeof FUZZ_ROLES)[number];
+
+/** The demo users of dev/seed.ts and dev/seed-people.ts the stage logs in as. */
+const PASSWORD_USERS: Partial<Record<FuzzRole, { username: string; password: string }>> = {
+  provider: { username: 'provider', password: 'Provider#2026' },
+  staff: { username: 'staff', password: 'Agentura#2026' },
+  lead: { username: 'lead', password: 'Vaditaja#2026' },
+  admin: { username: 'admin', password: 'Admins#2026x' },
+};
+/** Anna Bērziņa, an eligible adult; Marta Zariņa, the coordinator of Daugavpils. */
+const LEARNER_CODE = '321178-40215';
+const COORDINATOR_CODE = '220288-10458';
+
+/** Where the stack is: the app, the SSO stub and the client the app is registered with there. */
+export interface LoginTarget {
+  appUrl: string;
+  ssoUrl: string;
+  ssoClientId: string;
+}
+
+/** The session token for a role (sent as a bearer token), or null for anonymous. */
+export async function sessionFor(role: FuzzRole, target: LoginTarget): Promise<string | null> {
+  if (role === 'anonymous') return null;
+  const user = PASSWORD_USERS[role];
+  if (user) return passwordLogin(target.appUrl, user.username, user.password);
+  const learner = await signOn(target, role === 'coordinator' ? COORDINATOR_CODE : LEARNER_CODE);
+  return role === 'coordinator' ? chooseCoordinatorRole(target.appUrl, learner) : learner;
+}
+
+/** The staff login form, as a browser posts it. */
+async function passwordLogin(appUrl: string, username: string, password: string): Promise<string> {
+  const res = await fetch(`${appUrl}/staff/login`, {
+    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+    body: new URLSearchParams({ username, password }),
+  });
+  return sessionOf(res, `login of ${username}`);
+}
+
+/** The sign-on round trip: our login door, the stub's sign-in form, our callback. */
+async function signOn(target: LoginTarget, personCode: string): Promise<string> {
+  const start = await fetch(`${target.appUrl}/auth/sso/login`, { redirect: 'manual', headers: { accept: 'text/html' } });
+  const authorize = new URL(start.headers.get('location') ?? '', target.appUrl);
+  const ssoCookie = start.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('ila_sso='));
+  if (!ssoCookie) throw new Error(`sign-on start: HTTP ${start.status} without the sign-on cookie`);
+  const callbackUrl = await signInHeadless(target.ssoUrl, {
+    clientId: target.ssoClientId, redirectUri: authorize.searchParams.get('redirect_uri') ?? '', personCode,
+    state: authorize.searchParams.get('state') ?? '', nonce: authorize.searchParams.get('nonce') ?? '',
+  });
+  const callback = await fetch(callbackUrl, { redirect: 'manual', headers: { cookie: ssoCookie, accept: 'text/html' } });
+  return sessionOf(callback, `sign-on of ${personCode}`);
+}
+
+/** The role choice page offers the coordinator's grant (by id); choosing it gives a coordinator session. */
+async function chooseCoordinatorRole(appUrl: string, learnerToken: string): Promise<string> {
+  const headers = { authorization: `Bearer ${learnerToken}`, accept: 'text/html' };
+  const page = await (await fetch(`${appUrl}/auth/role`, { headers })).text();
+  const grant = /name="role" value="([0-9a-f-]{36})"/.exec(page)?.[1];
+  if (!grant) throw new Error('the role choice page offers no coordinator role');
+  const res = await fetch(`${appUrl}/auth/role`, {
+    method: 'POST', redirect: 'manual', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ role: grant }),
+  });
+  return sessionOf(res, 'the coordinator role choice');
+}
+
+function sessionOf(res: Response, what: string): string {
+  const token = res.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('ila_session='))?.slice('ila_session='.length);
+  if (res.status !== 302 || !token) throw new Error(`${what} failed: HTTP ${res.status}, no session cookie`);
+  return token;
+}

@@ -1,0 +1,33 @@
+/** Which operations of the OpenAPI document each role's run fuzzes. */
+import type { FuzzRole } from './logins';
+
+/** The parts of the document this needs. */
+export interface OpenApiDocument {
+  paths: Record<string, Record<string, { 'x-roles'?: string[] } & Record<string, unknown>>>;
+  [key: string]: unknown;
+}
+
+/** The session role each fuzzing role logs in with (the team lead is staff with the team-lead flag). */
+const SESSION_ROLE: Record<Exclude<FuzzRole, 'anonymous'>, string> = {
+  learner: 'learner', coordinator: 'coordinator', provider: 'provider', staff: 'staff', lead: 'staff', admin: 'admin',
+};
+
+/** Public operations are also fuzzed with this role's session: the public pages show a learner the Apply forms. */
+const PUBLIC_TOO: readonly FuzzRole[] = ['learner'];
+
+/**
+ * The document with only the operations a role's run fuzzes. Anonymous gets every operation, so every door is
+ * knocked on without a session (401, 403, a redirect to the login, or a public answer). A logged-in role gets the
+ * operations its role may use (`x-roles`), where the fuzzer reaches past the guard into the handlers; the public
+ * operations only where a session changes what they do (PUBLIC_TOO), since the anonymous run covers them already.
+ */
+export function documentForRole(document: OpenApiDocument, role: FuzzRole): OpenApiDocument {
+  if (role === 'anonymous') return document;
+  const sessionRole = SESSION_ROLE[role];
+  const paths: OpenApiDocument['paths'] = {};
+  for (const [path, operations] of Object.entries(document.paths)) {
+    const kept = Object.entries(operations).filter(([, op]) => (op['x-roles'] ? op['x-roles'].includes(sessionRole) : PUBLIC_TOO.includes(role)));
+    if (kept.length > 0) paths[path] = Object.fromEntries(kept);
+  }
+  return { ...document, paths };
+}
