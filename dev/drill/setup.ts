@@ -71,6 +71,8 @@ export async function drillEnv(base: NodeJS.ProcessEnv, dataDir: string, learner
     env[variable] = String(await freePort());
   }
   env.WORKER_METRICS_PORT = String(await freePort(true));
+  // Thousands of request lines would bury the drill's own account of what it does; warnings and errors still show.
+  env.LOG_LEVEL = base.LOG_LEVEL?.trim() || 'warn';
   return env;
 }
 
