@@ -4,12 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { rigaEndOfDay } from '../../domain/dates';
 import { EXTRA_PEOPLE_VAR } from '../stubs/main';
-import { MAIL_CATCHER_WEB, STUBS } from '../stubs/ports';
+import { secondStackEnv } from '../services/stack';
 import { isRunning } from '../services/processes';
 import type { DrillLearner } from './scenarios';
 
@@ -26,53 +25,12 @@ export function freshDataDir(dataDir: string): void {
   fs.writeFileSync(pidFile, String(process.pid));
 }
 
-/**
- * The ports of `make run` and of the shared test servers: the kernel may hand out one of them while it is free
- * (55432 lies in its ephemeral range), and a `make run` started later would then find it taken.
- */
-const RESERVED = new Set([3000, 9464, 9465, 55432, 55433, 7233, 7243, 8233, 8243, 1025, 8025, 4100, 4101, 4102, 4103, 4104]);
-
-/** A port nothing listens on now (the kernel's choice); `pair` also needs the next one free (worker metrics). */
-async function freePort(pair = false): Promise<number> {
-  for (;;) {
-    const port = await listenOnce(0);
-    if (RESERVED.has(port) || (pair && RESERVED.has(port + 1))) continue;
-    if (!pair || (await listenOnce(port + 1).then(() => true, () => false))) return port;
-  }
-}
-
-function listenOnce(port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      const { port: bound } = server.address() as net.AddressInfo;
-      server.close(() => resolve(bound));
-    });
-  });
-}
-
-/**
- * Variables that would point the stack at someone else's services (a `make run`, the test servers); the drill
- * always starts its own, so they are dropped from the environment it is given.
- */
-const FOREIGN = [
-  'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'TEMPORAL_UI_URL', 'PUBLIC_URL', 'SESSION_SECRET',
-  'MAIL_CATCHER_URL', 'SSO_CLIENT_ID', 'SSO_CLIENT_SECRET', ...STUBS.map((s) => s.urlVar),
-];
-
 /** The environment for the drill's stack: every port free and its own, the drill's people for the stubs. */
 export async function drillEnv(base: NodeJS.ProcessEnv, dataDir: string, learners: readonly DrillLearner[]): Promise<NodeJS.ProcessEnv> {
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(base).filter(([key]) => !FOREIGN.includes(key)));
+  const env = await secondStackEnv(base);
   const peopleFile = path.join(dataDir, 'people.json');
   fs.writeFileSync(peopleFile, JSON.stringify(learners.map((l) => l.person)));
   env[EXTRA_PEOPLE_VAR] = peopleFile;
-  for (const variable of ['PORT', 'POSTGRES_PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', MAIL_CATCHER_WEB.portVar, ...STUBS.map((s) => s.portVar)]) {
-    env[variable] = String(await freePort());
-  }
-  env.WORKER_METRICS_PORT = String(await freePort(true));
-  // Thousands of request lines would bury the drill's own account of what it does; warnings and errors still show.
-  env.LOG_LEVEL = base.LOG_LEVEL?.trim() || 'warn';
   return env;
 }
 

@@ -45,6 +45,36 @@ function isPortOpen(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * The ports of `make run` and of the test servers: the kernel may hand one of them out while it is free (55432
+ * lies in its ephemeral range), and a `make run` or `make test` started later would then find it taken.
+ */
+const DEFAULT_PORTS = new Set([3000, 9464, 9465, 55432, 55433, 7233, 7243, 8233, 8243, 1025, 8025, 4100, 4101, 4102, 4103, 4104]);
+
+/**
+ * A port nothing listens on right now (the kernel's choice), never one of the default ports above; with `pair`,
+ * the next port is free too (the worker's metrics, and the Temporal SDK's on the next port).
+ */
+export async function freePort(pair = false): Promise<number> {
+  for (;;) {
+    const port = await listenOnce(0);
+    if (DEFAULT_PORTS.has(port) || (pair && (port === 65535 || DEFAULT_PORTS.has(port + 1)))) continue;
+    if (!pair || (await listenOnce(port + 1).then(() => true, () => false))) return port;
+  }
+}
+
+/** Listens on `port` (0: any) on 127.0.0.1 and closes again; resolves with the port bound. */
+function listenOnce(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      const { port: bound } = server.address() as net.AddressInfo;
+      server.close(() => resolve(bound));
+    });
+  });
+}
+
 /** Throws a clear error when `port` is taken, naming what we wanted to start there. */
 export async function assertPortFree(port: number, what: string): Promise<void> {
   await assertPortsFree([{ port, what }]);

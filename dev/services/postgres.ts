@@ -3,7 +3,7 @@
  * /usr/lib/postgresql/N/bin), with its own data directory and port, for the dev stack and the tests.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -76,7 +76,7 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
   const adminUrl = `postgres://${user}@127.0.0.1:${port}/postgres`;
   try {
     await unlessExited(server.current, waitForReady(dataDir, server.current.pid, 30_000));
-    await createDatabase(adminUrl, database);
+    await ensureDatabase(adminUrl, database);
   } catch (error) {
     await server.stop();
     throw error;
@@ -190,7 +190,8 @@ function readIfExists(file: string): string {
   }
 }
 
-async function createDatabase(adminUrl: string, database: string): Promise<void> {
+/** Creates `database` unless it exists. */
+async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
   const db = knex({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
   try {
     const { rows } = await db.raw<{ rows: unknown[] }>('select 1 from pg_database where datname = ?', [database]);
@@ -198,4 +199,13 @@ async function createDatabase(adminUrl: string, database: string): Promise<void>
   } finally {
     await db.destroy();
   }
+}
+
+/** A new, empty database named `<prefix>_<random>` on the server at `adminUrl`; returns its URL. */
+export async function createDatabase(adminUrl: string, prefix: string): Promise<string> {
+  const name = `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+  await ensureDatabase(adminUrl, name);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
 }

@@ -8,11 +8,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { searchAttributeTypes } from '../../workflows/ids';
-import { assertPortsFree, waitForHttp, waitForListener, type WantedPort } from './net';
+import { assertPortsFree, freePort, waitForHttp, waitForListener, type WantedPort } from './net';
 import { startPostgres, stopLeftoverPostgres, type PostgresOptions, type RunningPostgres } from './postgres';
 import { runCommand, stopStrays, superviseService, unlessExited, type SupervisedService } from './processes';
 import { ensureTemporalCli, startTemporal, stopLeftoverTemporal, type RunningTemporal, type TemporalOptions } from './temporal';
-import { MAIL_CATCHER_WEB, stubsWithoutUrl } from '../stubs/ports';
+import { MAIL_CATCHER_WEB, STUBS, stubsWithoutUrl } from '../stubs/ports';
 
 const root = path.resolve(__dirname, '..', '..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
@@ -36,6 +36,32 @@ export interface RunningStack {
   stubs: SupervisedService | null;
   worker: SupervisedService;
   api: SupervisedService;
+}
+
+/**
+ * Variables that would point a stack at someone else's services (a `make run`, the test servers) or share their
+ * secrets and names.
+ */
+const ADDRESS_VARS = [
+  'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'TEMPORAL_UI_URL', 'PUBLIC_URL', 'SESSION_SECRET',
+  'MAIL_CATCHER_URL', 'SSO_CLIENT_ID', 'SSO_CLIENT_SECRET', ...STUBS.map((stub) => stub.urlVar),
+];
+
+/** Every port variable startStack reads (the worker's metrics port also takes the next one). */
+const PORT_VARS = ['PORT', 'POSTGRES_PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', MAIL_CATCHER_WEB.portVar, ...STUBS.map((stub) => stub.portVar)];
+
+/**
+ * The environment for a second stack of this checkout beside `make run` and `make test` (the fuzz stage, the fault
+ * drill): none of the addresses it was given, so it starts every service itself, each on a free port of its own.
+ * Its processes log from `warn` unless LOG_LEVEL says otherwise: thousands of request lines would bury what
+ * matters (warnings, errors, a process that exits).
+ */
+export async function secondStackEnv(base: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(base).filter(([name]) => !ADDRESS_VARS.includes(name)));
+  for (const name of PORT_VARS) env[name] = String(await freePort());
+  env.WORKER_METRICS_PORT = String(await freePort(true));
+  env.LOG_LEVEL = base.LOG_LEVEL?.trim() || 'warn';
+  return env;
 }
 
 /** Starts everything and resolves once the API is ready and the worker polls; stop it with stopAll(). */

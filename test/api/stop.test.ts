@@ -8,7 +8,7 @@ import path from 'node:path';
 import test from 'ava';
 import { waitForListener } from '../../dev/services/net';
 import { spawnService, stopAll } from '../../dev/services/processes';
-import { freePort } from '../helpers/ports';
+import { freePort } from '../../dev/services/net';
 
 const root = path.join(__dirname, '..', '..');
 

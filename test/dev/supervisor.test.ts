@@ -15,7 +15,7 @@ import { assertPortsFree, isListeningBy, waitForListener } from '../../dev/servi
 import { startPostgres, stopLeftoverPostgres } from '../../dev/services/postgres';
 import { spawnService, stopAll, superviseService } from '../../dev/services/processes';
 import { stopLeftoverTemporal } from '../../dev/services/temporal';
-import { freePort } from '../helpers/ports';
+import { freePort } from '../../dev/services/net';
 
 const root = path.resolve(__dirname, '../..');
 

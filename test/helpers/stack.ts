@@ -32,6 +32,7 @@ import type { ProviderRegistrationInput } from '../../workflows/provider-registr
 import { createViisStub } from '../../dev/stubs/viis';
 import { createEnterpriseRegisterStub } from '../../dev/stubs/enterprise-register';
 import { seedCompanies, seedInstitutions } from '../../dev/seed-institutions';
+import { createDatabase } from '../../dev/services/postgres';
 
 /** The agency employee the system's SOPA queries are made in the name of, in tests (sample person). */
 export const TEST_SOPA_OPERATOR = { firstName: 'Ilze', lastName: 'Priede', personCode: '010180-10007' };
@@ -61,7 +62,7 @@ export async function startTestStack(opts: {
   const logger = createLogger('test', (process.env.TEST_LOG_LEVEL as 'info' | undefined) ?? 'warn');
 
   installQuietRuntime();
-  const databaseUrl = await createDatabase(adminUrl);
+  const databaseUrl = await createDatabase(adminUrl, 'test');
   await seed(databaseUrl);
   const db = createDb(databaseUrl);
   if (opts.manualApproval) await db('programmes').whereIn('code', opts.manualApproval).update({ approval: 'manual' });
@@ -201,18 +202,6 @@ function requireEnv(name: string): string {
   return value;
 }
 
-async function createDatabase(adminUrl: string): Promise<string> {
-  const name = `test_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
-  const admin: Knex = knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
-  try {
-    await admin.raw(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.destroy();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 async function dropDatabase(adminUrl: string, databaseUrl: string): Promise<void> {
   const name = new URL(databaseUrl).pathname.slice(1);

@@ -10,7 +10,7 @@ import { spawnService, stopAll } from '../../dev/services/processes';
 import { seedPeople } from '../../dev/seed-people';
 import { EXTRA_PEOPLE_VAR, peopleToServe } from '../../dev/stubs/main';
 import { STUBS, stubsWithoutUrl } from '../../dev/stubs/ports';
-import { freePort } from '../helpers/ports';
+import { freePort } from '../../dev/services/net';
 
 const root = path.join(__dirname, '..', '..');
 
