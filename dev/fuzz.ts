@@ -104,9 +104,10 @@ export async function runFuzzStage(opts: {
 }
 
 /**
- * The consistency check over the fuzzed stack (dev/consistency-check.ts). Journeys the fuzzer started may still
- * be between two steps, so a violation is only believed if it is still there after the workflows had time to
- * move on: up to three looks, 5 s apart.
+ * The consistency check over the fuzzed stack (dev/consistency-check.ts), over everything the fuzzer did: the
+ * check's usual two minutes' grace for rows still being written would leave out most of a two-minute stage, so
+ * only 10 s. Journeys the fuzzer started may still be between two steps, so a violation is only believed if it is
+ * still there after the workflows had time to move on: up to three looks, 5 s apart.
  */
 async function consistencyCheck(stack: RunningStack): Promise<StageItem> {
   const env = {
@@ -117,7 +118,7 @@ async function consistencyCheck(stack: RunningStack): Promise<StageItem> {
   let code = 2;
   for (let attempt = 1; attempt <= 3; attempt += 1) {
     process.stdout.write(`\n[fuzz] --- consistency check (look ${attempt} of 3)\n`);
-    code = await runCommand('consistency', process.execPath, ['--import', 'tsx', 'dev/consistency-check.ts'], { env, cwd: root });
+    code = await runCommand('consistency', process.execPath, ['--import', 'tsx', 'dev/consistency-check.ts', '--settle-seconds', '10'], { env, cwd: root });
     if (code === 0 || code === 2) break;
     if (attempt < 3) await sleep(5_000);
   }

@@ -27,10 +27,13 @@ test('an outage may answer 503; outside faults even a 503 misses the target; 5xx
   const outage = newPhase('Temporal stopped 30 s', true);
   recordAnswer(outage, 'unavailable', 4_000, 'POST /api/learner/journeys');
   recordAnswer(outage, 'ok', 20, 'GET /catalogue');
-  recordAnswer(outage, 'unavailable', 10_030, 'POST /api/learner/journeys/:id/applications');
+  recordAnswer(outage, 'unavailable', 9_600, 'POST /api/learner/journeys/:id/applications');
   t.deepEqual(phaseProblems(outage), []);
   t.is(outage.requests, 3);
-  t.is(outage.maxAnswerMs, 10_030);
+  t.is(outage.maxAnswerMs, 9_600);
+  // Ten seconds is the limit, with no margin: the API's own limit for its calls to Temporal is 9.5 s.
+  recordAnswer(outage, 'unavailable', 10_030, 'POST /api/learner/journeys/:id/applications');
+  t.deepEqual(phaseProblems(outage), ['an answer took 10030 ms']);
 
   const calm = newPhase('outside faults', false);
   recordAnswer(calm, 'unavailable', 5, 'GET /api/ready');
