@@ -11,9 +11,16 @@ import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { caseParams, journeySchema, registrationSchema } from '../schemas';
 import { getJourney, listJourneys, listProgrammes, startJourney } from '../services/journeys';
+import { isBeingOpened } from '../services/journey-reservations';
 import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { journeyPage } from './journey-page';
+
+/** A journey whose case is still being opened: where it is, and that it is not there yet. */
+const openingSchema = z.object({ caseId: z.uuid(), stage: z.literal('opening') });
+
+/** How soon to ask again about a journey being opened (the page refreshes as often). */
+const OPENING_RETRY_AFTER_SECONDS = 2;
 
 /** The learner's pages and API: register for an account, follow the journey. */
 export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
@@ -30,11 +37,24 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
   api.add(router, {
     method: 'get', path: '/api/learner/journeys/:caseId', summary: 'One of the learner\'s journeys', tag: 'learner',
     roles: ['learner'], params: caseParams,
-    responses: { 200: { description: 'The journey', schema: journeySchema }, 404: { description: 'No such journey of yours' } },
+    responses: {
+      200: { description: 'The journey', schema: journeySchema },
+      202: { description: 'The journey started but its case is still being opened: ask again after Retry-After', schema: openingSchema },
+      404: { description: 'No such journey of yours' },
+    },
   }, async (ctx, { params }) => {
-    const journey = await getJourney(deps, currentSession(ctx), params.caseId);
-    if (!journey) throw new HttpError(404, 'journey_not_found', 'You have no journey with this id');
-    ctx.body = journey;
+    const session = currentSession(ctx);
+    const journey = await getJourney(deps, session, params.caseId);
+    if (journey) {
+      ctx.body = journey;
+      return;
+    }
+    // The address a 202 start answered with must not be a 404 until the worker opens the case (the fault drill
+    // saw 30 s of them while Temporal was down); the page shows "being opened" for the same reason.
+    if (!(await isBeingOpened(deps, session.subject, params.caseId))) throw new HttpError(404, 'journey_not_found', 'You have no journey with this id');
+    ctx.status = 202;
+    ctx.set('retry-after', String(OPENING_RETRY_AFTER_SECONDS));
+    ctx.body = { caseId: params.caseId, stage: 'opening' };
   });
 
   api.add(router, {

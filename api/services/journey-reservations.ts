@@ -44,6 +44,15 @@ export async function reserveJourney(deps: ApiDeps, who: { personCode: string; p
   throw alreadyOpen(held?.caseId ?? who.caseId, who.own);
 }
 
+/**
+ * Whether this person's journey `caseId` is reserved but its case not yet written: its start was taken (perhaps
+ * answered 202) and the worker has not opened the case yet, e.g. while Temporal or the worker is down.
+ */
+export async function isBeingOpened(deps: ApiDeps, personCode: string, caseId: string): Promise<boolean> {
+  const held = await deps.db('journeyReservations').where({ personCode, caseId }).first('caseId');
+  return held !== undefined;
+}
+
 /** Gives the reservation back when its journey surely did not start (or is already closed). */
 export async function releaseReservation(deps: ApiDeps, caseId: string): Promise<void> {
   await deps.db('journeyReservations').where({ caseId }).delete();

@@ -225,6 +225,26 @@ test.serial('the console\'s stuck view while Temporal is unreachable is a 503 pa
   t.regex(page.text, /Lietu dzinējs \(Temporal\) neatbild/);
 });
 
+test.serial('a journey whose start was answered 202 is "being opened" at its address until the worker opens the case, and only for its owner', async (t) => {
+  // No worker polls this queue: the case row never comes, as while Temporal or the worker is down.
+  let queueUrl = '';
+  const unpolled = httpClient(() => queueUrl);
+  queueUrl = (await stack.serveApi({ taskQueue: `unpolled-${randomUUID()}` })).url;
+  // Not Anna: this journey never opens, so its reservation holds DPP for its person to the end of the file.
+  const token = await stack.tokenFor('learner', '220288-10458', 'Marta Zariņa');
+  const body = registration('DPP');
+  const started = await unpolled('POST', '/api/learner/journeys', { token, json: body });
+  t.is(started.status, 202, started.text);
+  const location = (started.json as { location: string }).location;
+
+  const asked = await unpolled('GET', location, { token });
+  t.is(asked.status, 202, asked.text);
+  t.deepEqual(asked.json, { caseId: body.requestId, stage: 'opening' });
+  t.is(asked.headers.get('retry-after'), '2');
+  const stranger = await stack.tokenFor('learner', '010309-21234', 'Līga Ozola');
+  assertError(t, await unpolled('GET', location, { token: stranger }), 404, 'journey_not_found');
+});
+
 test.serial('a journey that started is answered with its case id even when the database goes away while the API waits for the case', async (t) => {
   // No worker polls this queue, so the API waits for a case row that does not come; the database goes meanwhile.
   const slow = httpClient(() => slowUrl);
