@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DROPOUT_REASONS, SURVEY_ASPECTS, type SurveyAspect } from '../domain/applications';
+import { OFFER_STATES } from '../domain/offers';
 import { checkPersonCode } from '../domain/person-code';
 import { CURRENT_TERMS_VERSION } from '../domain/terms';
 import type { FieldProblem } from './errors';
@@ -162,6 +163,38 @@ export const taskSchema = z.object({
   assigneeId: z.uuid().nullable(), assigneeName: z.string().nullable(), claimedAt: z.string().nullable(),
   decision: z.string().nullable(), decidedByName: z.string().nullable(), comment: z.string().nullable(),
   facts: z.record(z.string(), z.unknown()),
+});
+
+/** Every status of a provider's registration (the providers_status constraint). */
+export const PROVIDER_STATUSES = ['awaiting_email', 'awaiting_approval', 'approved', 'rejected', 'expired', 'cancelled'] as const;
+
+/** A text in Latvian and English. */
+export const bilingual = z.object({ lv: z.string(), en: z.string() });
+const nullableBilingual = z.object({ lv: z.string().nullable(), en: z.string().nullable() });
+
+/** One task with its subject's history, the provider or offer it is about, and the provider's documents. */
+export const taskDetailSchema = z.object({
+  task: taskSchema,
+  events: z.array(caseEventSchema.omit({ step: true, channel: true }).extend({ occurredAt: z.iso.datetime() }))
+    .describe('The learner case\'s events, or the provider\'s (registration) or the offer\'s; stage is the offer\'s or provider\'s state there'),
+  provider: z.object({
+    id: z.uuid(), name: z.string(), registrationNumber: z.string(), educationRegistrationNumber: z.string().nullable(),
+    email: z.string().nullable(), status: z.enum(PROVIDER_STATUSES),
+  }).nullable().describe('Provider and offer tasks'),
+  offer: z.object({
+    id: z.uuid(), state: z.enum(OFFER_STATES), programme: z.string(), title: bilingual,
+    call: z.object({ code: z.string(), titleLv: z.string(), titleEn: z.string() }).nullable(),
+    competence: z.string().nullable(), language: z.string(), description: nullableBilingual, prerequisites: nullableBilingual,
+    digcompLevel: z.number().int().nullable(), digitalSharePercent: z.number().int().nullable(),
+    hoursTheory: z.number().int().nullable(), hoursPractice: z.number().int().nullable(), licenceNumber: z.string().nullable(),
+    coefficient: z.object({ code: z.string(), name: bilingual, value: z.number() }).nullable(),
+    costCents: z.number().int(), statedCostCents: z.number().int().nullable(), costMatches: z.boolean(),
+    places: z.array(z.string()), submittedAt: z.iso.datetime().nullable(),
+  }).nullable().describe('Offer tasks'),
+  documents: z.array(z.object({
+    id: z.uuid(), kind: z.string(), filename: z.string(), contentType: z.string(), sizeBytes: z.number().int(), sha256: z.string(),
+    uploadedAt: z.iso.datetime(), offerId: z.uuid().nullable(), downloadPath: z.string(),
+  })).describe('The provider\'s declaration and, for an offer task, the offer\'s documents (downloaded at downloadPath)'),
 });
 
 const countsOf = z.record(z.string(), z.number().int());
@@ -395,9 +428,6 @@ export type CatalogueQuery = z.output<typeof catalogueQuery>;
 
 /** An offer id in a path. */
 export const offerParams = z.object({ offerId: z.uuid({ message: 'must be an offer id (UUID)' }) });
-
-const bilingual = z.object({ lv: z.string(), en: z.string() });
-const nullableBilingual = z.object({ lv: z.string().nullable(), en: z.string().nullable() });
 
 /** One offer in a page of the catalogue; money in integer euro cents. */
 export const catalogueItemSchema = z.object({
