@@ -93,6 +93,9 @@ export const taskParams = z.object({ taskId: z.uuid({ message: 'must be a task i
 /** The inbox's task types (the workflows that open them: learner journey, provider registration, offer). */
 export const TASK_TYPES = ['approve-imk', 'approve-provider', 'evaluate-offer'] as const;
 
+/** The states of a task (the tasks table's constraint). */
+export const TASK_STATES = ['open', 'decided', 'cancelled'] as const;
+
 /** Inbox filter options: which tasks by state, by assignee, by due date, and the two orders. */
 export const INBOX_STATES = ['open', 'decided', 'cancelled', 'all'] as const;
 export const ASSIGNEE_FILTERS = ['mine', 'unassigned', 'anyone'] as const;
@@ -149,7 +152,7 @@ export const journeySchema = z.object({
 /** A task in the staff inbox; its subject is a learner's case, a provider, or a provider's offer. */
 export const taskSchema = z.object({
   id: z.uuid(), caseId: z.uuid().nullable(), serviceCaseId: z.string().nullable(), providerId: z.uuid().nullable(),
-  offerId: z.uuid().nullable(), type: z.string(), state: z.string(),
+  offerId: z.uuid().nullable(), type: z.enum(TASK_TYPES), state: z.enum(TASK_STATES),
   learnerName: z.string().nullable().describe('Learner tasks: the learner\'s name'),
   providerName: z.string().nullable().describe('Provider and offer tasks: the provider\'s name'),
   providerRegistrationNumber: z.string().nullable(),
@@ -157,10 +160,10 @@ export const taskSchema = z.object({
   subject: z.string().describe('Who or what the task is about, in words'),
   programme: z.string().nullable().describe('The learner case\'s or the offer\'s programme'),
   callId: z.uuid().nullable().describe('Offer tasks: the call for offers'),
-  dueAt: z.string(), escalatedAt: z.string().nullable(), overdue: z.boolean(),
+  dueAt: z.iso.datetime(), escalatedAt: z.iso.datetime().nullable(), overdue: z.boolean(),
   dueInWorkingDays: z.number().int().describe('Working days from today (Riga) to the due day; negative when overdue'),
-  createdAt: z.string(),
-  assigneeId: z.uuid().nullable(), assigneeName: z.string().nullable(), claimedAt: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  assigneeId: z.uuid().nullable(), assigneeName: z.string().nullable(), claimedAt: z.iso.datetime().nullable(),
   decision: z.string().nullable(), decidedByName: z.string().nullable(), comment: z.string().nullable(),
   facts: z.record(z.string(), z.unknown()),
 });

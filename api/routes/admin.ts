@@ -12,7 +12,7 @@ import {
 } from '../services/workflow-console';
 import { auditUserAction } from '../services/audit';
 import { registryHealth } from '../services/registry-health';
-import { personCode } from '../schemas';
+import { personCode, TASK_TYPES } from '../schemas';
 import { text } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
@@ -64,7 +64,7 @@ const stuckSchema = z.object({
   scanned: z.number().int(), scanLimit: z.number().int(),
   groups: z.array(z.object({ cause: z.string(), count: z.number().int(), workflows: z.array(stuckWorkflowSchema) })),
   overdueTasks: z.array(z.object({
-    id: z.uuid(), type: z.string(), workflowId: z.string(), caseId: z.uuid().nullable(), providerId: z.uuid().nullable(), offerId: z.uuid().nullable(),
+    id: z.uuid(), type: z.enum(TASK_TYPES), workflowId: z.string(), caseId: z.uuid().nullable(), providerId: z.uuid().nullable(), offerId: z.uuid().nullable(),
     dueAt: z.iso.datetime(), escalatedAt: z.iso.datetime().nullable(), assigneeId: z.uuid().nullable(),
   })).describe('At most 200, soonest due first'),
   overdueTotal: z.number().int(),
