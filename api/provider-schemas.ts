@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { isCompanyRegistrationNumber } from '../activities/registries/enterprise-register';
 import { isViisRegistrationNumber } from '../activities/registries/viis';
+import { DROPOUT_REASONS, SURVEY_ASPECTS } from '../domain/applications';
+import { OFFER_STATES } from '../domain/offers';
+import { bilingual } from './schemas';
 import { text } from './text-input';
 
 // Request schemas of provider registration and the provider's offers workspace, shared by the JSON API and the
@@ -116,3 +119,47 @@ export const offerGroupSchema = z.object({
 
 /** The details of a refused offer submission: one problem per field, in both languages. */
 export const offerProblemSchema = z.object({ field: z.string(), code: z.string(), message: z.object({ lv: z.string(), en: z.string() }) });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Response bodies of the provider's offers workspace (api/services/provider-offers.ts); they describe, not validate.
+
+/** One of the provider's offers in the list (OfferSummary); every answer about one offer carries these too. */
+export const offerSummarySchema = z.object({
+  id: z.uuid(), state: z.enum(OFFER_STATES), title: bilingual, callId: z.uuid().nullable(), callCode: z.string().nullable(),
+  callTitle: bilingual.nullable(), submissionClosesAt: z.iso.datetime().nullable(), updatedAt: z.iso.datetime(),
+});
+
+/** A call taking offers now (OpenCallView). */
+export const openCallSchema = z.object({
+  id: z.uuid(), code: z.string(), title: bilingual, submissionClosesAt: z.iso.datetime(),
+  requiredDocuments: z.array(z.string()).describe('The document kinds an offer in this call must attach'),
+});
+
+/** A document attached to an offer, without its bytes (OfferDocumentView). */
+export const offerDocumentViewSchema = z.object({
+  kind: z.string(), filename: z.string(), contentType: z.string(), sizeBytes: z.number().int(), sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  uploadedAt: z.iso.datetime(),
+});
+
+/** A group of an offer with its free places (OfferGroupView). */
+export const offerGroupViewSchema = z.object({
+  id: z.uuid(), place: z.string(), startsOn: z.iso.date(), endsOn: z.iso.date(), schedule: z.string().nullable(),
+  capacity: z.number().int(), enrolled: z.number().int(), freePlaces: z.number().int(),
+});
+
+/** Survey results of one scope (SurveySummary): answers, average stars and answer count per aspect, dropout reasons. */
+const surveySummarySchema = z.object({
+  completionAnswers: z.number().int(), dropoutAnswers: z.number().int(),
+  averages: z.record(z.enum(SURVEY_ASPECTS), z.number().nullable()).describe('Average stars (1-5) per aspect; null with no ratings'),
+  ratingCounts: z.record(z.enum(SURVEY_ASPECTS), z.number().int()),
+  reasons: z.record(z.enum(DROPOUT_REASONS), z.number().int()).describe('How often each dropout reason was chosen'),
+});
+
+/** The provider's survey results for the institution, per offer and per group (surveyResults). */
+export const surveyResultsSchema = z.object({
+  institution: surveySummarySchema,
+  offers: z.array(z.object({ offerId: z.uuid(), title: bilingual, summary: surveySummarySchema })),
+  groups: z.array(z.object({
+    groupId: z.uuid(), offerId: z.uuid(), place: z.string(), startsOn: z.iso.date(), endsOn: z.iso.date(), summary: surveySummarySchema,
+  })),
+});

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DROPOUT_REASONS, SURVEY_ASPECTS, type SurveyAspect } from '../domain/applications';
+import { OFFER_STATES } from '../domain/offers';
 import { checkPersonCode } from '../domain/person-code';
 import { CURRENT_TERMS_VERSION } from '../domain/terms';
 import type { FieldProblem } from './errors';
@@ -92,6 +93,9 @@ export const taskParams = z.object({ taskId: z.uuid({ message: 'must be a task i
 /** The inbox's task types (the workflows that open them: learner journey, provider registration, offer). */
 export const TASK_TYPES = ['approve-imk', 'approve-provider', 'evaluate-offer'] as const;
 
+/** The states of a task (the tasks table's constraint). */
+export const TASK_STATES = ['open', 'decided', 'cancelled'] as const;
+
 /** Inbox filter options: which tasks by state, by assignee, by due date, and the two orders. */
 export const INBOX_STATES = ['open', 'decided', 'cancelled', 'all'] as const;
 export const ASSIGNEE_FILTERS = ['mine', 'unassigned', 'anyone'] as const;
@@ -148,7 +152,7 @@ export const journeySchema = z.object({
 /** A task in the staff inbox; its subject is a learner's case, a provider, or a provider's offer. */
 export const taskSchema = z.object({
   id: z.uuid(), caseId: z.uuid().nullable(), serviceCaseId: z.string().nullable(), providerId: z.uuid().nullable(),
-  offerId: z.uuid().nullable(), type: z.string(), state: z.string(),
+  offerId: z.uuid().nullable(), type: z.enum(TASK_TYPES), state: z.enum(TASK_STATES),
   learnerName: z.string().nullable().describe('Learner tasks: the learner\'s name'),
   providerName: z.string().nullable().describe('Provider and offer tasks: the provider\'s name'),
   providerRegistrationNumber: z.string().nullable(),
@@ -156,12 +160,44 @@ export const taskSchema = z.object({
   subject: z.string().describe('Who or what the task is about, in words'),
   programme: z.string().nullable().describe('The learner case\'s or the offer\'s programme'),
   callId: z.uuid().nullable().describe('Offer tasks: the call for offers'),
-  dueAt: z.string(), escalatedAt: z.string().nullable(), overdue: z.boolean(),
+  dueAt: z.iso.datetime(), escalatedAt: z.iso.datetime().nullable(), overdue: z.boolean(),
   dueInWorkingDays: z.number().int().describe('Working days from today (Riga) to the due day; negative when overdue'),
-  createdAt: z.string(),
-  assigneeId: z.uuid().nullable(), assigneeName: z.string().nullable(), claimedAt: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  assigneeId: z.uuid().nullable(), assigneeName: z.string().nullable(), claimedAt: z.iso.datetime().nullable(),
   decision: z.string().nullable(), decidedByName: z.string().nullable(), comment: z.string().nullable(),
   facts: z.record(z.string(), z.unknown()),
+});
+
+/** Every status of a provider's registration (the providers_status constraint). */
+export const PROVIDER_STATUSES = ['awaiting_email', 'awaiting_approval', 'approved', 'rejected', 'expired', 'cancelled'] as const;
+
+/** A text in Latvian and English. */
+export const bilingual = z.object({ lv: z.string(), en: z.string() });
+const nullableBilingual = z.object({ lv: z.string().nullable(), en: z.string().nullable() });
+
+/** One task with its subject's history, the provider or offer it is about, and the provider's documents. */
+export const taskDetailSchema = z.object({
+  task: taskSchema,
+  events: z.array(caseEventSchema.omit({ step: true, channel: true }).extend({ occurredAt: z.iso.datetime() }))
+    .describe('The learner case\'s events, or the provider\'s (registration) or the offer\'s; stage is the offer\'s or provider\'s state there'),
+  provider: z.object({
+    id: z.uuid(), name: z.string(), registrationNumber: z.string(), educationRegistrationNumber: z.string().nullable(),
+    email: z.string().nullable(), status: z.enum(PROVIDER_STATUSES),
+  }).nullable().describe('Provider and offer tasks'),
+  offer: z.object({
+    id: z.uuid(), state: z.enum(OFFER_STATES), programme: z.string(), title: bilingual,
+    call: z.object({ code: z.string(), titleLv: z.string(), titleEn: z.string() }).nullable(),
+    competence: z.string().nullable(), language: z.string(), description: nullableBilingual, prerequisites: nullableBilingual,
+    digcompLevel: z.number().int().nullable(), digitalSharePercent: z.number().int().nullable(),
+    hoursTheory: z.number().int().nullable(), hoursPractice: z.number().int().nullable(), licenceNumber: z.string().nullable(),
+    coefficient: z.object({ code: z.string(), name: bilingual, value: z.number() }).nullable(),
+    costCents: z.number().int(), statedCostCents: z.number().int().nullable(), costMatches: z.boolean(),
+    places: z.array(z.string()), submittedAt: z.iso.datetime().nullable(),
+  }).nullable().describe('Offer tasks'),
+  documents: z.array(z.object({
+    id: z.uuid(), kind: z.string(), filename: z.string(), contentType: z.string(), sizeBytes: z.number().int(), sha256: z.string(),
+    uploadedAt: z.iso.datetime(), offerId: z.uuid().nullable(), downloadPath: z.string(),
+  })).describe('The provider\'s declaration and, for an offer task, the offer\'s documents (downloaded at downloadPath)'),
 });
 
 const countsOf = z.record(z.string(), z.number().int());
@@ -395,9 +431,6 @@ export type CatalogueQuery = z.output<typeof catalogueQuery>;
 
 /** An offer id in a path. */
 export const offerParams = z.object({ offerId: z.uuid({ message: 'must be an offer id (UUID)' }) });
-
-const bilingual = z.object({ lv: z.string(), en: z.string() });
-const nullableBilingual = z.object({ lv: z.string().nullable(), en: z.string().nullable() });
 
 /** One offer in a page of the catalogue; money in integer euro cents. */
 export const catalogueItemSchema = z.object({

@@ -1,8 +1,12 @@
 /** An education provider's offer in a call for offers: where it stands, and what a failed check looks like. */
 
+/** Every state an offer can be in (the offers_state constraint). */
+export const OFFER_STATES = [
+  'draft', 'submitted', 'withdrawn', 'not_submitted', 'in_evaluation', 'approved', 'rejected', 'published', 'closed',
+] as const;
+
 /** Where an offer stands in its workflow (workflows/provider-offer.ts). */
-export type OfferState =
-  | 'draft' | 'submitted' | 'withdrawn' | 'not_submitted' | 'in_evaluation' | 'approved' | 'rejected' | 'published' | 'closed';
+export type OfferState = (typeof OFFER_STATES)[number];
 
 /** States in which the provider may edit the offer: once submitted it is frozen until withdrawn. */
 export const EDITABLE_OFFER_STATES: readonly OfferState[] = ['draft', 'withdrawn'];

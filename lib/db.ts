@@ -176,7 +176,7 @@ export class Provider extends Model {
   /** The institution's number in the Register of Educational Institutions (VIIS). */
   educationRegistrationNumber!: string | null;
   email!: string | null;
-  status!: 'awaiting_email' | 'awaiting_approval' | 'approved' | 'rejected' | 'expired';
+  status!: 'awaiting_email' | 'awaiting_approval' | 'approved' | 'rejected' | 'expired' | 'cancelled';
   workflowId!: string | null;
   rejectionReason!: string | null;
   emailConfirmedAt!: Date | null;

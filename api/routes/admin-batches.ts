@@ -45,6 +45,42 @@ const windowSchema = z.object({
   minutes: z.number().int(), calls: z.number().int(), errors: z.number().int(), errorRatePercent: z.number().nullable(),
   avgMs: z.number().nullable(), maxMs: z.number().nullable(), noCalls: z.boolean(),
 });
+/** One registry's row of the health panel (RegistryHealthRow). */
+const registryHealthRowSchema = z.object({
+  registry: z.enum(REGISTRIES), status: z.enum(['ok', 'degraded', 'down', 'no_calls']),
+  windows: z.array(windowSchema), last15: windowSchema, lastHour: windowSchema,
+});
+/** A batch preview (previewBatch): what the batch would touch now. */
+const batchPreviewResponseSchema = z.object({
+  action: z.enum(['retry', 'terminate', 'cancel']), cause: z.string().nullable(),
+  filter: z.record(z.string(), z.string()).describe('The filters given (person code as DDMMYY-NNNNN)'),
+  count: z.number().int(),
+  workflows: z.array(z.object({
+    workflowId: z.string(), type: z.string(), caseId: z.string().nullable(),
+    activityType: z.string().nullable().describe('What holds it up (a cause\'s stuck workflows); null for one selected by filter'),
+    attempt: z.number().int().nullable(), lastFailure: z.string().nullable(),
+  })).describe(`The first ${PREVIEW_SHOWN}, by workflow id`),
+});
+/** One batch with a page of its workflows (getBatch), problems first. */
+const batchPageSchema = z.object({
+  batch: batchSchema,
+  items: z.array(z.object({
+    workflowId: z.string(), status: z.enum(['pending', 'sent', 'failed']), verified: z.enum(['cleared', 'still_failing', 'not_found']).nullable(),
+    detail: z.string().nullable(), updatedAt: z.iso.datetime(),
+  })),
+  page: z.number().int(), pageSize: z.number().int(),
+});
+/** Each process's and service's health (systemHealth). */
+const systemHealthSchema = z.object({
+  at: z.iso.datetime(),
+  processes: z.array(z.object({
+    name: z.enum(['api', 'worker', 'temporal', 'postgresql', 'smtp']), status: z.enum(['ok', 'down']), ms: z.number().int().nullable(),
+    detail: z.string().nullable(),
+    pollers: z.array(z.object({ identity: z.string(), lastAccessTime: z.iso.datetime().nullable() })).optional()
+      .describe('The worker: each worker Temporal saw polling the task queue'),
+  })),
+  registries: z.array(registryHealthRowSchema).describe('Empty when the database cannot say'),
+});
 
 /** Batch retry or terminate over a filtered set of workflows, and the registry health panel (administrators only). */
 export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
@@ -53,7 +89,7 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
   api.add(router, {
     method: 'post', path: '/api/admin/batches/preview', tag: 'admin', roles: [...ADMIN], body: batchPreviewSchema,
     summary: 'How many and which workflows a batch would touch: the stuck ones of a cause (retry, terminate) or the running ones of a filter (terminate)',
-    responses: { 200: { description: `The count and the first ${PREVIEW_SHOWN} workflows` } },
+    responses: { 200: { description: `The count and the first ${PREVIEW_SHOWN} workflows`, schema: batchPreviewResponseSchema } },
   }, async (ctx, { body }) => {
     ctx.body = await previewBatch(deps, body);
   });
@@ -80,7 +116,7 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
   api.add(router, {
     method: 'get', path: '/api/admin/batches/:batchId', tag: 'admin', roles: [...ADMIN], params: batchParams, query: batchQuery,
     summary: 'One batch: its counts by status and verification, and a page of its workflows (problems first)',
-    responses: { 200: { description: 'The batch' }, 404: { description: 'No such batch' } },
+    responses: { 200: { description: 'The batch', schema: batchPageSchema }, 404: { description: 'No such batch' } },
   }, async (ctx, { params, query }) => {
     const found = await getBatch(deps, params.batchId, query.page);
     if (!found) throw new HttpError(404, 'batch_not_found', 'There is no such batch');
@@ -94,10 +130,7 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
       200: {
         description: 'One row per registry', schema: z.object({
           at: z.string(),
-          registries: z.array(z.object({
-            registry: z.enum(REGISTRIES), status: z.enum(['ok', 'degraded', 'down', 'no_calls']),
-            windows: z.array(windowSchema), last15: windowSchema, lastHour: windowSchema,
-          })),
+          registries: z.array(registryHealthRowSchema),
         }),
       },
     },
@@ -108,7 +141,7 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
   api.add(router, {
     method: 'get', path: '/api/admin/health', tag: 'admin', roles: [...ADMIN],
     summary: 'Each process\'s and service\'s health: API, workers (Temporal\'s pollers of the task queue), Temporal, PostgreSQL, SMTP, each registry',
-    responses: { 200: { description: 'One line per process or service, and the registries by their recent calls' } },
+    responses: { 200: { description: 'One line per process or service, and the registries by their recent calls', schema: systemHealthSchema } },
   }, async (ctx) => {
     ctx.set('cache-control', 'no-store');
     ctx.body = await systemHealth(deps);

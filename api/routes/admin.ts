@@ -12,7 +12,7 @@ import {
 } from '../services/workflow-console';
 import { auditUserAction } from '../services/audit';
 import { registryHealth } from '../services/registry-health';
-import { personCode } from '../schemas';
+import { personCode, TASK_TYPES } from '../schemas';
 import { text } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
@@ -42,6 +42,48 @@ export const workflowListQuery = z.object({
 
 const workflowParams = z.object({ workflowId: text().min(1).max(200) });
 
+// Response bodies of the console (api/services/workflow-console.ts); they describe, not validate.
+
+/** One workflow in a list (WorkflowRow): its search attributes, null where the workflow has none. */
+const workflowRowSchema = z.object({
+  workflowId: z.string(), runId: z.string(), type: z.string().describe(`One of ${WORKFLOW_TYPES.join(', ')}`),
+  status: z.enum(STATUS_NAMES), startedAt: z.iso.datetime(), closedAt: z.iso.datetime().nullable(),
+  caseId: z.string().nullable(), serviceCaseId: z.string().nullable(), programme: z.string().nullable(), stage: z.string().nullable(),
+});
+
+/** One failing thing in a running workflow (StuckWorkflow). */
+const stuckWorkflowSchema = z.object({
+  workflowId: z.string(), runId: z.string(), type: z.string(), caseId: z.string().nullable(),
+  kind: z.enum(['activity', 'workflow_task']).describe('A pending activity failed 3+ times, or the workflow code itself fails'),
+  activityId: z.string().nullable(), activityType: z.string().nullable(), attempt: z.number().int(), lastFailure: z.string(),
+  nextRetryAt: z.iso.datetime().nullable(), cause: z.string(),
+});
+
+/** The stuck view (findStuck): the failing workflows grouped by cause, and the overdue human tasks. */
+const stuckSchema = z.object({
+  scanned: z.number().int(), scanLimit: z.number().int(),
+  groups: z.array(z.object({ cause: z.string(), count: z.number().int(), workflows: z.array(stuckWorkflowSchema) })),
+  overdueTasks: z.array(z.object({
+    id: z.uuid(), type: z.enum(TASK_TYPES), workflowId: z.string(), caseId: z.uuid().nullable(), providerId: z.uuid().nullable(), offerId: z.uuid().nullable(),
+    dueAt: z.iso.datetime(), escalatedAt: z.iso.datetime().nullable(), assigneeId: z.uuid().nullable(),
+  })).describe('At most 200, soonest due first'),
+  overdueTotal: z.number().int(),
+});
+
+/** One workflow's page (workflowDetail). */
+const workflowDetailSchema = z.object({
+  workflow: workflowRowSchema,
+  state: z.unknown().describe("The workflow's own Query answer while it runs (journeys, registrations, offers), else null"),
+  pending: z.array(z.object({
+    activityId: z.string(), activityType: z.string(), attempt: z.number().int(), lastFailure: z.string().nullable(),
+    nextRetryAt: z.iso.datetime().nullable(), lastStartedAt: z.iso.datetime().nullable(),
+  })),
+  failures: z.array(stuckWorkflowSchema),
+  events: z.array(z.object({ id: z.number().int(), at: z.iso.datetime().nullable(), event: z.string(), detail: z.string() })),
+  subject: z.object({ caseId: z.uuid().nullable(), providerId: z.uuid().nullable(), offerId: z.uuid().nullable() }),
+  temporalUiUrl: z.string().nullable(), signals: z.array(z.string()),
+});
+
 /** An administrator's action on one workflow; every action needs a reason, which is audited. */
 export const actionSchema = z.object({
   action: z.enum(['retry', 'signal', 'cancel', 'terminate'], { message: 'must be retry, signal, cancel or terminate' }),
@@ -57,7 +99,12 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   api.add(router, {
     method: 'get', path: '/api/admin/workflows', summary: 'Workflows by type, status and search attributes, newest first',
     tag: 'admin', roles: [...ADMIN], query: workflowListQuery,
-    responses: { 200: { description: 'A page of workflows with the total and the next page token' } },
+    responses: {
+      200: {
+        description: 'A page of workflows with the total and the next page token',
+        schema: z.object({ workflows: z.array(workflowRowSchema), nextPageToken: z.string().nullable(), total: z.number().int() }),
+      },
+    },
   }, async (ctx, { query }) => {
     const { pageToken, lang: _lang, ...filter } = query;
     await auditPersonSearch(ctx, filter.personCode);
@@ -67,7 +114,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   api.add(router, {
     method: 'get', path: '/api/admin/stuck',
     summary: `Running workflows whose activity failed 3+ times or whose code fails, grouped by cause, with overdue human tasks`,
-    tag: 'admin', roles: [...ADMIN], responses: { 200: { description: 'Groups by cause and overdue tasks' } },
+    tag: 'admin', roles: [...ADMIN], responses: { 200: { description: 'Groups by cause and overdue tasks', schema: stuckSchema } },
   }, async (ctx) => {
     ctx.body = await findStuck(deps);
   });
@@ -75,7 +122,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   api.add(router, {
     method: 'get', path: '/api/admin/workflows/:workflowId', summary: "One workflow: subject, state, pending activities, failures, history",
     tag: 'admin', roles: [...ADMIN], params: workflowParams,
-    responses: { 200: { description: 'The workflow' }, 404: { description: 'No such workflow on this system' } },
+    responses: { 200: { description: 'The workflow', schema: workflowDetailSchema }, 404: { description: 'No such workflow on this system' } },
   }, async (ctx, { params }) => {
     const detail = await workflowDetail(deps, params.workflowId);
     if (!detail) throw new HttpError(404, 'workflow_not_found', 'There is no such workflow');

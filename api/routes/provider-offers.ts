@@ -14,7 +14,8 @@ import { currentSession } from '../middleware/auth';
 import { uploadFailure } from '../middleware/upload';
 import { renderPage } from '../pages';
 import {
-  createOfferSchema, offerActionSchema, offerDocumentParams, offerFieldsSchema, offerGroupSchema, offerParams, offerProblemSchema,
+  createOfferSchema, offerActionSchema, offerDocumentParams, offerDocumentViewSchema, offerFieldsSchema, offerGroupSchema, offerGroupViewSchema,
+  offerParams, offerProblemSchema, offerSummarySchema, openCallSchema, surveyResultsSchema,
 } from '../provider-schemas';
 import {
   addGroup, createDraft, getOwnOffer, getOwnOfferDocument, listOwnOffers, OfferChecksFailed, openCalls, submitOffer, surveyResults, updateDraft, uploadOfferDocument,
@@ -36,10 +37,6 @@ const offerForm = z.object(Object.fromEntries([...OFFER_FORM_FIELDS, 'statedCost
   .map((field) => [field, text().max(10_000).optional()])));
 const DONE = ['created', 'saved', 'uploaded', 'submitted', 'withdrawn', 'group_added'] as const;
 const stateSchema = z.object({ state: z.string() });
-/** The parts of an offer (OfferSummary, OfferDetail) every answer carries; the document names them, the rest is free. */
-const offerViewSchema = z.object({
-  id: z.uuid(), state: z.string(), title: z.object({ lv: z.string(), en: z.string() }), callId: z.uuid().nullable(), updatedAt: z.string(),
-});
 
 /** The provider's offers in calls: drafts, documents, submission, groups, survey results. */
 export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
@@ -49,7 +46,9 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   api.add(router, {
     method: 'get', path: '/api/provider/offers', summary: "The provider's offers with their state and call, and the calls taking offers now",
     tag: 'provider offers', roles: [...PROVIDER],
-    responses: { 200: { description: 'Offers, newest first, and open calls' } },
+    responses: {
+      200: { description: 'Offers, newest first, and open calls', schema: z.object({ offers: z.array(offerSummarySchema), openCalls: z.array(openCallSchema) }) },
+    },
   }, async (ctx) => {
     const session = currentSession(ctx);
     const [offers, calls] = await Promise.all([listOwnOffers(deps, session), openCalls(deps)]);
@@ -59,7 +58,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   api.add(router, {
     method: 'post', path: '/api/provider/offers', summary: 'Start a draft offer in a call that is taking offers',
     tag: 'provider offers', roles: [...PROVIDER], body: createOfferSchema,
-    responses: { 201: { description: 'The draft', schema: offerViewSchema }, 409: { description: 'The call is not taking offers now' } },
+    responses: { 201: { description: 'The draft', schema: offerSummarySchema }, 409: { description: 'The call is not taking offers now' } },
   }, async (ctx, { body }) => {
     ctx.status = 201;
     ctx.body = await createDraft(deps, currentSession(ctx), body);
@@ -68,7 +67,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   api.add(router, {
     method: 'get', path: '/api/provider/offers/:offerId', summary: 'One of your offers: fields, documents, computed cost, groups',
     tag: 'provider offers', roles: [...PROVIDER], params: offerParams,
-    responses: { 200: { description: 'The offer', schema: offerViewSchema }, 404: { description: 'You have no offer with this id' } },
+    responses: { 200: { description: 'The offer', schema: offerSummarySchema }, 404: { description: 'You have no offer with this id' } },
   }, async (ctx, { params }) => {
     ctx.body = await getOwnOffer(deps, currentSession(ctx), params.offerId);
   });
@@ -76,7 +75,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   api.add(router, {
     method: 'post', path: '/api/provider/offers/:offerId', summary: 'Save fields of a draft (or withdrawn) offer; only the fields sent change',
     tag: 'provider offers', roles: [...PROVIDER], params: offerParams, body: offerFieldsSchema,
-    responses: { 200: { description: 'The offer', schema: offerViewSchema }, 404: { description: 'You have no offer with this id' }, 409: { description: 'offer_frozen: submitted offers cannot be edited; withdraw first' } },
+    responses: { 200: { description: 'The offer', schema: offerSummarySchema }, 404: { description: 'You have no offer with this id' }, 409: { description: 'offer_frozen: submitted offers cannot be edited; withdraw first' } },
   }, async (ctx, { params, body }) => {
     ctx.body = await updateDraft(deps, currentSession(ctx), params.offerId, body);
   });
@@ -87,7 +86,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     tag: 'provider offers', roles: [...PROVIDER], params: offerDocumentParams,
     multipart: { files: [{ name: 'file', description: 'The document: PDF or e-signed .edoc/.asice, at most 10 MB' }] },
     responses: {
-      201: { description: 'Stored with its SHA-256' }, 404: { description: 'No such offer, or the call asks for no such document' },
+      201: { description: 'Stored with its SHA-256', schema: offerDocumentViewSchema }, 404: { description: 'No such offer, or the call asks for no such document' },
       409: { description: 'offer_frozen' }, 413: { description: 'Larger than 10 MB' },
     },
   }, async (ctx, { params }) => {
@@ -119,7 +118,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   api.add(router, {
     method: 'post', path: '/api/provider/offers/:offerId/groups', summary: 'Add a group to an approved or published offer',
     tag: 'provider offers', roles: [...PROVIDER], params: offerParams, body: offerGroupSchema,
-    responses: { 201: { description: 'The group with its free places' }, 409: { description: 'The offer is not approved' } },
+    responses: { 201: { description: 'The group with its free places', schema: offerGroupViewSchema }, 409: { description: 'The offer is not approved' } },
   }, async (ctx, { params, body }) => {
     ctx.status = 201;
     ctx.body = await addGroup(deps, currentSession(ctx), params.offerId, body);
@@ -128,7 +127,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   api.add(router, {
     method: 'get', path: '/api/provider/surveys', summary: 'Survey results for the institution, per offer and per group',
     tag: 'provider offers', roles: [...PROVIDER],
-    responses: { 200: { description: 'Answer counts, average ratings per aspect, dropout reasons' } },
+    responses: { 200: { description: 'Answer counts, average ratings per aspect, dropout reasons', schema: surveyResultsSchema } },
   }, async (ctx) => {
     ctx.body = await surveyResults(deps, currentSession(ctx));
   });

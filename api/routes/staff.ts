@@ -11,7 +11,7 @@ import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import {
   ASSIGNEE_FILTERS, DUE_FILTERS, INBOX_SORTS, INBOX_STATES, TASK_TYPES, assignSchema, decisionSchema, documentParams, inboxCountsSchema,
-  inboxQuery, taskParams, taskSchema, type InboxQuery,
+  inboxQuery, taskDetailSchema, taskParams, taskSchema, type InboxQuery,
 } from '../schemas';
 import {
   assignTask, assignableStaff, checklistOf, claimTask, decideTask, getDocument, getTask, listTasks, unclaimTask, type AssignmentResult,
@@ -47,7 +47,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
 
   api.add(router, {
     method: 'get', path: '/api/staff/tasks/:taskId', summary: 'One task with its subject (learner, provider or offer), documents and history', tag: 'staff', roles: [...STAFF],
-    params: taskParams, responses: { 200: { description: 'The task' }, 404: { description: 'No such task' } },
+    params: taskParams, responses: { 200: { description: 'The task', schema: taskDetailSchema }, 404: { description: 'No such task' } },
   }, async (ctx, { params }) => {
     const found = await getTask(deps, params.taskId);
     if (!found) throw new HttpError(404, 'task_not_found', 'There is no such task');
