@@ -1,7 +1,8 @@
 /**
  * `make test`: starts a throwaway PostgreSQL and an in-memory Temporal dev server, runs typecheck, lint and the
- * ava suite against them, then the bounded fuzz stage (dev/fuzz.ts) with the consistency check at its end, stops
- * everything, and ends with one plain `N passed, N failed` line for CI.
+ * ava suite against them, then the bounded fuzz stage (dev/fuzz.ts) with the consistency check at its end, then the
+ * short fault drill (dev/drill.ts --short, on a stack of its own), stops everything, and ends with one plain
+ * `N passed, N failed` line for CI.
  */
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -76,7 +77,18 @@ async function main(): Promise<Counts> {
   // The fuzz stage counts one item per role fuzzed, one for the processes and one for the consistency check.
   process.stdout.write('\n--- fuzz stage (dev/fuzz.ts; `make fuzz` runs a longer one)\n');
   const fuzz = await fuzzStage(env);
-  return { passed: counts.passed + fuzz.passed, failed: counts.failed + extraFailures + fuzz.failed };
+
+  // The short fault drill: its own stack (its own PostgreSQL and Temporal), 20 journeys, the worker killed with
+  // kill -9 and the SMTP server stalling and refusing an address; one item, passed when every target is met.
+  process.stdout.write('\n--- short fault drill (dev/drill.ts --short; `make drill` runs the whole one)\n');
+  const drill = await runCommand('drill', process.execPath, ['--import', 'tsx', 'dev/drill.ts', '--short'], { env: process.env, cwd: root, prefix: false });
+  process.stdout.write(`--- short fault drill: ${drill === 0 ? 'ok' : `FAILED (exit code ${drill})`}\n`);
+  const drillCounts = drill === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
+
+  return {
+    passed: counts.passed + fuzz.passed + drillCounts.passed,
+    failed: counts.failed + extraFailures + fuzz.failed + drillCounts.failed,
+  };
 }
 
 /** The bounded fuzz stage against its own stack on the test servers; a stage that cannot run is one failure. */
