@@ -2,18 +2,16 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import type { WorkflowHandle } from '@temporalio/client';
 import type { Actor } from '../../domain/journey';
-import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 import { demoOffers } from '../../dev/seed-offers';
 import { recordStopRequest } from '../../lib/workflow-stops';
 import { checkConsistency, type ConsistencyReport, type Violation } from '../../api/services/consistency';
 import { learnerJourneyId, providerRegistrationId } from '../../workflows/ids';
-import { decideApprovalUpdate, type learnerJourney } from '../../workflows/learner-journey';
+import { decideApprovalUpdate } from '../../workflows/learner-journey';
 import { providerRegistration } from '../../workflows/provider-registration';
 import { createCallClosingIn } from '../helpers/calls';
 import { assertError, httpClient } from '../helpers/http';
-import { eventually, openTaskOf, untilStage } from '../helpers/journeys';
+import { adultMaker, eventually, openTaskOf, registerThroughApi, untilStage, type TestPerson } from '../helpers/journeys';
 import { approvedProvider, insertDraftOffer, insertRegisteredProvider } from '../helpers/providers';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { startTcpProxy } from '../helpers/tcp-proxy';
@@ -41,26 +39,15 @@ test.before(async () => {
 });
 test.after.always(async () => { await stack?.stop(); });
 
-let people = 0;
-interface Person { code: string; name: string }
 /** A new adult the Population Register knows. */
-function newPerson(firstName: string): Person {
-  people += 1;
-  const code = `35${String(people).padStart(4, '0')}-${String(Math.floor(Math.random() * 100_000)).padStart(5, '0')}`;
-  stack.registry.setPerson({ personCode: code, firstName, lastName: 'Saskaņa', birthDate: '1984-04-04', deceased: false, address: 'Rīga', note: 'consistency test' });
-  return { code, name: `${firstName} Saskaņa` };
-}
+const newPerson = adultMaker(() => stack.registry, { prefix: '35', lastName: 'Saskaņa', birthDate: '1984-04-04', note: 'consistency test' });
+type Person = TestPerson;
+
 const tokenOf = (person: Person) => stack.tokenFor('learner', person.code, person.name);
 
 /** A journey registered through the API whose approval task is open. */
 async function awaitingApproval(person: Person) {
-  const answer = await call('POST', '/api/learner/journeys', {
-    token: await tokenOf(person),
-    json: { requestId: randomUUID(), email: `${person.code}@example.lv`, language: 'lv', acceptTerms: true, termsVersion: CURRENT_TERMS_VERSION },
-  });
-  if (answer.status !== 201 && answer.status !== 202) throw new Error(`registration: HTTP ${answer.status} ${answer.text}`);
-  const { caseId } = answer.json as { caseId: string };
-  const handle: WorkflowHandle<typeof learnerJourney> = stack.temporal.workflow.getHandle(learnerJourneyId(caseId));
+  const { caseId, handle } = await registerThroughApi(call, stack.temporal, await tokenOf(person), person);
   const task = await openTaskOf(stack.db, caseId);
   await untilStage(stack.db, handle, caseId, 'awaiting_approval');
   return { caseId, handle, taskId: task.id, workflowId: learnerJourneyId(caseId) };

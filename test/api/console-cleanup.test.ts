@@ -13,7 +13,7 @@ import { enrolmentDecisionUpdate } from '../../workflows/learner-journey-applica
 import { providerOffer, submitOfferUpdate } from '../../workflows/provider-offer';
 import { createCallClosingIn } from '../helpers/calls';
 import { assertError, httpClient } from '../helpers/http';
-import { eventually, openTaskOf, untilStage } from '../helpers/journeys';
+import { adultMaker, eventually, openTaskOf, untilStage, type TestPerson } from '../helpers/journeys';
 import { multipartClient, SAMPLE_EDOC } from '../helpers/multipart';
 import { approvedProvider, insertDraftOffer } from '../helpers/providers';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -42,15 +42,9 @@ const GROUP = OFFER.groups[0]!;
 const staffActor: Actor = { role: 'staff', id: 'staff-1', name: 'Inese Kļaviņa', channel: 'staff' };
 const providerActor: Actor = { role: 'provider', id: 'provider-1', name: 'Dace Vītola', channel: 'e-service' };
 
-interface Person { code: string; name: string }
-let people = 0;
 /** A new adult the Population Register knows. */
-function newPerson(firstName: string): Person {
-  people += 1;
-  const code = `34${String(people).padStart(4, '0')}-${String(Math.floor(Math.random() * 100_000)).padStart(5, '0')}`;
-  stack.registry.setPerson({ personCode: code, firstName, lastName: 'Apturēta', birthDate: '1985-03-03', deceased: false, address: 'Rīga', note: 'console cleanup test' });
-  return { code, name: `${firstName} Apturēta` };
-}
+const newPerson = adultMaker(() => stack.registry, { prefix: '34', lastName: 'Apturēta', birthDate: '1985-03-03', note: 'console cleanup test' });
+type Person = TestPerson;
 
 const tokenOf = (person: Person) => stack.tokenFor('learner', person.code, person.name);
 

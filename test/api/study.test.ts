@@ -2,12 +2,10 @@ import { randomUUID } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Actor } from '../../domain/journey';
-import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 import { demoOffers } from '../../dev/seed-offers';
-import { learnerJourneyId } from '../../workflows/ids';
 import type { learnerJourney } from '../../workflows/learner-journey';
 import { enrolmentDecisionUpdate, outcomeUpdate } from '../../workflows/learner-journey-application';
-import { untilStage } from '../helpers/journeys';
+import { adultMaker, registerThroughApi, untilStage, type TestPerson } from '../helpers/journeys';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { assertError, httpClient, type Answer } from '../helpers/http';
 
@@ -28,7 +26,6 @@ const COST = OFFER.costCents;
 const BALANCE = 50_000;
 const provider: Actor = { role: 'provider', id: 'provider-1', name: 'Dace Vītola', channel: 'e-service' };
 
-interface Person { code: string; name: string }
 interface OfferView {
   offerId: string; programme: string; costCents: number; title: { lv: string; en: string };
   groups: { groupId: string; capacity: number; enrolled: number; freePlaces: number; startsOn: string; place: string }[];
@@ -49,26 +46,15 @@ function assertFields(t: ExecutionContext, answer: Answer, fields: string[]) {
   return error;
 }
 
-let people = 0;
 /** A new adult the Population Register knows. */
-function newPerson(firstName: string): Person {
-  people += 1;
-  const code = `33${String(people).padStart(4, '0')}-${String(Math.floor(Math.random() * 100_000)).padStart(5, '0')}`;
-  stack.registry.setPerson({ personCode: code, firstName, lastName: 'Mācību', birthDate: '1986-06-06', deceased: false, address: 'Rīga', note: 'test adult' });
-  return { code, name: `${firstName} Mācību` };
-}
+const newPerson = adultMaker(() => stack.registry, { prefix: '33', lastName: 'Mācību', birthDate: '1986-06-06', note: 'test adult' });
+type Person = TestPerson;
 
 const tokenOf = (person: Person) => stack.tokenFor('learner', person.code, person.name);
 
 /** Registers through the API and waits until the account is approved, in the read model and in the workflow. */
 async function approvedCase(person: Person) {
-  const answer = await call('POST', '/api/learner/journeys', {
-    token: await tokenOf(person),
-    json: { requestId: randomUUID(), email: `${person.code}@example.lv`, language: 'lv', acceptTerms: true, termsVersion: CURRENT_TERMS_VERSION },
-  });
-  if (answer.status !== 201 && answer.status !== 202) throw new Error(`registration: HTTP ${answer.status} ${answer.text}`);
-  const { caseId } = answer.json as { caseId: string };
-  const handle: WorkflowHandle<typeof learnerJourney> = stack.temporal.workflow.getHandle(learnerJourneyId(caseId));
+  const { caseId, handle } = await registerThroughApi(call, stack.temporal, await tokenOf(person), person);
   await untilStage(stack.db, handle, caseId, 'imk_approved');
   return { caseId, handle };
 }

@@ -4,6 +4,8 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { journeyStateQuery, learnerJourney, type LearnerJourneyInput } from '../../workflows/learner-journey';
 import { learnerJourneyId, searchAttributes } from '../../workflows/ids';
 import { CURRENT_TERMS_VERSION } from '../../domain/terms';
+import type { SeedPerson } from '../../dev/seed-people';
+import type { httpClient } from './http';
 
 /** Starts a learner journey directly on the test's task queue, as the API would. */
 export async function startLearnerJourney(temporal: Client, taskQueue: string, personCode: string, overrides: Partial<LearnerJourneyInput> = {}) {
@@ -55,4 +57,33 @@ export async function untilStage(db: Knex, handle: WorkflowHandle<typeof learner
     const state = await handle.query(journeyStateQuery);
     return state.stage === stage ? state : null;
   }, `case ${caseId} to reach ${stage}`);
+}
+
+/** A person of a test: the person code and the full name. */
+export interface TestPerson { code: string; name: string }
+
+/**
+ * Makes new adults the Population Register stub knows: each call registers one with a fresh person code of the
+ * new format, starting with this test file's own two digits (`prefix`), so no two files share a person. The
+ * registry is asked for at each call: the test's stack is started after the module is loaded.
+ */
+export function adultMaker(registry: () => { setPerson(person: SeedPerson): void }, opts: { prefix: string; lastName: string; birthDate: string; note: string }) {
+  let people = 0;
+  return (firstName: string): TestPerson => {
+    people += 1;
+    const code = `${opts.prefix}${String(people).padStart(4, '0')}-${String(Math.floor(Math.random() * 100_000)).padStart(5, '0')}`;
+    registry().setPerson({ personCode: code, firstName, lastName: opts.lastName, birthDate: opts.birthDate, deceased: false, address: 'Rīga', note: opts.note });
+    return { code, name: `${firstName} ${opts.lastName}` };
+  };
+}
+
+/** Registers the person for an account through the API, as the learner's form does; returns the journey. */
+export async function registerThroughApi(call: ReturnType<typeof httpClient>, temporal: Client, token: string, person: TestPerson) {
+  const answer = await call('POST', '/api/learner/journeys', {
+    token, json: { requestId: randomUUID(), email: `${person.code}@example.lv`, language: 'lv', acceptTerms: true, termsVersion: CURRENT_TERMS_VERSION },
+  });
+  if (answer.status !== 201 && answer.status !== 202) throw new Error(`registration: HTTP ${answer.status} ${answer.text}`);
+  const { caseId } = answer.json as { caseId: string };
+  const handle: WorkflowHandle<typeof learnerJourney> = temporal.workflow.getHandle(learnerJourneyId(caseId));
+  return { caseId, handle };
 }
