@@ -12,9 +12,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { createDb } from '../lib/db';
 import { stopAll, stopOnSignals, stopRequested } from './services/processes';
+import { runConsistencyCheck } from './services/consistency';
 import { startStack } from './services/stack';
 import { Phases, drillClient, until } from './drill/client';
-import { runConsistencyCheck } from './drill/consistency';
 import { countMail, type CaughtMail, type ExpectedMail, type OutboxRow } from './drill/emails';
 import { ALL_FAULTS, SHORT_FAULTS, type FaultDeps } from './drill/faults';
 import { driveLearner, type DrivenJourney, type LearnerDeps } from './drill/learners';
@@ -112,7 +112,8 @@ async function main(): Promise<number> {
     for (const key of mail.duplicateKeys) log(`duplicate e-mail: ${key}`);
     for (const key of [...mail.missing, ...mail.unexpected, ...mail.outboxMismatches].slice(0, 20)) log(`e-mail problem: ${key}`);
     log('running the consistency check');
-    const consistency = await runConsistencyCheck(stack.env);
+    // Every journey is at rest by now: a few seconds' settling is enough.
+    const consistency = await runConsistencyCheck(stack.env, 10);
 
     const offStage = driven.filter((j) => stages.get(j.learner.index) !== j.learner.scenario.expectedStage)
       .map((j) => `learner ${j.learner.index} (${j.learner.scenario.name}): ${stages.get(j.learner.index) ?? 'no case'} (expected ${j.learner.scenario.expectedStage})${j.error ? `; ${j.error}` : ''}`);

@@ -13,7 +13,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isRunning, runCommand, stopAll, stopOnSignals } from './services/processes';
+import { runConsistencyCheck } from './services/consistency';
+import { isRunning, stopAll, stopOnSignals } from './services/processes';
 import type { RunningStack } from './services/stack';
 import { FUZZ_ROLES, sessionFor, type FuzzRole } from './fuzz/logins';
 import { ensureSchemathesis, runSchemathesis, type FuzzBudget, type FuzzResult } from './fuzz/schemathesis';
@@ -110,15 +111,10 @@ export async function runFuzzStage(opts: {
  * still there after the workflows had time to move on: up to three looks, 5 s apart.
  */
 async function consistencyCheck(stack: RunningStack): Promise<StageItem> {
-  const env = {
-    ...stack.env,
-    DATABASE_URL: stack.env.DATABASE_URL, TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE: stack.env.TEMPORAL_NAMESPACE,
-    TEMPORAL_TASK_QUEUE: stack.env.TEMPORAL_TASK_QUEUE, PUBLIC_URL: stack.publicUrl,
-  };
   let code = 2;
   for (let attempt = 1; attempt <= 3; attempt += 1) {
     process.stdout.write(`\n[fuzz] --- consistency check (look ${attempt} of 3)\n`);
-    code = await runCommand('consistency', process.execPath, ['--import', 'tsx', 'dev/consistency-check.ts', '--settle-seconds', '10'], { env, cwd: root });
+    code = (await runConsistencyCheck(stack.env, 10)).exitCode;
     if (code === 0 || code === 2) break;
     if (attempt < 3) await sleep(5_000);
   }

@@ -10,6 +10,7 @@ import { renderPage } from '../pages';
 import { CONSISTENCY_RULES, REPAIRS, checkConsistency, repairViolation, type ConsistencyDeps } from '../services/consistency';
 import { text } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
+import { auditedReason } from './admin';
 import type { ApiRegistry } from './define';
 
 const ADMIN = ['admin'] as const;
@@ -18,8 +19,7 @@ const ADMIN = ['admin'] as const;
 export const repairSchema = z.object({
   rule: z.enum(CONSISTENCY_RULES, { message: `must be one of ${CONSISTENCY_RULES.join(', ')}` }),
   subject: text().trim().min(1, { message: 'is required' }).max(300, { message: 'must be at most 300 characters' }),
-  reason: text().trim().min(5, { message: 'is required (at least 5 characters): say why, it is audited' })
-    .max(500, { message: 'must be at most 500 characters' }),
+  reason: auditedReason(),
 }).strict();
 
 const violationSchema = z.object({

@@ -84,11 +84,14 @@ const workflowDetailSchema = z.object({
   temporalUiUrl: z.string().nullable(), signals: z.array(z.string()),
 });
 
+/** The reason an administrator gives for a console action or a repair: required, and audited. */
+export const auditedReason = () => text().trim().min(5, { message: 'is required (at least 5 characters): say why, it is audited' })
+  .max(500, { message: 'must be at most 500 characters' });
+
 /** An administrator's action on one workflow; every action needs a reason, which is audited. */
 export const actionSchema = z.object({
   action: z.enum(['retry', 'signal', 'cancel', 'terminate'], { message: 'must be retry, signal, cancel or terminate' }),
-  reason: text().trim().min(5, { message: 'is required (at least 5 characters): say why, it is audited' })
-    .max(500, { message: 'must be at most 500 characters' }),
+  reason: auditedReason(),
   signal: text().trim().max(60).optional().transform((v) => (v === '' ? undefined : v)),
 }).strict();
 

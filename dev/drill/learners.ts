@@ -130,12 +130,17 @@ async function staffDecides(deps: LearnerDeps, caseId: string, decision: 'approv
   await until(`staff decision on case ${caseId}`, async () => deps.call('POST', `/api/staff/tasks/${taskId}/decision`, {
     token: await deps.staffToken(),
     json: { decision, comment: decision === 'reject' ? 'Fault drill: the employment certificate is missing.' : 'Fault drill: approved.' },
-  }), (answer) => {
-    if (answer.status === 200) return true;
-    // Our own earlier attempt may have won while its answer was lost.
-    if (answer.status === 409 && (answer.json as { error?: { code: string } })?.error?.code === 'already_decided') return true;
-    return undefined;
-  });
+  }), decided);
+}
+
+/**
+ * Whether a decision went through: 200, or 409 already_decided, since our own earlier attempt may have won while
+ * its answer was lost. Anything else is tried again.
+ */
+function decided(answer: { status: number; json: unknown }): true | undefined {
+  if (answer.status === 200) return true;
+  if (answer.status === 409 && (answer.json as { error?: { code: string } })?.error?.code === 'already_decided') return true;
+  return undefined;
 }
 
 /** Applies for the drill's offer; a lost answer is recognised by the application the journey then shows. */
@@ -154,11 +159,7 @@ async function providerDecides(deps: LearnerDeps, applicationId: string, decisio
   await until(`provider's decision on application ${applicationId}`, async () => deps.call('POST', `/api/provider/applications/${applicationId}/decision`, {
     token: await deps.providerToken(),
     json: decision === 'enrol' ? { decision } : { decision, reason: 'Fault drill: the group is meant for beginners.' },
-  }), (answer) => {
-    if (answer.status === 200) return true;
-    if (answer.status === 409 && (answer.json as { error?: { code: string } })?.error?.code === 'already_decided') return true;
-    return undefined;
-  });
+  }), decided);
 }
 
 /** The learner withdraws the open application. */

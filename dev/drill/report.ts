@@ -1,9 +1,8 @@
 /** The drill's table of figures, as text for the terminal and as Markdown for the README, and its verdict. */
 import { phaseProblems, type PhaseFigures } from './answers';
 import type { MailCount } from './emails';
+import type { ConsistencyOutcome } from '../services/consistency';
 
-/** What the consistency check said: exit 0 no violations, 1 violations, 2 could not check. */
-export interface ConsistencyOutcome { exitCode: number; lastLine: string }
 
 /** The totals under the per-fault rows. */
 export interface DrillTotals {
