@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 
@@ -9,7 +10,7 @@ import { msToNumber } from '@temporalio/common/lib/time';
 /** Everything the API and the worker read from the environment. */
 export interface Config {
   databaseUrl: string;
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string | null };
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string | null; tls: TemporalTlsFiles | null };
   smtpUrl: string;
   mailFrom: string;
   populationRegisterUrl: string;
@@ -26,7 +27,14 @@ export interface Config {
   sso: { issuer: string; clientId: string; clientSecret: string };
   publicUrl: string;
   port: number;
+  /** Signs session tokens (SESSION_SECRET). */
   sessionSecret: string;
+  /** Signs the links sent by e-mail (LINK_SECRET): a key of its own, so a leaked link key cannot sign a session. */
+  linkSecret: string;
+  /** The API's Prometheus endpoint: a listener of its own, off the public port (METRICS_HOST, METRICS_PORT). */
+  metrics: { host: string; port: number };
+  /** The worker's /metrics (WORKER_METRICS_HOST, WORKER_METRICS_PORT; the SDK's own metrics on the next port). */
+  workerMetricsHost: string;
   workerMetricsPort: number;
   /** How long the IMK approval task may wait before it is escalated, in milliseconds (APPROVAL_DUE: "5 days", "2s"). */
   approvalDueMs: number;
@@ -36,6 +44,21 @@ export interface Config {
    */
   recheckIntervalMs: number;
 }
+
+/**
+ * Files for a TLS connection to Temporal (TEMPORAL_TLS_*): a client certificate and key (mutual TLS), the CA that
+ * signed the server's certificate (when it is not a public one), and the name the server's certificate carries.
+ */
+export interface TemporalTlsFiles { certPath: string | null; keyPath: string | null; caPath: string | null; serverName: string | null }
+
+/**
+ * Secrets that have been published as examples (the compose file's former default, documentation samples):
+ * anyone could sign an administrator's session with them, so the processes refuse to start with one.
+ */
+export const KNOWN_PUBLIC_SECRETS: readonly string[] = [
+  'change-me-this-default-is-public-and-insecure',
+  'a-test-secret-that-is-long-enough-0123456789',
+];
 
 /** Thrown at start when the environment is incomplete; its message names every bad variable. */
 export class ConfigError extends Error {}
@@ -65,6 +88,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (value && !/^[^\s@]+@[^\s@]+$/.test(value)) problems.push(`${name} must be an e-mail address, got "${value}"`);
     return value;
   };
+  // A signing key: long enough to resist guessing, and not one that has been published.
+  const secret = (name: string): string => {
+    const value = required(name);
+    if (value && value.length < 32) problems.push(`${name} must be at least 32 characters`);
+    if (value && isPublicExample(value)) problems.push(`${name} is a published example value; generate your own (e.g. openssl rand -base64 48)`);
+    return value;
+  };
   const duration = (name: string, fallback: string): number => {
     const value = optional(name, fallback);
     try {
@@ -81,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       namespace: optional('TEMPORAL_NAMESPACE', 'default'),
       taskQueue: optional('TEMPORAL_TASK_QUEUE', 'learning-accounts'),
       uiUrl: env.TEMPORAL_UI_URL?.trim() || null,
+      tls: temporalTls(env, problems),
     },
     smtpUrl: url('SMTP_URL'),
     mailFrom: optional('MAIL_FROM', 'Valsts izglītības attīstības aģentūra <imk@viaa.example.lv>'),
@@ -96,17 +127,46 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sso: { issuer: url('SSO_ISSUER'), clientId: required('SSO_CLIENT_ID'), clientSecret: required('SSO_CLIENT_SECRET') },
     publicUrl: url('PUBLIC_URL'),
     port: port('PORT', '3000'),
-    sessionSecret: required('SESSION_SECRET'),
+    sessionSecret: secret('SESSION_SECRET'),
+    linkSecret: secret('LINK_SECRET'),
+    metrics: { host: optional('METRICS_HOST', '127.0.0.1'), port: port('METRICS_PORT', '9463') },
+    workerMetricsHost: optional('WORKER_METRICS_HOST', '127.0.0.1'),
     workerMetricsPort: port('WORKER_METRICS_PORT', '9464'),
     approvalDueMs: duration('APPROVAL_DUE', '5 days'),
     recheckIntervalMs: duration('RECHECK_INTERVAL', '180 days'),
   };
-  if (config.sessionSecret && config.sessionSecret.length < 32) {
-    problems.push('SESSION_SECRET must be at least 32 characters');
+  if (config.sessionSecret && config.sessionSecret === config.linkSecret) {
+    problems.push('LINK_SECRET must differ from SESSION_SECRET (a key of its own for e-mailed links)');
   }
   if (config.recheckIntervalMs <= 0 && !problems.some((p) => p.startsWith('RECHECK_INTERVAL'))) {
     problems.push('RECHECK_INTERVAL must be a positive duration');
   }
   if (problems.length > 0) throw new ConfigError(`Configuration is incomplete: ${problems.join('; ')}`);
   return config;
+}
+
+/** Whether a secret is a published example: one of KNOWN_PUBLIC_SECRETS, or a placeholder saying "change me". */
+function isPublicExample(value: string): boolean {
+  return KNOWN_PUBLIC_SECRETS.includes(value) || /change-?me/i.test(value);
+}
+
+/** The TEMPORAL_TLS_* settings (null when none is set); each file named must be readable now, not at first use. */
+function temporalTls(env: NodeJS.ProcessEnv, problems: string[]): TemporalTlsFiles | null {
+  const file = (name: string): string | null => {
+    const value = env[name]?.trim() || null;
+    if (value) {
+      try {
+        fs.accessSync(value, fs.constants.R_OK);
+      } catch (err) {
+        problems.push(`${name} names a file that cannot be read: ${value} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+    }
+    return value;
+  };
+  const tls: TemporalTlsFiles = {
+    certPath: file('TEMPORAL_TLS_CERT'), keyPath: file('TEMPORAL_TLS_KEY'), caPath: file('TEMPORAL_TLS_CA'),
+    serverName: env.TEMPORAL_TLS_SERVER_NAME?.trim() || null,
+  };
+  if (Boolean(tls.certPath) !== Boolean(tls.keyPath)) problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (a client certificate and its key)');
+  return Object.values(tls).some(Boolean) ? tls : null;
 }

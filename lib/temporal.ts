@@ -1,7 +1,9 @@
+import fs from 'node:fs';
 import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
-import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type TLSConfig } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { searchAttributeTypes } from '../workflows/ids';
+import type { TemporalTlsFiles } from './config';
 
 /** The search attribute types as the dev server's `--search-attribute Name=Type` flag spells them. */
 export type SearchAttributeTypeName = 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
@@ -46,9 +48,10 @@ export function deadlineInterceptor(callMs = TEMPORAL_CALL_DEADLINE_MS, longPoll
  * connection is retried only three times (about half a second) before the caller hears UNAVAILABLE. It connects
  * on first use, so the API starts while Temporal is down and answers 503 (and /api/ready says why) until it is up.
  */
-export async function connectTemporalClient(opts: { address: string; namespace: string }): Promise<Client> {
+export async function connectTemporalClient(opts: { address: string; namespace: string; tls?: TemporalTlsFiles | null }): Promise<Client> {
   const connection = Connection.lazy({
     address: opts.address,
+    tls: temporalTlsConfig(opts.tls ?? null),
     connectTimeout: TEMPORAL_CALL_DEADLINE_MS,
     // After an outage gRPC waits up to two minutes between reconnect attempts by default; 5 s at most brings the
     // API back within seconds of Temporal.
@@ -56,6 +59,29 @@ export async function connectTemporalClient(opts: { address: string; namespace: 
     interceptors: [deadlineInterceptor(), makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))],
   });
   return new Client({ connection, namespace: opts.namespace });
+}
+
+/**
+ * The TLS settings of a connection to Temporal (the API's and the worker's client, the worker's NativeConnection)
+ * from the TEMPORAL_TLS_* files; undefined (plain gRPC) when none is set. A file that cannot be read is an error
+ * naming its variable, so a process with a wrong path stops at start.
+ */
+export function temporalTlsConfig(files: TemporalTlsFiles | null): TLSConfig | undefined {
+  if (!files) return undefined;
+  const read = (variable: string, file: string): Buffer => {
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw new Error(`${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
+  return {
+    ...(files.serverName ? { serverNameOverride: files.serverName } : {}),
+    ...(files.caPath ? { serverRootCACertificate: read('TEMPORAL_TLS_CA', files.caPath) } : {}),
+    ...(files.certPath && files.keyPath
+      ? { clientCertPair: { crt: read('TEMPORAL_TLS_CERT', files.certPath), key: read('TEMPORAL_TLS_KEY', files.keyPath) } }
+      : {}),
+  };
 }
 
 /**

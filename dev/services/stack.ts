@@ -43,12 +43,12 @@ export interface RunningStack {
  * secrets and names.
  */
 const ADDRESS_VARS = [
-  'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'TEMPORAL_UI_URL', 'PUBLIC_URL', 'SESSION_SECRET',
+  'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'TEMPORAL_UI_URL', 'PUBLIC_URL', 'SESSION_SECRET', 'LINK_SECRET',
   'MAIL_CATCHER_URL', 'SSO_CLIENT_ID', 'SSO_CLIENT_SECRET', ...STUBS.map((stub) => stub.urlVar),
 ];
 
 /** Every port variable startStack reads (the worker's metrics port also takes the next one). */
-const PORT_VARS = ['PORT', 'POSTGRES_PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', MAIL_CATCHER_WEB.portVar, ...STUBS.map((stub) => stub.portVar)];
+const PORT_VARS = ['PORT', 'METRICS_PORT', 'POSTGRES_PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', MAIL_CATCHER_WEB.portVar, ...STUBS.map((stub) => stub.portVar)];
 
 /**
  * The environment for a second stack of this checkout beside `make run` and `make test` (the fuzz stage, the fault
@@ -89,6 +89,7 @@ export async function startStack(options: {
   };
 
   const apiPort = portVar('PORT', 3000);
+  const apiMetricsPort = portVar('METRICS_PORT', 9463);
   const publicUrl = setDefault('PUBLIC_URL', `http://127.0.0.1:${apiPort}`).replace(/\/+$/, '');
   const namespace = setDefault('TEMPORAL_NAMESPACE', 'default');
   setDefault('TEMPORAL_TASK_QUEUE', 'learning-accounts');
@@ -102,7 +103,9 @@ export async function startStack(options: {
   setDefault('SOPA_OPERATOR_PERSON_CODE', '010180-10007');
   // Escalation e-mails go here; on the demo stack they land in the mail catcher like all other mail.
   setDefault('AGENCY_INBOX_EMAIL', 'agency@learning-accounts.test');
-  setDefault('SESSION_SECRET', sessionSecret(dataDir));
+  // Two keys, each made once and kept: sessions and e-mailed links are signed apart (lib/config.ts refuses one key).
+  setDefault('SESSION_SECRET', keptSecret(dataDir, 'session-secret'));
+  setDefault('LINK_SECRET', keptSecret(dataDir, 'link-secret'));
 
   const ownPostgres = !env.DATABASE_URL?.trim();
   const ownTemporal = !env.TEMPORAL_ADDRESS?.trim();
@@ -137,6 +140,7 @@ export async function startStack(options: {
   if (ownTemporal) await stopLeftoverTemporal(temporalDir, temporalDb);
   await assertPortsFree([
     { port: apiPort, what: 'the API and web pages', variable: 'PORT' },
+    { port: apiMetricsPort, what: 'the API\'s metrics', variable: 'METRICS_PORT' },
     { port: workerMetricsPort, what: 'the worker\'s metrics', variable: 'WORKER_METRICS_PORT' },
     { port: workerMetricsPort + 1, what: 'the worker\'s Temporal SDK metrics, at WORKER_METRICS_PORT + 1', variable: 'WORKER_METRICS_PORT' },
     ...stubPorts,
@@ -197,7 +201,7 @@ export async function startStack(options: {
   // The worker listens on its metrics port once it polls the task queue. Each check
   // first makes sure that the process listening is the one we started, then asks it over HTTP.
   await Promise.all([
-    untilListening(api, [apiPort]).then(() => unlessExited(api.current, waitForHttp(`http://127.0.0.1:${apiPort}/api/ready`, 120_000))),
+    untilListening(api, [apiPort, apiMetricsPort]).then(() => unlessExited(api.current, waitForHttp(`http://127.0.0.1:${apiPort}/api/ready`, 120_000))),
     untilListening(worker, [workerMetricsPort]).then(() =>
       unlessExited(worker.current, waitForHttp(`http://127.0.0.1:${workerMetricsPort}/metrics`, 120_000)),
     ),
@@ -228,9 +232,9 @@ async function untilListening(service: SupervisedService, ports: number[]): Prom
   await unlessExited(current, Promise.all(ports.map((port) => waitForListener(current.pid!, port, 120_000))));
 }
 
-/** A random secret made on the first run and kept in the data directory, so sessions survive a restart. */
-function sessionSecret(dataDir: string): string {
-  const file = path.join(dataDir, 'session-secret');
+/** A random secret made on the first run and kept in the data directory, so sessions and links survive a restart. */
+function keptSecret(dataDir: string, name: string): string {
+  const file = path.join(dataDir, name);
   if (!fs.existsSync(file)) fs.writeFileSync(file, crypto.randomBytes(32).toString('base64url'), { mode: 0o600 });
   return fs.readFileSync(file, 'utf8').trim();
 }

@@ -86,3 +86,67 @@ test('the API and the worker get SIGTERM themselves and time to stop cleanly', (
     t.true(seconds(service.stop_grace_period) > hardTimeout, `${name}: stop_grace_period ${service.stop_grace_period}`);
   }
 });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Secrets and what is published
+
+const composeText = fs.readFileSync(path.join(__dirname, '..', '..', 'docker-compose.yml'), 'utf8');
+/** The secrets a deployment must give; the file has no default for any of them. */
+const SECRETS = ['POSTGRES_PASSWORD', 'SESSION_SECRET', 'LINK_SECRET', 'SSO_CLIENT_SECRET'];
+/** Values for every secret, as a deployment would give them. */
+const GIVEN = Object.fromEntries(SECRETS.map((name, i) => [name, `${name.toLowerCase()}-${i}-0123456789abcdefghijklmnopqrstuvwxyz`]));
+
+/**
+ * The file as `docker compose config` interpolates it (${VAR}, ${VAR:-default}, ${VAR:?message}, $$), so the
+ * check does not depend on a docker CLI with the compose plugin; each missing required variable is one error.
+ */
+function interpolate(text: string, env: Record<string, string | undefined>): { text: string; errors: string[] } {
+  const errors: string[] = [];
+  const out = text.replace(/\$\$|\$\{([A-Z0-9_]+)(?:(:-|:\?)([^}]*))?\}/g, (whole, name: string | undefined, op: string | undefined, arg: string | undefined) => {
+    if (whole === '$$') return '$';
+    const value = env[name!];
+    if (value) return value;
+    if (op === ':?') errors.push(`required variable ${name} is missing a value: ${arg}`);
+    return op === ':-' ? arg! : '';
+  });
+  return { text: out, errors };
+}
+
+test('no secret has a default: the file cannot be used without each one, and the message names it', (t) => {
+  for (const name of SECRETS) {
+    const uses = [...composeText.matchAll(new RegExp(`\\$\\{${name}(:[-?][^}]*)?\\}`, 'g'))];
+    t.true(uses.length > 0, `${name} is used`);
+    for (const [use, rest] of uses) t.true(rest?.startsWith(':?') && rest.includes(name), `${use} requires ${name} and names it`);
+  }
+  t.false(/change-?me/i.test(interpolate(composeText, GIVEN).text), 'no placeholder secret is left');
+  t.false(composeText.includes('this-default-is-public'), 'the former public session key is gone');
+});
+
+test('the file resolves only with every secret given, and passes them to the API and the worker', (t) => {
+  const without = interpolate(composeText, {});
+  for (const name of SECRETS) t.true(without.errors.some((e) => e.includes(name)), `without ${name} it fails naming it`);
+  for (const name of SECRETS) {
+    const oneMissing = interpolate(composeText, { ...GIVEN, [name]: undefined });
+    t.true(oneMissing.errors.length > 0 && oneMissing.errors.every((e) => e.includes(name)), `only ${name} missing: ${oneMissing.errors.join('; ')}`);
+  }
+  const given = interpolate(composeText, GIVEN);
+  t.deepEqual(given.errors, []);
+  const resolved = yaml.load(given.text) as { services: Record<string, { environment?: Record<string, string> }> };
+  for (const name of ['api', 'worker']) {
+    const env = resolved.services[name]!.environment!;
+    t.is(env.SESSION_SECRET, GIVEN.SESSION_SECRET);
+    t.is(env.LINK_SECRET, GIVEN.LINK_SECRET);
+    t.not(env.SESSION_SECRET, env.LINK_SECRET);
+    t.true(env.DATABASE_URL!.includes(GIVEN.POSTGRES_PASSWORD!));
+  }
+});
+
+test('Temporal\'s frontend is not published and its Web UI only on the host\'s loopback', (t) => {
+  const raw = compose as unknown as { services: Record<string, { ports?: string[] }> };
+  t.deepEqual(raw.services.temporal!.ports ?? [], [], 'the frontend (7233) is reached on the stack\'s network only');
+  for (const port of raw.services['temporal-ui']!.ports ?? []) t.true(String(port).startsWith('127.0.0.1:'), `Web UI published as ${port}`);
+  // Metrics ports are never published either.
+  for (const [name, service] of Object.entries(raw.services)) {
+    for (const port of service.ports ?? []) t.false(/:(9463|9464|9465)$/.test(String(port)), `${name} publishes a metrics port (${port})`);
+  }
+});

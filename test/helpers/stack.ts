@@ -88,9 +88,9 @@ export async function startTestStack(opts: {
   }).listen();
 
   const taskQueue = `test-${randomUUID()}`;
-  const secret = randomUUID() + randomUUID();
-  const tokens = createSessionTokens(secret);
-  const links = createLinkTokens(secret);
+  // Two keys, as in production (lib/config.ts refuses one key for both).
+  const tokens = createSessionTokens(randomUUID() + randomUUID());
+  const links = createLinkTokens(randomUUID() + randomUUID());
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
   const connection = await Connection.connect({ address: temporalAddress });
   const temporal = new Client({ connection, namespace });
