@@ -10,6 +10,7 @@ import type { ApiDeps } from './deps';
 import { sessionMiddleware } from './middleware/auth';
 import { bodyMiddleware } from './middleware/body';
 import { errorMiddleware } from './middleware/errors';
+import { privacyHeaders } from './middleware/privacy-headers';
 import { DEFAULT_MAX_UPLOADS_IN_PROGRESS, UploadSlots } from './middleware/upload';
 import { requestLogMiddleware } from './middleware/request-log';
 import { textDoor } from './middleware/text-door';
@@ -49,6 +50,7 @@ export function createApp(deps: ApiDeps): Koa {
   // Every call to Temporal a request makes ends within the request's budget (each call also has its own deadline).
   app.use((ctx, next) => deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_REQUEST_BUDGET_MS, next));
   app.use(securityHeaders());
+  app.use(privacyHeaders(deps.publicUrl));
   app.use(languageMiddleware());
   app.use(pageErrorMiddleware(renderer));
   app.use(sessionMiddleware(deps.tokens));
@@ -104,6 +106,7 @@ function staticFiles(api: ApiRegistry) {
     const file = files.get(ctx.path);
     if (!file) throw new HttpError(404, 'file_not_found', 'There is no such file');
     ctx.type = path.extname(ctx.path);
+    // Public static content: the one answer that may be cached (privacyHeaders makes every other one no-store).
     ctx.set('cache-control', 'public, max-age=3600');
     ctx.body = file;
   });

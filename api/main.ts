@@ -3,6 +3,7 @@ import { API_DB_LIMITS, createDb } from '../lib/db';
 import { createDrainingServer } from '../lib/draining-server';
 import { createLogger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
+import { serveMetrics } from '../lib/metrics-server';
 import { createLinkTokens } from '../lib/links';
 import { createSessionTokens } from '../lib/sessions';
 import { stopOnSignals } from '../lib/shutdown';
@@ -16,17 +17,24 @@ async function main(): Promise<void> {
   const logger = createLogger('api');
   const db = createDb(config.databaseUrl, undefined, API_DB_LIMITS);
   const temporal = await connectTemporalClient(config.temporal);
+  const metrics = createMetrics('api');
   const app = createApp({
-    db, temporal, logger, taskQueue: config.temporal.taskQueue, metrics: createMetrics('api'),
+    db, temporal, logger, taskQueue: config.temporal.taskQueue, metrics,
     tokens: createSessionTokens(config.sessionSecret),
     sso: createSsoClient({ ...config.sso, redirectUri: `${config.publicUrl}/auth/sso/callback` }),
     publicUrl: config.publicUrl, temporalUiUrl: config.temporal.uiUrl, approvalDueMs: config.approvalDueMs,
-    links: createLinkTokens(config.sessionSecret), smtpUrl: config.smtpUrl,
+    links: createLinkTokens(config.linkSecret), smtpUrl: config.smtpUrl,
     // The terms of use: the agency approves a provider within one working day; the link is valid for 3 days.
     providerRegistrationTiming: { emailConfirmationValid: '72 hours', approvalWorkingDays: 1 },
   });
   const http = createDrainingServer(app.callback());
   http.server.listen(config.port, () => logger.info('api listening', { url: config.publicUrl, port: config.port, startupMs: Math.round(performance.now()) }));
+  // Prometheus reads the API's metrics on a port of its own, never the public one (lib/metrics-server.ts).
+  const metricsServer = serveMetrics({
+    ...config.metrics,
+    render: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    onError: (err) => logger.warn('metrics could not be read', { err }),
+  });
   // Stop taking requests (new ones get 503), let those in hand finish for up to 5 s, then close Temporal and the
   // database; 10 s in all at most (the launcher kills after 15 s, Docker after its stop_grace_period).
   stopOnSignals({
@@ -34,6 +42,7 @@ async function main(): Promise<void> {
     hardTimeoutMs: 10_000,
     stop: async () => {
       await http.drain(5_000);
+      metricsServer.close();
       await Promise.all([db.destroy(), temporal.connection.close()]);
     },
   });

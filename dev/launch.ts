@@ -21,7 +21,7 @@ function printSummary(env: NodeJS.ProcessEnv, publicUrl: string): void {
     ['Workflow console', `${publicUrl}/admin/workflows`],
     ['Catalogue', `${publicUrl}/catalogue`],
     ['OpenAPI', `${publicUrl}/api/openapi.json`],
-    ['API metrics', `${publicUrl}/metrics`],
+    ['API metrics', `http://127.0.0.1:${env.METRICS_PORT}/metrics`],
     ['Worker metrics', `http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics`],
     ['Temporal Web UI', env.TEMPORAL_UI_URL],
     ['Temporal', env.TEMPORAL_ADDRESS],

@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
@@ -9,7 +8,8 @@ import { createMailTransport } from '../lib/mailer';
 import { stopOnSignals } from '../lib/shutdown';
 import { combineRegistryMetrics, createRegistryStatsRecorder } from '../lib/registry-stats';
 import { createMetrics } from '../lib/metrics';
-import { connectTemporalClient, ensureSearchAttributes } from '../lib/temporal';
+import { serveMetrics } from '../lib/metrics-server';
+import { connectTemporalClient, ensureSearchAttributes, temporalTlsConfig } from '../lib/temporal';
 import { createPopulationRegisterClient } from '../activities/registries/population-register';
 import { createSopaClient } from '../activities/registries/sopa';
 import { createViisClient } from '../activities/registries/viis';
@@ -42,9 +42,9 @@ async function main(): Promise<void> {
   // Side by side, not one after the other: a worker restarted by `make run` should be back within seconds.
   const [templates, connection, client] = await Promise.all([
     loadEmailTemplates(),
-    NativeConnection.connect({ address: config.temporal.address }),
+    NativeConnection.connect({ address: config.temporal.address, tls: temporalTlsConfig(config.temporal.tls) }),
     // The console's batch operations run as workflows whose activities command other workflows through this client.
-    connectTemporalClient({ address: config.temporal.address, namespace: config.temporal.namespace }),
+    connectTemporalClient(config.temporal),
   ]);
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) logger.info('registered search attributes', { added });
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       mailer: createMailTransport(config.smtpUrl),
       populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, metrics: registryMetrics }),
       sopa: createSopaClient({ baseUrl: config.sopaUrl, metrics: registryMetrics }),
-      sopaOperator: config.sopaOperator, links: createLinkTokens(config.sessionSecret),
+      sopaOperator: config.sopaOperator, links: createLinkTokens(config.linkSecret),
       viis: createViisClient({ baseUrl: config.viisUrl, metrics: registryMetrics }),
       enterpriseRegister: createEnterpriseRegisterClient({ baseUrl: config.enterpriseRegisterUrl, metrics: registryMetrics }),
       agencyInboxEmail: config.agencyInboxEmail, temporal: client,
@@ -70,15 +70,16 @@ async function main(): Promise<void> {
     },
   });
 
-  const metricsServer = http.createServer(async (req, res) => {
-    if (req.url !== '/metrics') { res.writeHead(404).end('not found\n'); return; }
-    const core = await fetch(`http://${coreMetricsAddress}/metrics`).then((r) => r.text()).catch(() => '');
-    res.writeHead(200, { 'content-type': metrics.registry.contentType });
-    res.end(`${await metrics.registry.metrics()}\n${core}`);
+  const metricsServer = serveMetrics({
+    host: config.workerMetricsHost, port: config.workerMetricsPort,
+    render: async () => {
+      const core = await fetch(`http://${coreMetricsAddress}/metrics`).then((r) => r.text()).catch(() => '');
+      return { contentType: metrics.registry.contentType, body: `${await metrics.registry.metrics()}\n${core}` };
+    },
+    onError: (err) => logger.warn('metrics could not be read', { err }),
   });
-  metricsServer.listen(config.workerMetricsPort);
   logger.info('worker started', {
-    taskQueue: config.temporal.taskQueue, metrics: `http://127.0.0.1:${config.workerMetricsPort}/metrics`,
+    taskQueue: config.temporal.taskQueue, metrics: `http://${config.workerMetricsHost}:${config.workerMetricsPort}/metrics`,
     startupMs: Math.round(performance.now()),
   });
 

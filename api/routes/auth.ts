@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { User } from '../../lib/db';
 import { verifyPassword } from '../../lib/passwords';
 import type { Session } from '../../lib/sessions';
+import { createPkce } from '../../lib/sso';
 import type { ApiDeps } from '../deps';
 import { text } from '../text-input';
 import { HttpError } from '../errors';
@@ -33,7 +34,7 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
 
   const startSession = (ctx: Context, session: Session) => startSessionCookie(ctx, deps, session);
 
-  // Learners: state and nonce travel in a signed cookie so the callback can check both.
+  // Learners: state, nonce and the PKCE verifier travel in a signed cookie so the callback can check and use them.
   api.page(router, {
     method: 'get', path: '/auth/sso/login', summary: 'Start the national sign-on (learners, coordinators)', tag: 'auth', roles: 'public',
     query: z.object({ next: text().max(2000).optional() }),
@@ -41,9 +42,12 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
   }, async (ctx) => {
     const state = randomUUID();
     const nonce = randomUUID();
+    const pkce = createPkce();
     const next = safeNext(ctx.query.next, '/learner');
-    ctx.cookies.set(SSO_COOKIE, await deps.tokens.signValue({ state, nonce, next }, 10), { httpOnly: true, sameSite: 'lax', maxAge: 600_000 });
-    ctx.redirect(deps.sso.authorizeUrl(state, nonce));
+    ctx.cookies.set(SSO_COOKIE, await deps.tokens.signValue({ state, nonce, next, verifier: pkce.verifier }, 10), {
+      httpOnly: true, sameSite: 'lax', maxAge: 600_000, secure: deps.publicUrl.startsWith('https:'),
+    });
+    ctx.redirect(deps.sso.authorizeUrl(state, nonce, pkce.challenge));
   });
 
   api.page(router, {
@@ -53,12 +57,12 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
   }, async (ctx) => {
     const saved = await deps.tokens.verifyValue(ctx.cookies.get(SSO_COOKIE) ?? '');
     const { code, state } = ctx.query;
-    if (!saved || typeof code !== 'string' || state !== saved.state) {
+    if (!saved || typeof code !== 'string' || state !== saved.state || !saved.verifier) {
       throw new HttpError(400, 'sso_state_mismatch', 'The sign-in could not be completed (expired or not started here). Please sign in again.');
     }
     let identity;
     try {
-      identity = await deps.sso.identify(code, saved.nonce);
+      identity = await deps.sso.identify(code, saved.nonce, saved.verifier);
     } catch (err) {
       deps.logger.warn('single sign-on failed', { err });
       throw new HttpError(502, 'sso_failed', 'The national sign-in service did not confirm your identity. Please try again.');

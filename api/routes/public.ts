@@ -49,12 +49,5 @@ export function publicRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer
     ctx.body = api.openApiDocument({ title: 'Individual learning accounts API', version: '0.1.0', serverUrl: deps.publicUrl });
   });
 
-  api.page(router, {
-    method: 'get', path: '/metrics', summary: "The API process's Prometheus metrics", tag: 'public', roles: 'public',
-    responses: { 200: { description: 'Metrics in the Prometheus text format', contentType: 'text/plain' } },
-  }, async (ctx) => {
-    ctx.type = deps.metrics.registry.contentType;
-    ctx.body = await deps.metrics.registry.metrics();
-  });
   return router;
 }

@@ -53,6 +53,7 @@ async function signOn(target: LoginTarget, personCode: string): Promise<string> 
   const callbackUrl = await signInHeadless(target.ssoUrl, {
     clientId: target.ssoClientId, redirectUri: authorize.searchParams.get('redirect_uri') ?? '', personCode,
     state: authorize.searchParams.get('state') ?? '', nonce: authorize.searchParams.get('nonce') ?? '',
+    codeChallenge: authorize.searchParams.get('code_challenge') ?? undefined,
   });
   const callback = await fetch(callbackUrl, { redirect: 'manual', headers: { cookie: ssoCookie, accept: 'text/html' } });
   return sessionOf(callback, `sign-on of ${personCode}`);

@@ -8,6 +8,9 @@ export interface AuthRequest {
   redirect_uri: string;
   state: string;
   nonce: string;
+  /** PKCE (RFC 7636): the client's challenge, carried to the code the sign-in issues. */
+  code_challenge?: string;
+  code_challenge_method?: 'S256';
 }
 
 const TITLE = 'Latvija.gov.lv — test sign-in';
@@ -39,8 +42,9 @@ function layout(title: string, body: string): string {
 }
 
 function hiddenFields(request: AuthRequest): string {
-  return (Object.keys(request) as (keyof AuthRequest)[])
-    .map((k) => `<input type="hidden" name="${k}" value="${escapeHtml(request[k])}">`)
+  return (Object.entries(request) as [keyof AuthRequest, string | undefined][])
+    .filter(([, value]) => value !== undefined)
+    .map(([k, value]) => `<input type="hidden" name="${k}" value="${escapeHtml(value!)}">`)
     .join('\n');
 }
 

@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import type { SeedPerson } from '../seed-people';
@@ -25,6 +25,8 @@ export interface HeadlessSignIn {
   state: string;
   nonce: string;
   personCode: string;
+  /** The PKCE challenge of the authorization request (S256), when it had one. */
+  codeChallenge?: string;
 }
 
 const CODE_TTL_MS = 60_000;
@@ -34,6 +36,8 @@ interface IssuedCode {
   clientId: string;
   redirectUri: string;
   nonce: string;
+  /** PKCE: the S256 challenge the authorization request carried; the token request must bring its verifier. */
+  codeChallenge: string | null;
   person: SeedPerson;
   personCode: string;
   authTime: number;
@@ -41,6 +45,14 @@ interface IssuedCode {
 }
 
 type Validated = { ok: true; request: AuthRequest } | { ok: false; param: string; problem: string };
+
+/** RFC 7636 §4.1: a verifier (and an S256 challenge) is 43 to 128 unreserved characters. */
+const PKCE_VALUE = /^[A-Za-z0-9._~-]{43,128}$/;
+
+/** The S256 code challenge of a verifier: BASE64URL(SHA256(verifier)). */
+function s256(verifier: string): string {
+  return createHash('sha256').update(verifier, 'ascii').digest('base64url');
+}
 
 function secretsEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -91,7 +103,15 @@ export function createSsoStub(opts: { people: SeedPerson[]; clients: SsoClient[]
     if (!state) return { ok: false, param: 'state', problem: 'missing' };
     const nonce = params.get('nonce');
     if (!nonce) return { ok: false, param: 'nonce', problem: 'missing' };
-    return { ok: true, request: { response_type: 'code', client_id: clientId, redirect_uri: redirectUri, state, nonce } };
+    // PKCE as a real provider checks it (RFC 7636 §4.4.1): S256 only (a missing method would mean "plain").
+    const challenge = params.get('code_challenge');
+    if (challenge === null) return { ok: true, request: { response_type: 'code', client_id: clientId, redirect_uri: redirectUri, state, nonce } };
+    if (!PKCE_VALUE.test(challenge)) return { ok: false, param: 'code_challenge', problem: 'must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~' };
+    if (params.get('code_challenge_method') !== 'S256') return { ok: false, param: 'code_challenge_method', problem: 'must be "S256"' };
+    return {
+      ok: true,
+      request: { response_type: 'code', client_id: clientId, redirect_uri: redirectUri, state, nonce, code_challenge: challenge, code_challenge_method: 'S256' },
+    };
   }
 
   return {
@@ -114,6 +134,7 @@ export function createSsoStub(opts: { people: SeedPerson[]; clients: SsoClient[]
           response_types_supported: ['code'],
           subject_types_supported: ['public'],
           grant_types_supported: ['authorization_code'],
+          code_challenge_methods_supported: ['S256'],
           token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
           scopes_supported: ['openid'],
           claims_supported: ['sub', 'given_name', 'family_name', 'name', 'nonce', 'auth_time'],
@@ -149,6 +170,7 @@ export function createSsoStub(opts: { people: SeedPerson[]; clients: SsoClient[]
           clientId: v.request.client_id,
           redirectUri: v.request.redirect_uri,
           nonce: v.request.nonce,
+          codeChallenge: v.request.code_challenge ?? null,
           person,
           personCode,
           authTime: Math.floor(now / 1000),
@@ -186,6 +208,15 @@ export function createSsoStub(opts: { people: SeedPerson[]; clients: SsoClient[]
           issued.redirectUri !== form.get('redirect_uri')
         ) {
           return sendJson(res, 400, { error: 'invalid_grant' }, noStore);
+        }
+        // A code issued for a PKCE request is redeemed only with the verifier whose S256 hash is its challenge, so a
+        // code intercepted on its way back (a log, a referrer, another app) is worth nothing without it.
+        if (issued.codeChallenge !== null) {
+          const verifier = form.get('code_verifier');
+          if (!verifier) return sendJson(res, 400, { error: 'invalid_grant', error_description: 'code_verifier is missing' }, noStore);
+          if (!PKCE_VALUE.test(verifier) || !secretsEqual(s256(verifier), issued.codeChallenge)) {
+            return sendJson(res, 400, { error: 'invalid_grant', error_description: 'code_verifier does not match the code_challenge' }, noStore);
+          }
         }
         const now = Math.floor(Date.now() / 1000);
         const { person } = issued;
@@ -251,6 +282,7 @@ export async function signInHeadless(ssoUrl: string, params: HeadlessSignIn): Pr
     redirect_uri: params.redirectUri,
     state: params.state,
     nonce: params.nonce,
+    ...(params.codeChallenge ? { code_challenge: params.codeChallenge, code_challenge_method: 'S256' } : {}),
     personCode: params.personCode,
   });
   const res = await fetch(`${ssoUrl.replace(/\/$/, '')}/authorize`, { method: 'POST', body, redirect: 'manual' });

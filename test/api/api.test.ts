@@ -502,7 +502,9 @@ test.serial('a learner signs in through the national SSO without a browser and s
   const ssoCookie = setCookies(start.headers).get('ila_sso');
   t.truthy(ssoCookie, 'the state travels in the ila_sso cookie');
 
-  const callbackUrl = await signInHeadless(stack.ssoUrl, { clientId: stack.sso.clientId, redirectUri: stack.sso.redirectUri, state, nonce, personCode: ANNA.code });
+  const codeChallenge = authorize.searchParams.get('code_challenge')!;
+  t.is(authorize.searchParams.get('code_challenge_method'), 'S256', 'the sign-in uses PKCE');
+  const callbackUrl = await signInHeadless(stack.ssoUrl, { clientId: stack.sso.clientId, redirectUri: stack.sso.redirectUri, state, nonce, personCode: ANNA.code, codeChallenge });
   t.true(callbackUrl.startsWith(stack.sso.redirectUri));
 
   const callback = await fetch(callbackUrl, { redirect: 'manual', headers: { cookie: `ila_sso=${ssoCookie}`, accept: 'text/html' } });
@@ -532,7 +534,7 @@ test.serial('an SSO callback with a wrong state is answered with a 400 page and 
   const ssoCookie = setCookies(start.headers).get('ila_sso');
   const callbackUrl = new URL(await signInHeadless(stack.ssoUrl, {
     clientId: stack.sso.clientId, redirectUri: stack.sso.redirectUri, state: authorize.searchParams.get('state')!,
-    nonce: authorize.searchParams.get('nonce')!, personCode: ANNA.code,
+    nonce: authorize.searchParams.get('nonce')!, personCode: ANNA.code, codeChallenge: authorize.searchParams.get('code_challenge')!,
   }));
   callbackUrl.searchParams.set('state', randomUUID());
 

@@ -55,6 +55,7 @@ async function signIn(personCode: string): Promise<{ location: string; cookie: s
   const callbackUrl = await signInHeadless(stack.ssoUrl, {
     clientId: stack.sso.clientId, redirectUri: stack.sso.redirectUri, personCode,
     state: authorize.searchParams.get('state')!, nonce: authorize.searchParams.get('nonce')!,
+    codeChallenge: authorize.searchParams.get('code_challenge')!,
   });
   const callback = await fetch(callbackUrl, { redirect: 'manual', headers: { cookie: ssoCookie, accept: 'text/html' } });
   if (callback.status !== 302) throw new Error(`SSO callback: HTTP ${callback.status}`);

@@ -109,9 +109,9 @@ async function abortMidBody(path: string, headers: string, partial: string): Pro
   });
 }
 
-/** How many requests to a route ended with a status, from the API's own metrics. */
+/** How many requests to a route ended with a status, from the API's own metrics (served off the public port). */
 async function answered(route: string, status: number): Promise<number> {
-  const metrics = (await call('GET', '/metrics')).text;
+  const metrics = await stack.apiDeps.metrics.registry.metrics();
   const line = metrics.split('\n').find((l) => l.startsWith('http_request_duration_seconds_count{') && l.includes(`method="POST",route="${route}",status="${status}"}`));
   return line ? Number(line.split(' ').pop()) : 0;
 }

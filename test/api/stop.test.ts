@@ -3,6 +3,7 @@
  * PostgreSQL and Temporal: no new connection is taken, and a request that never completes cannot hold the stop
  * up past the grace period, so the process ends by itself with code 0 instead of being killed.
  */
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import test from 'ava';
@@ -17,15 +18,16 @@ test.after.always(async () => {
   await stopAll();
 });
 
-test('on SIGTERM the API takes no new connection, cuts a stuck request after its grace period and exits 0', async (t) => {
+test('the API serves metrics off its public port; on SIGTERM it takes no new connection, cuts a stuck request after its grace period and exits 0', async (t) => {
   const port = await freePort();
+  const metricsPort = await freePort();
   const nowhere = 'http://127.0.0.1:9';
   const env = {
     ...process.env,
     DATABASE_URL: process.env.TEST_DATABASE_URL,
-    PORT: String(port),
+    PORT: String(port), METRICS_PORT: String(metricsPort),
     PUBLIC_URL: `http://127.0.0.1:${port}`,
-    SESSION_SECRET: 'a-test-secret-that-is-long-enough-0123456789',
+    SESSION_SECRET: randomBytes(32).toString('base64url'), LINK_SECRET: randomBytes(32).toString('base64url'),
     SMTP_URL: 'smtp://127.0.0.1:9',
     POPULATION_REGISTER_URL: nowhere, SOPA_URL: nowhere, VIIS_URL: nowhere, ENTERPRISE_REGISTER_URL: nowhere, SSO_ISSUER: nowhere,
     SSO_CLIENT_ID: 'learning-accounts', SSO_CLIENT_SECRET: 'secret',
@@ -36,6 +38,12 @@ test('on SIGTERM the API takes no new connection, cuts a stuck request after its
   const api = spawnService('api', process.execPath, ['--import', 'tsx', 'api/main.ts'], { env, cwd: root, oneShot: true, onLine: (l) => lines.push(l) });
   await waitForListener(api.pid!, port, 90_000);
   t.is((await fetch(`http://127.0.0.1:${port}/api/ready`)).status, 200);
+  // Its metrics are on a port of their own (127.0.0.1 by default), not on the public one.
+  await waitForListener(api.pid!, metricsPort, 10_000);
+  t.is((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 404);
+  const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+  t.is(metrics.status, 200);
+  t.true((await metrics.text()).includes('http_request_duration_seconds_count{'));
 
   // A login whose body never arrives in full: the request stays in hand.
   const stuck = net.connect(port, '127.0.0.1');

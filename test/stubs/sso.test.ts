@@ -2,6 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { seedPeople } from '../../dev/seed-people';
 import { createSsoStub, signInHeadless } from '../../dev/stubs/sso';
+import { createPkce } from '../../lib/sso';
 
 const client = { clientId: 'learning-accounts', clientSecret: 'dev-sso-secret', redirectUris: ['http://app.test/auth/sso/callback'] };
 const redirectUri = client.redirectUris[0];
@@ -139,4 +140,50 @@ test('a code is single-use; bad clients and bad codes are refused', async (t) =>
 
   const wrongRedirect = await tokenRequest(url, await signIn(url), { redirect_uri: 'http://app.test/other' });
   t.deepEqual(await wrongRedirect.json(), { error: 'invalid_grant' });
+});
+
+// PKCE (RFC 7636) as a real provider checks it: a code issued for a request with a challenge is redeemed only with
+// the matching verifier.
+test('PKCE: a code issued with an S256 challenge needs its verifier; a missing or wrong one is refused', async (t) => {
+  const url = await startStub(t);
+  const { verifier, challenge } = createPkce();
+  const signInWithChallenge = async () => new URL(await signInHeadless(url, {
+    clientId: client.clientId, redirectUri, state: 'st-1', nonce: 'n-1', personCode: '321178-40215', codeChallenge: challenge,
+  })).searchParams.get('code') ?? '';
+
+  const missing = await tokenRequest(url, await signInWithChallenge());
+  t.is(missing.status, 400);
+  t.deepEqual(await missing.json(), { error: 'invalid_grant', error_description: 'code_verifier is missing' });
+
+  const wrong = await tokenRequest(url, await signInWithChallenge(), { code_verifier: createPkce().verifier });
+  t.is(wrong.status, 400);
+  t.deepEqual(await wrong.json(), { error: 'invalid_grant', error_description: 'code_verifier does not match the code_challenge' });
+
+  // The challenge itself is not the verifier.
+  const challengeAsVerifier = await tokenRequest(url, await signInWithChallenge(), { code_verifier: challenge });
+  t.is(challengeAsVerifier.status, 400);
+
+  const right = await tokenRequest(url, await signInWithChallenge(), { code_verifier: verifier });
+  t.is(right.status, 200);
+  t.truthy(((await right.json()) as { id_token?: string }).id_token);
+});
+
+test('PKCE: only S256 is accepted, and the challenge must be well formed', async (t) => {
+  const url = await startStub(t);
+  const base = `response_type=code&client_id=${client.clientId}&redirect_uri=${encodeURIComponent(redirectUri)}&state=s&nonce=n`;
+  const { challenge } = createPkce();
+  const plain = await fetch(`${url}/authorize?${base}&code_challenge=${challenge}&code_challenge_method=plain`);
+  t.is(plain.status, 400);
+  t.true((await plain.text()).includes('code_challenge_method'));
+  const noMethod = await fetch(`${url}/authorize?${base}&code_challenge=${challenge}`);
+  t.is(noMethod.status, 400, 'no method means "plain", which is refused');
+  await noMethod.body?.cancel();
+  const short = await fetch(`${url}/authorize?${base}&code_challenge=abc&code_challenge_method=S256`);
+  t.is(short.status, 400);
+  await short.body?.cancel();
+  const page = await fetch(`${url}/authorize?${base}&code_challenge=${challenge}&code_challenge_method=S256`);
+  t.is(page.status, 200);
+  t.true((await page.text()).includes(`name="code_challenge" value="${challenge}"`), 'the sign-in form carries the challenge on');
+  const discovery = (await (await fetch(`${url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+  t.deepEqual(discovery.code_challenge_methods_supported, ['S256']);
 });
