@@ -90,7 +90,11 @@ export function createCaseActivities({ db }: { db: Knex }) {
           termsVersion: r.termsVersion, termsAcceptedAt: new Date(r.termsAcceptedAt),
         })
         .onConflict('personCode')
-        .merge(['email', 'phone', 'language', 'termsVersion', 'termsAcceptedAt'])
+        // The person's own registration updates their contact data. A coordinator never replaces it: they may only
+        // add a phone the person has none of (e-mail and language always exist once the person does).
+        .merge(input.actor.role === 'coordinator'
+          ? { phone: trx.raw('COALESCE(learners.phone, excluded.phone)'), termsVersion: trx.raw('excluded.terms_version'), termsAcceptedAt: trx.raw('excluded.terms_accepted_at') }
+          : ['email', 'phone', 'language', 'termsVersion', 'termsAcceptedAt'])
         .returning<{ id: string }[]>('id');
       const existing = await Case.query(trx).findById(input.caseId);
       if (existing) return { serviceCaseId: existing.serviceCaseId };

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { Knex } from 'knex';
 import type { Client } from '@temporalio/client';
 import type { ProviderRegistrationInput } from '../workflows/provider-registration';
+import type { PopulationRegisterClient } from '../activities/registries/population-register';
 import type { Logger } from '../lib/logger';
 import type { Metrics } from '../lib/metrics';
 import type { LinkTokens } from '../lib/links';
@@ -26,6 +27,11 @@ export interface ApiDeps {
   links: LinkTokens;
   /** The mail server the worker sends through; the API only checks that it answers (/api/health, /api/ready). */
   smtpUrl: string;
+  /**
+   * The Population Register, asked by the API only to check a coordinator's municipality before anything about the
+   * person is stored (api/services/coordinator.ts); every other lookup is the worker's.
+   */
+  populationRegister: PopulationRegisterClient;
   /** Passed into each provider registration workflow (workflows/provider-registration.ts). */
   providerRegistrationTiming: ProviderRegistrationInput['timing'];
   /** How many multipart bodies the app reads at once (default DEFAULT_MAX_UPLOADS_IN_PROGRESS); tests use a small cap. */

@@ -9,6 +9,7 @@ import { createSessionTokens } from '../lib/sessions';
 import { stopOnSignals } from '../lib/shutdown';
 import { createSsoClient } from '../lib/sso';
 import { connectTemporalClient } from '../lib/temporal';
+import { createPopulationRegisterClient } from '../activities/registries/population-register';
 import { createApp } from './app';
 
 // The API + web process: serves pages and JSON, starts workflows and delivers decisions to them.
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     sso: createSsoClient({ ...config.sso, redirectUri: `${config.publicUrl}/auth/sso/callback` }),
     publicUrl: config.publicUrl, temporalUiUrl: config.temporal.uiUrl, approvalDueMs: config.approvalDueMs,
     links: createLinkTokens(config.linkSecret), smtpUrl: config.smtpUrl,
+    populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, metrics: metrics.registryMetrics }),
     // The terms of use: the agency approves a provider within one working day; the link is valid for 3 days.
     providerRegistrationTiming: { emailConfirmationValid: '72 hours', approvalWorkingDays: 1 },
   });

@@ -124,6 +124,12 @@ export function describeIneligibility(decision: EligibilityDecision, language: '
   return decision.reason ? words[decision.reason][language] : '';
 }
 
+/** Whether a declared-address municipality (from the Population Register) is the coordinator's own. */
+export function inMunicipality(personMunicipality: string | null, coordinatorMunicipality: string): boolean {
+  return personMunicipality !== null
+    && personMunicipality.trim().toLocaleLowerCase('lv') === coordinatorMunicipality.trim().toLocaleLowerCase('lv');
+}
+
 /**
  * A coordinator may act only for people of their own municipality: the register's declared-address municipality
  * must be theirs. Returns the refusal to record, or null when it matches.
@@ -131,9 +137,7 @@ export function describeIneligibility(decision: EligibilityDecision, language: '
 export function checkCoordinatorMunicipality(
   decision: EligibilityDecision, personMunicipality: string | null, coordinatorMunicipality: string,
 ): EligibilityDecision | null {
-  const same = personMunicipality !== null
-    && personMunicipality.trim().toLocaleLowerCase('lv') === coordinatorMunicipality.trim().toLocaleLowerCase('lv');
-  if (same) return null;
+  if (inMunicipality(personMunicipality, coordinatorMunicipality)) return null;
   return {
     ...decision, eligible: false, reason: 'outside_coordinator_municipality', review: [],
     rule: `a coordinator of ${coordinatorMunicipality} may register only people whose declared address is there`,

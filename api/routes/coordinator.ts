@@ -4,7 +4,8 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { translate, type PageLanguage, type Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
-import { HttpError } from '../errors';
+import { HttpError, type WordedProblem } from '../errors';
+import { RETRY_AFTER_SECONDS } from '../../lib/dependency-errors';
 import { text } from '../text-input';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
@@ -21,6 +22,12 @@ import type { ApiRegistry } from './define';
 const roleChoiceSchema = z.object({
   role: z.union([z.literal('learner'), z.uuid()], { message: 'must be "learner" or the id of one of your roles' }),
   next: text().max(2000).optional(),
+});
+
+/** The answer to an assisted registration; contactKept: the person had contact data of their own, which was kept. */
+const assistedStartSchema = z.object({
+  caseId: z.uuid(), location: z.string(),
+  contactKept: z.boolean().describe('The person already had an e-mail address (and language) of their own: those were kept, not what you typed'),
 });
 
 /** The coordinator's Apply form: one select carrying "<offerId>:<groupId>". */
@@ -87,16 +94,17 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
     summary: 'Register a person on their behalf (assisted channel): starts their journey with the coordinator as the actor',
     tag: 'coordinator', roles: ['coordinator'], body: assistedRegistrationSchema,
     responses: {
-      201: { description: 'Journey started and case opened', schema: z.object({ caseId: z.uuid(), location: z.string() }) },
-      202: { description: 'Journey started; the case is still being opened', schema: z.object({ caseId: z.uuid(), location: z.string() }) },
+      201: { description: 'Journey started and case opened', schema: assistedStartSchema },
+      202: { description: 'Journey started; the case is still being opened', schema: assistedStartSchema },
+      403: { description: 'The person\'s declared address is not in your municipality (code outside_municipality; nothing is stored), or your role has ended' },
       409: { description: 'The person already has an open application in this programme' },
     },
   }, async (ctx, { body }) => {
     const session = currentSession(ctx);
     await coordinatorGrant(deps, session);
-    const { caseId, opened } = await registerOnBehalf(deps, session, body);
+    const { caseId, opened, contactKept } = await registerOnBehalf(deps, session, body);
     ctx.status = opened ? 201 : 202;
-    ctx.body = { caseId, location: '/api/coordinator/journeys' };
+    ctx.body = { caseId, location: '/api/coordinator/journeys', contactKept };
   });
 
   api.add(router, {
@@ -130,7 +138,11 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
   api.page(router, {
     method: 'post', path: '/coordinator/journeys', summary: 'Register a person on their behalf', tag: 'coordinator pages', roles: ['coordinator'],
     form: assistedRegistrationSchema, formPage: true,
-    responses: { 302: { description: 'To the coordinator home', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'The person already has an open application: the form again, saying so' } },
+    responses: {
+      302: { description: 'To the coordinator home', redirect: true }, 400: { description: 'The form again, each problem next to its field' },
+      403: { description: 'The person\'s declared address is not in your municipality: the form again, saying so next to the person code (nothing stored)' },
+      409: { description: 'The person already has an open application: the form again, saying so' },
+    },
   }, async (ctx) => {
     const session = currentSession(ctx);
     await coordinatorGrant(deps, session);
@@ -145,8 +157,8 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
       return;
     }
     try {
-      await registerOnBehalf(deps, session, parsed.data);
-      ctx.redirect('/coordinator?notice=registered');
+      const { contactKept } = await registerOnBehalf(deps, session, parsed.data);
+      ctx.redirect(`/coordinator?notice=${contactKept ? 'registered_contact_kept' : 'registered'}`);
     } catch (err) {
       if (err instanceof HttpError && err.status === 400) {
         await showErrors(Object.fromEntries((err.details as { field: string; message: string }[]).map((p) => [p.field, p.message])));
@@ -155,6 +167,18 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
       if (err instanceof HttpError && err.code === 'journey_already_open') {
         ctx.status = 409;
         await coordinatorHome(ctx, { form, formError: err.message });
+        return;
+      }
+      // Not a resident of the coordinator's municipality: said next to the person code, in the page's language.
+      if (err instanceof HttpError && err.code === 'outside_municipality') {
+        ctx.status = 403;
+        await coordinatorHome(ctx, { form, errors: errorsByField(err.details as WordedProblem[], ctx.state.lang) });
+        return;
+      }
+      if (err instanceof HttpError && err.code === 'registry_unavailable') {
+        ctx.status = 503;
+        ctx.set('retry-after', String(RETRY_AFTER_SECONDS));
+        await coordinatorHome(ctx, { form, formError: translate(ctx.state.lang, 'coordinator.registerUnavailable') });
         return;
       }
       throw err;
@@ -218,7 +242,7 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
   return router;
 }
 
-const NOTICES = ['registered', 'applied', 'waitlisted', 'refused', 'wrong_stage'];
+const NOTICES = ['registered', 'registered_contact_kept', 'applied', 'waitlisted', 'refused', 'wrong_stage'];
 const REFUSALS = [
   'offer_not_found', 'offer_not_published', 'group_not_in_offer', 'other_programme', 'window_not_open', 'window_closed',
   'programme_window_not_open', 'programme_window_closed', 'group_full', 'insufficient_balance', 'cap_reached',

@@ -1,4 +1,8 @@
 import { rigaDate } from '../../domain/dates';
+import { inMunicipality } from '../../domain/eligibility';
+import { writeAudit } from '../../lib/audit';
+import { translate } from '../../web/render';
+import { RETRY_AFTER_SECONDS } from '../../lib/dependency-errors';
 import type { Actor } from '../../domain/journey';
 import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 import type { Session } from '../../lib/sessions';
@@ -34,15 +38,64 @@ const coordinatorActor = (session: Session): Actor => ({
   role: 'coordinator', id: session.subject, name: session.name, channel: 'assisted', municipality: session.municipality ?? undefined,
 });
 
-/** Registers a person on their behalf: starts their journey with the coordinator recorded as the actor. */
-export async function registerOnBehalf(deps: ApiDeps, coordinator: Session, input: AssistedRegistration): Promise<{ caseId: string; opened: boolean }> {
+/**
+ * Registers a person on their behalf: starts their journey with the coordinator recorded as the actor. The
+ * municipality check comes first, so for a person of another municipality nothing is stored (no learner row, no
+ * contact data, no case, no name from the register) and the coordinator's list shows nothing. The person's own
+ * e-mail, phone and language are never replaced by what the coordinator typed (activities/cases.ts, openCase).
+ */
+export async function registerOnBehalf(
+  deps: ApiDeps, coordinator: Session, input: AssistedRegistration,
+): Promise<{ caseId: string; opened: boolean; contactKept: boolean }> {
   if (input.personCode === coordinator.subject) {
     throw new HttpError(400, 'invalid_request', 'Invalid body: personCode: is your own person code; register yourself as a learner',
       [{ field: 'personCode', rule: 'not_self', message: 'is your own person code; register yourself as a learner' }]);
   }
+  await assertInMunicipality(deps, coordinator, input.personCode);
   const { personCode, termsAcceptedInPerson, ...rest } = input;
-  return startJourneyFor(deps, { personCode, actor: coordinatorActor(coordinator) },
-    { ...rest, acceptTerms: termsAcceptedInPerson, termsVersion: CURRENT_TERMS_VERSION });
+  // A person who already has an account keeps their own e-mail and language (and phone, if they gave one): what the
+  // coordinator typed does not even enter the journey. openCase enforces the same rule against a race.
+  const own = await deps.db('learners').where({ personCode })
+    .first<{ email: string; phone: string | null; language: 'lv' | 'en' } | undefined>('email', 'phone', 'language');
+  const contact = own ? { email: own.email, phone: own.phone ?? rest.phone, language: own.language } : {};
+  const started = await startJourneyFor(deps, { personCode, actor: coordinatorActor(coordinator) },
+    { ...rest, ...contact, acceptTerms: termsAcceptedInPerson, termsVersion: CURRENT_TERMS_VERSION });
+  return { ...started, contactKept: own !== undefined };
+}
+
+/** The words of the refusal for a person outside the coordinator's municipality, in both page languages. */
+export function outsideMunicipalityWords(municipality: string): { lv: string; en: string } {
+  return {
+    lv: translate('lv', 'coordinator.outsideMunicipality', { municipality }),
+    en: translate('en', 'coordinator.outsideMunicipality', { municipality }),
+  };
+}
+
+/**
+ * Asks the Population Register whether the person's declared address is in the coordinator's municipality (the
+ * query is audited, as every register query is); a 403 naming the field when it is not, or when the register does
+ * not know the person (the same words: a coordinator learns nothing more about a person who is not theirs).
+ */
+async function assertInMunicipality(deps: ApiDeps, coordinator: Session, personCode: string): Promise<void> {
+  const municipality = coordinator.municipality ?? '';
+  let person;
+  try {
+    person = await deps.populationRegister.getPerson(personCode);
+  } catch (err) {
+    deps.logger.warn('the Population Register did not answer the municipality check', { err: String((err as Error).message) });
+    throw new HttpError(503, 'registry_unavailable',
+      'The Population Register is not answering, so the person\'s municipality cannot be checked. Please try again in a minute.',
+      [{ registry: 'population-register', retryAfterSeconds: RETRY_AFTER_SECONDS }]);
+  }
+  const inside = person !== null && inMunicipality(person.municipality, municipality);
+  await writeAudit(deps.db, {
+    actor: { role: 'coordinator', id: coordinator.subject, name: coordinator.name }, action: 'population-register.get-person',
+    subjectPersonCode: personCode, caseId: null, purpose: `assisted registration: declared address in ${municipality}?`,
+    result: { found: person !== null, inMunicipality: inside }, idempotencyKey: null,
+  });
+  if (inside) return;
+  const words = outsideMunicipalityWords(municipality);
+  throw new HttpError(403, 'outside_municipality', words.en, [{ field: 'personCode', rule: 'in_municipality', message: words.en, words }]);
 }
 
 /** A journey the coordinator registered. */

@@ -306,14 +306,90 @@ test('the coordinator applies on the learner\'s behalf from the page', async (t)
   t.is(bad.status, 400);
 });
 
-test.serial('a coordinator cannot register a person of another municipality: the case closes with that reason', async (t) => {
-  // Anna's declared address is in Rīga; Marta coordinates for Daugavpils.
-  const caseId = await registerOnBehalf(MARTA, ANNA);
-  const closed = await eventually(async () => {
-    const row = await stack.db('cases').where({ id: caseId }).first<{ stage: string; outcomeReason: string | null }>();
-    return row?.stage === 'not_eligible' ? row : null;
-  }, 'the assisted case to close');
-  t.is(closed.outcomeReason, 'outside_coordinator_municipality');
-  const event = await stack.db('caseEvents').where({ caseId, step: 'eligibility' }).first<{ details: { rule: string } }>();
-  t.regex(event.details.rule, /coordinator of Daugavpils/);
+test.serial('a coordinator of another municipality is refused before anything about the person is stored or shown', async (t) => {
+  // Anna's declared address is in Rīga; Marta coordinates for Daugavpils. Anna may already have an account.
+  const annaBefore = await stack.db('learners').where({ personCode: ANNA.code }).first();
+  const token = await coordinatorToken(MARTA);
+  const request = assisted(ANNA, { email: 'taken-over@example.lv', phone: '+371 20000000', language: 'en' });
+  const refused = await call('POST', '/api/coordinator/journeys', { token, json: request });
+  const error = assertError(t, refused, 403, 'outside_municipality');
+  t.like(error.details[0], { field: 'personCode', rule: 'in_municipality' });
+  t.true(error.message.includes('not in Daugavpils') && error.message.includes('Nothing was stored'), error.message);
+  t.true((error.details[0] as { words?: { lv: string } }).words!.lv.includes('nav jūsu pašvaldībā (Daugavpils)'));
+
+  // Nothing stored: no case, no journey, no learner row changed (no name from the register, no contact data).
+  t.is(await stack.db('cases').where({ id: request.requestId }).first(), undefined);
+  await t.throwsAsync(stack.temporal.workflow.getHandle(learnerJourneyId(request.requestId)).describe(), { name: 'WorkflowNotFoundError' });
+  t.deepEqual(await stack.db('learners').where({ personCode: ANNA.code }).first(), annaBefore);
+  t.is(await stack.db('learners').where({ email: 'taken-over@example.lv' }).first(), undefined);
+  // Nor shown: the coordinator's list and page know nothing of her.
+  const list = (await call('GET', '/api/coordinator/journeys', { token })).json as { journeys: { personCode: string; learnerName: string | null }[] };
+  t.false(list.journeys.some((j) => j.personCode === ANNA.code || j.learnerName?.includes('Bērziņa')));
+  // The register query itself is audited, as every one is.
+  t.truthy(await stack.db('auditLog').where({ subjectPersonCode: ANNA.code, actorId: MARTA.code, action: 'population-register.get-person' }).first());
+
+  // A person the register places elsewhere and who has no account: still no learner row at all.
+  const stranger = newPerson('Svešā');
+  stack.registry.setPerson({ personCode: stranger.code, firstName: 'Svešā', lastName: 'Palīdzēta', birthDate: '1984-04-04', deceased: false, address: 'Brīvības iela 1, Rīga, LV-1010', municipality: 'Rīga', note: 'test adult' });
+  assertError(t, await call('POST', '/api/coordinator/journeys', { token, json: assisted(stranger) }), 403, 'outside_municipality');
+  t.is(await stack.db('learners').where({ personCode: stranger.code }).first(), undefined);
+  // A code the register does not know gets the same refusal (the coordinator learns nothing more).
+  assertError(t, await call('POST', '/api/coordinator/journeys', { token, json: assisted({ code: '329999-99991', name: 'Nobody' }) }), 403, 'outside_municipality');
+
+  // The page says it next to the person code, in the page's language.
+  const form = { requestId: randomUUID(), personCode: ANNA.code, email: 'taken-over@example.lv', phone: '', language: 'lv', programme: 'IMK', termsAcceptedInPerson: 'on' };
+  const lv = await call('POST', '/coordinator/journeys?lang=lv', { token, form, html: true });
+  t.is(lv.status, 403);
+  t.regex(lv.text, /id="personCode-error"[^>]*>[^<]*Pēc Iedzīvotāju reģistra datiem šīs personas deklarētā dzīvesvieta nav jūsu pašvaldībā \(Daugavpils\)/);
+  const en = await call('POST', '/coordinator/journeys?lang=en', { token, form, html: true });
+  t.is(en.status, 403);
+  t.true(en.text.includes('this person&#x27;s declared address is not in Daugavpils'), en.text);
+  t.is(await stack.db('cases').where({ id: form.requestId }).first(), undefined);
+});
+
+test.serial('a coordinator never replaces a person\'s own contact data: their e-mails keep going to their own address', async (t) => {
+  const person = newPerson('Savējā');
+  const own = { email: `own-${person.code}@example.lv`, phone: '+371 21111111', language: 'en' };
+  // The person registers themselves first (IMK), with their own contact data.
+  const mine = await call('POST', '/api/learner/journeys', {
+    token: await learnerToken(person),
+    json: { requestId: randomUUID(), ...own, programme: 'IMK', acceptTerms: true, termsVersion: CURRENT_TERMS_VERSION },
+  });
+  t.true([201, 202].includes(mine.status), mine.text);
+  await eventually(() => stack.db('learners').where({ personCode: person.code }).first(), 'the learner row');
+
+  // The coordinator registers them in another programme, typing other contact data.
+  const typed = { email: `typed-${person.code}@example.lv`, phone: '+371 29999999', language: 'lv' };
+  const request = assisted(person, { ...typed, programme: 'DPP' });
+  const answer = await call('POST', '/api/coordinator/journeys', { token: await coordinatorToken(MARTA), json: request });
+  t.true([201, 202].includes(answer.status), answer.text);
+  t.like(answer.json, { contactKept: true });
+
+  const learner = await stack.db('learners').where({ personCode: person.code }).first<{ email: string; phone: string; language: string }>();
+  t.like(learner, own, 'the typed e-mail, phone and language were not stored');
+  // The DPP journey's e-mail goes to the person's own address, none to the typed one.
+  const handle: WorkflowHandle<typeof learnerJourney> = stack.temporal.workflow.getHandle(learnerJourneyId(request.requestId));
+  await untilStage(stack.db, handle, request.requestId, 'imk_approved');
+  const serviceCaseId = (await stack.db('cases').where({ id: request.requestId }).first<{ serviceCaseId: string }>()).serviceCaseId;
+  const mail = await stack.mail.waitFor((m) => m.to.includes(own.email) && m.subject.includes(serviceCaseId));
+  t.regex(mail.subject, /account/i, 'in the person\'s own language (English)');
+  t.is(stack.mail.messages().filter((m) => m.to.includes(typed.email)).length, 0);
+  t.is(await stack.db('emailOutbox').where({ recipient: typed.email }).first(), undefined);
+
+  // A person without a phone may have one added by the coordinator; the e-mail still stays theirs.
+  const noPhone = newPerson('Bezteļa');
+  await call('POST', '/api/learner/journeys', {
+    token: await learnerToken(noPhone),
+    json: { requestId: randomUUID(), email: `own-${noPhone.code}@example.lv`, language: 'lv', programme: 'IMK', acceptTerms: true, termsVersion: CURRENT_TERMS_VERSION },
+  });
+  await eventually(() => stack.db('learners').where({ personCode: noPhone.code }).first(), 'the learner row');
+  const added = await call('POST', '/api/coordinator/journeys', {
+    token: await coordinatorToken(MARTA), json: assisted(noPhone, { programme: 'DPP', email: 'other@example.lv', phone: '+371 22222222' }),
+  });
+  t.true([201, 202].includes(added.status), added.text);
+  t.like(await stack.db('learners').where({ personCode: noPhone.code }).first(), { email: `own-${noPhone.code}@example.lv`, phone: '+371 22222222' });
+
+  // The page tells the coordinator the person's own contact details were kept.
+  const page = await call('GET', '/coordinator?notice=registered_contact_kept&lang=en', { token: await coordinatorToken(MARTA), html: true });
+  t.true(page.text.includes('contact details of their own; those were kept'), page.text);
 });

@@ -119,6 +119,7 @@ export async function startTestStack(opts: {
     publicUrl: appUrl, temporalUiUrl: null, approvalDueMs: opts.approvalDueMs ?? 5 * 86_400_000,
     links, providerRegistrationTiming: opts.providerRegistrationTiming ?? { emailConfirmationValid: '72 hours', approvalWorkingDays: 1 },
     smtpUrl: `smtp://127.0.0.1:${mailListening.smtpPort}`,
+    populationRegister: createPopulationRegisterClient({ baseUrl: registryListening.url, timeoutMs: 2_000 }),
   };
   server.on('request', createApp(apiDeps).callback());
   const extraServers: http.Server[] = [];
