@@ -26,7 +26,7 @@ test('the drill\'s environment points at nothing of anyone else\'s: own free por
   const env = await drillEnv({ DATABASE_URL: 'postgres://x@127.0.0.1:55433/postgres', TEMPORAL_ADDRESS: '127.0.0.1:7243', SMTP_URL: 'smtp://x', PATH: '/bin' }, dir, drillLearners(10));
   for (const name of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL']) t.is(env[name], undefined, name);
   t.is(env.PATH, '/bin');
-  const ports = ['PORT', 'POSTGRES_PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'WORKER_METRICS_PORT', 'MAIL_CATCHER_PORT', 'SMTP_PORT', 'SSO_PORT', 'POPULATION_REGISTER_PORT', 'SOPA_PORT', 'VIIS_PORT', 'ENTERPRISE_REGISTER_PORT'].map((name) => Number(env[name]));
+  const ports = ['PORT', 'METRICS_PORT', 'POSTGRES_PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'WORKER_METRICS_PORT', 'MAIL_CATCHER_PORT', 'SMTP_PORT', 'SSO_PORT', 'POPULATION_REGISTER_PORT', 'SOPA_PORT', 'VIIS_PORT', 'ENTERPRISE_REGISTER_PORT'].map((name) => Number(env[name]));
   t.true(ports.every((port) => Number.isInteger(port) && port > 1024));
   t.false(ports.some((port) => [3000, 55432, 55433, 7233, 7243, 8233, 8243, 1025, 8025, 4100, 4101, 4102, 4103, 4104].includes(port)));
   const people = JSON.parse(fs.readFileSync(env[EXTRA_PEOPLE_VAR]!, 'utf8')) as { personCode: string }[];
