@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { checkConsistency, summaryLine } from '../api/services/consistency';
 import { within } from '../lib/concurrency';
+import { loadTemporalTls, type TemporalTlsFiles } from '../lib/config';
 import { createDb } from '../lib/db';
 import { unreachableDependency } from '../lib/dependency-errors';
 import { connectTemporalClient } from '../lib/temporal';
@@ -11,9 +12,9 @@ import { connectTemporalClient } from '../lib/temporal';
  *   node --import tsx dev/consistency-check.ts [--json] [--settle-seconds N]
  *
  * Environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (default `default`), optional
- * TEMPORAL_TASK_QUEUE (only that queue's workflows are listed; without it, the whole namespace) and PUBLIC_URL
- * (links printed absolute). Prints one line per violation (rule, subject, link) and then exactly one line
- * `consistency: N violations (...)`; with --json, the report as JSON instead. Exit status: 0 no violations,
+ * TEMPORAL_TASK_QUEUE (only that queue's workflows are listed; without it, the whole namespace), PUBLIC_URL
+ * (links printed absolute) and TEMPORAL_TLS_* (as the API reads them). Prints one line per violation (rule, subject,
+ * link) and then exactly one line `consistency: N violations (...)`; with --json, the report as JSON instead. Exit status: 0 no violations,
  * 1 violations, 2 the check could not be made (the message names PostgreSQL or Temporal).
  *
  * --settle-seconds: rows and workflows younger than this are left for the next run (default 120, SETTLE_MS). The
@@ -27,6 +28,15 @@ const REACH_MS = 5_000;
 function fail(message: string): never {
   process.stderr.write(`consistency: could not check: ${message}\n`);
   process.exit(2);
+}
+
+/** TEMPORAL_TLS_* as the API and the worker read them; a file that cannot be read ends the check (exit 2). */
+function temporalTlsOrFail(): TemporalTlsFiles | null {
+  try {
+    return loadTemporalTls();
+  } catch (err) {
+    return fail((err as Error).message);
+  }
 }
 
 async function main(): Promise<void> {
@@ -44,7 +54,7 @@ async function main(): Promise<void> {
   let temporal: Client | undefined;
   try {
     await reach('PostgreSQL', databaseUrl, () => db.raw('SELECT 1'));
-    temporal = await connectTemporalClient({ address: temporalAddress, namespace });
+    temporal = await connectTemporalClient({ address: temporalAddress, namespace, tls: temporalTlsOrFail() });
     const client = temporal;
     await reach('Temporal', `${temporalAddress} (namespace ${namespace})`, () => client.workflowService.describeNamespace({ namespace }));
     let report;

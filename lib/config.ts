@@ -150,6 +150,17 @@ function isPublicExample(value: string): boolean {
   return KNOWN_PUBLIC_SECRETS.includes(value) || /change-?me/i.test(value);
 }
 
+/**
+ * The TEMPORAL_TLS_* settings alone, for a command that reads no other configuration (the consistency check);
+ * throws ConfigError naming each bad variable.
+ */
+export function loadTemporalTls(env: NodeJS.ProcessEnv = process.env): TemporalTlsFiles | null {
+  const problems: string[] = [];
+  const tls = temporalTls(env, problems);
+  if (problems.length > 0) throw new ConfigError(`Configuration is incomplete: ${problems.join('; ')}`);
+  return tls;
+}
+
 /** The TEMPORAL_TLS_* settings (null when none is set); each file named must be readable now, not at first use. */
 function temporalTls(env: NodeJS.ProcessEnv, problems: string[]): TemporalTlsFiles | null {
   const file = (name: string): string | null => {
