@@ -14,8 +14,8 @@ import { connectTemporalClient } from '../lib/temporal';
  * Environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (default `default`), optional
  * TEMPORAL_TASK_QUEUE (only that queue's workflows are listed; without it, the whole namespace), PUBLIC_URL
  * (links printed absolute) and TEMPORAL_TLS_* (as the API reads them). Prints one line per violation (rule, subject,
- * link) and then exactly one line `consistency: N violations (...)`; with --json, the report as JSON instead. Exit status: 0 no violations,
- * 1 violations, 2 the check could not be made (the message names PostgreSQL or Temporal).
+ * link) and then exactly one line `consistency: N violations (...)`; with --json, the report as JSON instead.
+ * Exit status: 0 no violations, 1 violations, 2 the check could not be made (the message names PostgreSQL or Temporal).
  *
  * --settle-seconds: rows and workflows younger than this are left for the next run (default 120, SETTLE_MS). The
  * fault drill and the fuzz stage pass a few seconds: they run the check once their traffic has stopped and every
