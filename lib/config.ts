@@ -138,6 +138,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.sessionSecret && config.sessionSecret === config.linkSecret) {
     problems.push('LINK_SECRET must differ from SESSION_SECRET (a key of its own for e-mailed links)');
   }
+  if (config.metrics.port !== 0 && config.metrics.port === config.port) {
+    problems.push('METRICS_PORT must differ from PORT (metrics are not served on the public port)');
+  }
   if (config.recheckIntervalMs <= 0 && !problems.some((p) => p.startsWith('RECHECK_INTERVAL'))) {
     problems.push('RECHECK_INTERVAL must be a positive duration');
   }

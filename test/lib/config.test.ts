@@ -3,6 +3,7 @@
  * the connection to Temporal other than intended: missing, short, published or shared signing keys, and TLS files
  * that cannot be read.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -69,6 +70,23 @@ test('a TEMPORAL_TLS_* file that cannot be read stops the start, naming the vari
     t.regex(refusal({ ...completeEnv(), [name]: missing }), new RegExp(`${name} names a file that cannot be read: ${missing.replace(/[.]/g, '\\.')}`));
   }
   t.regex(refusal({ ...completeEnv(), TEMPORAL_TLS_CA: '' }), /^$/, 'unset is plain gRPC');
+});
+
+test('the API and the worker stop at start naming a TEMPORAL_TLS_* file they cannot read', async (t) => {
+  const missing = path.join(os.tmpdir(), `no-such-${key()}.pem`);
+  const root = path.join(__dirname, '..', '..');
+  for (const script of ['api/main.ts', 'worker/main.ts']) {
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...completeEnv(), PATH: process.env.PATH, TEMPORAL_TLS_CA: missing }, timeout: 60_000 },
+        (_err, _stdout, stderr) => resolve({ code: child.exitCode, stderr }));
+    });
+    t.is(code, 1, script);
+    t.true(stderr.includes(`TEMPORAL_TLS_CA names a file that cannot be read: ${missing}`), `${script}: ${stderr}`);
+  }
+});
+
+test('the metrics port is not the public one', (t) => {
+  t.regex(refusal({ ...completeEnv(), PORT: '3000', METRICS_PORT: '3000' }), /METRICS_PORT must differ from PORT/);
 });
 
 test('TLS files become the Temporal connection\'s TLS settings; a certificate needs its key', (t) => {
