@@ -5,6 +5,8 @@
  * on the public port.
  */
 import test from 'ava';
+import { signInHeadless } from '../../dev/stubs/sso';
+import { createPkce } from '../../lib/sso';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { httpClient } from '../helpers/http';
 
@@ -70,4 +72,23 @@ test('the sign-on cookie is Secure when the public address is https, and the red
   const authorize = new URL(plain.headers.get('location')!);
   t.regex(authorize.searchParams.get('code_challenge') ?? '', /^[A-Za-z0-9_-]{43}$/);
   t.is(authorize.searchParams.get('code_challenge_method'), 'S256');
+});
+
+test('the sign-on redeems its code only with the verifier it kept: another verifier is refused, the right one signs in', async (t) => {
+  const start = await call('GET', '/auth/sso/login');
+  const authorize = new URL(start.headers.get('location')!);
+  const [state, nonce, codeChallenge] = ['state', 'nonce', 'code_challenge'].map((name) => authorize.searchParams.get(name)!);
+  const signIn = async () => signInHeadless(stack.ssoUrl, {
+    clientId: stack.sso.clientId, redirectUri: stack.sso.redirectUri, state, nonce, personCode: '321178-40215', codeChallenge,
+  });
+  // A sign-on cookie as our app signs it, but carrying someone else's verifier: the provider refuses the code.
+  const forged = await stack.tokens.signValue({ state, nonce, next: '/learner', verifier: createPkce().verifier }, 10);
+  const refused = await fetch(await signIn(), { redirect: 'manual', headers: { cookie: `ila_sso=${forged}`, accept: 'application/json' } });
+  t.is(refused.status, 502);
+  t.false(refused.headers.getSetCookie().some((c) => c.startsWith('ila_session=')), 'no session');
+
+  const cookie = start.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('ila_sso='))!;
+  const signedIn = await fetch(await signIn(), { redirect: 'manual', headers: { cookie, accept: 'text/html' } });
+  t.is(signedIn.status, 302);
+  t.true(signedIn.headers.getSetCookie().some((c) => c.startsWith('ila_session=')));
 });
