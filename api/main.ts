@@ -25,7 +25,8 @@ async function main(): Promise<void> {
     sso: createSsoClient({ ...config.sso, redirectUri: `${config.publicUrl}/auth/sso/callback` }),
     publicUrl: config.publicUrl, temporalUiUrl: config.temporal.uiUrl, approvalDueMs: config.approvalDueMs,
     links: createLinkTokens(config.linkSecret), smtpUrl: config.smtpUrl,
-    populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, metrics: metrics.registryMetrics }),
+    // A request answers within 5 s even when the register hangs (DESIGN.md habit 15): 3 s for its one question.
+    populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, timeoutMs: 3_000, metrics: metrics.registryMetrics }),
     // The terms of use: the agency approves a provider within one working day; the link is valid for 3 days.
     providerRegistrationTiming: { emailConfirmationValid: '72 hours', approvalWorkingDays: 1 },
   });
