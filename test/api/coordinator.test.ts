@@ -347,6 +347,29 @@ test.serial('a coordinator of another municipality is refused before anything ab
   t.is(await stack.db('cases').where({ id: form.requestId }).first(), undefined);
 });
 
+test.serial('while the Population Register is down, an assisted registration is a 503 with Retry-After and stores nothing', async (t) => {
+  const person = newPerson('Gaidītāja');
+  const token = await coordinatorToken(MARTA);
+  stack.registry.setDown(true);
+  try {
+    const request = assisted(person);
+    const answer = await call('POST', '/api/coordinator/journeys', { token, json: request });
+    assertError(t, answer, 503, 'registry_unavailable');
+    t.regex(answer.headers.get('retry-after') ?? '', /^\d+$/);
+    const page = await call('POST', '/coordinator/journeys?lang=lv', {
+      token, html: true,
+      form: { requestId: randomUUID(), personCode: person.code, email: 'x@example.lv', phone: '', language: 'lv', programme: 'IMK', termsAcceptedInPerson: 'on' },
+    });
+    t.is(page.status, 503);
+    t.truthy(page.headers.get('retry-after'));
+    t.true(page.text.includes('Iedzīvotāju reģistrs pašlaik neatbild'), page.text);
+    t.is(await stack.db('cases').where({ id: request.requestId }).first(), undefined);
+    t.is(await stack.db('learners').where({ personCode: person.code }).first(), undefined);
+  } finally {
+    stack.registry.setDown(false);
+  }
+});
+
 test.serial('a coordinator never replaces a person\'s own contact data: their e-mails keep going to their own address', async (t) => {
   const person = newPerson('Savējā');
   const own = { email: `own-${person.code}@example.lv`, phone: '+371 21111111', language: 'en' };
