@@ -9,6 +9,7 @@ import { stopOnSignals } from '../lib/shutdown';
 import { createSsoClient } from '../lib/sso';
 import { connectTemporalClient } from '../lib/temporal';
 import { createApp } from './app';
+import { createFormTokens } from './middleware/csrf';
 
 // The API + web process: serves pages and JSON, starts workflows and delivers decisions to them.
 async function main(): Promise<void> {
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   const temporal = await connectTemporalClient(config.temporal);
   const app = createApp({
     db, temporal, logger, taskQueue: config.temporal.taskQueue, metrics: createMetrics('api'),
-    tokens: createSessionTokens(config.sessionSecret),
+    tokens: createSessionTokens(config.sessionSecret), formTokens: createFormTokens(config.sessionSecret),
     sso: createSsoClient({ ...config.sso, redirectUri: `${config.publicUrl}/auth/sso/callback` }),
     publicUrl: config.publicUrl, temporalUiUrl: config.temporal.uiUrl, approvalDueMs: config.approvalDueMs,
     links: createLinkTokens(config.sessionSecret), smtpUrl: config.smtpUrl,

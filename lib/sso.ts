@@ -10,6 +10,8 @@ export interface SsoIdentity { personCode: string; firstName: string; lastName: 
 export function createSsoClient(opts: { issuer: string; clientId: string; clientSecret: string; redirectUri: string }) {
   const jwks = createRemoteJWKSet(new URL(`${opts.issuer}/jwks`));
   return {
+    /** The identity provider's address (pages may post forms that end in a redirect to it). */
+    issuer: opts.issuer,
     /** The URL to send the browser to. */
     authorizeUrl(state: string, nonce: string): string {
       const url = new URL(`${opts.issuer}/authorize`);

@@ -5,6 +5,7 @@ import knexFactory, { type Knex } from 'knex';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createApp } from '../../api/app';
+import { createFormTokens } from '../../api/middleware/csrf';
 import type { ApiDeps } from '../../api/deps';
 import { connectTemporalClient } from '../../lib/temporal';
 import { createPopulationRegisterClient } from '../../activities/registries/population-register';
@@ -114,7 +115,7 @@ export async function startTestStack(opts: {
   // The API's own client, as api/main.ts makes it (every call with a deadline).
   const apiTemporal = await connectTemporalClient({ address: temporalAddress, namespace });
   const apiDeps: ApiDeps = {
-    db, temporal: apiTemporal, taskQueue, logger, tokens, metrics: createMetrics('api-test'),
+    db, temporal: apiTemporal, taskQueue, logger, tokens, formTokens: createFormTokens(secret), metrics: createMetrics('api-test'),
     sso: createSsoClient({ issuer: ssoListening.url, ...sso }),
     publicUrl: appUrl, temporalUiUrl: null, approvalDueMs: opts.approvalDueMs ?? 5 * 86_400_000,
     links, providerRegistrationTiming: opts.providerRegistrationTiming ?? { emailConfirmationValid: '72 hours', approvalWorkingDays: 1 },
