@@ -3,6 +3,7 @@ import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import { parseOr400 } from '../validation';
 import { requireRole, type Role } from '../middleware/auth';
+import { refuseMultipart } from '../middleware/body';
 import { checkFormToken, checkUploadFormToken } from '../middleware/csrf';
 import { FormPages } from '../middleware/text-door';
 import { multipartBody } from '../middleware/upload';
@@ -84,7 +85,7 @@ export class ApiRegistry {
     const guards = spec.roles === 'public' ? [] : [requireRole(...spec.roles)];
     // The file fields the document names are exactly the ones the upload reader accepts.
     // An upload route reads a multipart body, which a plain cross-site form can send: sent with a cookie, it needs the form token.
-    const bodyReaders = spec.multipart ? [multipartBody({ fileFields: spec.multipart.files.map((f) => f.name) }), checkUploadFormToken] : [];
+    const bodyReaders = spec.multipart ? [multipartBody({ fileFields: spec.multipart.files.map((f) => f.name) }), checkUploadFormToken] : [refuseMultipart];
     router[spec.method](spec.path, ...guards, ...bodyReaders, async (ctx: Context) => {
       const input = {
         params: spec.params ? parseOr400(spec.params, ctx.params, 'params') : undefined,
