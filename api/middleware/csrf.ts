@@ -2,6 +2,7 @@ import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Context, Next } from 'koa';
 import { translate, type PageLanguage } from '../../web/render';
 import { HttpError } from '../errors';
+import { mediaType } from './body';
 import { SESSION_COOKIE } from './auth';
 
 /**
@@ -103,12 +104,13 @@ export function crossOriginGuard(publicUrl: string) {
 
 /**
  * Refuses a page's form post (urlencoded or multipart) without the right form token, in the field `_csrf` or the
- * header X-CSRF-Token. Runs after the body is read and before the handler stores anything. A request authenticated
- * by a bearer token carries no ambient credential a forged form could borrow: it passes. The field is removed from
- * the body, so handlers see only their own fields.
+ * header X-CSRF-Token. Runs after the body is read and before the handler stores anything. Passed without a token:
+ * a request authenticated by a bearer token (it carries no ambient credential a forged form could borrow), and a
+ * JSON body (another site cannot send application/json without a CORS preflight, which this API never grants).
+ * The field is removed from the body, so handlers see only their own fields.
  */
 export async function checkFormToken(ctx: Context, next: Next) {
-  if (/^Bearer /i.test(ctx.get('authorization'))) return next();
+  if (/^Bearer /i.test(ctx.get('authorization')) || mediaType(ctx) === 'application/json') return next();
   const body = ctx.request.body;
   const fields = body !== null && typeof body === 'object' && !Array.isArray(body) ? body as Record<string, unknown> : {};
   const field = fields[FORM_TOKEN_FIELD];

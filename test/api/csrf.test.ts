@@ -152,7 +152,7 @@ test.serial('a form post without the token or with a wrong one is refused; with 
   // The token of another session (the admin's page) does not fit the staff member's cookie, nor a visitor's token.
   t.is((await claim({ _csrf: (await formTokenOf(stack.appUrl, cookies.get('admin'))).token })).status, 403);
   t.is((await claim({ _csrf: (await formTokenOf(stack.appUrl)).token })).status, 403);
-  const apiAsks = assertError(t, await call('POST', `/staff/tasks/${taskId}/claim`, { cookie: staff, json: {} }), 403, 'form_token_invalid');
+  const apiAsks = assertError(t, await call('POST', `/staff/tasks/${taskId}/claim`, { cookie: staff, form: { back: '' }, formToken: false }), 403, 'form_token_invalid');
   t.like(apiAsks.details[0], { field: '_csrf', rule: 'form_token_missing' });
   t.like(await taskState(), { state: 'open', assigneeId: null }, 'nothing claimed');
 
