@@ -53,7 +53,7 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(languageMiddleware());
   app.use(pageErrorMiddleware(renderer));
   app.use(sessionMiddleware(deps.tokens));
-  // Before any body is read: a cross-site request is refused before it costs anything.
+  // CSRF (api/middleware/csrf.ts): the form token of the request, then the cross-site refusal, before any body is read.
   app.use(formTokenMiddleware(deps.formTokens, { secure: deps.publicUrl.startsWith('https:') }));
   app.use(crossOriginGuard(deps.publicUrl));
   app.use(staticFiles(api));

@@ -130,7 +130,7 @@ export class ApiRegistry {
       for (const [status, r] of Object.entries(route.responses)) {
         responses[status] = { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: schema(r.schema) } } } : {}), ...refusalHeaders(status) };
       }
-      for (const [status, description] of Object.entries(doorRefusals(route, route.body ? 'application/json' : route.multipart ? 'multipart/form-data' : null))) {
+      for (const [status, description] of Object.entries(doorRefusals(route, route.multipart ? 'multipart/form-data' : route.body || route.method === 'post' ? 'application/json' : null))) {
         responses[status] ??= { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } }, ...refusalHeaders(status) };
       }
       responses['431'] ??= HEADERS_TOO_LARGE;
@@ -201,9 +201,10 @@ function refusalHeaders(status: string) {
 }
 
 /**
- * What the doors before a handler may answer for a route: a bad path, query or body (400), the session or a cross-site request (401, 403),
- * an id in the path that names nothing (404), a body too large or of another type (413, 415), and a dependency
- * that is down or an upload beyond the cap (503 with Retry-After).
+ * What the doors before a handler may answer for a route: a bad path, query or body (400), the session (401, 403),
+ * a cross-site request or a form without its token (403, on every POST), an id in the path that names nothing
+ * (404), a body too large or of another type (413, 415; a POST of the JSON API without a body still refuses a
+ * form's type), and a dependency that is down or an upload beyond the cap (503 with Retry-After).
  */
 function doorRefusals(route: { method: 'get' | 'post'; roles: Role[] | 'public'; params?: z.ZodType }, bodyType: string | null): Record<string, string> {
   const forged = route.method === 'get' ? [] : [CROSS_SITE_REFUSAL];
