@@ -9,6 +9,7 @@ import { HttpError } from './errors';
 import type { ApiDeps } from './deps';
 import { sessionMiddleware } from './middleware/auth';
 import { bodyMiddleware } from './middleware/body';
+import { crossOriginGuard, formTokenMiddleware } from './middleware/csrf';
 import { errorMiddleware } from './middleware/errors';
 import { privacyHeaders } from './middleware/privacy-headers';
 import { DEFAULT_MAX_UPLOADS_IN_PROGRESS, UploadSlots } from './middleware/upload';
@@ -49,11 +50,14 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(errorMiddleware());
   // Every call to Temporal a request makes ends within the request's budget (each call also has its own deadline).
   app.use((ctx, next) => deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_REQUEST_BUDGET_MS, next));
-  app.use(securityHeaders());
+  app.use(securityHeaders(new URL(deps.sso.issuer).origin));
   app.use(privacyHeaders(deps.publicUrl));
   app.use(languageMiddleware());
   app.use(pageErrorMiddleware(renderer));
   app.use(sessionMiddleware(deps.tokens));
+  // CSRF (api/middleware/csrf.ts): the form token of the request, then the cross-site refusal, before any body is read.
+  app.use(formTokenMiddleware(deps.formTokens, { secure: deps.publicUrl.startsWith('https:') }));
+  app.use(crossOriginGuard(deps.publicUrl));
   app.use(staticFiles(api));
   app.use(bodyMiddleware());
   app.use(textDoor(api.formPages));
@@ -83,12 +87,14 @@ function clientWentAway(err: unknown): boolean {
   return ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE'].includes(code) || code.startsWith('HPE_');
 }
 
-function securityHeaders() {
+// Forms post only to this site; the sign-on issuer is allowed too because browsers apply form-action to the
+// redirects that follow a form post, and signing in ends in a redirect to the issuer.
+function securityHeaders(ssoOrigin: string) {
   return async (ctx: Koa.Context, next: Koa.Next) => {
     ctx.set('x-content-type-options', 'nosniff');
     ctx.set('referrer-policy', 'same-origin');
     ctx.set('x-frame-options', 'DENY');
-    ctx.set('content-security-policy', "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self' http: https:");
+    ctx.set('content-security-policy', `default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self' ${ssoOrigin}`);
     return next();
   };
 }

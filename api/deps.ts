@@ -8,6 +8,7 @@ import type { Metrics } from '../lib/metrics';
 import type { LinkTokens } from '../lib/links';
 import type { SessionTokens } from '../lib/sessions';
 import type { SsoClient } from '../lib/sso';
+import type { FormTokens } from './middleware/csrf';
 import type { ApiRegistry } from './routes/define';
 
 /** Everything the API needs, injected so tests run it against their own database, Temporal queue and stubs. */
@@ -16,6 +17,8 @@ export interface ApiDeps {
   temporal: Client;
   taskQueue: string;
   tokens: SessionTokens;
+  /** The key of the CSRF tokens in forms (api/middleware/csrf.ts). */
+  formTokens: FormTokens;
   sso: SsoClient;
   logger: Logger;
   metrics: Metrics;

@@ -11,6 +11,7 @@ import { createSsoClient } from '../lib/sso';
 import { connectTemporalClient } from '../lib/temporal';
 import { createPopulationRegisterClient } from '../activities/registries/population-register';
 import { createApp } from './app';
+import { createFormTokens } from './middleware/csrf';
 
 // The API + web process: serves pages and JSON, starts workflows and delivers decisions to them.
 async function main(): Promise<void> {
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
   const metrics = createMetrics('api');
   const app = createApp({
     db, temporal, logger, taskQueue: config.temporal.taskQueue, metrics,
-    tokens: createSessionTokens(config.sessionSecret),
+    tokens: createSessionTokens(config.sessionSecret), formTokens: createFormTokens(config.sessionSecret),
     sso: createSsoClient({ ...config.sso, redirectUri: `${config.publicUrl}/auth/sso/callback` }),
     publicUrl: config.publicUrl, temporalUiUrl: config.temporal.uiUrl, approvalDueMs: config.approvalDueMs,
     links: createLinkTokens(config.linkSecret), smtpUrl: config.smtpUrl,

@@ -2,6 +2,7 @@ import type { Context, Next } from 'koa';
 import type { Renderer, PageLanguage } from '../web/render';
 import { translate } from '../web/render';
 import type { HttpError } from './errors';
+import { formToken } from './middleware/csrf';
 
 /** Picks the page language (?lang= switches and is remembered in a cookie; Latvian by default). */
 export function languageMiddleware() {
@@ -23,7 +24,7 @@ export function pageErrorMiddleware(renderer: Renderer) {
       const message = err.status === 404 && err.code === 'not_found' ? translate(lang, 'error.404')
         : dependency ? translate(lang, `error.unavailable.${dependency}`) : err.message;
       ctx.type = 'html';
-      ctx.body = renderer.render('error', { lang, title: translate(lang, 'error.title'), message, session: ctx.state.session });
+      ctx.body = renderer.render('error', { lang, title: translate(lang, 'error.title'), message, session: ctx.state.session, csrfToken: formToken(ctx) });
     };
     return next();
   };
@@ -33,5 +34,5 @@ export function pageErrorMiddleware(renderer: Renderer) {
 export function renderPage(ctx: Context, renderer: Renderer, view: string, titleKey: string, data: Record<string, unknown> = {}, titleVars: Record<string, unknown> = {}) {
   const lang = ctx.state.lang as PageLanguage;
   ctx.type = 'html';
-  ctx.body = renderer.render(view, { lang, title: translate(lang, titleKey, titleVars), session: ctx.state.session, ...data });
+  ctx.body = renderer.render(view, { lang, title: translate(lang, titleKey, titleVars), session: ctx.state.session, csrfToken: formToken(ctx), ...data });
 }

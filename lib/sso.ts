@@ -20,6 +20,8 @@ export function createPkce(): { verifier: string; challenge: string } {
 export function createSsoClient(opts: { issuer: string; clientId: string; clientSecret: string; redirectUri: string }) {
   const jwks = createRemoteJWKSet(new URL(`${opts.issuer}/jwks`));
   return {
+    /** The identity provider's address (pages may post forms that end in a redirect to it). */
+    issuer: opts.issuer,
     /** The URL to send the browser to, with the PKCE challenge (createPkce). */
     authorizeUrl(state: string, nonce: string, codeChallenge: string): string {
       const url = new URL(`${opts.issuer}/authorize`);

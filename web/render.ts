@@ -47,6 +47,9 @@ export function createRenderer() {
     // A deadline at a day's end (00:00) reads as 24:00 of its last day.
     return formatRigaTime(iso, options.data.root.lang === 'lv' ? 'lv' : 'en');
   });
+  // {{csrf}} in every form that posts: the hidden field with the request's form token (api/middleware/csrf.ts).
+  hbs.registerHelper('csrf', (options: Handlebars.HelperOptions) => new hbs.SafeString(
+    `<input type="hidden" name="_csrf" value="${hbs.escapeExpression(String(options.data.root.csrfToken ?? ''))}">`));
   hbs.registerHelper('json', (value: unknown) => JSON.stringify(value, null, 2));
   // The approval stages and events are named after IMK, the first programme; other programmes' learners read
   // "account". Usage: {{forProgramme "stage" stage programme}}.

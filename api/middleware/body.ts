@@ -36,10 +36,12 @@ export function bodyMiddleware() {
       });
       return next();
     }
-    const bytes = await readBody(ctx);
-    if (bytes.length === 0) { ctx.request.body = {}; return next(); }
     const type = mediaType(ctx);
     const accepted = type === 'application/json' || (!api && type === 'application/x-www-form-urlencoded');
+    // A form's type is refused by the JSON API even with an empty body: a cross-site form without fields sends one.
+    if (api && type !== '' && !accepted) throw unsupported(api);
+    const bytes = await readBody(ctx);
+    if (bytes.length === 0) { ctx.request.body = {}; return next(); }
     if (!accepted) throw unsupported(api);
     const encoding = ctx.get('content-encoding').toLowerCase();
     if (encoding !== '' && encoding !== 'identity') {
@@ -115,6 +117,15 @@ async function readBody(ctx: Context): Promise<Buffer> {
   }
   if (size > MAX_BODY_BYTES) throw tooLarge();
   return Buffer.concat(chunks);
+}
+
+/**
+ * On a JSON route (not an upload route), refuses a multipart body even when the route reads no body, so a plain
+ * cross-site form (enctype multipart/form-data) cannot reach an action such as a claim.
+ */
+export async function refuseMultipart(ctx: Context, next: Next) {
+  if (isMultipart(ctx)) throw unsupported(true);
+  return next();
 }
 
 /** The 415 for a body the route does not take: the JSON API takes only JSON. */

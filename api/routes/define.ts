@@ -3,6 +3,8 @@ import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import { parseOr400 } from '../validation';
 import { requireRole, type Role } from '../middleware/auth';
+import { refuseMultipart } from '../middleware/body';
+import { checkFormToken, checkUploadFormToken } from '../middleware/csrf';
 import { FormPages } from '../middleware/text-door';
 import { multipartBody } from '../middleware/upload';
 
@@ -53,7 +55,8 @@ export interface PageSpec {
   /**
    * Every status the route answers itself: a page (text/html by default, or the `contentType` given), a redirect
    * (`redirect: true`, with Location), or a refusal shown as a page. Refusals by the doors before the handler
-   * (400, 401, 403, 404 for a path with ids, 413, 415, 503) are added by the document.
+   * (400, 401, 403, 404 for a path with ids, 413, 415, 503; 403 also for a cross-site request or a form without its
+   * token on every POST) are added by the document.
    */
   responses: Record<number, PageResponse>;
 }
@@ -81,7 +84,8 @@ export class ApiRegistry {
     if (spec.body && spec.multipart) throw new Error(`${spec.method} ${spec.path}: a route takes either a JSON body or a multipart one`);
     const guards = spec.roles === 'public' ? [] : [requireRole(...spec.roles)];
     // The file fields the document names are exactly the ones the upload reader accepts.
-    const bodyReaders = spec.multipart ? [multipartBody({ fileFields: spec.multipart.files.map((f) => f.name) })] : [];
+    // An upload route reads a multipart body, which a plain cross-site form can send: sent with a cookie, it needs the form token.
+    const bodyReaders = spec.multipart ? [multipartBody({ fileFields: spec.multipart.files.map((f) => f.name) }), checkUploadFormToken] : [refuseMultipart];
     router[spec.method](spec.path, ...guards, ...bodyReaders, async (ctx: Context) => {
       const input = {
         params: spec.params ? parseOr400(spec.params, ctx.params, 'params') : undefined,
@@ -102,7 +106,9 @@ export class ApiRegistry {
     if (spec.formPage) this.formPages.add(spec.method, spec.path);
     const guards = spec.roles === 'public' ? [] : [requireRole(...spec.roles)];
     const bodyReaders = spec.multipart ? [multipartBody({ fileFields: spec.multipart.files.map((f) => f.name), keepFields: true })] : [];
-    router[spec.method](spec.path, ...guards, ...bodyReaders, ...handlers);
+    // Every page post carries the form token, checked once the body is read and before the handler stores anything.
+    const tokenCheck = spec.method === 'post' ? [checkFormToken] : [];
+    router[spec.method](spec.path, ...guards, ...bodyReaders, ...tokenCheck, ...handlers);
   }
 
   /** The OpenAPI 3.1 document for every registered route. */
@@ -124,7 +130,7 @@ export class ApiRegistry {
       for (const [status, r] of Object.entries(route.responses)) {
         responses[status] = { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: schema(r.schema) } } } : {}), ...refusalHeaders(status) };
       }
-      for (const [status, description] of Object.entries(doorRefusals(route, route.body ? 'application/json' : route.multipart ? 'multipart/form-data' : null))) {
+      for (const [status, description] of Object.entries(doorRefusals(route, route.multipart ? 'multipart/form-data' : route.body || route.method === 'post' ? 'application/json' : null))) {
         responses[status] ??= { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } }, ...refusalHeaders(status) };
       }
       responses['431'] ??= HEADERS_TOO_LARGE;
@@ -196,18 +202,27 @@ function refusalHeaders(status: string) {
 
 /**
  * What the doors before a handler may answer for a route: a bad path, query or body (400), the session (401, 403),
- * an id in the path that names nothing (404), a body too large or of another type (413, 415), and a dependency
- * that is down or an upload beyond the cap (503 with Retry-After).
+ * a cross-site request or a form without its token (403, on every POST), an id in the path that names nothing
+ * (404), a body too large or of another type (413, 415; a POST of the JSON API without a body still refuses a
+ * form's type), and a dependency that is down or an upload beyond the cap (503 with Retry-After).
  */
-function doorRefusals(route: { roles: Role[] | 'public'; params?: z.ZodType }, bodyType: string | null): Record<string, string> {
+function doorRefusals(route: { method: 'get' | 'post'; roles: Role[] | 'public'; params?: z.ZodType }, bodyType: string | null): Record<string, string> {
+  const forged = route.method === 'get' ? [] : [CROSS_SITE_REFUSAL];
+  const roleRefusal = route.roles === 'public' ? [] : ['Your role may not do this'];
+  const refused = [...roleRefusal, ...forged];
   return {
     400: 'Invalid input: the details name each field and the rule it broke (text must not hold NUL characters or invalid Unicode)',
-    ...(route.roles === 'public' ? {} : { 401: 'Not logged in', 403: 'Your role may not do this' }),
+    ...(route.roles === 'public' ? {} : { 401: 'Not logged in' }),
+    ...(refused.length > 0 ? { 403: refused.join('; or ') } : {}),
     ...(route.params ? { 404: 'Nothing of yours has this id' } : {}),
     ...(bodyType ? { 413: 'The body is too large', 415: `The body is not ${bodyType}` } : {}),
     503: 'A service it needs (Temporal, PostgreSQL) is not answering, or too many uploads are being read: try again after Retry-After seconds',
   };
 }
+
+/** Every state-changing operation's 403 (api/middleware/csrf.ts). */
+const CROSS_SITE_REFUSAL = 'The request came from another site (`cross_origin_request`: `Origin` or `Sec-Fetch-Site` names another origin), '
+  + 'or a form sent with a cookie lacks its token (`form_token_invalid`: the hidden field `_csrf` of the page\'s form)';
 
 /** Node's HTTP server refuses a request line and headers larger than 16 KiB itself, with no body (a long query can be). */
 const HEADERS_TOO_LARGE = { description: 'The URL and headers together are larger than 16 KiB (answered by the HTTP server, without a body)' };

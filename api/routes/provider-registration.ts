@@ -10,7 +10,7 @@ import { uploadFailure } from '../middleware/upload';
 import { renderPage } from '../pages';
 import { providerRegistrationSchema, providerStaffRegistrationSchema, staffDecisionSchema, staffParams } from '../provider-schemas';
 import {
-  confirmProviderEmail, decideProviderStaff, invalid, listProviderStaff, passwordProblems, registerProvider, registerProviderStaff,
+  confirmProviderEmail, decideProviderStaff, providerOfConfirmLink, invalid, listProviderStaff, passwordProblems, registerProvider, registerProviderStaff,
   registrationProblems, uploadProblem, type WordedProblem,
 } from '../services/provider-registration';
 import { errorsByField, fieldProblems } from '../validation';
@@ -136,22 +136,26 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
     renderPage(ctx, renderer, 'provider-register-sent', 'providerAccount.sent.title', { email: typeof ctx.query.email === 'string' ? ctx.query.email : '' });
   });
 
+  // The e-mailed link only shows a button: mail scanners and link previews open links, so a GET changes nothing.
   api.page(router, {
-    method: 'get', path: '/providers/confirm', summary: 'Confirm the e-mail address with the e-mailed link', tag: 'provider registration pages', roles: 'public',
+    method: 'get', path: '/providers/confirm', summary: 'The page of the e-mailed link: a button that confirms the e-mail address (nothing changes on opening it)', tag: 'provider registration pages', roles: 'public',
     query: z.object({ token: text().max(2000).optional() }),
-    responses: { 200: { description: 'The page' }, 400: { description: 'The link is not valid' }, 409: { description: 'The registration cannot be confirmed any more' }, 410: { description: 'The link or the registration has expired' } },
+    responses: { 200: { description: 'The page with the button (or saying it is already confirmed)' }, 400: { description: 'The link is not valid' }, 410: { description: 'The link or the registration has expired' } },
   }, async (ctx) => {
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
-    ctx.set('cache-control', 'no-store');
-    try {
-      const result = await confirmProviderEmail(deps, token);
-      renderPage(ctx, renderer, 'provider-confirm', 'providerAccount.confirm.title', { outcome: result.outcome });
-    } catch (err) {
-      if (!(err instanceof HttpError) || ![400, 409, 410].includes(err.status)) throw err;
-      ctx.status = err.status;
-      const outcome = err.status === 410 ? 'expired' : err.status === 400 ? 'invalid' : 'refused';
-      renderPage(ctx, renderer, 'provider-confirm', `providerAccount.confirm.title.${outcome}`, { outcome, message: err.message });
-    }
+    await confirmationPage(ctx, async () => {
+      const provider = await providerOfConfirmLink(deps, token);
+      return provider.status === 'awaiting_email' ? { outcome: 'ask', token } : { outcome: 'already_confirmed' };
+    });
+  });
+
+  api.page(router, {
+    method: 'post', path: '/providers/confirm', summary: 'Confirm the e-mail address (the button on the e-mailed link\'s page)', tag: 'provider registration pages', roles: 'public',
+    form: z.object({ token: text().max(2000) }),
+    responses: { 200: { description: 'Confirmed (or already confirmed)' }, 400: { description: 'The link is not valid' }, 409: { description: 'The registration cannot be confirmed any more' }, 410: { description: 'The link or the registration has expired' } },
+  }, async (ctx) => {
+    const token = pick(ctx.request.body, ['token']).token ?? '';
+    await confirmationPage(ctx, async () => ({ outcome: (await confirmProviderEmail(deps, token)).outcome }));
   });
 
   api.page(router, {
@@ -213,6 +217,20 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
     }
     ctx.redirect(`/provider/staff?done=${body.data.decision}#status`);
   });
+
+  /** The confirmation page: the button, the outcome, or why the link does not work (400, 409, 410). */
+  async function confirmationPage(ctx: Context, outcomeOf: () => Promise<{ outcome: string; token?: string }>) {
+    ctx.set('cache-control', 'no-store');
+    try {
+      const { outcome, token } = await outcomeOf();
+      renderPage(ctx, renderer, 'provider-confirm', outcome === 'ask' ? 'providerAccount.confirm.title.ask' : 'providerAccount.confirm.title', { outcome, token });
+    } catch (err) {
+      if (!(err instanceof HttpError) || ![400, 409, 410].includes(err.status)) throw err;
+      ctx.status = err.status;
+      const outcome = err.status === 410 ? 'expired' : err.status === 400 ? 'invalid' : 'refused';
+      renderPage(ctx, renderer, 'provider-confirm', `providerAccount.confirm.title.${outcome}`, { outcome, message: err.message });
+    }
+  }
 
   function registrationPage(ctx: Context, data: { form: Record<string, string>; errors: Record<string, string> }) {
     // Passwords are never sent back into the page.

@@ -203,12 +203,7 @@ export type ConfirmOutcome = { outcome: 'confirmed' | 'already_confirmed'; stage
  * expired registration) 410; a second click after the confirmation answers like the first.
  */
 export async function confirmProviderEmail(deps: ApiDeps, token: string): Promise<ConfirmOutcome> {
-  const verified = await deps.links.verify('confirm-provider-email', token);
-  if (verified === 'expired') throw linkExpired();
-  if (!verified) throw new HttpError(400, 'invalid_link', 'This confirmation link is not valid. Copy the whole link from the e-mail, or register again.');
-  const provider = await deps.db('providers').where({ id: verified.subject }).first<{ id: string; status: string; workflowId: string | null } | undefined>();
-  if (!provider?.workflowId) throw new HttpError(400, 'invalid_link', 'This confirmation link is not valid. Copy the whole link from the e-mail, or register again.');
-  if (RELEASED_STATUSES.includes(provider.status)) throw linkExpired();
+  const provider = await providerOfConfirmLink(deps, token);
   if (provider.status !== 'awaiting_email') return { outcome: 'already_confirmed', stage: provider.status as ProviderRegistrationStage };
   try {
     const result = await deps.temporal.workflow.getHandle(provider.workflowId).executeUpdate(confirmProviderEmailUpdate, {
@@ -227,6 +222,21 @@ export async function confirmProviderEmail(deps: ApiDeps, token: string): Promis
     }
     throw err;
   }
+}
+
+/**
+ * The registration an e-mailed confirmation link names, checked without acting on it (the link's page only shows a
+ * button, because e-mail scanners open links): 400 for a link that is not ours, 410 for one that has expired or
+ * whose registration was released.
+ */
+export async function providerOfConfirmLink(deps: ApiDeps, token: string): Promise<{ id: string; status: string; workflowId: string }> {
+  const verified = await deps.links.verify('confirm-provider-email', token);
+  if (verified === 'expired') throw linkExpired();
+  if (!verified) throw new HttpError(400, 'invalid_link', 'This confirmation link is not valid. Copy the whole link from the e-mail, or register again.');
+  const provider = await deps.db('providers').where({ id: verified.subject }).first<{ id: string; status: string; workflowId: string | null } | undefined>();
+  if (!provider?.workflowId) throw new HttpError(400, 'invalid_link', 'This confirmation link is not valid. Copy the whole link from the e-mail, or register again.');
+  if (RELEASED_STATUSES.includes(provider.status)) throw linkExpired();
+  return { ...provider, workflowId: provider.workflowId };
 }
 
 function linkExpired(): HttpError {

@@ -35,11 +35,14 @@ export async function sessionFor(role: FuzzRole, target: LoginTarget): Promise<s
   return role === 'coordinator' ? chooseCoordinatorRole(target.appUrl, learner) : learner;
 }
 
-/** The staff login form, as a browser posts it. */
+/** The staff login form, as a browser posts it: with the form's token and the pre-session cookie its page set. */
 async function passwordLogin(appUrl: string, username: string, password: string): Promise<string> {
+  const page = await fetch(`${appUrl}/staff/login`, { headers: { accept: 'text/html' } });
+  const token = /name="_csrf" value="([^"]*)"/.exec(await page.text())?.[1] ?? '';
+  const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ');
   const res = await fetch(`${appUrl}/staff/login`, {
-    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
-    body: new URLSearchParams({ username, password }),
+    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', cookie },
+    body: new URLSearchParams({ _csrf: token, username, password }),
   });
   return sessionOf(res, `login of ${username}`);
 }

@@ -2,7 +2,7 @@ import net from 'node:net';
 import test from 'ava';
 import { SAMPLE_COMPANIES, SAMPLE_INSTITUTIONS } from '../../dev/seed-institutions';
 import { createCallClosingIn } from '../helpers/calls';
-import { assertError, fieldsOf, httpClient, type Answer, type ErrorBody } from '../helpers/http';
+import { assertError, fieldsOf, formTokenOf, httpClient, type Answer, type ErrorBody } from '../helpers/http';
 import { multipartClient, SAMPLE_EDOC, SAMPLE_PDF } from '../helpers/multipart';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
@@ -85,13 +85,17 @@ test.serial('a file cut off before its closing boundary is a 400 on the offer do
 });
 
 test.serial('a file cut off on the registration page shows the form again, in Latvian and English, next to the file field', async (t) => {
-  const form = (lang: string) => `--X\r\nContent-Disposition: form-data; name="institutionName"\r\n\r\nSkola\r\n--X\r\nContent-Disposition: form-data; name="language"\r\n\r\n${lang}\r\n`;
-  const lv = await send('POST', '/providers/register', form('lv') + truncatedFile('declaration').body, { ...truncatedFile('declaration').headers, accept: 'text/html' });
+  // As a browser sends the page's form: its token first, with the pre-session cookie the page set.
+  const browser = await formTokenOf(stack.appUrl);
+  const form = (lang: string) => `--X\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${browser.token}\r\n`
+    + `--X\r\nContent-Disposition: form-data; name="institutionName"\r\n\r\nSkola\r\n--X\r\nContent-Disposition: form-data; name="language"\r\n\r\n${lang}\r\n`;
+  const headers = { ...truncatedFile('declaration').headers, accept: 'text/html', cookie: browser.cookie };
+  const lv = await send('POST', '/providers/register', form('lv') + truncatedFile('declaration').body, headers);
   t.is(lv.status, 400, lv.text);
   t.true(lv.text.includes('id="declaration-error"'), 'the message is next to the file field');
   t.true(lv.text.includes('Augšupielāde netika pabeigta'));
   t.true(lv.text.includes('value="Skola"'), 'the fields read are kept');
-  const en = await send('POST', '/providers/register?lang=en', form('en') + truncatedFile('declaration').body, { ...truncatedFile('declaration').headers, accept: 'text/html' });
+  const en = await send('POST', '/providers/register?lang=en', form('en') + truncatedFile('declaration').body, headers);
   t.is(en.status, 400);
   t.true(en.text.includes('The upload did not finish'));
   await stillServing(t);
@@ -338,7 +342,9 @@ test.serial('bytes that are not UTF-8 in a multipart file name or text field are
   }));
   const declaration = { headers: ['Content-Disposition: form-data; name="declaration"; filename="apliecinajums.edoc"', 'Content-Type: application/vnd.etsi.asic-e+zip'], content: SAMPLE_EDOC };
   assertTextRule(t, await send('POST', '/api/providers/registrations', rawMultipart([...fields, declaration]), MULTIPART), 'institutionName', 'invalid_utf8');
-  const page = await send('POST', '/providers/register?lang=en', rawMultipart([...fields, declaration]), { ...MULTIPART, accept: 'text/html' });
+  const browser = await formTokenOf(stack.appUrl);
+  const token = { headers: ['Content-Disposition: form-data; name="_csrf"'], content: browser.token };
+  const page = await send('POST', '/providers/register?lang=en', rawMultipart([token, ...fields, declaration]), { ...MULTIPART, accept: 'text/html', cookie: browser.cookie });
   t.is(page.status, 400);
   t.true(page.text.includes('Is not valid UTF-8 text'), page.text);
   t.is(await stack.db('providers').where({ registrationNumber: SAMPLE_COMPANIES.second }).first(), undefined, 'no provider stored');

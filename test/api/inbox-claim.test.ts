@@ -229,7 +229,7 @@ test('a decision on a task a colleague claimed is refused naming them; deciding 
 test('the list\'s claim button claims and comes back to the same view with a status message', async (t) => {
   const { taskId } = await learnerTask();
   const list = decode((await call('GET', '/staff/tasks?sort=age&type=approve-imk', { token: tokens.staff, html: true })).text);
-  t.regex(list, new RegExp(`<form method="post" action="/staff/tasks/${taskId}/claim" class="inline"><input type="hidden" name="back" value="type=approve-imk&sort=age">`));
+  t.regex(list, new RegExp(`<form method="post" action="/staff/tasks/${taskId}/claim" class="inline"><input type="hidden" name="_csrf" value="[^"]+"><input type="hidden" name="back" value="type=approve-imk&sort=age">`));
   const posted = await call('POST', `/staff/tasks/${taskId}/claim`, { token: tokens.staff, html: true, form: { back: 'type=approve-imk&sort=age' } });
   t.is(posted.status, 303);
   t.is(posted.headers.get('location'), '/staff/tasks?type=approve-imk&sort=age&done=claimed');
@@ -253,7 +253,7 @@ test('the task page offers claim, release and (to team leads) assignment as real
   const page = (token: string) => call('GET', `/staff/tasks/${taskId}?lang=en`, { token, html: true }).then((a) => decode(a.text));
   const fresh = await page(tokens.staff);
   t.true(fresh.includes('Nobody has claimed this task yet.'));
-  t.regex(fresh, new RegExp(`<form method="post" action="/staff/tasks/${taskId}/claim" class="inline"><button type="submit">Claim this task</button></form>`));
+  t.regex(fresh, new RegExp(`<form method="post" action="/staff/tasks/${taskId}/claim" class="inline"><input type="hidden" name="_csrf" value="[^"]+"><button type="submit">Claim this task</button></form>`));
   t.false(fresh.includes(`/staff/tasks/${taskId}/assign`), 'no assignment form for staff who are not team leads');
 
   const asLead = await page(tokens.lead);

@@ -161,11 +161,23 @@ test.serial('a forged confirmation link is 400, an expired one 410', async (t) =
 
 test.serial('a valid link confirms the address: the workflow moves on to the agency and a second click says so again', async (t) => {
   const token = await stack.links.sign('confirm-provider-email', registered.providerId, 72);
-  const answer = await call('GET', `/providers/confirm?token=${encodeURIComponent(token)}`, { html: true });
+  // Opening the link (as an e-mail scanner does) changes nothing: the page asks for the button.
+  const opened = await call('GET', `/providers/confirm?token=${encodeURIComponent(token)}`, { html: true });
+  t.is(opened.status, 200, opened.text);
+  t.regex(opened.text, /<form method="post" action="\/providers\/confirm"/);
+  t.regex(opened.text, /Apstiprināt manu e-pasta adresi/);
+  const handle = stack.temporal.workflow.getHandle(`provider-registration:${registered.providerId}`);
+  t.is((await handle.query(providerRegistrationStateQuery)).stage, 'awaiting_email', 'the GET did not confirm');
+  t.is((await stack.db('providers').where({ id: registered.providerId }).first()).status, 'awaiting_email');
+  // A POST without the page's form token is refused and confirms nothing either.
+  const forged = await call('POST', '/providers/confirm', { form: { token }, html: true, formToken: false });
+  t.is(forged.status, 403);
+  t.is((await handle.query(providerRegistrationStateQuery)).stage, 'awaiting_email', 'the forged POST did not confirm');
+
+  const answer = await call('POST', '/providers/confirm', { form: { token }, html: true });
   t.is(answer.status, 200, answer.text);
   t.regex(answer.text, /vienas darba dienas laikā/);
 
-  const handle = stack.temporal.workflow.getHandle(`provider-registration:${registered.providerId}`);
   const state = await handle.query(providerRegistrationStateQuery);
   t.not(state.stage, 'awaiting_email');
   const deadline = Date.now() + 10_000;
@@ -179,6 +191,9 @@ test.serial('a valid link confirms the address: the workflow moves on to the age
 
   const again = await call('GET', `/providers/confirm?token=${encodeURIComponent(token)}`, { html: true });
   t.is(again.status, 200);
+  t.regex(again.text, /jau ir apstiprināta/);
+  t.notRegex(again.text, /action="\/providers\/confirm"/, 'no button once confirmed');
+  t.is((await call('POST', '/providers/confirm', { form: { token }, html: true })).status, 200, 'a second click says so again');
   const login = await call('POST', '/api/auth/login', { json: { username: 'janis.ozols@kurzeme.example', password: PASSWORD } });
   t.regex(assertError(t, login, 403, 'account_not_active').message, /waiting for approval/);
 });

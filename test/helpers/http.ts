@@ -19,6 +19,27 @@ export interface CallOptions {
   /** Ask for a page instead of JSON. */
   html?: boolean;
   headers?: Record<string, string>;
+  /**
+   * A page form sent without a bearer token gets the form token a browser would have (read from a form page with
+   * the same cookie, see formTokenOf) unless the form has its own `_csrf` or this is false.
+   */
+  formToken?: boolean;
+}
+
+/** What a browser holds to post a form: the token of the page's forms and the cookies to send with it. */
+export interface FormCredentials { token: string; cookie: string }
+
+/**
+ * Reads the form token the way a browser gets it: from a page with a form (the staff login form, open to anyone),
+ * sent with the session cookie if any. Without one, the page sets a pre-session cookie, returned with the token.
+ */
+export async function formTokenOf(baseUrl: string, sessionCookie?: string): Promise<FormCredentials> {
+  const cookies = sessionCookie ? [`ila_session=${sessionCookie}`] : [];
+  const res = await fetch(`${baseUrl}/staff/login`, { headers: { accept: 'text/html', ...(cookies.length ? { cookie: cookies.join('; ') } : {}) } });
+  const token = /name="_csrf" value="([^"]*)"/.exec(await res.text())?.[1];
+  if (!token) throw new Error(`no form token on the login page (HTTP ${res.status})`);
+  const presession = res.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('ila_presession='));
+  return { token, cookie: [...cookies, ...(presession ? [presession] : [])].join('; ') };
 }
 
 /** A function making requests to the app under test; redirects are returned, not followed. */
@@ -33,7 +54,14 @@ export function httpClient(baseUrl: () => string) {
       headers['content-type'] ??= 'application/json';
     }
     if (opts.form) {
-      body = new URLSearchParams(opts.form).toString();
+      let form = opts.form;
+      if (!opts.token && !path.startsWith('/api/') && opts.formToken !== false && !('_csrf' in form)) {
+        const credentials = await formTokenOf(baseUrl(), opts.cookie);
+        form = { _csrf: credentials.token, ...form };
+        const more = credentials.cookie.split('; ').filter((c) => c && !(headers.cookie ?? '').includes(c));
+        headers.cookie = [headers.cookie, ...more].filter(Boolean).join('; ');
+      }
+      body = new URLSearchParams(form).toString();
       headers['content-type'] = 'application/x-www-form-urlencoded';
     }
     const res = await fetch(`${baseUrl()}${path}`, { method, headers, body, redirect: 'manual' });

@@ -1,4 +1,4 @@
-import type { Answer } from './http';
+import { formTokenOf, type Answer } from './http';
 
 /** A file to send in a multipart body. */
 export interface FilePart { field: string; filename: string; content: Buffer; contentType?: string }
@@ -19,11 +19,17 @@ export function zipFirstEntry(name: string, content: string): Buffer {
 
 /** Posts a multipart/form-data body (fields and files) to the app; redirects are returned, not followed. */
 export function multipartClient(baseUrl: () => string) {
-  return async (path: string, fields: Record<string, string>, files: FilePart[], opts: { token?: string; html?: boolean } = {}): Promise<Answer> => {
+  return async (path: string, fields: Record<string, string>, files: FilePart[], opts: { token?: string; html?: boolean; formToken?: boolean } = {}): Promise<Answer> => {
     const form = new FormData();
+    const headers: Record<string, string> = { accept: opts.html ? 'text/html' : 'application/json' };
+    // A page's form sent without a bearer token carries its token (first, as a page's hidden field comes first).
+    if (!opts.token && !path.startsWith('/api/') && opts.formToken !== false && !('_csrf' in fields)) {
+      const credentials = await formTokenOf(baseUrl());
+      form.append('_csrf', credentials.token);
+      headers.cookie = credentials.cookie;
+    }
     for (const [name, value] of Object.entries(fields)) form.append(name, value);
     for (const f of files) form.append(f.field, new Blob([new Uint8Array(f.content)], { type: f.contentType ?? 'application/pdf' }), f.filename);
-    const headers: Record<string, string> = { accept: opts.html ? 'text/html' : 'application/json' };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     const res = await fetch(`${baseUrl()}${path}`, { method: 'POST', body: form, headers, redirect: 'manual' });
     const text = await res.text();

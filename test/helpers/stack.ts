@@ -5,6 +5,7 @@ import knexFactory, { type Knex } from 'knex';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createApp } from '../../api/app';
+import { createFormTokens } from '../../api/middleware/csrf';
 import type { ApiDeps } from '../../api/deps';
 import { connectTemporalClient } from '../../lib/temporal';
 import { createPopulationRegisterClient } from '../../activities/registries/population-register';
@@ -89,7 +90,8 @@ export async function startTestStack(opts: {
 
   const taskQueue = `test-${randomUUID()}`;
   // Two keys, as in production (lib/config.ts refuses one key for both).
-  const tokens = createSessionTokens(randomUUID() + randomUUID());
+  const sessionSecret = randomUUID() + randomUUID();
+  const tokens = createSessionTokens(sessionSecret);
   const links = createLinkTokens(randomUUID() + randomUUID());
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
   const connection = await Connection.connect({ address: temporalAddress });
@@ -114,7 +116,7 @@ export async function startTestStack(opts: {
   // The API's own client, as api/main.ts makes it (every call with a deadline).
   const apiTemporal = await connectTemporalClient({ address: temporalAddress, namespace });
   const apiDeps: ApiDeps = {
-    db, temporal: apiTemporal, taskQueue, logger, tokens, metrics: createMetrics('api-test'),
+    db, temporal: apiTemporal, taskQueue, logger, tokens, formTokens: createFormTokens(sessionSecret), metrics: createMetrics('api-test'),
     sso: createSsoClient({ issuer: ssoListening.url, ...sso }),
     publicUrl: appUrl, temporalUiUrl: null, approvalDueMs: opts.approvalDueMs ?? 5 * 86_400_000,
     links, providerRegistrationTiming: opts.providerRegistrationTiming ?? { emailConfirmationValid: '72 hours', approvalWorkingDays: 1 },
