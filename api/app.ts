@@ -14,6 +14,7 @@ import { DEFAULT_MAX_UPLOADS_IN_PROGRESS, UploadSlots } from './middleware/uploa
 import { requestLogMiddleware } from './middleware/request-log';
 import { textDoor } from './middleware/text-door';
 import { languageMiddleware, pageErrorMiddleware } from './pages';
+import { accountRoutes } from './routes/account';
 import { adminRoutes } from './routes/admin';
 import { adminBatchRoutes } from './routes/admin-batches';
 import { adminConsistencyRoutes } from './routes/admin-consistency';
@@ -56,7 +57,7 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(bodyMiddleware());
   app.use(textDoor(api.formPages));
   for (const router of [
-    publicRoutes(deps, api, renderer), authRoutes(deps, api, renderer), learnerRoutes(deps, api, renderer),
+    publicRoutes(deps, api, renderer), authRoutes(deps, api, renderer), accountRoutes(deps, api, renderer), learnerRoutes(deps, api, renderer),
     staffRoutes(deps, api, renderer), studyRoutes(deps, api, renderer), providerRoutes(deps, api, renderer),
     coordinatorRoutes(deps, api, renderer), providerRegistrationRoutes(deps, api, renderer),
     providerOfferRoutes(deps, api, renderer), catalogueRoutes(deps, api, renderer), adminRoutes(deps, api, renderer),
