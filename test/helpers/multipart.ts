@@ -19,11 +19,11 @@ export function zipFirstEntry(name: string, content: string): Buffer {
 
 /** Posts a multipart/form-data body (fields and files) to the app; redirects are returned, not followed. */
 export function multipartClient(baseUrl: () => string) {
-  return async (path: string, fields: Record<string, string>, files: FilePart[], opts: { token?: string; html?: boolean } = {}): Promise<Answer> => {
+  return async (path: string, fields: Record<string, string>, files: FilePart[], opts: { token?: string; html?: boolean; headers?: Record<string, string> } = {}): Promise<Answer> => {
     const form = new FormData();
     for (const [name, value] of Object.entries(fields)) form.append(name, value);
     for (const f of files) form.append(f.field, new Blob([new Uint8Array(f.content)], { type: f.contentType ?? 'application/pdf' }), f.filename);
-    const headers: Record<string, string> = { accept: opts.html ? 'text/html' : 'application/json' };
+    const headers: Record<string, string> = { accept: opts.html ? 'text/html' : 'application/json', ...opts.headers };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     const res = await fetch(`${baseUrl()}${path}`, { method: 'POST', body: form, headers, redirect: 'manual' });
     const text = await res.text();
