@@ -32,7 +32,9 @@ import { studyRoutes } from './routes/study';
 
 /** Builds the Koa application (API + web pages) without listening, so tests can serve it on any port. */
 export function createApp(deps: ApiDeps): Koa {
-  const app = new Koa({ proxy: true });
+  // Behind one reverse proxy: ctx.ip is the address that proxy saw (the last X-Forwarded-For entry, the one it
+  // appends), not the first, which the client writes itself and could change on every request to dodge throttling.
+  const app = new Koa({ proxy: true, maxIpsCount: 1 });
   const renderer = createRenderer();
   const api = new ApiRegistry();
   // One count per app (so per process) of the multipart bodies being read, shared by every upload route.

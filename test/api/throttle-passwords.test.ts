@@ -49,6 +49,9 @@ test.serial('the 11th wrong password within a minute is a 429 with Retry-After (
   t.true(retryAfter <= 60);
   // Even the right password is refused from there until the window ends: the guesser learns nothing.
   assertThrottled(t, await call('POST', '/api/auth/login', { json: { username: 'staff', password: 'Agentura#2026' }, headers: attacker }), 'password');
+  // An address the client writes before its proxy's entry is not believed: the proxy's own entry (the last) counts.
+  const spoofed = { 'x-forwarded-for': '192.0.2.99, 198.51.100.7' };
+  assertThrottled(t, await call('POST', '/api/auth/login', { json: { username: 'staff', password: 'Wrong#Guess12' }, headers: spoofed }), 'password');
   const page = await call('POST', '/staff/login', { html: true, form: { username: 'STAFF', password: 'Agentura#2026' }, headers: attacker });
   t.is(page.status, 429);
   t.truthy(page.headers.get('retry-after'));
