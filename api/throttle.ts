@@ -69,9 +69,11 @@ export class Throttle {
   private readonly limiters: Record<LimitName, RateLimiterPostgres>;
 
   constructor(db: Knex, limits: Record<LimitName, Limit> = LIMITS) {
-    this.limiters = Object.fromEntries(Object.entries(limits).map(([name, limit]) => [name, new RateLimiterPostgres({
+    this.limiters = Object.fromEntries(Object.entries(limits).map(([name, limit], index) => [name, new RateLimiterPostgres({
       storeClient: db, storeType: 'knex', tableName: TABLE, tableCreated: true, keyPrefix: name,
       points: limit.points, duration: limit.seconds,
+      // Each limiter would delete the table's expired rows every five minutes; they share the table, so one does.
+      clearExpiredByTimeout: index === 0,
     })])) as Record<LimitName, RateLimiterPostgres>;
   }
 
