@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Client } from '@temporalio/client';
 import type { Transporter } from 'nodemailer';
+import { createAccountActivities } from './accounts';
 import { createCaseActivities } from './cases';
 import { createEmailActivities } from './email';
 import { createProgrammeActivities } from './programmes';
@@ -63,6 +64,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEscalationActivities({ ...deps, email }),
     ...createConsoleActivities(deps),
     ...createWorkflowStopActivities(deps),
+    ...createAccountActivities({ ...deps, email }),
     ...email,
   };
 }

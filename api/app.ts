@@ -16,6 +16,7 @@ import { DEFAULT_MAX_UPLOADS_IN_PROGRESS, UploadSlots } from './middleware/uploa
 import { requestLogMiddleware } from './middleware/request-log';
 import { textDoor } from './middleware/text-door';
 import { languageMiddleware, pageErrorMiddleware } from './pages';
+import { accountRoutes } from './routes/account';
 import { adminRoutes } from './routes/admin';
 import { adminBatchRoutes } from './routes/admin-batches';
 import { adminConsistencyRoutes } from './routes/admin-consistency';
@@ -33,7 +34,9 @@ import { studyRoutes } from './routes/study';
 
 /** Builds the Koa application (API + web pages) without listening, so tests can serve it on any port. */
 export function createApp(deps: ApiDeps): Koa {
-  const app = new Koa({ proxy: true });
+  // Behind one reverse proxy: ctx.ip is the address that proxy saw (the last X-Forwarded-For entry, the one it
+  // appends), not the first, which the client writes itself and could change on every request to dodge throttling.
+  const app = new Koa({ proxy: true, maxIpsCount: 1 });
   const renderer = createRenderer();
   const api = new ApiRegistry();
   // One count per app (so per process) of the multipart bodies being read, shared by every upload route.
@@ -62,7 +65,7 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(bodyMiddleware());
   app.use(textDoor(api.formPages));
   for (const router of [
-    publicRoutes(deps, api, renderer), authRoutes(deps, api, renderer), learnerRoutes(deps, api, renderer),
+    publicRoutes(deps, api, renderer), authRoutes(deps, api, renderer), accountRoutes(deps, api, renderer), learnerRoutes(deps, api, renderer),
     staffRoutes(deps, api, renderer), studyRoutes(deps, api, renderer), providerRoutes(deps, api, renderer),
     coordinatorRoutes(deps, api, renderer), providerRegistrationRoutes(deps, api, renderer),
     providerOfferRoutes(deps, api, renderer), catalogueRoutes(deps, api, renderer), adminRoutes(deps, api, renderer),

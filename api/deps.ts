@@ -37,6 +37,8 @@ export interface ApiDeps {
   populationRegister: PopulationRegisterClient;
   /** Passed into each provider registration workflow (workflows/provider-registration.ts). */
   providerRegistrationTiming: ProviderRegistrationInput['timing'];
+  /** How long an e-mailed password-reset link is valid, in hours (default PASSWORD_RESET_VALID_HOURS); tests shorten it. */
+  passwordResetValidHours?: number;
   /** How many multipart bodies the app reads at once (default DEFAULT_MAX_UPLOADS_IN_PROGRESS); tests use a small cap. */
   maxUploadsInProgress?: number;
   /**

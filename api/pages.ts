@@ -3,6 +3,7 @@ import type { Renderer, PageLanguage } from '../web/render';
 import { translate } from '../web/render';
 import type { HttpError } from './errors';
 import { formToken } from './middleware/csrf';
+import { throttledWords } from './throttle';
 
 /** Picks the page language (?lang= switches and is remembered in a cookie; Latvian by default). */
 export function languageMiddleware() {
@@ -22,7 +23,7 @@ export function pageErrorMiddleware(renderer: Renderer) {
       const lang = ctx.state.lang as PageLanguage;
       const dependency = err.code === 'service_unavailable' ? (err.details[0] as { dependency?: string } | undefined)?.dependency : undefined;
       const message = err.status === 404 && err.code === 'not_found' ? translate(lang, 'error.404')
-        : dependency ? translate(lang, `error.unavailable.${dependency}`) : err.message;
+        : dependency ? translate(lang, `error.unavailable.${dependency}`) : throttledWords(err, lang) ?? err.message;
       ctx.type = 'html';
       ctx.body = renderer.render('error', { lang, title: translate(lang, 'error.title'), message, session: ctx.state.session, csrfToken: formToken(ctx) });
     };

@@ -68,15 +68,23 @@ export async function runFuzzStage(opts: {
   fs.mkdirSync(schemaDir, { recursive: true });
   const sessions = new Map<FuzzRole, string | null>();
   const results: FuzzResult[] = [];
+  // Every role logs in before any fuzzing: the fuzzer's wrong passwords on the login routes (all from this address)
+  // would otherwise reach the login throttle's per-address limit (api/throttle.ts) before the later roles log in.
+  const loginFailures = new Map<FuzzRole, string>();
   for (const role of opts.roles ?? FUZZ_ROLES) {
-    let token: string | null;
     try {
-      token = await sessionFor(role, { appUrl: stack.publicUrl, ssoUrl: stack.env.SSO_ISSUER!, ssoClientId: stack.env.SSO_CLIENT_ID! });
+      sessions.set(role, await sessionFor(role, { appUrl: stack.publicUrl, ssoUrl: stack.env.SSO_ISSUER!, ssoClientId: stack.env.SSO_CLIENT_ID! }));
     } catch (error) {
-      items.push({ name: `fuzz as ${role}`, ok: false, detail: `could not log in: ${error instanceof Error ? error.message : String(error)}` });
+      loginFailures.set(role, error instanceof Error ? error.message : String(error));
+    }
+  }
+  for (const role of opts.roles ?? FUZZ_ROLES) {
+    const failure = loginFailures.get(role);
+    if (failure !== undefined) {
+      items.push({ name: `fuzz as ${role}`, ok: false, detail: `could not log in: ${failure}` });
       continue;
     }
-    sessions.set(role, token);
+    const token = sessions.get(role) ?? null;
     const schemaFile = path.join(schemaDir, `${role}.json`);
     fs.writeFileSync(schemaFile, JSON.stringify(documentForRole(document, role), null, 1));
     // Read again before each role: the journeys, tasks and applications the roles before made are real ids too.

@@ -7,11 +7,11 @@ import { sampleMunicipalities } from './seed-social-status';
 
 /** Demo accounts seeded into a fresh database; the launcher prints these logins. */
 export const demoUsers = [
-  { username: 'staff', password: 'Agentura#2026', displayName: 'Inese Kļaviņa', role: 'staff' as const },
-  { username: 'lead', password: 'Vaditaja#2026', displayName: 'Sandra Kalniņa', role: 'staff' as const, teamLead: true },
-  { username: 'staff2', password: 'Kolegis#2026', displayName: 'Jānis Bērziņš', role: 'staff' as const },
-  { username: 'admin', password: 'Admins#2026x', displayName: 'Andris Priede', role: 'admin' as const },
-  { username: 'provider', password: 'Provider#2026', displayName: 'Dace Vītola', role: 'provider' as const },
+  { username: 'staff', email: 'inese.klavina@agency.example', password: 'Agentura#2026', displayName: 'Inese Kļaviņa', role: 'staff' as const },
+  { username: 'lead', email: 'sandra.kalnina@agency.example', password: 'Vaditaja#2026', displayName: 'Sandra Kalniņa', role: 'staff' as const, teamLead: true },
+  { username: 'staff2', email: 'janis.berzins@agency.example', password: 'Kolegis#2026', displayName: 'Jānis Bērziņš', role: 'staff' as const },
+  { username: 'admin', email: 'andris.priede@agency.example', password: 'Admins#2026x', displayName: 'Andris Priede', role: 'admin' as const },
+  { username: 'provider', email: 'dace.vitola@provider.example', password: 'Provider#2026', displayName: 'Dace Vītola', role: 'provider' as const },
 ];
 
 /** The demo education provider (sample data). */
@@ -44,7 +44,8 @@ export async function seed(databaseUrl: string, opts: { migrateOnly?: boolean } 
       const problems = checkPassword(user.password);
       if (problems.length > 0) throw new Error(`demo password of ${user.username} breaks the policy: ${problems.map((p) => p.code).join(', ')}`);
       await User.query(db).insert({
-        username: user.username, displayName: user.displayName, role: user.role,
+        // The e-mail address is where a password-reset link goes (the mail catcher in development).
+        username: user.username, email: user.email, displayName: user.displayName, role: user.role,
         passwordHash: await hashPassword(user.password), providerId: user.role === 'provider' ? provider!.id : null,
         providerRole: user.role === 'provider' ? 'admin' : null, teamLead: 'teamLead' in user && user.teamLead === true,
       } as Partial<User>);

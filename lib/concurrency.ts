@@ -24,3 +24,23 @@ export async function within<T>(work: Promise<T>, ms: number): Promise<T | undef
     clearTimeout(timer);
   }
 }
+
+/** At most `limit` tasks run at once; the others wait their turn in arrival order. */
+export class Semaphore {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(readonly limit: number) {}
+
+  /** Runs `task` once a slot is free, and frees the slot when it settles. */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running += 1;
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next waiter (running stays the same), or is given back.
+      const next = this.waiting.shift();
+      if (next) next(); else this.running -= 1;
+    }
+  }
+}

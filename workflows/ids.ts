@@ -85,3 +85,8 @@ const WORKFLOW_CLEANUP_PREFIX = 'workflow-cleanup:';
 export function workflowCleanupId(workflowId: string): string {
   return `${WORKFLOW_CLEANUP_PREFIX}${workflowId}`;
 }
+
+/** The workflow id of one password-reset request (one e-mail per request). */
+export function passwordResetId(requestId: string): string {
+  return `password-reset:${requestId}`;
+}

@@ -5,3 +5,4 @@ export { providerRegistration } from './provider-registration';
 export { providerOffer } from './provider-offer';
 export { consoleBatch } from './console-batch';
 export { workflowCleanup } from './workflow-cleanup';
+export { passwordReset } from './password-reset';

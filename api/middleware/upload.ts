@@ -6,8 +6,12 @@ import { translate, type PageLanguage } from '../../web/render';
 import { brokenTextRule, decodeUtf8, invalidInput, textProblem } from '../text-input';
 import { HttpError } from '../errors';
 import { bodyTooLarge, isMultipart, MAX_BODY_BYTES, mediaType } from './body';
+import { FileBytes } from './file-bytes';
 
-/** One uploaded file, read whole into memory (at most MAX_UPLOAD_BYTES). `contentType` is the browser's claim. */
+/**
+ * One uploaded file, read into memory as it streams in, at most MAX_UPLOAD_BYTES (one buffer, see FileBytes).
+ * `contentType` is the browser's claim.
+ */
 export interface UploadedFile { field: string; filename: string; contentType: string; content: Buffer; sizeBytes: number }
 
 declare module 'koa' {
@@ -126,6 +130,10 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
       return;
     }
     let fieldBytes = 0;
+    // What the body says its length is (null for a chunked body), and how much of it was read so far (below).
+    const declared = Number(ctx.req.headers['content-length']);
+    const declaredLength = Number.isSafeInteger(declared) && declared >= 0 ? declared : null;
+    let received = 0;
     let reading: string | null = null;
     const seen = new Set<string>();
     const notUtf8 = new Set<string>();
@@ -149,7 +157,7 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
       fields[name.text] = value.text;
     });
     bb.on('file', (rawName: string | undefined, stream, info) => {
-      const chunks: Buffer[] = [];
+      let bytes: FileBytes | null = null;
       let size = 0;
       let refused = false;
       // Handled so a file cut off before its boundary is an answer (busboy's own 'error' follows), not a crash.
@@ -182,11 +190,15 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
       reading = name ?? null;
       stream.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (!refused) chunks.push(chunk);
+        if (refused) return;
+        // The file cannot be longer than this chunk plus the part of the body not yet read (Content-Length), and
+        // a little more for what busboy holds back while it looks for the boundary.
+        bytes ??= new FileBytes(MAX_UPLOAD_BYTES, declaredLength === null ? null : chunk.length + Math.max(0, declaredLength - received) + 1024);
+        if (!bytes.push(chunk)) refused = true;
       });
       stream.on('limit', () => {
         refused = true;
-        chunks.length = 0;
+        bytes?.drop();
         fail(new HttpError(413, 'file_too_large', `The file in "${name}" is larger than the ${MAX_UPLOAD_BYTES / MB} MB limit`,
           [{ field: name, rule: 'too_large', limitBytes: MAX_UPLOAD_BYTES, message: `larger than ${MAX_UPLOAD_BYTES / MB} MB` }]));
       });
@@ -194,7 +206,7 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
         reading = null;
         // A browser sends an empty part with no file name when no file was chosen: that is no file, not an empty one.
         if (refused || !name || (info.filename === '' && size === 0)) return;
-        files.push({ field: name, filename: filename.text || 'document', contentType: info.mimeType, content: Buffer.concat(chunks), sizeBytes: size });
+        files.push({ field: name, filename: filename.text || 'document', contentType: info.mimeType, content: bytes?.content() ?? Buffer.alloc(0), sizeBytes: size });
       });
     });
     const tooMany = () => fail(new HttpError(413, 'body_too_large', 'The form has too many parts'));
@@ -211,7 +223,6 @@ function readMultipart(ctx: Context, fileFields: readonly string[]) {
 
     // Reading on past a too-large file lets the client receive the 413; a body far beyond every limit is cut off.
     const hardLimit = (fileFields.length + 1) * MAX_UPLOAD_BYTES + 16 * MAX_BODY_BYTES;
-    let received = 0;
     ctx.req.on('data', (chunk: Buffer) => {
       received += chunk.length;
       if (received > hardLimit) stop(new HttpError(413, 'body_too_large', `The request body is larger than ${Math.floor(hardLimit / MB)} MB`, [bodyTooLarge(hardLimit)]), 'reject');

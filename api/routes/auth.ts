@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { User } from '../../lib/db';
-import { verifyPassword } from '../../lib/passwords';
+import type { User } from '../../lib/db';
 import type { Session } from '../../lib/sessions';
 import { createPkce } from '../../lib/sso';
 import type { ApiDeps } from '../deps';
@@ -13,6 +12,8 @@ import { SESSION_COOKIE } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { loginSchema } from '../schemas';
 import { activeGrants } from '../services/coordinator';
+import { logIn } from '../services/login';
+import { throttledWords } from '../throttle';
 import type { Renderer } from '../../web/render';
 import type { ApiRegistry } from './define';
 
@@ -83,11 +84,24 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
   api.page(router, {
     method: 'post', path: '/staff/login', summary: 'Log in with username and password (sets the session cookie)', tag: 'auth', roles: 'public',
     form: loginForm,
-    responses: { 302: { description: 'Logged in: to the inbox, the provider workspace or the page asked for', redirect: true }, 401: { description: 'Wrong username or password: the form again' }, 403: { description: 'The account is not active yet: the form again, saying why' } },
+    responses: {
+      302: { description: 'Logged in: to the inbox, the provider workspace or the page asked for', redirect: true }, 401: { description: 'Wrong username or password: the form again' },
+      403: { description: 'The account is not active yet: the form again, saying why' }, 429: { description: 'Too many wrong passwords: the form again, saying when to try again (Retry-After)' },
+    },
   }, async (ctx) => {
     const body = (ctx.request.body ?? {}) as Record<string, string>;
     const parsed = loginSchema.safeParse({ username: body.username, password: body.password });
-    const user = parsed.success ? await checkLogin(parsed.data.username, parsed.data.password) : null;
+    let user: User | null = null;
+    try {
+      user = parsed.success ? await logIn(deps, ctx.ip, parsed.data.username, parsed.data.password) : null;
+    } catch (err) {
+      const throttled = err instanceof HttpError ? throttledWords(err, ctx.state.lang as 'lv' | 'en') : null;
+      if (!throttled || !(err instanceof HttpError)) throw err;
+      ctx.status = 429;
+      ctx.set('retry-after', String((err.details[0] as { retryAfterSeconds: number }).retryAfterSeconds));
+      renderPage(ctx, renderer, 'staff-login', 'login.title', { throttled, username: body.username, next: safeNext(body.next, '') });
+      return;
+    }
     if (!user || user.status !== 'active') {
       ctx.status = user ? 403 : 401;
       renderPage(ctx, renderer, 'staff-login', 'login.title', {
@@ -102,9 +116,12 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
   api.add(router, {
     method: 'post', path: '/api/auth/login', summary: 'Log in with username and password; returns a bearer token',
     tag: 'auth', roles: 'public', body: loginSchema,
-    responses: { 200: { description: 'Logged in', schema: z.object({ token: z.string(), role: z.string() }) }, 401: { description: 'Wrong username or password' } },
+    responses: {
+      200: { description: 'Logged in', schema: z.object({ token: z.string(), role: z.string() }) }, 401: { description: 'Wrong username or password' },
+      403: { description: 'The account is not active yet' }, 429: { description: 'Too many wrong passwords: try again after Retry-After seconds' },
+    },
   }, async (ctx, { body }) => {
-    const user = await checkLogin(body.username, body.password);
+    const user = await logIn(deps, ctx.ip, body.username, body.password);
     if (!user) throw new HttpError(401, 'bad_credentials', 'Wrong username or password');
     if (user.status !== 'active') throw new HttpError(403, 'account_not_active', NOT_ACTIVE[user.status], [{ status: user.status }]);
     ctx.body = { token: await startSession(ctx, toSession(user)), role: user.role };
@@ -118,19 +135,6 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     ctx.redirect('/');
   });
 
-  /**
-   * The user whose password this is, or null. A user who is not active yet (or was rejected) is returned too, so
-   * the caller can say why they cannot log in; that is told only to someone who knows the password. A deactivated
-   * user (active false, status active) is refused like a wrong password.
-   */
-  async function checkLogin(username: string, password: string): Promise<User | null> {
-    // Provider users log in with their e-mail address, stored lower-cased as the username.
-    const user = await User.query(deps.db).whereIn('username', [...new Set([username, username.toLowerCase()])])
-      .where((q) => q.where('active', true).orWhereNot('status', 'active')).orderByRaw('username = ? desc', [username]).first();
-    // Verify against a dummy hash when the user is unknown, so timing does not reveal which usernames exist.
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    return user && ok ? user : null;
-  }
   return router;
 }
 
@@ -140,8 +144,6 @@ const NOT_ACTIVE: Record<Exclude<User['status'], 'active'>, string> = {
   awaiting_approval: 'Your registration is waiting for approval (by the agency, or by your institution\'s administrator for staff); you will be told by e-mail',
   rejected: 'Your registration was rejected, so you cannot log in',
 };
-
-const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
 function toSession(user: User): Session {
   return { role: user.role, subject: user.id, name: user.displayName, providerId: user.providerId, providerRole: user.providerRole };

@@ -14,6 +14,7 @@ import { catalogueChoices, getCatalogueOffer, searchCatalogue, type CatalogueOff
 import { listProgrammes } from '../services/journeys';
 import { applyingCases } from '../services/study';
 import { fieldProblems } from '../validation';
+import { throttleOf } from '../throttle';
 import type { ApiRegistry } from './define';
 
 // The filter form's fields, in the order the URL keeps them.
@@ -29,8 +30,10 @@ export function catalogueRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
     responses: {
       200: { description: 'A page of offers with the total count', schema: z.object({
         offers: z.array(catalogueItemSchema), total: z.number().int(), page: z.number().int(), pageSize: z.number().int() }) },
+      429: { description: 'Too many searches from this address: try again after Retry-After seconds' },
     },
   }, async (ctx, { query }) => {
+    await throttleOf(deps.db).consume('catalogueSearchAddress', ctx.ip);
     ctx.body = await searchCatalogue(deps, query);
   });
 
@@ -49,8 +52,12 @@ export function catalogueRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
   api.page(router, {
     method: 'get', path: '/catalogue', summary: 'The public catalogue: search, filters, paging', tag: 'catalogue', roles: 'public',
     query: catalogueQuery, formPage: true,
-    responses: { 200: { description: 'The page' }, 400: { description: 'A filter is wrong: the page says which, next to it' } },
+    responses: {
+      200: { description: 'The page' }, 400: { description: 'A filter is wrong: the page says which, next to it' },
+      429: { description: 'Too many searches from this address: a page saying when to try again (Retry-After)' },
+    },
   }, async (ctx) => {
+    await throttleOf(deps.db).consume('catalogueSearchAddress', ctx.ip);
     const lang = ctx.state.lang as PageLanguage;
     // ?lang= belongs to the language switch, not to the search.
     const raw = Object.fromEntries(Object.entries(ctx.query).filter(([key]) => key !== 'lang')) as Record<string, string | string[] | undefined>;

@@ -195,9 +195,9 @@ export class ApiRegistry {
 /** The Location header of a redirect. */
 const LOCATION = { description: 'Where to go next', schema: { type: 'string' } };
 
-/** A 503's Retry-After header (seconds). */
+/** The Retry-After header (seconds) of a 503 and of a 429 (a throttled request, api/throttle.ts). */
 function refusalHeaders(status: string) {
-  return status === '503' ? { headers: { 'Retry-After': { description: 'Seconds to wait before trying again', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } } } } : {};
+  return status === '503' || status === '429' ? { headers: { 'Retry-After': { description: 'Seconds to wait before trying again', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } } } } : {};
 }
 
 /**

@@ -40,11 +40,12 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
       201: { description: 'Registered; a confirmation link is e-mailed', schema: z.object({ providerId: z.uuid(), status: z.literal('awaiting_email'), message: z.string() }) },
       409: { description: 'The company number, institution number or e-mail is already registered (details name the field)' },
       413: { description: 'The declaration is larger than 10 MB' },
+      429: { description: 'Too many registrations from this address, confirmation e-mails to this e-mail address, or holds of this company number: try again after Retry-After seconds' },
     },
   }, async (ctx) => {
     const { data, problems } = registrationProblems(providerRegistrationSchema, ctx.request.body, declarationOf(ctx));
     if (!data) throw invalid(problems);
-    const { providerId } = await registerProvider(deps, data, declarationOf(ctx)!);
+    const { providerId } = await registerProvider(deps, data, declarationOf(ctx)!, ctx.ip);
     ctx.status = 201;
     ctx.body = { providerId, status: 'awaiting_email', message: `We sent a confirmation link to ${data.email}; follow it to send the registration to the agency` };
   });
@@ -66,10 +67,11 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
     responses: {
       201: { description: "Registered; the provider's administrator approves", schema: z.object({ userId: z.uuid(), status: z.literal('awaiting_approval') }) },
       409: { description: 'The e-mail is already registered' },
+      429: { description: 'Too many requests to join from this address: try again after Retry-After seconds' },
     },
   }, async (ctx, { body }) => {
     const data = staffInput(body);
-    const { userId } = await registerProviderStaff(deps, data);
+    const { userId } = await registerProviderStaff(deps, data, ctx.ip);
     ctx.status = 201;
     ctx.body = { userId, status: 'awaiting_approval' };
   });
@@ -106,7 +108,7 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
   api.page(router, {
     method: 'post', path: '/providers/register', summary: 'Register an education provider (multipart/form-data with the declaration)', tag: 'provider registration pages', roles: 'public',
     multipart: { fields: providerRegistrationSchema, files: [{ name: 'declaration', description: 'The signed declaration: PDF or e-signed .edoc/.asice, at most 10 MB' }] },
-    responses: { 302: { description: 'To the page saying a confirmation link was sent', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'Already registered: the form again, naming the field' }, 413: { description: 'The declaration is larger than 10 MB: the form again, saying so' }, 415: { description: 'A part in a charset other than UTF-8: the form again, saying so' } },
+    responses: { 302: { description: 'To the page saying a confirmation link was sent', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'Already registered: the form again, naming the field' }, 413: { description: 'The declaration is larger than 10 MB: the form again, saying so' }, 415: { description: 'A part in a charset other than UTF-8: the form again, saying so' }, 429: { description: 'Throttled (registrations from this address, e-mails to this address, holds of this company number): the form again, saying when to try again (Retry-After)' } },
   }, async (ctx) => {
     const form = pick(ctx.request.body, REGISTRATION_FIELDS);
     const failed = uploadFailure(ctx);
@@ -118,10 +120,10 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
       return;
     }
     try {
-      await registerProvider(deps, data, declarationOf(ctx)!);
+      await registerProvider(deps, data, declarationOf(ctx)!, ctx.ip);
     } catch (err) {
-      if (!(err instanceof HttpError) || (err.status !== 409 && err.status !== 400)) throw err;
-      ctx.status = err.status;
+      if (!(err instanceof HttpError) || ![400, 409, 429].includes(err.status)) throw err;
+      refusedForm(ctx, err);
       registrationPage(ctx, { form, errors: errorsByField(err.details as WordedProblem[], ctx.state.lang as PageLanguage) });
       return;
     }
@@ -168,15 +170,15 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
   api.page(router, {
     method: 'post', path: '/providers/staff/register', summary: 'A staff member asks to join their provider', tag: 'provider registration pages', roles: 'public',
     form: providerStaffRegistrationSchema, formPage: true,
-    responses: { 302: { description: 'To the page saying the request was sent', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'The e-mail is already registered: the form again, saying so' } },
+    responses: { 302: { description: 'To the page saying the request was sent', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'The e-mail is already registered: the form again, saying so' }, 429: { description: 'Too many requests to join from this address: the form again, saying when to try again (Retry-After)' } },
   }, async (ctx) => {
     const form = pick(ctx.request.body, STAFF_FIELDS);
     const lang = ctx.state.lang as PageLanguage;
     try {
-      await registerProviderStaff(deps, staffInput({ ...form, passwordRepeat: form.passwordRepeat ?? '' }));
+      await registerProviderStaff(deps, staffInput({ ...form, passwordRepeat: form.passwordRepeat ?? '' }), ctx.ip);
     } catch (err) {
-      if (!(err instanceof HttpError) || (err.status !== 409 && err.status !== 400)) throw err;
-      ctx.status = err.status;
+      if (!(err instanceof HttpError) || ![400, 409, 429].includes(err.status)) throw err;
+      refusedForm(ctx, err);
       renderPage(ctx, renderer, 'provider-staff-register', 'providerAccount.staffRegister.title', { form, errors: errorsByField(err.details as WordedProblem[], lang) });
       return;
     }
@@ -252,6 +254,13 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
   return router;
 }
 
+/** The status of a form shown again after a refusal; a throttled one also says when to try again. */
+function refusedForm(ctx: Context, err: HttpError): void {
+  ctx.status = err.status;
+  const retryAfter = (err.details[0] as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+  if (err.status === 429 && retryAfter) ctx.set('retry-after', String(retryAfter));
+}
+
 function declarationOf(ctx: Context) {
   return ctx.request.files?.find((f) => f.field === 'declaration');
 }
@@ -262,7 +271,8 @@ function staffInput(body: unknown) {
   const raw = (body ?? {}) as Record<string, unknown>;
   const problems: WordedProblem[] = parsed.success ? [] : fieldProblems(parsed.error);
   if (typeof raw.password === 'string' && raw.password.length > 0) {
-    problems.push(...passwordProblems(raw.password, typeof raw.passwordRepeat === 'string' ? raw.passwordRepeat : undefined));
+    const personal = [raw.firstName, raw.lastName, raw.email].map((v) => (typeof v === 'string' ? v : null));
+    problems.push(...passwordProblems(raw.password, typeof raw.passwordRepeat === 'string' ? raw.passwordRepeat : undefined, personal));
   }
   if (!parsed.success || problems.length > 0) throw invalid(problems);
   return parsed.data;

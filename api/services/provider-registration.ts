@@ -14,6 +14,7 @@ import type { ApiDeps } from '../deps';
 import { HttpError, violatedUniqueConstraint, type WordedProblem } from '../errors';
 import type { UploadedFile } from '../middleware/upload';
 import type { providerRegistrationSchema, providerStaffRegistrationSchema } from '../provider-schemas';
+import { throttleOf } from '../throttle';
 import { fieldProblems } from '../validation';
 import { auditUserAction } from './audit';
 import { startFailed, startWorkflow } from './workflow-start';
@@ -26,11 +27,17 @@ export type ProviderRegistration = z.output<typeof providerRegistrationSchema>;
 /** The staff registration input after its schema. */
 export type ProviderStaffRegistration = z.output<typeof providerStaffRegistrationSchema>;
 
-/** Problems of a schema, plus the password rules and the repeat, as one list. */
-export function passwordProblems(password: string, repeat: string | undefined): WordedProblem[] {
-  const problems: WordedProblem[] = checkPassword(password).map((p) => ({ field: 'password', rule: p.code, message: p.message.en, words: p.message }));
+/**
+ * The password rules and the repeat, as one list of problems of `field` (and `repeatField`). `personal` holds the
+ * person's name, e-mail and institution, which the password must not be built from.
+ */
+export function passwordProblems(
+  password: string, repeat: string | undefined, personal: readonly (string | null | undefined)[] = [],
+  fields: { field: string; repeatField: string } = { field: 'password', repeatField: 'passwordRepeat' },
+): WordedProblem[] {
+  const problems: WordedProblem[] = checkPassword(password, personal).map((p) => ({ field: fields.field, rule: p.code, message: p.message.en, words: p.message }));
   if (repeat !== undefined && repeat !== password) {
-    problems.push({ field: 'passwordRepeat', rule: 'mismatch', message: 'must be the same as the password',
+    problems.push({ field: fields.repeatField, rule: 'mismatch', message: 'must be the same as the password',
       words: { lv: 'Paroles nesakrīt.', en: 'The passwords do not match.' } });
   }
   return problems;
@@ -64,7 +71,8 @@ export function registrationProblems(
   const raw = (body ?? {}) as Record<string, unknown>;
   const problems: WordedProblem[] = parsed.success ? [] : fieldProblems(parsed.error);
   if (typeof raw.password === 'string' && raw.password.length > 0) {
-    problems.push(...passwordProblems(raw.password, typeof raw.passwordRepeat === 'string' ? raw.passwordRepeat : '').filter((p) => !problems.some((q) => q.field === p.field && q.rule === p.rule)));
+    const personal = [raw.firstName, raw.lastName, raw.email, raw.institutionName].map((v) => (typeof v === 'string' ? v : null));
+    problems.push(...passwordProblems(raw.password, typeof raw.passwordRepeat === 'string' ? raw.passwordRepeat : '', personal).filter((p) => !problems.some((q) => q.field === p.field && q.rule === p.rule)));
   }
   problems.push(...documentProblems('declaration', file));
   return { data: parsed.success && problems.length === 0 ? parsed.data : null, problems };
@@ -143,13 +151,21 @@ async function releaseExpired(trx: Knex.Transaction, input: ProviderRegistration
 /**
  * Registers an education provider: provider, its first user (the future administrator) and the e-signed
  * declaration in one transaction, then the registration workflow; a start that fails expires the registration.
- * Everything is validated before the transaction.
+ * Everything is validated before the transaction. `address` is the client's (ctx.ip): a registration that would
+ * hold the numbers and send the confirmation e-mail is throttled per address, per e-mail address and per company.
  */
-export async function registerProvider(deps: ApiDeps, input: ProviderRegistration, declaration: UploadedFile): Promise<{ providerId: string; userId: string; workflowId: string }> {
+export async function registerProvider(
+  deps: ApiDeps, input: ProviderRegistration, declaration: UploadedFile, address: string,
+): Promise<{ providerId: string; userId: string; workflowId: string }> {
   const taken = await takenFields(deps.db, input);
   if (taken.length > 0) throw duplicate(taken);
   const checked = checkDocument(declaration.content);
   if ('problem' in checked) throw invalid(documentProblems('declaration', declaration));
+  // Counted only for a registration that holds something and sends an e-mail: a form with mistakes costs nothing.
+  const throttle = throttleOf(deps.db);
+  await throttle.consume('providerRegistrationAddress', address, '(form)');
+  await throttle.consume('confirmationMailTarget', input.email, 'email');
+  await throttle.consume('registrationNumberHolds', input.companyRegistrationNumber, 'companyRegistrationNumber');
   const passwordHash = await hashPassword(input.password);
   const providerId = randomUUID();
   const userId = randomUUID();
@@ -250,8 +266,9 @@ export function failureCode(type: string | undefined | null): string {
 
 /**
  * A staff member of an approved provider asks to join it: an inactive user the provider's administrator approves.
+ * Throttled per client address (`address`, ctx.ip).
  */
-export async function registerProviderStaff(deps: ApiDeps, input: ProviderStaffRegistration): Promise<{ userId: string; providerName: string }> {
+export async function registerProviderStaff(deps: ApiDeps, input: ProviderStaffRegistration, address: string): Promise<{ userId: string; providerName: string }> {
   const provider = await deps.db('providers').where({ registrationNumber: input.companyRegistrationNumber, status: 'approved' })
     .first<{ id: string; name: string } | undefined>('id', 'name');
   if (!provider) {
@@ -259,6 +276,7 @@ export async function registerProviderStaff(deps: ApiDeps, input: ProviderStaffR
       words: { lv: 'Nav apstiprinātas izglītības iestādes ar šo reģistrācijas numuru.', en: 'No approved education provider has this registration number.' } }]);
   }
   if ((await takenFields(deps.db, { email: input.email })).length > 0) throw duplicate(['email']);
+  await throttleOf(deps.db).consume('staffRegistrationAddress', address, '(form)');
   const passwordHash = await hashPassword(input.password);
   const userId = randomUUID();
   try {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { checkPassword } from '../../domain/password-policy';
 
-const codes = (password: string) => checkPassword(password).map((p) => p.code);
+const codes = (password: string, personal: string[] = []) => checkPassword(password, personal).map((p) => p.code);
 
 // Meets every rule: 12 characters, lower and upper case, a digit, a special character, not a common password.
 const GOOD = 'Kalns#Ezers7';
@@ -13,7 +13,7 @@ test('a good password passes', (t) => {
 
 test('each rule fails alone with its own code', (t) => {
   t.deepEqual(codes('Ab1!cdef'), ['too_short'], '8 characters');
-  t.deepEqual(codes('Ab1!cdefg'), [], '9 characters are enough');
+  t.deepEqual(codes('Vk7#mQzpw'), [], '9 characters are enough');
   t.deepEqual(codes('KALNS#EZERS7'), ['no_lower']);
   t.deepEqual(codes('kalns#ezers7'), ['no_upper']);
   t.deepEqual(codes('Kalns#Ezersx'), ['no_digit']);
@@ -48,4 +48,18 @@ test('a common password that also breaks shape rules reports both', (t) => {
 test('Latvian letters with diacritics count as letters, not as special characters', (t) => {
   t.deepEqual(codes('Ābolu#dārzs7'), []);
   t.deepEqual(codes('Kalnsēzers7'), ['no_special']);
+});
+
+test('trivial variants of common passwords are refused as too_guessable (zxcvbn), in Latvian and English', (t) => {
+  for (const password of ['Password1!!', 'Password12!', 'Password#1', 'Qwerty123!!', 'Ab1!cdefg']) t.deepEqual(codes(password), ['too_guessable'], password);
+  const [problem] = checkPassword('Password1!!');
+  t.regex(problem.message.lv, /Parole ir pārāk viegli uzminama/);
+  t.regex(problem.message.en, /The password is too easy to guess/);
+});
+
+test('a password built from the person\'s own name, e-mail or institution is refused, with or without diacritics', (t) => {
+  t.deepEqual(codes('Berzina#Anna1', ['Anna Bērziņa', 'anna.berzina@example.lv']), ['too_guessable']);
+  t.deepEqual(codes('Kurzemes#2026', ['Kurzemes digitālo prasmju skola']), ['too_guessable']);
+  t.deepEqual(codes('Kurzemes#2026'), [], 'without the institution it is not guessed');
+  t.deepEqual(codes('Berzina#Anna1'), [], 'the same password is fine for someone else');
 });

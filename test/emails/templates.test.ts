@@ -44,6 +44,10 @@ const samples: Record<EmailName, Record<string, unknown>> = {
     ...provider, serviceCaseId: '40003000002', caseUrl: 'https://mackonts.example.lv/providers/confirm?token=abc.def',
     validUntil: '2026. gada 27. novembris 10:00',
   },
+  'password-reset': {
+    serviceCaseId: 'provider@example.lv', username: 'provider@example.lv',
+    caseUrl: 'https://mackonts.example.lv/staff/password/reset?token=abc.def', validUntil: '2026. gada 27. novembris 10:00',
+  },
   'provider-approved': { ...provider, serviceCaseId: '40003000002', approvedAt: '2026. gada 25. novembris' },
   'provider-rejected': { ...provider, serviceCaseId: '40003000002', reason: 'Iestāde nav akreditēta.' },
   'task-overdue': {

@@ -19,9 +19,9 @@ export function zipFirstEntry(name: string, content: string): Buffer {
 
 /** Posts a multipart/form-data body (fields and files) to the app; redirects are returned, not followed. */
 export function multipartClient(baseUrl: () => string) {
-  return async (path: string, fields: Record<string, string>, files: FilePart[], opts: { token?: string; html?: boolean; formToken?: boolean } = {}): Promise<Answer> => {
+  return async (path: string, fields: Record<string, string>, files: FilePart[], opts: { token?: string; html?: boolean; formToken?: boolean; headers?: Record<string, string> } = {}): Promise<Answer> => {
     const form = new FormData();
-    const headers: Record<string, string> = { accept: opts.html ? 'text/html' : 'application/json' };
+    const headers: Record<string, string> = { accept: opts.html ? 'text/html' : 'application/json', ...opts.headers };
     // A page's form sent without a bearer token carries its token (first, as a page's hidden field comes first).
     if (!opts.token && !path.startsWith('/api/') && opts.formToken !== false && !('_csrf' in fields)) {
       const credentials = await formTokenOf(baseUrl());
