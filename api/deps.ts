@@ -5,7 +5,8 @@ import type { ProviderRegistrationInput } from '../workflows/provider-registrati
 import type { Logger } from '../lib/logger';
 import type { Metrics } from '../lib/metrics';
 import type { LinkTokens } from '../lib/links';
-import type { SessionTokens } from '../lib/sessions';
+import type { ServerKey } from '../lib/server-key';
+import type { SessionTimeouts } from '../lib/sessions';
 import type { SsoClient } from '../lib/sso';
 import type { ApiRegistry } from './routes/define';
 
@@ -14,7 +15,10 @@ export interface ApiDeps {
   db: Knex;
   temporal: Client;
   taskQueue: string;
-  tokens: SessionTokens;
+  /** Signs short-lived values (the sign-on's state, the login's second step) and seals stored secrets. */
+  tokens: ServerKey;
+  /** Session time limits; SESSION_TIMEOUTS when not given (tests pass a short idle time). */
+  sessionTimeouts?: SessionTimeouts;
   sso: SsoClient;
   logger: Logger;
   metrics: Metrics;

@@ -4,7 +4,7 @@ import { createDrainingServer } from '../lib/draining-server';
 import { createLogger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
 import { createLinkTokens } from '../lib/links';
-import { createSessionTokens } from '../lib/sessions';
+import { createServerKey } from '../lib/server-key';
 import { stopOnSignals } from '../lib/shutdown';
 import { createSsoClient } from '../lib/sso';
 import { connectTemporalClient } from '../lib/temporal';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const temporal = await connectTemporalClient(config.temporal);
   const app = createApp({
     db, temporal, logger, taskQueue: config.temporal.taskQueue, metrics: createMetrics('api'),
-    tokens: createSessionTokens(config.sessionSecret),
+    tokens: createServerKey(config.sessionSecret),
     sso: createSsoClient({ ...config.sso, redirectUri: `${config.publicUrl}/auth/sso/callback` }),
     publicUrl: config.publicUrl, temporalUiUrl: config.temporal.uiUrl, approvalDueMs: config.approvalDueMs,
     links: createLinkTokens(config.sessionSecret), smtpUrl: config.smtpUrl,

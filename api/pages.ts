@@ -2,6 +2,7 @@ import type { Context, Next } from 'koa';
 import type { Renderer, PageLanguage } from '../web/render';
 import { translate } from '../web/render';
 import type { HttpError } from './errors';
+import { SESSION_TIMEOUTS, type Session } from '../lib/sessions';
 
 /** Picks the page language (?lang= switches and is remembered in a cookie; Latvian by default). */
 export function languageMiddleware() {
@@ -14,6 +15,9 @@ export function languageMiddleware() {
   };
 }
 
+// Session and second-factor refusals a browser may meet, said in the reader's language (error.<code> strings).
+const SESSION_ERROR_CODES = new Set(['session_ended', 'not_logged_in', 'second_factor_required', 'current_session', 'second_factor_enrolled', 'second_factor_not_started']);
+
 /** Installs ctx.state.renderError so the error middleware can answer browsers with a page. */
 export function pageErrorMiddleware(renderer: Renderer) {
   return async (ctx: Context, next: Next) => {
@@ -21,7 +25,8 @@ export function pageErrorMiddleware(renderer: Renderer) {
       const lang = ctx.state.lang as PageLanguage;
       const dependency = err.code === 'service_unavailable' ? (err.details[0] as { dependency?: string } | undefined)?.dependency : undefined;
       const message = err.status === 404 && err.code === 'not_found' ? translate(lang, 'error.404')
-        : dependency ? translate(lang, `error.unavailable.${dependency}`) : err.message;
+        : dependency ? translate(lang, `error.unavailable.${dependency}`)
+          : SESSION_ERROR_CODES.has(err.code) ? translate(lang, `error.${err.code}`) : err.message;
       ctx.type = 'html';
       ctx.body = renderer.render('error', { lang, title: translate(lang, 'error.title'), message, session: ctx.state.session });
     };
@@ -33,5 +38,15 @@ export function pageErrorMiddleware(renderer: Renderer) {
 export function renderPage(ctx: Context, renderer: Renderer, view: string, titleKey: string, data: Record<string, unknown> = {}, titleVars: Record<string, unknown> = {}) {
   const lang = ctx.state.lang as PageLanguage;
   ctx.type = 'html';
-  ctx.body = renderer.render(view, { lang, title: translate(lang, titleKey, titleVars), session: ctx.state.session, ...data });
+  ctx.body = renderer.render(view, { lang, title: translate(lang, titleKey, titleVars), session: ctx.state.session, sessionTimer: sessionTimer(ctx.state.session), ...data });
+}
+
+// What the page's idle warning (web/public/session-timeout.js) needs: how long until the session idles out.
+function sessionTimer(session: Session | null) {
+  if (!session) return null;
+  const warnMs = SESSION_TIMEOUTS.warnBeforeMs;
+  return {
+    idleMs: Math.max(0, session.idleExpiresAt.getTime() - Date.now()), warnMs, warnMinutes: Math.round(warnMs / 60_000),
+    loginUrl: session.role === 'learner' || session.role === 'coordinator' ? '/auth/sso/login' : '/staff/login',
+  };
 }

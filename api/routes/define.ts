@@ -13,6 +13,8 @@ export interface RouteSpec<B, Q, P> {
   summary: string;
   tag: string;
   roles: Role[] | 'public';
+  /** Reachable by an administrator whose session has no second factor yet (only the second-factor routes). */
+  beforeSecondFactor?: boolean;
   body?: z.ZodType<B>;
   /**
    * A multipart/form-data body instead of a JSON one: the text fields (their schema, for the document) and the file
@@ -42,6 +44,8 @@ export interface PageSpec {
   summary: string;
   tag: string;
   roles: Role[] | 'public';
+  /** Reachable by an administrator whose session has no second factor yet (only the second-factor pages). */
+  beforeSecondFactor?: boolean;
   /** The fields of an application/x-www-form-urlencoded body (a page also takes them as JSON). */
   form?: z.ZodType;
   /** A multipart/form-data body: read by multipartBody, keeping the fields when the upload is refused. */
@@ -79,7 +83,7 @@ export class ApiRegistry {
   ): void {
     this.routes.push(spec as RouteSpec<unknown, unknown, unknown>);
     if (spec.body && spec.multipart) throw new Error(`${spec.method} ${spec.path}: a route takes either a JSON body or a multipart one`);
-    const guards = spec.roles === 'public' ? [] : [requireRole(...spec.roles)];
+    const guards = spec.roles === 'public' ? [] : [requireRole(spec.roles, { beforeSecondFactor: spec.beforeSecondFactor })];
     // The file fields the document names are exactly the ones the upload reader accepts.
     const bodyReaders = spec.multipart ? [multipartBody({ fileFields: spec.multipart.files.map((f) => f.name) })] : [];
     router[spec.method](spec.path, ...guards, ...bodyReaders, async (ctx: Context) => {
@@ -100,7 +104,7 @@ export class ApiRegistry {
     if (spec.form && spec.multipart) throw new Error(`${spec.method} ${spec.path}: a page takes either a form or a multipart body`);
     this.pages.push(spec);
     if (spec.formPage) this.formPages.add(spec.method, spec.path);
-    const guards = spec.roles === 'public' ? [] : [requireRole(...spec.roles)];
+    const guards = spec.roles === 'public' ? [] : [requireRole(spec.roles, { beforeSecondFactor: spec.beforeSecondFactor })];
     const bodyReaders = spec.multipart ? [multipartBody({ fileFields: spec.multipart.files.map((f) => f.name), keepFields: true })] : [];
     router[spec.method](spec.path, ...guards, ...bodyReaders, ...handlers);
   }

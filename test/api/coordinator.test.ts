@@ -62,7 +62,7 @@ async function signIn(personCode: string): Promise<{ location: string; cookie: s
 }
 
 const coordinatorToken = (person: Person, municipality = 'Daugavpils') =>
-  stack.tokens.sign({ role: 'coordinator', subject: person.code, name: person.name, municipality });
+  stack.signIn({ role: 'coordinator', subject: person.code, name: person.name, municipality });
 const learnerToken = (person: Person) => stack.tokenFor('learner', person.code, person.name);
 
 let people = 0;

@@ -16,7 +16,7 @@ let users: Record<'staff' | 'staff2' | 'lead' | 'admin', { id: string; displayNa
 
 test.before(async () => {
   stack = await startTestStack({ manualApproval: ['IMK'] });
-  tokens = { staff: await stack.staffToken('staff'), staff2: await stack.staffToken('staff2'), lead: await stack.staffToken('lead'), admin: await stack.staffToken('admin') };
+  tokens = { staff: await stack.staffToken('staff'), staff2: await stack.staffToken('staff2'), lead: await stack.staffToken('lead'), admin: await stack.adminToken() };
   const rows = await stack.db('users').whereIn('username', ['staff', 'staff2', 'lead', 'admin']).select('id', 'displayName', 'username');
   users = Object.fromEntries(rows.map((u: { id: string; displayName: string; username: string }) => [u.username, { id: u.id, displayName: u.displayName }])) as typeof users;
 });
