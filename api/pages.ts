@@ -16,7 +16,7 @@ export function languageMiddleware() {
 }
 
 // Session and second-factor refusals a browser may meet, said in the reader's language (error.<code> strings).
-const SESSION_ERROR_CODES = new Set(['session_ended', 'not_logged_in', 'second_factor_required', 'current_session', 'second_factor_enrolled', 'second_factor_not_started']);
+const SESSION_ERROR_CODES = new Set(['session_ended', 'not_logged_in', 'second_factor_required', 'current_session', 'second_factor_enrolled', 'second_factor_not_started', 'too_many_code_attempts']);
 
 /** Installs ctx.state.renderError so the error middleware can answer browsers with a page. */
 export function pageErrorMiddleware(renderer: Renderer) {

@@ -31,6 +31,9 @@ export async function up(knex: Knex): Promise<void> {
     t.text('totp_pending_secret');
     t.timestamp('totp_enrolled_at', { useTz: true });
     t.bigInteger('totp_last_step');
+    // Wrong codes in a row and when the last one came: a guess of the 6 digits is cut off after a few tries.
+    t.integer('totp_failures').notNullable().defaultTo(0);
+    t.timestamp('totp_failed_at', { useTz: true });
   });
   await knex.schema.createTable('recovery_codes', (t) => {
     t.uuid('id').primary().defaultTo(knex.raw('gen_random_uuid()'));
@@ -44,7 +47,7 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable('recovery_codes');
   await knex.schema.alterTable('users', (t) => {
-    t.dropColumns('totp_secret', 'totp_pending_secret', 'totp_enrolled_at', 'totp_last_step');
+    t.dropColumns('totp_secret', 'totp_pending_secret', 'totp_enrolled_at', 'totp_last_step', 'totp_failures', 'totp_failed_at');
   });
   await knex.schema.dropTable('sessions');
 }

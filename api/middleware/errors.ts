@@ -29,6 +29,9 @@ export function errorMiddleware() {
       const body: ErrorBody = { error: { code: known.code, message: known.message, details: known.details } };
       ctx.status = known.status;
       if (known.status === 503) ctx.set('retry-after', String(RETRY_AFTER_SECONDS));
+      // A refusal for now (429) says when to try again, as its details do.
+      const retryAfter = (known.details[0] as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+      if (known.status === 429 && typeof retryAfter === 'number') ctx.set('retry-after', String(retryAfter));
       if (wantsHtml(ctx) && typeof ctx.state.renderError === 'function') {
         await ctx.state.renderError(known);
       } else {

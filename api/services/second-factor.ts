@@ -16,15 +16,24 @@ const ISSUER = 'IMK';
 export const RECOVERY_CODE_COUNT = 10;
 /** A code from the step before or after the current one is accepted too (clocks drift, people type slowly). */
 const TOLERANCE_SECONDS = 30;
+/**
+ * After this many wrong codes in a row, codes are not checked for LOCK_MS: three codes are valid at any time, so
+ * unlimited tries would find one among a million in hours. Someone who gets here knows the password already.
+ */
+export const MAX_CODE_FAILURES = 5;
+export const CODE_LOCK_MS = 15 * 60_000;
 
 /** What the enrolment page shows: the secret to type in, the otpauth:// address and its QR code. */
 export interface Enrolment { secret: string; uri: string; qrDataUrl: string }
 
-interface SecondFactorRow { id: string; username: string; totpSecret: string | null; totpPendingSecret: string | null; totpEnrolledAt: Date | null; totpLastStep: string | null }
+interface SecondFactorRow {
+  id: string; username: string; totpSecret: string | null; totpPendingSecret: string | null; totpEnrolledAt: Date | null; totpLastStep: string | null;
+  totpFailures: number; totpFailedAt: Date | null;
+}
 
 async function userRow(deps: ApiDeps, userId: string): Promise<SecondFactorRow> {
   const row = await deps.db('users').where({ id: userId })
-    .first<SecondFactorRow | undefined>('id', 'username', 'totpSecret', 'totpPendingSecret', 'totpEnrolledAt', 'totpLastStep');
+    .first<SecondFactorRow | undefined>('id', 'username', 'totpSecret', 'totpPendingSecret', 'totpEnrolledAt', 'totpLastStep', 'totpFailures', 'totpFailedAt');
   if (!row) throw new HttpError(404, 'not_found', 'No such user');
   return row;
 }
@@ -69,23 +78,41 @@ export async function confirmEnrolment(deps: ApiDeps, userId: string, sessionId:
 
 /**
  * Checks a second-factor code of an enrolled user: a 6-digit code from the app (each time step once), or one of the
- * unused recovery codes (which is then used up). Returns what matched, or null.
+ * unused recovery codes (which is then used up). Returns what matched, or null; throws 429 too_many_code_attempts
+ * after MAX_CODE_FAILURES wrong codes in a row, for CODE_LOCK_MS from the last one.
  */
-export async function checkSecondFactor(deps: ApiDeps, userId: string, code: string): Promise<'totp' | 'recovery' | null> {
+export async function checkSecondFactor(deps: ApiDeps, userId: string, code: string, now = new Date()): Promise<'totp' | 'recovery' | null> {
   const user = await userRow(deps, userId);
   if (!user.totpEnrolledAt || !user.totpSecret) return null;
-  const typed = code.replace(/\s+/g, '');
+  const lockedUntil = user.totpFailedAt && user.totpFailures >= MAX_CODE_FAILURES ? user.totpFailedAt.getTime() + CODE_LOCK_MS : 0;
+  if (lockedUntil > now.getTime()) throw tooManyAttempts(Math.ceil((lockedUntil - now.getTime()) / 1000));
+  const matched = await matchCode(deps, user, code.replace(/\s+/g, ''));
+  // A run of failures counts from the last one: a wrong code after a quiet quarter of an hour starts a new run.
+  const inRun = user.totpFailedAt !== null && now.getTime() - user.totpFailedAt.getTime() < CODE_LOCK_MS;
+  await deps.db('users').where({ id: userId }).update(matched
+    ? { totpFailures: 0, totpFailedAt: null }
+    : { totpFailures: inRun ? user.totpFailures + 1 : 1, totpFailedAt: now });
+  return matched;
+}
+
+async function matchCode(deps: ApiDeps, user: SecondFactorRow, typed: string): Promise<'totp' | 'recovery' | null> {
   if (/^\d{6}$/.test(typed)) {
-    const step = totpStep(deps.tokens.open(user.totpSecret), typed, user.totpLastStep === null ? null : Number(user.totpLastStep));
+    const step = totpStep(deps.tokens.open(user.totpSecret!), typed, user.totpLastStep === null ? null : Number(user.totpLastStep));
     if (step === null) return null;
     // Written only if no other request used this step (or a later one) meanwhile: a code works once, even in a race.
-    const won = await deps.db('users').where({ id: userId })
+    const won = await deps.db('users').where({ id: user.id })
       .where((q) => q.whereNull('totpLastStep').orWhere('totpLastStep', '<', step)).update({ totpLastStep: step });
     return won > 0 ? 'totp' : null;
   }
-  const used = await deps.db('recoveryCodes').where({ userId, codeHash: hashRecoveryCode(typed) }).whereNull('usedAt')
+  const used = await deps.db('recoveryCodes').where({ userId: user.id, codeHash: hashRecoveryCode(typed) }).whereNull('usedAt')
     .update({ usedAt: new Date() });
   return used > 0 ? 'recovery' : null;
+}
+
+/** The 429 after too many wrong codes, with the seconds until codes are checked again (Retry-After). */
+function tooManyAttempts(retryAfterSeconds: number): HttpError {
+  return new HttpError(429, 'too_many_code_attempts', `Too many wrong codes: try again in ${Math.ceil(retryAfterSeconds / 60)} minutes`,
+    [{ field: 'code', rule: 'too_many_attempts', retryAfterSeconds }]);
 }
 
 /** Confirms a session of an enrolled user with a code (e.g. a session started before the user became administrator). */

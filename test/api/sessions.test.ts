@@ -305,3 +305,25 @@ test('the fuzz stage logs in every role through the real doors, the administrato
   }
   t.truthy((await stack.db('users').where({ username: 'admin' }).first('totpEnrolledAt')).totpEnrolledAt);
 });
+
+test('after five wrong codes in a row the codes are not checked for a quarter of an hour (429 with Retry-After)', async (t) => {
+  const staff = await newUser('staff');
+  const token = await apiLogin(staff.username, staff.password);
+  const { secret } = (await call('POST', '/api/account/second-factor/setup', { token, json: {} })).json as { secret: string };
+  const step = Math.floor(Date.now() / 30_000);
+  t.is((await call('POST', '/api/account/second-factor', { token, json: { code: generateSync({ secret, epoch: step * 30 }) } })).status, 201);
+  const login = (code: string) => call('POST', '/api/auth/login', { json: { username: staff.username, password: staff.password, code } });
+  for (let i = 0; i < 5; i++) assertError(t, await login(`wrong-${i}`), 401, 'bad_second_factor_code');
+  const locked = await login(generateSync({ secret, epoch: (step + 1) * 30 }));
+  const error = assertError(t, locked, 429, 'too_many_code_attempts');
+  t.like(error.details[0], { field: 'code', rule: 'too_many_attempts' });
+  t.true(Number(locked.headers.get('retry-after')) > 800);
+  const page = await call('POST', '/staff/login', { html: true, form: { username: staff.username, password: staff.password } });
+  const ticket = /name="ticket" value="([^"]+)"/.exec(page.text)![1]!;
+  const lockedPage = await call('POST', '/staff/login/code', { html: true, form: { ticket, code: '123456' } });
+  t.is(lockedPage.status, 429);
+  t.regex(lockedPage.text, /Pārāk daudz nepareizu kodu/);
+  // A quarter of an hour later the right code works again (the run of failures is over).
+  await stack.db('users').where({ id: staff.id }).update({ totpFailedAt: new Date(Date.now() - 16 * 60_000) });
+  t.is((await login(generateSync({ secret, epoch: (step + 1) * 30 }))).status, 200);
+});
