@@ -206,7 +206,7 @@ function refusalHeaders(status: string) {
 function doorRefusals(route: { roles: Role[] | 'public'; params?: z.ZodType }, bodyType: string | null): Record<string, string> {
   return {
     400: 'Invalid input: the details name each field and the rule it broke (text must not hold NUL characters or invalid Unicode)',
-    ...(route.roles === 'public' ? {} : { 401: 'Not logged in', 403: 'Your role may not do this' }),
+    ...(route.roles === 'public' ? {} : { 401: 'Not logged in, or the session has ended (session_ended)', 403: 'Your role may not do this, or an administrator\'s session has no second factor yet (second_factor_required)' }),
     ...(route.params ? { 404: 'Nothing of yours has this id' } : {}),
     ...(bodyType ? { 413: 'The body is too large', 415: `The body is not ${bodyType}` } : {}),
     503: 'A service it needs (Temporal, PostgreSQL) is not answering, or too many uploads are being read: try again after Retry-After seconds',
