@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import type { Renderer, PageLanguage } from '../web/render';
 import { translate } from '../web/render';
 import type { HttpError } from './errors';
-import { SESSION_TIMEOUTS, type Session } from '../lib/sessions';
+import { SESSION_TIMEOUTS, type Session, type SessionTimeouts } from '../lib/sessions';
 
 /** Picks the page language (?lang= switches and is remembered in a cookie; Latvian by default). */
 export function languageMiddleware() {
@@ -38,15 +38,15 @@ export function pageErrorMiddleware(renderer: Renderer) {
 export function renderPage(ctx: Context, renderer: Renderer, view: string, titleKey: string, data: Record<string, unknown> = {}, titleVars: Record<string, unknown> = {}) {
   const lang = ctx.state.lang as PageLanguage;
   ctx.type = 'html';
-  ctx.body = renderer.render(view, { lang, title: translate(lang, titleKey, titleVars), session: ctx.state.session, sessionTimer: sessionTimer(ctx.state.session), ...data });
+  ctx.body = renderer.render(view, { lang, title: translate(lang, titleKey, titleVars), session: ctx.state.session, sessionTimer: sessionTimer(ctx.state.session, ctx.state.sessionTimeouts ?? SESSION_TIMEOUTS), ...data });
 }
 
 // What the page's idle warning (web/public/session-timeout.js) needs: how long until the session idles out.
-function sessionTimer(session: Session | null) {
+function sessionTimer(session: Session | null, timeouts: SessionTimeouts) {
   if (!session) return null;
-  const warnMs = SESSION_TIMEOUTS.warnBeforeMs;
+  const warnMs = timeouts.warnBeforeMs;
   return {
-    idleMs: Math.max(0, session.idleExpiresAt.getTime() - Date.now()), warnMs, warnMinutes: Math.round(warnMs / 60_000),
+    idleMs: Math.max(0, session.idleExpiresAt.getTime() - Date.now()), warnMs, warnMinutes: Math.max(1, Math.round(warnMs / 60_000)),
     loginUrl: session.role === 'learner' || session.role === 'coordinator' ? '/auth/sso/login' : '/staff/login',
   };
 }

@@ -23,6 +23,8 @@ export function sessionMiddleware(db: Knex, timeouts: SessionTimeouts) {
     const cookie = ctx.cookies.get(SESSION_COOKIE);
     const token = bearer ?? cookie;
     ctx.state.session = null;
+    // Pages read the limits to time their idle warning (pages.ts).
+    ctx.state.sessionTimeouts = timeouts;
     if (token) {
       const resolved = await resolveSession(db, timeouts, token);
       if (resolved && 'session' in resolved) ctx.state.session = resolved.session;

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import { generateSync } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { accessibilityProblems, launchBrowser } from '../helpers/browser';
 import { demoUsers } from '../../dev/seed';
+import { SESSION_TIMEOUTS } from '../../lib/sessions';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, startLearnerJourney, untilStage } from '../helpers/journeys';
 
@@ -184,4 +186,37 @@ test.serial('an administrator repairs a consistency violation from the console p
   t.is(await stack.db('journeyReservations').where({ caseId }).first(), undefined);
   t.is(await admin.getByText('Pārkāpumu nav').count(), 1);
   t.deepEqual(await accessibilityProblems(admin), [], 'the page after the repair: no serious or critical accessibility violations');
+});
+
+test.serial('the page warns before the session idles out; its button keeps the session alive, and without it the session ends', async (t) => {
+  // A second API with short limits: 6 s idle, the warning 4 s before the end.
+  const idleMs = 6_000;
+  const short = await stack.serveApi({
+    sessionTimeouts: { ...SESSION_TIMEOUTS, warnBeforeMs: 4_000, touchEveryMs: 0, idleMs: { staff: idleMs, admin: idleMs, provider: idleMs, coordinator: idleMs, learner: idleMs } },
+  });
+  const page = await (await browser.newContext({ bypassCSP: true })).newPage();
+  await page.goto(`${short.url}/staff/tasks`);
+  await page.getByLabel('Lietotājvārds').fill('staff');
+  await page.getByLabel('Parole').fill(demoUsers.find((u) => u.username === 'staff')!.password);
+  await page.getByRole('button', { name: 'Pieteikties' }).click();
+  await page.waitForURL((url) => url.pathname === '/staff/tasks');
+  const loggedInAt = Date.now();
+
+  const warning = page.getByRole('alert').filter({ hasText: 'Jūsu sesija beigsies' });
+  await warning.waitFor();
+  t.deepEqual(await accessibilityProblems(page), [], 'the warning: no serious or critical accessibility violations');
+  await page.getByRole('button', { name: 'Palikt pieteiktam' }).click();
+  await warning.waitFor({ state: 'hidden' });
+  // Past the end the session had before the button: still alive.
+  await page.waitForTimeout(Math.max(0, loggedInAt + idleMs + 500 - Date.now()));
+  // Read from the table, since a request would itself count as activity.
+  const token = (await page.context().cookies()).find((c) => c.name === 'ila_session')!.value;
+  const row = await stack.db('sessions').where({ tokenHash: createHash('sha256').update(token).digest('hex') }).first();
+  t.is(row.endedAt, null, 'the button kept the session alive');
+  t.true(row.idleExpiresAt.getTime() > Date.now());
+
+  // Left alone now: the page says the session has ended, and the server agrees.
+  await page.getByRole('alert').filter({ hasText: 'Jūsu sesija ir beigusies' }).waitFor({ timeout: 15_000 });
+  t.true(await page.getByRole('link', { name: 'Pieteikties vēlreiz' }).isVisible());
+  t.is((await page.request.get(`${short.url}/api/staff/tasks`)).status(), 401);
 });
