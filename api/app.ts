@@ -7,6 +7,7 @@ import { TEMPORAL_REQUEST_BUDGET_MS } from '../lib/temporal';
 import { createRenderer, publicDir } from '../web/render';
 import { HttpError } from './errors';
 import type { ApiDeps } from './deps';
+import { SESSION_TIMEOUTS } from '../lib/sessions';
 import { sessionMiddleware } from './middleware/auth';
 import { bodyMiddleware } from './middleware/body';
 import { crossOriginGuard, formTokenMiddleware } from './middleware/csrf';
@@ -17,6 +18,7 @@ import { requestLogMiddleware } from './middleware/request-log';
 import { textDoor } from './middleware/text-door';
 import { languageMiddleware, pageErrorMiddleware } from './pages';
 import { accountRoutes } from './routes/account';
+import { passwordRoutes } from './routes/account-passwords';
 import { adminRoutes } from './routes/admin';
 import { adminBatchRoutes } from './routes/admin-batches';
 import { adminConsistencyRoutes } from './routes/admin-consistency';
@@ -57,11 +59,12 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(privacyHeaders(deps.publicUrl));
   app.use(languageMiddleware());
   app.use(pageErrorMiddleware(renderer));
-  app.use(sessionMiddleware(deps.tokens));
   // CSRF (api/middleware/csrf.ts): the form token of the request, then the cross-site refusal, before any body is read.
   app.use(formTokenMiddleware(deps.formTokens, { secure: deps.publicUrl.startsWith('https:') }));
   app.use(crossOriginGuard(deps.publicUrl));
+  // Static files need no session, so they cost no session lookup.
   app.use(staticFiles(api));
+  app.use(sessionMiddleware(deps.db, deps.sessionTimeouts ?? SESSION_TIMEOUTS));
   app.use(bodyMiddleware());
   app.use(textDoor(api.formPages));
   for (const router of [
@@ -69,7 +72,7 @@ export function createApp(deps: ApiDeps): Koa {
     staffRoutes(deps, api, renderer), studyRoutes(deps, api, renderer), providerRoutes(deps, api, renderer),
     coordinatorRoutes(deps, api, renderer), providerRegistrationRoutes(deps, api, renderer),
     providerOfferRoutes(deps, api, renderer), catalogueRoutes(deps, api, renderer), adminRoutes(deps, api, renderer),
-    adminBatchRoutes(deps, api, renderer), adminConsistencyRoutes(deps, api, renderer),
+    adminBatchRoutes(deps, api, renderer), adminConsistencyRoutes(deps, api, renderer), passwordRoutes(deps, api, renderer),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());

@@ -6,7 +6,8 @@ import type { PopulationRegisterClient } from '../activities/registries/populati
 import type { Logger } from '../lib/logger';
 import type { Metrics } from '../lib/metrics';
 import type { LinkTokens } from '../lib/links';
-import type { SessionTokens } from '../lib/sessions';
+import type { ServerKey } from '../lib/server-key';
+import type { SessionTimeouts } from '../lib/sessions';
 import type { SsoClient } from '../lib/sso';
 import type { FormTokens } from './middleware/csrf';
 import type { ApiRegistry } from './routes/define';
@@ -16,7 +17,10 @@ export interface ApiDeps {
   db: Knex;
   temporal: Client;
   taskQueue: string;
-  tokens: SessionTokens;
+  /** Signs short-lived values (the sign-on's state, the login's second step) and seals stored secrets. */
+  tokens: ServerKey;
+  /** Session time limits; SESSION_TIMEOUTS when not given (tests pass a short idle time). */
+  sessionTimeouts?: SessionTimeouts;
   /** The key of the CSRF tokens in forms (api/middleware/csrf.ts). */
   formTokens: FormTokens;
   sso: SsoClient;

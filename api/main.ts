@@ -5,7 +5,7 @@ import { createLogger } from '../lib/logger';
 import { createMetrics } from '../lib/metrics';
 import { serveMetrics } from '../lib/metrics-server';
 import { createLinkTokens } from '../lib/links';
-import { createSessionTokens } from '../lib/sessions';
+import { createServerKey } from '../lib/server-key';
 import { stopOnSignals } from '../lib/shutdown';
 import { createSsoClient } from '../lib/sso';
 import { connectTemporalClient } from '../lib/temporal';
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const metrics = createMetrics('api');
   const app = createApp({
     db, temporal, logger, taskQueue: config.temporal.taskQueue, metrics,
-    tokens: createSessionTokens(config.sessionSecret), formTokens: createFormTokens(config.sessionSecret),
+    tokens: createServerKey(config.sessionSecret), formTokens: createFormTokens(config.sessionSecret),
     sso: createSsoClient({ ...config.sso, redirectUri: `${config.publicUrl}/auth/sso/callback` }),
     publicUrl: config.publicUrl, temporalUiUrl: config.temporal.uiUrl, approvalDueMs: config.approvalDueMs,
     links: createLinkTokens(config.linkSecret), smtpUrl: config.smtpUrl,

@@ -2,6 +2,7 @@ import type { Context, Next } from 'koa';
 import type { Renderer, PageLanguage } from '../web/render';
 import { translate } from '../web/render';
 import type { HttpError } from './errors';
+import { SESSION_TIMEOUTS, type Session, type SessionTimeouts } from '../lib/sessions';
 import { formToken } from './middleware/csrf';
 import { throttledWords } from './throttle';
 
@@ -16,6 +17,9 @@ export function languageMiddleware() {
   };
 }
 
+// Session and second-factor refusals a browser may meet, said in the reader's language (error.<code> strings).
+const SESSION_ERROR_CODES = new Set(['session_ended', 'not_logged_in', 'second_factor_required', 'current_session', 'second_factor_enrolled', 'second_factor_not_started', 'too_many_code_attempts']);
+
 /** Installs ctx.state.renderError so the error middleware can answer browsers with a page. */
 export function pageErrorMiddleware(renderer: Renderer) {
   return async (ctx: Context, next: Next) => {
@@ -23,7 +27,8 @@ export function pageErrorMiddleware(renderer: Renderer) {
       const lang = ctx.state.lang as PageLanguage;
       const dependency = err.code === 'service_unavailable' ? (err.details[0] as { dependency?: string } | undefined)?.dependency : undefined;
       const message = err.status === 404 && err.code === 'not_found' ? translate(lang, 'error.404')
-        : dependency ? translate(lang, `error.unavailable.${dependency}`) : throttledWords(err, lang) ?? err.message;
+        : dependency ? translate(lang, `error.unavailable.${dependency}`)
+          : SESSION_ERROR_CODES.has(err.code) ? translate(lang, `error.${err.code}`) : throttledWords(err, lang) ?? err.message;
       ctx.type = 'html';
       ctx.body = renderer.render('error', { lang, title: translate(lang, 'error.title'), message, session: ctx.state.session, csrfToken: formToken(ctx) });
     };
@@ -35,5 +40,18 @@ export function pageErrorMiddleware(renderer: Renderer) {
 export function renderPage(ctx: Context, renderer: Renderer, view: string, titleKey: string, data: Record<string, unknown> = {}, titleVars: Record<string, unknown> = {}) {
   const lang = ctx.state.lang as PageLanguage;
   ctx.type = 'html';
-  ctx.body = renderer.render(view, { lang, title: translate(lang, titleKey, titleVars), session: ctx.state.session, csrfToken: formToken(ctx), ...data });
+  ctx.body = renderer.render(view, {
+    lang, title: translate(lang, titleKey, titleVars), session: ctx.state.session, csrfToken: formToken(ctx),
+    sessionTimer: sessionTimer(ctx.state.session, ctx.state.sessionTimeouts ?? SESSION_TIMEOUTS), ...data,
+  });
+}
+
+// What the page's idle warning (web/public/session-timeout.js) needs: how long until the session idles out.
+function sessionTimer(session: Session | null, timeouts: SessionTimeouts) {
+  if (!session) return null;
+  const warnMs = timeouts.warnBeforeMs;
+  return {
+    idleMs: Math.max(0, session.idleExpiresAt.getTime() - Date.now()), warnMs, warnMinutes: Math.max(1, Math.round(warnMs / 60_000)),
+    loginUrl: session.role === 'learner' || session.role === 'coordinator' ? '/auth/sso/login' : '/staff/login',
+  };
 }

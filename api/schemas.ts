@@ -82,6 +82,8 @@ export function decisionProblems(taskType: string | null, input: DecisionInput, 
 export const loginSchema = z.object({
   username: text().trim().min(1, { message: 'is required' }).max(100, { message: 'is too long' }),
   password: text().min(1, { message: 'is required' }).max(200, { message: 'is too long' }),
+  /** The second-factor code (6 digits from the authenticator app, or a recovery code) of a user who has one. */
+  code: text().trim().max(40, { message: 'is too long' }).optional(),
 }).strict();
 
 /** A case id in a path. */

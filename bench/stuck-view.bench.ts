@@ -20,7 +20,7 @@ async function main(): Promise<boolean> {
       const code = `32${String(serial).slice(0, 4)}-${String(i).padStart(5, '0')}`;
       return (await startLearnerJourney(stack.temporal, stack.taskQueue, code)).handle;
     });
-    const admin = await stack.staffToken('admin');
+    const admin = await stack.adminToken();
     const stuck = async () => {
       const res = await fetch(`${stack.appUrl}/api/admin/stuck`, { headers: { authorization: `Bearer ${admin}` } });
       return (await res.json()) as { scanned: number; groups: { cause: string; count: number }[] };

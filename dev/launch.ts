@@ -46,7 +46,8 @@ function printSummary(env: NodeJS.ProcessEnv, publicUrl: string): void {
     '    Marta Zariņa   220288-10458  also a coordinator for Daugavpils (choose the role after sign-in)',
     '  Agency staff     staff    / Agentura#2026   (also staff2 / Kolegis#2026)',
     '  Team lead        lead     / Vaditaja#2026   (assigns tasks to colleagues)',
-    '  Administrator    admin    / Admins#2026x',
+    '  Administrator    admin    / Admins#2026x    (first login: set up the second factor on the page shown;',
+    '                   no phone at hand: node --import tsx dev/totp-code.ts SECRET prints the current code)',
     '  Provider         provider / Provider#2026   (administrator of the demo provider)',
   ];
   const rule = '='.repeat(78);

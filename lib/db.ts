@@ -164,6 +164,8 @@ export class User extends Model {
   emailConfirmedAt!: Date | null;
   /** Agency staff who may assign inbox tasks to colleagues. */
   teamLead!: boolean;
+  /** When the user set up a TOTP second factor (login then asks for a code); null if not. */
+  totpEnrolledAt!: Date | null;
 }
 
 /** An education provider. */

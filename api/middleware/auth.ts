@@ -1,38 +1,85 @@
 import type { Context, Next } from 'koa';
-import type { Session, SessionTokens } from '../../lib/sessions';
+import type { Knex } from 'knex';
+import { resolveSession, type Session, type SessionTimeouts } from '../../lib/sessions';
 import { HttpError } from '../errors';
 
 /** The roles a session can have. */
 export type Role = Session['role'];
 
-/** The cookie browsers keep the session in. */
+/** The cookie browsers keep the session token in. */
 export const SESSION_COOKIE = 'ila_session';
 
-/** Reads the session from the bearer token or the cookie into ctx.state.session (or leaves it null). */
-export function sessionMiddleware(tokens: SessionTokens) {
+/** The page where an administrator (or a staff member who chooses to) sets up or confirms the second factor. */
+export const SECOND_FACTOR_PAGE = '/account/second-factor';
+
+/**
+ * Reads the session named by the bearer token or the cookie into ctx.state.session (or leaves it null). A token
+ * whose session has ended leaves ctx.state.sessionEnded set, so a guarded route says "session ended" rather than
+ * "log in first", and a dead cookie is cleared.
+ */
+export function sessionMiddleware(db: Knex, timeouts: SessionTimeouts) {
   return async (ctx: Context, next: Next) => {
     const bearer = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1];
-    const token = bearer ?? ctx.cookies.get(SESSION_COOKIE);
-    ctx.state.session = token ? await tokens.verify(token) : null;
+    const cookie = ctx.cookies.get(SESSION_COOKIE);
+    const token = bearer ?? cookie;
+    ctx.state.session = null;
+    // Pages read the limits to time their idle warning (pages.ts).
+    ctx.state.sessionTimeouts = timeouts;
+    if (token) {
+      const resolved = await resolveSession(db, timeouts, token);
+      if (resolved && 'session' in resolved) ctx.state.session = resolved.session;
+      else {
+        if (resolved) ctx.state.sessionEnded = resolved.ended;
+        if (!bearer && cookie) ctx.cookies.set(SESSION_COOKIE, null);
+      }
+    }
     return next();
   };
 }
 
-/** Lets only sessions with one of the roles through: 401 when not logged in, 403 for the wrong role. */
-export function requireRole(...roles: Role[]) {
+/** Options of a role guard. */
+export interface GuardOptions {
+  /**
+   * The route is reachable by an administrator whose session has no second factor yet: only the pages that set it
+   * up or confirm it. Every other guarded route refuses such a session.
+   */
+  beforeSecondFactor?: boolean;
+}
+
+/**
+ * Lets only sessions with one of the roles through: 401 when not logged in (or the session ended), 403 for the wrong
+ * role, and 403 second_factor_required for an administrator whose session is not confirmed by a second factor.
+ */
+export function requireRole(roles: Role[], options: GuardOptions = {}) {
   return async (ctx: Context, next: Next) => {
     const session = ctx.state.session as Session | null;
+    const browserPage = !ctx.path.startsWith('/api/') && ctx.method === 'GET' && ctx.accepts('html', 'json') === 'html';
     if (!session) {
       // Browsers are sent to the right login page; API callers get the error body.
-      if (!ctx.path.startsWith('/api/') && ctx.method === 'GET' && ctx.accepts('html', 'json') === 'html') {
+      if (browserPage) {
         ctx.redirect(roles.includes('learner') || roles.includes('coordinator') ? `/auth/sso/login?next=${encodeURIComponent(ctx.url)}` : `/staff/login?next=${encodeURIComponent(ctx.url)}`);
         return;
       }
+      if (ctx.state.sessionEnded) throw new HttpError(401, 'session_ended', 'Your session has ended; log in again', [{ reason: ctx.state.sessionEnded }]);
       throw new HttpError(401, 'not_logged_in', 'Log in first');
     }
     if (!roles.includes(session.role)) throw new HttpError(403, 'forbidden', 'Your role may not use this page');
+    if (needsSecondFactor(session) && !options.beforeSecondFactor) {
+      if (browserPage) {
+        ctx.redirect(`${SECOND_FACTOR_PAGE}?next=${encodeURIComponent(ctx.url)}`);
+        return;
+      }
+      throw new HttpError(403, 'second_factor_required', session.secondFactorEnrolled
+        ? 'Confirm this session with a code from your authenticator app first'
+        : 'Administrators must set up a second factor (an authenticator app) first', [{ setup: SECOND_FACTOR_PAGE }]);
+    }
     return next();
   };
+}
+
+/** Administrators act only in sessions confirmed by a second factor (others may enrol but need not). */
+export function needsSecondFactor(session: Session): boolean {
+  return session.role === 'admin' && session.secondFactorAt === null;
 }
 
 /** The logged-in session; only call behind requireRole. */

@@ -29,7 +29,7 @@ export function errorMiddleware() {
       const body: ErrorBody = { error: { code: known.code, message: known.message, details: known.details } };
       ctx.status = known.status;
       if (known.status === 503) ctx.set('retry-after', String(RETRY_AFTER_SECONDS));
-      // A throttled request (api/throttle.ts) says when the window ends.
+      // A refusal for now (429: throttled, api/throttle.ts, or too many second-factor codes) says when to try again.
       const retryAfter = (known.details[0] as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
       if (known.status === 429 && typeof retryAfter === 'number') ctx.set('retry-after', String(retryAfter));
       if (wantsHtml(ctx) && typeof ctx.state.renderError === 'function') {

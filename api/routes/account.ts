@@ -1,193 +1,195 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { PageLanguage, Renderer } from '../../web/render';
+import { endSession, liveSessionsOf, resolveSession, SESSION_TIMEOUTS, type Session } from '../../lib/sessions';
+import type { Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
-import { HttpError, type WordedProblem } from '../errors';
-import { currentSession } from '../middleware/auth';
+import { HttpError } from '../errors';
+import { currentSession, SECOND_FACTOR_PAGE, SESSION_COOKIE } from '../middleware/auth';
 import { renderPage } from '../pages';
-import { changePassword, requestPasswordReset, resetPassword, userOfResetLink } from '../services/account-passwords';
+import { auditUserAction } from '../services/audit';
+import {
+  confirmEnrolment, confirmSession, recoveryCodesLeft, startEnrolment, RECOVERY_CODE_COUNT,
+} from '../services/second-factor';
 import { text } from '../text-input';
-import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
+import { safeNext } from './auth';
 
-const required = () => text().min(1, { message: 'is required' }).max(200, { message: 'is too long' });
-const changeSchema = z.object({ currentPassword: required(), newPassword: required(), newPasswordRepeat: required() }).strict();
-const resetRequestSchema = z.object({ login: text().trim().min(1, { message: 'is required' }).max(320, { message: 'is too long' }), language: z.enum(['lv', 'en']).optional() }).strict();
-const resetSchema = z.object({ token: text().min(1, { message: 'is required' }).max(2000), password: required(), passwordRepeat: required() }).strict();
-const PASSWORD_ROLES = ['staff', 'admin', 'provider'] as const;
+// The account pages of password users: their live sessions (ending any other one), and the TOTP second factor
+// (required for administrators, optional for agency staff). Plus the keep-alive every session may call.
 
-const RESET_REQUESTED = 'If an account with this username or e-mail address exists, we have sent a link to its e-mail address. The link is valid for one hour.';
+const SECOND_FACTOR_ROLES = ['staff', 'admin'] as const;
+const SESSION_LIST_ROLES = ['staff', 'admin', 'provider'] as const;
+const ALL_ROLES = ['learner', 'coordinator', 'staff', 'admin', 'provider'] as const;
 
-/** Only the named fields of a form (a page form also carries the language switch and such). */
-function pick(body: unknown, fields: readonly string[]): Record<string, string> {
-  const form = (body ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(fields.map((f) => [f, typeof form[f] === 'string' ? form[f] as string : '']));
-}
+const codeField = text().trim().min(1, { message: 'is required' }).max(40, { message: 'is too long' });
+const codeSchema = z.object({ code: codeField }).strict();
+const codeForm = z.object({ code: codeField, next: text().max(2000).optional() });
+const sessionParams = z.object({ sessionId: z.uuid({ message: 'must be a session id (UUID)' }) });
 
-/** Password change (logged in) and reset by an e-mailed link (the login page's "forgot password"). */
+const sessionListingSchema = z.object({
+  id: z.uuid(), createdAt: z.string(), lastSeenAt: z.string(), userAgent: z.string().nullable(), ip: z.string().nullable(), current: z.boolean(),
+});
+
+/** Account routes: sessions list, ending a session, second-factor set-up and confirmation, keep-alive. */
 export function accountRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
   const router = new Router();
+  const timeouts = deps.sessionTimeouts ?? SESSION_TIMEOUTS;
 
-  // --- API ---
+  // ----- keep-alive -----
   api.add(router, {
-    method: 'post', path: '/api/account/password', summary: 'Change your password: the current one and the new one twice',
-    tag: 'auth', roles: [...PASSWORD_ROLES], body: changeSchema,
-    responses: {
-      200: { description: 'Changed', schema: z.object({ changed: z.literal(true) }) },
-      400: { description: 'The current password is wrong, or the new one breaks a rule (details name the field and rule)' },
-      429: { description: 'Too many wrong current passwords: try again after Retry-After seconds' },
-    },
-  }, async (ctx, { body }) => {
-    await changePassword(deps, currentSession(ctx), ctx.ip, body);
-    ctx.body = { changed: true };
-  });
-
-  api.add(router, {
-    method: 'post', path: '/api/auth/password-reset-requests',
-    summary: 'Ask for a password reset link by username or e-mail address (the answer is the same whether or not the account exists)',
-    tag: 'auth', roles: 'public', body: resetRequestSchema,
-    responses: {
-      202: { description: 'If the account exists, a link was e-mailed to it', schema: z.object({ message: z.string() }) },
-      429: { description: 'Too many requests from this address: try again after Retry-After seconds' },
-    },
-  }, async (ctx, { body }) => {
-    await requestPasswordReset(deps, ctx.ip, body.login, body.language ?? 'lv');
-    ctx.status = 202;
-    ctx.body = { message: RESET_REQUESTED };
-  });
-
-  api.add(router, {
-    method: 'post', path: '/api/auth/password-resets', summary: 'Set a new password with the token from the e-mailed reset link',
-    tag: 'auth', roles: 'public', body: resetSchema,
-    responses: {
-      200: { description: 'The password is set; the link no longer works', schema: z.object({ reset: z.literal(true) }) },
-      400: { description: 'The link is not valid, or the new password breaks a rule (details name the field and rule)' },
-      410: { description: 'The link has expired or was already used' },
-    },
-  }, async (ctx, { body }) => {
-    await resetPassword(deps, body);
-    ctx.body = { reset: true };
-  });
-
-  // --- Pages ---
-  api.page(router, {
-    method: 'get', path: '/account/password', summary: 'The form to change your password', tag: 'auth', roles: [...PASSWORD_ROLES],
-    query: z.object({ done: text().max(10).optional() }),
-    responses: { 200: { description: 'The page' } },
-  }, (ctx) => {
-    renderPage(ctx, renderer, 'password-change', 'password.change.title', { done: ctx.query.done === '1', errors: {} });
-  });
-
-  api.page(router, {
-    method: 'post', path: '/account/password', summary: 'Change your password', tag: 'auth', roles: [...PASSWORD_ROLES],
-    form: changeSchema, formPage: true,
-    responses: {
-      302: { description: 'Changed: to the form, saying so', redirect: true },
-      400: { description: 'The form again, each problem next to its field' },
-      429: { description: 'Too many wrong current passwords: the form again, saying when to try again (Retry-After)' },
-    },
+    method: 'post', path: '/api/session/keep-alive',
+    summary: 'Keeps the session alive (the page\'s idle warning calls it): moves the idle end on; says when the session ends',
+    tag: 'auth', roles: [...ALL_ROLES], beforeSecondFactor: true,
+    responses: { 200: { description: 'The session\'s new idle end and its absolute end', schema: z.object({ idleExpiresAt: z.string(), expiresAt: z.string() }) } },
   }, async (ctx) => {
-    const form = pick(ctx.request.body, ['currentPassword', 'newPassword', 'newPasswordRepeat']);
-    const parsed = changeSchema.safeParse(form);
-    try {
-      if (!parsed.success) throw new HttpError(400, 'invalid_request', 'Invalid form', fieldProblems(parsed.error));
-      await changePassword(deps, currentSession(ctx), ctx.ip, parsed.data);
-    } catch (err) {
-      if (!refused(ctx, err)) throw err;
-      renderPage(ctx, renderer, 'password-change', 'password.change.title', { errors: errorsOf(ctx, err) });
-      return;
-    }
-    ctx.redirect('/account/password?done=1');
-  });
-
-  api.page(router, {
-    method: 'get', path: '/staff/password/forgot', summary: 'The form to ask for a password reset link', tag: 'auth', roles: 'public',
-    responses: { 200: { description: 'The page' } },
-  }, (ctx) => {
-    renderPage(ctx, renderer, 'password-forgot', 'password.forgot.title', { errors: {}, login: '' });
-  });
-
-  api.page(router, {
-    method: 'post', path: '/staff/password/forgot', summary: 'Ask for a password reset link (the answer is the same whether or not the account exists)',
-    tag: 'auth', roles: 'public', form: resetRequestSchema, formPage: true,
-    responses: {
-      200: { description: 'The page saying a link was sent if the account exists' },
-      400: { description: 'The form again, saying what is missing' },
-      429: { description: 'Too many requests from this address: the form again, saying when to try again (Retry-After)' },
-    },
-  }, async (ctx) => {
-    const { login } = pick(ctx.request.body, ['login']);
-    const parsed = resetRequestSchema.safeParse({ login });
-    try {
-      if (!parsed.success) throw new HttpError(400, 'invalid_request', 'Invalid form', fieldProblems(parsed.error));
-      await requestPasswordReset(deps, ctx.ip, parsed.data.login, ctx.state.lang as PageLanguage);
-    } catch (err) {
-      if (!refused(ctx, err)) throw err;
-      renderPage(ctx, renderer, 'password-forgot', 'password.forgot.title', { errors: errorsOf(ctx, err), login });
-      return;
-    }
-    renderPage(ctx, renderer, 'password-forgot', 'password.forgot.title', { sent: true, errors: {} });
-  });
-
-  api.page(router, {
-    method: 'get', path: '/staff/password/reset', summary: 'The form to set a new password, opened from the e-mailed link', tag: 'auth', roles: 'public',
-    query: z.object({ token: text().max(2000).optional() }),
-    responses: { 200: { description: 'The page' }, 400: { description: 'The link is not valid: a page saying so' }, 410: { description: 'The link has expired or was used: a page saying so' } },
-  }, async (ctx) => {
-    const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
-    // The link's token must not be kept by caches or sent on as a Referer.
+    const token = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1] ?? ctx.cookies.get(SESSION_COOKIE) ?? '';
+    const resolved = await resolveSession(deps.db, timeouts, token, { keepAlive: true });
+    if (!resolved || !('session' in resolved)) throw new HttpError(401, 'session_ended', 'Your session has ended; log in again');
     ctx.set('cache-control', 'no-store');
-    ctx.set('referrer-policy', 'no-referrer');
-    try {
-      await userOfResetLink(deps, token);
-    } catch (err) {
-      if (!(err instanceof HttpError) || ![400, 410].includes(err.status)) throw err;
-      ctx.status = err.status;
-      renderPage(ctx, renderer, 'password-reset', 'password.reset.title', { linkProblem: err.status === 410 ? 'password.reset.expired' : 'password.reset.invalid', errors: {} });
-      return;
-    }
-    renderPage(ctx, renderer, 'password-reset', 'password.reset.title', { token, errors: {} });
+    ctx.body = { idleExpiresAt: resolved.session.idleExpiresAt.toISOString(), expiresAt: resolved.session.expiresAt.toISOString() };
+  });
+
+  // ----- sessions -----
+  api.page(router, {
+    method: 'get', path: '/account/sessions', summary: 'Your live sessions (device, address, last activity), with a button to end any other one',
+    tag: 'account', roles: [...SESSION_LIST_ROLES],
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
+    const session = currentSession(ctx);
+    const sessions = await liveSessionsOf(deps.db, session.userId!, session.id);
+    ctx.set('cache-control', 'no-store');
+    renderPage(ctx, renderer, 'account-sessions', 'account.sessions.title', {
+      sessions, ended: ctx.query.ended === '1',
+      secondFactor: session.role === 'provider' ? null : { enrolled: session.secondFactorEnrolled, codesLeft: session.secondFactorEnrolled ? await recoveryCodesLeft(deps, session.userId!) : 0 },
+    });
+  });
+
+  api.add(router, {
+    method: 'get', path: '/api/account/sessions', summary: 'Your live sessions, most recently used first',
+    tag: 'account', roles: [...SESSION_LIST_ROLES],
+    responses: { 200: { description: 'Sessions', schema: z.object({ sessions: z.array(sessionListingSchema) }) } },
+  }, async (ctx) => {
+    const session = currentSession(ctx);
+    const sessions = await liveSessionsOf(deps.db, session.userId!, session.id);
+    ctx.set('cache-control', 'no-store');
+    ctx.body = { sessions: sessions.map((s) => ({ ...s, createdAt: s.createdAt.toISOString(), lastSeenAt: s.lastSeenAt.toISOString() })) };
+  });
+
+  const endOther = async (ctx: Context, sessionId: string) => {
+    const session = currentSession(ctx);
+    if (sessionId === session.id) throw new HttpError(409, 'current_session', 'This is the session you are using: log out instead');
+    const mine = await deps.db('sessions').where({ id: sessionId, userId: session.userId }).first('id');
+    if (!mine) throw new HttpError(404, 'not_found', 'You have no such session');
+    const ended = await endSession(deps.db, sessionId, 'ended_elsewhere');
+    await auditUserAction(deps.db, session, { action: 'end_session', purpose: 'The user ended another of their own sessions', result: { sessionId, wasLive: ended } });
+  };
+
+  api.add(router, {
+    method: 'post', path: '/api/account/sessions/:sessionId/end', summary: 'End another of your sessions (its token stops working at once); audited',
+    tag: 'account', roles: [...SESSION_LIST_ROLES], params: sessionParams,
+    responses: { 204: { description: 'Ended (or had ended already)' }, 404: { description: 'Not a session of yours' }, 409: { description: 'The session making the request: log out instead' } },
+  }, async (ctx, { params }) => {
+    await endOther(ctx, params.sessionId);
+    ctx.status = 204;
   });
 
   api.page(router, {
-    method: 'post', path: '/staff/password/reset', summary: 'Set a new password with the e-mailed link', tag: 'auth', roles: 'public',
-    form: resetSchema, formPage: true,
-    responses: {
-      200: { description: 'The password is set: a page saying so, with the way to log in' },
-      400: { description: 'The form again, each problem next to its field (or the link is not valid)' },
-      410: { description: 'The link has expired or was used: a page saying so' },
-    },
+    method: 'post', path: '/account/sessions/:sessionId/end', summary: 'End another of your sessions (the button on the sessions page)',
+    tag: 'account', roles: [...SESSION_LIST_ROLES], params: sessionParams,
+    responses: { 302: { description: 'Back to the sessions page', redirect: true }, 404: { description: 'Not a session of yours' }, 409: { description: 'The session you are using' } },
   }, async (ctx) => {
-    const form = pick(ctx.request.body, ['token', 'password', 'passwordRepeat']);
-    ctx.set('cache-control', 'no-store');
-    const parsed = resetSchema.safeParse(form);
-    try {
-      if (!parsed.success) throw new HttpError(400, 'invalid_request', 'Invalid form', fieldProblems(parsed.error));
-      await resetPassword(deps, parsed.data);
-    } catch (err) {
-      if (!(err instanceof HttpError) || ![400, 410].includes(err.status)) throw err;
-      ctx.status = err.status;
-      const linkProblem = err.code === 'link_expired' ? 'password.reset.expired' : err.code === 'invalid_link' ? 'password.reset.invalid' : null;
-      renderPage(ctx, renderer, 'password-reset', 'password.reset.title', { token: form.token, linkProblem, errors: errorsOf(ctx, err) });
-      return;
-    }
-    renderPage(ctx, renderer, 'password-reset', 'password.reset.title', { done: true, errors: {} });
+    const { sessionId } = sessionParams.parse(ctx.params);
+    await endOther(ctx, sessionId);
+    ctx.redirect('/account/sessions?ended=1');
   });
+
+  // ----- second factor -----
+  api.page(router, {
+    method: 'get', path: SECOND_FACTOR_PAGE,
+    summary: 'Set up the second factor (QR code and secret, then a code), or confirm this session with a code',
+    tag: 'account', roles: [...SECOND_FACTOR_ROLES], beforeSecondFactor: true,
+    query: z.object({ next: text().max(2000).optional() }),
+    responses: { 200: { description: 'The page' } },
+  }, async (ctx) => {
+    const session = currentSession(ctx);
+    ctx.set('cache-control', 'no-store');
+    renderPage(ctx, renderer, 'second-factor', 'secondFactor.title', await secondFactorView(session, safeNext(ctx.query.next, '')));
+  });
+
+  api.page(router, {
+    method: 'post', path: SECOND_FACTOR_PAGE,
+    summary: 'Confirm the set-up (or this session) with a code from the app; a set-up shows the recovery codes once',
+    tag: 'account', roles: [...SECOND_FACTOR_ROLES], beforeSecondFactor: true, form: codeForm, formPage: true,
+    responses: { 200: { description: 'Set up: the recovery codes, shown once' }, 302: { description: 'Session confirmed: on to the page asked for', redirect: true }, 400: { description: 'The code is missing or not valid: the page again' } },
+  }, async (ctx) => {
+    const session = currentSession(ctx);
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const next = safeNext(body.next, session.role === 'admin' ? '/admin/stuck' : '/staff/tasks');
+    const code = typeof body.code === 'string' ? body.code.trim() : '';
+    ctx.set('cache-control', 'no-store');
+    try {
+      if (code === '' || code.length > 40) throw new HttpError(400, 'invalid_request', 'Invalid body: code: is required');
+      if (session.secondFactorEnrolled) {
+        await confirmSession(deps, session.userId!, session.id, code);
+        ctx.redirect(next);
+        return;
+      }
+      const codes = await confirmEnrolment(deps, session.userId!, session.id, code);
+      renderPage(ctx, renderer, 'recovery-codes', 'secondFactor.codes.title', { codes, next });
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 400) throw err;
+      ctx.status = 400;
+      renderPage(ctx, renderer, 'second-factor', 'secondFactor.title', { ...(await secondFactorView(session, next)), codeError: code === '' ? 'secondFactor.code.required' : 'secondFactor.code.invalid' });
+    }
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/account/second-factor/setup',
+    summary: 'Start setting up the second factor: the secret and its otpauth:// address (for the authenticator app)',
+    tag: 'account', roles: [...SECOND_FACTOR_ROLES], beforeSecondFactor: true,
+    responses: { 200: { description: 'The secret to enter in the app', schema: z.object({ secret: z.string(), uri: z.string() }) }, 409: { description: 'A second factor is set up already' } },
+  }, async (ctx) => {
+    const { secret, uri } = await startEnrolment(deps, currentSession(ctx).userId!);
+    ctx.set('cache-control', 'no-store');
+    ctx.body = { secret, uri };
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/account/second-factor',
+    summary: `Finish setting up the second factor with a code from the app; returns ${RECOVERY_CODE_COUNT} single-use recovery codes, shown only now`,
+    tag: 'account', roles: [...SECOND_FACTOR_ROLES], beforeSecondFactor: true, body: codeSchema,
+    responses: {
+      201: { description: 'Set up; this session counts as confirmed', schema: z.object({ recoveryCodes: z.array(z.string()) }) },
+      400: { description: 'The code is not valid' }, 409: { description: 'Set up already, or not started' },
+    },
+  }, async (ctx, { body }) => {
+    const session = currentSession(ctx);
+    const recoveryCodes = await confirmEnrolment(deps, session.userId!, session.id, body.code);
+    ctx.set('cache-control', 'no-store');
+    ctx.status = 201;
+    ctx.body = { recoveryCodes };
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/account/second-factor/confirm',
+    summary: 'Confirm this session with a code (a session started before the second factor was set up, or before the user became administrator)',
+    tag: 'account', roles: [...SECOND_FACTOR_ROLES], beforeSecondFactor: true, body: codeSchema,
+    responses: { 204: { description: 'Confirmed' }, 400: { description: 'The code is not valid' }, 409: { description: 'No second factor is set up' } },
+  }, async (ctx, { body }) => {
+    const session = currentSession(ctx);
+    if (!session.secondFactorEnrolled) throw new HttpError(409, 'second_factor_not_enrolled', 'Set up the second factor first');
+    await confirmSession(deps, session.userId!, session.id, body.code);
+    ctx.status = 204;
+  });
+
+  // The page has three states: set up (QR code, secret, code field), confirm this session (code field), all done.
+  async function secondFactorView(session: Session, next: string) {
+    if (session.secondFactorEnrolled) {
+      return { enrolled: true, confirmed: session.secondFactorAt !== null, next, codesLeft: await recoveryCodesLeft(deps, session.userId!) };
+    }
+    return { enrolled: false, required: session.role === 'admin', next, enrolment: await startEnrolment(deps, session.userId!) };
+  }
 
   return router;
-}
-
-/** Whether a page shows the form again for this error (400 or 429), setting the status and Retry-After. */
-function refused(ctx: Context, err: unknown): err is HttpError {
-  if (!(err instanceof HttpError) || ![400, 429].includes(err.status)) return false;
-  ctx.status = err.status;
-  const retryAfter = (err.details[0] as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
-  if (err.status === 429 && retryAfter) ctx.set('retry-after', String(retryAfter));
-  return true;
-}
-
-/** An error's problems by field, in the page's language. */
-function errorsOf(ctx: Context, err: HttpError): Record<string, string> {
-  return errorsByField(err.details as WordedProblem[], ctx.state.lang as PageLanguage);
 }

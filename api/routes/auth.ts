@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { User } from '../../lib/db';
-import type { Session } from '../../lib/sessions';
+import { User } from '../../lib/db';
+import { createSession, endSession, SESSION_TIMEOUTS, type NewSession, type Session } from '../../lib/sessions';
 import { createPkce } from '../../lib/sso';
 import type { ApiDeps } from '../deps';
 import { text } from '../text-input';
@@ -13,6 +13,7 @@ import { renderPage } from '../pages';
 import { loginSchema } from '../schemas';
 import { activeGrants } from '../services/coordinator';
 import { logIn } from '../services/login';
+import { checkSecondFactor } from '../services/second-factor';
 import { throttledWords } from '../throttle';
 import type { Renderer } from '../../web/render';
 import type { ApiRegistry } from './define';
@@ -22,10 +23,20 @@ const SSO_COOKIE = 'ila_sso';
 /** The staff login form: the credentials and the page to go to afterwards. */
 const loginForm = z.object({ username: text().max(100), password: text().max(200), next: text().max(2000).optional() });
 
-/** Starts a session: the token goes into the session cookie and is returned (for API clients). */
-export async function startSessionCookie(ctx: Context, deps: ApiDeps, session: Session): Promise<string> {
-  const token = await deps.tokens.sign(session);
-  ctx.cookies.set(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', maxAge: deps.tokens.maxAgeMs, secure: deps.publicUrl.startsWith('https:') });
+/** The login's second step: the ticket from the first step and the code. */
+const loginCodeForm = z.object({ ticket: text().max(2000), code: text().max(40) });
+
+/**
+ * Starts a session (the one function that does): writes the session row, puts its token in the session cookie
+ * and returns it (for API clients). A session the request already had is ended, so switching role or logging in
+ * again leaves no second live session behind.
+ */
+export async function startSessionCookie(ctx: Context, deps: ApiDeps, session: NewSession): Promise<string> {
+  const previous = ctx.state.session as Session | null;
+  if (previous) await endSession(deps.db, previous.id, 'logout');
+  const timeouts = deps.sessionTimeouts ?? SESSION_TIMEOUTS;
+  const { token } = await createSession(deps.db, timeouts, { ...session, userAgent: ctx.get('user-agent') || null, ip: ctx.ip || null });
+  ctx.cookies.set(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', maxAge: timeouts.absoluteMs, secure: deps.publicUrl.startsWith('https:') });
   return token;
 }
 
@@ -33,7 +44,7 @@ export async function startSessionCookie(ctx: Context, deps: ApiDeps, session: S
 export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
   const router = new Router();
 
-  const startSession = (ctx: Context, session: Session) => startSessionCookie(ctx, deps, session);
+  const startSession = (ctx: Context, session: NewSession) => startSessionCookie(ctx, deps, session);
 
   // Learners: state, nonce and the PKCE verifier travel in a signed cookie so the callback can check and use them.
   api.page(router, {
@@ -85,6 +96,7 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     method: 'post', path: '/staff/login', summary: 'Log in with username and password (sets the session cookie)', tag: 'auth', roles: 'public',
     form: loginForm,
     responses: {
+      200: { description: 'The password was right and the user has a second factor: the form for the code' },
       302: { description: 'Logged in: to the inbox, the provider workspace or the page asked for', redirect: true }, 401: { description: 'Wrong username or password: the form again' },
       403: { description: 'The account is not active yet: the form again, saying why' }, 429: { description: 'Too many wrong passwords: the form again, saying when to try again (Retry-After)' },
     },
@@ -109,30 +121,87 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
       });
       return;
     }
-    await startSession(ctx, toSession(user));
-    ctx.redirect(safeNext(body.next, user.role === 'provider' ? '/provider' : '/staff/tasks'));
+    const next = safeNext(body.next, user.role === 'provider' ? '/provider' : '/staff/tasks');
+    if (user.totpEnrolledAt) {
+      // The password was right; the second step asks for the code. The signed ticket carries who, for 5 minutes.
+      const ticket = await deps.tokens.signValue({ purpose: SECOND_STEP, userId: user.id, next }, 5);
+      ctx.set('cache-control', 'no-store');
+      renderPage(ctx, renderer, 'login-code', 'secondFactor.login.title', { ticket });
+      return;
+    }
+    await startSession(ctx, toSession(user, null));
+    ctx.redirect(next);
+  });
+
+  api.page(router, {
+    method: 'post', path: '/staff/login/code', summary: 'The login\'s second step: the code from the authenticator app, or a recovery code', tag: 'auth', roles: 'public',
+    form: loginCodeForm,
+    responses: { 302: { description: 'Logged in: to the page asked for', redirect: true }, 401: { description: 'Wrong, used or expired code, or the first step expired: the form again' } },
+  }, async (ctx) => {
+    const body = (ctx.request.body ?? {}) as Record<string, string>;
+    const ticket = await deps.tokens.verifyValue(typeof body.ticket === 'string' ? body.ticket : '');
+    if (!ticket || ticket.purpose !== SECOND_STEP) {
+      ctx.status = 401;
+      renderPage(ctx, renderer, 'staff-login', 'login.title', { expired: true, next: '' });
+      return;
+    }
+    const user = await User.query(deps.db).findById(ticket.userId!).where({ active: true, status: 'active' });
+    const matched = user && typeof body.code === 'string' && body.code.length <= 40 ? await checkSecondFactor(deps, user.id, body.code) : null;
+    if (!user || !matched) {
+      ctx.status = 401;
+      renderPage(ctx, renderer, 'login-code', 'secondFactor.login.title', { ticket: body.ticket, failed: true });
+      return;
+    }
+    await startSession(ctx, toSession(user, new Date()));
+    ctx.redirect(safeNext(ticket.next, '/staff/tasks'));
   });
 
   api.add(router, {
     method: 'post', path: '/api/auth/login', summary: 'Log in with username and password; returns a bearer token',
     tag: 'auth', roles: 'public', body: loginSchema,
     responses: {
-      200: { description: 'Logged in', schema: z.object({ token: z.string(), role: z.string() }) }, 401: { description: 'Wrong username or password' },
-      403: { description: 'The account is not active yet' }, 429: { description: 'Too many wrong passwords: try again after Retry-After seconds' },
+      200: { description: 'Logged in', schema: z.object({ token: z.string(), role: z.string() }) },
+      401: { description: 'Wrong username or password; or the user has a second factor and the code is missing or not valid' },
+      403: { description: 'The account is not active yet' }, 429: { description: 'Too many wrong passwords or codes: try again after Retry-After seconds' },
     },
   }, async (ctx, { body }) => {
     const user = await logIn(deps, ctx.ip, body.username, body.password);
     if (!user) throw new HttpError(401, 'bad_credentials', 'Wrong username or password');
     if (user.status !== 'active') throw new HttpError(403, 'account_not_active', NOT_ACTIVE[user.status], [{ status: user.status }]);
-    ctx.body = { token: await startSession(ctx, toSession(user)), role: user.role };
+    let secondFactorAt: Date | null = null;
+    if (user.totpEnrolledAt) {
+      if (!body.code) {
+        throw new HttpError(401, 'second_factor_code_required', 'Invalid body: code: is required (a code from your authenticator app, or a recovery code)',
+          [{ field: 'code', rule: 'required', message: 'is required (a code from your authenticator app, or a recovery code)' }]);
+      }
+      if (!(await checkSecondFactor(deps, user.id, body.code))) {
+        throw new HttpError(401, 'bad_second_factor_code', 'Invalid body: code: is not a valid code (wrong, expired or already used)',
+          [{ field: 'code', rule: 'second_factor_code', message: 'is not a valid code (wrong, expired or already used)' }]);
+      }
+      secondFactorAt = new Date();
+    }
+    ctx.body = { token: await startSession(ctx, toSession(user, secondFactorAt)), role: user.role };
   });
 
   api.page(router, {
-    method: 'post', path: '/logout', summary: 'Log out (clears the session cookie)', tag: 'auth', roles: 'public',
+    method: 'post', path: '/logout', summary: 'Log out: ends the session (its token no longer works) and clears the cookie', tag: 'auth', roles: 'public',
     responses: { 302: { description: 'To the home page', redirect: true } },
-  }, (ctx) => {
+  }, async (ctx) => {
+    const session = ctx.state.session as Session | null;
+    if (session) await endSession(deps.db, session.id, 'logout');
     ctx.cookies.set(SESSION_COOKIE, null);
     ctx.redirect('/');
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/auth/logout', summary: 'Log out: ends the session of the bearer token (or cookie); the token no longer works',
+    tag: 'auth', roles: 'public',
+    responses: { 204: { description: 'Logged out (also when there was no live session)' } },
+  }, async (ctx) => {
+    const session = ctx.state.session as Session | null;
+    if (session) await endSession(deps.db, session.id, 'logout');
+    ctx.cookies.set(SESSION_COOKIE, null);
+    ctx.status = 204;
   });
 
   return router;
@@ -145,9 +214,12 @@ const NOT_ACTIVE: Record<Exclude<User['status'], 'active'>, string> = {
   rejected: 'Your registration was rejected, so you cannot log in',
 };
 
-function toSession(user: User): Session {
-  return { role: user.role, subject: user.id, name: user.displayName, providerId: user.providerId, providerRole: user.providerRole };
+function toSession(user: User, secondFactorAt: Date | null): NewSession {
+  return { role: user.role, subject: user.id, name: user.displayName, userId: user.id, secondFactorAt };
 }
+
+/** The purpose of the signed ticket between the login's password step and its code step. */
+const SECOND_STEP = 'login-second-factor';
 
 // Only local paths are followed after login, so a crafted link cannot send people to another site.
 export function safeNext(value: unknown, fallback: string): string {

@@ -15,6 +15,8 @@ export interface RouteSpec<B, Q, P> {
   summary: string;
   tag: string;
   roles: Role[] | 'public';
+  /** Reachable by an administrator whose session has no second factor yet (only the second-factor routes). */
+  beforeSecondFactor?: boolean;
   body?: z.ZodType<B>;
   /**
    * A multipart/form-data body instead of a JSON one: the text fields (their schema, for the document) and the file
@@ -44,6 +46,8 @@ export interface PageSpec {
   summary: string;
   tag: string;
   roles: Role[] | 'public';
+  /** Reachable by an administrator whose session has no second factor yet (only the second-factor pages). */
+  beforeSecondFactor?: boolean;
   /** The fields of an application/x-www-form-urlencoded body (a page also takes them as JSON). */
   form?: z.ZodType;
   /** A multipart/form-data body: read by multipartBody, keeping the fields when the upload is refused. */
@@ -82,7 +86,7 @@ export class ApiRegistry {
   ): void {
     this.routes.push(spec as RouteSpec<unknown, unknown, unknown>);
     if (spec.body && spec.multipart) throw new Error(`${spec.method} ${spec.path}: a route takes either a JSON body or a multipart one`);
-    const guards = spec.roles === 'public' ? [] : [requireRole(...spec.roles)];
+    const guards = spec.roles === 'public' ? [] : [requireRole(spec.roles, { beforeSecondFactor: spec.beforeSecondFactor })];
     // The file fields the document names are exactly the ones the upload reader accepts.
     // An upload route reads a multipart body, which a plain cross-site form can send: sent with a cookie, it needs the form token.
     const bodyReaders = spec.multipart ? [multipartBody({ fileFields: spec.multipart.files.map((f) => f.name) }), checkUploadFormToken] : [refuseMultipart];
@@ -104,7 +108,7 @@ export class ApiRegistry {
     if (spec.form && spec.multipart) throw new Error(`${spec.method} ${spec.path}: a page takes either a form or a multipart body`);
     this.pages.push(spec);
     if (spec.formPage) this.formPages.add(spec.method, spec.path);
-    const guards = spec.roles === 'public' ? [] : [requireRole(...spec.roles)];
+    const guards = spec.roles === 'public' ? [] : [requireRole(spec.roles, { beforeSecondFactor: spec.beforeSecondFactor })];
     const bodyReaders = spec.multipart ? [multipartBody({ fileFields: spec.multipart.files.map((f) => f.name), keepFields: true })] : [];
     // Every page post carries the form token, checked once the body is read and before the handler stores anything.
     const tokenCheck = spec.method === 'post' ? [checkFormToken] : [];
@@ -208,11 +212,11 @@ function refusalHeaders(status: string) {
  */
 function doorRefusals(route: { method: 'get' | 'post'; roles: Role[] | 'public'; params?: z.ZodType }, bodyType: string | null): Record<string, string> {
   const forged = route.method === 'get' ? [] : [CROSS_SITE_REFUSAL];
-  const roleRefusal = route.roles === 'public' ? [] : ['Your role may not do this'];
+  const roleRefusal = route.roles === 'public' ? [] : ['Your role may not do this, or an administrator\'s session has no second factor yet (second_factor_required)'];
   const refused = [...roleRefusal, ...forged];
   return {
     400: 'Invalid input: the details name each field and the rule it broke (text must not hold NUL characters or invalid Unicode)',
-    ...(route.roles === 'public' ? {} : { 401: 'Not logged in' }),
+    ...(route.roles === 'public' ? {} : { 401: 'Not logged in, or the session has ended (session_ended)' }),
     ...(refused.length > 0 ? { 403: refused.join('; or ') } : {}),
     ...(route.params ? { 404: 'Nothing of yours has this id' } : {}),
     ...(bodyType ? { 413: 'The body is too large', 415: `The body is not ${bodyType}` } : {}),

@@ -3,13 +3,13 @@ import type { Knex } from 'knex';
 import { User } from '../../lib/db';
 import { hashPassword, verifyPassword } from '../../lib/passwords';
 import { passwordFingerprint, PASSWORD_RESET_VALID_HOURS } from '../../lib/password-reset';
-import type { Session } from '../../lib/sessions';
+import { endSessionsOfUser, type Session } from '../../lib/sessions';
 import { passwordResetId } from '../../workflows/ids';
 import { passwordReset, type PasswordResetInput } from '../../workflows/password-reset';
 import type { ApiDeps } from '../deps';
 import { HttpError, type WordedProblem } from '../errors';
 import { throttleOf } from '../throttle';
-import { auditUserAction } from './audit';
+import { auditUserAction, type AuditActor } from './audit';
 import { invalid, passwordProblems } from './provider-registration';
 import { startWorkflow } from './workflow-start';
 
@@ -30,8 +30,10 @@ export async function passwordChanged(db: Knex, user: Pick<User, 'id' | 'role' |
     const changed = await trx('users').where({ id: user.id, ...(by.how === 'reset' ? { passwordHash: by.replacing } : {}) }).update({ passwordHash });
     // Two submissions of one reset link at once: the second finds the hash already replaced.
     if (changed === 0) throw LINK_SPENT;
-    const actor: Session = by.how === 'change' ? by.session : { role: user.role, subject: user.id, name: user.displayName };
+    const actor: AuditActor = by.how === 'change' ? by.session : { role: user.role, subject: user.id, name: user.displayName };
     await auditUserAction(trx, actor, { action: by.how === 'change' ? 'password_changed' : 'password_reset', purpose: 'account security', result: { userId: user.id } });
+    // Whoever knew the old password is out: every other session of the user ends (a change keeps the one it came from).
+    await endSessionsOfUser(trx, user.id, 'user_sessions_ended', by.how === 'change' ? by.session.id : null);
   });
 }
 

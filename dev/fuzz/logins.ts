@@ -1,7 +1,10 @@
 /**
  * Sessions for the fuzz stage, got through the product's own doors: the staff login form for users with a
- * password, the national sign-on (its stub) for learners, and the role choice after it for a coordinator.
+ * password, the national sign-on (its stub) for learners, and the role choice after it for a coordinator. The
+ * administrator then sets up the second factor as a person would at the first login, with the code an
+ * authenticator app would show for the secret the set-up gives (the fuzz stack's data is fresh every run).
  */
+import { generateSync } from 'otplib';
 import { signInHeadless } from '../stubs/sso';
 
 /** The roles the stage fuzzes as; anonymous has no session. */
@@ -30,7 +33,11 @@ export interface LoginTarget {
 export async function sessionFor(role: FuzzRole, target: LoginTarget): Promise<string | null> {
   if (role === 'anonymous') return null;
   const user = PASSWORD_USERS[role];
-  if (user) return passwordLogin(target.appUrl, user.username, user.password);
+  if (user) {
+    const token = await passwordLogin(target.appUrl, user.username, user.password);
+    if (role === 'admin') await setUpSecondFactor(target.appUrl, token);
+    return token;
+  }
   const learner = await signOn(target, role === 'coordinator' ? COORDINATOR_CODE : LEARNER_CODE);
   return role === 'coordinator' ? chooseCoordinatorRole(target.appUrl, learner) : learner;
 }
@@ -45,6 +52,16 @@ async function passwordLogin(appUrl: string, username: string, password: string)
     body: new URLSearchParams({ _csrf: token, username, password }),
   });
   return sessionOf(res, `login of ${username}`);
+}
+
+/** The administrator's first login: the set-up gives the secret, its current code confirms it (and this session). */
+async function setUpSecondFactor(appUrl: string, token: string): Promise<void> {
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' };
+  const setup = await fetch(`${appUrl}/api/account/second-factor/setup`, { method: 'POST', headers, body: '{}' });
+  if (setup.status !== 200) throw new Error(`second-factor set-up of admin: HTTP ${setup.status} ${await setup.text()}`);
+  const { secret } = (await setup.json()) as { secret: string };
+  const confirm = await fetch(`${appUrl}/api/account/second-factor`, { method: 'POST', headers, body: JSON.stringify({ code: generateSync({ secret }) }) });
+  if (confirm.status !== 201) throw new Error(`second-factor confirmation of admin: HTTP ${confirm.status} ${await confirm.text()}`);
 }
 
 /** The sign-on round trip: our login door, the stub's sign-in form, our callback. */

@@ -16,6 +16,12 @@ const SESSION_ROLE: Record<Exclude<FuzzRole, 'anonymous'>, string> = {
 const PUBLIC_TOO: readonly FuzzRole[] = ['learner'];
 
 /**
+ * Operations that end the session they are called in (logging out; choosing a role starts a new session and ends
+ * the old one): a logged-in run that called them would go on with a dead token, so only the anonymous run knocks.
+ */
+const ENDS_SESSION: readonly string[] = ['post /logout', 'post /api/auth/logout', 'post /auth/role'];
+
+/**
  * The document with only the operations a role's run fuzzes. Anonymous gets every operation, so every door is
  * knocked on without a session (401, 403, a redirect to the login, or a public answer). A logged-in role gets the
  * operations its role may use (`x-roles`), where the fuzzer reaches past the guard into the handlers; the public
@@ -26,7 +32,8 @@ export function documentForRole(document: OpenApiDocument, role: FuzzRole): Open
   const sessionRole = SESSION_ROLE[role];
   const paths: OpenApiDocument['paths'] = {};
   for (const [path, operations] of Object.entries(document.paths)) {
-    const kept = Object.entries(operations).filter(([, op]) => (op['x-roles'] ? op['x-roles'].includes(sessionRole) : PUBLIC_TOO.includes(role)));
+    const kept = Object.entries(operations).filter(([method, op]) => !ENDS_SESSION.includes(`${method} ${path}`)
+      && (op['x-roles'] ? op['x-roles'].includes(sessionRole) : PUBLIC_TOO.includes(role)));
     if (kept.length > 0) paths[path] = Object.fromEntries(kept);
   }
   return { ...document, paths };

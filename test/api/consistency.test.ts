@@ -35,7 +35,7 @@ const TEN_MINUTES_AGO = () => new Date(Date.now() - 10 * 60_000);
 test.before(async () => {
   // IMK accounts wait for staff here, so a journey can hold an open task.
   stack = await startTestStack({ manualApproval: ['IMK'] });
-  admin = await stack.tokenFor('admin', randomUUID(), ADMIN_NAME);
+  admin = await stack.tokenFor('admin', randomUUID(), ADMIN_NAME, { secondFactor: true });
 });
 test.after.always(async () => { await stack?.stop(); });
 

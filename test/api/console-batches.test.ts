@@ -20,7 +20,7 @@ const call = httpClient(() => stack.appUrl);
 
 test.before(async () => {
   stack = await startTestStack();
-  adminToken = await stack.staffToken('admin');
+  adminToken = await stack.adminToken();
 });
 test.after.always(async () => { await stack?.stop(); });
 
@@ -205,7 +205,10 @@ test.serial('a batch terminate over a filtered set terminates exactly those, wit
 test.serial('only administrators may use batches and the health panel; anonymous API callers get 401', async (t) => {
   const body = { action: 'retry', cause: 'Population Register: connection dropped' };
   for (const role of ['staff', 'learner', 'provider', 'coordinator'] as const) {
-    const token = await stack.tokenFor(role as 'staff', role === 'learner' ? '321178-40215' : 'someone', 'Not Admin');
+    // Marta Zariņa holds the seeded coordinator grant of Daugavpils (a coordinator session needs a live grant).
+    const token = role === 'coordinator'
+      ? await stack.signIn({ role, subject: '220288-10458', name: 'Marta Zariņa', municipality: 'Daugavpils' })
+      : await stack.tokenFor(role, role === 'learner' ? '321178-40215' : 'someone', 'Not Admin');
     assertError(t, await call('POST', '/api/admin/batches/preview', { token, json: body }), 403, 'forbidden');
     assertError(t, await call('POST', '/api/admin/batches', { token, json: { ...body, reason: 'because', expectedCount: 1 } }), 403, 'forbidden');
     assertError(t, await call('GET', '/api/admin/batches', { token }), 403, 'forbidden');

@@ -33,7 +33,7 @@ const ADMIN_NAME = 'Andris Priede';
 test.before(async () => {
   // IMK accounts wait for staff here, so a journey can be stopped while its approval task is open.
   stack = await startTestStack({ manualApproval: ['IMK'] });
-  admin = await stack.staffToken('admin');
+  admin = await stack.adminToken();
 });
 test.after.always(async () => { await stack?.stop(); });
 

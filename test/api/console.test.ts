@@ -21,7 +21,7 @@ let admin: string;
 
 test.before(async () => {
   stack = await startTestStack();
-  admin = await stack.staffToken('admin');
+  admin = await stack.adminToken();
 });
 test.after.always(async () => {
   await stack?.stop();

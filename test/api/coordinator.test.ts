@@ -63,7 +63,7 @@ async function signIn(personCode: string): Promise<{ location: string; cookie: s
 }
 
 const coordinatorToken = (person: Person, municipality = 'Daugavpils') =>
-  stack.tokens.sign({ role: 'coordinator', subject: person.code, name: person.name, municipality });
+  stack.signIn({ role: 'coordinator', subject: person.code, name: person.name, municipality });
 const learnerToken = (person: Person) => stack.tokenFor('learner', person.code, person.name);
 
 let people = 0;
@@ -120,8 +120,10 @@ test.serial('a person with an active coordinator grant chooses the role after th
   assertError(t, await call('GET', '/api/coordinator/journeys', { cookie: learnerCookie }), 403, 'forbidden');
   t.is((await call('GET', '/api/learner/journeys', { cookie: learnerCookie })).status, 200);
 
+  // Choosing a role starts a new session and ends the one it was chosen in.
+  assertError(t, await call('GET', '/api/learner/journeys', { cookie: signedIn.cookie }), 401, 'session_ended');
   // Nonsense in the choice is a 400 naming the field.
-  assertFields(t, await call('POST', '/auth/role', { cookie: signedIn.cookie, json: { role: 'mayor' } }), ['role']);
+  assertFields(t, await call('POST', '/auth/role', { cookie: learnerCookie, json: { role: 'mayor' } }), ['role']);
 });
 
 test.serial('an expired grant gives no role choice: the person signs in as a learner only', async (t) => {
@@ -137,8 +139,9 @@ test.serial('an expired grant gives no role choice: the person signs in as a lea
   t.is(page.headers.get('location'), '/learner');
   assertError(t, await call('POST', '/auth/role', { cookie: signedIn.cookie, form: { role: expired.id } }), 403, 'role_not_active');
 
-  // A coordinator token of someone whose grant has ended no longer works either.
-  assertError(t, await call('GET', '/api/coordinator/journeys', { token: await coordinatorToken(JANIS, 'Valmiera') }), 403, 'role_not_active');
+  // A coordinator session of someone whose grant has ended is ended on its next request.
+  const ended = assertError(t, await call('GET', '/api/coordinator/journeys', { token: await coordinatorToken(JANIS, 'Valmiera') }), 401, 'session_ended');
+  t.deepEqual(ended.details, [{ reason: 'role_ended' }]);
 
   // A person without any grant goes straight to their page.
   t.is((await signIn(ANNA.code)).location, '/learner');

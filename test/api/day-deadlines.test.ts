@@ -31,7 +31,7 @@ test.serial('a call closing today: its stored deadline is the next Riga midnight
   t.true([21, 22].includes(new Date(stored).getUTCHours()), 'a Riga midnight is 21:00 or 22:00 UTC');
 
   const user = await stack.db('users').where({ username: 'provider' }).first<{ id: string; displayName: string; providerId: string }>();
-  const token = await stack.tokens.sign({ role: 'provider', subject: user.id, name: user.displayName, providerId: user.providerId, providerRole: 'admin' });
+  const token = await stack.signIn({ role: 'provider', subject: user.id, name: user.displayName, providerId: user.providerId, providerRole: 'admin' });
   const list = await call('GET', '/api/provider/offers', { token });
   t.is(list.status, 200, list.text);
   t.true(list.text.includes(callId), 'the call is listed as taking offers');

@@ -20,9 +20,9 @@ let workflowId: string;
 
 test.before(async () => {
   stack = await startTestStack();
-  adminToken = await stack.staffToken('admin');
+  adminToken = await stack.adminToken();
   const provider = await stack.db('users').where({ username: 'provider' }).first<{ id: string; displayName: string; providerId: string }>();
-  providerToken = await stack.tokens.sign({ role: 'provider', subject: provider.id, name: provider.displayName, providerId: provider.providerId, providerRole: 'admin' });
+  providerToken = await stack.signIn({ role: 'provider', subject: provider.id, name: provider.displayName, providerId: provider.providerId, providerRole: 'admin' });
   const { callId } = await createCallClosingIn(stack.db, 60 * 60_000);
   const created = await call('POST', '/api/provider/offers', { token: providerToken, json: { callId, titleLv: 'Durvju pārbaude (paraugs)', titleEn: 'Door check (sample)' } });
   if (created.status !== 201) throw new Error(`draft not created: ${created.text}`);

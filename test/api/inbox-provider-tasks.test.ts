@@ -156,7 +156,7 @@ test('an offer task shows the offer, computed cost against the provider\'s figur
 
 test('the declaration downloads as an attachment with its stored type, for staff only', async (t) => {
   const path = `/staff/documents/${fixture.declaration.documentId}`;
-  for (const token of [await stack.staffToken(), await stack.staffToken('admin')]) {
+  for (const token of [await stack.staffToken(), await stack.adminToken()]) {
     const res = await fetch(`${stack.appUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
     t.is(res.status, 200);
     t.is(res.headers.get('content-type'), 'application/pdf');
@@ -186,7 +186,7 @@ test('provider and offer tasks are for staff only', async (t) => {
   assertError(t, await call('POST', `/api/staff/tasks/${fixture.offerTask}/decision`, {
     token: await stack.tokenFor('provider', randomUUID()), json: { decision: 'approve' },
   }), 403, 'forbidden');
-  t.is((await call('GET', `/api/staff/tasks/${fixture.providerTask}`, { token: await stack.staffToken('admin') })).status, 200);
+  t.is((await call('GET', `/api/staff/tasks/${fixture.providerTask}`, { token: await stack.adminToken() })).status, 200);
 });
 
 test('rejecting an offer without reasons is a 400 naming reasons, before any Update is sent', async (t) => {

@@ -81,7 +81,7 @@ async function studying(person: Person, offer: { offerId: string; groupId: strin
 async function providerToken() {
   const demo = demoUsers.find((u) => u.role === 'provider')!;
   const row = await stack.db('users').where({ username: demo.username }).first<{ id: string; displayName: string; providerId: string }>();
-  return stack.tokens.sign({ role: 'provider', subject: row.id, name: row.displayName, providerId: row.providerId });
+  return stack.signIn({ role: 'provider', subject: row.id, name: row.displayName, providerId: row.providerId });
 }
 const reportOutcome = async (applicationId: string, outcome: string) =>
   call('POST', `/api/provider/applications/${applicationId}/outcome`, { token: await providerToken(), json: { outcome } });

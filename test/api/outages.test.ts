@@ -189,7 +189,7 @@ test.serial('/api/health and /api/ready report each dependency, and a down one',
 });
 
 test.serial('the console shows each process and service, and which one is down (Latvian and English)', async (t) => {
-  const token = await stack.staffToken('admin');
+  const token = await stack.adminToken();
   const row = (page: string, name: string) => new RegExp(`<tr class="health-(\\w+)" data-process="${name}">([\\s\\S]*?)</tr>`).exec(page);
 
   const up = await call('GET', '/admin/registries', { token, html: true });
@@ -215,7 +215,7 @@ test.serial('the console shows each process and service, and which one is down (
 });
 
 test.serial('the console\'s stuck view while Temporal is unreachable is a 503 page within 5 s, not a 500 after 20 s', async (t) => {
-  const token = await stack.staffToken('admin');
+  const token = await stack.adminToken();
   await proxies.temporal.refuse();
   const began = Date.now();
   const page = await call('GET', '/admin/stuck', { token, html: true });

@@ -24,7 +24,7 @@ interface ProviderUser { userId: string; name: string; providerId: string; provi
 let demoAdmin: ProviderUser;
 let otherAdmin: ProviderUser;
 
-const tokenOf = (u: ProviderUser) => stack.tokens.sign({ role: 'provider', subject: u.userId, name: u.name, providerId: u.providerId, providerRole: u.providerRole });
+const tokenOf = (u: ProviderUser) => stack.signIn({ role: 'provider', subject: u.userId, name: u.name, providerId: u.providerId, providerRole: u.providerRole });
 const as = async (u: ProviderUser, method: string, path: string, json?: unknown) => call(method, path, { token: await tokenOf(u), ...(json === undefined ? {} : { json }) });
 
 test.before(async () => {

@@ -28,7 +28,7 @@ async function addUser(providerId: string, name: string, providerRole: 'admin' |
   }).returning<{ id: string }[]>('id');
   return { userId: user!.id, name, providerId, providerRole };
 }
-const tokenOf = (u: ProviderUser) => stack.tokens.sign({ role: 'provider', subject: u.userId, name: u.name, providerId: u.providerId, providerRole: u.providerRole });
+const tokenOf = (u: ProviderUser) => stack.signIn({ role: 'provider', subject: u.userId, name: u.name, providerId: u.providerId, providerRole: u.providerRole });
 
 test.before(async () => {
   stack = await startTestStack();
@@ -214,7 +214,7 @@ test.serial('staff approval: staff register, only the administrator of their pro
 
   const login = await call('POST', '/api/auth/login', { json: { username: 'anna.liepa@prasmes.example', password } });
   t.is(login.status, 200, login.text);
-  const session = await stack.tokens.verify((login.json as { token: string }).token);
+  const session = await stack.sessionOf((login.json as { token: string }).token);
   t.like(session, { role: 'provider', providerId: demoAdmin.providerId, providerRole: 'staff' });
 });
 
@@ -223,5 +223,5 @@ test.serial('the demo administrator logs in with providerRole admin in the sessi
   await stack.db('users').where({ id: user.id }).update({ passwordHash: await hashPassword('Provider#2026') });
   const login = await call('POST', '/api/auth/login', { json: { username: 'provider', password: 'Provider#2026' } });
   t.is(login.status, 200, login.text);
-  t.like(await stack.tokens.verify((login.json as { token: string }).token), { providerRole: 'admin' });
+  t.like(await stack.sessionOf((login.json as { token: string }).token), { providerRole: 'admin' });
 });

@@ -37,7 +37,7 @@ async function addProviderUser(providerId: string, displayName: string): Promise
   return { userId: user!.id, name: displayName, providerId };
 }
 
-const tokenOf = (user: ProviderUser) => stack.tokens.sign({ role: 'provider', subject: user.userId, name: user.name, providerId: user.providerId });
+const tokenOf = (user: ProviderUser) => stack.signIn({ role: 'provider', subject: user.userId, name: user.name, providerId: user.providerId });
 
 interface ApplicationView { id: string; caseId: string; state: string; learnerName: string; offerId: string; groupId: string; freePlaces: number; capacity: number }
 interface ListBody { applications: ApplicationView[]; total: number; page: number; pageSize: number }

@@ -12,7 +12,7 @@ const call = httpClient(() => stack.appUrl);
 
 test.before(async () => {
   stack = await startTestStack();
-  adminToken = await stack.staffToken('admin');
+  adminToken = await stack.adminToken();
 });
 test.after.always(async () => { await stack?.stop(); });
 

@@ -66,10 +66,10 @@ test.serial('every JSON answer of the described routes matches its response sche
     }
   };
 
-  const adminToken = await stack.staffToken('admin');
+  const adminToken = await stack.adminToken();
   const staffToken = await stack.staffToken('staff');
   const demo = await stack.db('users').where({ username: 'provider' }).first<{ id: string; displayName: string; providerId: string }>();
-  const providerToken = await stack.tokens.sign({ role: 'provider', subject: demo.id, name: demo.displayName, providerId: demo.providerId, providerRole: 'admin' });
+  const providerToken = await stack.signIn({ role: 'provider', subject: demo.id, name: demo.displayName, providerId: demo.providerId, providerRole: 'admin' });
 
   // A learner's approval task (IMK approved by hand), and a journey stuck on an unreachable Population Register.
   for (const n of [0, 1]) stack.registry.setPerson(PERSON(n));

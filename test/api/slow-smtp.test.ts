@@ -44,7 +44,7 @@ test('a learner applies, and the provider enrols, while the SMTP server holds it
 
   const { applicationId } = applied.json as { applicationId: string };
   const provider = await stack.db('users').where({ username: 'provider' }).first<{ id: string; displayName: string; providerId: string }>();
-  const providerToken = await stack.tokens.sign({ role: 'provider', subject: provider.id, name: provider.displayName, providerId: provider.providerId, providerRole: 'admin' });
+  const providerToken = await stack.signIn({ role: 'provider', subject: provider.id, name: provider.displayName, providerId: provider.providerId, providerRole: 'admin' });
   const decided = await call('POST', `/api/provider/applications/${applicationId}/decision`, { token: providerToken, json: { decision: 'enrol' } });
   t.is(decided.status, 200, decided.text);
   t.is((await stack.db('cases').where({ id: caseId }).first<{ stage: string }>('stage')).stage, 'studying');

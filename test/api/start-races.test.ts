@@ -129,7 +129,7 @@ test.serial('an offer draft whose commit fails leaves no workflow behind', async
       FOR EACH ROW EXECUTE FUNCTION refuse_offer_at_commit();`);
   const { callId } = await createCallClosingIn(stack.db, 30 * 60_000);
   const demo = await stack.db('users').where({ username: 'provider' }).first<{ id: string; displayName: string; providerId: string }>();
-  const token = await stack.tokens.sign({ role: 'provider', subject: demo.id, name: demo.displayName, providerId: demo.providerId, providerRole: 'admin' });
+  const token = await stack.signIn({ role: 'provider', subject: demo.id, name: demo.displayName, providerId: demo.providerId, providerRole: 'admin' });
   const answer = await call('POST', '/api/provider/offers', { token, json: { callId, titleLv: 'Neizdosies (paraugs)', titleEn: 'The commit fails (sample)' } });
   t.is(answer.status, 500, answer.text);
   t.falsy(await stack.db('offers').where({ callId }).first(), 'no offer row');

@@ -1,7 +1,10 @@
-import test from 'ava';
+import { createHash } from 'node:crypto';
+import test, { type ExecutionContext } from 'ava';
+import { generateSync } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { accessibilityProblems, launchBrowser } from '../helpers/browser';
 import { demoUsers } from '../../dev/seed';
+import { SESSION_TIMEOUTS } from '../../lib/sessions';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, startLearnerJourney, untilStage } from '../helpers/journeys';
 
@@ -14,16 +17,54 @@ const JANIS = '150690-11223';
 
 let stack: TestStack;
 let browser: Browser;
-/** A browser page logged in as one of the demo users (the pages bypass CSP only so the test can inject axe). */
-async function loggedIn(username: string, next: string): Promise<Page> {
+/** The demo administrator's second factor once set up here: the secret read from the page, the last step used. */
+let adminTotp: { secret: string; lastStep: number; recoveryCodes: string[] } | undefined;
+
+/**
+ * A browser page logged in as one of the demo users (the pages bypass CSP only so the test can inject axe). The
+ * administrator sets up the second factor at the first login (reading the secret off the page, as a person types
+ * it into an app) and gives a code at later ones.
+ */
+async function loggedIn(username: string, next: string, t?: ExecutionContext): Promise<Page> {
   const page = await (await browser.newContext({ bypassCSP: true })).newPage();
   const { password } = demoUsers.find((u) => u.username === username)!;
   await page.goto(`${stack.appUrl}${next}`);
   await page.getByLabel('Lietotājvārds').fill(username);
   await page.getByLabel('Parole').fill(password);
   await page.getByRole('button', { name: 'Pieteikties' }).click();
+  if (username === 'admin') await secondFactor(page, t);
   await page.waitForURL((url) => url.pathname === next);
   return page;
+}
+
+/** Answers the administrator's second-factor step: set-up at the first login, a code at later ones. */
+async function secondFactor(page: Page, t?: ExecutionContext): Promise<void> {
+  // Both steps show the same code field; only the set-up shows the secret.
+  const codeField = page.getByLabel('Kods no lietotnes (6 cipari) vai rezerves kods');
+  await codeField.waitFor();
+  if (await page.getByTestId('totp-secret').count() > 0) {
+    if (t) t.deepEqual(await accessibilityProblems(page), [], 'second-factor set-up: no serious or critical accessibility violations');
+    const secret = (await page.getByTestId('totp-secret').innerText()).trim();
+    adminTotp = { secret, lastStep: Math.floor(Date.now() / 30_000), recoveryCodes: [] };
+    await codeField.fill(generateSync({ secret, epoch: adminTotp.lastStep * 30 }));
+    await page.getByRole('button', { name: 'Iestatīt' }).click();
+    await page.getByTestId('recovery-codes').waitFor();
+    adminTotp.recoveryCodes = (await page.getByTestId('recovery-codes').locator('code').allInnerTexts()).map((c) => c.trim());
+    if (t) t.deepEqual(await accessibilityProblems(page), [], 'recovery codes: no serious or critical accessibility violations');
+    await page.getByRole('link', { name: 'Turpināt' }).click();
+    return;
+  }
+  // A code works once: the next login needs a later time step (the app's next code is accepted up to 30 s early).
+  // Logins closer together than that use a recovery code, as a person would rather than wait for the next code.
+  const totp = adminTotp!;
+  const now = Math.floor(Date.now() / 30_000);
+  if (totp.lastStep + 1 <= now + 1) {
+    totp.lastStep = Math.max(totp.lastStep + 1, now);
+    await codeField.fill(generateSync({ secret: totp.secret, epoch: totp.lastStep * 30 }));
+  } else {
+    await codeField.fill(totp.recoveryCodes.shift()!);
+  }
+  await page.getByRole('button', { name: 'Pieteikties' }).click();
 }
 
 test.before(async () => {
@@ -65,6 +106,24 @@ test.serial('staff filter the inbox, claim a task with the keyboard and decide i
   t.like(decided, { state: 'decided', decision: 'approve', decidedByName: 'Inese Kļaviņa' });
   const claimEvent = await stack.db('caseEvents').where({ caseId, kind: 'task_claimed' }).first();
   t.is(claimEvent.actorName, 'Inese Kļaviņa');
+});
+
+test.serial('an administrator sets up the second factor at the first login, and sees and ends another session', async (t) => {
+  const other = await loggedIn('admin', '/admin/registries', t);
+  const page = await (await browser.newContext({ bypassCSP: true })).newPage();
+  await page.goto(`${stack.appUrl}/account/sessions`);
+  await page.getByLabel('Lietotājvārds').fill('admin');
+  await page.getByLabel('Parole').fill(demoUsers.find((u) => u.username === 'admin')!.password);
+  await page.getByRole('button', { name: 'Pieteikties' }).click();
+  t.deepEqual(await accessibilityProblems(page), [], 'the code step: no serious or critical accessibility violations');
+  await secondFactor(page);
+  await page.waitForURL((url) => url.pathname === '/account/sessions');
+  t.deepEqual(await accessibilityProblems(page), [], 'sessions page: no serious or critical accessibility violations');
+  t.is(await page.getByRole('button', { name: 'Beigt šo sesiju' }).count(), 1, 'the other session can be ended');
+  await page.getByRole('button', { name: 'Beigt šo sesiju' }).click();
+  await page.getByRole('status').filter({ hasText: 'Sesija ir beigta.' }).waitFor();
+  await other.reload();
+  t.is(new URL(other.url()).pathname, '/staff/login', 'the ended session is sent to the login page');
 });
 
 test.serial('an administrator finds a journey stuck on the Population Register and retries it once the register is back', async (t) => {
@@ -127,4 +186,37 @@ test.serial('an administrator repairs a consistency violation from the console p
   t.is(await stack.db('journeyReservations').where({ caseId }).first(), undefined);
   t.is(await admin.getByText('Pārkāpumu nav').count(), 1);
   t.deepEqual(await accessibilityProblems(admin), [], 'the page after the repair: no serious or critical accessibility violations');
+});
+
+test.serial('the page warns before the session idles out; its button keeps the session alive, and without it the session ends', async (t) => {
+  // A second API with short limits: 6 s idle, the warning 4 s before the end.
+  const idleMs = 6_000;
+  const short = await stack.serveApi({
+    sessionTimeouts: { ...SESSION_TIMEOUTS, warnBeforeMs: 4_000, touchEveryMs: 0, idleMs: { staff: idleMs, admin: idleMs, provider: idleMs, coordinator: idleMs, learner: idleMs } },
+  });
+  const page = await (await browser.newContext({ bypassCSP: true })).newPage();
+  await page.goto(`${short.url}/staff/tasks`);
+  await page.getByLabel('Lietotājvārds').fill('staff');
+  await page.getByLabel('Parole').fill(demoUsers.find((u) => u.username === 'staff')!.password);
+  await page.getByRole('button', { name: 'Pieteikties' }).click();
+  await page.waitForURL((url) => url.pathname === '/staff/tasks');
+  const loggedInAt = Date.now();
+
+  const warning = page.getByRole('alert').filter({ hasText: 'Jūsu sesija beigsies' });
+  await warning.waitFor();
+  t.deepEqual(await accessibilityProblems(page), [], 'the warning: no serious or critical accessibility violations');
+  await page.getByRole('button', { name: 'Palikt pieteiktam' }).click();
+  await warning.waitFor({ state: 'hidden' });
+  // Past the end the session had before the button: still alive.
+  await page.waitForTimeout(Math.max(0, loggedInAt + idleMs + 500 - Date.now()));
+  // Read from the table, since a request would itself count as activity.
+  const token = (await page.context().cookies()).find((c) => c.name === 'ila_session')!.value;
+  const row = await stack.db('sessions').where({ tokenHash: createHash('sha256').update(token).digest('hex') }).first();
+  t.is(row.endedAt, null, 'the button kept the session alive');
+  t.true(row.idleExpiresAt.getTime() > Date.now());
+
+  // Left alone now: the page says the session has ended, and the server agrees.
+  await page.getByRole('alert').filter({ hasText: 'Jūsu sesija ir beigusies' }).waitFor({ timeout: 15_000 });
+  t.true(await page.getByRole('link', { name: 'Pieteikties vēlreiz' }).isVisible());
+  t.is((await page.request.get(`${short.url}/api/staff/tasks`)).status(), 401);
 });

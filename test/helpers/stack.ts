@@ -19,7 +19,8 @@ import { createMailTransport } from '../../lib/mailer';
 import { createRegistryStatsRecorder } from '../../lib/registry-stats';
 import { createMetrics } from '../../lib/metrics';
 import { createLinkTokens } from '../../lib/links';
-import { createSessionTokens } from '../../lib/sessions';
+import { createServerKey } from '../../lib/server-key';
+import { createSession, resolveSession, SESSION_TIMEOUTS, type NewSession, type Session } from '../../lib/sessions';
 import { createSsoClient } from '../../lib/sso';
 import { createWorker, workflowsPath } from '../../worker/create-worker';
 import { seed } from '../../dev/seed';
@@ -91,7 +92,7 @@ export async function startTestStack(opts: {
   const taskQueue = `test-${randomUUID()}`;
   // Two keys, as in production (lib/config.ts refuses one key for both).
   const sessionSecret = randomUUID() + randomUUID();
-  const tokens = createSessionTokens(sessionSecret);
+  const tokens = createServerKey(sessionSecret);
   const links = createLinkTokens(randomUUID() + randomUUID());
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
   const connection = await Connection.connect({ address: temporalAddress });
@@ -124,6 +125,35 @@ export async function startTestStack(opts: {
     populationRegister: createPopulationRegisterClient({ baseUrl: registryListening.url, timeoutMs: 2_000 }),
   };
   server.on('request', createApp(apiDeps).callback());
+  /**
+   * A bearer token of a real session row, as the login routes would start it. A staff, admin or provider subject
+   * that is not a user yet becomes one (active, with the role, provider and provider role given), because every
+   * request reads the user row; a subject that is not a UUID gets a new user id. An administrator's session
+   * counts as confirmed by a second factor only with `secondFactor: true`.
+   */
+  async function signIn(session: {
+    role: Session['role']; subject: string; name?: string; providerId?: string | null; providerRole?: 'admin' | 'staff' | null;
+    municipality?: string | null;
+  }, opts: { secondFactor?: boolean } = {}): Promise<string> {
+    const name = session.name ?? 'Test User';
+    const input: NewSession = { role: session.role, subject: session.subject, name, municipality: session.municipality ?? null, secondFactorAt: opts.secondFactor ? new Date() : null };
+    if (session.role === 'staff' || session.role === 'admin' || session.role === 'provider') {
+      const id = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(session.subject) ? session.subject : randomUUID();
+      await db('users').insert({
+        id, username: `test-${id}`, passwordHash: 'none', displayName: name, role: session.role, status: 'active',
+        providerId: session.providerId ?? null, providerRole: session.role === 'provider' ? session.providerRole ?? null : null,
+      }).onConflict('id').ignore();
+      Object.assign(input, { subject: id, userId: id });
+    }
+    return (await createSession(db, apiDeps.sessionTimeouts ?? SESSION_TIMEOUTS, input)).token;
+  }
+
+  /** A bearer token of the seeded user (staff by default); an administrator's only with `secondFactor: true`. */
+  async function staffToken(username = 'staff', opts: { secondFactor?: boolean } = {}) {
+    const user = await db('users').where({ username }).first<{ id: string; displayName: string; role: 'staff' | 'admin' }>();
+    return signIn({ role: user.role, subject: user.id, name: user.displayName }, opts);
+  }
+
   const extraServers: http.Server[] = [];
   const extraQueues: string[] = [];
 
@@ -143,14 +173,22 @@ export async function startTestStack(opts: {
       if (overrides.taskQueue) extraQueues.push(overrides.taskQueue);
       return { url: `http://127.0.0.1:${(extra.address() as AddressInfo).port}` };
     },
-    /** A bearer token for a session, as the login routes would issue. */
-    async tokenFor(role: 'learner' | 'staff' | 'admin' | 'provider', subject: string, name = 'Test User') {
-      return tokens.sign({ role, subject, name });
+    /** A bearer token of a real session row (see signIn above). */
+    signIn,
+    /** A bearer token for a session (see signIn). */
+    async tokenFor(role: 'learner' | 'staff' | 'admin' | 'provider', subject: string, name = 'Test User', opts: { secondFactor?: boolean } = {}) {
+      return signIn({ role, subject, name }, opts);
     },
-    /** A bearer token of the seeded staff member. */
-    async staffToken(username = 'staff') {
-      const user = await db('users').where({ username }).first<{ id: string; displayName: string; role: 'staff' | 'admin' }>();
-      return tokens.sign({ role: user.role, subject: user.id, name: user.displayName });
+    /** A bearer token of the seeded user (see staffToken above). */
+    staffToken,
+    /** A bearer token of the seeded administrator, in a session confirmed by a second factor. */
+    async adminToken() {
+      return staffToken('admin', { secondFactor: true });
+    },
+    /** The live session behind a token, as the API reads it on a request, or null when it has ended or is unknown. */
+    async sessionOf(token: string): Promise<Session | null> {
+      const resolved = await resolveSession(db, apiDeps.sessionTimeouts ?? SESSION_TIMEOUTS, token);
+      return resolved && 'session' in resolved ? resolved.session : null;
     },
     async stop() {
       // Journeys still waiting (for an application, a provider, ...) are ended so nothing lingers on a shared server.
