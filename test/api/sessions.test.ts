@@ -327,3 +327,16 @@ test('after five wrong codes in a row the codes are not checked for a quarter of
   await stack.db('users').where({ id: staff.id }).update({ totpFailedAt: new Date(Date.now() - 16 * 60_000) });
   t.is((await login(generateSync({ secret, epoch: (step + 1) * 30 }))).status, 200);
 });
+
+test('a coordinator whose grant ends mid-session is out on the next request', async (t) => {
+  const personCode = '010170-10003';
+  const [grant] = await stack.db('roleGrants').insert({
+    personCode, role: 'coordinator', municipality: 'Rēzekne', municipalityCode: '90000012346',
+    validFrom: '2024-01-01', validUntil: '2099-12-31', grantedBy: 'test',
+  }).returning<{ id: string }[]>('id');
+  const token = await stack.signIn({ role: 'coordinator', subject: personCode, name: 'Koordinators', municipality: 'Rēzekne' });
+  t.is((await call('GET', '/api/coordinator/journeys', { token })).status, 200);
+  await stack.db('roleGrants').where({ id: grant!.id }).update({ validUntil: '2024-12-31' });
+  const error = assertError(t, await call('GET', '/api/coordinator/journeys', { token }), 401, 'session_ended');
+  t.deepEqual(error.details, [{ reason: 'role_ended' }]);
+});
