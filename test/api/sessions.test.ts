@@ -62,9 +62,14 @@ test('the token is random and stored only as its SHA-256; the cookie is HttpOnly
 
 test('the session cookie is Secure when PUBLIC_URL is https', async (t) => {
   const https = await stack.serveApi({ publicUrl: 'https://imk.example.lv' });
+  // As a browser behind the TLS proxy: the login form first (its token and pre-session cookie), then the post.
+  const form = await fetch(`${https.url}/staff/login`, { headers: { accept: 'text/html', 'x-forwarded-proto': 'https' } });
+  const csrf = /name="_csrf" value="([^"]*)"/.exec(await form.text())![1]!;
+  const presession = form.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('ila_presession='))!;
   const res = await fetch(`${https.url}/staff/login`, {
-    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', 'x-forwarded-proto': 'https' },
-    body: new URLSearchParams({ username: 'staff', password: password('staff') }),
+    method: 'POST', redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', 'x-forwarded-proto': 'https', cookie: presession },
+    body: new URLSearchParams({ _csrf: csrf, username: 'staff', password: password('staff') }),
   });
   t.is(res.status, 302);
   t.regex(res.headers.getSetCookie().find((c) => c.startsWith('ila_session='))!, /;\s*secure/i);
@@ -81,7 +86,7 @@ test('after logout the same token gets 401 on its next request, as bearer token 
   const login = await call('POST', '/staff/login', { html: true, form: { username: 'staff', password: password('staff') } });
   const cookie = sessionCookie(login.headers)!;
   t.is((await call('GET', '/staff/tasks', { cookie, html: true })).status, 200);
-  const logout = await call('POST', '/logout', { cookie, html: true });
+  const logout = await call('POST', '/logout', { cookie, html: true, form: {} });
   t.is(logout.status, 302);
   t.regex(logout.headers.getSetCookie().join('\n'), /ila_session=;/, 'the cookie is cleared');
   const page = await call('GET', '/staff/tasks', { cookie, html: true });
