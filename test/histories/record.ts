@@ -11,6 +11,8 @@ import { confirmProviderEmailUpdate, providerRegistration } from '../../workflow
 import { providerOffer, submitOfferUpdate } from '../../workflows/provider-offer';
 import { consoleBatchId, providerRegistrationId } from '../../workflows/ids';
 import { consoleBatch } from '../../workflows/console-batch';
+import { passwordReset } from '../../workflows/password-reset';
+import { passwordResetId } from '../../workflows/ids';
 import { insertCall } from '../../dev/seed-calls';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, openTaskOf, startLearnerJourney, untilStage } from '../helpers/journeys';
@@ -19,20 +21,32 @@ import { approvedProvider, insertDraftOffer, insertRegisteredProvider } from '..
 /**
  * Records the histories the replay test checks new workflow code against. Run it (with the test command's
  * Postgres and Temporal) when a workflow changes, under a new version name, and keep the old files: they stand
- * for journeys that are already running in production. Usage: npm run record-histories -- v2 [learner|provider|console]
- * (the optional second word records only the learner's, the providers' or the administrators' console workflow types).
+ * for journeys that are already running in production. Usage: npm run record-histories -- v2 [learner|provider|console|account]
+ * (the optional second word records only the learner's, the providers', the administrators' console or the account
+ * (password reset) workflow types).
  */
 async function main(): Promise<void> {
   const version = process.argv[2] ?? 'v1';
-  const only = process.argv[3] as 'learner' | 'provider' | 'console' | undefined;
+  const only = process.argv[3] as 'learner' | 'provider' | 'console' | 'account' | undefined;
   const stack = await startTestStack();
   try {
     if (only === undefined || only === 'learner') await recordLearner(stack, version);
     if (only === undefined || only === 'provider') await recordProvider(stack, version);
     if (only === undefined || only === 'console') await recordConsole(stack, version);
+    if (only === undefined || only === 'account') await recordAccount(stack, version);
   } finally {
     await stack.stop();
   }
+}
+
+/** A password-reset e-mail sent for one request of the seeded staff member. */
+async function recordAccount(stack: TestStack, version: string): Promise<void> {
+  const user = await stack.db('users').where({ username: 'staff' }).first<{ id: string }>('id');
+  const handle = await stack.temporal.workflow.start(passwordReset, {
+    workflowId: passwordResetId(randomUUID()), taskQueue: stack.taskQueue, args: [{ userId: user.id, language: 'lv', validHours: 1 }],
+  });
+  await handle.result();
+  save('password-reset.sent', version, await handle.fetchHistory());
 }
 
 /** A batch retry from the console over a journey stuck on the Population Register, verified and finished. */
