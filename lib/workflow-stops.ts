@@ -14,12 +14,21 @@ export interface StopRequest {
   batchId?: string | null;
 }
 
-/** Records a stop request; a later request for the same workflow (a cancel, then a terminate) replaces it. */
+/**
+ * Records a stop request; a later request for the same workflow (a cancel, then a terminate) replaces it. A cancel
+ * repeated while the first is being carried out keeps the first one's cleanup mark: the workflow cleans up once, so
+ * nothing would set the mark again (the consistency check found this after a fuzzer's double cancel). A terminate
+ * clears it, because the console runs its cleanup again right after.
+ */
 export async function recordStopRequest(db: Knex, request: StopRequest): Promise<void> {
   await db('workflowStopRequests').insert({
     workflowId: request.workflowId, action: request.action, actorId: request.actor.id, actorName: request.actor.name,
     reason: request.reason, batchId: request.batchId ?? null, requestedAt: new Date(), cleanedAt: null,
-  }).onConflict('workflowId').merge();
+  }).onConflict('workflowId').merge({
+    action: request.action, actorId: request.actor.id, actorName: request.actor.name, reason: request.reason,
+    batchId: request.batchId ?? null, requestedAt: new Date(),
+    cleanedAt: db.raw("CASE WHEN workflow_stop_requests.action = 'cancel' AND excluded.action = 'cancel' THEN workflow_stop_requests.cleaned_at END"),
+  });
 }
 
 /** The stop request of a workflow, or null when nobody asked through the console. */

@@ -18,6 +18,7 @@ import { multipartClient, SAMPLE_EDOC } from '../helpers/multipart';
 import { approvedProvider, insertDraftOffer } from '../helpers/providers';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { checkConsistency } from '../../api/services/consistency';
+import { recordStopRequest } from '../../lib/workflow-stops';
 
 // Console cancel and terminate, one workflow and in a batch, close what the workflow holds (issue 11): the case
 // (reason closed_by_agency, the administrator and the reason recorded), its open task, the earmark and places of
@@ -378,4 +379,17 @@ test.serial('after every stop above, cancel or terminate, one at a time or in a 
   const report = await checkConsistency({ db: stack.db, temporal: stack.apiDeps.temporal, taskQueue: stack.taskQueue }, { settleMs: 0 });
   t.deepEqual(report.violations.map((v) => `${v.rule} ${v.subject.kind} ${v.subject.id}`), []);
   t.true(report.counts.cases >= 6);
+});
+
+test.serial('a cancel repeated while the first is carried out keeps the cleanup recorded; a terminate after it asks for the cleanup again', async (t) => {
+  const workflowId = `learner-journey:${randomUUID()}`;
+  const actor = { id: randomUUID(), name: 'Andris Priede' };
+  const cleanedAt = async () => (await stack.db('workflowStopRequests').where({ workflowId }).first()).cleanedAt as Date | null;
+  await recordStopRequest(stack.db, { workflowId, action: 'cancel', actor, reason: 'first' });
+  // The workflow's own cleanup (activities/workflow-stop.ts) marks the request done; the workflow has not closed yet.
+  await stack.db('workflowStopRequests').where({ workflowId }).update({ cleanedAt: new Date() });
+  await recordStopRequest(stack.db, { workflowId, action: 'cancel', actor, reason: 'second' });
+  t.not(await cleanedAt(), null, 'the workflow cleans up once; its mark stays');
+  await recordStopRequest(stack.db, { workflowId, action: 'terminate', actor, reason: 'third' });
+  t.is(await cleanedAt(), null, 'a terminate runs the cleanup again, which sets the mark');
 });
