@@ -30,7 +30,11 @@ export function sessionMiddleware(db: Knex, timeouts: SessionTimeouts) {
       if (resolved && 'session' in resolved) ctx.state.session = resolved.session;
       else {
         if (resolved) ctx.state.sessionEnded = resolved.ended;
-        if (!bearer && cookie) ctx.cookies.set(SESSION_COOKIE, null);
+        if (!bearer && cookie) {
+          ctx.cookies.set(SESSION_COOKIE, null);
+          // The forms of this answer must not be bound to the cookie being cleared (api/middleware/csrf.ts).
+          ctx.state.deadSessionCookie = true;
+        }
       }
     }
     return next();

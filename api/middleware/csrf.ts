@@ -56,7 +56,9 @@ export function formTokenMiddleware(tokens: FormTokens, opts: { secure: boolean 
     ctx.state.formTokens = {
       /** The token the request's cookies call for, or null when it has neither cookie (check only: issues nothing). */
       expected(): string | null {
-        const session = ctx.cookies.get(SESSION_COOKIE);
+        // A cookie whose session has ended is cleared by this answer (middleware/auth.ts): its forms get a
+        // pre-session token instead, or the login page opened after a session ended could not log in.
+        const session = ctx.state.deadSessionCookie ? undefined : ctx.cookies.get(SESSION_COOKIE);
         if (session) return tokens.tokenFor('session', session);
         const pre = ctx.cookies.get(PRE_SESSION_COOKIE);
         return pre ? tokens.tokenFor('pre-session', pre) : null;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import { FUZZ_ROLES, sessionFor, type FuzzRole } from '../../dev/fuzz/logins';
 import { assertError, formTokenOf, httpClient, type Answer } from '../helpers/http';
@@ -204,6 +204,25 @@ test.serial('login CSRF is refused: a login form needs the token of the visitor\
   const fresh = await formTokenOf(stack.appUrl);
   t.not(fresh.token, after.token);
   t.is((await call('POST', '/staff/login', { html: true, form: { ...credentials, _csrf: after.token }, headers: { cookie: fresh.cookie } })).status, 403);
+});
+
+test.serial('the login page opened with a session cookie that has ended gives a form that logs in', async (t) => {
+  const ended = (await stack.db('sessions').insert({
+    tokenHash: createHash('sha256').update('an-ended-token').digest('hex'), role: 'staff', subject: 'x', name: 'x',
+    idleExpiresAt: new Date(Date.now() + 60_000), expiresAt: new Date(Date.now() + 60_000), endedAt: new Date(), endedReason: 'logout',
+  }).returning('id'))[0];
+  t.truthy(ended);
+  // As a browser: the page with the dead cookie (which the answer clears), then the post with the cookies it holds.
+  const page = await fetch(`${stack.appUrl}/staff/login`, { headers: { accept: 'text/html', cookie: 'ila_session=an-ended-token' } });
+  const token = /name="_csrf" value="([^"]*)"/.exec(await page.text())![1]!;
+  const setCookies = page.headers.getSetCookie();
+  t.true(setCookies.some((c) => c.startsWith('ila_session=;')), 'the dead cookie is cleared');
+  const presession = setCookies.map((c) => c.split(';')[0]!).find((c) => c.startsWith('ila_presession='));
+  t.truthy(presession, 'the form is bound to a new pre-session cookie');
+  const login = await call('POST', '/staff/login', {
+    html: true, form: { username: 'staff', password: 'Agentura#2026', _csrf: token }, headers: { cookie: presession!, origin: stack.appUrl },
+  });
+  t.is(login.status, 302, login.text);
 });
 
 test.serial('a plain cross-site form cannot reach the JSON API: only application/json is taken (415), and an upload sent with the cookie needs the token', async (t) => {
