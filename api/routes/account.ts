@@ -12,6 +12,7 @@ import {
   confirmEnrolment, confirmSession, recoveryCodesLeft, startEnrolment, RECOVERY_CODE_COUNT,
 } from '../services/second-factor';
 import { text } from '../text-input';
+import { parseOr400 } from '../validation';
 import type { ApiRegistry } from './define';
 import { safeNext } from './auth';
 
@@ -99,7 +100,7 @@ export function accountRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     tag: 'account', roles: [...SESSION_LIST_ROLES], params: sessionParams,
     responses: { 302: { description: 'Back to the sessions page', redirect: true }, 404: { description: 'Not a session of yours' }, 409: { description: 'The session you are using' } },
   }, async (ctx) => {
-    const { sessionId } = sessionParams.parse(ctx.params);
+    const { sessionId } = parseOr400(sessionParams, ctx.params, 'params');
     await endOther(ctx, sessionId);
     ctx.redirect('/account/sessions?ended=1');
   });
@@ -121,7 +122,10 @@ export function accountRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     method: 'post', path: SECOND_FACTOR_PAGE,
     summary: 'Confirm the set-up (or this session) with a code from the app; a set-up shows the recovery codes once',
     tag: 'account', roles: [...SECOND_FACTOR_ROLES], beforeSecondFactor: true, form: codeForm, formPage: true,
-    responses: { 200: { description: 'Set up: the recovery codes, shown once' }, 302: { description: 'Session confirmed: on to the page asked for', redirect: true }, 400: { description: 'The code is missing or not valid: the page again' } },
+    responses: {
+      200: { description: 'Set up: the recovery codes, shown once' }, 302: { description: 'Session confirmed: on to the page asked for', redirect: true }, 400: { description: 'The code is missing or not valid: the page again' },
+      429: { description: 'Five wrong codes in a row: code checks stop for 15 minutes (Retry-After)' },
+    },
   }, async (ctx) => {
     const session = currentSession(ctx);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
@@ -175,7 +179,10 @@ export function accountRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     method: 'post', path: '/api/account/second-factor/confirm',
     summary: 'Confirm this session with a code (a session started before the second factor was set up, or before the user became administrator)',
     tag: 'account', roles: [...SECOND_FACTOR_ROLES], beforeSecondFactor: true, body: codeSchema,
-    responses: { 204: { description: 'Confirmed' }, 400: { description: 'The code is not valid' }, 409: { description: 'No second factor is set up' } },
+    responses: {
+      204: { description: 'Confirmed' }, 400: { description: 'The code is not valid' }, 409: { description: 'No second factor is set up' },
+      429: { description: 'Five wrong codes in a row: code checks stop for 15 minutes (Retry-After)' },
+    },
   }, async (ctx, { body }) => {
     const session = currentSession(ctx);
     if (!session.secondFactorEnrolled) throw new HttpError(409, 'second_factor_not_enrolled', 'Set up the second factor first');

@@ -136,7 +136,10 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
   api.page(router, {
     method: 'post', path: '/staff/login/code', summary: 'The login\'s second step: the code from the authenticator app, or a recovery code', tag: 'auth', roles: 'public',
     form: loginCodeForm,
-    responses: { 302: { description: 'Logged in: to the page asked for', redirect: true }, 401: { description: 'Wrong, used or expired code, or the first step expired: the form again' } },
+    responses: {
+      302: { description: 'Logged in: to the page asked for', redirect: true }, 401: { description: 'Wrong, used or expired code, or the first step expired: the form again' },
+      429: { description: 'Five wrong codes in a row: code checks stop for 15 minutes (Retry-After)' },
+    },
   }, async (ctx) => {
     const body = (ctx.request.body ?? {}) as Record<string, string>;
     const ticket = await deps.tokens.verifyValue(typeof body.ticket === 'string' ? body.ticket : '');
