@@ -164,14 +164,17 @@ export async function startTestStack(opts: {
     apiDeps,
     /**
      * Serves a second API on a free port with some dependencies replaced: a database or Temporal reached through a
-     * proxy a test can break, or a task queue no worker polls (its workflows are terminated at stop()).
+     * proxy a test can break, or a task queue no worker polls (its workflows are terminated at stop()). Its public
+     * address is its own unless overridden, so a browser's form posts to it count as same-site.
      */
     async serveApi(overrides: Partial<ApiDeps>): Promise<{ url: string }> {
-      const extra = http.createServer(createApp({ ...apiDeps, ...overrides }).callback());
+      const extra = http.createServer();
       await new Promise<void>((resolve) => extra.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(extra.address() as AddressInfo).port}`;
+      extra.on('request', createApp({ ...apiDeps, publicUrl: url, ...overrides }).callback());
       extraServers.push(extra);
       if (overrides.taskQueue) extraQueues.push(overrides.taskQueue);
-      return { url: `http://127.0.0.1:${(extra.address() as AddressInfo).port}` };
+      return { url };
     },
     /** A bearer token of a real session row (see signIn above). */
     signIn,
