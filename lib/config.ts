@@ -27,9 +27,9 @@ export interface Config {
   sso: { issuer: string; clientId: string; clientSecret: string };
   publicUrl: string;
   port: number;
-  /** Signs session tokens (SESSION_SECRET). */
+  /** The server's own key (SESSION_SECRET): form tokens, short signed values (sign-on state, login step), sealed second-factor secrets. */
   sessionSecret: string;
-  /** Signs the links sent by e-mail (LINK_SECRET): a key of its own, so a leaked link key cannot sign a session. */
+  /** Signs the links sent by e-mail (LINK_SECRET): a key of its own, so a leaked link key reveals nothing else. */
   linkSecret: string;
   /** The API's Prometheus endpoint: a listener of its own, off the public port (METRICS_HOST, METRICS_PORT). */
   metrics: { host: string; port: number };
