@@ -25,6 +25,12 @@ export function errorsByField(problems: WordedProblem[], lang: 'lv' | 'en'): Rec
   return errors;
 }
 
+/** The named text fields of a page's form body (which also carries the language switch, the form token and such). */
+export function formFields(body: unknown, fields: readonly string[]): Record<string, string> {
+  const form = (body ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(fields.filter((f) => typeof form[f] === 'string').map((f) => [f, form[f] as string]));
+}
+
 /** Parses input against a schema or throws a 400 naming each field and the rule it broke. */
 export function parseOr400<T>(schema: z.ZodType<T>, input: unknown, where: 'body' | 'query' | 'params'): T {
   const result = schema.safeParse(input);

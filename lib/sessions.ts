@@ -104,9 +104,9 @@ interface SessionRow {
 /**
  * The session behind a token, read in one query with the user's row (or the coordinator's grant); a session found
  * expired, idle, or whose person lost the right to it, is ended here. Moves the idle end on when the session was
- * last seen more than touchEveryMs ago (or always, when `keepAlive`).
+ * last seen more than touchEveryMs ago.
  */
-export async function resolveSession(db: Knex, timeouts: SessionTimeouts, token: string, opts: { now?: Date; keepAlive?: boolean } = {}): Promise<Resolved> {
+export async function resolveSession(db: Knex, timeouts: SessionTimeouts, token: string, opts: { now?: Date } = {}): Promise<Resolved> {
   const now = opts.now ?? new Date();
   const today = rigaDate(now);
   const row = await db('sessions as s').leftJoin('users as u', 'u.id', 's.userId').where('s.tokenHash', hashSessionToken(token))
@@ -129,11 +129,8 @@ export async function resolveSession(db: Knex, timeouts: SessionTimeouts, token:
   }
   // A password user's role, name and provider are read from the user row now, not from when they logged in.
   const role = row.userId ? row.userRole! : row.role;
-  let idleExpiresAt = row.idleExpiresAt;
-  if (opts.keepAlive || now.getTime() - row.lastSeenAt.getTime() >= timeouts.touchEveryMs) {
-    idleExpiresAt = new Date(Math.min(now.getTime() + timeouts.idleMs[role], row.expiresAt.getTime()));
-    await db('sessions').where({ id: row.id }).whereNull('endedAt').update({ lastSeenAt: now, idleExpiresAt });
-  }
+  const idleExpiresAt = now.getTime() - row.lastSeenAt.getTime() >= timeouts.touchEveryMs
+    ? await touchSession(db, timeouts, { id: row.id, role, expiresAt: row.expiresAt }, now) : row.idleExpiresAt;
   return {
     session: {
       id: row.id, role, subject: row.subject, name: row.userId ? row.displayName! : row.name, userId: row.userId,
@@ -141,6 +138,13 @@ export async function resolveSession(db: Knex, timeouts: SessionTimeouts, token:
       secondFactorAt: row.secondFactorAt, secondFactorEnrolled: row.totpEnrolledAt !== null, idleExpiresAt, expiresAt: row.expiresAt,
     },
   };
+}
+
+/** Moves a live session's idle end on from now (never past its absolute end); returns the new idle end. */
+export async function touchSession(db: Knex, timeouts: SessionTimeouts, session: Pick<Session, 'id' | 'role' | 'expiresAt'>, now = new Date()): Promise<Date> {
+  const idleExpiresAt = new Date(Math.min(now.getTime() + timeouts.idleMs[session.role], session.expiresAt.getTime()));
+  await db('sessions').where({ id: session.id }).whereNull('endedAt').update({ lastSeenAt: now, idleExpiresAt });
+  return idleExpiresAt;
 }
 
 /** Ends one session (no-op when it has ended already); returns whether it was live. */

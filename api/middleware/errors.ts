@@ -4,6 +4,18 @@ import { RETRY_AFTER_SECONDS, unreachableDependency, type Dependency } from '../
 import { HttpError, type ErrorBody } from '../errors';
 
 /**
+ * Sets the status of a refusal and, for one that holds only for now, when to try again: a 503 after
+ * RETRY_AFTER_SECONDS, a 429 (throttled, api/throttle.ts, or too many second-factor codes) after the seconds its
+ * details name. Used here and by the pages that show their form again with a refusal.
+ */
+export function refusalStatus(ctx: Context, err: HttpError): void {
+  ctx.status = err.status;
+  if (err.status === 503) ctx.set('retry-after', String(RETRY_AFTER_SECONDS));
+  const retryAfter = (err.details[0] as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  if (err.status === 429 && typeof retryAfter === 'number') ctx.set('retry-after', String(retryAfter));
+}
+
+/**
  * The first middleware: turns every failure into the uniform error body (JSON for the API, a page for the web).
  * Stack traces go to the log only.
  */
@@ -27,11 +39,7 @@ export function errorMiddleware() {
       }
       else if (known.status >= 500) ctx.state.log?.error('request failed', { err, path: ctx.path });
       const body: ErrorBody = { error: { code: known.code, message: known.message, details: known.details } };
-      ctx.status = known.status;
-      if (known.status === 503) ctx.set('retry-after', String(RETRY_AFTER_SECONDS));
-      // A refusal for now (429: throttled, api/throttle.ts, or too many second-factor codes) says when to try again.
-      const retryAfter = (known.details[0] as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
-      if (known.status === 429 && typeof retryAfter === 'number') ctx.set('retry-after', String(retryAfter));
+      refusalStatus(ctx, known);
       if (wantsHtml(ctx) && typeof ctx.state.renderError === 'function') {
         await ctx.state.renderError(known);
       } else {

@@ -6,9 +6,10 @@ import type { ApiDeps } from '../deps';
 import { HttpError, type WordedProblem } from '../errors';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
+import { refusalStatus } from '../middleware/errors';
 import { changePassword, requestPasswordReset, resetPassword, userOfResetLink } from '../services/account-passwords';
 import { text } from '../text-input';
-import { errorsByField, fieldProblems } from '../validation';
+import { errorsByField, fieldProblems, formFields } from '../validation';
 import type { ApiRegistry } from './define';
 
 const required = () => text().min(1, { message: 'is required' }).max(200, { message: 'is too long' });
@@ -19,10 +20,9 @@ const PASSWORD_ROLES = ['staff', 'admin', 'provider'] as const;
 
 const RESET_REQUESTED = 'If an account with this username or e-mail address exists, we have sent a link to its e-mail address. The link is valid for one hour.';
 
-/** Only the named fields of a form (a page form also carries the language switch and such). */
+/** The named fields of a form, each '' when not sent, so the schema says "is required" for a missing one. */
 function pick(body: unknown, fields: readonly string[]): Record<string, string> {
-  const form = (body ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(fields.map((f) => [f, typeof form[f] === 'string' ? form[f] as string : '']));
+  return { ...Object.fromEntries(fields.map((f) => [f, ''])), ...formFields(body, fields) };
 }
 
 /** Password change (logged in) and reset by an e-mailed link (the login page's "forgot password"). */
@@ -136,8 +136,7 @@ export function passwordRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
     responses: { 200: { description: 'The page' }, 400: { description: 'The link is not valid: a page saying so' }, 410: { description: 'The link has expired or was used: a page saying so' } },
   }, async (ctx) => {
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
-    // The link's token must not be kept by caches or sent on as a Referer.
-    ctx.set('cache-control', 'no-store');
+    // The link's token must not be sent on as a Referer (no answer is cached: middleware/privacy-headers.ts).
     ctx.set('referrer-policy', 'no-referrer');
     try {
       await userOfResetLink(deps, token);
@@ -160,7 +159,6 @@ export function passwordRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
     },
   }, async (ctx) => {
     const form = pick(ctx.request.body, ['token', 'password', 'passwordRepeat']);
-    ctx.set('cache-control', 'no-store');
     const parsed = resetSchema.safeParse(form);
     try {
       if (!parsed.success) throw new HttpError(400, 'invalid_request', 'Invalid form', fieldProblems(parsed.error));
@@ -181,9 +179,7 @@ export function passwordRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
 /** Whether a page shows the form again for this error (400 or 429), setting the status and Retry-After. */
 function refused(ctx: Context, err: unknown): err is HttpError {
   if (!(err instanceof HttpError) || ![400, 429].includes(err.status)) return false;
-  ctx.status = err.status;
-  const retryAfter = (err.details[0] as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
-  if (err.status === 429 && retryAfter) ctx.set('retry-after', String(retryAfter));
+  refusalStatus(ctx, err);
   return true;
 }
 

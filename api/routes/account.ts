@@ -1,11 +1,11 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { endSession, liveSessionsOf, resolveSession, SESSION_TIMEOUTS, type Session } from '../../lib/sessions';
+import { endSession, liveSessionsOf, SESSION_TIMEOUTS, touchSession, type Session } from '../../lib/sessions';
 import type { Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
-import { currentSession, SECOND_FACTOR_PAGE, SESSION_COOKIE } from '../middleware/auth';
+import { currentSession, SECOND_FACTOR_PAGE } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { auditUserAction } from '../services/audit';
 import {
@@ -44,11 +44,10 @@ export function accountRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     tag: 'auth', roles: [...ALL_ROLES], beforeSecondFactor: true,
     responses: { 200: { description: 'The session\'s new idle end and its absolute end', schema: z.object({ idleExpiresAt: z.string(), expiresAt: z.string() }) } },
   }, async (ctx) => {
-    const token = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1] ?? ctx.cookies.get(SESSION_COOKIE) ?? '';
-    const resolved = await resolveSession(deps.db, timeouts, token, { keepAlive: true });
-    if (!resolved || !('session' in resolved)) throw new HttpError(401, 'session_ended', 'Your session has ended; log in again');
-    ctx.set('cache-control', 'no-store');
-    ctx.body = { idleExpiresAt: resolved.session.idleExpiresAt.toISOString(), expiresAt: resolved.session.expiresAt.toISOString() };
+    // The guard has resolved the live session already; this only moves its idle end on.
+    const session = currentSession(ctx);
+    const idleExpiresAt = await touchSession(deps.db, timeouts, session);
+    ctx.body = { idleExpiresAt: idleExpiresAt.toISOString(), expiresAt: session.expiresAt.toISOString() };
   });
 
   // ----- sessions -----
@@ -59,7 +58,6 @@ export function accountRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
   }, async (ctx) => {
     const session = currentSession(ctx);
     const sessions = await liveSessionsOf(deps.db, session.userId!, session.id);
-    ctx.set('cache-control', 'no-store');
     renderPage(ctx, renderer, 'account-sessions', 'account.sessions.title', {
       sessions, ended: ctx.query.ended === '1',
       secondFactor: session.role === 'provider' ? null : { enrolled: session.secondFactorEnrolled, codesLeft: session.secondFactorEnrolled ? await recoveryCodesLeft(deps, session.userId!) : 0 },
@@ -73,7 +71,6 @@ export function accountRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
   }, async (ctx) => {
     const session = currentSession(ctx);
     const sessions = await liveSessionsOf(deps.db, session.userId!, session.id);
-    ctx.set('cache-control', 'no-store');
     ctx.body = { sessions: sessions.map((s) => ({ ...s, createdAt: s.createdAt.toISOString(), lastSeenAt: s.lastSeenAt.toISOString() })) };
   });
 
@@ -114,7 +111,6 @@ export function accountRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     responses: { 200: { description: 'The page' } },
   }, async (ctx) => {
     const session = currentSession(ctx);
-    ctx.set('cache-control', 'no-store');
     renderPage(ctx, renderer, 'second-factor', 'secondFactor.title', await secondFactorView(session, safeNext(ctx.query.next, '')));
   });
 
@@ -131,7 +127,6 @@ export function accountRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const next = safeNext(body.next, session.role === 'admin' ? '/admin/stuck' : '/staff/tasks');
     const code = typeof body.code === 'string' ? body.code.trim() : '';
-    ctx.set('cache-control', 'no-store');
     try {
       if (code === '' || code.length > 40) throw new HttpError(400, 'invalid_request', 'Invalid body: code: is required');
       if (session.secondFactorEnrolled) {
@@ -155,7 +150,6 @@ export function accountRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     responses: { 200: { description: 'The secret to enter in the app', schema: z.object({ secret: z.string(), uri: z.string() }) }, 409: { description: 'A second factor is set up already' } },
   }, async (ctx) => {
     const { secret, uri } = await startEnrolment(deps, currentSession(ctx).userId!);
-    ctx.set('cache-control', 'no-store');
     ctx.body = { secret, uri };
   });
 
@@ -170,7 +164,6 @@ export function accountRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
   }, async (ctx, { body }) => {
     const session = currentSession(ctx);
     const recoveryCodes = await confirmEnrolment(deps, session.userId!, session.id, body.code);
-    ctx.set('cache-control', 'no-store');
     ctx.status = 201;
     ctx.body = { recoveryCodes };
   });

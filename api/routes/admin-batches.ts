@@ -143,7 +143,6 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
     summary: 'Each process\'s and service\'s health: API, workers (Temporal\'s pollers of the task queue), Temporal, PostgreSQL, SMTP, each registry',
     responses: { 200: { description: 'One line per process or service, and the registries by their recent calls', schema: systemHealthSchema } },
   }, async (ctx) => {
-    ctx.set('cache-control', 'no-store');
     ctx.body = await systemHealth(deps);
   });
 

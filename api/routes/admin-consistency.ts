@@ -53,7 +53,6 @@ export function adminConsistencyRoutes(deps: ApiDeps, api: ApiRegistry, renderer
     summary: 'The consistency check: open cases and running workflows, earmarks and balances, e-mails per step, open tasks, reservations, stop clean-ups',
     responses: { 200: { description: 'What was examined and every violation, with its link and repair', schema: reportSchema } },
   }, async (ctx) => {
-    ctx.set('cache-control', 'no-store');
     ctx.body = await checkConsistency(scope);
   });
 

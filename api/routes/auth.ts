@@ -10,6 +10,7 @@ import { text } from '../text-input';
 import { HttpError } from '../errors';
 import { SESSION_COOKIE } from '../middleware/auth';
 import { renderPage } from '../pages';
+import { refusalStatus } from '../middleware/errors';
 import { loginSchema } from '../schemas';
 import { activeGrants } from '../services/coordinator';
 import { logIn } from '../services/login';
@@ -109,8 +110,7 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     } catch (err) {
       const throttled = err instanceof HttpError ? throttledWords(err, ctx.state.lang as 'lv' | 'en') : null;
       if (!throttled || !(err instanceof HttpError)) throw err;
-      ctx.status = 429;
-      ctx.set('retry-after', String((err.details[0] as { retryAfterSeconds: number }).retryAfterSeconds));
+      refusalStatus(ctx, err);
       renderPage(ctx, renderer, 'staff-login', 'login.title', { throttled, username: body.username, next: safeNext(body.next, '') });
       return;
     }
@@ -125,7 +125,6 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     if (user.totpEnrolledAt) {
       // The password was right; the second step asks for the code. The signed ticket carries who, for 5 minutes.
       const ticket = await deps.tokens.signValue({ purpose: SECOND_STEP, userId: user.id, next }, 5);
-      ctx.set('cache-control', 'no-store');
       renderPage(ctx, renderer, 'login-code', 'secondFactor.login.title', { ticket });
       return;
     }

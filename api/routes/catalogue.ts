@@ -115,7 +115,6 @@ export function catalogueRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
     // The Apply forms are the learner's own (POST /learner/journeys/:caseId/applications), as on /offers: shown to
     // a learner whose open journey in the offer's programme takes an application, while the window is open.
     const caseId = session?.role === 'learner' && windowOpen ? (await applyingCases(deps, session)).get(offer.programme) ?? null : null;
-    if (caseId) ctx.set('cache-control', 'no-store');
     const number = new Intl.NumberFormat(lang === 'lv' ? 'lv-LV' : 'en-GB', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
     const stars = (v: number | null) => (v === null ? '–' : number.format(v));
     const pick = (text: { lv: string | null; en: string | null }) => text[lang] ?? text[lang === 'lv' ? 'en' : 'lv'];

@@ -53,7 +53,6 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
       ctx.redirect(session.role === 'learner' ? next : '/learner');
       return;
     }
-    ctx.set('cache-control', 'no-store');
     renderPage(ctx, renderer, 'role-choice', 'role.choose', {
       next, grants, current: session.role === 'coordinator' ? session.municipality : null, isLearner: session.role === 'learner',
     });
@@ -225,7 +224,6 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
     const offers = applying.length > 0 ? (await listOffers(deps, { page: 1 })).offers : [];
     const choicesFor = (programme: string) => offers.filter((o) => o.programme === programme).flatMap((o) =>
       o.groups.filter((g) => g.freePlaces > 0).map((g) => ({ value: `${o.offerId}:${g.groupId}`, label: `${o.title[lang]} — ${g.place}, ${g.startsOn}` })));
-    ctx.set('cache-control', 'no-store');
     renderPage(ctx, renderer, 'coordinator-home', 'coordinator.title', {
       municipality: session.municipality,
       notice: noticeText(lang, ctx.query.notice, ctx.query.reason),

@@ -41,8 +41,6 @@ export async function journeyPage(ctx: Context, deps: ApiDeps, renderer: Rendere
   // While the system itself is working (registry check), the page refreshes so the learner sees the outcome.
   const systemWorking = journey.stage === 'registered' || journey.stage === 'checking_eligibility';
   const app = study.application;
-  // Personal data, and forms whose request ids must not come back from the browser's history.
-  ctx.set('cache-control', 'no-store');
   const errors = state.errors ?? {};
   const form = state.form ?? {};
   renderPage(ctx, renderer, 'journey', 'journey.title', {

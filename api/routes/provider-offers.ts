@@ -22,7 +22,7 @@ import {
   withdrawOffer, type OfferDetail,
 } from '../services/provider-offers';
 import { uploadProblem, type WordedProblem } from '../services/provider-registration';
-import { errorsByField, fieldProblems } from '../validation';
+import { errorsByField, fieldProblems, formFields } from '../validation';
 import type { ApiRegistry } from './define';
 import { isUuid } from '../../domain/uuid';
 
@@ -146,7 +146,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     form: createOfferSchema, formPage: true,
     responses: { 302: { description: 'To the new draft', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'The call is not taking offers: the form again, saying so' } },
   }, async (ctx) => {
-    const form = pick(ctx.request.body, ['callId', 'titleLv', 'titleEn', 'requestId']);
+    const form = formFields(ctx.request.body, ['callId', 'titleLv', 'titleEn', 'requestId']);
     const parsed = createOfferSchema.safeParse(form);
     if (!parsed.success) {
       ctx.status = 400;
@@ -179,7 +179,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     responses: { 302: { description: 'To the offer', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'The offer is submitted and cannot be edited: the form again, saying so' } },
   }, async (ctx) => {
     const offerId = offerIdOf(ctx);
-    const form = pick(ctx.request.body, [...OFFER_FORM_FIELDS, 'statedCost', ...Array.from({ length: MAX_PLACES }, (_, i) => `place_${i}`)]);
+    const form = formFields(ctx.request.body, [...OFFER_FORM_FIELDS, 'statedCost', ...Array.from({ length: MAX_PLACES }, (_, i) => `place_${i}`)]);
     const { input, problems } = offerInputFromForm(form);
     const parsed = offerFieldsSchema.safeParse(input);
     const all: WordedProblem[] = [...problems, ...(parsed.success ? [] : fieldProblems(parsed.error).map(placeField))];
@@ -261,7 +261,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     responses: { 302: { description: 'To the offer', redirect: true }, 400: { description: 'The group form again, each problem next to its field' }, 409: { description: 'The offer is not published: the offer page, saying so' } },
   }, async (ctx) => {
     const offerId = offerIdOf(ctx);
-    const groupForm = pick(ctx.request.body, ['place', 'startsOn', 'endsOn', 'schedule', 'capacity', 'requestId']);
+    const groupForm = formFields(ctx.request.body, ['place', 'startsOn', 'endsOn', 'schedule', 'capacity', 'requestId']);
     const parsed = offerGroupSchema.safeParse(groupForm);
     try {
       if (!parsed.success) throw new HttpError(400, 'invalid_request', 'Invalid body', fieldProblems(parsed.error));
@@ -298,7 +298,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   /** Submit or withdraw from the page: a redirect with a status, or the page again with the refusal or the problems. */
   async function offerAction(ctx: Context, done: (typeof DONE)[number], act: (offerId: string, requestId?: string) => Promise<unknown>) {
     const offerId = offerIdOf(ctx);
-    const parsed = offerActionSchema.safeParse(pick(ctx.request.body, ['requestId']));
+    const parsed = offerActionSchema.safeParse(formFields(ctx.request.body, ['requestId']));
     try {
       await act(offerId, parsed.success ? parsed.data.requestId : undefined);
     } catch (err) {
@@ -342,7 +342,6 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     const errors = { ...problemErrors, ...(extra.errors ?? {}) };
     const placeCount = Math.min(MAX_PLACES, Math.max(offer.fields.places.length + 2, Object.keys(form).filter((k) => k.startsWith('place_')).length));
     const stated = offer.fields.statedCostCents;
-    ctx.set('cache-control', 'no-store');
     renderPage(ctx, renderer, 'provider-offer', 'providerOffers.edit.title', {
       offer, titleText: offer.title[l], callTitleText: offer.callTitle?.[l] ?? '', form, errors,
       isAdmin: session.providerRole === 'admin', requestId: randomUUID(),
@@ -366,11 +365,6 @@ function offerIdOf(ctx: Context): string {
   const parsed = offerParams.safeParse({ offerId: ctx.params.offerId });
   if (!parsed.success) throw new HttpError(404, 'offer_not_found', 'You have no offer with this id');
   return parsed.data.offerId;
-}
-
-function pick(body: unknown, fields: readonly string[]): Record<string, string> {
-  const form = (body ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(fields.filter((f) => typeof form[f] === 'string').map((f) => [f, form[f] as string]));
 }
 
 /** 'places.1.address' (the schema's path) → 'places[1]', the name the workflow's checks use too. */

@@ -8,23 +8,18 @@ import { text } from '../text-input';
 import { currentSession } from '../middleware/auth';
 import { uploadFailure } from '../middleware/upload';
 import { renderPage } from '../pages';
+import { refusalStatus } from '../middleware/errors';
 import { providerRegistrationSchema, providerStaffRegistrationSchema, staffDecisionSchema, staffParams } from '../provider-schemas';
 import {
   confirmProviderEmail, decideProviderStaff, providerOfConfirmLink, invalid, listProviderStaff, passwordProblems, registerProvider, registerProviderStaff,
   registrationProblems, uploadProblem, type WordedProblem,
 } from '../services/provider-registration';
-import { errorsByField, fieldProblems } from '../validation';
+import { errorsByField, fieldProblems, formFields } from '../validation';
 import type { ApiRegistry } from './define';
 
 const REGISTRATION_FIELDS = ['institutionName', 'companyRegistrationNumber', 'educationRegistrationNumber', 'firstName', 'lastName', 'email', 'password', 'passwordRepeat', 'language'] as const;
 const STAFF_FIELDS = ['firstName', 'lastName', 'companyRegistrationNumber', 'email', 'password', 'passwordRepeat'] as const;
 const staffView = z.object({ id: z.uuid(), name: z.string(), email: z.string().nullable(), providerRole: z.string().nullable(), status: z.string(), createdAt: z.string() });
-
-/** Only the named fields of a form (a page form also carries the language switch and such). */
-function pick(body: unknown, fields: readonly string[]): Record<string, string> {
-  const form = (body ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(fields.filter((f) => typeof form[f] === 'string').map((f) => [f, form[f] as string]));
-}
 
 /** Provider registration: the form, e-mail confirmation, staff of a provider and their approval. */
 export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
@@ -110,7 +105,7 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
     multipart: { fields: providerRegistrationSchema, files: [{ name: 'declaration', description: 'The signed declaration: PDF or e-signed .edoc/.asice, at most 10 MB' }] },
     responses: { 302: { description: 'To the page saying a confirmation link was sent', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'Already registered: the form again, naming the field' }, 413: { description: 'The declaration is larger than 10 MB: the form again, saying so' }, 415: { description: 'A part in a charset other than UTF-8: the form again, saying so' }, 429: { description: 'Throttled (registrations from this address, e-mails to this address, holds of this company number): the form again, saying when to try again (Retry-After)' } },
   }, async (ctx) => {
-    const form = pick(ctx.request.body, REGISTRATION_FIELDS);
+    const form = formFields(ctx.request.body, REGISTRATION_FIELDS);
     const failed = uploadFailure(ctx);
     const { data, problems } = registrationProblems(providerRegistrationSchema, form, declarationOf(ctx));
     const all = failed ? [...problems.filter((p) => p.field !== 'declaration'), uploadProblem(failed)] : problems;
@@ -123,7 +118,7 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
       await registerProvider(deps, data, declarationOf(ctx)!, ctx.ip);
     } catch (err) {
       if (!(err instanceof HttpError) || ![400, 409, 429].includes(err.status)) throw err;
-      refusedForm(ctx, err);
+      refusalStatus(ctx, err);
       registrationPage(ctx, { form, errors: errorsByField(err.details as WordedProblem[], ctx.state.lang as PageLanguage) });
       return;
     }
@@ -156,7 +151,7 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
     form: z.object({ token: text().max(2000) }),
     responses: { 200: { description: 'Confirmed (or already confirmed)' }, 400: { description: 'The link is not valid' }, 409: { description: 'The registration cannot be confirmed any more' }, 410: { description: 'The link or the registration has expired' } },
   }, async (ctx) => {
-    const token = pick(ctx.request.body, ['token']).token ?? '';
+    const token = formFields(ctx.request.body, ['token']).token ?? '';
     await confirmationPage(ctx, async () => ({ outcome: (await confirmProviderEmail(deps, token)).outcome }));
   });
 
@@ -172,13 +167,13 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
     form: providerStaffRegistrationSchema, formPage: true,
     responses: { 302: { description: 'To the page saying the request was sent', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'The e-mail is already registered: the form again, saying so' }, 429: { description: 'Too many requests to join from this address: the form again, saying when to try again (Retry-After)' } },
   }, async (ctx) => {
-    const form = pick(ctx.request.body, STAFF_FIELDS);
+    const form = formFields(ctx.request.body, STAFF_FIELDS);
     const lang = ctx.state.lang as PageLanguage;
     try {
       await registerProviderStaff(deps, staffInput({ ...form, passwordRepeat: form.passwordRepeat ?? '' }), ctx.ip);
     } catch (err) {
       if (!(err instanceof HttpError) || ![400, 409, 429].includes(err.status)) throw err;
-      refusedForm(ctx, err);
+      refusalStatus(ctx, err);
       renderPage(ctx, renderer, 'provider-staff-register', 'providerAccount.staffRegister.title', { form, errors: errorsByField(err.details as WordedProblem[], lang) });
       return;
     }
@@ -206,7 +201,7 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
     responses: { 302: { description: 'To the staff page', redirect: true }, 400: { description: 'The staff page again, saying what is wrong' }, 409: { description: 'Already decided: the staff page, saying so' } },
   }, async (ctx) => {
     const params = staffParams.safeParse(ctx.params);
-    const body = staffDecisionSchema.safeParse(pick(ctx.request.body, ['decision']));
+    const body = staffDecisionSchema.safeParse(formFields(ctx.request.body, ['decision']));
     if (!params.success) throw new HttpError(404, 'user_not_found', 'Your institution has no user with this id');
     if (!body.success) { ctx.status = 400; await staffPage(ctx, { failedId: params.data.userId, formError: fieldProblems(body.error)[0]!.message }); return; }
     try {
@@ -222,7 +217,6 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
 
   /** The confirmation page: the button, the outcome, or why the link does not work (400, 409, 410). */
   async function confirmationPage(ctx: Context, outcomeOf: () => Promise<{ outcome: string; token?: string }>) {
-    ctx.set('cache-control', 'no-store');
     try {
       const { outcome, token } = await outcomeOf();
       renderPage(ctx, renderer, 'provider-confirm', outcome === 'ask' ? 'providerAccount.confirm.title.ask' : 'providerAccount.confirm.title', { outcome, token });
@@ -252,13 +246,6 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
     });
   }
   return router;
-}
-
-/** The status of a form shown again after a refusal; a throttled one also says when to try again. */
-function refusedForm(ctx: Context, err: HttpError): void {
-  ctx.status = err.status;
-  const retryAfter = (err.details[0] as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
-  if (err.status === 429 && retryAfter) ctx.set('retry-after', String(retryAfter));
 }
 
 function declarationOf(ctx: Context) {

@@ -37,7 +37,6 @@ export function publicRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer
       const dependencies = Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, { status: c.status, ms: c.ms }]));
       ctx.status = down ? 503 : 200;
       if (down) ctx.set('retry-after', String(RETRY_AFTER_SECONDS));
-      ctx.set('cache-control', 'no-store');
       ctx.body = { status: down ? 'down' : 'ok', checkedAt: new Date().toISOString(), dependencies };
     });
   }

@@ -106,8 +106,6 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       listOffers(deps, query), listProgrammes(deps),
       session?.role === 'learner' ? applyingCases(deps, currentSession(ctx)) : Promise.resolve(new Map<string, string>()),
     ]);
-    // Back and forward must not bring back a page whose request ids were already used.
-    if (cases.size > 0) ctx.set('cache-control', 'no-store');
     renderPage(ctx, renderer, 'offers', 'offers.title', {
       offers: result.offers.map((o) => ({
         ...o, titleText: o.title[lang], programmeText: o.programmeName[lang],
