@@ -1,7 +1,7 @@
 /**
  * `make test`: starts a throwaway PostgreSQL and an in-memory Temporal dev server, runs typecheck, lint and the
- * ava suite against them, then the bounded fuzz stage (dev/fuzz.ts) with the consistency check at its end, then the
- * short fault drill (dev/drill.ts --short, on a stack of its own), stops everything, and ends with one plain
+ * ava suite against them, then the bounded fuzz stage (dev/fuzz.ts) with the consistency check at its end and, beside
+ * it, the short fault drill (dev/drill.ts --short, on a stack of its own), stops everything, and ends with one plain
  * `N passed, N failed` line for CI.
  */
 import path from 'node:path';
@@ -74,14 +74,15 @@ async function main(): Promise<Counts> {
   // ava can fail without failing a test (no test files, a crashed worker): count that as one failure.
   if (code !== 0 && counts.failed === 0) extraFailures += 1;
 
+  // The short fault drill runs beside the fuzz stage: it has its own stack (its own PostgreSQL and Temporal) and
+  // spends most of its two minutes waiting (calm traffic, a stalled SMTP server, journeys settling), so together
+  // they take about as long as the longer of the two. 20 journeys, the worker killed with kill -9 and the SMTP
+  // server stalling and refusing an address; one item, passed when every target is met.
+  process.stdout.write('\n--- fuzz stage (dev/fuzz.ts; `make fuzz` runs a longer one) and, beside it, the short fault drill (dev/drill.ts --short, lines marked [drill]; `make drill` runs the whole one)\n');
+  const drilling = runCommand('drill', process.execPath, ['--import', 'tsx', 'dev/drill.ts', '--short'], { env: process.env, cwd: root });
   // The fuzz stage counts one item per role fuzzed, one for the processes and one for the consistency check.
-  process.stdout.write('\n--- fuzz stage (dev/fuzz.ts; `make fuzz` runs a longer one)\n');
   const fuzz = await fuzzStage(env);
-
-  // The short fault drill: its own stack (its own PostgreSQL and Temporal), 20 journeys, the worker killed with
-  // kill -9 and the SMTP server stalling and refusing an address; one item, passed when every target is met.
-  process.stdout.write('\n--- short fault drill (dev/drill.ts --short; `make drill` runs the whole one)\n');
-  const drill = await runCommand('drill', process.execPath, ['--import', 'tsx', 'dev/drill.ts', '--short'], { env: process.env, cwd: root, prefix: false });
+  const drill = await drilling;
   process.stdout.write(`--- short fault drill: ${drill === 0 ? 'ok' : `FAILED (exit code ${drill})`}\n`);
   const drillCounts = drill === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
 
