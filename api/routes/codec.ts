@@ -6,6 +6,7 @@ import { translate } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { currentSession } from '../middleware/auth';
+import { MAX_BODY_BYTES } from '../middleware/body';
 import { auditUserAction } from '../services/audit';
 import type { ApiRegistry } from './define';
 
@@ -24,7 +25,8 @@ const ADMIN = ['admin'] as const;
 /** More payloads than any one event or history page carries. */
 const MAX_PAYLOADS = 2_000;
 
-const base64 = z.string().max(4 * 1024 * 1024).regex(/^[A-Za-z0-9+/_-]*={0,2}$/, { message: 'must be base64' });
+// No text may be longer than the whole body may be (api/middleware/body.ts).
+const base64 = z.string().max(MAX_BODY_BYTES).regex(/^[A-Za-z0-9+/_-]*={0,2}$/, { message: 'must be base64' });
 const payloadSchema = z.object({
   metadata: z.record(z.string().max(256), base64).optional(),
   data: base64.optional(),
