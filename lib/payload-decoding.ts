@@ -10,7 +10,9 @@ import type { temporal } from '@temporalio/proto';
  * (lib/failure-converter.ts). The SDK decodes what its handles return, but not these raw answers, so the console,
  * the batch verification and the tests read them through these functions: every payload decrypted, and every
  * failure's message and stack trace put back from its encoded attributes. Payloads that were never encrypted
- * (histories older than encryption) pass unchanged.
+ * (histories older than encryption) pass unchanged. These answers are for display: a payload that cannot be
+ * decrypted (its key already taken out of PAYLOAD_KEYS) stays as Temporal holds it, and its failure reads
+ * "Encoded failure", rather than one such payload taking the whole stuck view down.
  */
 
 type Described = temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse;
@@ -33,9 +35,16 @@ async function decodeInPlace<Root>(
   walk: Parameters<typeof visit<Root, undefined>>[1],
 ): Promise<void> {
   const codecs = converter.payloadCodecs;
+  const readable = async (payload: Payload): Promise<Payload> => {
+    try {
+      return (await decode(codecs, [payload]))[0] as Payload;
+    } catch {
+      return payload;
+    }
+  };
   await visit<Root, undefined>(root, walk, {
-    transformPayload: async (payload) => (await decode(codecs, [payload]))[0] as Payload,
-    transformPayloads: async (payloads) => (await decode(codecs, payloads)) as Payload[],
+    transformPayload: readable,
+    transformPayloads: async (payloads) => Promise.all(payloads.map(readable)),
     // As the SDK's own codec runner: headers and search attributes are never encoded.
     skipHeaders: true,
     skipSearchAttributes: true,
@@ -52,7 +61,7 @@ function restoreFailureMessages(node: unknown, payloadConverter: PayloadConverte
   seen.add(node);
   const failure = node as { encodedAttributes?: Payload | null; message?: string | null; stackTrace?: string | null };
   if (failure.encodedAttributes?.metadata) {
-    const attrs = payloadConverter.fromPayload<unknown>(failure.encodedAttributes);
+    const attrs = readAttributes(payloadConverter, failure.encodedAttributes);
     if (attrs !== null && typeof attrs === 'object') {
       const { message, stack_trace: stackTrace } = attrs as { message?: unknown; stack_trace?: unknown };
       if (typeof message === 'string') failure.message = message;
@@ -60,4 +69,13 @@ function restoreFailureMessages(node: unknown, payloadConverter: PayloadConverte
     }
   }
   for (const value of Object.values(node)) restoreFailureMessages(value, payloadConverter, seen);
+}
+
+// The encoded attributes as the failure converter wrote them, or null when they are still encrypted (no key).
+function readAttributes(payloadConverter: PayloadConverter, payload: Payload): unknown {
+  try {
+    return payloadConverter.fromPayload<unknown>(payload);
+  } catch {
+    return null;
+  }
 }
