@@ -59,7 +59,7 @@ export function codecRoutes(deps: ApiDeps, api: ApiRegistry): Router {
     // Audited before anything is shown. Which payloads is not recorded: they are the personal data itself.
     await auditUserAction(deps.db, currentSession(ctx), {
       action: 'payloads_decoded', purpose: 'Temporal Web UI: decode workflow payloads',
-      result: { payloads: decoded.length, namespace: ctx.get('x-namespace') || null },
+      result: { payloads: decoded.length, namespace: ctx.get('x-namespace').slice(0, 200) || null },
     });
     ctx.body = { payloads: decoded.map(toJson) };
   });
