@@ -9,6 +9,7 @@ import { closeStoppedWorkflow, readModelClosed } from './workflow-stop';
 import type { Logger } from '../lib/logger';
 import { causeOf, failingActivities, failingWorkflowTaskAttempt, isFailing, isRunning, type DescribedWorkflow } from '../lib/workflow-failures';
 import { mapConcurrent } from '../lib/concurrency';
+import { decodeDescribed } from '../lib/payload-decoding';
 
 export type { ConsoleBatchAction, ConsoleBatchCounts };
 
@@ -55,7 +56,8 @@ export function createConsoleActivities({ db, temporal: client, logger }: { db: 
 
   async function describe(workflowId: string): Promise<temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse | null> {
     try {
-      return await client.workflowService.describeWorkflowExecution({ namespace, execution: { workflowId } });
+      // Decoded: the verification groups what still fails by its message, which Temporal holds encrypted.
+      return await decodeDescribed(client.options.loadedDataConverter, await client.workflowService.describeWorkflowExecution({ namespace, execution: { workflowId } }));
     } catch (err) {
       if ((err as { code?: number }).code === GRPC_NOT_FOUND) return null;
       throw err;

@@ -11,6 +11,7 @@ import { SESSION_TIMEOUTS } from '../lib/sessions';
 import { sessionMiddleware } from './middleware/auth';
 import { bodyMiddleware } from './middleware/body';
 import { crossOriginGuard, formTokenMiddleware } from './middleware/csrf';
+import { corsForOrigin } from './middleware/cors';
 import { errorMiddleware } from './middleware/errors';
 import { privacyHeaders } from './middleware/privacy-headers';
 import { DEFAULT_MAX_UPLOADS_IN_PROGRESS, UploadSlots } from './middleware/upload';
@@ -24,6 +25,7 @@ import { adminBatchRoutes } from './routes/admin-batches';
 import { adminConsistencyRoutes } from './routes/admin-consistency';
 import { authRoutes } from './routes/auth';
 import { catalogueRoutes } from './routes/catalogue';
+import { CODEC_PATH_PREFIX, codecRoutes } from './routes/codec';
 import { coordinatorRoutes } from './routes/coordinator';
 import { ApiRegistry } from './routes/define';
 import { learnerRoutes } from './routes/learner';
@@ -60,8 +62,11 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(languageMiddleware());
   app.use(pageErrorMiddleware(renderer));
   // CSRF (api/middleware/csrf.ts): the form token of the request, then the cross-site refusal, before any body is read.
+  // The Temporal Web UI's origin may call the codec routes from the administrator's browser (api/routes/codec.ts).
+  const codecCaller = { pathPrefix: CODEC_PATH_PREFIX, origin: deps.temporalUiUrl };
+  app.use(corsForOrigin(codecCaller));
   app.use(formTokenMiddleware(deps.formTokens, { secure: deps.publicUrl.startsWith('https:') }));
-  app.use(crossOriginGuard(deps.publicUrl));
+  app.use(crossOriginGuard(deps.publicUrl, codecCaller));
   // Static files need no session, so they cost no session lookup.
   app.use(staticFiles(api));
   app.use(sessionMiddleware(deps.db, deps.sessionTimeouts ?? SESSION_TIMEOUTS));
@@ -73,6 +78,7 @@ export function createApp(deps: ApiDeps): Koa {
     coordinatorRoutes(deps, api, renderer), providerRegistrationRoutes(deps, api, renderer),
     providerOfferRoutes(deps, api, renderer), catalogueRoutes(deps, api, renderer), adminRoutes(deps, api, renderer),
     adminBatchRoutes(deps, api, renderer), adminConsistencyRoutes(deps, api, renderer), passwordRoutes(deps, api, renderer),
+    codecRoutes(deps, api),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());

@@ -9,6 +9,7 @@ import { createServerKey } from '../lib/server-key';
 import { stopOnSignals } from '../lib/shutdown';
 import { createSsoClient } from '../lib/sso';
 import { connectTemporalClient } from '../lib/temporal';
+import { createDataConverter } from '../lib/data-converter';
 import { createPopulationRegisterClient } from '../activities/registries/population-register';
 import { createApp } from './app';
 import { createFormTokens } from './middleware/csrf';
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('api');
   const db = createDb(config.databaseUrl, undefined, API_DB_LIMITS);
-  const temporal = await connectTemporalClient(config.temporal);
+  const temporal = await connectTemporalClient({ ...config.temporal, dataConverter: createDataConverter(config.payloadKeyring) });
   const metrics = createMetrics('api');
   const app = createApp({
     db, temporal, logger, taskQueue: config.temporal.taskQueue, metrics,

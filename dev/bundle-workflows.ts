@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { workflowBundleOptions } from '../lib/data-converter';
 
 // The same entry as the worker's own (worker/create-worker.ts), without loading the activities.
 const workflowsPath = require.resolve('../workflows');
@@ -14,7 +15,7 @@ async function main(): Promise<void> {
   const out = process.argv[2];
   if (!out) throw new Error('usage: dev/bundle-workflows.ts <output file>');
   const started = Date.now();
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({ workflowsPath, ...workflowBundleOptions, logger: new DefaultLogger('WARN') });
   fs.mkdirSync(path.dirname(out), { recursive: true });
   // Written whole, then renamed: a worker never reads half a file.
   fs.writeFileSync(`${out}.tmp`, code);

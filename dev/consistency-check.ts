@@ -1,7 +1,9 @@
 import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { checkConsistency, summaryLine } from '../api/services/consistency';
 import { within } from '../lib/concurrency';
-import { loadTemporalTls, type TemporalTlsFiles } from '../lib/config';
+import { loadPayloadKeyring, loadTemporalTls, type TemporalTlsFiles } from '../lib/config';
+import { createDataConverter } from '../lib/data-converter';
 import { createDb } from '../lib/db';
 import { unreachableDependency } from '../lib/dependency-errors';
 import { connectTemporalClient } from '../lib/temporal';
@@ -39,6 +41,19 @@ function temporalTlsOrFail(): TemporalTlsFiles | null {
   }
 }
 
+/**
+ * The payload codec when PAYLOAD_KEYS is given (as the API and the worker read it); without it, none: the check
+ * reads workflow statuses only, never a payload, so `make consistency` needs no key.
+ */
+function dataConverterOrFail(): DataConverter {
+  if (!process.env.PAYLOAD_KEYS?.trim()) return {};
+  try {
+    return createDataConverter(loadPayloadKeyring());
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+}
+
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const settleMs = settleOption(process.argv);
@@ -54,7 +69,7 @@ async function main(): Promise<void> {
   let temporal: Client | undefined;
   try {
     await reach('PostgreSQL', databaseUrl, () => db.raw('SELECT 1'));
-    temporal = await connectTemporalClient({ address: temporalAddress, namespace, tls: temporalTlsOrFail() });
+    temporal = await connectTemporalClient({ address: temporalAddress, namespace, tls: temporalTlsOrFail(), dataConverter: dataConverterOrFail() });
     const client = temporal;
     await reach('Temporal', `${temporalAddress} (namespace ${namespace})`, () => client.workflowService.describeNamespace({ namespace }));
     let report;

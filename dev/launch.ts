@@ -49,6 +49,10 @@ function printSummary(env: NodeJS.ProcessEnv, publicUrl: string): void {
     '  Administrator    admin    / Admins#2026x    (first login: set up the second factor on the page shown;',
     '                   no phone at hand: node --import tsx dev/totp-code.ts SECRET prints the current code)',
     '  Provider         provider / Provider#2026   (administrator of the demo provider)',
+    '',
+    'Temporal holds payloads encrypted. To read them decoded in the Temporal Web UI, log in here as admin first, then',
+    '  in the Web UI open the codec settings (the data encoder icon at the top), use your browser\'s setting with',
+    `  the endpoint ${publicUrl}/api/codec and tick "Include cross-origin credentials".`,
   ];
   const rule = '='.repeat(78);
   process.stdout.write(`\n${rule}\n${lines.join('\n')}\n${rule}\n\n`);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
+import { parsePayloadKeyring, type PayloadKeyring } from './payload-codec';
 
 /**
  * Typed configuration, read once from the environment. A missing or malformed variable stops the process at
@@ -43,6 +44,8 @@ export interface Config {
    * "180 days" by default; "1 minute" on a demo stack).
    */
   recheckIntervalMs: number;
+  /** The keys Temporal payloads are encrypted with (PAYLOAD_KEYS) and the one new payloads use (PAYLOAD_KEY_ID). */
+  payloadKeyring: PayloadKeyring;
 }
 
 /**
@@ -59,6 +62,12 @@ export const KNOWN_PUBLIC_SECRETS: readonly string[] = [
   'change-me-this-default-is-public-and-insecure',
   'a-test-secret-that-is-long-enough-0123456789',
 ];
+
+/**
+ * Payload keys that have been published: the tests' fixed key (test/helpers/payload-keys.ts), in the repository so
+ * recorded histories can be replayed. Anyone could decrypt with it, so the processes refuse to start with it.
+ */
+export const KNOWN_PUBLIC_PAYLOAD_KEYS: readonly string[] = ['T9mpz49O9pacFJiumNZ5wK9kuo/NGUajMi2/TvVg+Ns='];
 
 /** Thrown at start when the environment is incomplete; its message names every bad variable. */
 export class ConfigError extends Error {}
@@ -134,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerMetricsPort: port('WORKER_METRICS_PORT', '9464'),
     approvalDueMs: duration('APPROVAL_DUE', '5 days'),
     recheckIntervalMs: duration('RECHECK_INTERVAL', '180 days'),
+    payloadKeyring: payloadKeyring(env, problems),
   };
   if (config.sessionSecret && config.sessionSecret === config.linkSecret) {
     problems.push('LINK_SECRET must differ from SESSION_SECRET (a key of its own for e-mailed links)');
@@ -151,6 +161,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** Whether a secret is a published example: one of KNOWN_PUBLIC_SECRETS, or a placeholder saying "change me". */
 function isPublicExample(value: string): boolean {
   return KNOWN_PUBLIC_SECRETS.includes(value) || /change-?me/i.test(value);
+}
+
+/**
+ * PAYLOAD_KEYS and PAYLOAD_KEY_ID alone, for a command that reads no other configuration (the consistency check);
+ * throws ConfigError naming each bad variable.
+ */
+export function loadPayloadKeyring(env: NodeJS.ProcessEnv = process.env): PayloadKeyring {
+  const problems: string[] = [];
+  const keyring = payloadKeyring(env, problems);
+  if (problems.length > 0) throw new ConfigError(`Configuration is incomplete: ${problems.join('; ')}`);
+  return keyring;
+}
+
+/** The payload keyring; no default: without it Temporal would hold personal data in clear text. */
+function payloadKeyring(env: NodeJS.ProcessEnv, problems: string[]): PayloadKeyring {
+  const keys = env.PAYLOAD_KEYS?.trim() ?? '';
+  const empty: PayloadKeyring = { currentKeyId: '', keys: new Map() };
+  if (!keys) {
+    problems.push('PAYLOAD_KEYS is not set (e.g. PAYLOAD_KEYS=k1:$(openssl rand -base64 32) and PAYLOAD_KEY_ID=k1)');
+    return empty;
+  }
+  const parsed = parsePayloadKeyring(keys, env.PAYLOAD_KEY_ID?.trim() ?? '');
+  if ('problems' in parsed) {
+    problems.push(...parsed.problems);
+    return empty;
+  }
+  const published = [...parsed.keyring.keys].filter(([, key]) => KNOWN_PUBLIC_PAYLOAD_KEYS.includes(key.toString('base64')));
+  for (const [id] of published) problems.push(`PAYLOAD_KEYS key "${id}" is a published test key; generate your own (openssl rand -base64 32)`);
+  return parsed.keyring;
 }
 
 /**

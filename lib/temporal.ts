@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type TLSConfig } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { searchAttributeTypes } from '../workflows/ids';
 import type { TemporalTlsFiles } from './config';
@@ -47,8 +48,12 @@ export function deadlineInterceptor(callMs = TEMPORAL_CALL_DEADLINE_MS, longPoll
  * A Temporal client (the API's, and the worker's for console batches). Every call has a deadline, and a refused
  * connection is retried only three times (about half a second) before the caller hears UNAVAILABLE. It connects
  * on first use, so the API starts while Temporal is down and answers 503 (and /api/ready says why) until it is up.
+ * The data converter is required: a client without the payload codec would write personal data in clear text and
+ * could not read what the worker wrote (lib/data-converter.ts).
  */
-export async function connectTemporalClient(opts: { address: string; namespace: string; tls?: TemporalTlsFiles | null }): Promise<Client> {
+export async function connectTemporalClient(opts: {
+  address: string; namespace: string; tls?: TemporalTlsFiles | null; dataConverter: DataConverter;
+}): Promise<Client> {
   const connection = Connection.lazy({
     address: opts.address,
     tls: temporalTlsConfig(opts.tls ?? null),
@@ -58,7 +63,7 @@ export async function connectTemporalClient(opts: { address: string; namespace: 
     channelArgs: { 'grpc.initial_reconnect_backoff_ms': 500, 'grpc.max_reconnect_backoff_ms': 5_000 },
     interceptors: [deadlineInterceptor(), makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))],
   });
-  return new Client({ connection, namespace: opts.namespace });
+  return new Client({ connection, namespace: opts.namespace, dataConverter: opts.dataConverter });
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Duration } from '@temporalio/common';
+import type { DataConverter, Duration } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
@@ -14,6 +14,11 @@ export async function createWorker(opts: {
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
+  /**
+   * The payload codec and failure converter (lib/data-converter.ts). A prebuilt bundle must have been built with
+   * the same failure converter (workflowBundleOptions).
+   */
+  dataConverter: DataConverter;
   workflows?: WorkflowSource;
   /** On shutdown(): how long tasks in hand may still run before activities are cancelled, and before run() gives up. */
   shutdown?: { graceTime: Duration; forceTime: Duration };
@@ -23,6 +28,7 @@ export async function createWorker(opts: {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: createActivities(opts.deps),
+    dataConverter: opts.dataConverter,
     ...(opts.workflows ?? { workflowsPath }),
     ...(opts.shutdown ? { shutdownGraceTime: opts.shutdown.graceTime, shutdownForceTime: opts.shutdown.forceTime } : {}),
   });

@@ -10,6 +10,7 @@ import { combineRegistryMetrics, createRegistryStatsRecorder } from '../lib/regi
 import { createMetrics } from '../lib/metrics';
 import { serveMetrics } from '../lib/metrics-server';
 import { connectTemporalClient, ensureSearchAttributes, temporalTlsConfig } from '../lib/temporal';
+import { createDataConverter } from '../lib/data-converter';
 import { createPopulationRegisterClient } from '../activities/registries/population-register';
 import { createSopaClient } from '../activities/registries/sopa';
 import { createViisClient } from '../activities/registries/viis';
@@ -39,19 +40,20 @@ async function main(): Promise<void> {
   });
 
   const db = createDb(config.databaseUrl);
+  const dataConverter = createDataConverter(config.payloadKeyring);
   // Side by side, not one after the other: a worker restarted by `make run` should be back within seconds.
   const [templates, connection, client] = await Promise.all([
     loadEmailTemplates(),
     NativeConnection.connect({ address: config.temporal.address, tls: temporalTlsConfig(config.temporal.tls) }),
     // The console's batch operations run as workflows whose activities command other workflows through this client.
-    connectTemporalClient(config.temporal),
+    connectTemporalClient({ ...config.temporal, dataConverter }),
   ]);
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) logger.info('registered search attributes', { added });
 
   const registryMetrics = combineRegistryMetrics(metrics.registryMetrics, createRegistryStatsRecorder(db, logger));
   const worker = await createWorker({
-    connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue,
+    connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, dataConverter,
     // `make run` bundles the workflow code once and passes the file, so a restarted worker is back in seconds;
     // without it the worker bundles at start (Docker, tests).
     ...(process.env.WORKFLOW_BUNDLE_PATH ? { workflows: { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } } } : {}),

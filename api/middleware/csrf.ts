@@ -90,13 +90,19 @@ export function formToken(ctx: Context): string {
  * control; `none` is a typed address or a bookmark, which is never a POST). A request with neither header is
  * not a browser's (every current browser sends at least one on a POST): the bearer-token API serves it, and a form
  * post sent with a cookie still needs its form token.
+ *
+ * `alsoAllowed`: one more origin for the routes under one path prefix only (the Temporal Web UI on the codec
+ * endpoint, api/routes/codec.ts). Such a request must name that origin in `Origin`; it is another origin, so its
+ * `Sec-Fetch-Site` is not `same-origin`.
  */
-export function crossOriginGuard(publicUrl: string) {
+export function crossOriginGuard(publicUrl: string, alsoAllowed?: { pathPrefix: string; origin: string | null }) {
   const allowed = new URL(publicUrl).origin.toLowerCase();
+  const extra = alsoAllowed?.origin ? new URL(alsoAllowed.origin).origin.toLowerCase() : null;
   return async (ctx: Context, next: Next) => {
     if (STATE_CHANGING_METHODS.has(ctx.method)) {
       const origin = ctx.get('origin');
       const site = ctx.get('sec-fetch-site').toLowerCase();
+      if (extra && origin.toLowerCase() === extra && ctx.path.startsWith(alsoAllowed!.pathPrefix)) return next();
       if (origin !== '' && origin.toLowerCase() !== allowed) throw crossOrigin(ctx, 'Origin');
       if (site !== '' && site !== 'same-origin') throw crossOrigin(ctx, 'Sec-Fetch-Site');
     }
@@ -108,7 +114,8 @@ export function crossOriginGuard(publicUrl: string) {
  * Refuses a page's form post (urlencoded or multipart) without the right form token, in the field `_csrf` or the
  * header X-CSRF-Token. Runs after the body is read and before the handler stores anything. Passed without a token:
  * a request authenticated by a bearer token (it carries no ambient credential a forged form could borrow), and a
- * JSON body (another site cannot send application/json without a CORS preflight, which this API never grants).
+ * JSON body (another site cannot send application/json without a CORS preflight, which this API grants only to
+ * the Temporal Web UI's origin, on the codec routes: api/middleware/cors.ts).
  * The field is removed from the body, so handlers see only their own fields.
  */
 export async function checkFormToken(ctx: Context, next: Next) {

@@ -13,6 +13,7 @@ import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { auditUserAction } from './audit';
 import { mapConcurrent, within } from '../../lib/concurrency';
+import { decodeDescribed, decodeHistory } from '../../lib/payload-decoding';
 
 /**
  * The administrators' view of the workflows themselves (the one place that reads Temporal rather than the read
@@ -171,9 +172,10 @@ export async function allWorkflowIds(deps: VisibilityDeps, filter: WorkflowFilte
 export async function failuresOf(deps: ApiDeps, row: Pick<WorkflowRow, 'workflowId' | 'runId' | 'type' | 'caseId'>): Promise<StuckWorkflow[]> {
   let described;
   try {
-    described = await deps.temporal.workflowService.describeWorkflowExecution({
+    // Raw from the service: failure messages are encrypted until decoded (lib/payload-decoding.ts).
+    described = await decodeDescribed(deps.temporal.options.loadedDataConverter, await deps.temporal.workflowService.describeWorkflowExecution({
       namespace: namespaceOf(deps), execution: { workflowId: row.workflowId },
-    });
+    }));
   } catch (err) {
     if ((err as { code?: number }).code === 5) return []; // NOT_FOUND: gone since the list was read
     throw err;
@@ -206,7 +208,9 @@ async function lastWorkflowTaskFailure(deps: ApiDeps, workflowId: string): Promi
     namespace: namespaceOf(deps), execution: { workflowId }, maximumPageSize: 50,
   });
   const failed = (history.history?.events ?? []).find((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED);
-  return failed?.workflowTaskFailedEventAttributes?.failure?.message ?? 'workflow task failing';
+  if (!failed) return 'workflow task failing';
+  await decodeHistory(deps.temporal.options.loadedDataConverter, { events: [failed] });
+  return failed.workflowTaskFailedEventAttributes?.failure?.message ?? 'workflow task failing';
 }
 
 /**
@@ -278,9 +282,12 @@ export async function workflowDetail(deps: ApiDeps, workflowId: string) {
   if (described.taskQueue !== deps.taskQueue) return null;
   const row: WorkflowRow = toRow(described.raw.workflowExecutionInfo!);
   const state = row.status === 'running' ? await queryState(deps, row.type, workflowId) : null;
-  const history = await handle.fetchHistory();
+  // The handle decodes neither of these: the history and the raw describe answer hold encrypted failures.
+  const converter = deps.temporal.options.loadedDataConverter;
+  const history = await decodeHistory(converter, await handle.fetchHistory());
   const events = (history.events ?? []).map(describeEvent);
-  const pending = (described.raw.pendingActivities ?? []).map((a) => ({
+  const raw = await decodeDescribed(converter, described.raw);
+  const pending = (raw.pendingActivities ?? []).map((a) => ({
     activityId: a.activityId ?? '', activityType: a.activityType?.name ?? '', attempt: a.attempt ?? 0,
     lastFailure: a.lastFailure?.message ?? null, nextRetryAt: iso(a.nextAttemptScheduleTime), lastStartedAt: iso(a.lastStartedTime),
   }));

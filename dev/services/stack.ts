@@ -44,6 +44,7 @@ export interface RunningStack {
  */
 const ADDRESS_VARS = [
   'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'TEMPORAL_UI_URL', 'PUBLIC_URL', 'SESSION_SECRET', 'LINK_SECRET',
+  'PAYLOAD_KEYS', 'PAYLOAD_KEY_ID',
   'MAIL_CATCHER_URL', 'SSO_CLIENT_ID', 'SSO_CLIENT_SECRET', ...STUBS.map((stub) => stub.urlVar),
 ];
 
@@ -106,6 +107,12 @@ export async function startStack(options: {
   // Two keys, each made once and kept: sessions and e-mailed links are signed apart (lib/config.ts refuses one key).
   setDefault('SESSION_SECRET', keptSecret(dataDir, 'session-secret'));
   setDefault('LINK_SECRET', keptSecret(dataDir, 'link-secret'));
+  // Temporal payloads are encrypted (lib/payload-codec.ts) with a key made once and kept, so kept histories decrypt
+  // after a restart. Given keys (PAYLOAD_KEYS) come with their own PAYLOAD_KEY_ID.
+  if (!env.PAYLOAD_KEYS?.trim()) {
+    env.PAYLOAD_KEYS = `dev-1:${keptSecret(dataDir, 'payload-key')}`;
+    env.PAYLOAD_KEY_ID = 'dev-1';
+  }
 
   const ownPostgres = !env.DATABASE_URL?.trim();
   const ownTemporal = !env.TEMPORAL_ADDRESS?.trim();
@@ -174,6 +181,8 @@ export async function startStack(options: {
             dbFile: temporalDb,
             namespace,
             searchAttributes: searchAttributeTypes,
+            // The Web UI asks the API to decode payloads for the administrator using it (api/routes/codec.ts).
+            uiCodecEndpoint: `${publicUrl}/api/codec`,
           };
           return startTemporal(startedWith.temporal);
         })

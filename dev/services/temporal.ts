@@ -29,6 +29,8 @@ export interface TemporalOptions {
   headless?: boolean;
   namespace: string;
   searchAttributes: Record<string, SearchAttributeTypeName>;
+  /** The remote codec the Web UI decodes payloads with (`--ui-codec-endpoint`); none when undefined. */
+  uiCodecEndpoint?: string;
 }
 
 /** A running dev server started by startTemporal. */
@@ -44,7 +46,7 @@ const START_TIMEOUT_MS = 60_000;
 const RETENTION = '30 days';
 /** Starts the dev server, waits until its frontend answers, then registers search attributes and retention. */
 export async function startTemporal(options: TemporalOptions): Promise<RunningTemporal> {
-  const { binary, port, uiPort, workDir, dbFile, headless = false, namespace, searchAttributes } = options;
+  const { binary, port, uiPort, workDir, dbFile, headless = false, namespace, searchAttributes, uiCodecEndpoint } = options;
   await stopLeftoverTemporal(workDir, dbFile);
   await assertPortFree(port, 'the Temporal dev server');
   fs.mkdirSync(workDir, { recursive: true });
@@ -54,6 +56,7 @@ export async function startTemporal(options: TemporalOptions): Promise<RunningTe
     args.push('--db-filename', dbFile);
   }
   if (headless) args.push('--headless');
+  else if (uiCodecEndpoint) args.push('--ui-codec-endpoint', uiCodecEndpoint);
   // The CLI always creates "default"; naming it again would be redundant.
   if (namespace !== 'default') args.push('--namespace', namespace);
   for (const [name, type] of Object.entries(searchAttributes)) args.push('--search-attribute', `${name}=${type}`);

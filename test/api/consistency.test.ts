@@ -16,6 +16,7 @@ import { approvedProvider, insertDraftOffer, insertRegisteredProvider } from '..
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { startTcpProxy } from '../helpers/tcp-proxy';
 import { connectTemporalClient } from '../../lib/temporal';
+import { testDataConverter } from '../helpers/payload-keys';
 
 // The consistency check (issue 12): each rule is broken here the way it can really break (a workflow terminated
 // behind the console's back, a row changed by hand, a console stop whose clean-up never ran, an e-mail row of an
@@ -453,7 +454,7 @@ test.serial('three thousand cases, five hundred of them open with journeys Tempo
 test.serial('a Temporal that takes requests and never answers: the API answers 503 naming Temporal, and the command exits 2, each within seconds', async (t) => {
   const target = new URL(`tcp://${process.env.TEMPORAL_ADDRESS!}`);
   const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
-  const temporal = await connectTemporalClient({ address: proxy.address, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+  const temporal = await connectTemporalClient({ address: proxy.address, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default', dataConverter: testDataConverter });
   try {
     const api = await stack.serveApi({ temporal });
     // Reached once while it answers, so the connection is up when it goes mute.

@@ -3,6 +3,7 @@ import test from 'ava';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { causeOf } from '../../lib/workflow-failures';
+import { decodeDescribed } from '../../lib/payload-decoding';
 import type { learnerJourney } from '../../workflows/learner-journey';
 import { consoleBatch } from '../../workflows/console-batch';
 import { consoleBatchId } from '../../workflows/ids';
@@ -40,8 +41,10 @@ const PEOPLE = Array.from({ length: 20 }, (_, i) => ({
   address: 'Brīvības iela 1, Rīga, LV-1001', municipality: 'Rīga', note: 'console batch test',
 }));
 
+// Decoded as the console reads it: Temporal holds the failure messages encrypted (lib/payload-decoding.ts).
 async function describe(workflowId: string) {
-  return stack.temporal.workflowService.describeWorkflowExecution({ namespace: stack.temporal.options.namespace, execution: { workflowId } });
+  return decodeDescribed(stack.temporal.options.loadedDataConverter,
+    await stack.temporal.workflowService.describeWorkflowExecution({ namespace: stack.temporal.options.namespace, execution: { workflowId } }));
 }
 
 async function batchOf(batchId: string): Promise<BatchAnswer> {

@@ -10,6 +10,7 @@ import { enrolmentDecisionUpdate } from '../../workflows/learner-journey-applica
 import { eventually, untilStage } from '../helpers/journeys';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { assertError, httpClient, type Answer } from '../helpers/http';
+import { decodeHistory } from '../../lib/payload-decoding';
 
 // Journeys that used to end badly (issue 11), over HTTP against the real app, Postgres and Temporal: a second
 // survey answer hung the journey, a registry's permanent answer failed it, and a provider could report completion
@@ -86,13 +87,17 @@ async function providerToken() {
 const reportOutcome = async (applicationId: string, outcome: string) =>
   call('POST', `/api/provider/applications/${applicationId}/outcome`, { token: await providerToken(), json: { outcome } });
 
-/** Every failure message in a workflow's history (activity and workflow failures, with their causes). */
+/**
+ * Every failure message in a workflow's history (activity and workflow failures, with their causes), decoded as the
+ * console and an administrator's Web UI read them (Temporal itself holds them encrypted: test/api/payload-encryption).
+ */
 async function failureMessages(handle: Journey): Promise<string[]> {
   const messages: string[] = [];
   const collect = (failure: { message?: string | null; cause?: unknown } | null | undefined) => {
     for (let f = failure; f; f = f.cause as typeof f) if (f.message) messages.push(f.message);
   };
-  for (const event of (await handle.fetchHistory()).events ?? []) {
+  const history = await decodeHistory(stack.temporal.options.loadedDataConverter, await handle.fetchHistory());
+  for (const event of history.events ?? []) {
     collect(event.activityTaskFailedEventAttributes?.failure);
     collect(event.workflowExecutionFailedEventAttributes?.failure);
     collect(event.workflowTaskFailedEventAttributes?.failure);

@@ -5,6 +5,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 import { API_DB_LIMITS, createDb } from '../../lib/db';
 import { connectTemporalClient } from '../../lib/temporal';
+import { testDataConverter } from '../helpers/payload-keys';
 import { learnerJourneyId } from '../../workflows/ids';
 import { assertError, httpClient } from '../helpers/http';
 import { eventually } from '../helpers/journeys';
@@ -36,7 +37,7 @@ test.before(async () => {
   const viaProxy = new URL(stack.databaseUrl);
   viaProxy.port = String(proxies.postgres.port);
   apiDb = createDb(viaProxy.toString(), undefined, API_DB_LIMITS);
-  apiTemporal = await connectTemporalClient({ address: proxies.temporal.address, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+  apiTemporal = await connectTemporalClient({ address: proxies.temporal.address, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default', dataConverter: testDataConverter });
   apiUrl = (await stack.serveApi({ db: apiDb, temporal: apiTemporal, smtpUrl: `smtp://${proxies.smtp.address}` })).url;
 });
 

@@ -3,6 +3,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { OFFER_DOCUMENT_KINDS } from '../../dev/seed-calls';
 import { causeOf } from '../../lib/workflow-failures';
+import { decodeDescribed } from '../../lib/payload-decoding';
 import { providerOfferId } from '../../workflows/ids';
 import { createCallClosingIn } from '../helpers/calls';
 import { allAspects, insertCompleters, insertOffer, insertProviderEvent, insertProviderTask } from '../helpers/catalogue';
@@ -77,7 +78,9 @@ test.serial('every JSON answer of the described routes matches its response sche
   const learnerTask = await openTaskOf(stack.db, learner.caseId);
   stack.registry.setDown(true);
   const stuck = await startLearnerJourney(stack.temporal, stack.taskQueue, PERSON(1).personCode);
-  const describe = () => stack.temporal.workflowService.describeWorkflowExecution({ namespace: stack.temporal.options.namespace, execution: { workflowId: stuck.handle.workflowId } });
+  // Decoded as the console reads it: Temporal holds the failure messages encrypted.
+  const describe = async () => decodeDescribed(stack.temporal.options.loadedDataConverter,
+    await stack.temporal.workflowService.describeWorkflowExecution({ namespace: stack.temporal.options.namespace, execution: { workflowId: stuck.handle.workflowId } }));
   const failure = await eventually(async () => {
     const lookup = (await describe()).pendingActivities?.find((a) => a.activityType?.name === 'lookupPerson');
     return (lookup?.attempt ?? 0) >= 3 && lookup?.lastFailure?.message ? lookup.lastFailure.message : null;

@@ -28,6 +28,7 @@ test('the API serves metrics off its public port; on SIGTERM it takes no new con
     PORT: String(port), METRICS_PORT: String(metricsPort),
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     SESSION_SECRET: randomBytes(32).toString('base64url'), LINK_SECRET: randomBytes(32).toString('base64url'),
+    PAYLOAD_KEYS: `k1:${randomBytes(32).toString('base64')}`, PAYLOAD_KEY_ID: 'k1',
     SMTP_URL: 'smtp://127.0.0.1:9',
     POPULATION_REGISTER_URL: nowhere, SOPA_URL: nowhere, VIIS_URL: nowhere, ENTERPRISE_REGISTER_URL: nowhere, SSO_ISSUER: nowhere,
     SSO_CLIENT_ID: 'learning-accounts', SSO_CLIENT_SECRET: 'secret',

@@ -92,7 +92,8 @@ test('the API and the worker get SIGTERM themselves and time to stop cleanly', (
 
 const composeText = fs.readFileSync(path.join(__dirname, '..', '..', 'docker-compose.yml'), 'utf8');
 /** The secrets a deployment must give; the file has no default for any of them. */
-const SECRETS = ['POSTGRES_PASSWORD', 'SESSION_SECRET', 'LINK_SECRET', 'SSO_CLIENT_SECRET'];
+// PAYLOAD_KEY_ID is no secret, but like the keys it has no default: a made-up one would not match them.
+const SECRETS = ['POSTGRES_PASSWORD', 'SESSION_SECRET', 'LINK_SECRET', 'SSO_CLIENT_SECRET', 'PAYLOAD_KEYS', 'PAYLOAD_KEY_ID'];
 /** Values for every secret, as a deployment would give them. */
 const GIVEN = Object.fromEntries(SECRETS.map((name, i) => [name, `${name.toLowerCase()}-${i}-0123456789abcdefghijklmnopqrstuvwxyz`]));
 
@@ -138,7 +139,13 @@ test('the file resolves only with every secret given, and passes them to the API
     t.is(env.LINK_SECRET, GIVEN.LINK_SECRET);
     t.not(env.SESSION_SECRET, env.LINK_SECRET);
     t.true(env.DATABASE_URL!.includes(GIVEN.POSTGRES_PASSWORD!));
+    t.is(env.PAYLOAD_KEYS, GIVEN.PAYLOAD_KEYS);
+    t.is(env.PAYLOAD_KEY_ID, GIVEN.PAYLOAD_KEY_ID);
   }
+  // The Web UI decodes through the API's codec endpoint, sending the session cookie.
+  const ui = resolved.services['temporal-ui']!.environment!;
+  t.is(ui.TEMPORAL_CODEC_ENDPOINT, 'http://localhost:3000/api/codec');
+  t.is(String(ui.TEMPORAL_CODEC_INCLUDE_CREDENTIALS), 'true');
 });
 
 test('Temporal\'s frontend is not published and its Web UI only on the host\'s loopback', (t) => {

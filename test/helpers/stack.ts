@@ -8,6 +8,8 @@ import { createApp } from '../../api/app';
 import { createFormTokens } from '../../api/middleware/csrf';
 import type { ApiDeps } from '../../api/deps';
 import { connectTemporalClient } from '../../lib/temporal';
+import { workflowBundleOptions } from '../../lib/data-converter';
+import { testDataConverter } from './payload-keys';
 import { createPopulationRegisterClient } from '../../activities/registries/population-register';
 import { createSopaClient } from '../../activities/registries/sopa';
 import { createViisClient } from '../../activities/registries/viis';
@@ -96,10 +98,11 @@ export async function startTestStack(opts: {
   const links = createLinkTokens(randomUUID() + randomUUID());
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
   const connection = await Connection.connect({ address: temporalAddress });
-  const temporal = new Client({ connection, namespace });
+  // Every client and the worker encrypt as in production (lib/data-converter.ts), with the tests' fixed key.
+  const temporal = new Client({ connection, namespace, dataConverter: testDataConverter });
   const registryStats = createRegistryStatsRecorder(db, logger);
   const worker = await createWorker({
-    connection: nativeConnection, namespace, taskQueue,
+    connection: nativeConnection, namespace, taskQueue, dataConverter: testDataConverter,
     workflows: { workflowBundle: await workflowBundle() },
     deps: {
       db, logger, templates: await loadEmailTemplates(), mailFrom: 'IMK <imk@test.invalid>', publicUrl: appUrl,
@@ -115,7 +118,7 @@ export async function startTestStack(opts: {
   const workerRun = worker.run();
 
   // The API's own client, as api/main.ts makes it (every call with a deadline).
-  const apiTemporal = await connectTemporalClient({ address: temporalAddress, namespace });
+  const apiTemporal = await connectTemporalClient({ address: temporalAddress, namespace, dataConverter: testDataConverter });
   const apiDeps: ApiDeps = {
     db, temporal: apiTemporal, taskQueue, logger, tokens, formTokens: createFormTokens(sessionSecret), metrics: createMetrics('api-test'),
     sso: createSsoClient({ issuer: ssoListening.url, ...sso }),
@@ -227,7 +230,7 @@ export type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 // Bundling takes seconds, so a test file builds it once; the test command may pass a prebuilt one.
 function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error } as never });
+  bundle ??= bundleWorkflowCode({ workflowsPath, ...workflowBundleOptions, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error } as never });
   return bundle;
 }
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { ConfigError, KNOWN_PUBLIC_SECRETS, loadConfig } from '../../lib/config';
+import { ConfigError, KNOWN_PUBLIC_PAYLOAD_KEYS, KNOWN_PUBLIC_SECRETS, loadConfig } from '../../lib/config';
 import { temporalTlsConfig } from '../../lib/temporal';
 
 const key = () => randomBytes(32).toString('base64url');
@@ -23,6 +23,7 @@ function completeEnv(): NodeJS.ProcessEnv {
     SSO_CLIENT_ID: 'learning-accounts', SSO_CLIENT_SECRET: key(), PUBLIC_URL: 'https://imk.example.lv',
     SOPA_OPERATOR_FIRST_NAME: 'Ilze', SOPA_OPERATOR_LAST_NAME: 'Priede', SOPA_OPERATOR_PERSON_CODE: '010180-10007',
     AGENCY_INBOX_EMAIL: 'agency@example.lv', SESSION_SECRET: key(), LINK_SECRET: key(),
+    PAYLOAD_KEYS: `k2:${randomBytes(32).toString('base64')}, k1:${key()}`, PAYLOAD_KEY_ID: 'k2',
   };
 }
 
@@ -62,6 +63,26 @@ test('a published example key is refused for either secret, naming the variable'
   }
   // The compose file's former default in particular, which passed the length check.
   t.true(KNOWN_PUBLIC_SECRETS.includes('change-me-this-default-is-public-and-insecure'));
+});
+
+test('PAYLOAD_KEYS holds every key by id (base64 or base64url) and PAYLOAD_KEY_ID the one new payloads use', (t) => {
+  const env = completeEnv();
+  const { payloadKeyring } = loadConfig(env);
+  t.is(payloadKeyring.currentKeyId, 'k2');
+  t.deepEqual([...payloadKeyring.keys.keys()], ['k2', 'k1']);
+  t.true([...payloadKeyring.keys.values()].every((k) => k.length === 32));
+});
+
+test('missing, short, malformed, duplicate or published payload keys stop the start, naming the variable and the key', (t) => {
+  const good = randomBytes(32).toString('base64');
+  t.regex(refusal({ ...completeEnv(), PAYLOAD_KEYS: undefined }), /PAYLOAD_KEYS is not set/);
+  t.regex(refusal({ ...completeEnv(), PAYLOAD_KEYS: `k1:${randomBytes(16).toString('base64')}`, PAYLOAD_KEY_ID: 'k1' }), /PAYLOAD_KEYS key "k1" must be 32 random bytes in base64/);
+  t.regex(refusal({ ...completeEnv(), PAYLOAD_KEYS: `k1:${good}!`, PAYLOAD_KEY_ID: 'k1' }), /PAYLOAD_KEYS key "k1" must be 32 random bytes/);
+  t.regex(refusal({ ...completeEnv(), PAYLOAD_KEYS: good, PAYLOAD_KEY_ID: 'k1' }), /PAYLOAD_KEYS entry 1 must be "id:base64key"/);
+  t.regex(refusal({ ...completeEnv(), PAYLOAD_KEYS: `k1:${good},k1:${key()}`, PAYLOAD_KEY_ID: 'k1' }), /PAYLOAD_KEYS names the key "k1" twice/);
+  t.regex(refusal({ ...completeEnv(), PAYLOAD_KEYS: `k1:${good}`, PAYLOAD_KEY_ID: 'k9' }), /PAYLOAD_KEY_ID "k9" is not one of the ids in PAYLOAD_KEYS/);
+  t.regex(refusal({ ...completeEnv(), PAYLOAD_KEYS: `k1:${good}`, PAYLOAD_KEY_ID: undefined }), /PAYLOAD_KEY_ID is not set/);
+  t.regex(refusal({ ...completeEnv(), PAYLOAD_KEYS: `k1:${good},test:${KNOWN_PUBLIC_PAYLOAD_KEYS[0]}`, PAYLOAD_KEY_ID: 'k1' }), /PAYLOAD_KEYS key "test" is a published test key/);
 });
 
 test('a TEMPORAL_TLS_* file that cannot be read stops the start, naming the variable and the path', (t) => {

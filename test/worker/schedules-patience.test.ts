@@ -3,6 +3,7 @@ import test from 'ava';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { createLogger } from '../../lib/logger';
 import { connectTemporalClient } from '../../lib/temporal';
+import { testDataConverter } from '../helpers/payload-keys';
 import { populationRecheckScheduleId } from '../../workflows/ids';
 import { ensureSchedules, ensureSchedulesPatiently } from '../../worker/schedules';
 import { eventually } from '../helpers/journeys';
@@ -16,7 +17,7 @@ import { startTcpProxy } from '../helpers/tcp-proxy';
 test('the schedules are ensured once Temporal answers again, instead of the step failing the worker', async (t) => {
   const [host, port] = process.env.TEMPORAL_ADDRESS!.split(':');
   const proxy = await startTcpProxy({ host: host!, port: Number(port) });
-  const client = await connectTemporalClient({ address: proxy.address, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+  const client = await connectTemporalClient({ address: proxy.address, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default', dataConverter: testDataConverter });
   const lines: { level: string; msg: string; attempt?: number }[] = [];
   const logger = createLogger('worker', 'info', {}, (line) => lines.push(JSON.parse(line)));
   const idSuffix = `patience-${randomUUID()}`;
