@@ -82,6 +82,12 @@ test('a failed and a successful login are audited with the account tried, the ad
   t.like(succeeded[0].result, { method: 'password', account: 'staff2' });
   t.false(JSON.stringify(succeeded[0]).includes('Kolegis#2026'));
 
+  // The login page is audited the same way, with an account name nobody has.
+  const page = await call('POST', '/staff/login', { form: { username: 'nobody-here', password: 'Whatever#2026' }, html: true });
+  t.is(page.status, 401);
+  const typed = (await rowsOf({ action: 'login.failed' })).filter((r) => r.result.account === 'nobody-here');
+  t.like(typed, [{ actorName: 'nobody-here', result: { method: 'password', reason: 'bad_credentials' } }]);
+
   // The administrator finds both by the operator's name.
   const found = await call('GET', `/api/admin/audit?operator=${encodeURIComponent('staff2')}`, { token: admin });
   t.is(found.status, 200, found.text);
@@ -270,13 +276,15 @@ test.serial('the purge removes exactly the rows kept until before today, in batc
 
 test.serial('ensureSchedules creates the daily purge schedule beside the re-check, and changes nothing when run again', async (t) => {
   const idSuffix = `test-${randomUUID()}`;
-  const options = { client: stack.temporal, taskQueue: stack.taskQueue, recheckIntervalMs: 180 * 86_400_000, idSuffix };
+  // A task queue no worker polls: should a schedule fire during the test, its run does nothing here.
+  const taskQueue = `unpolled-${randomUUID()}`;
+  const options = { client: stack.temporal, taskQueue, recheckIntervalMs: 180 * 86_400_000, idSuffix };
   try {
     const first = await ensureSchedules(options);
     t.deepEqual(first.auditPurge, { scheduleId: auditPurgeScheduleId(idSuffix), outcome: 'created' });
     t.is(first.populationRecheck.outcome, 'created');
     const described = await stack.temporal.schedule.getHandle(auditPurgeScheduleId(idSuffix)).describe();
-    t.like(described.action, { workflowType: 'auditPurge', taskQueue: stack.taskQueue });
+    t.like(described.action, { workflowType: 'auditPurge', taskQueue });
     t.like(described.spec.intervals?.[0], { every: 86_400_000, offset: 3_600_000 });
     const again = await ensureSchedules(options);
     t.is(again.auditPurge.outcome, 'unchanged');
