@@ -25,12 +25,17 @@ const ADMIN = ['admin'] as const;
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, schema.optional());
 
+// A day of the audit's period: a real calendar day within years the audit can hold (the instants of a day far
+// outside them are not representable as dates).
+const periodDay = (what: string) => calendarDay(what)
+  .refine((v) => v >= '2000-01-01' && v <= '2999-12-31', { message: 'must be between 2000-01-01 and 2999-12-31' });
+
 const filterFields = {
   personCode: optional(personCode()),
   operator: optional(text().trim().min(1).max(200, { message: 'must be at most 200 characters' })),
   municipality: optional(text().trim().min(1).max(100, { message: 'must be at most 100 characters' })),
-  from: optional(calendarDay('(the first day of the period, Riga time)')),
-  to: optional(calendarDay('(the last day of the period, Riga time)')),
+  from: optional(periodDay('(the first day of the period, Riga time)')),
+  to: optional(periodDay('(the last day of the period, Riga time)')),
   lang: text().max(10).optional(),
 };
 
@@ -50,8 +55,8 @@ export const auditSearchQuery = z.object({
 /** The SOPA export's query: one municipality and a period, all required. */
 export const sopaExportQuery = z.object({
   municipality: text().trim().min(1, { message: 'is required' }).max(100, { message: 'must be at most 100 characters' }),
-  from: calendarDay('(the first day of the period, Riga time)'),
-  to: calendarDay('(the last day of the period, Riga time)'),
+  from: periodDay('(the first day of the period, Riga time)'),
+  to: periodDay('(the last day of the period, Riga time)'),
   lang: text().max(10).optional(),
 }).strict().superRefine(periodInOrder);
 

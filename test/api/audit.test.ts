@@ -223,7 +223,7 @@ test('bad filters are a 400 naming the field and the rule, in Latvian and Englis
 
   const lv = await call('GET', '/admin/audit?from=nav-datums&lang=lv', { token: admin, html: true });
   t.is(lv.status, 400);
-  t.true(lv.text.includes('jābūt datumam, GGGG-MM-DD (perioda pirmā diena)'));
+  t.true(lv.text.includes('jābūt datumam, GGGG-MM-DD, no 2000. līdz 2999. gadam (perioda pirmā diena)'));
   const en = await call('GET', '/admin/audit/sopa-export?from=2026-03-01&to=2026-03-31&lang=en', { token: admin, html: true });
   t.is(en.status, 400);
   t.true(en.text.includes('is required, at most 100 characters'), 'the municipality is named next to its field');
@@ -231,6 +231,11 @@ test('bad filters are a 400 naming the field and the rule, in Latvian and Englis
   const problem = assertError(t, json, 400, 'invalid_request').details[0] as { field: string; words: { lv: string; en: string } };
   t.is(problem.field, 'to');
   t.is(problem.words.lv, 'nedrīkst būt pirms perioda pirmās dienas');
+
+  // The widest period the audit takes is an answer; days beyond it are a 400, not a failure.
+  t.is((await call('GET', '/api/admin/audit?from=2000-01-01&to=2999-12-31&operator=%5C%25_', { token: admin })).status, 200);
+  const far = assertError(t, await call('GET', '/api/admin/audit?from=0000-01-01&to=9999-12-31', { token: admin }), 400, 'invalid_request');
+  t.deepEqual(far.details.map((d) => d.field), ['from', 'to']);
 });
 
 test('only administrators read the audit: staff get 403, anonymous 401', async (t) => {
