@@ -4,6 +4,7 @@ import { startTestStack, type TestStack } from '../helpers/stack';
 import { assertError, httpClient } from '../helpers/http';
 import { openTaskOf, startLearnerJourney } from '../helpers/journeys';
 import { approvedProvider, insertDocument } from '../helpers/providers';
+import { OFFER_DOCUMENT_KINDS } from '../../dev/seed-calls';
 import { rigaDate } from '../../domain/dates';
 import { ensureSchedules } from '../../worker/schedules';
 import { auditPurge } from '../../workflows/audit-purge';
@@ -122,6 +123,15 @@ test('staff opening a task of a case, an administrator opening the case, a docum
   t.is((await call('GET', `/staff/documents/${document.id}`, { token: staff })).status, 200);
   const download = (await rowsOf({ action: 'document.download' })).find((r) => r.result.documentId === document.id);
   t.like(download, { actorId: staffUser.id, result: { kind: 'declaration', filename: 'declaration.pdf', sha256: document.sha256 } });
+
+  // A provider downloading a document of its own offer is audited the same way.
+  const offer = await stack.db('offers').where({ providerId }).first<{ id: string }>('id');
+  await insertDocument(stack.db, providerId, offer.id, OFFER_DOCUMENT_KINDS[0]);
+  const providerUser = await stack.signIn({ role: 'provider', subject: randomUUID(), name: 'Dace Vītola', providerId, providerRole: 'admin' });
+  const own = await call('GET', `/provider/offers/${offer.id}/documents/${OFFER_DOCUMENT_KINDS[0]}`, { token: providerUser });
+  t.is(own.status, 200, own.text);
+  const providerDownload = (await rowsOf({ action: 'document.download', actorRole: 'provider' })).find((r) => r.result.offerId === offer.id);
+  t.like(providerDownload, { actorName: 'Dace Vītola', result: { kind: OFFER_DOCUMENT_KINDS[0] } });
 
   const stage = `stage-${randomUUID().slice(0, 8)}`;
   t.is((await call('GET', `/api/admin/workflows?stage=${stage}`, { token: admin })).status, 200);
