@@ -11,6 +11,8 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['keep_until']);
     t.index(['at']);
     t.index(['actor_id', 'at']);
+    // Views of a case name the case: a person's audit (and "who viewed my case") finds them through it.
+    t.index(['case_id']);
   });
   await knex.raw('CREATE INDEX audit_log_municipality_at_index ON audit_log (lower(municipality), at) WHERE municipality IS NOT NULL');
 
@@ -41,6 +43,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable('purge_runs');
   await knex.raw('DROP INDEX IF EXISTS audit_log_municipality_at_index');
   await knex.schema.alterTable('audit_log', (t) => {
+    t.dropIndex(['case_id']);
     t.dropIndex(['actor_id', 'at']);
     t.dropIndex(['at']);
     t.dropIndex(['keep_until']);
