@@ -15,6 +15,7 @@ import { createCalendarActivities } from './calendar';
 import { createEscalationActivities } from './escalation';
 import { createConsoleActivities } from './console';
 import { createWorkflowStopActivities } from './workflow-stop';
+import { createAuditPurgeActivities } from './audit-purge';
 import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
 import { createSopaActivities, type SopaClient, type SopaOperator } from './registries/sopa';
 import type { ViisClient } from './registries/viis';
@@ -65,6 +66,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createConsoleActivities(deps),
     ...createWorkflowStopActivities(deps),
     ...createAccountActivities({ ...deps, email }),
+    ...createAuditPurgeActivities(deps),
     ...email,
   };
 }

@@ -77,6 +77,7 @@ export function createLearnerActivities({ db, populationRegister }: { db: Knex; 
         actor: { role: 'system', id: null, name: 'population-recheck worker' }, action: 'population-register.get-person',
         subjectPersonCode: input.personCode, caseId: null, purpose: RECHECK_PURPOSE,
         result: person ? { found: true, deceased: person.deceased } : { found: false }, idempotencyKey: input.auditKey,
+        municipality: person?.municipality ?? null,
       });
       if (!person) return { found: false, deceased: false, deceasedDate: null };
       return { found: true, deceased: person.deceased, deceasedDate: person.deceasedDate };

@@ -21,6 +21,7 @@ import { languageMiddleware, pageErrorMiddleware } from './pages';
 import { accountRoutes } from './routes/account';
 import { passwordRoutes } from './routes/account-passwords';
 import { adminRoutes } from './routes/admin';
+import { adminAuditRoutes } from './routes/admin-audit';
 import { adminBatchRoutes } from './routes/admin-batches';
 import { adminConsistencyRoutes } from './routes/admin-consistency';
 import { authRoutes } from './routes/auth';
@@ -79,6 +80,7 @@ export function createApp(deps: ApiDeps): Koa {
     providerOfferRoutes(deps, api, renderer), catalogueRoutes(deps, api, renderer), adminRoutes(deps, api, renderer),
     adminBatchRoutes(deps, api, renderer), adminConsistencyRoutes(deps, api, renderer), passwordRoutes(deps, api, renderer),
     codecRoutes(deps, api),
+    adminAuditRoutes(deps, api, renderer),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());

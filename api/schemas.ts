@@ -386,7 +386,8 @@ export const CATALOGUE_PAGE_SIZE = 20;
 
 const optionalFilter = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, schema.optional());
 
-const calendarDay = (what: string) => z.string({ message: `must be a date (YYYY-MM-DD) ${what}` })
+/** A YYYY-MM-DD day that exists in the calendar; `what` ends the message ("must be a date (YYYY-MM-DD) …"). */
+export const calendarDay = (what: string) => z.string({ message: `must be a date (YYYY-MM-DD) ${what}` })
   .regex(/^\d{4}-\d{2}-\d{2}$/, { message: `must be a date (YYYY-MM-DD) ${what}`, abort: true })
   .refine((v) => {
     const d = new Date(`${v}T00:00:00Z`);

@@ -298,4 +298,5 @@ export class AuditEntry extends Model {
   result!: Record<string, unknown>;
   keepUntil!: string;
   idempotencyKey!: string | null;
+  municipality!: string | null;
 }

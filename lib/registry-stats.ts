@@ -5,7 +5,8 @@ import type { RegistryMetrics } from './metrics';
 /**
  * Registry calls counted per registry and minute in Postgres (registry_call_stats), so the administrators'
  * health panel in the API process sees what the workers' registry clients experienced. Prometheus has the same
- * numbers per process; this is the one place they add up across processes.
+ * numbers per process; this is the one place they add up across processes. Counts older than 90 days are deleted
+ * by the daily audit purge (workflows/audit-purge.ts): the minute is the row's age.
  */
 
 /** One registry's calls in one minute, not yet written. */

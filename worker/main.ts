@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     client, taskQueue: config.temporal.taskQueue, recheckIntervalMs: config.recheckIntervalMs, logger,
     stopped: () => !['INITIALIZED', 'RUNNING'].includes(worker.getState()),
   }).then((schedules) => {
-    if (schedules) logger.info('schedules ensured', { populationRecheck: schedules.populationRecheck });
+    if (schedules) logger.info('schedules ensured', schedules);
   });
   await finished;
   logger.info('worker stopped');

@@ -5,7 +5,8 @@ import {
   type ScheduleOptionsStartWorkflowAction, type ScheduleSpec,
 } from '@temporalio/client';
 import type { Logger } from '../lib/logger';
-import { populationRecheckId, populationRecheckScheduleId } from '../workflows/ids';
+import { auditPurge, PURGE_DEFAULTS, type AuditPurgeInput } from '../workflows/audit-purge';
+import { auditPurgeId, auditPurgeScheduleId, populationRecheckId, populationRecheckScheduleId } from '../workflows/ids';
 import { populationRecheck, type PopulationRecheckInput } from '../workflows/population-recheck';
 
 /** What ensureSchedules did to one schedule. */
@@ -43,7 +44,14 @@ export function recheckPlan(recheckIntervalMs: number): { everyMs: number; dueAf
  * changed; otherwise changes nothing, so every worker runs it at start. A schedule an operator paused stays
  * paused. Two workers starting at once may both try to create it: the loser finds it and compares.
  */
-export async function ensureSchedules(opts: EnsureSchedulesOptions): Promise<{ populationRecheck: { scheduleId: string; outcome: ScheduleOutcome } }> {
+export async function ensureSchedules(opts: EnsureSchedulesOptions): Promise<{
+  populationRecheck: { scheduleId: string; outcome: ScheduleOutcome }; auditPurge: { scheduleId: string; outcome: ScheduleOutcome };
+}> {
+  return { populationRecheck: await ensurePopulationRecheckSchedule(opts), auditPurge: await ensureAuditPurgeSchedule(opts) };
+}
+
+/** The population re-check's schedule (see ensureSchedules). */
+async function ensurePopulationRecheckSchedule(opts: EnsureSchedulesOptions): Promise<{ scheduleId: string; outcome: ScheduleOutcome }> {
   const suffix = opts.idSuffix ?? '';
   const scheduleId = populationRecheckScheduleId(suffix);
   const { everyMs, dueAfterMs } = recheckPlan(opts.recheckIntervalMs);
@@ -61,7 +69,43 @@ export async function ensureSchedules(opts: EnsureSchedulesOptions): Promise<{ p
     catchupWindow: Math.max(everyMs, 60_000),
   };
 
-  const handle = opts.client.schedule.getHandle(scheduleId);
+  return { scheduleId, outcome: await ensureSchedule(opts.client, { scheduleId, spec, action, policies }, { everyMs, offsetMs: 0 }) };
+}
+
+/** When the daily audit purge runs: 01:00 UTC (03:00 or 04:00 in Riga), a quiet hour. */
+export const AUDIT_PURGE_PLAN = { everyMs: DAY_MS, offsetMs: 3_600_000 } as const;
+
+/** The audit purge's schedule: daily; see workflows/audit-purge.ts. */
+async function ensureAuditPurgeSchedule(opts: EnsureSchedulesOptions): Promise<{ scheduleId: string; outcome: ScheduleOutcome }> {
+  const suffix = opts.idSuffix ?? '';
+  const scheduleId = auditPurgeScheduleId(suffix);
+  const args: [AuditPurgeInput] = [{ ...PURGE_DEFAULTS }];
+  const spec: ScheduleSpec = { intervals: [{ every: AUDIT_PURGE_PLAN.everyMs, offset: AUDIT_PURGE_PLAN.offsetMs }] };
+  const action: ScheduleOptionsStartWorkflowAction<typeof auditPurge> = {
+    type: 'startWorkflow', workflowType: auditPurge, taskQueue: opts.taskQueue, args,
+    workflowId: auditPurgeId(suffix ? `scheduled-${suffix}` : 'scheduled'),
+  };
+  // A missed day is made up once the server is back; a run still going when the next is due is enough.
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: DAY_MS };
+  return { scheduleId, outcome: await ensureSchedule(opts.client, { scheduleId, spec, action, policies }, AUDIT_PURGE_PLAN) };
+}
+
+/** A schedule as ensureSchedule wants it: one interval, one start-workflow action, its policies. */
+interface DesiredSchedule {
+  scheduleId: string;
+  spec: ScheduleSpec;
+  action: ScheduleOptionsStartWorkflowAction<any>;
+  policies: { overlap: ScheduleOverlapPolicy; catchupWindow: number };
+}
+
+/**
+ * Creates a schedule if it is missing, or brings it in line when its interval, action or policies differ; else
+ * changes nothing. A schedule an operator paused stays paused. Two workers starting at once may both try to create
+ * it: the loser finds it and compares.
+ */
+async function ensureSchedule(client: Client, desired: DesiredSchedule, interval: { everyMs: number; offsetMs: number }): Promise<ScheduleOutcome> {
+  const { scheduleId, spec, action, policies } = desired;
+  const handle = client.schedule.getHandle(scheduleId);
   let existing: ScheduleDescription | null = null;
   try {
     existing = await handle.describe();
@@ -70,8 +114,8 @@ export async function ensureSchedules(opts: EnsureSchedulesOptions): Promise<{ p
   }
   if (!existing) {
     try {
-      await opts.client.schedule.create({ scheduleId, spec, action, policies });
-      return { populationRecheck: { scheduleId, outcome: 'created' } };
+      await client.schedule.create({ scheduleId, spec, action, policies });
+      return 'created';
     } catch (err) {
       if (!(err instanceof ScheduleAlreadyRunning)) throw err;
       existing = await handle.describe();
@@ -80,18 +124,19 @@ export async function ensureSchedules(opts: EnsureSchedulesOptions): Promise<{ p
 
   const current = existing.action;
   const intervals = existing.spec.intervals ?? [];
-  const unchanged = intervals.length === 1 && intervals[0].every === everyMs && !intervals[0].offset
+  const workflowType = typeof action.workflowType === 'string' ? action.workflowType : action.workflowType.name;
+  const unchanged = intervals.length === 1 && intervals[0].every === interval.everyMs && (Number(intervals[0].offset ?? 0) === interval.offsetMs)
     && (existing.spec.calendars ?? []).length === 0
-    && current.workflowType === populationRecheck.name && current.taskQueue === opts.taskQueue
-    && current.workflowId === action.workflowId && isDeepStrictEqual(current.args, args)
+    && current.type === 'startWorkflow' && current.workflowType === workflowType && current.taskQueue === action.taskQueue
+    && current.workflowId === action.workflowId && isDeepStrictEqual(current.args, action.args)
     && existing.policies.overlap === policies.overlap && existing.policies.catchupWindow === policies.catchupWindow;
-  if (unchanged) return { populationRecheck: { scheduleId, outcome: 'unchanged' } };
+  if (unchanged) return 'unchanged';
 
   await handle.update((previous) => ({
     spec, action, policies: { ...previous.policies, ...policies },
     state: { paused: previous.state.paused, note: previous.state.note },
   }));
-  return { populationRecheck: { scheduleId, outcome: 'updated' } };
+  return 'updated';
 }
 
 /**

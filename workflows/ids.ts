@@ -90,3 +90,15 @@ export function workflowCleanupId(workflowId: string): string {
 export function passwordResetId(requestId: string): string {
   return `password-reset:${requestId}`;
 }
+
+const AUDIT_PURGE = 'audit-purge';
+
+/** The workflow id of one audit purge run, e.g. `audit-purge:scheduled` (the server appends the start time). */
+export function auditPurgeId(runKey: string): string {
+  return `${AUDIT_PURGE}:${runKey}`;
+}
+
+/** The id of the schedule that starts the audit purge; tests pass a suffix so their schedule is their own. */
+export function auditPurgeScheduleId(suffix = ''): string {
+  return suffix ? `${AUDIT_PURGE}:${suffix}` : AUDIT_PURGE;
+}

@@ -55,6 +55,7 @@ export function createPopulationRegisterActivities({ db, populationRegister }: {
         actor: { role: 'system', id: null, name: 'learner-journey worker' }, action: 'population-register.get-person',
         subjectPersonCode: input.personCode, caseId: input.caseId, purpose: input.purpose,
         result: person ? { found: true, deceased: person.deceased } : { found: false }, idempotencyKey: input.auditKey,
+        municipality: person?.municipality ?? null,
       });
       if (!person) {
         throw ApplicationFailure.create({

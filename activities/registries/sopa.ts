@@ -238,15 +238,17 @@ export function createSopaActivities({ db, sopa, sopaOperator }: { db: Knex; sop
     /** Asks SOPA for the person's status on one day and audits the query under the operator's identity (24 months). */
     async lookupSocialStatus(input: LookupSocialStatusInput): Promise<SocialStatusResult> {
       const { role, ...operator } = input.operator ?? { ...sopaOperator, role: 'system' as const };
-      // The data-sharing agreement wants every query traceable to the person who made it, so the operator is the actor.
-      const audit = (result: Record<string, unknown>) => writeAudit(db, {
+      const dateFrom = monthsBefore(input.onDate, input.lookbackMonths ?? 0);
+      // The data-sharing agreement wants every query traceable to the person who made it, so the operator is the
+      // actor; the period asked and the municipality go with it, as a municipality's audit request needs them.
+      const audit = async (result: Record<string, unknown>) => writeAudit(db, {
         actor: { role, id: operator.personCode, name: `${operator.firstName} ${operator.lastName}` },
-        action: 'sopa.get-statuses', subjectPersonCode: input.personCode, caseId: input.caseId, purpose: input.purpose,
-        result, idempotencyKey: input.auditKey,
+        action: SOPA_QUERY_ACTION, subjectPersonCode: input.personCode, caseId: input.caseId, purpose: input.purpose,
+        result: { dateFrom, dateTill: input.onDate, ...result }, idempotencyKey: input.auditKey,
+        municipality: await queryMunicipality(db, input.caseId, input.personCode),
       });
       let answer: SocialStatusResult;
       try {
-        const dateFrom = monthsBefore(input.onDate, input.lookbackMonths ?? 0);
         answer = await sopa.getStatuses({ personCode: input.personCode, dateFrom, dateTill: input.onDate, operator });
       } catch (err) {
         // A refused query was still asked in the operator's name; transport errors are retried and audited when answered.
@@ -254,10 +256,32 @@ export function createSopaActivities({ db, sopa, sopaOperator }: { db: Knex; sop
         throw err;
       }
       // Count and kinds only: the audit proves who looked, it does not become a second copy of the status data.
-      await audit({ recordCount: answer.records.length, statuses: answer.records.map((r) => r.status) });
+      await audit({
+        recordCount: answer.records.length, statuses: answer.records.map((r) => r.status),
+        // The registration numbers of the municipalities whose records came back (the spec's "Pasvaldība").
+        municipalities: [...new Set(answer.records.map((r) => r.municipality))],
+      });
       return answer;
     },
   };
+}
+
+/** The audit action of a SOPA query (lib/audit.ts; the municipality export reads these rows). */
+export const SOPA_QUERY_ACTION = 'sopa.get-statuses';
+
+/**
+ * The municipality a SOPA query about a person in a case is audited under: the declared-address municipality the
+ * Population Register gave for the same case (the journey asks it just before SOPA), else the municipality of the
+ * coordinator who registered the case. One indexed read; null when neither is known.
+ */
+async function queryMunicipality(db: Knex, caseId: string, personCode: string): Promise<string | null> {
+  const row = await db.raw<{ rows: { municipality: string | null }[] }>(`
+    SELECT COALESCE(
+      (SELECT municipality FROM audit_log WHERE subject_person_code = ? AND case_id = ? AND action = 'population-register.get-person'
+          AND municipality IS NOT NULL ORDER BY at DESC LIMIT 1),
+      (SELECT details->>'municipality' FROM case_events WHERE case_id = ? AND details->>'municipality' IS NOT NULL
+        ORDER BY occurred_at LIMIT 1)) AS municipality`, [personCode, caseId, caseId]);
+  return row.rows[0]?.municipality ?? null;
 }
 
 // The calendar day n months before a YYYY-MM-DD day (the 31st falls back to the month's last day).

@@ -110,7 +110,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     },
   }, async (ctx, { query }) => {
     const { pageToken, lang: _lang, ...filter } = query;
-    await auditPersonSearch(ctx, filter.personCode);
+    await auditSearch(ctx, 'list', filter);
     ctx.body = await listWorkflows(deps, filter, { size: PAGE_SIZE, token: pageToken });
   });
 
@@ -119,6 +119,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     summary: `Running workflows whose activity failed 3+ times or whose code fails, grouped by cause, with overdue human tasks`,
     tag: 'admin', roles: [...ADMIN], responses: { 200: { description: 'Groups by cause and overdue tasks', schema: stuckSchema } },
   }, async (ctx) => {
+    await auditSearch(ctx, 'stuck', {});
     ctx.body = await findStuck(deps);
   });
 
@@ -129,6 +130,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   }, async (ctx, { params }) => {
     const detail = await workflowDetail(deps, params.workflowId);
     if (!detail) throw new HttpError(404, 'workflow_not_found', 'There is no such workflow');
+    await auditWorkflowView(ctx, detail);
     ctx.body = detail;
   });
 
@@ -161,7 +163,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const errors = parsed.success ? {} : errorsByField(fieldProblems(parsed.error), ctx.state.lang);
     const query = parsed.success ? parsed.data : {};
     const { pageToken, lang: _lang, ...filter } = query as z.output<typeof workflowListQuery>;
-    if (parsed.success) await auditPersonSearch(ctx, filter.personCode);
+    if (parsed.success) await auditSearch(ctx, 'list', filter);
     const result = parsed.success ? await listWorkflows(deps, filter, { size: PAGE_SIZE, token: pageToken }) : { workflows: [], total: 0, nextPageToken: null };
     if (!parsed.success) ctx.status = 400;
     renderPage(ctx, renderer, 'console-list', 'console.list.title', {
@@ -174,6 +176,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     method: 'get', path: '/admin/stuck', summary: 'Stuck workflows grouped by cause, overdue tasks, registry health', tag: 'console pages', roles: [...ADMIN],
     responses: { 200: { description: 'The page' } },
   }, async (ctx) => {
+    await auditSearch(ctx, 'stuck', {});
     const [stuck, health] = await Promise.all([findStuck(deps), registryHealth(deps)]);
     renderPage(ctx, renderer, 'console-stuck', 'console.stuck.title', { ...stuck, health });
   });
@@ -209,11 +212,24 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     }
   });
 
-  // Finding a person's cases by person code is a look at their data: who looked, and when, is audited.
-  async function auditPersonSearch(ctx: Context, personCode: string | undefined) {
-    if (!personCode) return;
+  // Every search of the console is audited with its filter; finding a person's cases by person code is a look at
+  // their data, so it is its own action with whose code (console.search-person).
+  async function auditSearch(ctx: Context, view: 'list' | 'stuck', filter: Record<string, unknown>) {
+    const { personCode, ...rest } = filter as { personCode?: string };
+    const asked = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     await auditUserAction(deps.db, currentSession(ctx), {
-      action: 'console.search-person', purpose: 'workflow console: workflows of a person', result: {}, subjectPersonCode: personCode,
+      action: personCode ? 'console.search-person' : 'console.search',
+      purpose: personCode ? 'workflow console: workflows of a person' : `workflow console: ${view} view`,
+      result: { view, filter: asked }, subjectPersonCode: personCode ?? null,
+    });
+  }
+
+  // Opening a workflow shows its state (a journey's holds the person's data): audited as a look at the case.
+  async function auditWorkflowView(ctx: Context, detail: { workflow: { workflowId: string; type: string }; subject: { caseId: string | null } }) {
+    const caseId = detail.subject.caseId;
+    await auditUserAction(deps.db, currentSession(ctx), {
+      action: caseId ? 'case.view' : 'console.view-workflow', purpose: 'workflow console: one workflow',
+      result: { workflowId: detail.workflow.workflowId, workflowType: detail.workflow.type }, caseId,
     });
   }
 
@@ -221,6 +237,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const params = workflowParams.safeParse(ctx.params);
     const detail = params.success ? await workflowDetail(deps, params.data.workflowId) : null;
     if (!detail) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
+    await auditWorkflowView(ctx, detail);
     const done = typeof ctx.query.done === 'string' ? ctx.query.done.slice(0, 300) : null;
     renderPage(ctx, renderer, 'console-workflow', 'console.workflow.title', {
       ...detail, done, stateJson: detail.state ? JSON.stringify(detail.state, null, 2) : null, ...extra,

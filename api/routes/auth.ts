@@ -12,6 +12,7 @@ import { SESSION_COOKIE } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { refusalStatus } from '../middleware/errors';
 import { loginSchema } from '../schemas';
+import { auditLogin, type LoginMethod } from '../services/audit';
 import { activeGrants } from '../services/coordinator';
 import { logIn } from '../services/login';
 import { checkSecondFactor } from '../services/second-factor';
@@ -47,6 +48,14 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
 
   const startSession = (ctx: Context, session: NewSession) => startSessionCookie(ctx, deps, session);
 
+  /** Starts a staff or provider user's session and audits the login. */
+  async function startLoggedIn(ctx: Context, user: User, secondFactorAt: Date | null, method: LoginMethod): Promise<string> {
+    const session = toSession(user, secondFactorAt);
+    const token = await startSession(ctx, session);
+    await auditLogin(deps.db, { method, address: ctx.ip || null, account: user.username, outcome: 'succeeded', session });
+    return token;
+  }
+
   // Learners: state, nonce and the PKCE verifier travel in a signed cookie so the callback can check and use them.
   api.page(router, {
     method: 'get', path: '/auth/sso/login', summary: 'Start the national sign-on (learners, coordinators)', tag: 'auth', roles: 'public',
@@ -71,6 +80,7 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     const saved = await deps.tokens.verifyValue(ctx.cookies.get(SSO_COOKIE) ?? '');
     const { code, state } = ctx.query;
     if (!saved || typeof code !== 'string' || state !== saved.state || !saved.verifier) {
+      await auditLogin(deps.db, { method: 'sso', address: ctx.ip || null, account: null, outcome: 'failed', reason: 'sso_state_mismatch' });
       throw new HttpError(400, 'sso_state_mismatch', 'The sign-in could not be completed (expired or not started here). Please sign in again.');
     }
     let identity;
@@ -78,10 +88,13 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
       identity = await deps.sso.identify(code, saved.nonce, saved.verifier);
     } catch (err) {
       deps.logger.warn('single sign-on failed', { err });
+      await auditLogin(deps.db, { method: 'sso', address: ctx.ip || null, account: null, outcome: 'failed', reason: 'sso_failed' });
       throw new HttpError(502, 'sso_failed', 'The national sign-in service did not confirm your identity. Please try again.');
     }
     ctx.cookies.set(SSO_COOKIE, null);
-    await startSession(ctx, { role: 'learner', subject: identity.personCode, name: `${identity.firstName} ${identity.lastName}`.trim() });
+    const learner = { role: 'learner', subject: identity.personCode, name: `${identity.firstName} ${identity.lastName}`.trim() } as const;
+    await startSession(ctx, learner);
+    await auditLogin(deps.db, { method: 'sso', address: ctx.ip || null, account: identity.personCode, outcome: 'succeeded', session: learner, personCode: identity.personCode });
     // A person with a role granted by the agency (valid today) chooses which role to act in.
     const hasRole = (await activeGrants(deps, identity.personCode)).some((g) => g.role === 'coordinator');
     ctx.redirect(hasRole ? `/auth/role?next=${encodeURIComponent(saved.next)}` : saved.next);
@@ -110,11 +123,16 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     } catch (err) {
       const throttled = err instanceof HttpError ? throttledWords(err, ctx.state.lang as 'lv' | 'en') : null;
       if (!throttled || !(err instanceof HttpError)) throw err;
+      await auditLogin(deps.db, { method: 'password', address: ctx.ip || null, account: typedAccount(body.username), outcome: 'failed', reason: err.code });
       refusalStatus(ctx, err);
       renderPage(ctx, renderer, 'staff-login', 'login.title', { throttled, username: body.username, next: safeNext(body.next, '') });
       return;
     }
     if (!user || user.status !== 'active') {
+      await auditLogin(deps.db, {
+        method: 'password', address: ctx.ip || null, account: typedAccount(body.username), outcome: 'failed',
+        reason: !parsed.success ? 'invalid_input' : user ? `account_${user.status}` : 'bad_credentials',
+      });
       ctx.status = user ? 403 : 401;
       renderPage(ctx, renderer, 'staff-login', 'login.title', {
         failed: !user, notActive: user ? `providerAccount.login.${user.status}` : null, username: body.username, next: safeNext(body.next, ''),
@@ -128,7 +146,7 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
       renderPage(ctx, renderer, 'login-code', 'secondFactor.login.title', { ticket });
       return;
     }
-    await startSession(ctx, toSession(user, null));
+    await startLoggedIn(ctx, user, null, 'password');
     ctx.redirect(next);
   });
 
@@ -143,6 +161,7 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     const body = (ctx.request.body ?? {}) as Record<string, string>;
     const ticket = await deps.tokens.verifyValue(typeof body.ticket === 'string' ? body.ticket : '');
     if (!ticket || ticket.purpose !== SECOND_STEP) {
+      await auditLogin(deps.db, { method: 'second_factor', address: ctx.ip || null, account: null, outcome: 'failed', reason: 'second_step_expired' });
       ctx.status = 401;
       renderPage(ctx, renderer, 'staff-login', 'login.title', { expired: true, next: '' });
       return;
@@ -150,11 +169,14 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     const user = await User.query(deps.db).findById(ticket.userId!).where({ active: true, status: 'active' });
     const matched = user && typeof body.code === 'string' && body.code.length <= 40 ? await checkSecondFactor(deps, user.id, body.code) : null;
     if (!user || !matched) {
+      await auditLogin(deps.db, {
+        method: 'second_factor', address: ctx.ip || null, account: user?.username ?? null, outcome: 'failed', reason: user ? 'bad_second_factor_code' : 'account_not_active',
+      });
       ctx.status = 401;
       renderPage(ctx, renderer, 'login-code', 'secondFactor.login.title', { ticket: body.ticket, failed: true });
       return;
     }
-    await startSession(ctx, toSession(user, new Date()));
+    await startLoggedIn(ctx, user, new Date(), 'second_factor');
     ctx.redirect(safeNext(ticket.next, '/staff/tasks'));
   });
 
@@ -167,22 +189,37 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
       403: { description: 'The account is not active yet' }, 429: { description: 'Too many wrong passwords or codes: try again after Retry-After seconds' },
     },
   }, async (ctx, { body }) => {
-    const user = await logIn(deps, ctx.ip, body.username, body.password);
-    if (!user) throw new HttpError(401, 'bad_credentials', 'Wrong username or password');
-    if (user.status !== 'active') throw new HttpError(403, 'account_not_active', NOT_ACTIVE[user.status], [{ status: user.status }]);
+    const failed = (reason: string) => auditLogin(deps.db, { method: 'password', address: ctx.ip || null, account: typedAccount(body.username), outcome: 'failed', reason });
+    let user: User | null;
+    try {
+      user = await logIn(deps, ctx.ip, body.username, body.password);
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 429) await failed(err.code);
+      throw err;
+    }
+    if (!user) {
+      await failed('bad_credentials');
+      throw new HttpError(401, 'bad_credentials', 'Wrong username or password');
+    }
+    if (user.status !== 'active') {
+      await failed(`account_${user.status}`);
+      throw new HttpError(403, 'account_not_active', NOT_ACTIVE[user.status], [{ status: user.status }]);
+    }
     let secondFactorAt: Date | null = null;
     if (user.totpEnrolledAt) {
       if (!body.code) {
+        await failed('second_factor_code_required');
         throw new HttpError(401, 'second_factor_code_required', 'Invalid body: code: is required (a code from your authenticator app, or a recovery code)',
           [{ field: 'code', rule: 'required', message: 'is required (a code from your authenticator app, or a recovery code)' }]);
       }
       if (!(await checkSecondFactor(deps, user.id, body.code))) {
+        await failed('bad_second_factor_code');
         throw new HttpError(401, 'bad_second_factor_code', 'Invalid body: code: is not a valid code (wrong, expired or already used)',
           [{ field: 'code', rule: 'second_factor_code', message: 'is not a valid code (wrong, expired or already used)' }]);
       }
       secondFactorAt = new Date();
     }
-    ctx.body = { token: await startSession(ctx, toSession(user, secondFactorAt)), role: user.role };
+    ctx.body = { token: await startLoggedIn(ctx, user, secondFactorAt, 'password'), role: user.role };
   });
 
   api.page(router, {
@@ -218,6 +255,11 @@ const NOT_ACTIVE: Record<Exclude<User['status'], 'active'>, string> = {
 
 function toSession(user: User, secondFactorAt: Date | null): NewSession {
   return { role: user.role, subject: user.id, name: user.displayName, userId: user.id, secondFactorAt };
+}
+
+/** The account name a login form was sent with, as the audit records it (cut short: anyone may type anything). */
+function typedAccount(value: unknown): string | null {
+  return typeof value === 'string' ? value.slice(0, 100) : null;
 }
 
 /** The purpose of the signed ticket between the login's password step and its code step. */

@@ -24,6 +24,7 @@ import {
 import { uploadProblem, type WordedProblem } from '../services/provider-registration';
 import { errorsByField, fieldProblems, formFields } from '../validation';
 import type { ApiRegistry } from './define';
+import { auditDownload } from '../services/audit';
 import { isUuid } from '../../domain/uuid';
 
 const PROVIDER = ['provider'] as const;
@@ -231,6 +232,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     const params = offerDocumentParams.safeParse(ctx.params);
     if (!params.success) throw new HttpError(404, 'document_not_found', 'You have no document of this kind on this offer');
     const document = await getOwnOfferDocument(deps, currentSession(ctx), params.data.offerId, params.data.kind);
+    await auditDownload(deps.db, currentSession(ctx), document);
     ctx.set('content-disposition', attachment(document.filename));
     ctx.set('cache-control', 'private, no-store');
     ctx.set('x-content-type-options', 'nosniff');

@@ -18,6 +18,7 @@ import {
   type InboxCounts, type TaskView,
 } from '../services/tasks';
 import type { Session } from '../../lib/sessions';
+import { auditDownload, auditUserAction } from '../services/audit';
 import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { isUuid } from '../../domain/uuid';
@@ -51,6 +52,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   }, async (ctx, { params }) => {
     const found = await getTask(deps, params.taskId);
     if (!found) throw new HttpError(404, 'task_not_found', 'There is no such task');
+    await auditTaskView(ctx, found.task);
     ctx.body = found;
   });
 
@@ -231,6 +233,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const params = documentParams.safeParse(ctx.params);
     const document = params.success ? await getDocument(deps, params.data.documentId) : undefined;
     if (!document) throw new HttpError(404, 'document_not_found', 'There is no such document');
+    await auditDownload(deps.db, currentSession(ctx), document);
     ctx.set('content-disposition', attachment(document.filename));
     ctx.set('cache-control', 'private, no-store');
     ctx.set('x-content-sha256', document.sha256);
@@ -238,12 +241,21 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     ctx.body = document.content;
   });
 
+  // A task shows its subject's data (a learner's case and history, a provider's documents): who opened it is audited.
+  async function auditTaskView(ctx: Context, task: TaskView) {
+    await auditUserAction(deps.db, currentSession(ctx), {
+      action: 'task.view', purpose: 'staff inbox: one task and its subject', caseId: task.caseId,
+      result: { taskId: task.id, taskType: task.type, providerId: task.providerId, offerId: task.offerId },
+    });
+  }
+
   async function taskPage(ctx: Context, extra: {
     form?: Record<string, string>; errors?: Record<string, string>; formError?: string; assignmentError?: string; doneText?: string;
   }) {
     const params = taskParams.safeParse(ctx.params);
     const found = params.success ? await getTask(deps, params.data.taskId) : null;
     if (!found) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
+    await auditTaskView(ctx, found.task);
     const lang = ctx.state.lang as PageLanguage;
     const { task } = found;
     const words = subjectWords(lang, task);

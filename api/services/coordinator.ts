@@ -92,6 +92,8 @@ async function assertInMunicipality(deps: ApiDeps, coordinator: Session, personC
     actor: { role: 'coordinator', id: coordinator.subject, name: coordinator.name }, action: 'population-register.get-person',
     subjectPersonCode: personCode, caseId: null, purpose: `assisted registration: declared address in ${municipality}?`,
     result: { found: person !== null, inMunicipality: inside }, idempotencyKey: null,
+    // The person's declared municipality when the register knows them; otherwise the municipality asked about.
+    municipality: person?.municipality ?? (municipality || null),
   });
   if (inside) return;
   const words = outsideMunicipalityWords(municipality);

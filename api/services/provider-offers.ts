@@ -262,7 +262,7 @@ export async function uploadOfferDocument(deps: ApiDeps, session: Session, offer
 }
 
 /** One stored document of the provider's own offer, with its bytes. */
-export interface OfferDocumentFile { filename: string; contentType: string; sha256: string; content: Buffer }
+export interface OfferDocumentFile { id: string; kind: string; offerId: string; filename: string; contentType: string; sha256: string; content: Buffer }
 
 /**
  * The document of one kind attached to one of the provider's OWN offers, or a 404: the provider check is in the
@@ -271,7 +271,7 @@ export interface OfferDocumentFile { filename: string; contentType: string; sha2
 export async function getOwnOfferDocument(deps: ApiDeps, session: Session, offerId: string, kind: string): Promise<OfferDocumentFile> {
   const row = await deps.db('documents as d').join('offers as o', 'o.id', 'd.offerId')
     .where({ 'o.providerId': providerOf(session), 'd.offerId': offerId, 'd.kind': kind })
-    .first<OfferDocumentFile | undefined>('d.filename', 'd.contentType', 'd.sha256', 'd.content');
+    .first<OfferDocumentFile | undefined>('d.id', 'd.kind', 'd.offerId', 'd.filename', 'd.contentType', 'd.sha256', 'd.content');
   if (!row) throw new HttpError(404, 'document_not_found', 'You have no document of this kind on this offer');
   return row;
 }

@@ -23,7 +23,7 @@ import { decodeDescribed, decodeHistory } from '../../lib/payload-decoding';
  */
 
 /** The workflow types this system runs, by their Temporal type name. */
-export const WORKFLOW_TYPES = ['learnerJourney', 'populationRecheck', 'providerRegistration', 'providerOffer', 'consoleBatch', 'workflowCleanup', 'passwordReset'] as const;
+export const WORKFLOW_TYPES = ['learnerJourney', 'populationRecheck', 'providerRegistration', 'providerOffer', 'consoleBatch', 'workflowCleanup', 'passwordReset', 'auditPurge'] as const;
 
 /** Execution statuses as the console names them, with their visibility-query spelling. */
 export const WORKFLOW_STATUSES = {

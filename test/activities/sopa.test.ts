@@ -105,7 +105,8 @@ test('lookupSocialStatus audits once under the operator identity, even when call
     actorRole: 'staff', actorId: '010180-10006', actorName: 'Ilze Priede', action: 'sopa.get-statuses',
     subjectPersonCode: '150690-11223', caseId, purpose: 'IMK eligibility: social status',
   });
-  t.deepEqual(row.result, { recordCount: 1, statuses: ['low_income'] });
+  // The period asked and the granting municipality's registration number (seed-social-status.ts) go with it.
+  t.deepEqual(row.result, { dateFrom: '2026-03-01', dateTill: '2026-03-01', recordCount: 1, statuses: ['low_income'], municipalities: ['90000012345'] });
 });
 
 test('lookupSocialStatus audits a refused query and rethrows the failure', async (t) => {
@@ -123,5 +124,5 @@ test('lookupSocialStatus audits a refused query and rethrows the failure', async
   const rows = await AuditEntry.query(stack!.db).where({ idempotencyKey: auditKey });
   t.is(rows.length, 1);
   t.like(rows[0], { actorRole: 'system', actorId: '010180-10006', actorName: 'Ilze Priede' });
-  t.deepEqual(rows[0].result, { refused: true });
+  t.deepEqual(rows[0].result, { dateFrom: '2026-03-01', dateTill: '2026-03-01', refused: true });
 });

@@ -12,7 +12,8 @@ import { providerOffer, submitOfferUpdate } from '../../workflows/provider-offer
 import { consoleBatchId, providerRegistrationId } from '../../workflows/ids';
 import { consoleBatch } from '../../workflows/console-batch';
 import { passwordReset } from '../../workflows/password-reset';
-import { passwordResetId } from '../../workflows/ids';
+import { auditPurgeId, passwordResetId } from '../../workflows/ids';
+import { auditPurge } from '../../workflows/audit-purge';
 import { insertCall } from '../../dev/seed-calls';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually, openTaskOf, startLearnerJourney, untilStage } from '../helpers/journeys';
@@ -21,19 +22,20 @@ import { approvedProvider, insertDraftOffer, insertRegisteredProvider } from '..
 /**
  * Records the histories the replay test checks new workflow code against. Run it (with the test command's
  * Postgres and Temporal) when a workflow changes, under a new version name, and keep the old files: they stand
- * for journeys that are already running in production. Usage: npm run record-histories -- v2 [learner|provider|console|account]
- * (the optional second word records only the learner's, the providers', the administrators' console or the account
- * (password reset) workflow types).
+ * for journeys that are already running in production. Usage: npm run record-histories -- v2 [learner|provider|console|account|audit]
+ * (the optional second word records only the learner's, the providers', the administrators' console, the account
+ * (password reset) or the audit purge workflow types).
  */
 async function main(): Promise<void> {
   const version = process.argv[2] ?? 'v1';
-  const only = process.argv[3] as 'learner' | 'provider' | 'console' | 'account' | undefined;
+  const only = process.argv[3] as 'learner' | 'provider' | 'console' | 'account' | 'audit' | undefined;
   const stack = await startTestStack();
   try {
     if (only === undefined || only === 'learner') await recordLearner(stack, version);
     if (only === undefined || only === 'provider') await recordProvider(stack, version);
     if (only === undefined || only === 'console') await recordConsole(stack, version);
     if (only === undefined || only === 'account') await recordAccount(stack, version);
+    if (only === undefined || only === 'audit') await recordAudit(stack, version);
   } finally {
     await stack.stop();
   }
@@ -47,6 +49,19 @@ async function recordAccount(stack: TestStack, version: string): Promise<void> {
   });
   await handle.result();
   save('password-reset.sent', version, await handle.fetchHistory());
+}
+
+/** One audit purge run over two expired audit rows, deleted one per statement. */
+async function recordAudit(stack: TestStack, version: string): Promise<void> {
+  await stack.db('auditLog').insert([
+    { actorRole: 'system', action: 'record.expired', purpose: 'recording', keepUntil: '2020-01-01' },
+    { actorRole: 'system', action: 'record.expired', purpose: 'recording', keepUntil: '2020-01-02' },
+  ]);
+  const handle = await stack.temporal.workflow.start(auditPurge, {
+    workflowId: auditPurgeId(`record-${version}`), taskQueue: stack.taskQueue, args: [{ batchSize: 1 }],
+  });
+  await handle.result();
+  save('audit-purge.run', version, await handle.fetchHistory());
 }
 
 /** A batch retry from the console over a journey stuck on the Population Register, verified and finished. */

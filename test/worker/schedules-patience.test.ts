@@ -4,7 +4,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { createLogger } from '../../lib/logger';
 import { connectTemporalClient } from '../../lib/temporal';
 import { testDataConverter } from '../helpers/payload-keys';
-import { populationRecheckScheduleId } from '../../workflows/ids';
+import { auditPurgeScheduleId, populationRecheckScheduleId } from '../../workflows/ids';
 import { ensureSchedules, ensureSchedulesPatiently } from '../../worker/schedules';
 import { eventually } from '../helpers/journeys';
 import { startTcpProxy } from '../helpers/tcp-proxy';
@@ -42,9 +42,11 @@ test('the schedules are ensured once Temporal answers again, instead of the step
     t.is(await ensureSchedulesPatiently({ ...options, logger, stopped: () => stopped }), null);
   } finally {
     await proxy.restore();
-    await client.schedule.getHandle(populationRecheckScheduleId(idSuffix)).delete().catch((err: unknown) => {
-      if (!(err instanceof ScheduleNotFoundError)) throw err;
-    });
+    for (const id of [populationRecheckScheduleId(idSuffix), auditPurgeScheduleId(idSuffix)]) {
+      await client.schedule.getHandle(id).delete().catch((err: unknown) => {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+      });
+    }
     await client.connection.close();
     await proxy.close();
   }

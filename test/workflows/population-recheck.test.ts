@@ -3,7 +3,7 @@ import test from 'ava';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { decideApprovalUpdate } from '../../workflows/learner-journey';
 import { populationRecheck, type PopulationRecheckInput } from '../../workflows/population-recheck';
-import { populationRecheckId } from '../../workflows/ids';
+import { auditPurgeScheduleId, populationRecheckId } from '../../workflows/ids';
 import { RECHECK_PURPOSE } from '../../activities/learners';
 import { ensureSchedules, recheckPlan } from '../../worker/schedules';
 import { seedPeople } from '../../dev/seed-people';
@@ -113,10 +113,13 @@ test.serial('ensureSchedules creates one schedule, changes nothing when run agai
   let scheduleId: string | undefined;
   t.teardown(async () => {
     if (!scheduleId) return;
-    const handle = client.schedule.getHandle(scheduleId);
-    const running = await handle.describe().then((d) => d.info.runningActions).catch(() => []);
-    await handle.delete().catch((err: unknown) => { if (!(err instanceof ScheduleNotFoundError)) throw err; });
-    for (const action of running) await client.workflow.getHandle(action.workflow.workflowId).terminate('test cleanup').catch(() => undefined);
+    // ensureSchedules makes the worker's other schedules too (the audit purge): they go as well.
+    for (const id of [scheduleId, auditPurgeScheduleId(idSuffix)]) {
+      const handle = client.schedule.getHandle(id);
+      const running = await handle.describe().then((d) => d.info.runningActions).catch(() => []);
+      await handle.delete().catch((err: unknown) => { if (!(err instanceof ScheduleNotFoundError)) throw err; });
+      for (const action of running) await client.workflow.getHandle(action.workflow.workflowId).terminate('test cleanup').catch(() => undefined);
+    }
   });
 
   const first = await ensureSchedules({ client, taskQueue, recheckIntervalMs: 180 * 86_400_000, idSuffix });
@@ -131,11 +134,11 @@ test.serial('ensureSchedules creates one schedule, changes nothing when run agai
   t.like(described.action, { workflowType: 'populationRecheck', taskQueue });
   t.deepEqual(described.action.args, [{ intervalMs: 179 * 86_400_000, batchSize: 20 }]);
 
-  // Exactly one schedule of this suffix exists (the list is eventually consistent: poll).
+  // Exactly one re-check schedule of this suffix exists (the list is eventually consistent: poll).
   let listed: string[] = [];
   for (let attempt = 0; attempt < 50 && listed.length === 0; attempt += 1) {
     listed = [];
-    for await (const s of client.schedule.list()) if (s.scheduleId.includes(idSuffix)) listed.push(s.scheduleId);
+    for await (const s of client.schedule.list()) if (s.scheduleId.includes(idSuffix) && s.scheduleId !== auditPurgeScheduleId(idSuffix)) listed.push(s.scheduleId);
     if (listed.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
   }
   t.deepEqual(listed, [scheduleId]);
