@@ -15,6 +15,7 @@ import { createCalendarActivities } from './calendar';
 import { createEscalationActivities } from './escalation';
 import { createConsoleActivities } from './console';
 import { createWorkflowStopActivities } from './workflow-stop';
+import { createRetentionActivities } from './retention';
 import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
 import { createSopaActivities, type SopaClient, type SopaOperator } from './registries/sopa';
 import type { ViisClient } from './registries/viis';
@@ -43,6 +44,8 @@ export interface ActivityDeps {
   temporal: Client;
   /** Signs the links sent by e-mail (e.g. a provider confirming its address). */
   links: LinkTokens;
+  /** The key of the stable pseudonyms retention gives person codes (lib/pseudonyms.ts). */
+  pseudonymKey: string;
   onEmailSent?: (template: string) => void;
 }
 
@@ -65,6 +68,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createConsoleActivities(deps),
     ...createWorkflowStopActivities(deps),
     ...createAccountActivities({ ...deps, email }),
+    ...createRetentionActivities(deps),
     ...email,
   };
 }

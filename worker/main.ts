@@ -3,6 +3,7 @@ import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
 import { loadEmailTemplates } from '../lib/email-templates';
 import { createLinkTokens } from '../lib/links';
+import { derivePseudonymKey } from '../lib/pseudonyms';
 import { createLogger } from '../lib/logger';
 import { createMailTransport } from '../lib/mailer';
 import { stopOnSignals } from '../lib/shutdown';
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
       mailer: createMailTransport(config.smtpUrl),
       populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, metrics: registryMetrics }),
       sopa: createSopaClient({ baseUrl: config.sopaUrl, metrics: registryMetrics }),
-      sopaOperator: config.sopaOperator, links: createLinkTokens(config.linkSecret),
+      sopaOperator: config.sopaOperator, links: createLinkTokens(config.linkSecret), pseudonymKey: derivePseudonymKey(config.sessionSecret),
       viis: createViisClient({ baseUrl: config.viisUrl, metrics: registryMetrics }),
       enterpriseRegister: createEnterpriseRegisterClient({ baseUrl: config.enterpriseRegisterUrl, metrics: registryMetrics }),
       agencyInboxEmail: config.agencyInboxEmail, temporal: client,
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
   // needs no polling worker, so it runs once the worker polls rather than delaying it, and a failure is tried
   // again while the worker works rather than ending it.
   void ensureSchedulesPatiently({
-    client, taskQueue: config.temporal.taskQueue, recheckIntervalMs: config.recheckIntervalMs, logger,
+    client, taskQueue: config.temporal.taskQueue, recheckIntervalMs: config.recheckIntervalMs, retentionEveryMs: 86_400_000, logger,
     stopped: () => !['INITIALIZED', 'RUNNING'].includes(worker.getState()),
   }).then((schedules) => {
     if (schedules) logger.info('schedules ensured', { populationRecheck: schedules.populationRecheck });

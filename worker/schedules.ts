@@ -5,8 +5,9 @@ import {
   type ScheduleOptionsStartWorkflowAction, type ScheduleSpec,
 } from '@temporalio/client';
 import type { Logger } from '../lib/logger';
-import { populationRecheckId, populationRecheckScheduleId } from '../workflows/ids';
+import { populationRecheckId, populationRecheckScheduleId, retentionRunId, retentionScheduleId } from '../workflows/ids';
 import { populationRecheck, type PopulationRecheckInput } from '../workflows/population-recheck';
+import { retention, type RetentionInput } from '../workflows/retention';
 
 /** What ensureSchedules did to one schedule. */
 export type ScheduleOutcome = 'created' | 'updated' | 'unchanged';
@@ -22,6 +23,8 @@ export interface EnsureSchedulesOptions {
   recheckBatchSize?: number;
   /** Appended to schedule and workflow ids; tests pass one so their schedule never touches the real one. */
   idSuffix?: string;
+  /** How often the retention rules run (the worker: daily); without it no retention schedule is ensured. */
+  retentionEveryMs?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -44,6 +47,8 @@ export function recheckPlan(recheckIntervalMs: number): { everyMs: number; dueAf
  * paused. Two workers starting at once may both try to create it: the loser finds it and compares.
  */
 export async function ensureSchedules(opts: EnsureSchedulesOptions): Promise<{ populationRecheck: { scheduleId: string; outcome: ScheduleOutcome } }> {
+  // The retention rules' schedule is its own, self-contained: see ensureRetentionSchedule.
+  if (opts.retentionEveryMs) await ensureRetentionSchedule({ ...opts, everyMs: opts.retentionEveryMs });
   const suffix = opts.idSuffix ?? '';
   const scheduleId = populationRecheckScheduleId(suffix);
   const { everyMs, dueAfterMs } = recheckPlan(opts.recheckIntervalMs);
@@ -92,6 +97,43 @@ export async function ensureSchedules(opts: EnsureSchedulesOptions): Promise<{ p
     state: { paused: previous.state.paused, note: previous.state.note },
   }));
   return { populationRecheck: { scheduleId, outcome: 'updated' } };
+}
+
+/**
+ * The retention rules' schedule (workflows/retention.ts), created when missing and brought in line with `everyMs`
+ * otherwise; a schedule an operator paused stays paused. Overlapping runs are skipped: one run at a time.
+ */
+export async function ensureRetentionSchedule(opts: { client: Client; taskQueue: string; everyMs: number; idSuffix?: string }): Promise<{ scheduleId: string; outcome: ScheduleOutcome }> {
+  const suffix = opts.idSuffix ?? '';
+  const scheduleId = retentionScheduleId(suffix);
+  const args: [RetentionInput] = [{}];
+  const spec: ScheduleSpec = { intervals: [{ every: opts.everyMs }] };
+  const action: ScheduleOptionsStartWorkflowAction<typeof retention> = {
+    type: 'startWorkflow', workflowType: retention, taskQueue: opts.taskQueue, args,
+    workflowId: retentionRunId(suffix ? `scheduled-${suffix}` : 'scheduled'),
+  };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: Math.max(opts.everyMs, 60_000) };
+  const handle = opts.client.schedule.getHandle(scheduleId);
+  let existing: ScheduleDescription;
+  try {
+    existing = await handle.describe();
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+    try {
+      await opts.client.schedule.create({ scheduleId, spec, action, policies });
+      return { scheduleId, outcome: 'created' };
+    } catch (createErr) {
+      if (!(createErr instanceof ScheduleAlreadyRunning)) throw createErr;
+      existing = await handle.describe();
+    }
+  }
+  const intervals = existing.spec.intervals ?? [];
+  const unchanged = intervals.length === 1 && intervals[0].every === opts.everyMs && existing.action.workflowType === retention.name
+    && existing.action.taskQueue === opts.taskQueue && existing.action.workflowId === action.workflowId
+    && isDeepStrictEqual(existing.action.args, args) && existing.policies.overlap === policies.overlap;
+  if (unchanged) return { scheduleId, outcome: 'unchanged' };
+  await handle.update((previous) => ({ spec, action, policies: { ...previous.policies, ...policies }, state: { paused: previous.state.paused, note: previous.state.note } }));
+  return { scheduleId, outcome: 'updated' };
 }
 
 /**

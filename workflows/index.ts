@@ -6,3 +6,4 @@ export { providerOffer } from './provider-offer';
 export { consoleBatch } from './console-batch';
 export { workflowCleanup } from './workflow-cleanup';
 export { passwordReset } from './password-reset';
+export { retention } from './retention';

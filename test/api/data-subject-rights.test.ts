@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import test from 'ava';
 import { MY_DATA_SECTIONS, NOT_A_LEARNERS_DATA, PERSON_TIE_COLUMNS } from '../../api/services/my-data';
 import { adultMaker, registerThroughApi, untilStage } from '../helpers/journeys';
@@ -94,4 +95,119 @@ test('only the learner themselves: staff, coordinators, providers and anonymous 
     t.is((await call('GET', '/account/my-data', { token, html: true })).status, 403);
   }
   t.is((await call('GET', '/api/learner/my-data')).status, 401);
+});
+
+// ----- retention rules -----
+
+const MONTH_MS = 30.5 * 86_400_000;
+const monthsAgo = (months: number) => new Date(Date.now() - months * MONTH_MS);
+
+/** A learner with one case per given closing time (null: still open), an e-mail, an event and a registry query per case. */
+async function learnerWithCases(firstName: string, closed: (Date | null)[]) {
+  const person = newPerson(firstName);
+  const [learner] = await stack.db('learners').insert({
+    personCode: person.code, firstName, lastName: 'Datiņa', email: `${person.code}@example.lv`, phone: '+37120000000', language: 'lv',
+    termsVersion: '1', termsAcceptedAt: monthsAgo(80), createdAt: monthsAgo(80),
+  }).returning('id') as { id: string }[];
+  const caseIds: string[] = [];
+  for (const closedAt of closed) {
+    const id = randomUUID();
+    caseIds.push(id);
+    await stack.db('cases').insert({
+      id, serviceCaseId: `T-${id.slice(0, 8)}`, workflowId: `test-retention:${id}`, learnerId: learner.id, programme: 'IMK',
+      stage: closedAt ? 'study_completed' : 'imk_approved', channel: 'e-service', balanceCents: 18_000, createdAt: monthsAgo(80), closedAt,
+    });
+    await stack.db('caseEvents').insert({ caseId: id, step: 'registered', kind: 'registered', stage: 'registered', actorRole: 'learner', actorId: person.code, actorName: person.name, channel: 'e-service', details: { email: `${person.code}@example.lv` } });
+    await stack.db('emailOutbox').insert({ caseId: id, step: 'imk-approved', template: 'imk-approved', language: 'lv', recipient: `${person.code}@example.lv`, subject: `${firstName}, konts apstiprināts`, status: 'sent', dedupeKey: `case:${id}:imk-approved` });
+    await stack.db('auditLog').insert({ actorRole: 'system', action: 'population-register.get-person', subjectPersonCode: person.code, caseId: id, purpose: 'test', result: {}, keepUntil: '2030-01-01' });
+  }
+  return { person, learnerId: learner.id, caseIds };
+}
+
+/** Runs the retention workflow to its end on the test's worker and returns the runs it recorded, by rule. */
+async function runRetention(): Promise<Record<string, { mode: string; count: number }>> {
+  const admin = await stack.adminToken();
+  const started = await call('POST', '/api/admin/retention/runs', { token: admin });
+  if (started.status !== 202) throw new Error(`retention run: HTTP ${started.status} ${started.text}`);
+  const { workflowId } = started.json as { workflowId: string };
+  await stack.temporal.workflow.getHandle(workflowId).result();
+  const rows = await stack.db('retentionRuns').where({ workflowId }).select<{ ruleCode: string; mode: string; count: number }[]>('ruleCode', 'mode', 'count');
+  return Object.fromEntries(rows.map((r) => [r.ruleCode, { mode: r.mode, count: r.count }]));
+}
+
+test.serial('retention: a dry run counts exactly the due rows and changes nothing; apply changes exactly those; a second run does nothing', async (t) => {
+  const admin = await stack.adminToken();
+  const due = await learnerWithCases('Elza', [monthsAgo(62), monthsAgo(70)]);
+  const recent = await learnerWithCases('Frīda', [monthsAgo(58)]);
+  const stillOpen = await learnerWithCases('Gita', [monthsAgo(70), null]);
+  const provider = await stack.db('providers').first<{ id: string }>('id');
+  const [oldDoc] = await stack.db('documents').insert({ providerId: provider.id, kind: 'retention-old', filename: 'deklaracija.pdf', contentType: 'application/pdf', sizeBytes: 3, sha256: 'a'.repeat(64), content: Buffer.from('old'), uploadedAt: monthsAgo(61) }).returning('id') as { id: string }[];
+  const [newDoc] = await stack.db('documents').insert({ providerId: provider.id, kind: 'retention-new', filename: 'jauna.pdf', contentType: 'application/pdf', sizeBytes: 3, sha256: 'b'.repeat(64), content: Buffer.from('new'), uploadedAt: monthsAgo(1) }).returning('id') as { id: string }[];
+  const snapshot = async () => ({
+    learners: await stack.db('learners').orderBy('id').select('*'), cases: await stack.db('cases').orderBy('id').select('*'),
+    outbox: await stack.db('emailOutbox').orderBy('id').select('*'), documents: await stack.db('documents').orderBy('id').select('id', 'filename', 'content', 'deletedAt'),
+    audit: await stack.db('auditLog').whereNot('action', 'like', 'retention.%').orderBy('id').select('subjectPersonCode', 'actorId'),
+  });
+
+  // Apply is refused before a dry run has counted.
+  const early = await call('POST', '/api/admin/retention/rules/closed_case_pseudonymise', { token: admin, json: { mode: 'apply' } });
+  const refusal = assertError(t, early, 409, 'dry_run_required');
+  t.is(refusal.details[0].field, 'mode');
+
+  const before = await snapshot();
+  const dry = await runRetention();
+  t.deepEqual(dry, { closed_case_pseudonymise: { mode: 'dry_run', count: 1 }, documents_delete: { mode: 'dry_run', count: 1 } });
+  t.deepEqual(await snapshot(), before, 'a dry run changes nothing');
+  const listed = (await call('GET', '/api/admin/retention', { token: admin })).json as { rules: { code: string; lastDryRun: { count: number } | null; canApply: boolean }[] };
+  t.deepEqual(listed.rules.map((r) => [r.code, r.lastDryRun?.count, r.canApply]), [['closed_case_pseudonymise', 1, true], ['documents_delete', 1, true]]);
+  const page = await call('GET', '/admin/retention', { token: admin, html: true });
+  t.is(page.status, 200);
+  t.true(page.text.includes('Datu glabāšanas noteikumi') && page.text.includes('Pēdējais izmēģinājums: 1'));
+
+  for (const code of ['closed_case_pseudonymise', 'documents_delete']) {
+    const switched = await call('POST', `/api/admin/retention/rules/${code}`, { token: admin, json: { mode: 'apply' } });
+    t.is(switched.status, 200, switched.text);
+    t.is((switched.json as { mode: string }).mode, 'apply');
+  }
+  t.is(await stack.db('auditLog').where({ action: 'retention.rule_changed' }).count<{ count: string }[]>('* as count').then((r) => Number(r[0].count)), 2, 'each switch is audited');
+
+  const applied = await runRetention();
+  t.deepEqual(applied, { closed_case_pseudonymise: { mode: 'apply', count: 1 }, documents_delete: { mode: 'apply', count: 1 } });
+  const after = await snapshot();
+  // The due learner: identifiers replaced by a stable pseudonym everywhere; amounts, dates and stages kept.
+  const pseudonymised = after.learners.find((l: { id: string }) => l.id === due.learnerId);
+  t.regex(pseudonymised.personCode, /^PSN-[0-9a-f]{24}$/);
+  t.like(pseudonymised, { firstName: null, lastName: null, phone: null });
+  t.false(JSON.stringify(after).includes(due.person.code), 'the person code is nowhere any more');
+  t.false(JSON.stringify(after).includes('Elza'), 'nor the name');
+  t.deepEqual(after.cases.filter((c: { learnerId: string }) => c.learnerId === due.learnerId), before.cases.filter((c: { learnerId: string }) => c.learnerId === due.learnerId), 'cases keep their amounts, dates and stages');
+  t.true(after.audit.some((a: { subjectPersonCode: string }) => a.subjectPersonCode === pseudonymised.personCode));
+  const events = await stack.db('caseEvents').whereIn('caseId', due.caseIds).select('actorId', 'actorName', 'details');
+  t.true(events.every((e: { actorId: string; actorName: string | null }) => e.actorId === pseudonymised.personCode && e.actorName === null));
+  // Everyone and everything else unchanged.
+  for (const other of [recent, stillOpen]) {
+    t.deepEqual(after.learners.find((l: { id: string }) => l.id === other.learnerId), before.learners.find((l: { id: string }) => l.id === other.learnerId));
+  }
+  t.deepEqual(after.outbox.filter((o: { caseId: string }) => !due.caseIds.includes(o.caseId)), before.outbox.filter((o: { caseId: string }) => !due.caseIds.includes(o.caseId)));
+  const docs = new Map(after.documents.map((d: { id: string; deletedAt: Date | null }) => [d.id, d]));
+  t.like(docs.get(oldDoc.id), { content: null, filename: '(deleted)' });
+  t.truthy(docs.get(oldDoc.id)?.deletedAt, 'a tombstone is kept');
+  t.deepEqual(docs.get(newDoc.id), before.documents.find((d: { id: string }) => d.id === newDoc.id));
+
+  const again = await runRetention();
+  t.deepEqual(again, { closed_case_pseudonymise: { mode: 'apply', count: 0 }, documents_delete: { mode: 'apply', count: 0 } });
+  t.deepEqual(await snapshot(), after, 'a second run changes nothing');
+});
+
+test('retention: a bad period is a 400 naming the field in Latvian and English; only administrators', async (t) => {
+  const admin = await stack.adminToken();
+  const bad = await call('POST', '/api/admin/retention/rules/documents_delete', { token: admin, json: { periodMonths: 0 } });
+  const error = assertError(t, bad, 400, 'invalid_request');
+  t.is(error.details[0].field, 'periodMonths');
+  t.deepEqual((error.details[0] as { words?: unknown }).words, { lv: 'Norādiet veselu mēnešu skaitu no 1 līdz 600.', en: 'Give a whole number of months from 1 to 600.' });
+  const page = await call('POST', '/admin/retention/rules/documents_delete', { token: admin, html: true, form: { periodMonths: 'abc', mode: 'dry_run' } });
+  t.is(page.status, 400);
+  t.true(page.text.includes('Norādiet veselu mēnešu skaitu'));
+  assertError(t, await call('POST', '/api/admin/retention/rules/nothing', { token: admin, json: { periodMonths: 12 } }), 400, 'invalid_request');
+  assertError(t, await call('GET', '/api/admin/retention', { token: await stack.staffToken() }), 403, 'forbidden');
 });
