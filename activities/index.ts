@@ -16,6 +16,7 @@ import { createEscalationActivities } from './escalation';
 import { createConsoleActivities } from './console';
 import { createWorkflowStopActivities } from './workflow-stop';
 import { createRetentionActivities } from './retention';
+import { createDataRequestActivities } from './data-requests';
 import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
 import { createSopaActivities, type SopaClient, type SopaOperator } from './registries/sopa';
 import type { ViisClient } from './registries/viis';
@@ -69,6 +70,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWorkflowStopActivities(deps),
     ...createAccountActivities({ ...deps, email }),
     ...createRetentionActivities(deps),
+    ...createDataRequestActivities({ ...deps, email }),
     ...email,
   };
 }

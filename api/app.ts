@@ -29,6 +29,7 @@ import { ApiRegistry } from './routes/define';
 import { learnerRoutes } from './routes/learner';
 import { myDataRoutes } from './routes/my-data';
 import { adminRetentionRoutes } from './routes/admin-retention';
+import { dataRequestRoutes } from './routes/data-requests';
 import { providerRoutes } from './routes/provider';
 import { providerOfferRoutes } from './routes/provider-offers';
 import { providerRegistrationRoutes } from './routes/provider-registration';
@@ -75,7 +76,7 @@ export function createApp(deps: ApiDeps): Koa {
     coordinatorRoutes(deps, api, renderer), providerRegistrationRoutes(deps, api, renderer),
     providerOfferRoutes(deps, api, renderer), catalogueRoutes(deps, api, renderer), adminRoutes(deps, api, renderer),
     adminBatchRoutes(deps, api, renderer), adminConsistencyRoutes(deps, api, renderer), passwordRoutes(deps, api, renderer),
-    myDataRoutes(deps, api, renderer), adminRetentionRoutes(deps, api, renderer),
+    myDataRoutes(deps, api, renderer), adminRetentionRoutes(deps, api, renderer), dataRequestRoutes(deps, api, renderer),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());

@@ -76,9 +76,16 @@ export async function up(knex: Knex): Promise<void> {
     t.check("state IN ('open', 'decided')", [], 'data_subject_requests_state');
     t.check("outcome IS NULL OR outcome IN ('done', 'partly', 'refused')", [], 'data_subject_requests_outcome');
   });
+  // A request's inbox task is about a person, who may have no case (or only closed ones): it names neither a case
+  // nor a provider; its facts name the person.
+  await knex.raw('ALTER TABLE tasks DROP CONSTRAINT tasks_have_subject');
+  await knex.raw("ALTER TABLE tasks ADD CONSTRAINT tasks_have_subject CHECK (case_id IS NOT NULL OR provider_id IS NOT NULL OR type = 'data-subject-request')");
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex('tasks').where({ type: 'data-subject-request' }).delete();
+  await knex.raw('ALTER TABLE tasks DROP CONSTRAINT tasks_have_subject');
+  await knex.raw('ALTER TABLE tasks ADD CONSTRAINT tasks_have_subject CHECK (case_id IS NOT NULL OR provider_id IS NOT NULL)');
   await knex.schema.dropTable('data_subject_requests');
   await knex.raw('ALTER TABLE documents DROP CONSTRAINT documents_bytes_or_tombstone');
   // Tombstones have no bytes to give back: they cannot satisfy NOT NULL again, so they go.

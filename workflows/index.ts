@@ -7,3 +7,4 @@ export { consoleBatch } from './console-batch';
 export { workflowCleanup } from './workflow-cleanup';
 export { passwordReset } from './password-reset';
 export { retention } from './retention';
+export { dataSubjectRequest } from './data-subject-request';

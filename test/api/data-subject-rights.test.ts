@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
 import { MY_DATA_SECTIONS, NOT_A_LEARNERS_DATA, PERSON_TIE_COLUMNS } from '../../api/services/my-data';
-import { adultMaker, registerThroughApi, untilStage } from '../helpers/journeys';
+import { workingDaysDeadline } from '../../domain/working-days';
+import { dataSubjectRequestId } from '../../workflows/ids';
+import { adultMaker, eventually, registerThroughApi, untilStage } from '../helpers/journeys';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { assertError, httpClient } from '../helpers/http';
 
@@ -210,4 +212,87 @@ test('retention: a bad period is a 400 naming the field in Latvian and English; 
   t.true(page.text.includes('Norādiet veselu mēnešu skaitu'));
   assertError(t, await call('POST', '/api/admin/retention/rules/nothing', { token: admin, json: { periodMonths: 12 } }), 400, 'invalid_request');
   assertError(t, await call('GET', '/api/admin/retention', { token: await stack.staffToken() }), 403, 'forbidden');
+});
+
+// ----- erasure and correction requests -----
+
+interface RequestView { id: string; kind: string; state: string; outcome: string | null; outcomeReason: string | null; dueAt: string; createdAt: string }
+
+test('a correction request becomes an inbox task due in 5 working days; staff decide it; the learner sees the outcome and gets an e-mail', async (t) => {
+  const person = newPerson('Helēna');
+  const token = await stack.tokenFor('learner', person.code, person.name);
+  const { caseId, handle } = await registerThroughApi(call, stack.temporal, token, person);
+  await untilStage(stack.db, handle, caseId, 'imk_approved');
+
+  const requestId = randomUUID();
+  const body = { requestId, kind: 'correction', text: 'Mans tālrunis ir mainījies.', field: 'phone', correctValue: '+37129999999' };
+  const filed = await call('POST', '/api/learner/data-requests', { token, json: body });
+  t.is(filed.status, 201, filed.text);
+  const request = filed.json as RequestView;
+  // The same form sent twice is one request.
+  const again = await call('POST', '/api/learner/data-requests', { token, json: body });
+  t.is(again.status, 200, again.text);
+  t.is((again.json as RequestView).id, request.id);
+  t.is(await stack.db('dataSubjectRequests').where({ personCode: person.code }).count<{ count: string }[]>('* as count').then((r) => Number(r[0].count)), 1);
+
+  // The inbox task, due at the end of the fifth working day (Riga calendar, public holidays skipped).
+  const task = await eventually(() => stack.db('tasks').where({ workflowId: dataSubjectRequestId(request.id) }).first<{ id: string; type: string; dueAt: Date; state: string }>(), 'the request\'s task');
+  const created = new Date(request.createdAt);
+  const holidays = await stack.db('publicHolidays').select<{ day: string }[]>(stack.db.raw("to_char(day, 'YYYY-MM-DD') AS day"));
+  const expectedDue = workingDaysDeadline(created, 5, new Set(holidays.map((h) => h.day)));
+  t.is(new Date(task.dueAt).toISOString(), expectedDue.toISOString());
+  t.is(request.dueAt, expectedDue.toISOString());
+  t.is(task.type, 'data-subject-request');
+  const staff = await stack.staffToken();
+  const inbox = await call('GET', '/api/staff/tasks?type=data-subject-request', { token: staff });
+  t.is(inbox.status, 200, inbox.text);
+  t.like((inbox.json as { tasks: { id: string; subject: string }[] }).tasks.find((x) => x.id === task.id), { subject: person.name });
+  const taskPage = await call('GET', `/staff/tasks/${task.id}`, { token: staff, html: true });
+  t.true(taskPage.text.includes(`/staff/data-requests/${request.id}`), 'the task page links to the request');
+  assertError(t, await call('POST', `/api/staff/tasks/${task.id}/decision`, { token: staff, json: { decision: 'approve' } }), 409, 'decide_on_request_page');
+
+  // A refusal or partial outcome needs a reason, named in both languages.
+  const noReason = assertError(t, await call('POST', `/api/staff/data-requests/${request.id}/decision`, { token: staff, json: { outcome: 'partly' } }), 400, 'invalid_request');
+  t.deepEqual(noReason.details.map((d) => d.field), ['reason']);
+  t.deepEqual((noReason.details[0] as { words?: unknown }).words, { lv: 'Norādiet iemeslu: persona to izlasīs.', en: 'Give the reason: the person will read it.' });
+  const decided = await call('POST', `/api/staff/data-requests/${request.id}/decision`, { token: staff, json: { outcome: 'partly', reason: 'Tālrunis izlabots; pārējais nav mainīts.' } });
+  t.is(decided.status, 200, decided.text);
+  t.like(decided.json as RequestView, { state: 'decided', outcome: 'partly', outcomeReason: 'Tālrunis izlabots; pārējais nav mainīts.' });
+  assertError(t, await call('POST', `/api/staff/data-requests/${request.id}/decision`, { token: staff, json: { outcome: 'done' } }), 409, 'already_decided');
+  t.like(await stack.db('tasks').where({ id: task.id }).first(), { state: 'decided', decision: 'partly' });
+  t.truthy(await stack.db('auditLog').where({ action: 'data_request.decided', subjectPersonCode: person.code }).first(), 'the outcome is audited');
+
+  // The learner sees the outcome, on the API and the page, and is told by e-mail (once, through the outbox).
+  const mine = (await call('GET', '/api/learner/data-requests', { token })).json as { requests: RequestView[] };
+  t.like(mine.requests[0], { id: request.id, outcome: 'partly' });
+  const page = await call('GET', '/account/data-requests', { token, html: true });
+  t.true(page.text.includes('Izpildīts daļēji') && page.text.includes('Tālrunis izlabots'), 'the page shows the outcome and reason');
+  const mail = await stack.mail.waitFor((m) => m.to.includes(`${person.code}@example.lv`) && m.subject.includes('izpildīts daļēji'));
+  t.true(mail.text.includes('Tālrunis izlabots'));
+  t.is(await stack.db('emailOutbox').where({ template: 'data-request-decided', recipient: `${person.code}@example.lv` }).count<{ count: string }[]>('* as count').then((r) => Number(r[0].count)), 1);
+  // The export has the request too.
+  const exported = (await call('GET', '/api/learner/my-data', { token })).json as Export;
+  t.is(exported.sections.data_subject_requests.length, 1);
+  t.true(exported.sections.email_outbox.some((e) => e.template === 'data-request-decided'));
+  t.true(exported.sections.tasks.some((x) => x.type === 'data-subject-request'));
+});
+
+test('a request with bad input is a 400 naming each field in Latvian and English; only the learner files, only staff decide', async (t) => {
+  const person = newPerson('Ilze');
+  const token = await stack.tokenFor('learner', person.code, person.name);
+  const empty = assertError(t, await call('POST', '/api/learner/data-requests', { token, json: {} }), 400, 'invalid_request');
+  t.deepEqual(empty.details.map((d) => d.field), ['requestId', 'kind', 'text']);
+  t.true(empty.details.every((d) => typeof (d as { words?: { lv?: string; en?: string } }).words?.lv === 'string' && typeof (d as { words?: { en?: string } }).words?.en === 'string'));
+  const correction = assertError(t, await call('POST', '/api/learner/data-requests', { token, json: { requestId: randomUUID(), kind: 'correction', text: 'Labot', field: 'shoe_size' } }), 400, 'invalid_request');
+  t.deepEqual(correction.details.map((d) => d.field), ['field', 'correctValue']);
+  const page = await call('POST', '/account/data-requests', { token, html: true, form: { requestId: randomUUID(), kind: 'erasure', text: '' } });
+  t.is(page.status, 400);
+  t.true(page.text.includes('Aprakstiet, ko lūdzat.'), 'the page names the problem in Latvian next to the field');
+  const english = await call('POST', '/account/data-requests?lang=en', { token, html: true, form: { requestId: randomUUID(), kind: 'erasure', text: '' } });
+  t.true(english.text.includes('Describe what you ask for.'));
+  t.is(await stack.db('dataSubjectRequests').where({ personCode: person.code }).count<{ count: string }[]>('* as count').then((r) => Number(r[0].count)), 0);
+
+  assertError(t, await call('POST', '/api/learner/data-requests', { token: await stack.staffToken(), json: {} }), 403, 'forbidden');
+  assertError(t, await call('POST', `/api/staff/data-requests/${randomUUID()}/decision`, { token, json: { outcome: 'done' } }), 403, 'forbidden');
+  assertError(t, await call('POST', `/api/staff/data-requests/${randomUUID()}/decision`, { token: await stack.staffToken(), json: { outcome: 'done' } }), 404, 'not_found');
 });
