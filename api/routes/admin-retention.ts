@@ -23,6 +23,11 @@ const modeField = z.enum(['dry_run', 'apply'], { message: 'must be "dry_run" or 
 /** A change of a rule: its period in months, its mode, or both. */
 const ruleChangeSchema = z.object({ periodMonths: periodField.optional(), mode: modeField.optional() }).strict()
   .refine((v) => v.periodMonths !== undefined || v.mode !== undefined, { message: 'give periodMonths, mode or both', path: ['periodMonths'] });
+// The body as the document describes it; the handler checks it with ruleChangeSchema, naming problems in both languages.
+const ruleChangeBody = z.object({
+  periodMonths: z.union([z.number().int(), z.string().max(10)]).optional().describe('Whole months, 1 to 600; a new period puts the rule back to dry_run'),
+  mode: z.string().max(20).optional().describe('dry_run or apply (apply only after a dry run since the rule last changed)'),
+});
 // The page's form sends both fields (and the form token).
 const ruleForm = z.object({ periodMonths: periodField, mode: modeField });
 
@@ -54,7 +59,7 @@ export function adminRetentionRoutes(deps: ApiDeps, api: ApiRegistry, renderer: 
   });
 
   api.add(router, {
-    method: 'post', path: '/api/admin/retention/rules/:code', tag: 'admin', roles: [...ADMIN], params: ruleParams,
+    method: 'post', path: '/api/admin/retention/rules/:code', tag: 'admin', roles: [...ADMIN], params: ruleParams, body: ruleChangeBody,
     summary: 'Change a rule\'s period and/or mode (audited); a new period puts it back to dry_run; apply needs a dry run since the last change',
     responses: {
       200: { description: 'The rule as it is now', schema: ruleSchema },

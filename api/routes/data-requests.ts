@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { CORRECTABLE_FIELDS, DATA_REQUEST_KINDS, DATA_REQUEST_OUTCOMES } from '../../domain/data-requests';
+import {
+  CORRECT_VALUE_MAX, CORRECTABLE_FIELDS, DATA_REQUEST_KINDS, DATA_REQUEST_OUTCOMES, DATA_REQUEST_TEXT_MAX,
+} from '../../domain/data-requests';
 import type { Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { HttpError, type WordedProblem } from '../errors';
@@ -22,15 +24,15 @@ const STAFF = ['staff', 'admin'] as const;
 // problem is named with its words in Latvian and English; the types here only describe (so every field is optional
 // here: a missing one is the handler's to name).
 const requestBody = z.object({
-  requestId: z.string().optional().describe('Required: a new UUID per form; sending the same one again makes no second request'),
-  kind: z.string().optional().describe(`Required: ${DATA_REQUEST_KINDS.join(' or ')}`),
-  text: z.string().optional().describe('Required: what the person asks for, at most 2000 characters'),
-  field: z.string().optional().describe(`Correction only, required: ${CORRECTABLE_FIELDS.join(', ')}`),
-  correctValue: z.string().optional().describe('Correction only, required: the correct value, at most 500 characters'),
+  requestId: z.string().max(100).optional().describe('Required: a new UUID per form; sending the same one again makes no second request'),
+  kind: z.string().max(20).optional().describe(`Required: ${DATA_REQUEST_KINDS.join(' or ')}`),
+  text: z.string().max(DATA_REQUEST_TEXT_MAX).optional().describe('Required: what the person asks for, at most 2000 characters'),
+  field: z.string().max(40).optional().describe(`Correction only, required: ${CORRECTABLE_FIELDS.join(', ')}`),
+  correctValue: z.string().max(CORRECT_VALUE_MAX).optional().describe('Correction only, required: the correct value, at most 500 characters'),
 });
 const decisionBody = z.object({
-  outcome: z.string().optional().describe(`Required: ${DATA_REQUEST_OUTCOMES.join(', ')}`),
-  reason: z.string().optional().describe('Required unless done: the person reads it; at most 2000 characters'),
+  outcome: z.string().max(20).optional().describe(`Required: ${DATA_REQUEST_OUTCOMES.join(', ')}`),
+  reason: z.string().max(DATA_REQUEST_TEXT_MAX).optional().describe('Required unless done: the person reads it; at most 2000 characters'),
 });
 const requestParams = z.object({ requestId: z.uuid({ message: 'must be a request id (UUID)' }) });
 

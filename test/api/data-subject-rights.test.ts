@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { MY_DATA_SECTIONS, NOT_A_LEARNERS_DATA, PERSON_TIE_COLUMNS } from '../../api/services/my-data';
 import { workingDaysDeadline } from '../../domain/working-days';
 import { dataSubjectRequestId } from '../../workflows/ids';
 import { adultMaker, eventually, registerThroughApi, untilStage } from '../helpers/journeys';
 import { startTestStack, type TestStack } from '../helpers/stack';
-import { assertError, httpClient } from '../helpers/http';
+import { assertError, httpClient, type Answer } from '../helpers/http';
 
 // Data-subject rights (issue 14 part 3) over HTTP against the real app, PostgreSQL and Temporal worker: a learner's
 // own data, retention rules applied by their workflow, erasure and correction requests decided in the inbox.
@@ -295,4 +297,32 @@ test('a request with bad input is a 400 naming each field in Latvian and English
   assertError(t, await call('POST', '/api/learner/data-requests', { token: await stack.staffToken(), json: {} }), 403, 'forbidden');
   assertError(t, await call('POST', `/api/staff/data-requests/${randomUUID()}/decision`, { token, json: { outcome: 'done' } }), 403, 'forbidden');
   assertError(t, await call('POST', `/api/staff/data-requests/${randomUUID()}/decision`, { token: await stack.staffToken(), json: { outcome: 'done' } }), 404, 'not_found');
+});
+
+test('the answers of these JSON routes match their response schemas in the OpenAPI document', async (t) => {
+  const document = (await call('GET', '/api/openapi.json')).json as { paths: Record<string, Record<string, { responses: Record<string, { content?: { 'application/json'?: { schema?: object } } }> }>> };
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  addFormats(ajv);
+  const conforms = (method: string, path: string, answer: Answer) => {
+    const schema = document.paths[path]?.[method]?.responses[String(answer.status)]?.content?.['application/json']?.schema;
+    if (!schema) return t.fail(`${method} ${path} ${answer.status}: no response schema`);
+    const validate = ajv.compile(schema);
+    t.true(validate(answer.json), `${method} ${path} ${answer.status}: ${ajv.errorsText(validate.errors)}`);
+  };
+  const person = newPerson('Jana');
+  const token = await stack.tokenFor('learner', person.code, person.name);
+  const { caseId, handle } = await registerThroughApi(call, stack.temporal, token, person);
+  await untilStage(stack.db, handle, caseId, 'imk_approved');
+  const filed = await call('POST', '/api/learner/data-requests', { token, json: { requestId: randomUUID(), kind: 'erasure', text: 'Lūdzu dzēst manu tālruni.' } });
+  conforms('post', '/api/learner/data-requests', filed);
+  const id = (filed.json as RequestView).id;
+  await eventually(() => stack.db('tasks').where({ workflowId: dataSubjectRequestId(id) }).first(), 'the task');
+  const staff = await stack.staffToken();
+  conforms('get', '/api/staff/data-requests/{requestId}', await call('GET', `/api/staff/data-requests/${id}`, { token: staff }));
+  conforms('post', '/api/staff/data-requests/{requestId}/decision', await call('POST', `/api/staff/data-requests/${id}/decision`, { token: staff, json: { outcome: 'done' } }));
+  conforms('get', '/api/learner/data-requests', await call('GET', '/api/learner/data-requests', { token }));
+  conforms('get', '/api/learner/my-data', await call('GET', '/api/learner/my-data', { token }));
+  const admin = await stack.adminToken();
+  conforms('get', '/api/admin/retention', await call('GET', '/api/admin/retention', { token: admin }));
+  conforms('post', '/api/admin/retention/rules/{code}', await call('POST', '/api/admin/retention/rules/documents_delete', { token: admin, json: { periodMonths: 61 } }));
 });
