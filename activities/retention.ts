@@ -56,8 +56,10 @@ export function createRetentionActivities({ db, pseudonymKey }: { db: Knex; pseu
     await trx('caseEvents').whereIn('caseId', caseIds).where('actorId', learner.personCode).update({ actorId: pseudonym, actorName: null });
     if (identifiers.length > 0) await trx('caseEvents').whereIn('caseId', caseIds).where(mentions('details')).update({ details: SCRUBBED });
     if (identifiers.length > 0) await trx('tasks').whereIn('caseId', caseIds).where(mentions('facts')).update({ facts: SCRUBBED });
+    if (identifiers.length > 0) await trx('tasks').whereIn('caseId', caseIds).where(mentions('comment')).update({ comment: '(pseudonymised)' });
     await trx('applications').whereIn('caseId', caseIds).where('actorId', learner.personCode).update({ actorId: pseudonym });
     await trx('surveyAnswers').whereIn('caseId', caseIds).whereNotNull('otherText').update({ otherText: null });
+    if (identifiers.length > 0) await trx('auditLog').where('subjectPersonCode', learner.personCode).where(mentions('result')).update({ result: SCRUBBED });
     await trx('auditLog').where('subjectPersonCode', learner.personCode).update({ subjectPersonCode: pseudonym });
     await trx('auditLog').where('actorId', learner.personCode).update({ actorId: pseudonym, actorName: null });
     await trx('sessions').where('subject', learner.personCode).update({ subject: pseudonym, name: '(pseudonymised)', ip: null, userAgent: null });

@@ -78,3 +78,11 @@ export async function startRetentionRun(deps: ApiDeps, session: Session): Promis
   await auditUserAction(deps.db, session, { action: 'retention.run_started', purpose: 'An administrator started a retention run', result: { workflowId } });
   return { workflowId };
 }
+
+/** The answer for a document whose bytes the retention rules deleted (its row stays as a tombstone). */
+export function documentDeleted(): HttpError {
+  return new HttpError(410, 'document_deleted', 'The document was deleted under the retention rules', [{
+    rule: 'documents_delete',
+    words: { lv: 'Dokuments ir dzēsts saskaņā ar datu glabāšanas noteikumiem.', en: 'The document was deleted under the retention rules.' },
+  }]);
+}

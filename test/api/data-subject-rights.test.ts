@@ -197,6 +197,8 @@ test.serial('retention: a dry run counts exactly the due rows and changes nothin
   t.like(docs.get(oldDoc.id), { content: null, filename: '(deleted)' });
   t.truthy(docs.get(oldDoc.id)?.deletedAt, 'a tombstone is kept');
   t.deepEqual(docs.get(newDoc.id), before.documents.find((d: { id: string }) => d.id === newDoc.id));
+  const gone = await call('GET', `/staff/documents/${oldDoc.id}`, { token: await stack.staffToken() });
+  assertError(t, gone, 410, 'document_deleted');
 
   const again = await runRetention();
   t.deepEqual(again, { closed_case_pseudonymise: { mode: 'apply', count: 0 }, documents_delete: { mode: 'apply', count: 0 } });
