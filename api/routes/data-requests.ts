@@ -10,7 +10,8 @@ import type { ApiDeps } from '../deps';
 import { HttpError, type WordedProblem } from '../errors';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
-import { decideDataRequest, fileDataRequest, getDataRequest, listMyDataRequests } from '../services/data-requests';
+import { decideDataRequest, fileDataRequest, listMyDataRequests, viewDataRequest } from '../services/data-requests';
+import { translate } from '../../web/render';
 import { errorsByField } from '../validation';
 import type { ApiRegistry } from './define';
 
@@ -109,8 +110,7 @@ export function dataRequestRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
       404: { description: 'No such request' },
     },
   }, async (ctx, { params }) => {
-    const found = await getDataRequest(deps.db, params.requestId);
-    if (!found) throw new HttpError(404, 'not_found', 'There is no such request');
+    const found = await viewDataRequest(deps.db, currentSession(ctx), params.requestId);
     ctx.body = { request: found.request, personCode: found.personCode, learner: found.learner, taskId: found.taskId };
   });
 
@@ -148,16 +148,17 @@ export function dataRequestRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
     } catch (err) {
       if (!(err instanceof HttpError) || (err.status !== 400 && err.status !== 409)) throw err;
       ctx.status = err.status;
-      await staffPage(ctx, err.status === 400 ? { form, errors: errorsByField(err.details as WordedProblem[], ctx.state.lang) } : { form, formError: err.message });
+      await staffPage(ctx, err.status === 400 ? { form, errors: errorsByField(err.details as WordedProblem[], ctx.state.lang) }
+        : { form, formError: translate(ctx.state.lang, `dataRequest.conflict.${err.code}`, { message: err.message }) });
       return;
     }
     ctx.redirect(`/staff/data-requests/${requestId}`);
   });
 
   async function staffPage(ctx: Context, extra: { form?: Record<string, string>; errors?: Record<string, string>; formError?: string }) {
-    const { requestId } = requestParams.safeParse(ctx.params).data ?? { requestId: '' };
-    const found = requestId ? await getDataRequest(deps.db, requestId) : null;
-    if (!found) throw new HttpError(404, 'not_found', 'There is no such request');
+    const params = requestParams.safeParse(ctx.params);
+    if (!params.success) throw new HttpError(404, 'not_found', 'There is no such request');
+    const found = await viewDataRequest(deps.db, currentSession(ctx), params.data.requestId);
     renderPage(ctx, renderer, 'data-request', 'dataRequest.title', { ...found, outcomes: DATA_REQUEST_OUTCOMES, form: extra.form ?? {}, errors: extra.errors, formError: extra.formError });
   }
 

@@ -15,6 +15,7 @@ import { dataSubjectRequest, decideDataSubjectRequestUpdate } from '../../workfl
 import type { ApiDeps } from '../deps';
 import { HttpError, type WordedProblem } from '../errors';
 import { startFailed, startWorkflow } from './workflow-start';
+import { auditUserAction } from './audit';
 import { staffMember } from './tasks';
 
 /** A request as the learner and staff see it. */
@@ -76,7 +77,8 @@ export async function fileDataRequest(deps: ApiDeps, session: Session, body: Rec
   const workflowId = dataSubjectRequestId(id);
   const started = await startWorkflow(deps, () => deps.temporal.workflow.start(dataSubjectRequest, {
     workflowId, taskQueue: deps.taskQueue, workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    args: [{ requestId: id, taskId: taskIdOf(id), dueAt: new Date(row.dueAt).toISOString() }],
+    // The task's id is the request's, so a repeated start opens the same task.
+    args: [{ requestId: id, taskId: id, dueAt: new Date(row.dueAt).toISOString() }],
   }));
   if (started.outcome === 'not_started') {
     // Nothing waits for the row: remove it, so the same form sent again starts over.
@@ -87,16 +89,21 @@ export async function fileDataRequest(deps: ApiDeps, session: Session, body: Rec
   return { request: toView(pick(row)), created: !existing };
 }
 
-// The task id is derived from the request id, so a repeated start opens the same task.
-function taskIdOf(requestId: string): string {
-  return requestId;
-}
-
 function pick(row: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(COLUMNS.map((c) => [c, row[c]]));
 }
 
-/** One request with the person it is about, for staff; null when there is none. */
+/** One request with the person it is about, as a member of staff opens it (audited: it shows personal data). */
+export async function viewDataRequest(db: Knex, staff: Session, requestId: string) {
+  const found = await getDataRequest(db, requestId);
+  if (!found) throw new HttpError(404, 'not_found', 'There is no such request');
+  await auditUserAction(db, staff, {
+    action: 'data_request.view', subjectPersonCode: found.personCode, purpose: 'Deciding a data-subject request', result: { requestId },
+  });
+  return found;
+}
+
+/** One request with the person it is about; null when there is none. */
 export async function getDataRequest(db: Knex, requestId: string) {
   const row = await db('dataSubjectRequests').where({ id: requestId }).first();
   if (!row) return null;

@@ -254,6 +254,10 @@ test('a correction request becomes an inbox task due in 5 working days; staff de
   const taskPage = await call('GET', `/staff/tasks/${task.id}`, { token: staff, html: true });
   t.true(taskPage.text.includes(`/staff/data-requests/${request.id}`), 'the task page links to the request');
   assertError(t, await call('POST', `/api/staff/tasks/${task.id}/decision`, { token: staff, json: { decision: 'approve' } }), 409, 'decide_on_request_page');
+  const requestPage = await call('GET', `/staff/data-requests/${request.id}`, { token: staff, html: true });
+  t.is(requestPage.status, 200);
+  t.true(requestPage.text.includes(person.code) && requestPage.text.includes('+37129999999'), 'staff see whom and what');
+  t.truthy(await stack.db('auditLog').where({ action: 'data_request.view', subjectPersonCode: person.code }).first(), 'opening the request is audited');
 
   // A refusal or partial outcome needs a reason, named in both languages.
   const noReason = assertError(t, await call('POST', `/api/staff/data-requests/${request.id}/decision`, { token: staff, json: { outcome: 'partly' } }), 400, 'invalid_request');
@@ -279,6 +283,7 @@ test('a correction request becomes an inbox task due in 5 working days; staff de
   t.is(exported.sections.data_subject_requests.length, 1);
   t.true(exported.sections.email_outbox.some((e) => e.template === 'data-request-decided'));
   t.true(exported.sections.tasks.some((x) => x.type === 'data-subject-request'));
+  t.true(exported.sections.audit_log.some((a) => a.action === 'data_request.view' && a.actorRole === 'staff'), 'the person sees who opened their request');
 });
 
 test('a request with bad input is a 400 naming each field in Latvian and English; only the learner files, only staff decide', async (t) => {
