@@ -24,7 +24,7 @@ export const decideDataSubjectRequestUpdate = defineUpdate<DataSubjectDecisionRe
 
 /**
  * One erasure or correction request: opens its inbox task, waits for a staff decision (past the due date the task
- * is flagged overdue and still waits: the deadline is the agency's to keep, not an answer), records the outcome
+ * is flagged overdue, the agency's mailbox is told, and it still waits: the deadline is the agency's to keep, not an answer), records the outcome
  * and e-mails it to the person. The staff member's Update returns once the outcome is recorded.
  */
 export async function dataSubjectRequest(input: DataSubjectRequestInput): Promise<{ outcome: DataRequestOutcome }> {
@@ -54,7 +54,9 @@ export async function dataSubjectRequest(input: DataSubjectRequestInput): Promis
   await db.openDataRequestTask({ requestId: input.requestId, taskId: input.taskId, workflowId, dueAt: input.dueAt });
   const decidedInTime = await condition(() => decision !== null, Math.max(1, Date.parse(input.dueAt) - Date.now()));
   if (!decidedInTime) {
-    await db.escalateTask({ taskId: input.taskId });
+    // Flagged in the inbox and told to the agency's shared mailbox, once; the subject names no one (the history
+    // holds no personal data), the task's page does.
+    await db.escalateOverdueTask({ taskId: input.taskId, workflowId, subject: `DSR-${input.requestId.slice(0, 8).toUpperCase()}` });
     await condition(() => decision !== null);
   }
   const d = decision as DataSubjectDecisionInput | null;

@@ -4,9 +4,11 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { MY_DATA_SECTIONS, NOT_A_LEARNERS_DATA, PERSON_TIE_COLUMNS } from '../../api/services/my-data';
 import { workingDaysDeadline } from '../../domain/working-days';
-import { dataSubjectRequestId } from '../../workflows/ids';
+import { dataSubjectRequestId, retentionScheduleId } from '../../workflows/ids';
+import { dataSubjectRequest } from '../../workflows/data-subject-request';
+import { ensureRetentionSchedule } from '../../worker/schedules';
 import { adultMaker, eventually, registerThroughApi, untilStage } from '../helpers/journeys';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { startTestStack, TEST_AGENCY_INBOX_EMAIL, type TestStack } from '../helpers/stack';
 import { assertError, httpClient, type Answer } from '../helpers/http';
 
 // Data-subject rights (issue 14 part 3) over HTTP against the real app, PostgreSQL and Temporal worker: a learner's
@@ -332,4 +334,38 @@ test('the answers of these JSON routes match their response schemas in the OpenA
   const admin = await stack.adminToken();
   conforms('get', '/api/admin/retention', await call('GET', '/api/admin/retention', { token: admin }));
   conforms('post', '/api/admin/retention/rules/{code}', await call('POST', '/api/admin/retention/rules/documents_delete', { token: admin, json: { periodMonths: 61 } }));
+});
+
+test('a request past its due date is flagged overdue in the inbox and still waits for the decision', async (t) => {
+  const person = newPerson('Kristīne');
+  const id = randomUUID();
+  // Filed as the API files it, but due a moment from now (tests cannot wait 5 working days).
+  await stack.db('dataSubjectRequests').insert({
+    id, personCode: person.code, requestId: randomUUID(), kind: 'erasure', text: 'Dzēsiet mani.', dueAt: new Date(Date.now() + 1_000), workflowId: dataSubjectRequestId(id),
+  });
+  const handle = await stack.temporal.workflow.start(dataSubjectRequest, {
+    workflowId: dataSubjectRequestId(id), taskQueue: stack.taskQueue, args: [{ requestId: id, taskId: id, dueAt: new Date(Date.now() + 1_000).toISOString() }],
+  });
+  await eventually(() => stack.db('tasks').where({ id }).whereNotNull('escalatedAt').first(), 'the task flagged overdue');
+  const overdue = (await call('GET', '/api/staff/tasks?type=data-subject-request&due=overdue', { token: await stack.staffToken() })).json as { tasks: { id: string; subject: string }[] };
+  t.like(overdue.tasks.find((x) => x.id === id), { subject: person.code }, 'a person with no learner row is named by their person code');
+  const decided = await call('POST', `/api/staff/data-requests/${id}/decision`, { token: await stack.staffToken(), json: { outcome: 'refused', reason: 'Dati vajadzīgi līguma izpildei.' } });
+  t.is(decided.status, 200, decided.text);
+  t.deepEqual(await handle.result(), { outcome: 'refused' });
+  await stack.mail.waitFor((m) => m.to.includes(TEST_AGENCY_INBOX_EMAIL) && m.subject.includes(`DSR-${id.slice(0, 8).toUpperCase()}`));
+  t.is(await stack.db('emailOutbox').where('dedupeKey', `${dataSubjectRequestId(id)}:outcome`).count<{ count: string }[]>('* as count').then((r) => Number(r[0].count)), 0, 'no address on file: no e-mail');
+});
+
+test('the worker ensures the retention schedule once, daily, and changes nothing when run again', async (t) => {
+  const idSuffix = `test-${randomUUID()}`;
+  const taskQueue = `unpolled-${randomUUID()}`;
+  const handle = stack.temporal.schedule.getHandle(retentionScheduleId(idSuffix));
+  t.teardown(async () => { await handle.delete().catch(() => undefined); });
+  t.deepEqual(await ensureRetentionSchedule({ client: stack.temporal, taskQueue, everyMs: 86_400_000, idSuffix }), { scheduleId: retentionScheduleId(idSuffix), outcome: 'created' });
+  t.is((await ensureRetentionSchedule({ client: stack.temporal, taskQueue, everyMs: 86_400_000, idSuffix })).outcome, 'unchanged');
+  const described = await handle.describe();
+  t.deepEqual(described.spec.intervals?.map((i) => i.every), [86_400_000]);
+  t.like(described.action, { workflowType: 'retention', taskQueue });
+  t.is(described.policies.overlap, 'SKIP');
+  t.is((await ensureRetentionSchedule({ client: stack.temporal, taskQueue, everyMs: 3_600_000, idSuffix })).outcome, 'updated');
 });
