@@ -369,3 +369,15 @@ test('the worker ensures the retention schedule once, daily, and changes nothing
   t.is(described.policies.overlap, 'SKIP');
   t.is((await ensureRetentionSchedule({ client: stack.temporal, taskQueue, everyMs: 3_600_000, idSuffix })).outcome, 'updated');
 });
+
+test('a request cancelled from the console withdraws its task, and a decision is refused', async (t) => {
+  const person = newPerson('Laura');
+  const token = await stack.tokenFor('learner', person.code, person.name);
+  const filed = await call('POST', '/api/learner/data-requests', { token, json: { requestId: randomUUID(), kind: 'erasure', text: 'Dzēsiet.' } });
+  t.is(filed.status, 201, filed.text);
+  const id = (filed.json as RequestView).id;
+  await eventually(() => stack.db('tasks').where({ id, state: 'open' }).first(), 'the open task');
+  await stack.temporal.workflow.getHandle(dataSubjectRequestId(id)).cancel();
+  await eventually(() => stack.db('tasks').where({ id, state: 'cancelled' }).first(), 'the task withdrawn');
+  assertError(t, await call('POST', `/api/staff/data-requests/${id}/decision`, { token: await stack.staffToken(), json: { outcome: 'done' } }), 409, 'task_not_open');
+});
