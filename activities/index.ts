@@ -16,6 +16,8 @@ import { createEscalationActivities } from './escalation';
 import { createConsoleActivities } from './console';
 import { createWorkflowStopActivities } from './workflow-stop';
 import { createAuditPurgeActivities } from './audit-purge';
+import { createRetentionActivities } from './retention';
+import { createDataRequestActivities } from './data-requests';
 import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
 import { createSopaActivities, type SopaClient, type SopaOperator } from './registries/sopa';
 import type { ViisClient } from './registries/viis';
@@ -44,6 +46,8 @@ export interface ActivityDeps {
   temporal: Client;
   /** Signs the links sent by e-mail (e.g. a provider confirming its address). */
   links: LinkTokens;
+  /** The key of the stable pseudonyms retention gives person codes (lib/pseudonyms.ts). */
+  pseudonymKey: string;
   onEmailSent?: (template: string) => void;
 }
 
@@ -67,6 +71,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createWorkflowStopActivities(deps),
     ...createAccountActivities({ ...deps, email }),
     ...createAuditPurgeActivities(deps),
+    ...createRetentionActivities(deps),
+    ...createDataRequestActivities({ ...deps, email }),
     ...email,
   };
 }

@@ -30,6 +30,9 @@ import { CODEC_PATH_PREFIX, codecRoutes } from './routes/codec';
 import { coordinatorRoutes } from './routes/coordinator';
 import { ApiRegistry } from './routes/define';
 import { learnerRoutes } from './routes/learner';
+import { myDataRoutes } from './routes/my-data';
+import { adminRetentionRoutes } from './routes/admin-retention';
+import { dataRequestRoutes } from './routes/data-requests';
 import { providerRoutes } from './routes/provider';
 import { providerOfferRoutes } from './routes/provider-offers';
 import { providerRegistrationRoutes } from './routes/provider-registration';
@@ -81,6 +84,7 @@ export function createApp(deps: ApiDeps): Koa {
     adminBatchRoutes(deps, api, renderer), adminConsistencyRoutes(deps, api, renderer), passwordRoutes(deps, api, renderer),
     codecRoutes(deps, api),
     adminAuditRoutes(deps, api, renderer),
+    myDataRoutes(deps, api, renderer), adminRetentionRoutes(deps, api, renderer), dataRequestRoutes(deps, api, renderer),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());

@@ -24,7 +24,9 @@ export type EmailName =
   // Providers' registration and offers (workflows/provider-registration.ts, provider-offer.ts) and the agency.
   | 'provider-confirm-email' | 'provider-approved' | 'provider-rejected' | 'task-overdue' | 'offer-approved' | 'offer-rejected'
   // A user with a password asked for a reset link (workflows/password-reset.ts).
-  | 'password-reset';
+  | 'password-reset'
+  // A learner's erasure or correction request was decided (workflows/data-subject-request.ts).
+  | 'data-request-decided';
 
 /** One e-mail ready for the mailer: a one-line subject, the HTML body and the plain-text body. */
 export interface RenderedEmail { subject: string; html: string; text: string }
@@ -42,7 +44,7 @@ const EMAIL_NAMES: readonly EmailName[] = [
   'imk-approved', 'imk-rejected', 'not-eligible', 'application-received', 'application-waitlisted', 'application-refused',
   'enrolment-declined', 'enrolled', 'study-completed', 'study-dropped-out', 'survey-reminder',
   'provider-confirm-email', 'provider-approved', 'provider-rejected', 'task-overdue', 'offer-approved', 'offer-rejected',
-  'password-reset',
+  'password-reset', 'data-request-decided',
 ];
 const LAYOUT_DIR = '_layout';
 const SLOT = '{{{content}}}';

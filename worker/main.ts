@@ -3,6 +3,7 @@ import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
 import { loadEmailTemplates } from '../lib/email-templates';
 import { createLinkTokens } from '../lib/links';
+import { derivePseudonymKey } from '../lib/pseudonyms';
 import { createLogger } from '../lib/logger';
 import { createMailTransport } from '../lib/mailer';
 import { stopOnSignals } from '../lib/shutdown';
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
       mailer: createMailTransport(config.smtpUrl),
       populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, metrics: registryMetrics }),
       sopa: createSopaClient({ baseUrl: config.sopaUrl, metrics: registryMetrics }),
-      sopaOperator: config.sopaOperator, links: createLinkTokens(config.linkSecret),
+      sopaOperator: config.sopaOperator, links: createLinkTokens(config.linkSecret), pseudonymKey: derivePseudonymKey(config.sessionSecret),
       viis: createViisClient({ baseUrl: config.viisUrl, metrics: registryMetrics }),
       enterpriseRegister: createEnterpriseRegisterClient({ baseUrl: config.enterpriseRegisterUrl, metrics: registryMetrics }),
       agencyInboxEmail: config.agencyInboxEmail, temporal: client,

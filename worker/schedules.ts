@@ -6,8 +6,11 @@ import {
 } from '@temporalio/client';
 import type { Logger } from '../lib/logger';
 import { auditPurge, PURGE_DEFAULTS, type AuditPurgeInput } from '../workflows/audit-purge';
-import { auditPurgeId, auditPurgeScheduleId, populationRecheckId, populationRecheckScheduleId } from '../workflows/ids';
+import {
+  auditPurgeId, auditPurgeScheduleId, populationRecheckId, populationRecheckScheduleId, retentionRunId, retentionScheduleId,
+} from '../workflows/ids';
 import { populationRecheck, type PopulationRecheckInput } from '../workflows/population-recheck';
+import { retention, type RetentionInput } from '../workflows/retention';
 
 /** What ensureSchedules did to one schedule. */
 export type ScheduleOutcome = 'created' | 'updated' | 'unchanged';
@@ -44,14 +47,24 @@ export function recheckPlan(recheckIntervalMs: number): { everyMs: number; dueAf
  * changed; otherwise changes nothing, so every worker runs it at start. A schedule an operator paused stays
  * paused. Two workers starting at once may both try to create it: the loser finds it and compares.
  */
-export async function ensureSchedules(opts: EnsureSchedulesOptions): Promise<{
-  populationRecheck: { scheduleId: string; outcome: ScheduleOutcome }; auditPurge: { scheduleId: string; outcome: ScheduleOutcome };
-}> {
-  return { populationRecheck: await ensurePopulationRecheckSchedule(opts), auditPurge: await ensureAuditPurgeSchedule(opts) };
+export async function ensureSchedules(opts: EnsureSchedulesOptions): Promise<Record<'populationRecheck' | 'auditPurge' | 'retention', EnsuredSchedule>> {
+  return {
+    populationRecheck: await ensurePopulationRecheckSchedule(opts),
+    auditPurge: await ensureAuditPurgeSchedule(opts),
+    retention: await ensureRetentionSchedule(opts),
+  };
 }
 
+/** The ids of every schedule ensureSchedules makes, for a suffix (tests delete theirs with it). */
+export function workerScheduleIds(suffix = ''): string[] {
+  return [populationRecheckScheduleId(suffix), auditPurgeScheduleId(suffix), retentionScheduleId(suffix)];
+}
+
+/** One schedule that ensureSchedules made sure of, and what it did to it. */
+export interface EnsuredSchedule { scheduleId: string; outcome: ScheduleOutcome }
+
 /** The population re-check's schedule (see ensureSchedules). */
-async function ensurePopulationRecheckSchedule(opts: EnsureSchedulesOptions): Promise<{ scheduleId: string; outcome: ScheduleOutcome }> {
+async function ensurePopulationRecheckSchedule(opts: EnsureSchedulesOptions): Promise<EnsuredSchedule> {
   const suffix = opts.idSuffix ?? '';
   const scheduleId = populationRecheckScheduleId(suffix);
   const { everyMs, dueAfterMs } = recheckPlan(opts.recheckIntervalMs);
@@ -76,7 +89,7 @@ async function ensurePopulationRecheckSchedule(opts: EnsureSchedulesOptions): Pr
 export const AUDIT_PURGE_PLAN = { everyMs: DAY_MS, offsetMs: 3_600_000 } as const;
 
 /** The audit purge's schedule: daily; see workflows/audit-purge.ts. */
-async function ensureAuditPurgeSchedule(opts: EnsureSchedulesOptions): Promise<{ scheduleId: string; outcome: ScheduleOutcome }> {
+async function ensureAuditPurgeSchedule(opts: EnsureSchedulesOptions): Promise<EnsuredSchedule> {
   const suffix = opts.idSuffix ?? '';
   const scheduleId = auditPurgeScheduleId(suffix);
   const args: [AuditPurgeInput] = [{ ...PURGE_DEFAULTS }];
@@ -137,6 +150,28 @@ async function ensureSchedule(client: Client, desired: DesiredSchedule, interval
     state: { paused: previous.state.paused, note: previous.state.note },
   }));
   return 'updated';
+}
+
+/** When the daily retention run goes: 02:00 UTC (04:00 or 05:00 in Riga), after the audit purge. */
+export const RETENTION_PLAN = { everyMs: DAY_MS, offsetMs: 2 * 3_600_000 } as const;
+
+/**
+ * The retention rules' schedule (workflows/retention.ts): daily, or at the interval a test passes. A run still going
+ * when the next is due is enough; a missed day is made up once the server is back.
+ */
+export async function ensureRetentionSchedule(
+  opts: Pick<EnsureSchedulesOptions, 'client' | 'taskQueue' | 'idSuffix'>, plan: { everyMs: number; offsetMs: number } = RETENTION_PLAN,
+): Promise<EnsuredSchedule> {
+  const suffix = opts.idSuffix ?? '';
+  const scheduleId = retentionScheduleId(suffix);
+  const args: [RetentionInput] = [{}];
+  const spec: ScheduleSpec = { intervals: [{ every: plan.everyMs, offset: plan.offsetMs }] };
+  const action: ScheduleOptionsStartWorkflowAction<typeof retention> = {
+    type: 'startWorkflow', workflowType: retention, taskQueue: opts.taskQueue, args,
+    workflowId: retentionRunId(suffix ? `scheduled-${suffix}` : 'scheduled'),
+  };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: Math.max(plan.everyMs, 60_000) };
+  return { scheduleId, outcome: await ensureSchedule(opts.client, { scheduleId, spec, action, policies }, plan) };
 }
 
 /**

@@ -102,3 +102,22 @@ export function auditPurgeId(runKey: string): string {
 export function auditPurgeScheduleId(suffix = ''): string {
   return suffix ? `${AUDIT_PURGE}:${suffix}` : AUDIT_PURGE;
 }
+
+const DATA_SUBJECT_REQUEST_PREFIX = 'data-subject-request:';
+
+/** The workflow id of a learner's erasure or correction request: one per data_subject_requests row. */
+export function dataSubjectRequestId(requestId: string): string {
+  return `${DATA_SUBJECT_REQUEST_PREFIX}${requestId}`;
+}
+
+const RETENTION = 'retention';
+
+/** The workflow id of one retention run, e.g. `retention:scheduled` (the server appends the start time) or `retention:manual-<uuid>`. */
+export function retentionRunId(runKey: string): string {
+  return `${RETENTION}:${runKey}`;
+}
+
+/** The id of the schedule that applies the retention rules; tests pass a suffix so their schedule is their own. */
+export function retentionScheduleId(suffix = ''): string {
+  return suffix ? `${RETENTION}:${suffix}` : RETENTION;
+}

@@ -7,3 +7,5 @@ export { consoleBatch } from './console-batch';
 export { workflowCleanup } from './workflow-cleanup';
 export { passwordReset } from './password-reset';
 export { auditPurge } from './audit-purge';
+export { retention } from './retention';
+export { dataSubjectRequest } from './data-subject-request';

@@ -9,6 +9,7 @@ import { translate } from '../../web/render';
 import { attachment } from '../content-disposition';
 import type { ApiDeps } from '../deps';
 import { text } from '../text-input';
+import { documentDeleted } from '../services/retention';
 import { HttpError } from '../errors';
 import { currentSession } from '../middleware/auth';
 import { uploadFailure } from '../middleware/upload';
@@ -227,11 +228,12 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   api.page(router, {
     method: 'get', path: '/provider/offers/:offerId/documents/:kind', summary: 'Download a document of your offer (as an attachment)', tag: 'provider pages', roles: [...PROVIDER],
     params: offerDocumentParams,
-    responses: { 200: { description: 'The document as stored', contentType: '*/*' } },
+    responses: { 200: { description: 'The document as stored', contentType: '*/*' }, 410: { description: 'Deleted under the retention rules: only its tombstone is kept' } },
   }, async (ctx) => {
     const params = offerDocumentParams.safeParse(ctx.params);
     if (!params.success) throw new HttpError(404, 'document_not_found', 'You have no document of this kind on this offer');
     const document = await getOwnOfferDocument(deps, currentSession(ctx), params.data.offerId, params.data.kind);
+    if (!document.content) throw documentDeleted();
     await auditDownload(deps.db, currentSession(ctx), document);
     ctx.set('content-disposition', attachment(document.filename));
     ctx.set('cache-control', 'private, no-store');

@@ -6,6 +6,7 @@ import { translate, type PageLanguage } from '../../web/render';
 import { attachment } from '../content-disposition';
 import type { ApiDeps } from '../deps';
 import { text } from '../text-input';
+import { documentDeleted } from '../services/retention';
 import { HttpError } from '../errors';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
@@ -228,11 +229,12 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   api.page(router, {
     method: 'get', path: '/staff/documents/:documentId', summary: 'Download a provider\'s document (as an attachment)', tag: 'staff pages', roles: [...STAFF],
     params: documentParams,
-    responses: { 200: { description: 'The document as stored', contentType: '*/*' } },
+    responses: { 200: { description: 'The document as stored', contentType: '*/*' }, 410: { description: 'Deleted under the retention rules: only its tombstone is kept' } },
   }, async (ctx) => {
     const params = documentParams.safeParse(ctx.params);
     const document = params.success ? await getDocument(deps, params.data.documentId) : undefined;
     if (!document) throw new HttpError(404, 'document_not_found', 'There is no such document');
+    if (!document.content) throw documentDeleted();
     await auditDownload(deps.db, currentSession(ctx), document);
     ctx.set('content-disposition', attachment(document.filename));
     ctx.set('cache-control', 'private, no-store');

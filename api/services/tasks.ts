@@ -13,6 +13,7 @@ import { HttpError } from '../errors';
 import { REASONED_TASK_TYPES, TASK_TYPES, decisionProblems, type DecisionInput, type InboxQuery } from '../schemas';
 import type { InboxEventKind } from '../../domain/journey';
 import { isUuid } from '../../domain/uuid';
+import { DATA_REQUEST_TASK_TYPE } from '../../domain/data-requests';
 
 /** A task as the inbox shows it: a learner's case, a provider's registration, or a provider's offer. */
 export interface TaskView {
@@ -183,6 +184,10 @@ export async function decideTask(deps: ApiDeps, staff: Session, taskId: string, 
   }
   if (!task) throw new HttpError(404, 'task_not_found', 'There is no such task');
   if (task.state !== 'open') throw notOpen(task);
+  // A data-subject request is answered with an outcome (done, partly, refused), on its own page.
+  if (task.type === DATA_REQUEST_TASK_TYPE) {
+    throw new HttpError(409, 'decide_on_request_page', 'Decide this request on its own page, with an outcome', [{ location: `/staff/data-requests/${String(task.facts.requestId)}` }]);
+  }
   // The same rule as claiming: only an active member of the agency staff decides (a token outlives a deactivation).
   if (isUuid(staff.subject)) await staffMember(deps, staff);
   // A task a colleague has claimed is theirs to decide (or a team lead's to reassign first).
@@ -444,7 +449,8 @@ export function workingDaysBetween(from: string, to: string, holidays: ReadonlyS
 function toView(row: TaskRow, m: InboxMoment, holidays: ReadonlySet<string>): TaskView {
   const learnerName = row.caseId ? [row.firstName, row.lastName].filter(Boolean).join(' ') : null;
   const offerTitle = row.offerId && row.offerTitleLv !== null ? { lv: row.offerTitleLv, en: row.offerTitleEn ?? row.offerTitleLv } : null;
-  const subject = learnerName ?? [row.providerName, offerTitle?.lv].filter(Boolean).join(' — ');
+  // A data-subject request names no case or provider: its facts name the person.
+  const subject = learnerName ?? ([row.providerName, offerTitle?.lv].filter(Boolean).join(' — ') || String(row.facts?.subject ?? ''));
   const escalatedAt = row.escalatedAt ? new Date(row.escalatedAt).toISOString() : null;
   const dueAt = new Date(row.dueAt).toISOString();
   return {

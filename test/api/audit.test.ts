@@ -6,7 +6,7 @@ import { openTaskOf, startLearnerJourney } from '../helpers/journeys';
 import { approvedProvider, insertDocument } from '../helpers/providers';
 import { OFFER_DOCUMENT_KINDS } from '../../dev/seed-calls';
 import { rigaDate } from '../../domain/dates';
-import { ensureSchedules } from '../../worker/schedules';
+import { ensureSchedules, workerScheduleIds } from '../../worker/schedules';
 import { auditPurge } from '../../workflows/audit-purge';
 import { auditPurgeScheduleId } from '../../workflows/ids';
 
@@ -305,7 +305,7 @@ test.serial('ensureSchedules creates the daily purge schedule beside the re-chec
     t.is(again.auditPurge.outcome, 'unchanged');
     t.is(again.populationRecheck.outcome, 'unchanged');
   } finally {
-    for (const id of [auditPurgeScheduleId(idSuffix), `population-recheck:${idSuffix}`]) {
+    for (const id of workerScheduleIds(idSuffix)) {
       await stack.temporal.schedule.getHandle(id).delete().catch(() => undefined);
     }
   }

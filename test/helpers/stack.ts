@@ -22,6 +22,7 @@ import { createRegistryStatsRecorder } from '../../lib/registry-stats';
 import { createMetrics } from '../../lib/metrics';
 import { createLinkTokens } from '../../lib/links';
 import { createServerKey } from '../../lib/server-key';
+import { derivePseudonymKey } from '../../lib/pseudonyms';
 import { createSession, resolveSession, SESSION_TIMEOUTS, type NewSession, type Session } from '../../lib/sessions';
 import { createSsoClient } from '../../lib/sso';
 import { createWorker, workflowsPath } from '../../worker/create-worker';
@@ -112,7 +113,7 @@ export async function startTestStack(opts: {
       sopaOperator: TEST_SOPA_OPERATOR, links, temporal,
       viis: createViisClient({ baseUrl: viisListening.url, timeoutMs: 2_000, metrics: registryStats }),
       enterpriseRegister: createEnterpriseRegisterClient({ baseUrl: enterpriseRegisterListening.url, timeoutMs: 2_000, metrics: registryStats }),
-      agencyInboxEmail: TEST_AGENCY_INBOX_EMAIL,
+      agencyInboxEmail: TEST_AGENCY_INBOX_EMAIL, pseudonymKey: derivePseudonymKey(sessionSecret),
     },
   });
   const workerRun = worker.run();

@@ -4,8 +4,8 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { createLogger } from '../../lib/logger';
 import { connectTemporalClient } from '../../lib/temporal';
 import { testDataConverter } from '../helpers/payload-keys';
-import { auditPurgeScheduleId, populationRecheckScheduleId } from '../../workflows/ids';
-import { ensureSchedules, ensureSchedulesPatiently } from '../../worker/schedules';
+import { populationRecheckScheduleId } from '../../workflows/ids';
+import { ensureSchedules, ensureSchedulesPatiently, workerScheduleIds } from '../../worker/schedules';
 import { eventually } from '../helpers/journeys';
 import { startTcpProxy } from '../helpers/tcp-proxy';
 
@@ -42,7 +42,7 @@ test('the schedules are ensured once Temporal answers again, instead of the step
     t.is(await ensureSchedulesPatiently({ ...options, logger, stopped: () => stopped }), null);
   } finally {
     await proxy.restore();
-    for (const id of [populationRecheckScheduleId(idSuffix), auditPurgeScheduleId(idSuffix)]) {
+    for (const id of workerScheduleIds(idSuffix)) {
       await client.schedule.getHandle(id).delete().catch((err: unknown) => {
         if (!(err instanceof ScheduleNotFoundError)) throw err;
       });

@@ -3,9 +3,9 @@ import test from 'ava';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { decideApprovalUpdate } from '../../workflows/learner-journey';
 import { populationRecheck, type PopulationRecheckInput } from '../../workflows/population-recheck';
-import { auditPurgeScheduleId, populationRecheckId } from '../../workflows/ids';
+import { populationRecheckId } from '../../workflows/ids';
 import { RECHECK_PURPOSE } from '../../activities/learners';
-import { ensureSchedules, recheckPlan } from '../../worker/schedules';
+import { ensureSchedules, recheckPlan, workerScheduleIds } from '../../worker/schedules';
 import { seedPeople } from '../../dev/seed-people';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { openTaskOf, startLearnerJourney, untilStage } from '../helpers/journeys';
@@ -113,8 +113,8 @@ test.serial('ensureSchedules creates one schedule, changes nothing when run agai
   let scheduleId: string | undefined;
   t.teardown(async () => {
     if (!scheduleId) return;
-    // ensureSchedules makes the worker's other schedules too (the audit purge): they go as well.
-    for (const id of [scheduleId, auditPurgeScheduleId(idSuffix)]) {
+    // ensureSchedules makes the worker's other schedules too (audit purge, retention): they go as well.
+    for (const id of workerScheduleIds(idSuffix)) {
       const handle = client.schedule.getHandle(id);
       const running = await handle.describe().then((d) => d.info.runningActions).catch(() => []);
       await handle.delete().catch((err: unknown) => { if (!(err instanceof ScheduleNotFoundError)) throw err; });
@@ -136,9 +136,10 @@ test.serial('ensureSchedules creates one schedule, changes nothing when run agai
 
   // Exactly one re-check schedule of this suffix exists (the list is eventually consistent: poll).
   let listed: string[] = [];
+  const otherSchedules = workerScheduleIds(idSuffix).filter((id) => id !== scheduleId);
   for (let attempt = 0; attempt < 50 && listed.length === 0; attempt += 1) {
     listed = [];
-    for await (const s of client.schedule.list()) if (s.scheduleId.includes(idSuffix) && s.scheduleId !== auditPurgeScheduleId(idSuffix)) listed.push(s.scheduleId);
+    for await (const s of client.schedule.list()) if (s.scheduleId.includes(idSuffix) && !otherSchedules.includes(s.scheduleId)) listed.push(s.scheduleId);
     if (listed.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
   }
   t.deepEqual(listed, [scheduleId]);
