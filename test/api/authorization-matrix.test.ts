@@ -29,6 +29,8 @@ const logins = new Map<Caller, () => Promise<string>>();
 const tokens = new Map<Caller, string>();
 /** The ids that fill the path parameters, by parameter name. */
 const ids: Record<string, string> = {};
+/** What each caller must never read in any answer (unless it sent it in the path itself): others' ids and person codes. */
+const secrets = new Map<Caller, string[]>();
 
 /** A new adult whose declared address is in Daugavpils, known to the Population Register stub. */
 function daugavpilsPerson(firstName: string) {
@@ -126,6 +128,20 @@ test.before(async () => {
   });
   ids.sessionId = (await stack.sessionOf(await stack.staffToken('staff2')))!.id;
   ids.name = 'site.css';
+
+  const learnersCase = [ids.caseId, learner.code];
+  const providersObjects = [ids.offerId, ids.applicationId, ids.userId, ids.documentId];
+  secrets.set('anonymous', [...learnersCase, ...providersObjects, ids.taskId, ids.batchId, ids.sessionId]);
+  secrets.set('learner', [...providersObjects, ids.taskId, ids.batchId, ids.sessionId]);
+  secrets.set('otherLearner', [...learnersCase, ...providersObjects, ids.taskId, ids.batchId, ids.sessionId]);
+  secrets.set('coordinator', [...providersObjects, ids.taskId, ids.batchId, ids.sessionId]);
+  secrets.set('otherCoordinator', [...learnersCase, ...providersObjects, ids.taskId, ids.batchId, ids.sessionId]);
+  secrets.set('provider', [...learnersCase, ids.taskId, ids.batchId, ids.sessionId]);
+  secrets.set('otherProvider', [...learnersCase, ...providersObjects, ids.taskId, ids.batchId, ids.sessionId]);
+  // Staff see cases, offers and tasks; never another member's sessions, nor the console's batches.
+  secrets.set('staff', [ids.batchId, ids.sessionId]);
+  secrets.set('teamLead', [ids.batchId, ids.sessionId]);
+  secrets.set('admin', [ids.sessionId]);
 });
 
 test.after.always(async () => { await stack?.stop(); });
@@ -222,7 +238,7 @@ test.serial('every route of the registry has a row in the authorization matrix, 
   t.deepEqual(gone, [], `rows for routes that no longer exist (remove them from test/api/authorization-matrix.ts):\n${gone.join('\n')}`);
 });
 
-test.serial('every route answers every caller as the matrix says, and never with a 5xx', async (t) => {
+test.serial('every route answers every caller as the matrix says, never with a 5xx, and shows no caller what is not theirs', async (t) => {
   const pages = new Set(registry.pages);
   const probes: Probe[] = [...registry.routes, ...registry.pages].flatMap((spec) => {
     const route = `${spec.method.toUpperCase()} ${spec.path}`;
@@ -235,13 +251,19 @@ test.serial('every route answers every caller as the matrix says, and never with
   const answers = await runAll(probes, 6, send);
   const differences: string[] = [];
   const failures: string[] = [];
+  const leaks: string[] = [];
   probes.forEach((probe, i) => {
     const answer = answers[i]!;
+    const path = fill(probe.route, probe.path);
+    for (const secret of secrets.get(probe.caller)!) {
+      if (!path.includes(secret) && answer.text.includes(secret)) leaks.push(`${probe.route} as ${probe.caller}: the answer (${answer.status}) holds ${secret}`);
+    }
     const got = `${answer.status}${answer.status === 302 ? ` → ${answer.headers.get('location')}` : ''} ${answer.text.slice(0, 160).replace(/\s+/g, ' ')}`;
     if (answer.status >= 500) failures.push(`${probe.route} as ${probe.caller}: ${got}`);
     if (!matches(probe.expected, answer)) differences.push(`${probe.route} as ${probe.caller}: expected ${probe.expected}, got ${got}`);
   });
   t.deepEqual(failures, [], `5xx answers:\n${failures.join('\n')}`);
   t.deepEqual(differences, [], `answers that differ from the matrix:\n${differences.join('\n')}`);
+  t.deepEqual(leaks, [], `answers showing a caller what is not theirs:\n${leaks.join('\n')}`);
   t.true(probes.length >= MATRIX.size * CALLERS.length);
 });
