@@ -14,10 +14,10 @@ import { startTestStack, type TestStack } from '../helpers/stack';
 import { CALLERS, MATRIX, type Caller, type Expected } from './authorization-matrix';
 
 // Every route of the registry × every kind of caller, against the table in authorization-matrix.ts: one stack, each
-// caller logged in once, the requests sent a few at a time. Callers the guard lets in send an invalid body, so
-// nothing changes; a caller expected to get 404 (someone else's case, offer, application, ...) sends a valid one
-// where the route has it (VALID_BODIES), so a missing object-level check shows as the action succeeding rather than
-// hiding behind a 400.
+// caller logged in once, the requests sent a few at a time. Callers the table lets through send an invalid body, so
+// nothing changes; a caller the table expects to be refused (401, 403, or 404 for someone else's case, offer,
+// application, ...) sends a valid one where the route has it (VALID_BODIES), so a missing check shows as the action
+// succeeding rather than hiding behind a 400.
 
 let stack: TestStack;
 let baseUrl: string;
@@ -127,6 +127,7 @@ test.before(async () => {
     startedById: 'matrix', startedByName: 'Matrica', state: 'finished', finishedAt: new Date(),
   });
   ids.sessionId = (await stack.sessionOf(await stack.staffToken('staff2')))!.id;
+  ids.colleagueId = (await db('users').where({ username: 'staff2' }).first<{ id: string }>('id')).id;
   ids.name = 'site.css';
 
   const learnersCase = [ids.caseId, learner.code];
@@ -147,8 +148,8 @@ test.before(async () => {
 test.after.always(async () => { await stack?.stop(); });
 
 /**
- * Bodies that pass a route's validation, sent only by callers the table expects a 404 from (someone else's object):
- * were the object-level check missing, the request would act instead of being refused. Pages get them as forms.
+ * Bodies that pass a route's validation, sent only by callers the table expects to be refused: were the check
+ * missing, the request would act instead. Pages get them as forms.
  */
 const VALID_BODIES: Record<string, () => Record<string, string | number>> = {
   'POST /api/learner/journeys/:caseId/applications': () => ({ offerId: ids.publishedOfferId!, groupId: ids.groupId! }),
@@ -173,6 +174,9 @@ const VALID_BODIES: Record<string, () => Record<string, string | number>> = {
   'POST /provider/offers/:offerId/submit': () => ({}),
   'POST /provider/offers/:offerId/withdraw': () => ({}),
   'POST /provider/offers/:offerId/groups': () => ({ place: 'Rīga, Brīvības iela 1 (paraugs)', startsOn: '2027-05-03', endsOn: '2027-06-30', schedule: 'P, T 18:00-21:00', capacity: '5' }),
+  // Only a team lead assigns tasks.
+  'POST /api/staff/tasks/:taskId/assign': () => ({ assigneeId: ids.colleagueId! }),
+  'POST /staff/tasks/:taskId/assign': () => ({ assigneeId: ids.colleagueId! }),
 };
 
 /** Parameters filled with another fixture on some routes: the public catalogue shows published offers only. */
@@ -200,7 +204,7 @@ async function send(probe: Probe): Promise<Answer> {
     : ENDS_SESSION.has(probe.route) ? await logins.get(probe.caller)!() : tokens.get(probe.caller);
   const path = fill(probe.route, probe.path);
   if (probe.method === 'GET') return call('GET', path, { token, html: probe.page });
-  const valid = probe.expected === 404 ? VALID_BODIES[probe.route] : undefined;
+  const valid = probe.expected !== 'ok' ? VALID_BODIES[probe.route] : undefined;
   if (probe.page) {
     const form = Object.fromEntries(Object.entries(valid?.() ?? {}).map(([k, v]) => [k, String(v)]));
     return call('POST', path, { token, html: true, form });
@@ -236,6 +240,14 @@ test.serial('every route of the registry has a row in the authorization matrix, 
   const gone = [...MATRIX.keys()].filter((r) => !routes.includes(r));
   t.deepEqual(missing, [], `routes without a row in test/api/authorization-matrix.ts (add one line each):\n${missing.map((r) => `  ['${r}', …],`).join('\n')}`);
   t.deepEqual(gone, [], `rows for routes that no longer exist (remove them from test/api/authorization-matrix.ts):\n${gone.join('\n')}`);
+});
+
+test.serial('every operation of the OpenAPI document has a row in the authorization matrix', async (t) => {
+  const doc = (await call('GET', '/api/openapi.json')).json as { paths: Record<string, Record<string, unknown>> };
+  const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.keys(methods).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`));
+  t.true(operations.length > 100);
+  t.deepEqual(operations.filter((o) => !MATRIX.has(o)), []);
 });
 
 test.serial('every route answers every caller as the matrix says, never with a 5xx, and shows no caller what is not theirs', async (t) => {

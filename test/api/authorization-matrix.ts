@@ -7,7 +7,7 @@ import type { Role } from '../../api/middleware/auth';
 // Adding a route: add one line below, `['METHOD /path', …one expectation per caller…]`, in the column order of
 // CALLERS. Expectations:
 //   'ok'    the guard let the caller through: any answer but 401, 403, 404, a redirect to a login page or a 5xx
-//           (a 400 for the invalid body every allowed caller sends counts as through);
+//           (a 400 for the invalid body such a caller sends counts as through; a refused caller sends a valid one);
 //   'login' a browser that is not logged in is sent to a login page (a GET page; API clients get 401);
 //   401, 403, 404  exactly that status (404: the object exists but is someone else's, and is hidden as unknown;
 //           the login forms answer an empty form with 401, a failed login).
@@ -56,7 +56,7 @@ const ROWS: readonly Row[] = [
   ['POST /api/staff/tasks/:taskId/decision',                401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['POST /api/staff/tasks/:taskId/claim',                   401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['POST /api/staff/tasks/:taskId/unclaim',                 401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
-  ['POST /api/staff/tasks/:taskId/assign',                  401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  ['POST /api/staff/tasks/:taskId/assign',                  401,    403,    403,    403,    403,    403,    403,    403,    'ok',   403],
   ['GET /api/offers',                                       'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /api/learner/journeys/:caseId/study',               401,    'ok',   404,    403,    403,    403,    403,    403,    403,    403],
   ['POST /api/learner/journeys/:caseId/applications',       401,    'ok',   404,    403,    403,    403,    403,    403,    403,    403],
@@ -120,7 +120,7 @@ const ROWS: readonly Row[] = [
   ['GET /staff/tasks/:taskId',                              'login', 403,   403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['POST /staff/tasks/:taskId/claim',                       401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['POST /staff/tasks/:taskId/unclaim',                     401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
-  ['POST /staff/tasks/:taskId/assign',                      401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  ['POST /staff/tasks/:taskId/assign',                      401,    403,    403,    403,    403,    403,    403,    403,    'ok',   403],
   ['POST /staff/tasks/:taskId/decision',                    401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['GET /staff/documents/:documentId',                      'login', 403,   403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['GET /offers',                                           'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
