@@ -11,7 +11,7 @@ import { insertDraftOffer } from '../helpers/providers';
 import { httpClient, type Answer } from '../helpers/http';
 import { eventually } from '../helpers/journeys';
 import { startTestStack, type TestStack } from '../helpers/stack';
-import { CALLERS, MATRIX, type Caller, type Expected } from './authorization-matrix';
+import { CALLER_ROLES, CALLERS, MATRIX, type Caller, type Expected } from './authorization-matrix';
 
 // Every route of the registry × every kind of caller, against the table in authorization-matrix.ts: one stack, each
 // caller logged in once, the requests sent a few at a time. Callers the table lets through send an invalid body, so
@@ -221,6 +221,17 @@ function matches(expected: Expected, answer: Answer): boolean {
   return answer.status === expected;
 }
 
+/** A row for a route that has none, from its guard's roles alone: a start for whoever adds it, not the answer. */
+function suggestedRow(spec: { method: string; path: string; roles: readonly string[] | 'public' }, page: boolean): string {
+  const expected = CALLERS.map((caller) => {
+    const role = CALLER_ROLES[caller];
+    if (spec.roles === 'public') return "'ok'";
+    if (role === null) return page && spec.method === 'get' ? "'login'" : '401';
+    return spec.roles.includes(role) ? "'ok'" : '403';
+  });
+  return `  ['${spec.method.toUpperCase()} ${spec.path}', ${expected.join(', ')}],`;
+}
+
 /** Runs the probes a few at a time. */
 async function runAll<T, R>(items: T[], concurrency: number, run: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
@@ -235,11 +246,16 @@ async function runAll<T, R>(items: T[], concurrency: number, run: (item: T) => P
 }
 
 test.serial('every route of the registry has a row in the authorization matrix, and every row a route', (t) => {
-  const routes = [...registry.routes, ...registry.pages].map((r) => `${r.method.toUpperCase()} ${r.path}`);
-  const missing = routes.filter((r) => !MATRIX.has(r));
+  const specs = [...registry.routes, ...registry.pages];
+  const routes = specs.map((r) => `${r.method.toUpperCase()} ${r.path}`);
+  const missing = specs.filter((r) => !MATRIX.has(`${r.method.toUpperCase()} ${r.path}`));
   const gone = [...MATRIX.keys()].filter((r) => !routes.includes(r));
-  t.deepEqual(missing, [], `routes without a row in test/api/authorization-matrix.ts (add one line each):\n${missing.map((r) => `  ['${r}', …],`).join('\n')}`);
-  t.deepEqual(gone, [], `rows for routes that no longer exist (remove them from test/api/authorization-matrix.ts):\n${gone.join('\n')}`);
+  const problems = [
+    ...(missing.length ? ['Routes without a row in test/api/authorization-matrix.ts; add one line each (suggested from the guard\'s roles: '
+      + 'make the column of whoever must not reach someone else\'s object 404):', ...missing.map((r) => suggestedRow(r, registry.pages.includes(r as never)))] : []),
+    ...(gone.length ? ['Rows for routes that no longer exist (remove them from test/api/authorization-matrix.ts):', ...gone.map((r) => `  ${r}`)] : []),
+  ];
+  t.deepEqual(problems, [], problems.join('\n'));
 });
 
 test.serial('every operation of the OpenAPI document has a row in the authorization matrix', async (t) => {
@@ -260,6 +276,11 @@ test.serial('every route answers every caller as the matrix says, never with a 5
       route, page: pages.has(spec as never), method: spec.method.toUpperCase() as 'GET' | 'POST', path: spec.path, caller, expected: row[caller],
     }));
   });
+  // A parameter without a fixture (a new route's) is named here rather than breaking the whole run.
+  const unfilled = [...new Set(probes.flatMap((p) => [...p.path.matchAll(/:(\w+)/g)].map((m) => PARAMS_OF[p.route]?.[m[1]!] ?? m[1]!))
+    .filter((name) => !ids[name]))];
+  t.deepEqual(unfilled, [], `path parameters without a fixture (add an id for each to \`ids\` in the before hook): ${unfilled.join(', ')}`);
+  if (unfilled.length > 0) return;
   const answers = await runAll(probes, 6, send);
   const differences: string[] = [];
   const failures: string[] = [];
