@@ -18,10 +18,11 @@ export interface ResultScope { key: string; parent: string | null; respondents: 
  * subtracted (an institution of 10 minus its offer of 9 is the other offer's one answer), a shown scope's
  * respondents not covered by its nearest shown descendants must also be none or enough. Where they are too few,
  * the smallest of those descendants is hidden as well, until every remainder is safe (cell suppression's
- * "complementary suppression").
+ * "complementary suppression"). Scopes in `published` are shown elsewhere anyway (an offer's public rating): they
+ * count as shown and are never the ones hidden; if only they could be, the scope above them is hidden instead.
  */
-export function shownScopes(scopes: readonly ResultScope[]): Set<string> {
-  const shown = new Set(scopes.filter((s) => enoughRespondents(s.respondents)).map((s) => s.key));
+export function shownScopes(scopes: readonly ResultScope[], published: ReadonlySet<string> = new Set()): Set<string> {
+  const shown = new Set(scopes.filter((s) => enoughRespondents(s.respondents) || published.has(s.key)).map((s) => s.key));
   const children = new Map<string, ResultScope[]>();
   for (const s of scopes) if (s.parent !== null) children.set(s.parent, [...(children.get(s.parent) ?? []), s]);
   // The nearest shown scopes under a scope: what can be subtracted from it.
@@ -34,8 +35,10 @@ export function shownScopes(scopes: readonly ResultScope[]): Set<string> {
       const below = frontier(scope.key);
       const remainder = scope.respondents - below.reduce((sum, s) => sum + s.respondents, 0);
       if (remainder > 0 && !enoughRespondents(remainder)) {
-        const smallest = below.reduce((a, b) => (b.respondents < a.respondents ? b : a));
-        shown.delete(smallest.key);
+        const hideable = below.filter((s) => !published.has(s.key));
+        const hide = hideable.length > 0 ? hideable.reduce((a, b) => (b.respondents < a.respondents ? b : a)).key : scope.key;
+        if (published.has(hide)) continue;
+        shown.delete(hide);
         changed = true;
         break;
       }

@@ -184,6 +184,13 @@ export async function offerRating(db: Knex, offerId: string): Promise<OfferRatin
   };
 }
 
+/** Which of these offers show their rating in the public catalogue (published, with enough completers and answers). */
+export async function publiclyRatedOffers(db: Knex, offerIds: readonly string[]): Promise<Set<string>> {
+  const published = await db('offers').whereIn('id', offerIds).where('state', 'published').pluck<string[]>('id');
+  const rated = await Promise.all(published.map(async (id) => ((await offerRating(db, id)).shown ? id : null)));
+  return new Set(rated.filter((id): id is string => id !== null));
+}
+
 /** The competences, languages and DigComp levels of published offers, for the filter form's choices. */
 export async function catalogueChoices(deps: ApiDeps) {
   const { db } = deps;

@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { DROPOUT_REASONS, SURVEY_ASPECTS } from '../../domain/applications';
 import { MIN_SURVEY_RESPONDENTS, shownScopes } from '../../domain/small-groups';
+import { publiclyRatedOffers } from './catalogue';
 import { beforeDeadline, lastRigaDayOf, rigaDate } from '../../domain/dates';
 import { FailureType } from '../../domain/failures';
 import { costPerLearnerCents } from '../../domain/offer-cost';
@@ -461,14 +462,16 @@ export async function surveyResults(deps: ApiDeps, session: Session) {
   const offerRows = offers as { id: string; titleLv: string; titleEn: string }[];
   const groupRows = groups as { id: string; offerId: string; place: string; startsOn: Date | string; endsOn: Date | string }[];
   // Which scopes may show ratings (completers) and reasons (dropouts): the institution, its offers, their groups.
+  // An offer's rating in the public catalogue is shown whatever the provider's page does, so it counts as shown here.
   const counts = (k: string) => summaries.get(k) ?? emptyCounts();
-  const tree = (measure: (c: SurveyCounts) => number) => shownScopes([
+  const tree = (measure: (c: SurveyCounts) => number, published: ReadonlySet<string>) => shownScopes([
     { key: 'all', parent: null, respondents: measure(counts('all')) },
     ...offerRows.map((o) => ({ key: `o:${o.id}`, parent: 'all', respondents: measure(counts(`o:${o.id}`)) })),
     ...groupRows.map((g) => ({ key: `g:${g.id}`, parent: `o:${g.offerId}`, respondents: measure(counts(`g:${g.id}`)) })),
-  ]);
-  const ratingsShown = tree((c) => c.completionAnswers);
-  const reasonsShown = tree((c) => c.dropoutAnswers);
+  ], published);
+  const publiclyRated = await publiclyRatedOffers(deps.db, offerRows.map((o) => o.id));
+  const ratingsShown = tree((c) => c.completionAnswers, new Set([...publiclyRated].map((id) => `o:${id}`)));
+  const reasonsShown = tree((c) => c.dropoutAnswers, new Set());
   const get = (k: string) => summaryOf(counts(k), ratingsShown.has(k), reasonsShown.has(k));
   return {
     institution: get('all'),

@@ -5,7 +5,7 @@ import { OFFER_DOCUMENT_KINDS } from '../../dev/seed-calls';
 import { demoOffers } from '../../dev/seed-offers';
 import { DROPOUT_REASONS, type DropoutReason, type SurveyAspect } from '../../domain/applications';
 import { createCallClosingIn } from '../helpers/calls';
-import { insertOffer } from '../helpers/catalogue';
+import { insertCompleters, insertOffer } from '../helpers/catalogue';
 import { assertError, fieldsOf, httpClient } from '../helpers/http';
 import { eventually } from '../helpers/journeys';
 import { multipartClient, SAMPLE_EDOC, SAMPLE_PDF } from '../helpers/multipart';
@@ -388,6 +388,31 @@ test.serial('the page /provider/surveys shows the numbers of enough respondents 
   const latvian = await call('GET', '/provider/surveys', { token: await tokenOf(demoAdmin), html: true });
   t.true(latvian.text.includes('Vērtējumi būs redzami, kad atbildējuši vismaz 5 cilvēki, kas pabeiguši mācības'));
   t.true(latvian.text.includes('Pārtraukšanas iemesli būs redzami, kad atbildējuši vismaz 5 cilvēki'));
+});
+
+test.serial('an offer whose rating the public catalogue shows counts as shown: the provider\'s page hides another offer instead', async (t) => {
+  // The other provider: its first offer now has 6 answers; a published offer with 10 completers, 5 of whom answered
+  // (its rating is public); and an offer with one answer. Institution 12 = 6 + 5 + 1: hiding the smallest shown
+  // offer (the public one) would leave the single answer as the institution minus the other two, so the 6 goes.
+  await insertAnswer({ offerId: otherOffer.offerId, groupId: otherOffer.groupIds[0]! }, { kind: 'completion', ratings: rate(3, 3, 3) });
+  const rated = await insertOffer(stack.db, {
+    providerId: otherAdmin.providerId, titleLv: 'Publiski novērtēts kurss (paraugs)', titleEn: 'Publicly rated course (sample)',
+    groups: [{ place: 'Liepāja, Graudu iela 20 (paraugs)', startsOn: '2027-03-01', endsOn: '2027-04-01', capacity: 20 }],
+  });
+  await insertCompleters(stack.db, rated.offerId, rated.groupIds[0]!, 10, [1, 2, 3, 4, 5].map((n) => rate(n, n, n)));
+  const single = await insertOffer(stack.db, {
+    providerId: otherAdmin.providerId, titleLv: 'Mazs kurss (paraugs)', titleEn: 'Small course (sample)',
+    groups: [{ place: 'Liepāja, Graudu iela 20 (paraugs)', startsOn: '2027-03-01', endsOn: '2027-04-01', capacity: 5 }],
+  });
+  await insertAnswer({ offerId: single.offerId, groupId: single.groupIds[0]! }, { kind: 'completion', ratings: rate(5, 1, 5) });
+  t.like((await call('GET', `/api/catalogue/${rated.offerId}`)).json, { rating: { shown: true, answers: 5 } }, 'the public rating is shown');
+
+  const results = (await as(otherAdmin, 'GET', '/api/provider/surveys')).json as SurveyResults;
+  const offer = (id: string) => results.offers.find((o) => o.offerId === id)!.summary;
+  t.like(results.institution, { completionAnswers: 12, ratingsSuppressed: false });
+  t.like(offer(rated.offerId), { completionAnswers: 5, ratingsSuppressed: false, averages: { knowledge_and_skills: 3 } });
+  t.like(offer(otherOffer.offerId), { completionAnswers: 6, ratingsSuppressed: true });
+  t.like(offer(single.offerId), { completionAnswers: 1, ratingsSuppressed: true });
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -30,3 +30,10 @@ test('across levels: a hidden offer\'s shown groups count as what can be subtrac
   // Institution minus group a2 leaves a1 and b together: 6 respondents.
   t.deepEqual([...shown].sort(), ['a2', 'all']);
 });
+
+test('a scope shown elsewhere (an offer\'s public rating) is never the one hidden: another is, or the scope above it', (t) => {
+  // 12 = 6 + 5 (public) + 1: hiding the public 5 would not help, so the 6 goes.
+  t.deepEqual([...shownScopes([scope('all', null, 12), scope('x', 'all', 6), scope('p', 'all', 5), scope('z', 'all', 1)], new Set(['p']))].sort(), ['all', 'p']);
+  // 11 = 10 (public) + 1: nothing else to hide, so the institution goes.
+  t.deepEqual([...shownScopes([scope('all', null, 11), scope('p', 'all', 10), scope('z', 'all', 1)], new Set(['p']))], ['p']);
+});
