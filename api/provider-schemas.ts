@@ -147,12 +147,18 @@ export const offerGroupViewSchema = z.object({
   capacity: z.number().int(), enrolled: z.number().int(), freePlaces: z.number().int(),
 });
 
-/** Survey results of one scope (SurveySummary): answers, average stars and answer count per aspect, dropout reasons. */
+/**
+ * Survey results of one scope (SurveySummary): answers, average stars and answer count per aspect, dropout reasons.
+ * Ratings and reasons are left out while fewer than minRespondents gave them, so that they identify no one.
+ */
 const surveySummarySchema = z.object({
   completionAnswers: z.number().int(), dropoutAnswers: z.number().int(),
-  averages: z.record(z.enum(SURVEY_ASPECTS), z.number().nullable()).describe('Average stars (1-5) per aspect; null with no ratings'),
-  ratingCounts: z.record(z.enum(SURVEY_ASPECTS), z.number().int()),
-  reasons: z.record(z.enum(DROPOUT_REASONS), z.number().int()).describe('How often each dropout reason was chosen'),
+  minRespondents: z.number().int().describe('Ratings and reasons are shown only from this many answers of their kind'),
+  ratingsSuppressed: z.boolean().describe('true: fewer than minRespondents completers answered; averages and ratingCounts are left out'),
+  averages: z.record(z.enum(SURVEY_ASPECTS), z.number().nullable()).optional().describe('Average stars (1-5) per aspect; null with no ratings'),
+  ratingCounts: z.record(z.enum(SURVEY_ASPECTS), z.number().int()).optional(),
+  reasonsSuppressed: z.boolean().describe('true: fewer than minRespondents dropouts answered; reasons are left out'),
+  reasons: z.record(z.enum(DROPOUT_REASONS), z.number().int()).optional().describe('How often each dropout reason was chosen'),
 });
 
 /** The provider's survey results for the institution, per offer and per group (surveyResults). */

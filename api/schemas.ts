@@ -445,9 +445,12 @@ export const catalogueItemSchema = z.object({
   freePlaces: z.number().int().describe('Free places in all groups (capacity − enrolled)'),
 });
 
-/** The public rating of an offer: shown only when enough learners completed it. */
+/** The public rating of an offer: shown only when enough learners completed it and enough of them answered. */
 export const ratingSchema = z.object({
-  completers: z.number().int(), minimumCompleters: z.number().int(), shown: z.boolean(),
+  completers: z.number().int(), minimumCompleters: z.number().int(),
+  minimumAnswers: z.number().int().describe('The rating is shown only from this many survey answers among the completers'),
+  shown: z.boolean(),
+  hiddenBecause: z.enum(['few_completers', 'few_answers']).nullable().describe('Why the numbers are null: too few completers, or too few of them answered'),
   answers: z.number().int().nullable(), overall: z.number().nullable(),
   aspects: z.record(z.string(), z.number().nullable()).nullable().describe('Average stars (1-5) per aspect, one decimal'),
 });

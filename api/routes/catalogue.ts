@@ -129,6 +129,7 @@ export function catalogueRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
       rating: {
         ...offer.rating,
         overallText: stars(offer.rating.overall),
+        fewAnswers: offer.rating.hiddenBecause === 'few_answers',
         aspects: offer.rating.shown ? SURVEY_ASPECTS.map((aspect) => ({
           label: translate(lang, `survey.aspect.${aspect}`), value: stars(offer.rating.aspects?.[aspect] ?? null),
         })) : [],

@@ -9,6 +9,7 @@ import { HttpError } from '../errors';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { caseParams } from '../schemas';
+import { isBeingOpened } from '../services/journey-reservations';
 import { getJourney, type JourneyView } from '../services/journeys';
 import { outcomeMessage, studyView } from '../services/study';
 
@@ -32,7 +33,10 @@ export async function journeyPage(ctx: Context, deps: ApiDeps, renderer: Rendere
   const session = currentSession(ctx);
   const journey = await getJourney(deps, session, params.data.caseId);
   if (!journey) {
-    // Not (yet) in the read model: the first activity may still be running. Nothing about the case is shown.
+    // Not (yet) in the read model: the first activity may still be running. Only the learner whose start reserved
+    // this case id is told so (as the JSON API does); any other id, e.g. another person's case, is not found, rather
+    // than a page that waits for it forever.
+    if (!(await isBeingOpened(deps, session.subject, params.data.caseId))) throw new HttpError(404, 'journey_not_found', 'You have no journey with this id');
     renderPage(ctx, renderer, 'journey-opening', 'journey.opening', { refreshSeconds: 2 });
     return;
   }

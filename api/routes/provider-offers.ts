@@ -288,10 +288,13 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   }, async (ctx) => {
     const results = await surveyResults(deps, currentSession(ctx));
     const l = lang(ctx);
+    // Suppressed ratings or reasons (too few respondents) have no rows; the page says why instead.
     const shape = (s: typeof results.institution) => ({
       ...s, answers: s.completionAnswers + s.dropoutAnswers,
-      aspects: SURVEY_ASPECTS.map((a) => ({ aspect: a, average: s.averages[a] === null ? null : s.averages[a]!.toFixed(2), count: s.ratingCounts[a] })),
-      reasonList: DROPOUT_REASONS.map((r) => ({ reason: r, count: s.reasons[r] ?? 0 })).filter((r) => r.count > 0),
+      aspects: s.averages && s.ratingCounts
+        ? SURVEY_ASPECTS.map((a) => ({ aspect: a, average: s.averages![a] === null ? null : s.averages![a]!.toFixed(2), count: s.ratingCounts![a] }))
+        : [],
+      reasonList: DROPOUT_REASONS.map((r) => ({ reason: r, count: s.reasons?.[r] ?? 0 })).filter((r) => r.count > 0),
     });
     renderPage(ctx, renderer, 'provider-surveys', 'providerSurveys.title', {
       institution: shape(results.institution),

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { SURVEY_ASPECTS } from '../../domain/applications';
+import { enoughRespondents, MIN_SURVEY_RESPONDENTS } from '../../domain/small-groups';
 import type { ApiDeps } from '../deps';
 import type { CatalogueQuery } from '../schemas';
 
@@ -18,9 +19,13 @@ export interface CatalogueItem {
   places: string[]; nextStartsOn: string | null; freePlaces: number;
 }
 
-/** The public rating of an offer; the numbers are null while fewer than the minimum have completed it. */
+/**
+ * The public rating of an offer; the numbers are null while fewer than the minimum have completed it, or fewer than
+ * the minimum of them have answered the survey (hiddenBecause says which).
+ */
 export interface OfferRating {
-  completers: number; minimumCompleters: number; shown: boolean;
+  completers: number; minimumCompleters: number; minimumAnswers: number; shown: boolean;
+  hiddenBecause: 'few_completers' | 'few_answers' | null;
   answers: number | null; overall: number | null; aspects: Record<string, number | null> | null;
 }
 
@@ -148,15 +153,17 @@ export async function getCatalogueOffer(deps: ApiDeps, offerId: string): Promise
 
 /**
  * The offer's public rating. Completers are counted as people (distinct learners whose application to this offer
- * is 'completed'); only their completion surveys count. Below the minimum nothing but the count is given out, so
- * a handful of answers cannot be traced back to the people who gave them.
+ * is 'completed'); only their completion surveys count. Below the minimum of completers, or of answers among them
+ * (ten completers of whom two answered would show those two people's stars), nothing but the count of completers is
+ * given out, so a handful of answers cannot be traced back to the people who gave them.
  */
 export async function offerRating(db: Knex, offerId: string): Promise<OfferRating> {
   const [{ completers }] = await db('applications').join('cases', 'cases.id', 'applications.caseId')
     .where({ 'applications.offerId': offerId, 'applications.state': 'completed' })
     .countDistinct<{ completers: string }[]>('cases.learnerId as completers');
-  const base = { completers: Number(completers), minimumCompleters: MIN_COMPLETERS_FOR_RATING };
-  if (base.completers < MIN_COMPLETERS_FOR_RATING) return { ...base, shown: false, answers: null, overall: null, aspects: null };
+  const base = { completers: Number(completers), minimumCompleters: MIN_COMPLETERS_FOR_RATING, minimumAnswers: MIN_SURVEY_RESPONDENTS };
+  const hidden = (hiddenBecause: OfferRating['hiddenBecause']) => ({ ...base, shown: false, hiddenBecause, answers: null, overall: null, aspects: null });
+  if (base.completers < MIN_COMPLETERS_FOR_RATING) return hidden('few_completers');
 
   const aspectColumns = SURVEY_ASPECTS.map((aspect, i) =>
     db.raw(`round(avg((survey_answers.ratings->>?)::numeric), 1) as "a${i}"`, [aspect]));
@@ -169,10 +176,19 @@ export async function offerRating(db: Knex, offerId: string): Promise<OfferRatin
     .where({ 'applications.offerId': offerId, 'applications.state': 'completed', 'surveyAnswers.kind': 'completion' })
     .first(db.raw('count(*) as answers'), ...aspectColumns, overall);
   const num = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
+  const answers = Number(stats.answers ?? 0);
+  if (!enoughRespondents(answers)) return hidden('few_answers');
   return {
-    ...base, shown: true, answers: Number(stats.answers ?? 0), overall: num(stats.overall),
+    ...base, shown: true, hiddenBecause: null, answers, overall: num(stats.overall),
     aspects: Object.fromEntries(SURVEY_ASPECTS.map((aspect, i) => [aspect, num(stats[`a${i}`])])),
   };
+}
+
+/** Which of these offers show their rating in the public catalogue (published, with enough completers and answers). */
+export async function publiclyRatedOffers(db: Knex, offerIds: readonly string[]): Promise<Set<string>> {
+  const published = await db('offers').whereIn('id', offerIds).where('state', 'published').pluck<string[]>('id');
+  const rated = await Promise.all(published.map(async (id) => ((await offerRating(db, id)).shown ? id : null)));
+  return new Set(rated.filter((id): id is string => id !== null));
 }
 
 /** The competences, languages and DigComp levels of published offers, for the filter form's choices. */

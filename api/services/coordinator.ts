@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { rigaDate } from '../../domain/dates';
 import { inMunicipality } from '../../domain/eligibility';
 import { writeAudit } from '../../lib/audit';
@@ -106,20 +107,28 @@ export interface AssistedJourney {
   municipality: string | null; registeredAt: string; closedAt: string | null;
 }
 
-// The object-level check: a coordinator reaches only the cases whose registration they made.
+/**
+ * The registration events a coordinator's session may reach: those they made as coordinator of the session's
+ * municipality. A person holding grants in two municipalities acts in each session for that municipality's people
+ * only (every coordinator's event records the municipality, activities/cases.ts).
+ */
+function ownRegistrations(query: Knex.QueryBuilder, coordinator: Session): Knex.QueryBuilder {
+  return query.where({ 'caseEvents.step': 'registered', 'caseEvents.actorRole': 'coordinator', 'caseEvents.actorId': coordinator.subject })
+    .whereRaw("case_events.details->>'municipality' = ?", [coordinator.municipality ?? '']);
+}
+
+// The object-level check: a coordinator reaches only the cases whose registration they made, in this municipality.
 const registeredBy = (coordinator: Session): CaseScope => (query) => {
-  query.whereExists((sub) => sub.from('caseEvents').whereRaw('case_events.case_id = cases.id')
-    .where({ 'caseEvents.step': 'registered', 'caseEvents.actorRole': 'coordinator', 'caseEvents.actorId': coordinator.subject }));
+  query.whereExists((sub) => ownRegistrations(sub.from('caseEvents').whereRaw('case_events.case_id = cases.id'), coordinator));
 };
 
-/** The journeys this coordinator registered, newest first, with their stage. */
+/** The journeys this coordinator registered in the session's municipality, newest first, with their stage. */
 export async function listAssisted(deps: ApiDeps, coordinator: Session): Promise<AssistedJourney[]> {
   const rows: {
     caseId: string; serviceCaseId: string; programme: string; stage: string; personCode: string; firstName: string | null;
     lastName: string | null; details: { municipality?: string }; occurredAt: Date; closedAt: Date | null;
-  }[] = await deps.db('caseEvents')
-    .join('cases', 'cases.id', 'caseEvents.caseId').join('learners', 'learners.id', 'cases.learnerId')
-    .where({ 'caseEvents.step': 'registered', 'caseEvents.actorRole': 'coordinator', 'caseEvents.actorId': coordinator.subject })
+  }[] = await ownRegistrations(deps.db('caseEvents')
+    .join('cases', 'cases.id', 'caseEvents.caseId').join('learners', 'learners.id', 'cases.learnerId'), coordinator)
     .orderBy('caseEvents.occurredAt', 'desc')
     .select('cases.id as caseId', 'cases.serviceCaseId', 'cases.programme', 'cases.stage', 'learners.personCode',
       'learners.firstName', 'learners.lastName', 'caseEvents.details', 'caseEvents.occurredAt', 'cases.closedAt');

@@ -3,6 +3,8 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { DROPOUT_REASONS, SURVEY_ASPECTS } from '../../domain/applications';
+import { MIN_SURVEY_RESPONDENTS, shownScopes } from '../../domain/small-groups';
+import { publiclyRatedOffers } from './catalogue';
 import { beforeDeadline, lastRigaDayOf, rigaDate } from '../../domain/dates';
 import { FailureType } from '../../domain/failures';
 import { costPerLearnerCents } from '../../domain/offer-cost';
@@ -392,17 +394,37 @@ export async function addGroup(deps: ApiDeps, session: Session, offerId: string,
   return (await listGroups(deps.db, offerId)).find((g) => g.id === group!.id)!;
 }
 
-/** Survey results of one scope: answer counts, average rating per aspect, and how often each dropout reason was chosen. */
+/**
+ * Survey results of one scope: answer counts, average rating per aspect, and how often each dropout reason was
+ * chosen. Ratings (from completers) and reasons (from dropouts) are each left out, with `ratingsSuppressed` or
+ * `reasonsSuppressed` set, while fewer than `minRespondents` gave them (domain/small-groups.ts).
+ */
 export interface SurveySummary {
+  completionAnswers: number; dropoutAnswers: number; minRespondents: number;
+  ratingsSuppressed: boolean; averages?: Record<string, number | null>; ratingCounts?: Record<string, number>;
+  reasonsSuppressed: boolean; reasons?: Record<string, number>;
+}
+
+/** The counts of one scope as aggregated, before small groups are left out. */
+interface SurveyCounts {
   completionAnswers: number; dropoutAnswers: number;
   averages: Record<string, number | null>; ratingCounts: Record<string, number>; reasons: Record<string, number>;
 }
 
-function emptySummary(): SurveySummary {
+function emptyCounts(): SurveyCounts {
   return {
     completionAnswers: 0, dropoutAnswers: 0,
     averages: Object.fromEntries(SURVEY_ASPECTS.map((a) => [a, null])), ratingCounts: Object.fromEntries(SURVEY_ASPECTS.map((a) => [a, 0])),
     reasons: Object.fromEntries(DROPOUT_REASONS.map((r) => [r, 0])),
+  };
+}
+
+/** What a provider may see of one scope: the answer counts always, ratings and reasons only where shownScopes allows. */
+function summaryOf(c: SurveyCounts, ratingsShown: boolean, reasonsShown: boolean): SurveySummary {
+  return {
+    completionAnswers: c.completionAnswers, dropoutAnswers: c.dropoutAnswers, minRespondents: MIN_SURVEY_RESPONDENTS,
+    ratingsSuppressed: !ratingsShown, ...(ratingsShown ? { averages: c.averages, ratingCounts: c.ratingCounts } : {}),
+    reasonsSuppressed: !reasonsShown, ...(reasonsShown ? { reasons: c.reasons } : {}),
   };
 }
 
@@ -430,19 +452,31 @@ export async function surveyResults(deps: ApiDeps, session: Session) {
   ]);
   type Keyed = { offerId: string | null; groupId: string | null };
   const key = (r: Keyed) => (r.groupId ? `g:${r.groupId}` : r.offerId ? `o:${r.offerId}` : 'all');
-  const summaries = new Map<string, SurveySummary>();
-  const of = (r: Keyed) => { const k = key(r); if (!summaries.has(k)) summaries.set(k, emptySummary()); return summaries.get(k)!; };
+  const summaries = new Map<string, SurveyCounts>();
+  const of = (r: Keyed) => { const k = key(r); if (!summaries.has(k)) summaries.set(k, emptyCounts()); return summaries.get(k)!; };
   for (const r of kinds as (Keyed & { kind: string; n: number })[]) {
     if (r.kind === 'completion') of(r).completionAnswers = r.n; else of(r).dropoutAnswers = r.n;
   }
   for (const r of ratings as (Keyed & { aspect: string; average: number; n: number })[]) { of(r).averages[r.aspect] = r.average; of(r).ratingCounts[r.aspect] = r.n; }
   for (const r of reasons as (Keyed & { reason: string; n: number })[]) of(r).reasons[r.reason] = r.n;
-  const get = (k: string) => summaries.get(k) ?? emptySummary();
+  const offerRows = offers as { id: string; titleLv: string; titleEn: string }[];
+  const groupRows = groups as { id: string; offerId: string; place: string; startsOn: Date | string; endsOn: Date | string }[];
+  // Which scopes may show ratings (completers) and reasons (dropouts): the institution, its offers, their groups.
+  // An offer's rating in the public catalogue is shown whatever the provider's page does, so it counts as shown here.
+  const counts = (k: string) => summaries.get(k) ?? emptyCounts();
+  const tree = (measure: (c: SurveyCounts) => number, published: ReadonlySet<string>) => shownScopes([
+    { key: 'all', parent: null, respondents: measure(counts('all')) },
+    ...offerRows.map((o) => ({ key: `o:${o.id}`, parent: 'all', respondents: measure(counts(`o:${o.id}`)) })),
+    ...groupRows.map((g) => ({ key: `g:${g.id}`, parent: `o:${g.offerId}`, respondents: measure(counts(`g:${g.id}`)) })),
+  ], published);
+  const publiclyRated = await publiclyRatedOffers(deps.db, offerRows.map((o) => o.id));
+  const ratingsShown = tree((c) => c.completionAnswers, new Set([...publiclyRated].map((id) => `o:${id}`)));
+  const reasonsShown = tree((c) => c.dropoutAnswers, new Set());
+  const get = (k: string) => summaryOf(counts(k), ratingsShown.has(k), reasonsShown.has(k));
   return {
     institution: get('all'),
-    offers: (offers as { id: string; titleLv: string; titleEn: string }[]).map((o) => ({ offerId: o.id, title: { lv: o.titleLv, en: o.titleEn }, summary: get(`o:${o.id}`) })),
-    groups: (groups as { id: string; offerId: string; place: string; startsOn: Date | string; endsOn: Date | string }[])
-      .map((g) => ({ groupId: g.id, offerId: g.offerId, place: g.place, startsOn: day(g.startsOn), endsOn: day(g.endsOn), summary: get(`g:${g.id}`) })),
+    offers: offerRows.map((o) => ({ offerId: o.id, title: { lv: o.titleLv, en: o.titleEn }, summary: get(`o:${o.id}`) })),
+    groups: groupRows.map((g) => ({ groupId: g.id, offerId: g.offerId, place: g.place, startsOn: day(g.startsOn), endsOn: day(g.endsOn), summary: get(`g:${g.id}`) })),
   };
 }
 

@@ -20,7 +20,7 @@ interface Page { offers: Item[]; total: number; page: number; pageSize: number }
 interface Detail {
   offerId: string; provider: string; hours: number | null; costCents: number;
   groups: { groupId: string; place: string; schedule: string | null; capacity: number; enrolled: number; freePlaces: number }[];
-  rating: { completers: number; minimumCompleters: number; shown: boolean; answers: number | null; overall: number | null; aspects: Record<string, number | null> | null };
+  rating: { completers: number; minimumCompleters: number; minimumAnswers: number; shown: boolean; hiddenBecause: string | null; answers: number | null; overall: number | null; aspects: Record<string, number | null> | null };
 }
 
 // Handlebars escapes = and & in attributes; browsers read them back, and so do these assertions.
@@ -217,7 +217,7 @@ test('the rating is hidden with 9 completers and shown with 10, averaged per asp
   });
 
   const nine = (await call('GET', `/api/catalogue/${offer.offerId}`)).json as Detail;
-  t.deepEqual(nine.rating, { completers: 9, minimumCompleters: 10, shown: false, answers: null, overall: null, aspects: null });
+  t.deepEqual(nine.rating, { completers: 9, minimumCompleters: 10, minimumAnswers: 5, shown: false, hiddenBecause: 'few_completers', answers: null, overall: null, aspects: null });
   const hiddenPage = await call('GET', `/catalogue/${offer.offerId}`, { html: true });
   t.true(hiddenPage.text.includes('Vērtējums būs redzams, kad šīs mācības būs pabeiguši vismaz 10 cilvēki.'));
   t.true(hiddenPage.text.includes('data-rating-shown="false"'));
@@ -227,7 +227,7 @@ test('the rating is hidden with 9 completers and shown with 10, averaged per asp
   const ten = (await call('GET', `/api/catalogue/${offer.offerId}`)).json as Detail;
   // Overall: every star counts once: (34 + 32 + 32) / 24 = 4.083 → 4.1.
   t.deepEqual(ten.rating, {
-    completers: 10, minimumCompleters: 10, shown: true, answers: 8, overall: 4.1,
+    completers: 10, minimumCompleters: 10, minimumAnswers: 5, shown: true, hiddenBecause: null, answers: 8, overall: 4.1,
     aspects: { knowledge_and_skills: 4.3, organisation_of_learning: 4, teachers: 4 },
   });
   const shownPage = await call('GET', `/catalogue/${offer.offerId}`, { html: true });
@@ -236,6 +236,26 @@ test('the rating is hidden with 9 completers and shown with 10, averaged per asp
   t.true(shownPage.text.includes('4,3 no 5'));
   const english = await call('GET', `/catalogue/${offer.offerId}?lang=en`, { html: true });
   t.true(english.text.includes('Overall 4.1 of 5 stars (8 answers from 10 people'));
+});
+
+test('with 10 completers the rating stays hidden while 4 of them answered, and is shown from 5 answers', async (t) => {
+  const offer = await insertOffer(stack.db, { groups: [{ place: 'Rīga', startsOn: '2027-03-01', endsOn: '2027-04-30', capacity: 30 }] });
+  const groupId = offer.groupIds[0]!;
+  await insertCompleters(stack.db, offer.offerId, groupId, 10, [allAspects(5), allAspects(4), allAspects(1), allAspects(2)]);
+  const four = (await call('GET', `/api/catalogue/${offer.offerId}`)).json as Detail;
+  t.deepEqual(four.rating, { completers: 10, minimumCompleters: 10, minimumAnswers: 5, shown: false, hiddenBecause: 'few_answers', answers: null, overall: null, aspects: null });
+  const hidden = await call('GET', `/catalogue/${offer.offerId}`, { html: true });
+  t.true(hidden.text.includes('data-rating-shown="false"'));
+  t.true(hidden.text.includes('Vērtējums būs redzams, kad aptaujā būs atbildējuši vismaz 5 cilvēki, kas pabeiguši šīs mācības'), 'says why, in Latvian');
+  t.false(hidden.text.includes('no 5 zvaigznēm'), 'no stars');
+  const hiddenEnglish = await call('GET', `/catalogue/${offer.offerId}?lang=en`, { html: true });
+  t.true(hiddenEnglish.text.includes('The rating appears once at least 5 people who completed this training have answered the survey'));
+
+  await insertCompleters(stack.db, offer.offerId, groupId, 1, [allAspects(3)]);
+  const five = (await call('GET', `/api/catalogue/${offer.offerId}`)).json as Detail;
+  t.like(five.rating, { completers: 11, shown: true, hiddenBecause: null, answers: 5, overall: 3, aspects: { knowledge_and_skills: 3, organisation_of_learning: 3, teachers: 3 } });
+  const shown = await call('GET', `/catalogue/${offer.offerId}?lang=en`, { html: true });
+  t.true(shown.text.includes('Overall 3.0 of 5 stars (5 answers from 11 people'));
 });
 
 test('the catalogue page keeps the filters in the form and in the paging links; a bad filter is shown next to it', async (t) => {

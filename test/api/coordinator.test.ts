@@ -225,6 +225,26 @@ test.serial('a coordinator cannot apply on a journey they did not register', asy
   assertError(t, await call('POST', `/api/coordinator/journeys/${randomUUID()}/applications`, { token: await coordinatorToken(MARTA), json: apply }), 404, 'journey_not_found');
 });
 
+test.serial('a coordinator in a session for another municipality neither lists nor applies on the journeys she registered in hers', async (t) => {
+  // Marta also coordinates in Rēzekne for a while: in that session Daugavpils people are not hers to act for.
+  await stack.db('roleGrants').insert({
+    personCode: MARTA.code, role: 'coordinator', municipality: 'Rēzekne', municipalityCode: '90000099999',
+    validFrom: dayOffset(-30), validUntil: dayOffset(30), grantedBy: 'test',
+  });
+  const caseId = await registerOnBehalf(MARTA, newPerson('Austra'));
+  // Once the account is approved the journey takes an application: only the municipality can refuse it now.
+  await eventually(() => stack.db('cases').where({ id: caseId, stage: 'imk_approved' }).first('id'), 'the account approved');
+  const elsewhere = await coordinatorToken(MARTA, 'Rēzekne');
+  const apply = { requestId: randomUUID(), offerId: OFFER.id, groupId: GROUP.id };
+  assertError(t, await call('POST', `/api/coordinator/journeys/${caseId}/applications`, { token: elsewhere, json: apply }), 404, 'journey_not_found');
+  t.is(await stack.db('applications').where({ caseId }).first(), undefined, 'no application was made');
+  const listed = (await call('GET', '/api/coordinator/journeys', { token: elsewhere })).json as { journeys: { caseId: string }[] };
+  t.false(listed.journeys.some((j) => j.caseId === caseId), 'nor is it in that session\'s list');
+  // In her Daugavpils session it is hers as before.
+  const home = (await call('GET', '/api/coordinator/journeys', { token: await coordinatorToken(MARTA) })).json as { journeys: { caseId: string }[] };
+  t.true(home.journeys.some((j) => j.caseId === caseId));
+});
+
 test('coordinator routes are for coordinators only', async (t) => {
   const body = assisted(newPerson('Nav'));
   for (const token of [await learnerToken(ANNA), await stack.tokenFor('staff', randomUUID(), 'Inese Kļaviņa')]) {

@@ -3,9 +3,9 @@ import test from 'ava';
 import { SAMPLE_COMPANIES, SAMPLE_INSTITUTIONS } from '../../dev/seed-institutions';
 import { OFFER_DOCUMENT_KINDS } from '../../dev/seed-calls';
 import { demoOffers } from '../../dev/seed-offers';
-import type { DropoutReason, SurveyAspect } from '../../domain/applications';
+import { DROPOUT_REASONS, type DropoutReason, type SurveyAspect } from '../../domain/applications';
 import { createCallClosingIn } from '../helpers/calls';
-import { insertOffer } from '../helpers/catalogue';
+import { insertCompleters, insertOffer } from '../helpers/catalogue';
 import { assertError, fieldsOf, httpClient } from '../helpers/http';
 import { eventually } from '../helpers/journeys';
 import { multipartClient, SAMPLE_EDOC, SAMPLE_PDF } from '../helpers/multipart';
@@ -273,7 +273,11 @@ async function insertAnswer(target: { offerId: string; groupId: string }, answer
 
 const rate = (k: number, o: number, t: number): Ratings => ({ knowledge_and_skills: k, organisation_of_learning: o, teachers: t });
 
-interface Summary { completionAnswers: number; dropoutAnswers: number; averages: Record<string, number | null>; ratingCounts: Record<string, number>; reasons: Record<string, number> }
+interface Summary {
+  completionAnswers: number; dropoutAnswers: number; minRespondents: number;
+  ratingsSuppressed: boolean; averages?: Record<string, number | null>; ratingCounts?: Record<string, number>;
+  reasonsSuppressed: boolean; reasons?: Record<string, number>;
+}
 interface SurveyResults {
   institution: Summary;
   offers: { offerId: string; title: { lv: string; en: string }; summary: Summary }[];
@@ -286,26 +290,35 @@ const GROUP_B1 = OFFER_B!.groups[0]!;
 let otherOffer: { offerId: string; groupIds: string[] };
 
 /** The reason counts that are not zero. */
-const chosen = (s: Summary) => Object.fromEntries(Object.entries(s.reasons).filter(([, n]) => n > 0));
+const chosen = (s: Summary) => Object.fromEntries(Object.entries(s.reasons ?? {}).filter(([, n]) => n > 0));
+/** A scope whose ratings and reasons are left out: only the counts and why. */
+const suppressed = (completionAnswers: number, dropoutAnswers: number): Summary => ({
+  completionAnswers, dropoutAnswers, minRespondents: 5, ratingsSuppressed: true, reasonsSuppressed: true,
+});
 
-test.serial('survey results: averages per aspect and dropout reason counts for the institution, per offer and per group', async (t) => {
+// The demo provider's answers: group A1 has 5 of each kind (shown), group A2 4 of each (hidden), offer B one of
+// each (hidden). Offer A (9) is hidden too: the institution (10) minus offer A would be offer B's single answer.
+test.serial('survey results: ratings and reasons of 5 respondents are shown, of 4 left out with the reason; no scope is the difference of shown ones', async (t) => {
   const a1 = { offerId: OFFER_A!.id, groupId: GROUP_A1!.id };
   const a2 = { offerId: OFFER_A!.id, groupId: GROUP_A2!.id };
   const b1 = { offerId: OFFER_B!.id, groupId: GROUP_B1.id };
-  await insertAnswer(a1, { kind: 'completion', ratings: rate(5, 4, 3) });
-  await insertAnswer(a1, { kind: 'completion', ratings: rate(4, 4, 5) });
-  await insertAnswer(a1, { kind: 'dropout', reasons: ['no_time', 'hard_to_learn'] });
-  await insertAnswer(a2, { kind: 'completion', ratings: rate(3, 2, 4) });
-  await insertAnswer(a2, { kind: 'dropout', reasons: ['no_time'] });
+  for (const ratings of [rate(5, 4, 3), rate(4, 4, 5), rate(5, 5, 5), rate(4, 3, 4), rate(2, 4, 4)]) await insertAnswer(a1, { kind: 'completion', ratings });
+  for (const reasons of [['no_time', 'hard_to_learn'], ['no_time'], ['personal_reasons'], ['no_time'], ['other']] as DropoutReason[][]) {
+    await insertAnswer(a1, { kind: 'dropout', reasons, ...(reasons.includes('other') ? { otherText: 'Pārcēlos uz citu pilsētu' } : {}) });
+  }
+  for (let i = 0; i < 4; i += 1) {
+    await insertAnswer(a2, { kind: 'completion', ratings: rate(3, 2, 4) });
+    await insertAnswer(a2, { kind: 'dropout', reasons: ['teachers'] });
+  }
   await insertAnswer(b1, { kind: 'completion', ratings: rate(1, 5, 5) });
-  await insertAnswer(b1, { kind: 'dropout', reasons: ['other', 'teachers'], otherText: 'Pārcēlos uz citu pilsētu' });
+  await insertAnswer(b1, { kind: 'dropout', reasons: ['lost_motivation'] });
   // Another provider's answers, with ratings and a reason the demo provider has none of: never in its results.
   otherOffer = await insertOffer(stack.db, {
     providerId: otherAdmin.providerId, titleLv: 'Citas skolas kurss (paraugs)', titleEn: 'Another school\'s course (sample)',
     groups: [{ place: 'Liepāja, Graudu iela 20 (paraugs)', startsOn: '2027-03-01', endsOn: '2027-04-01', capacity: 10 }],
   });
   const x1 = { offerId: otherOffer.offerId, groupId: otherOffer.groupIds[0]! };
-  await insertAnswer(x1, { kind: 'completion', ratings: rate(1, 1, 1) });
+  for (let i = 0; i < 4; i += 1) await insertAnswer(x1, { kind: 'completion', ratings: rate(1, 1, 1) });
   await insertAnswer(x1, { kind: 'completion', ratings: rate(2, 1, 1) });
   await insertAnswer(x1, { kind: 'dropout', reasons: ['employer_support', 'no_time'] });
 
@@ -313,29 +326,30 @@ test.serial('survey results: averages per aspect and dropout reason counts for t
   t.is(answer.status, 200, answer.text);
   const results = answer.json as SurveyResults;
 
-  t.like(results.institution, {
-    completionAnswers: 4, dropoutAnswers: 3,
-    averages: { knowledge_and_skills: 3.25, organisation_of_learning: 3.75, teachers: 4.25 },
-    ratingCounts: { knowledge_and_skills: 4, organisation_of_learning: 4, teachers: 4 },
+  // The institution: 10 completers (20 + 12 + 1 = 33 stars for knowledge), 10 dropouts.
+  t.deepEqual(results.institution, {
+    completionAnswers: 10, dropoutAnswers: 10, minRespondents: 5, ratingsSuppressed: false, reasonsSuppressed: false,
+    averages: { knowledge_and_skills: 3.3, organisation_of_learning: 3.3, teachers: 4.2 },
+    ratingCounts: { knowledge_and_skills: 10, organisation_of_learning: 10, teachers: 10 },
+    reasons: { ...Object.fromEntries(DROPOUT_REASONS.map((r) => [r, 0])), no_time: 3, hard_to_learn: 1, personal_reasons: 1, other: 1, teachers: 4, lost_motivation: 1 },
   });
-  t.deepEqual(chosen(results.institution), { no_time: 2, hard_to_learn: 1, other: 1, teachers: 1 });
 
   const offer = (id: string) => results.offers.find((o) => o.offerId === id)!.summary;
   t.deepEqual(results.offers.map((o) => o.offerId).sort(), [OFFER_A!.id, OFFER_B!.id].sort(), 'only offers with answers, only its own');
-  t.like(offer(OFFER_A!.id), { completionAnswers: 3, dropoutAnswers: 2, averages: { knowledge_and_skills: 4, organisation_of_learning: 3.33, teachers: 4 } });
-  t.deepEqual(chosen(offer(OFFER_A!.id)), { no_time: 2, hard_to_learn: 1 });
-  t.like(offer(OFFER_B!.id), { completionAnswers: 1, dropoutAnswers: 1, averages: { knowledge_and_skills: 1, organisation_of_learning: 5, teachers: 5 } });
-  t.deepEqual(chosen(offer(OFFER_B!.id)), { other: 1, teachers: 1 });
+  t.deepEqual(offer(OFFER_A!.id), suppressed(9, 9), 'offer A is left out: the institution minus it is one person');
+  t.deepEqual(offer(OFFER_B!.id), suppressed(1, 1));
   t.is(results.offers.find((o) => o.offerId === OFFER_A!.id)!.title.lv, OFFER_A!.titleLv);
 
   const group = (id: string) => results.groups.find((g) => g.groupId === id)!;
   t.deepEqual(results.groups.map((g) => g.groupId).sort(), [GROUP_A1!.id, GROUP_A2!.id, GROUP_B1.id].sort());
   t.like(group(GROUP_A1!.id), { offerId: OFFER_A!.id, place: GROUP_A1!.place, startsOn: GROUP_A1!.startsOn, endsOn: GROUP_A1!.endsOn });
-  t.like(group(GROUP_A1!.id).summary, { completionAnswers: 2, dropoutAnswers: 1, averages: { knowledge_and_skills: 4.5, organisation_of_learning: 4, teachers: 4 } });
-  t.deepEqual(chosen(group(GROUP_A1!.id).summary), { no_time: 1, hard_to_learn: 1 });
-  t.like(group(GROUP_A2!.id).summary, { completionAnswers: 1, dropoutAnswers: 1, averages: { knowledge_and_skills: 3, organisation_of_learning: 2, teachers: 4 } });
-  t.deepEqual(chosen(group(GROUP_A2!.id).summary), { no_time: 1 });
-  t.like(group(GROUP_B1.id).summary, { completionAnswers: 1, dropoutAnswers: 1, averages: { knowledge_and_skills: 1, organisation_of_learning: 5, teachers: 5 } });
+  t.like(group(GROUP_A1!.id).summary, {
+    completionAnswers: 5, dropoutAnswers: 5, ratingsSuppressed: false, reasonsSuppressed: false,
+    averages: { knowledge_and_skills: 4, organisation_of_learning: 4, teachers: 4.2 }, ratingCounts: { knowledge_and_skills: 5 },
+  });
+  t.deepEqual(chosen(group(GROUP_A1!.id).summary), { no_time: 3, hard_to_learn: 1, personal_reasons: 1, other: 1 });
+  t.deepEqual(group(GROUP_A2!.id).summary, suppressed(4, 4), 'four respondents: no ratings, no reasons');
+  t.deepEqual(group(GROUP_B1.id).summary, suppressed(1, 1));
 
   // Nothing of the other provider's in any scope.
   t.false(answer.text.includes(otherOffer.offerId));
@@ -343,26 +357,62 @@ test.serial('survey results: averages per aspect and dropout reason counts for t
   t.false(answer.text.includes('employer_support":1'));
 });
 
-test.serial('the other provider sees only its own answers', async (t) => {
+test.serial('the other provider sees only its own answers: 5 ratings shown, its single dropout\'s reasons not', async (t) => {
   const results = (await as(otherAdmin, 'GET', '/api/provider/surveys')).json as SurveyResults;
-  t.like(results.institution, { completionAnswers: 2, dropoutAnswers: 1, averages: { knowledge_and_skills: 1.5, organisation_of_learning: 1, teachers: 1 } });
-  t.deepEqual(chosen(results.institution), { employer_support: 1, no_time: 1 });
+  t.like(results.institution, {
+    completionAnswers: 5, dropoutAnswers: 1, ratingsSuppressed: false, reasonsSuppressed: true,
+    averages: { knowledge_and_skills: 1.2, organisation_of_learning: 1, teachers: 1 },
+  });
+  t.false('reasons' in results.institution, 'one dropout\'s reasons are not given out');
   t.deepEqual(results.offers.map((o) => o.offerId), [otherOffer.offerId]);
   t.deepEqual(results.groups.map((g) => g.groupId), [otherOffer.groupIds[0]]);
 });
 
-test.serial('the page /provider/surveys shows the numbers', async (t) => {
+test.serial('the page /provider/surveys shows the numbers of enough respondents and says why others are left out', async (t) => {
   const page = await call('GET', '/provider/surveys?lang=en', { token: await tokenOf(demoAdmin), html: true });
   t.is(page.status, 200);
   const text = page.text;
-  for (const average of ['3.25 / 5', '3.75 / 5', '4.25 / 5', '3.33 / 5', '4.50 / 5', '1.00 / 5', '5.00 / 5']) t.true(text.includes(average), average);
   t.true(text.includes(OFFER_A!.titleEn));
   t.false(text.includes('Citas skolas kurss') || text.includes('Another school'), 'not the other provider\'s offer');
-  // The institution's section: the answer counts, the averages, and "no time" chosen twice.
+  // The institution's section: the answer counts, the averages, and "no time" chosen three times.
   const institution = text.slice(text.indexOf('id="institution-heading"'), text.indexOf('aria-labelledby="offer-'));
-  t.true(institution.includes('Answers: 4 from completers, 3 from dropouts.'), institution);
-  t.regex(institution, /3\.25 \/ 5/);
-  t.regex(institution, /<td>[^<]*time[^<]*<\/td><td>2<\/td>/i);
+  t.true(institution.includes('Answers: 10 from completers, 10 from dropouts.'), institution);
+  for (const average of ['3.30 / 5', '4.20 / 5']) t.true(institution.includes(average), average);
+  t.regex(institution, /<td>[^<]*time[^<]*<\/td><td>3<\/td>/i);
+  // Group A1 (5) shows its averages; the offers and groups A2 and B1 say why they show none.
+  t.true(text.includes('4.00 / 5') && text.includes('4.20 / 5'));
+  t.false(text.includes('3.00 / 5') || text.includes('1.00 / 5'), 'no average of group A2 or offer B');
+  const why = 'Ratings are shown once at least 5 people who completed the training have answered, so that no one';
+  t.is(text.split(why).length - 1, 4, 'offers A and B, groups A2 and B1');
+  t.is(text.split('Reasons for dropping out are shown once at least 5 people who dropped out have answered').length - 1, 4);
+  const latvian = await call('GET', '/provider/surveys', { token: await tokenOf(demoAdmin), html: true });
+  t.true(latvian.text.includes('Vērtējumi būs redzami, kad atbildējuši vismaz 5 cilvēki, kas pabeiguši mācības'));
+  t.true(latvian.text.includes('Pārtraukšanas iemesli būs redzami, kad atbildējuši vismaz 5 cilvēki'));
+});
+
+test.serial('an offer whose rating the public catalogue shows counts as shown: the provider\'s page hides another offer instead', async (t) => {
+  // The other provider: its first offer now has 6 answers; a published offer with 10 completers, 5 of whom answered
+  // (its rating is public); and an offer with one answer. Institution 12 = 6 + 5 + 1: hiding the smallest shown
+  // offer (the public one) would leave the single answer as the institution minus the other two, so the 6 goes.
+  await insertAnswer({ offerId: otherOffer.offerId, groupId: otherOffer.groupIds[0]! }, { kind: 'completion', ratings: rate(3, 3, 3) });
+  const rated = await insertOffer(stack.db, {
+    providerId: otherAdmin.providerId, titleLv: 'Publiski novērtēts kurss (paraugs)', titleEn: 'Publicly rated course (sample)',
+    groups: [{ place: 'Liepāja, Graudu iela 20 (paraugs)', startsOn: '2027-03-01', endsOn: '2027-04-01', capacity: 20 }],
+  });
+  await insertCompleters(stack.db, rated.offerId, rated.groupIds[0]!, 10, [1, 2, 3, 4, 5].map((n) => rate(n, n, n)));
+  const single = await insertOffer(stack.db, {
+    providerId: otherAdmin.providerId, titleLv: 'Mazs kurss (paraugs)', titleEn: 'Small course (sample)',
+    groups: [{ place: 'Liepāja, Graudu iela 20 (paraugs)', startsOn: '2027-03-01', endsOn: '2027-04-01', capacity: 5 }],
+  });
+  await insertAnswer({ offerId: single.offerId, groupId: single.groupIds[0]! }, { kind: 'completion', ratings: rate(5, 1, 5) });
+  t.like((await call('GET', `/api/catalogue/${rated.offerId}`)).json, { rating: { shown: true, answers: 5 } }, 'the public rating is shown');
+
+  const results = (await as(otherAdmin, 'GET', '/api/provider/surveys')).json as SurveyResults;
+  const offer = (id: string) => results.offers.find((o) => o.offerId === id)!.summary;
+  t.like(results.institution, { completionAnswers: 12, ratingsSuppressed: false });
+  t.like(offer(rated.offerId), { completionAnswers: 5, ratingsSuppressed: false, averages: { knowledge_and_skills: 3 } });
+  t.like(offer(otherOffer.offerId), { completionAnswers: 6, ratingsSuppressed: true });
+  t.like(offer(single.offerId), { completionAnswers: 1, ratingsSuppressed: true });
 });
 
 // ---------------------------------------------------------------------------------------------------------------
