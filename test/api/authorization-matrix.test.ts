@@ -129,8 +129,15 @@ test.before(async () => {
   ids.sessionId = (await stack.sessionOf(await stack.staffToken('staff2')))!.id;
   ids.colleagueId = (await db('users').where({ username: 'staff2' }).first<{ id: string }>('id')).id;
   ids.name = 'site.css';
+  // The learner's correction request (an inbox task for staff), and a retention rule.
+  const filed = await call('POST', '/api/learner/data-requests', {
+    token: tokens.get('learner'), json: { requestId: randomUUID(), kind: 'correction', text: 'Mans tālrunis ir mainījies.', field: 'phone', correctValue: '+37129999999' },
+  });
+  if (filed.status !== 201) throw new Error(`data request: HTTP ${filed.status} ${filed.text}`);
+  ids.requestId = (filed.json as { id: string }).id;
+  ids.code = 'documents_delete';
 
-  const learnersCase = [ids.caseId, learner.code];
+  const learnersCase = [ids.caseId, learner.code, ids.requestId];
   const providersObjects = [ids.offerId, ids.applicationId, ids.userId, ids.documentId];
   secrets.set('anonymous', [...learnersCase, ...providersObjects, ids.taskId, ids.batchId, ids.sessionId]);
   secrets.set('learner', [...providersObjects, ids.taskId, ids.batchId, ids.sessionId]);
