@@ -14,9 +14,12 @@ import { consoleBatch } from '../../workflows/console-batch';
 import { passwordReset } from '../../workflows/password-reset';
 import { auditPurgeId, passwordResetId } from '../../workflows/ids';
 import { auditPurge } from '../../workflows/audit-purge';
+import { retention } from '../../workflows/retention';
+import { dataSubjectRequestId, retentionRunId } from '../../workflows/ids';
+import { httpClient } from '../helpers/http';
 import { insertCall } from '../../dev/seed-calls';
 import { startTestStack, type TestStack } from '../helpers/stack';
-import { eventually, openTaskOf, startLearnerJourney, untilStage } from '../helpers/journeys';
+import { adultMaker, eventually, openTaskOf, registerThroughApi, startLearnerJourney, untilStage } from '../helpers/journeys';
 import { approvedProvider, insertDraftOffer, insertRegisteredProvider } from '../helpers/providers';
 
 /**
@@ -28,7 +31,7 @@ import { approvedProvider, insertDraftOffer, insertRegisteredProvider } from '..
  */
 async function main(): Promise<void> {
   const version = process.argv[2] ?? 'v1';
-  const only = process.argv[3] as 'learner' | 'provider' | 'console' | 'account' | 'audit' | undefined;
+  const only = process.argv[3] as 'learner' | 'provider' | 'console' | 'account' | 'audit' | 'privacy' | undefined;
   const stack = await startTestStack();
   try {
     if (only === undefined || only === 'learner') await recordLearner(stack, version);
@@ -36,6 +39,7 @@ async function main(): Promise<void> {
     if (only === undefined || only === 'console') await recordConsole(stack, version);
     if (only === undefined || only === 'account') await recordAccount(stack, version);
     if (only === undefined || only === 'audit') await recordAudit(stack, version);
+    if (only === undefined || only === 'privacy') await recordPrivacy(stack, version);
   } finally {
     await stack.stop();
   }
@@ -62,6 +66,32 @@ async function recordAudit(stack: TestStack, version: string): Promise<void> {
   });
   await handle.result();
   save('audit-purge.run', version, await handle.fetchHistory());
+}
+
+/** A retention run with every rule in dry run, and a learner's correction request filed and decided over HTTP. */
+async function recordPrivacy(stack: TestStack, version: string): Promise<void> {
+  const run = await stack.temporal.workflow.start(retention, {
+    workflowId: retentionRunId(`record-${version}`), taskQueue: stack.taskQueue, args: [{}],
+  });
+  await run.result();
+  save('retention.dry-run', version, await run.fetchHistory());
+
+  const call = httpClient(() => stack.appUrl);
+  const person = adultMaker(() => stack.registry, { prefix: '37', lastName: 'Ieraksta', birthDate: '1983-03-03', note: 'recorded history' })('Rita');
+  const token = await stack.tokenFor('learner', person.code, person.name);
+  const { caseId, handle } = await registerThroughApi(call, stack.temporal, token, person);
+  await untilStage(stack.db, handle, caseId, 'imk_approved');
+  const filed = await call('POST', '/api/learner/data-requests', {
+    token, json: { requestId: randomUUID(), kind: 'correction', text: 'Mans tālrunis ir mainījies.', field: 'phone', correctValue: '+37129999999' },
+  });
+  if (filed.status !== 201) throw new Error(`filing the request: HTTP ${filed.status} ${filed.text}`);
+  const workflowId = dataSubjectRequestId((filed.json as { id: string }).id);
+  await eventually(() => stack.db('tasks').where({ workflowId }).first('id'), 'the request\'s task');
+  const decided = await call('POST', `/api/staff/data-requests/${(filed.json as { id: string }).id}/decision`, { token: await stack.staffToken(), json: { outcome: 'done' } });
+  if (decided.status !== 200) throw new Error(`deciding the request: HTTP ${decided.status} ${decided.text}`);
+  const request = stack.temporal.workflow.getHandle(workflowId);
+  await request.result();
+  save('data-subject-request.decided', version, await request.fetchHistory());
 }
 
 /** A batch retry from the console over a journey stuck on the Population Register, verified and finished. */
