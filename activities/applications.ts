@@ -4,6 +4,7 @@ import { checkApplication, type ApplicationRefusal, type ApplicationState, type 
 import type { ProgrammeRules } from '../domain/programmes';
 import type { Actor } from '../domain/journey';
 import { isUuid } from '../domain/uuid';
+import { acceptPlaceOffer, expireOverdueOffers, handOnPlace, lockProgramme } from '../lib/waitlist';
 
 /** What the learner asked for. */
 export interface SubmitApplicationInput { caseId: string; attempt: number; offerId: string; groupId: string; actor: Actor }
@@ -97,7 +98,10 @@ export function createApplicationActivities({ db }: { db: Knex }) {
         if (!isUuid(input.offerId)) return refuse('offer_not_found');
         if (!isUuid(input.groupId)) return refuse('group_not_in_offer');
         const programme = await trx('programmes').where({ code: theCase.programme })
-          .first<{ funding: ProgrammeRules['funding']; applicationsOpenAt: Date | null; applicationsCloseAt: Date | null; overCap: OverCapRule }>();
+          .first<{
+            funding: ProgrammeRules['funding']; applicationsOpenAt: Date | null; applicationsCloseAt: Date | null; overCap: OverCapRule;
+            socialStatusRule: ProgrammeRules['socialStatusRule'];
+          }>();
         const offer = await trx('offers').where({ id: input.offerId }).first<OfferRow | undefined>();
         const group = await trx('offerGroups').where({ id: input.groupId }).first<GroupRow | undefined>();
         const check = checkApplication({
@@ -114,16 +118,22 @@ export function createApplicationActivities({ db }: { db: Knex }) {
           id, caseId: input.caseId, attempt: input.attempt, offerId: input.offerId, groupId: input.groupId,
           costCents: offer!.costCents, actorRole: input.actor.role, actorId: input.actor.id, channel: input.actor.channel,
         };
-        // The cap: one atomic conditional increment. Concurrent applicants queue on the programme row; the ones
-        // that find it full get no row back.
-        const counted = await trx('programmes')
+        // The cap. Concurrent applicants queue on the programme row's lock. First the wait-list: overdue place
+        // offers pass on; a learner holding an open offer takes the place it kept counted. Otherwise one atomic
+        // conditional increment; the ones that find the programme full get no row back.
+        const now = new Date();
+        await lockProgramme(trx, theCase.programme);
+        await expireOverdueOffers(trx, theCase.programme, now);
+        const offered = await acceptPlaceOffer(trx, input.caseId, now);
+        const counted = offered || (await trx('programmes')
           .where({ code: theCase.programme })
           .where((q) => q.whereNull('applicationCap').orWhereRaw('applications_received < application_cap'))
           .update({ applicationsReceived: trx.raw('applications_received + 1') })
-          .returning(['applicationsReceived']);
-        if (counted.length === 0) {
+          .returning(['applicationsReceived'])).length > 0;
+        if (!counted) {
           const state = programme.overCap === 'refuse' ? 'refused' : 'waitlisted';
-          await trx('applications').insert({ ...base, state, reason: 'cap_reached' });
+          const waitlistPriority = state === 'waitlisted' && programme.socialStatusRule === 'priority' ? await statusPriority(trx, input.caseId) : 0;
+          await trx('applications').insert({ ...base, state, reason: 'cap_reached', waitlistPriority });
           return {
             outcome: state, applicationId: id, reason: 'cap_reached', earmarkedCents: 0, learnerPaysCents: 0,
             balanceCents: theCase.balanceCents, offer: offerSummary,
@@ -213,14 +223,28 @@ export async function releaseHolds(
       .update({ balanceCents: trx.raw('balance_cents + ?', [app.earmarkedCents]), updatedAt: now });
   }
   if (app.holdsPlace) {
+    // The freed place goes to the wait-list first (lib/waitlist.ts); only when nobody waits does the counter go down.
     const theCase = await trx('cases').where({ id: app.caseId }).first<{ programme: string }>('programme');
-    await trx('programmes').where({ code: theCase.programme }).where('applicationsReceived', '>', 0)
-      .update({ applicationsReceived: trx.raw('applications_received - 1') });
+    await lockProgramme(trx, theCase.programme);
+    await expireOverdueOffers(trx, theCase.programme, now);
+    await handOnPlace(trx, theCase.programme, now);
   }
   if (app.state === 'enrolled') {
     await trx('offerGroups').where({ id: app.groupId }).where('enrolled', '>', 0).update({ enrolled: trx.raw('enrolled - 1') });
   }
 }
+
+/**
+ * The wait-list priority of a case in a programme whose social-status rule is "priority": the SOPA status its
+ * eligibility check found (poor 2, low-income 1, none 0), so poorer households are offered a freed place first.
+ */
+async function statusPriority(trx: Knex.Transaction, caseId: string): Promise<number> {
+  const row = await trx('caseEvents').where({ caseId, step: 'eligibility' })
+    .first<{ status: string | null } | undefined>(trx.raw("details #>> '{facts,socialStatus}' as status"));
+  return WAITLIST_PRIORITY[row?.status ?? ''] ?? 0;
+}
+
+const WAITLIST_PRIORITY: Record<string, number> = { poor: 2, low_income: 1 };
 
 function answerFor(row: ApplicationRow, balanceCents: number, offer: OfferSummary | null): SubmitApplicationResult {
   const outcome: ApplyOutcome = row.state === 'waitlisted' ? 'waitlisted' : row.state === 'refused' ? 'refused' : 'applied';

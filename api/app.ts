@@ -39,6 +39,7 @@ import { providerRegistrationRoutes } from './routes/provider-registration';
 import { publicRoutes } from './routes/public';
 import { staffRoutes } from './routes/staff';
 import { studyRoutes } from './routes/study';
+import { placeOfferRoutes } from './routes/place-offers';
 
 /** Builds the Koa application (API + web pages) without listening, so tests can serve it on any port. */
 export function createApp(deps: ApiDeps): Koa {
@@ -85,6 +86,7 @@ export function createApp(deps: ApiDeps): Koa {
     codecRoutes(deps, api),
     adminAuditRoutes(deps, api, renderer),
     myDataRoutes(deps, api, renderer), adminRetentionRoutes(deps, api, renderer), dataRequestRoutes(deps, api, renderer),
+    placeOfferRoutes(deps, api, renderer),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());

@@ -293,6 +293,11 @@ export const studyViewSchema = z.object({
     learnerPaysCents: z.number().int(), groupFormationDeadline: z.string(), reason: z.string().nullable(),
   }).nullable(),
   canApply: z.boolean(), canWithdraw: z.boolean(),
+  placeOffer: z.object({
+    state: z.enum(['offered', 'accepted', 'declined', 'expired']), offeredAt: z.string(),
+    dueAt: z.string().describe('Until when the learner may accept the freed place by applying'),
+    offerId: z.uuid(), groupId: z.uuid(), title: z.object({ lv: z.string(), en: z.string() }),
+  }).nullable().describe('A freed place offered to this wait-listed learner (accepted by applying before dueAt)'),
   survey: z.object({ kind: z.enum(['completion', 'dropout']), open: z.boolean(), answered: z.boolean() }).nullable(),
   waitingFor: z.string().describe('Who acts next: learner, provider, agency, system or nobody'),
 });

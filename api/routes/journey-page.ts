@@ -14,7 +14,9 @@ import { getJourney, type JourneyView } from '../services/journeys';
 import { outcomeMessage, studyView } from '../services/study';
 
 /** Notices a form's redirect may ask the journey page to show (anything else in ?notice= is ignored). */
-const NOTICES = ['applied', 'waitlisted', 'refused', 'withdrawn', 'survey_answered', 'wrong_stage', 'busy', 'journey_closed'] as const;
+const NOTICES = [
+  'applied', 'waitlisted', 'refused', 'withdrawn', 'survey_answered', 'wrong_stage', 'busy', 'journey_closed', 'place_declined', 'no_place_offer',
+] as const;
 const REFUSALS = [
   'offer_not_found', 'offer_not_published', 'group_not_in_offer', 'other_programme', 'window_not_open', 'window_closed',
   'programme_window_not_open', 'programme_window_closed', 'group_full', 'insufficient_balance', 'cap_reached',
@@ -56,6 +58,10 @@ export async function journeyPage(ctx: Context, deps: ApiDeps, renderer: Rendere
       ...app, titleText: app.title[lang],
       waitingForProvider: app.state === 'applied', stateText: translate(lang, `application.state.${app.state}`),
       reasonText: app.reason ? translate(lang, `refusal.${app.reason}`) : null,
+    } : null,
+    placeOffer: study.placeOffer ? {
+      ...study.placeOffer, titleText: study.placeOffer.title[lang], open: study.placeOffer.state === 'offered' && study.canApply,
+      stateText: translate(lang, `placeOffer.state.${study.placeOffer.state}`), applyRequestId: randomUUID(),
     } : null,
     survey: study.survey?.open ? {
       completion: study.survey.kind === 'completion',

@@ -354,9 +354,12 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
     }));
   }
   // The programme's count of capped places equals the applications holding one (counted when applied, given back
-  // when an application ends before study, kept once enrolled).
+  // when an application ends before study, kept once enrolled), plus the open place offers to wait-listed learners
+  // (lib/waitlist.ts: a freed place stays counted while it is offered).
   const { rows: places } = await db.raw<{ rows: { code: string; applications_received: number; holding: string }[] }>(`
-    SELECT p.code, p.applications_received, count(a.id) AS holding FROM programmes p
+    SELECT p.code, p.applications_received,
+      count(a.id) + (SELECT count(*) FROM place_offers o WHERE o.programme = p.code AND o.state = 'offered') AS holding
+    FROM programmes p
     LEFT JOIN cases c ON c.programme = p.code LEFT JOIN applications a ON a.case_id = c.id AND a.holds_place
     GROUP BY p.code, p.applications_received`);
   for (const p of places) {

@@ -11,6 +11,7 @@ import { applyUpdate, surveyAnswerUpdate, withdrawUpdate } from '../../workflows
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import type { OffersQuery, SurveyInput } from '../schemas';
+import { placeOfferView, type PlaceOfferView } from './place-offers';
 
 // The learner's side of applying and studying: the catalogue of published offers, and the requests that go to
 // the learner's own journey as Updates (apply, withdraw, answer the survey). Pages and the JSON API share these.
@@ -236,6 +237,8 @@ export interface StudyView {
     groupFormationDeadline: string; reason: string | null;
   } | null;
   canApply: boolean; canWithdraw: boolean;
+  /** A place freed for this wait-listed learner (lib/waitlist.ts), open or decided; null when none was offered. */
+  placeOffer: PlaceOfferView | null;
   survey: { kind: SurveyKind; open: boolean; answered: boolean } | null;
   /** Who acts next. */
   waitingFor: 'learner' | 'provider' | 'agency' | 'system' | 'nobody';
@@ -272,6 +275,7 @@ export async function studyView(deps: ApiDeps, learner: Session, caseId: string)
     } : null,
     canApply: open && inStages(theCase.stage, APPLY_STAGES),
     canWithdraw: open && inStages(theCase.stage, WITHDRAW_STAGES),
+    placeOffer: await placeOfferView(deps.db, caseId),
     survey: finished ? { kind: app.state === 'completed' ? 'completion' : 'dropout', answered, open: open && !answered && inStages(theCase.stage, SURVEY_STAGES) } : null,
     waitingFor: open ? WAITING_FOR[theCase.stage] ?? 'system' : 'nobody',
   };

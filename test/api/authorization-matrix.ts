@@ -111,6 +111,8 @@ const ROWS: readonly Row[] = [
   ['POST /api/learner/data-requests',                       401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
   ['GET /api/staff/data-requests/:requestId',               401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['POST /api/staff/data-requests/:requestId/decision',     401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  // --- waitlist ---
+  ['POST /api/learner/journeys/:caseId/place-offer/decline', 401,   'ok',   404,    403,    403,    403,    403,    403,    403,    403],
   // --- Pages ---
   ['GET /static/:name',                                     'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /',                                                 'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
@@ -199,6 +201,8 @@ const ROWS: readonly Row[] = [
   ['POST /account/data-requests',                           401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
   ['GET /staff/data-requests/:requestId',                   'login', 403,   403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['POST /staff/data-requests/:requestId/decision',         401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  // --- waitlist ---
+  ['POST /learner/journeys/:caseId/place-offer/decline',    401,    'ok',   404,    403,    403,    403,    403,    403,    403,    403],
 ];
 
 /** The expected answer of each route (`METHOD /path`) to each caller. */
