@@ -4,7 +4,7 @@ import { checkApplication, type ApplicationRefusal, type ApplicationState, type 
 import type { ProgrammeRules } from '../domain/programmes';
 import type { Actor } from '../domain/journey';
 import { isUuid } from '../domain/uuid';
-import { acceptPlaceOffer, expireOverdueOffers, handOnPlace, lockProgramme } from '../lib/waitlist';
+import { acceptPlaceOffer, expireOverdueOffers, handOnPlace, lockProgramme, sweepPlaceOffers } from '../lib/waitlist';
 
 /** What the learner asked for. */
 export interface SubmitApplicationInput { caseId: string; attempt: number; offerId: string; groupId: string; actor: Actor }
@@ -188,6 +188,11 @@ export function createApplicationActivities({ db }: { db: Knex }) {
         await releaseHolds(trx, app, input);
         return { releasedCents: app.earmarkedCents, balanceCents: await caseBalance(trx, app.caseId) };
       });
+    },
+
+    /** Expires overdue place offers of every programme and passes each place on (the wait-list sweep's step). */
+    async sweepPlaceOffers(_input: Record<string, never>): Promise<{ expired: number }> {
+      return { expired: await sweepPlaceOffers(db) };
     },
 
     /** Ends study (completed or dropped out): the earmark is spent, the place in the group stays counted. */

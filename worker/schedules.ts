@@ -11,6 +11,8 @@ import {
 } from '../workflows/ids';
 import { populationRecheck, type PopulationRecheckInput } from '../workflows/population-recheck';
 import { retention, type RetentionInput } from '../workflows/retention';
+import { waitlistSweep } from '../workflows/waitlist-sweep';
+import { waitlistSweepId, waitlistSweepScheduleId } from '../workflows/ids';
 
 /** What ensureSchedules did to one schedule. */
 export type ScheduleOutcome = 'created' | 'updated' | 'unchanged';
@@ -47,17 +49,18 @@ export function recheckPlan(recheckIntervalMs: number): { everyMs: number; dueAf
  * changed; otherwise changes nothing, so every worker runs it at start. A schedule an operator paused stays
  * paused. Two workers starting at once may both try to create it: the loser finds it and compares.
  */
-export async function ensureSchedules(opts: EnsureSchedulesOptions): Promise<Record<'populationRecheck' | 'auditPurge' | 'retention', EnsuredSchedule>> {
+export async function ensureSchedules(opts: EnsureSchedulesOptions): Promise<Record<'populationRecheck' | 'auditPurge' | 'retention' | 'waitlistSweep', EnsuredSchedule>> {
   return {
     populationRecheck: await ensurePopulationRecheckSchedule(opts),
     auditPurge: await ensureAuditPurgeSchedule(opts),
     retention: await ensureRetentionSchedule(opts),
+    waitlistSweep: await ensureWaitlistSweepSchedule(opts),
   };
 }
 
 /** The ids of every schedule ensureSchedules makes, for a suffix (tests delete theirs with it). */
 export function workerScheduleIds(suffix = ''): string[] {
-  return [populationRecheckScheduleId(suffix), auditPurgeScheduleId(suffix), retentionScheduleId(suffix)];
+  return [populationRecheckScheduleId(suffix), auditPurgeScheduleId(suffix), retentionScheduleId(suffix), waitlistSweepScheduleId(suffix)];
 }
 
 /** One schedule that ensureSchedules made sure of, and what it did to it. */
@@ -101,6 +104,23 @@ async function ensureAuditPurgeSchedule(opts: EnsureSchedulesOptions): Promise<E
   // A missed day is made up once the server is back; a run still going when the next is due is enough.
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: DAY_MS };
   return { scheduleId, outcome: await ensureSchedule(opts.client, { scheduleId, spec, action, policies }, AUDIT_PURGE_PLAN) };
+}
+
+/** How often overdue place offers are passed on: every 10 minutes, so a deadline is kept within minutes. */
+export const WAITLIST_SWEEP_PLAN = { everyMs: 600_000, offsetMs: 0 } as const;
+
+/** The wait-list sweep's schedule; see workflows/waitlist-sweep.ts. */
+async function ensureWaitlistSweepSchedule(opts: EnsureSchedulesOptions): Promise<EnsuredSchedule> {
+  const suffix = opts.idSuffix ?? '';
+  const scheduleId = waitlistSweepScheduleId(suffix);
+  const spec: ScheduleSpec = { intervals: [{ every: WAITLIST_SWEEP_PLAN.everyMs }] };
+  const action: ScheduleOptionsStartWorkflowAction<typeof waitlistSweep> = {
+    type: 'startWorkflow', workflowType: waitlistSweep, taskQueue: opts.taskQueue, args: [],
+    workflowId: waitlistSweepId(suffix ? `scheduled-${suffix}` : 'scheduled'),
+  };
+  // Missed runs are not made up one by one: the next run expires everything overdue at once.
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: WAITLIST_SWEEP_PLAN.everyMs };
+  return { scheduleId, outcome: await ensureSchedule(opts.client, { scheduleId, spec, action, policies }, WAITLIST_SWEEP_PLAN) };
 }
 
 /** A schedule as ensureSchedule wants it: one interval, one start-workflow action, its policies. */

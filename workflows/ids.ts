@@ -121,3 +121,15 @@ export function retentionRunId(runKey: string): string {
 export function retentionScheduleId(suffix = ''): string {
   return suffix ? `${RETENTION}:${suffix}` : RETENTION;
 }
+
+const WAITLIST_SWEEP = 'waitlist-sweep';
+
+/** The workflow id of one wait-list sweep run, e.g. `waitlist-sweep:scheduled` (the server appends the start time). */
+export function waitlistSweepId(runKey: string): string {
+  return `${WAITLIST_SWEEP}:${runKey}`;
+}
+
+/** The id of the schedule that starts the wait-list sweep; tests pass a suffix so their schedule is their own. */
+export function waitlistSweepScheduleId(suffix = ''): string {
+  return suffix ? `${WAITLIST_SWEEP}:${suffix}` : WAITLIST_SWEEP;
+}
