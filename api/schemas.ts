@@ -241,6 +241,10 @@ export const offerSchema = z.object({
   title: z.object({ lv: z.string(), en: z.string() }), provider: z.string(), costCents: z.number().int(),
   copayPercent: z.number().int().nullable(), applicationsOpenAt: z.string(), applicationsCloseAt: z.string(),
   groupFormationDeadline: z.string(), groups: z.array(offerGroupSchema),
+  share: z.object({
+    programmePaysCents: z.number().int().describe('What the programme pays of the cost (from the learning account where it has one)'),
+    learnerPaysCents: z.number().int().describe('What the learner pays themselves (the co-payment)'),
+  }),
 });
 
 /** A learner applies for a group of a published offer. */
@@ -287,10 +291,11 @@ export const applyResultSchema = z.object({
 /** The study part of a journey as the learner sees it. */
 export const studyViewSchema = z.object({
   caseId: z.uuid(), stage: z.string(), balanceCents: z.number().int(), earmarkedCents: z.number().int(),
+  funding: z.enum(['account', 'free', 'copay']).describe('copay: the learner pays a share of each course, the programme the rest; no balance to spend'),
   application: z.object({
     applicationId: z.uuid(), state: z.string(), offerId: z.uuid(), groupId: z.uuid(), title: z.object({ lv: z.string(), en: z.string() }),
     place: z.string(), startsOn: z.string(), endsOn: z.string(), costCents: z.number().int(), earmarkedCents: z.number().int(),
-    learnerPaysCents: z.number().int(), groupFormationDeadline: z.string(), reason: z.string().nullable(),
+    learnerPaysCents: z.number().int(), programmePaysCents: z.number().int(), groupFormationDeadline: z.string(), reason: z.string().nullable(),
   }).nullable(),
   canApply: z.boolean(), canWithdraw: z.boolean(),
   placeOffer: z.object({

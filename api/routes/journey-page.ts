@@ -53,7 +53,9 @@ export async function journeyPage(ctx: Context, deps: ApiDeps, renderer: Rendere
     journey, reason: reasonText(journey, lang), refreshSeconds: systemWorking ? 2 : null,
     notice: notice(ctx, lang),
     study,
-    showMoney: study.balanceCents > 0 || study.earmarkedCents > 0 || journey.stage === 'imk_approved',
+    // A co-payment programme has no balance to spend: "0,00 EUR" would read as "nothing to pay with" (issue 15, item 12).
+    copay: study.funding === 'copay',
+    showMoney: study.funding !== 'copay' && (study.balanceCents > 0 || study.earmarkedCents > 0 || journey.stage === 'imk_approved'),
     application: app ? {
       ...app, titleText: app.title[lang],
       waitingForProvider: app.state === 'applied', stateText: translate(lang, `application.state.${app.state}`),

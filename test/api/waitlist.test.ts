@@ -130,3 +130,52 @@ test.serial('a declined offer moves to the next learner at once; an expired one 
   t.true((await openOffers()).includes(waiting[10]!.caseId));
   t.is(await received(), 10);
 });
+
+// Co-payment (issue 15, item 12): an approved MN account shows what the programme pays and what the learner pays
+// for an offer, in cents on the API and in words on the pages, never a "0,00 EUR" balance to pay with.
+test.serial('co-payment: the offers API and pages show the programme\'s and the learner\'s part; the account page shows no empty balance', async (t) => {
+  await stack.db('programmes').where({ code: 'MN' }).update({ applicationsOpenAt: new Date(Date.now() - 86_400_000), applicationsCloseAt: null, approval: 'manual' });
+  const mn = await insertOffer(stack.db, {
+    programme: 'MN', costCents: 32_001, titleEn: 'Co-paid networks course', groups: [{ place: 'Cēsis', startsOn: '2027-03-01', endsOn: '2027-05-31', capacity: 12 }],
+  });
+  await stack.db('offers').where({ id: mn.offerId }).update({ copayPercent: 25 });
+  serial += 1;
+  const personCode = `32${String(serial).padStart(4, '0')}-${String(80_000 + serial).padStart(5, '0')}`;
+  const [learner] = await stack.db('learners').insert({
+    personCode, firstName: 'Strādājošā', lastName: 'Līdzmaksātāja', email: `copay${serial}@example.lv`, language: 'en', termsVersion: 'test', termsAcceptedAt: new Date(),
+  }).returning('id');
+  const caseId = randomUUID();
+  await stack.db('cases').insert({
+    id: caseId, serviceCaseId: `MN-${caseId.slice(0, 13)}`, workflowId: `test-copay:${caseId}`, learnerId: (learner as { id: string }).id,
+    programme: 'MN', stage: 'imk_approved', channel: 'e-service', balanceCents: 0,
+  });
+  const token = await stack.tokenFor('learner', personCode, 'Strādājošā Līdzmaksātāja');
+
+  // 25 % of EUR 320.01 is 80.0025: the learner pays EUR 80.00, the programme the other EUR 240.01.
+  const offers = await call('GET', '/api/offers?programme=MN', { token });
+  t.is(offers.status, 200, offers.text);
+  const listed = (offers.json as { offers: { offerId: string; share: { programmePaysCents: number; learnerPaysCents: number } }[] }).offers.find((o) => o.offerId === mn.offerId)!;
+  t.deepEqual(listed.share, { programmePaysCents: 24_001, learnerPaysCents: 8_000 });
+  const offersPage = await call('GET', '/offers?programme=MN&lang=en', { token, html: true });
+  t.regex(offersPage.text, /The programme pays<\/dt><dd data-testid="programme-pays">EUR 240\.01</);
+  t.regex(offersPage.text, /co-payment\)<\/dt><dd data-testid="learner-pays">EUR 80\.00</);
+
+  const study = await call('GET', `/api/learner/journeys/${caseId}/study`, { token });
+  t.is((study.json as { funding: string }).funding, 'copay');
+  const page = await call('GET', `/learner/journeys/${caseId}?lang=en`, { token, html: true });
+  t.is(page.status, 200);
+  t.notRegex(page.text, /data-testid="balance"/, 'no account balance of EUR 0.00 to pay with');
+  t.regex(page.text, /you pay part of each course's cost yourself/);
+  const lvPage = await call('GET', `/learner/journeys/${caseId}?lang=lv`, { token, html: true });
+  t.notRegex(lvPage.text, /0,00 EUR/);
+  t.regex(lvPage.text, /daļu no katru mācību izmaksām maksājat paši/);
+
+  // Applied: the application shows both parts.
+  const activities = createApplicationActivities({ db: stack.db });
+  const applied = await activities.submitApplication({ caseId, attempt: 1, offerId: mn.offerId, groupId: mn.groupIds[0]!, actor: learnerActor(personCode) });
+  t.is(applied.outcome, 'applied');
+  t.is(applied.learnerPaysCents, 8_000);
+  const after = await call('GET', `/learner/journeys/${caseId}?lang=en`, { token, html: true });
+  t.regex(after.text, /data-testid="application-programme-pays">EUR 240\.01</);
+  t.regex(after.text, /data-testid="application-learner-pays">EUR 80\.00</);
+});
