@@ -95,7 +95,7 @@ export async function declinePlaceOffer(db: Knex, caseId: string, now = new Date
 
 /** Expires the overdue offers of every programme that has open ones (the periodic sweep). */
 export async function sweepPlaceOffers(db: Knex, now = new Date()): Promise<number> {
-  const programmes = await db('placeOffers').where({ state: 'offered' }).distinct('programme').pluck('programme') as string[];
+  const programmes = (await db('placeOffers').where({ state: 'offered' }).distinct<{ programme: string }[]>('programme')).map((r) => r.programme);
   let expired = 0;
   for (const programme of programmes) {
     expired += await db.transaction(async (trx) => {
