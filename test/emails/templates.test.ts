@@ -22,7 +22,7 @@ const offer = {
   offerTitle: 'Kiberdrošības pamati (paraugs)', callTitle: '5. piedāvājumu atlases kārta (paraugs)',
 };
 const samples: Record<EmailName, Record<string, unknown>> = {
-  'imk-approved': { ...common, approvedAt: '22.11.2026', balance: '500,00 EUR' },
+  'imk-approved': { ...common, approvedAt: '22.11.2026', balance: '500,00 EUR', copay: false },
   'imk-rejected': { ...common, reason: 'Iesniegtie dati nesakrīt ar Fizisko personu reģistru.' },
   'not-eligible': { ...common, reason: 'Jums vēl nav 18 gadu.', rule: 'IMK: vecums no 18 gadiem' },
   'application-received': {
@@ -108,7 +108,8 @@ for (const name of Object.keys(samples) as EmailName[]) {
       t.true(email.html.includes(agency) && email.text.includes(agency), 'shared header and sign-off');
       t.true(email.text.includes('stars@viaa.gov.lv'), 'footer says how to reach support');
       for (const [field, value] of Object.entries(sample)) {
-        if (field === 'firstName' || field === 'caseUrl') continue;
+        // A flag (e.g. copay) chooses words; it is not shown itself.
+        if (field === 'firstName' || field === 'caseUrl' || typeof value === 'boolean') continue;
         for (const item of Array.isArray(value) ? value : [value]) {
           t.true(email.text.includes(String(item)), `text shows ${field}`);
           t.true(email.html.includes(String(item)), `HTML shows ${field}`);
@@ -213,4 +214,16 @@ test('a key missing from one language fails loading, naming the key', async (t) 
 test('a string used by a template but defined nowhere fails loading', async (t) => {
   const dir = await brokenCopy('imk-approved/text.hbs', (s) => `${s}{{t.postscript}}\n`);
   await t.throwsAsync(loadEmailTemplates(dir), { message: /imk-approved.*postscript/ });
+});
+
+test('a co-payment account\'s approval says who pays what, never an empty balance to pay with (issue 15, item 12)', async (t) => {
+  const templates = await loaded;
+  for (const language of languages) {
+    const email = templates.render('imk-approved', language, { ...samples['imk-approved'], balance: language === 'lv' ? '0,00 EUR' : 'EUR 0.00', copay: true });
+    for (const part of [email.text, email.html]) {
+      t.false(/0[.,]00/.test(part), `${language}: no EUR 0.00 balance`);
+      t.false(/use it to pay|izmantot, lai apmaksātu/.test(part), `${language}: not "use it to pay"`);
+      t.regex(part, language === 'lv' ? /līdzmaksājumu/ : /co-payment/);
+    }
+  }
 });
