@@ -27,6 +27,10 @@ export const registrationSchema = z.object({
     .describe('The programme to apply for (see the programmes the agency runs)'),
   acceptTerms: checkbox('you must accept the terms of use'),
   termsVersion: z.literal(CURRENT_TERMS_VERSION, { message: `must be the current terms version ${CURRENT_TERMS_VERSION}; reload the page` }),
+  employerName: text().trim().max(200, { message: 'must be at most 200 characters' }).optional().transform((v) => (v ? v : null))
+    .describe('The employer, declared by the learner for a programme for the employed (co-payment, e.g. MN); the approving officer reads it'),
+  employerRegistrationNumber: z.string().trim().regex(/^(\d{11})?$/, { message: 'must be the employer\'s 11-digit registration number' })
+    .optional().transform((v) => (v ? v : null)),
 }).strict();
 
 /** The input of a registration, after parsing. */
@@ -180,6 +184,8 @@ const nullableBilingual = z.object({ lv: z.string().nullable(), en: z.string().n
 /** One task with its subject's history, the provider or offer it is about, and the provider's documents. */
 export const taskDetailSchema = z.object({
   task: taskSchema,
+  employment: z.object({ employerName: z.string(), employerRegistrationNumber: z.string().nullable(), declaredAt: z.string() }).nullable()
+    .describe('The learner\'s employment declaration, for a programme for the employed (co-payment, e.g. MN)'),
   events: z.array(caseEventSchema.omit({ step: true, channel: true }).extend({ occurredAt: z.iso.datetime() }))
     .describe('The learner case\'s events, or the provider\'s (registration) or the offer\'s; stage is the offer\'s or provider\'s state there'),
   provider: z.object({

@@ -30,9 +30,21 @@ export async function up(knex: Knex): Promise<void> {
     t.unique(['case_id'], { indexName: 'place_offers_once_per_case' });
     t.index(['programme', 'state']);
   });
+
+  // Co-payment (issue 15, item 12): a learner registering for a programme for the employed (funding 'copay', MN)
+  // declares their employer; the officer deciding the account's approval reads it on the task. Written by the API
+  // before the journey starts, so no foreign key to the case (its row is written later by the workflow).
+  await knex.schema.createTable('employment_declarations', (t) => {
+    t.uuid('case_id').primary();
+    t.text('person_code').notNullable().index();
+    t.text('employer_name').notNullable();
+    t.text('employer_registration_number');
+    t.timestamp('declared_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+  });
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTable('employment_declarations');
   await knex.schema.dropTable('place_offers');
   await knex.raw('DROP INDEX IF EXISTS applications_waitlist_order');
   await knex.schema.alterTable('applications', (t) => {

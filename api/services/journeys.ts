@@ -44,10 +44,14 @@ export async function startJourneyFor(
   deps: ApiDeps, who: { personCode: string; actor: Actor }, input: Registration,
 ): Promise<{ caseId: string; opened: boolean }> {
   const own = who.actor.id === who.personCode;
-  if (!(await deps.db('programmes').where({ code: input.programme }).first('code'))) {
+  const programme = await deps.db('programmes').where({ code: input.programme }).first<{ funding: string } | undefined>('funding');
+  if (!programme) {
     throw new HttpError(400, 'invalid_request', `Invalid body: programme: there is no programme ${input.programme}`,
       [{ field: 'programme', rule: 'exists', message: `there is no programme ${input.programme}` }]);
   }
+  // A programme for the employed (co-payment) is decided by staff: the learner's employment declaration is kept for
+  // the officer's task. Optional for now (clients that do not send it yet still register); the task says when absent.
+  const employed = programme.funding === 'copay' && input.employerName !== null;
   // A deactivated account (e.g. the register re-check found the person deceased) starts nothing new.
   const learner = await deps.db('learners').where({ personCode: who.personCode }).first<{ active: boolean } | undefined>('active');
   if (learner && !learner.active) {
@@ -58,6 +62,11 @@ export async function startJourneyFor(
   const began = Date.now();
   const caseId = input.requestId ?? randomUUID();
   await reserveJourney(deps, { personCode: who.personCode, programme: input.programme, caseId, own });
+  if (employed) {
+    await deps.db('employmentDeclarations').insert({
+      caseId, personCode: who.personCode, employerName: input.employerName, employerRegistrationNumber: input.employerRegistrationNumber ?? null,
+    }).onConflict('caseId').merge(['employerName', 'employerRegistrationNumber', 'declaredAt']);
+  }
   const workflowId = learnerJourneyId(caseId);
   const start = () => deps.temporal.workflow.start(learnerJourney, {
     workflowId,

@@ -27,7 +27,7 @@ export const NOT_A_LEARNERS_DATA: Record<string, string> = {
 /** Every section of the export, in the order the page shows them. */
 export const MY_DATA_SECTIONS = [
   'learners', 'cases', 'case_events', 'applications', 'survey_answers', 'tasks', 'email_outbox', 'audit_log',
-  'journey_reservations', 'role_grants', 'sessions', 'data_subject_requests', 'place_offers',
+  'journey_reservations', 'role_grants', 'sessions', 'data_subject_requests', 'place_offers', 'employment_declarations',
 ] as const;
 
 /** One section of the export. */
@@ -67,7 +67,7 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
   );
   const requestWorkflows = requests.map((r: { id: string }) => dataSubjectRequestId(r.id));
 
-  const [caseEvents, applications, surveyAnswers, tasks, emails, audit, reservations, roleGrants, sessions, placeOffers] = await Promise.all([
+  const [caseEvents, applications, surveyAnswers, tasks, emails, audit, reservations, roleGrants, sessions, placeOffers, employment] = await Promise.all([
     db('caseEvents').whereIn('caseId', caseIds).orderBy('id')
       .select('caseId', 'kind', 'stage', 'actorRole', 'actorName', 'channel', 'details', 'occurredAt'),
     db('applications').leftJoin('offers', 'offers.id', 'applications.offerId').whereIn('applications.caseId', caseIds)
@@ -100,6 +100,8 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
     // Freed places offered to them from a wait-list, and what became of each.
     db('placeOffers').whereIn('caseId', caseIds).orderBy('offeredAt')
       .select('caseId', 'applicationId', 'programme', 'state', 'offeredAt', 'dueAt', 'decidedAt'),
+    db('employmentDeclarations').where({ personCode }).orderBy('declaredAt')
+      .select('caseId', 'employerName', 'employerRegistrationNumber', 'declaredAt'),
   ]);
 
   return {
@@ -108,7 +110,7 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
     sections: {
       learners, cases, case_events: caseEvents, applications, survey_answers: surveyAnswers, tasks, email_outbox: emails,
       audit_log: audit, journey_reservations: reservations, role_grants: roleGrants, sessions, data_subject_requests: requests,
-      place_offers: placeOffers,
+      place_offers: placeOffers, employment_declarations: employment,
     },
   };
 }

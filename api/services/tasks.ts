@@ -153,14 +153,21 @@ export async function getTask(deps: ApiDeps, taskId: string) {
   if (!row) return null;
   const [task] = await toViews(deps, [row], inboxMoment());
   const providerId = task.providerId;
-  const [events, provider, offer, documents] = await Promise.all([
+  const [events, provider, offer, documents, employment] = await Promise.all([
     taskEvents(deps, task),
     providerId ? Provider.query(deps.db).findById(providerId)
       .select('id', 'name', 'registrationNumber', 'educationRegistrationNumber', 'email', 'status') : Promise.resolve(undefined),
     task.offerId ? offerDetails(deps, task.offerId) : Promise.resolve(null),
     providerId ? taskDocuments(deps, providerId, task.offerId) : Promise.resolve([]),
+    // What an officer deciding a programme for the employed decides on: the learner's employment declaration.
+    task.caseId ? deps.db('employmentDeclarations').where({ caseId: task.caseId })
+      .first<{ employerName: string; employerRegistrationNumber: string | null; declaredAt: Date } | undefined>('employerName', 'employerRegistrationNumber', 'declaredAt')
+      : Promise.resolve(undefined),
   ]);
-  return { task, events, provider: provider ? { ...provider } : null, offer, documents };
+  return {
+    task, events, provider: provider ? { ...provider } : null, offer, documents,
+    employment: employment ? { ...employment, declaredAt: new Date(employment.declaredAt).toISOString() } : null,
+  };
 }
 
 /** A stored document's bytes and how to serve them, or null. */

@@ -3,9 +3,12 @@ import test from 'ava';
 import { createApplicationActivities } from '../../activities/applications';
 import { sweepPlaceOffers } from '../../lib/waitlist';
 import type { Actor } from '../../domain/journey';
+import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 import { insertOffer } from '../helpers/catalogue';
+import { adultMaker, openTaskOf } from '../helpers/journeys';
 import { assertError, httpClient } from '../helpers/http';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { learnerJourneyId } from '../../workflows/ids';
 
 // Wait-list promotion (issue 15, item 11) against the real PostgreSQL (and the app over HTTP): a capped place that
 // frees up goes to the first wait-listed learner, never to a newcomer ahead of the wait-list, never twice; a
@@ -178,4 +181,31 @@ test.serial('co-payment: the offers API and pages show the programme\'s and the 
   const after = await call('GET', `/learner/journeys/${caseId}?lang=en`, { token, html: true });
   t.regex(after.text, /data-testid="application-programme-pays">EUR 240\.01</);
   t.regex(after.text, /data-testid="application-learner-pays">EUR 80\.00</);
+});
+
+test.serial('co-payment: the officer deciding an MN approval reads the learner\'s employment declaration on the task (API and page)', async (t) => {
+  const person = adultMaker(() => stack.registry, { prefix: '39', lastName: 'Darbiniece', birthDate: '1985-05-05', note: 'test adult (co-payment)' })('Ilga');
+  const token = await stack.tokenFor('learner', person.code, person.name);
+  const bad = await call('POST', '/api/learner/journeys', {
+    token, json: { email: 'ilga@example.lv', language: 'lv', programme: 'MN', acceptTerms: true, termsVersion: CURRENT_TERMS_VERSION, employerName: 'SIA Paraugs', employerRegistrationNumber: '123' },
+  });
+  const problem = assertError(t, bad, 400, 'invalid_request');
+  t.deepEqual(problem.details.map((d) => (d as { field: string }).field), ['employerRegistrationNumber']);
+  const answer = await call('POST', '/api/learner/journeys', {
+    token, json: {
+      requestId: randomUUID(), email: 'ilga@example.lv', language: 'lv', programme: 'MN', acceptTerms: true, termsVersion: CURRENT_TERMS_VERSION,
+      employerName: 'SIA Kokrūpnieks (paraugs)', employerRegistrationNumber: '40003000001',
+    },
+  });
+  t.true(answer.status === 201 || answer.status === 202, answer.text);
+  const { caseId } = answer.json as { caseId: string };
+  const task = await openTaskOf(stack.db, caseId);
+  const staff = await stack.staffToken();
+  const detail = await call('GET', `/api/staff/tasks/${task.id}`, { token: staff });
+  t.is(detail.status, 200, detail.text);
+  t.like((detail.json as { employment: unknown }).employment, { employerName: 'SIA Kokrūpnieks (paraugs)', employerRegistrationNumber: '40003000001' });
+  const page = await call('GET', `/staff/tasks/${task.id}?lang=en`, { token: staff, html: true });
+  t.regex(page.text, /Employment declaration/);
+  t.regex(page.text, /data-testid="employer">SIA Kokrūpnieks \(paraugs\)</);
+  await stack.temporal.workflow.getHandle(learnerJourneyId(caseId)).terminate('test finished');
 });
