@@ -6,6 +6,8 @@ import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 import type { Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { text } from '../text-input';
+import { liveBlockOfLearner } from '../../lib/account-blocks';
+import { blockNotice } from '../services/account-access';
 import { HttpError } from '../errors';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
@@ -121,6 +123,7 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     const open = new Set(journeys.filter((j) => j.closedAt === null).map((j) => j.programme));
     const programmes = all.filter((p) => !open.has(p.code)).map((p) => ({ code: p.code, name: names.get(p.code) }));
     renderPage(ctx, renderer, 'learner-home', 'learner.title', {
+      blockNotice: blockNotice(await liveBlockOfLearner(deps.db, currentSession(ctx).subject), 'own', lang, 'blocks.notice.learner'),
       journeys: journeys.map((j) => ({ ...j, programmeName: names.get(j.programme) ?? j.programme })),
       programmes,
       canStart: programmes.length > 0,

@@ -7,6 +7,7 @@ import { attachment } from '../content-disposition';
 import type { ApiDeps } from '../deps';
 import { text } from '../text-input';
 import { documentDeleted } from '../services/retention';
+import { blockNotice, taskHold } from '../services/account-access';
 import { HttpError } from '../errors';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
@@ -269,6 +270,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const chosen = extra.form?.assigneeId ?? task.assigneeId;
     const titleKey = task.type === 'approve-imk' ? 'task.title' : `task.title.${task.type}`;
     renderPage(ctx, renderer, 'task', translate(lang, titleKey) === titleKey ? 'task.title.other' : titleKey, {
+      blockNotice: open ? blockNotice(await taskHold(deps.db, task), 'person', lang, 'blocks.notice.task') : null,
       ...found,
       ...words,
       isLearnerTask: task.caseId !== null,

@@ -27,7 +27,7 @@ export const NOT_A_LEARNERS_DATA: Record<string, string> = {
 /** Every section of the export, in the order the page shows them. */
 export const MY_DATA_SECTIONS = [
   'learners', 'cases', 'case_events', 'applications', 'survey_answers', 'tasks', 'email_outbox', 'audit_log',
-  'journey_reservations', 'role_grants', 'sessions', 'data_subject_requests',
+  'journey_reservations', 'role_grants', 'sessions', 'data_subject_requests', 'account_blocks',
 ] as const;
 
 /** One section of the export. */
@@ -99,12 +99,17 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
       .select('role', 'createdAt', 'lastSeenAt', 'expiresAt', 'endedAt', 'endedReason', 'userAgent', 'ip'),
   ]);
 
+  // Blocks and suspensions of their account, with the reasons; who decided is named like in their case history.
+  const blocks = await db('accountBlocks').where({ personCode }).orderBy('createdAt')
+    .select('kind', 'reason', db.raw("to_char(ends_on, 'YYYY-MM-DD') AS ends_on"), 'createdByName', 'createdAt', 'liftedAt', 'liftedByName', 'liftReason');
+
   return {
     generatedAt: new Date().toISOString(),
     personCode,
     sections: {
       learners, cases, case_events: caseEvents, applications, survey_answers: surveyAnswers, tasks, email_outbox: emails,
       audit_log: audit, journey_reservations: reservations, role_grants: roleGrants, sessions, data_subject_requests: requests,
+      account_blocks: blocks,
     },
   };
 }
