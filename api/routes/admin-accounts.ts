@@ -78,7 +78,7 @@ const FIELD_WORDS: Record<string, { lv: string; en: string }> = {
  * checks the body with the schema itself (parseWorded), so that a 400 carries Latvian and English words.
  */
 function documented(schema: z.ZodObject, rules: Record<string, string>) {
-  return z.object(Object.fromEntries(Object.keys(schema.shape).map((k) => [k, z.unknown().describe(rules[k] ?? '')]))).strict();
+  return z.object(Object.fromEntries(Object.keys(schema.shape).map((k) => [k, z.unknown().optional().describe(rules[k] ?? '')]))).strict();
 }
 const RULES: Record<string, string> = {
   username: '3 to 60 characters: a-z, 0-9, dot, hyphen or underscore (stored lower-case)', displayName: 'Name and surname, up to 200 characters',
