@@ -62,14 +62,14 @@ async function liveBlock(db: Knex, scope: (q: Knex.QueryBuilder) => void, now: D
   return row ?? null;
 }
 
-/** What a blocked person (or staff about them) reads: the kind, until when, and why, in both page languages. */
+/** What a blocked person reads ('own'), or staff and a coordinator about them ('person'): the kind, until when, and why, in both page languages. */
 export function blockWords(block: LiveBlock, whose: 'own' | 'person' = 'own'): { lv: string; en: string } {
   const until = block.endsOn ? { lv: ` līdz ${lvDate(block.endsOn)}`, en: ` until ${enDate(block.endsOn)}` } : { lv: '', en: '' };
   const lvWhat = block.kind === 'block' ? 'bloķēts' : 'apturēts';
   const enWhat = block.kind === 'block' ? 'blocked' : 'suspended';
   return whose === 'own'
     ? { lv: `Jūsu konts ir ${lvWhat}${until.lv}. Iemesls: ${block.reason}`, en: `Your account is ${enWhat}${until.en}. Reason: ${block.reason}` }
-    : { lv: `Šīs personas konts ir ${lvWhat}${until.lv}. Iemesls: ${block.reason}`, en: `This person's account is ${enWhat}${until.en}. Reason: ${block.reason}` };
+    : { lv: `Šis konts ir ${lvWhat}${until.lv}. Iemesls: ${block.reason}`, en: `This account is ${enWhat}${until.en}. Reason: ${block.reason}` };
 }
 
 const lvDate = (day: string) => day.split('-').reverse().join('.');

@@ -4,7 +4,7 @@ import { demoOffers } from '../../dev/seed-offers';
 import { rigaDate } from '../../domain/dates';
 import { passwordFingerprint } from '../../lib/password-reset';
 import { hashPassword } from '../../lib/passwords';
-import { insertProvider } from '../helpers/catalogue';
+import { insertProvider, insertProviderTask } from '../helpers/catalogue';
 import { assertError, httpClient } from '../helpers/http';
 import { adultMaker, eventually, registerThroughApi, untilStage, type TestPerson } from '../helpers/journeys';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -155,4 +155,15 @@ test.serial('a blocked provider user is refused at the next request and at sign-
   // A suspension that ended yesterday ends by itself: nothing has to lift it.
   await stack.db('accountBlocks').insert({ id: randomUUID(), subjectKind: 'provider_user', userId: user!.id, kind: 'suspension', reason: 'atvaļinājums', endsOn: day(-1), createdById: 'test' });
   t.is((await login('ieva@provider.example', password)).status, 200);
+
+  // A block of the provider holds its users' access and the agency's decisions about it: the task stays open.
+  const taskId = await insertProviderTask(stack.db, { type: 'approve-provider', providerId });
+  const providerBlock = await call('POST', '/api/admin/blocks', { token: admin, json: { subjectKind: 'provider', subject: providerId, kind: 'suspension', reason: 'pārbaude', endsOn: day(7) } });
+  t.is(providerBlock.status, 201, providerBlock.text);
+  assertError(t, await login('ieva@provider.example', password), 403, 'account_blocked');
+  const staff = await stack.staffToken();
+  const held = assertError(t, await call('POST', `/api/staff/tasks/${taskId}/decision`, { token: staff, json: { decision: 'approve', comment: 'viss kārtībā' } }), 409, 'blocked');
+  t.regex((held.details[0] as { words: Words }).words.en, /^This account is suspended until .*\. Reason: pārbaude$/);
+  t.is((await stack.db('tasks').where({ id: taskId }).first()).state, 'open');
+  t.regex((await call('GET', `/staff/tasks/${taskId}`, { token: staff, html: true })).text, /Šis lēmums ir aizturēts/);
 });
