@@ -65,7 +65,7 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     responses: {
       201: { description: 'Journey started and case opened', schema: z.object({ caseId: z.uuid(), location: z.string() }) },
       202: { description: 'Journey started; the case is still being opened', schema: z.object({ caseId: z.uuid(), location: z.string() }) },
-      409: { description: 'An application is already open' },
+      409: { description: 'An application is already open, or the person is blocked or suspended (blocked: details say why and until when, in Latvian and English)' },
     },
   }, async (ctx, { body }) => {
     const { caseId, opened } = await startJourney(deps, currentSession(ctx), body);
@@ -86,7 +86,7 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
   api.page(router, {
     method: 'post', path: '/learner/journeys', summary: 'Register for an account (starts the journey)', tag: 'learner pages', roles: ['learner'],
     form: registrationSchema, formPage: true,
-    responses: { 302: { description: 'To the journey page', redirect: true }, 400: { description: 'The form again, each problem next to its field' } },
+    responses: { 302: { description: 'To the journey page (or, for a blocked person, to the home page saying why)', redirect: true }, 400: { description: 'The form again, each problem next to its field' } },
   }, async (ctx) => {
     const form = (ctx.request.body ?? {}) as Record<string, string>;
     const parsed = registrationSchema.safeParse(form);
@@ -99,6 +99,11 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
       const { caseId } = await startJourney(deps, currentSession(ctx), parsed.data);
       ctx.redirect(`/learner/journeys/${caseId}`);
     } catch (err) {
+      // A blocked person: the home page says why (its block notice), in the page's language.
+      if (err instanceof HttpError && err.code === 'blocked') {
+        ctx.redirect('/learner');
+        return;
+      }
       if (err instanceof HttpError && err.code === 'journey_already_open') {
         ctx.redirect(`/learner/journeys/${(err.details[0] as { caseId: string }).caseId}`);
         return;
