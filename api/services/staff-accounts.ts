@@ -152,7 +152,7 @@ export async function resendSetPasswordLink(deps: ApiDeps, admin: Session, id: s
 
 /** Starts the password-reset workflow for the account with the longer validity of a first link. */
 async function sendSetPasswordLink(deps: ApiDeps, userId: string, language: 'lv' | 'en'): Promise<boolean> {
-  const args: [PasswordResetInput] = [{ userId, language, validHours: ACCOUNT_SETUP_LINK_VALID_HOURS }];
+  const args: [PasswordResetInput] = [{ userId, language, validHours: ACCOUNT_SETUP_LINK_VALID_HOURS, purpose: 'setup' }];
   const started = await startWorkflow(deps, () => deps.temporal.workflow.start(passwordReset, { taskQueue: deps.taskQueue, workflowId: passwordResetId(randomUUID()), args }));
   if (started.outcome !== 'started') deps.logger.warn('set-password e-mail not started', { userId, outcome: started.outcome });
   return started.outcome === 'started';

@@ -63,6 +63,7 @@ test.serial('a new account\'s holder sets the password through the e-mailed link
   t.is((await login('anna.berzina', '')).status, 400, 'no password works before the holder sets one');
 
   const mail = await eventually(async () => messagesTo('anna@agency.example')[0], 'the set-password e-mail');
+  t.is(mail.subject, 'Jūsu konts individuālo mācību kontu platformā: iestatiet paroli');
   const token = decodeURIComponent(linkIn(mail.text)!);
   const password = 'Kalnu#Ezers2026';
   t.is((await call('POST', '/api/auth/password-resets', { json: { token, password, passwordRepeat: password } })).status, 200);
