@@ -47,6 +47,15 @@ test.serial('only an administrator manages accounts and blocks; bad input is a 4
   const page = await call('POST', '/admin/accounts?lang=en', { token: admin, html: true, form: { username: '', displayName: 'A', email: 'a@agency.example', role: 'staff', reason: 'new colleague' } });
   t.is(page.status, 400);
   t.regex(page.text, /The username must be 3–60 characters/);
+  // Every string of the new pages is in both languages (a missing one would show its key).
+  for (const [path, heading] of [['/admin/accounts?lang=lv', 'Darbinieku konti'], ['/admin/accounts?lang=en', 'Staff accounts'],
+    ['/admin/blocks?lang=lv', 'Bloķēšana un apturēšana'], ['/admin/blocks?lang=en', 'Blocks and suspensions'],
+    [`/admin/accounts/${(await stack.db('users').where({ username: 'staff' }).first()).id}?lang=en`, 'Staff account: ']] as const) {
+    const shown = await call('GET', path, { token: admin, html: true });
+    t.is(shown.status, 200, path);
+    t.true(shown.text.includes(heading), `${path} says ${heading}`);
+    t.notRegex(shown.text, /[>"\s](accounts|blocks)\.[a-zA-Z_.]+[<"]/, `${path}: no untranslated key`);
+  }
 });
 
 test.serial('a new account\'s holder sets the password through the e-mailed link, once; an ended validity period refuses sign-in and the live session', async (t) => {
