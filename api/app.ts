@@ -21,6 +21,7 @@ import { languageMiddleware, pageErrorMiddleware } from './pages';
 import { accountRoutes } from './routes/account';
 import { passwordRoutes } from './routes/account-passwords';
 import { adminRoutes } from './routes/admin';
+import { adminAccountRoutes } from './routes/admin-accounts';
 import { adminAuditRoutes } from './routes/admin-audit';
 import { adminBatchRoutes } from './routes/admin-batches';
 import { adminConsistencyRoutes } from './routes/admin-consistency';
@@ -87,6 +88,7 @@ export function createApp(deps: ApiDeps): Koa {
     adminAuditRoutes(deps, api, renderer),
     myDataRoutes(deps, api, renderer), adminRetentionRoutes(deps, api, renderer), dataRequestRoutes(deps, api, renderer),
     placeOfferRoutes(deps, api, renderer),
+    adminAccountRoutes(deps, api, renderer),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());

@@ -1,12 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { rigaDate } from '../domain/dates';
+import { USER_BLOCKED_SQL } from './account-blocks';
 
 /**
  * Server-side sessions. The browser's cookie and an API client's bearer token carry only a random 256-bit token;
  * the `sessions` row, found by the token's SHA-256, says whose session it is. Every request reads the row together
  * with who the person is now (the `users` row of a password user, the role grant of a coordinator), so logout,
- * deactivation, a role change or a grant that ended take effect on the next request.
+ * deactivation, a role change, a grant that ended, an account's validity period that ended or a block take effect
+ * on the next request.
  */
 
 /** The roles a session can have. */
@@ -99,6 +101,8 @@ interface SessionRow {
   lastSeenAt: Date; idleExpiresAt: Date; expiresAt: Date; secondFactorAt: Date | null; endedAt: Date | null; endedReason: EndReason | null;
   userActive: boolean | null; userStatus: string | null; userRole: SessionRole | null; providerId: string | null;
   providerRole: 'admin' | 'staff' | null; displayName: string | null; totpEnrolledAt: Date | null; grantLive: boolean;
+  /** A password user outside their account's validity period, or held by a live block (their own or their provider's). */
+  userBarred: boolean;
 }
 
 /**
@@ -116,12 +120,13 @@ export async function resolveSession(db: Knex, timeouts: SessionTimeouts, token:
       'u.providerId', 'u.providerRole', 'u.displayName', 'u.totpEnrolledAt',
       db.raw(`(s.role <> 'coordinator' OR EXISTS (SELECT 1 FROM role_grants g WHERE g.person_code = s.subject AND g.role = 'coordinator'
         AND g.municipality = s.municipality AND g.valid_from <= ? AND g.valid_until >= ?)) AS grant_live`, [today, today]),
+      db.raw(`(s.user_id IS NOT NULL AND (u.valid_from > ?::date OR u.valid_until < ?::date OR ${USER_BLOCKED_SQL})) AS user_barred`, [today, today, today]),
     );
   if (!row) return null;
   if (row.endedAt) return { ended: row.endedReason ?? 'logout' };
   const gone: EndReason | null = row.expiresAt <= now ? 'expired'
     : row.idleExpiresAt <= now ? 'idle'
-      : row.userId && (!row.userActive || row.userStatus !== 'active') ? 'deactivated'
+      : row.userId && (!row.userActive || row.userStatus !== 'active' || row.userBarred) ? 'deactivated'
         : !row.grantLive ? 'role_ended' : null;
   if (gone) {
     await endSession(db, row.id, gone, now);

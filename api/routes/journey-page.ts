@@ -5,6 +5,8 @@ import { describeIneligibility, type EligibilityDecision } from '../../domain/el
 import type { Renderer, PageLanguage } from '../../web/render';
 import { translate } from '../../web/render';
 import type { ApiDeps } from '../deps';
+import { liveBlockOfCase } from '../../lib/account-blocks';
+import { blockNotice } from '../services/account-access';
 import { HttpError } from '../errors';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
@@ -49,10 +51,13 @@ export async function journeyPage(ctx: Context, deps: ApiDeps, renderer: Rendere
   const app = study.application;
   const errors = state.errors ?? {};
   const form = state.form ?? {};
+  // A blocked learner's journey waits: the page says why, and offers no application until reinstated.
+  const block = await liveBlockOfCase(deps.db, journey.caseId);
   renderPage(ctx, renderer, 'journey', 'journey.title', {
     journey, reason: reasonText(journey, lang), refreshSeconds: systemWorking ? 2 : null,
     notice: notice(ctx, lang),
-    study,
+    blockNotice: blockNotice(block, session.role === 'learner' ? 'own' : 'person', lang, 'blocks.notice.learner'),
+    study: block ? { ...study, canApply: false } : study,
     // A co-payment programme has no balance to spend: "0,00 EUR" would read as "nothing to pay with" (issue 15, item 12).
     copay: study.funding === 'copay',
     showMoney: study.funding !== 'copay' && (study.balanceCents > 0 || study.earmarkedCents > 0 || journey.stage === 'imk_approved'),

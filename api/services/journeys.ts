@@ -6,6 +6,7 @@ import type { Session } from '../../lib/sessions';
 import { learnerJourney } from '../../workflows/learner-journey';
 import { learnerJourneyId, searchAttributes } from '../../workflows/ids';
 import type { ApiDeps } from '../deps';
+import { refuseIfLearnerHeld } from './account-access';
 import { HttpError } from '../errors';
 import { releaseReservation, reserveJourney } from './journey-reservations';
 import { startFailed, startWorkflow } from './workflow-start';
@@ -59,6 +60,8 @@ export async function startJourneyFor(
       ? 'Your account is deactivated; please contact the agency'
       : 'This person\'s account is deactivated; please contact the agency');
   }
+  // A blocked person starts nothing new until reinstated (their open journeys wait).
+  await refuseIfLearnerHeld(deps.db, who.personCode, own ? 'own' : 'person');
   const began = Date.now();
   const caseId = input.requestId ?? randomUUID();
   await reserveJourney(deps, { personCode: who.personCode, programme: input.programme, caseId, own });

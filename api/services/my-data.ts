@@ -28,6 +28,7 @@ export const NOT_A_LEARNERS_DATA: Record<string, string> = {
 export const MY_DATA_SECTIONS = [
   'learners', 'cases', 'case_events', 'applications', 'survey_answers', 'tasks', 'email_outbox', 'audit_log',
   'journey_reservations', 'role_grants', 'sessions', 'data_subject_requests', 'place_offers', 'employment_declarations',
+  'account_blocks',
 ] as const;
 
 /** One section of the export. */
@@ -104,13 +105,17 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
       .select('caseId', 'employerName', 'employerRegistrationNumber', 'declaredAt'),
   ]);
 
+  // Blocks and suspensions of their account, with the reasons; who decided is named like in their case history.
+  const blocks = await db('accountBlocks').where({ personCode }).orderBy('createdAt')
+    .select('kind', 'reason', db.raw("to_char(ends_on, 'YYYY-MM-DD') AS ends_on"), 'createdByName', 'createdAt', 'liftedAt', 'liftedByName', 'liftReason');
+
   return {
     generatedAt: new Date().toISOString(),
     personCode,
     sections: {
       learners, cases, case_events: caseEvents, applications, survey_answers: surveyAnswers, tasks, email_outbox: emails,
       audit_log: audit, journey_reservations: reservations, role_grants: roleGrants, sessions, data_subject_requests: requests,
-      place_offers: placeOffers, employment_declarations: employment,
+      place_offers: placeOffers, employment_declarations: employment, account_blocks: blocks,
     },
   };
 }

@@ -10,6 +10,7 @@ import type { Session } from '../../lib/sessions';
 import { translate, type PageLanguage } from '../../web/render';
 import { applyUpdate, surveyAnswerUpdate, withdrawUpdate } from '../../workflows/learner-journey-application';
 import type { ApiDeps } from '../deps';
+import { refuseIfCaseHeld } from './account-access';
 import { HttpError } from '../errors';
 import type { OffersQuery, SurveyInput } from '../schemas';
 import { placeOfferView, type PlaceOfferView } from './place-offers';
@@ -150,6 +151,8 @@ export async function applyForOffer(
   // Someone acting on the learner's behalf (a coordinator) brings their own scope of cases and is the actor.
   const [scope, actor] = 'scope' in learner ? [learner.scope, learner.actor] : [learner, learnerActor(learner)];
   const theCase = await ownCase(deps, scope, caseId);
+  // A blocked learner's journey waits: nothing is applied for until an administrator reinstates them.
+  await refuseIfCaseHeld(deps.db, caseId, actor.role === 'learner' ? 'own' : 'person');
   const handle = deps.temporal.workflow.getHandle(theCase.workflowId);
   const updateId = `apply:${caseId}:${input.requestId ?? randomUUID()}`;
   const result = await withRetry(deps, caseId, APPLY_STAGES, () => handle.executeUpdate(applyUpdate, {

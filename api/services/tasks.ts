@@ -9,6 +9,7 @@ import type { Session } from '../../lib/sessions';
 import { FailureType } from '../../domain/failures';
 import { decideApprovalUpdate, type ApprovalDecisionInput } from '../../workflows/task-decision';
 import type { ApiDeps } from '../deps';
+import { heldByBlock, taskHold } from './account-access';
 import { HttpError } from '../errors';
 import { REASONED_TASK_TYPES, TASK_TYPES, decisionProblems, type DecisionInput, type InboxQuery } from '../schemas';
 import type { InboxEventKind } from '../../domain/journey';
@@ -197,6 +198,9 @@ export async function decideTask(deps: ApiDeps, staff: Session, taskId: string, 
   }
   // The same rule as claiming: only an active member of the agency staff decides (a token outlives a deactivation).
   if (isUuid(staff.subject)) await staffMember(deps, staff);
+  // A decision about a blocked learner or provider is held until an administrator reinstates them (nothing closes).
+  const hold = await taskHold(deps.db, task);
+  if (hold) throw heldByBlock(hold, 'person');
   // A task a colleague has claimed is theirs to decide (or a team lead's to reassign first).
   if (task.assigneeId && task.assigneeId !== staff.subject) {
     const holder = await User.query(deps.db).findById(task.assigneeId).select('displayName');

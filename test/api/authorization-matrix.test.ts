@@ -136,6 +136,13 @@ test.before(async () => {
   if (filed.status !== 201) throw new Error(`data request: HTTP ${filed.status} ${filed.text}`);
   ids.requestId = (filed.json as { id: string }).id;
   ids.code = 'documents_delete';
+  // accounts: a staff account, and a block already lifted (so the matrix's learner and provider users stay unblocked).
+  ids.accountId = ids.colleagueId;
+  ids.blockId = randomUUID();
+  await db('accountBlocks').insert({
+    id: ids.blockId, subjectKind: 'provider_user', userId: ids.userId, kind: 'block', reason: 'authorization matrix', createdById: 'matrix',
+    liftedAt: new Date(), liftedById: 'matrix', liftReason: 'authorization matrix',
+  });
 
   const learnersCase = [ids.caseId, learner.code, ids.requestId];
   const providersObjects = [ids.offerId, ids.applicationId, ids.userId, ids.documentId];

@@ -113,6 +113,15 @@ const ROWS: readonly Row[] = [
   ['POST /api/staff/data-requests/:requestId/decision',     401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   // --- waitlist ---
   ['POST /api/learner/journeys/:caseId/place-offer/decline', 401,   'ok',   404,    403,    403,    403,    403,    403,    403,    403],
+  // --- accounts ---
+  ['GET /api/admin/accounts',                               401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/accounts',                              401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /api/admin/accounts/:accountId',                    401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/accounts/:accountId',                   401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/accounts/:accountId/password-link',     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /api/admin/blocks',                                 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/blocks',                                401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/blocks/:blockId/reinstatement',         401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
   // --- Pages ---
   ['GET /static/:name',                                     'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /',                                                 'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
@@ -203,8 +212,16 @@ const ROWS: readonly Row[] = [
   ['POST /staff/data-requests/:requestId/decision',         401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   // --- waitlist ---
   ['POST /learner/journeys/:caseId/place-offer/decline',    401,    'ok',   404,    403,    403,    403,    403,    403,    403,    403],
+  // --- accounts ---
+  ['GET /admin/accounts',                                   'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/accounts',                                  401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /admin/accounts/:accountId',                        'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/accounts/:accountId',                       401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/accounts/:accountId/password-link',         401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /admin/blocks',                                     'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/blocks',                                    401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/blocks/:blockId/reinstatement',             401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
 ];
-
 /** The expected answer of each route (`METHOD /path`) to each caller. */
 export const MATRIX: ReadonlyMap<string, Readonly<Record<Caller, Expected>>> = new Map(ROWS.map(([route, ...expected]) => {
   if (expected.length !== CALLERS.length) throw new Error(`${route}: ${expected.length} expectations for ${CALLERS.length} callers`);

@@ -48,6 +48,10 @@ const samples: Record<EmailName, Record<string, unknown>> = {
     serviceCaseId: 'provider@example.lv', username: 'provider@example.lv',
     caseUrl: 'https://mackonts.example.lv/staff/password/reset?token=abc.def', validUntil: '2026. gada 27. novembris 10:00',
   },
+  'account-setup': {
+    serviceCaseId: 'anna.berzina', username: 'anna.berzina',
+    caseUrl: 'https://mackonts.example.lv/staff/password/reset?token=abc.def', validUntil: '2026. gada 30. novembris 10:00',
+  },
   'data-request-decided': {
     serviceCaseId: 'DSR-5B0C1F9E', caseUrl: 'https://mackonts.example.lv/account/data-requests', firstName: 'Anna',
     kind: 'datu labošanu', outcome: 'izpildīts daļēji', reason: 'Tālruni izlabojām; vārdu reģistrs apstiprina esošo.',
