@@ -28,7 +28,9 @@ export function pageErrorMiddleware(renderer: Renderer) {
       const dependency = err.code === 'service_unavailable' ? (err.details[0] as { dependency?: string } | undefined)?.dependency : undefined;
       const message = err.status === 404 && err.code === 'not_found' ? translate(lang, 'error.404')
         : dependency ? translate(lang, `error.unavailable.${dependency}`)
-          : SESSION_ERROR_CODES.has(err.code) ? translate(lang, `error.${err.code}`) : throttledWords(err, lang) ?? err.message;
+          : SESSION_ERROR_CODES.has(err.code) ? translate(lang, `error.${err.code}`)
+            : err.code === 'terms_not_accepted' ? (err.details[0] as { words: Record<PageLanguage, string> }).words[lang]
+              : throttledWords(err, lang) ?? err.message;
       ctx.type = 'html';
       ctx.body = renderer.render('error', { lang, title: translate(lang, 'error.title'), message, session: ctx.state.session, csrfToken: formToken(ctx) });
     };

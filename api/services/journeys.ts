@@ -8,6 +8,7 @@ import { learnerJourneyId, searchAttributes } from '../../workflows/ids';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { releaseReservation, reserveJourney } from './journey-reservations';
+import { assertCurrentTermsVersion, recordAcceptance } from './terms';
 import { startFailed, startWorkflow } from './workflow-start';
 import type { Registration } from '../schemas';
 import { INBOX_EVENT_KINDS } from '../../domain/journey';
@@ -48,6 +49,7 @@ export async function startJourneyFor(
     throw new HttpError(400, 'invalid_request', `Invalid body: programme: there is no programme ${input.programme}`,
       [{ field: 'programme', rule: 'exists', message: `there is no programme ${input.programme}` }]);
   }
+  await assertCurrentTermsVersion(deps.db, input.termsVersion);
   // A deactivated account (e.g. the register re-check found the person deceased) starts nothing new.
   const learner = await deps.db('learners').where({ personCode: who.personCode }).first<{ active: boolean } | undefined>('active');
   if (learner && !learner.active) {
@@ -56,6 +58,9 @@ export async function startJourneyFor(
       : 'This person\'s account is deactivated; please contact the agency');
   }
   const began = Date.now();
+  // The registration's acceptance is one acceptance of the version like any other (the person ticked it, or a
+  // coordinator saw them accept it), recorded whether or not the journey then starts.
+  await recordAcceptance(deps.db, { personCode: who.personCode, userId: null, role: 'learner' }, input.termsVersion, own ? 'registration' : 'assisted_registration');
   const caseId = input.requestId ?? randomUUID();
   await reserveJourney(deps, { personCode: who.personCode, programme: input.programme, caseId, own });
   const workflowId = learnerJourneyId(caseId);

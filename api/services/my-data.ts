@@ -28,6 +28,7 @@ export const NOT_A_LEARNERS_DATA: Record<string, string> = {
 export const MY_DATA_SECTIONS = [
   'learners', 'cases', 'case_events', 'applications', 'survey_answers', 'tasks', 'email_outbox', 'audit_log',
   'journey_reservations', 'role_grants', 'sessions', 'data_subject_requests',
+  'terms_acceptances',
 ] as const;
 
 /** One section of the export. */
@@ -99,12 +100,16 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
       .select('role', 'createdAt', 'lastSeenAt', 'expiresAt', 'endedAt', 'endedReason', 'userAgent', 'ip'),
   ]);
 
+  // Which versions of the terms of use they accepted, when and how (their own; provider users' rows have no person code).
+  const termsAcceptances = await db('termsAcceptances').where({ personCode }).orderBy('acceptedAt').select('version', 'role', 'how', 'acceptedAt');
+
   return {
     generatedAt: new Date().toISOString(),
     personCode,
     sections: {
       learners, cases, case_events: caseEvents, applications, survey_answers: surveyAnswers, tasks, email_outbox: emails,
       audit_log: audit, journey_reservations: reservations, role_grants: roleGrants, sessions, data_subject_requests: requests,
+      terms_acceptances: termsAcceptances,
     },
   };
 }

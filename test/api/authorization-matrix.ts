@@ -111,6 +111,15 @@ const ROWS: readonly Row[] = [
   ['POST /api/learner/data-requests',                       401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
   ['GET /api/staff/data-requests/:requestId',               401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['POST /api/staff/data-requests/:requestId/decision',     401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  // --- terms ---
+  ['GET /api/terms/current',                                'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
+  ['POST /api/terms/acceptances',                           401,    'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   403,    403,    403],
+  ['GET /api/admin/terms',                                  401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/terms',                                 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /api/learner/profile',                              401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
+  ['POST /api/learner/profile',                             401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
+  ['GET /api/provider/contact',                             401,    403,    403,    403,    403,    'ok',   'ok',   403,    403,    403],
+  ['POST /api/provider/contact',                            401,    403,    403,    403,    403,    'ok',   'ok',   403,    403,    403],
   // --- Pages ---
   ['GET /static/:name',                                     'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /',                                                 'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
@@ -199,6 +208,16 @@ const ROWS: readonly Row[] = [
   ['POST /account/data-requests',                           401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
   ['GET /staff/data-requests/:requestId',                   'login', 403,   403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['POST /staff/data-requests/:requestId/decision',         401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  // --- terms ---
+  ['GET /terms',                                            'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
+  ['GET /terms/accept',                                     'login', 'ok',  'ok',   'ok',   'ok',   'ok',   'ok',   403,    403,    403],
+  ['POST /terms/accept',                                    401,    'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   403,    403,    403],
+  ['GET /admin/terms',                                      'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/terms',                                     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /account/profile',                                  'login', 'ok',  'ok',   403,    403,    403,    403,    403,    403,    403],
+  ['POST /account/profile',                                 401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
+  ['GET /provider/contact',                                 'login', 403,   403,    403,    403,    'ok',   'ok',   403,    403,    403],
+  ['POST /provider/contact',                                401,    403,    403,    403,    403,    'ok',   'ok',   403,    403,    403],
 ];
 
 /** The expected answer of each route (`METHOD /path`) to each caller. */
