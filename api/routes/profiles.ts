@@ -93,7 +93,7 @@ export function profileRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
   api.page(router, {
     method: 'get', path: '/account/profile', summary: 'Your contact data: e-mail, phone and language', tag: 'account', roles: ['learner'],
     query: z.object({ done: z.literal('saved').optional() }),
-    responses: { 200: { description: 'The page' }, 404: { description: 'Not registered yet' } },
+    responses: { 200: { description: 'The page (before the first registration, where the contact data is given)' } },
   }, async (ctx) => {
     await learnerPage(ctx, {});
   });
@@ -101,7 +101,10 @@ export function profileRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
   api.page(router, {
     method: 'post', path: '/account/profile', summary: 'Change your e-mail, phone and language (noted in your case history)', tag: 'account', roles: ['learner'],
     form: learnerChangeSchema, formPage: true,
-    responses: { 302: { description: 'Back to the page', redirect: true }, 400: { description: 'The page again, each problem next to its field' } },
+    responses: {
+      302: { description: 'Back to the page', redirect: true }, 400: { description: 'The page again, each problem next to its field' },
+      404: { description: 'Not registered yet: there is no profile to change' },
+    },
   }, async (ctx) => {
     const form = formFields(ctx.request.body, LEARNER_FIELDS);
     const result = checked(learnerChangeSchema, form, LEARNER_FIELDS);
@@ -148,7 +151,6 @@ export function profileRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     });
     // Before the first registration there is nothing to change: the page says where the data is given.
     if (!profile) {
-      ctx.status = 404;
       renderPage(ctx, renderer, 'profile', 'profile.title', { none: true });
       return;
     }

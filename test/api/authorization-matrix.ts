@@ -116,7 +116,7 @@ const ROWS: readonly Row[] = [
   ['POST /api/terms/acceptances',                           401,    'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   403,    403,    403],
   ['GET /api/admin/terms',                                  401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
   ['POST /api/admin/terms',                                 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
-  ['GET /api/learner/profile',                              401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
+  ['GET /api/learner/profile',                              401,    'ok',   404,    403,    403,    403,    403,    403,    403,    403],
   ['POST /api/learner/profile',                             401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
   ['GET /api/provider/contact',                             401,    403,    403,    403,    403,    'ok',   'ok',   403,    403,    403],
   ['POST /api/provider/contact',                            401,    403,    403,    403,    403,    'ok',   'ok',   403,    403,    403],
