@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Session } from '../../lib/sessions';
 import { HttpError } from '../errors';
 import { auditUserAction } from './audit';
+import { providerOf } from './provider';
 import { requireProviderAdmin } from './provider-registration';
 
 /** The contact data a learner keeps current: where e-mails go, a phone, the language of e-mails and pages. */
@@ -53,7 +54,9 @@ export async function changeLearnerProfile(db: Knex, session: Session, change: P
 
 /** The provider's contact data (any user of the provider may read it). */
 export async function providerContact(db: Knex, session: Session): Promise<ProviderContact> {
-  return (await db('providers').where({ id: session.providerId }).first<ProviderContact>('email', 'phone'))!;
+  const row = await db('providers').where({ id: providerOf(session) }).first<ProviderContact | undefined>('email', 'phone');
+  if (!row) throw noProvider();
+  return row;
 }
 
 /**
@@ -62,9 +65,11 @@ export async function providerContact(db: Knex, session: Session): Promise<Provi
  */
 export async function changeProviderContact(db: Knex, session: Session, change: Partial<ProviderContact>): Promise<ProviderContact> {
   requireProviderAdmin(session);
+  const providerId = providerOf(session);
   return db.transaction(async (trx) => {
-    const before = await trx('providers').where({ id: session.providerId }).forUpdate()
-      .first<ProviderContact & { id: string; status: string; workflowId: string | null }>('id', 'email', 'phone', 'status', 'workflowId');
+    const before = await trx('providers').where({ id: providerId }).forUpdate()
+      .first<(ProviderContact & { id: string; status: string; workflowId: string | null }) | undefined>('id', 'email', 'phone', 'status', 'workflowId');
+    if (!before) throw noProvider();
     const fields = (Object.keys(change) as (keyof ProviderContact)[]).filter((f) => change[f] !== undefined && change[f] !== before[f]);
     const after: ProviderContact = { email: change.email !== undefined ? change.email : before.email, phone: change.phone !== undefined ? change.phone : before.phone };
     if (fields.length === 0) return after;
@@ -85,6 +90,10 @@ export async function changeProviderContact(db: Knex, session: Session, change: 
 
 function pick<T extends object, K extends keyof T>(row: T, fields: K[]): Pick<T, K> {
   return Object.fromEntries(fields.map((f) => [f, row[f]])) as Pick<T, K>;
+}
+
+function noProvider(): HttpError {
+  return new HttpError(404, 'provider_not_found', 'Your user\'s education provider is not known');
 }
 
 function noProfile(): HttpError {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import test from 'ava';
 import { rigaDate } from '../../domain/dates';
 import { demoRoleGrant } from '../../dev/seed';
+import { accessibilityProblems, launchBrowser } from '../helpers/browser';
 import { assertError, fieldsOf, httpClient } from '../helpers/http';
 import { adultMaker, eventually, registerThroughApi } from '../helpers/journeys';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -183,4 +184,38 @@ test.serial('a new terms version blocks a learner, a coordinator and a provider 
   t.is((await call('POST', '/api/terms/acceptances', { token: newcomer, json: { version: '2026-12' } })).status, 201);
   const stale = assertError(t, await register(), 400, 'invalid_request');
   t.deepEqual(fieldsOf(stale), ['termsVersion']);
+});
+
+test.serial('the new pages read in Latvian and English and pass the accessibility check', async (t) => {
+  const person = adult('Dace');
+  const learner = await stack.tokenFor('learner', person.code, person.name);
+  // Version 2026-12 is in force since the previous test: accepted first, as a newcomer would.
+  t.is((await call('POST', '/api/terms/acceptances', { token: learner, json: { version: '2026-12' } })).status, 201);
+  const registered = await call('POST', '/api/learner/journeys', {
+    token: learner, json: { requestId: randomUUID(), email: `${person.code}@example.lv`, language: 'lv', acceptTerms: true, termsVersion: '2026-12' },
+  });
+  t.true([201, 202].includes(registered.status), registered.text);
+  await eventually(() => stack.db('learners').where({ personCode: person.code }).first('id'), 'the learner\'s profile');
+  const pages: [string, string | null][] = [
+    ['/terms', null], ['/terms/accept', learner], ['/account/profile', learner],
+    ['/provider/contact', await providerSession('admin')], ['/admin/terms', await stack.adminToken()],
+  ];
+  const browser = await launchBrowser();
+  try {
+    for (const [path, token] of pages) {
+      for (const lang of ['lv', 'en']) {
+        const context = await browser.newContext({ bypassCSP: true });
+        if (token) await context.addCookies([{ name: 'ila_session', value: token, url: stack.appUrl }]);
+        const page = await context.newPage();
+        const answer = await page.goto(`${stack.appUrl}${path}?lang=${lang}`);
+        t.is(answer?.status(), 200, `${path} ${lang}`);
+        t.deepEqual(await accessibilityProblems(page), [], `${path} in ${lang}: no serious or critical accessibility violations`);
+        // Every string is in the page's language: no i18n key shows through.
+        t.notRegex(await page.locator('main').innerText(), /\b(terms|profile|providerContact|console)\.[a-z]+\.?[a-zA-Z.]*\b/, `${path} in ${lang}: no untranslated key`);
+        await context.close();
+      }
+    }
+  } finally {
+    await browser.close();
+  }
 });
