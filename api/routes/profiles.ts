@@ -92,7 +92,7 @@ export function profileRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
   // Pages.
   api.page(router, {
     method: 'get', path: '/account/profile', summary: 'Your contact data: e-mail, phone and language', tag: 'account', roles: ['learner'],
-    query: z.object({ done: z.literal('saved').optional() }),
+    query: z.object({ done: z.enum(['saved']).optional() }),
     responses: { 200: { description: 'The page (before the first registration, where the contact data is given)' } },
   }, async (ctx) => {
     await learnerPage(ctx, {});
@@ -119,7 +119,7 @@ export function profileRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
 
   api.page(router, {
     method: 'get', path: '/provider/contact', summary: 'The institution\'s contact data (its administrator changes it)', tag: 'provider pages', roles: ['provider'],
-    query: z.object({ done: z.literal('saved').optional() }),
+    query: z.object({ done: z.enum(['saved']).optional() }),
     responses: { 200: { description: 'The page' } },
   }, async (ctx) => {
     await providerPage(ctx, {});

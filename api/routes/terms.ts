@@ -156,7 +156,7 @@ export function termsRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
 
   api.page(router, {
     method: 'get', path: '/admin/terms', summary: 'The versions of the terms of use; publish a new one',
-    tag: 'console pages', roles: [...ADMIN], query: z.object({ done: z.literal('created').optional() }),
+    tag: 'console pages', roles: [...ADMIN], query: z.object({ done: z.enum(['created']).optional() }),
     responses: { 200: { description: 'The page' } },
   }, async (ctx) => {
     await adminPage(ctx, {});
