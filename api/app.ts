@@ -38,6 +38,8 @@ import { providerRoutes } from './routes/provider';
 import { providerOfferRoutes } from './routes/provider-offers';
 import { providerRegistrationRoutes } from './routes/provider-registration';
 import { publicRoutes } from './routes/public';
+import { profileRoutes } from './routes/profiles';
+import { termsRoutes } from './routes/terms';
 import { staffRoutes } from './routes/staff';
 import { studyRoutes } from './routes/study';
 import { placeOfferRoutes } from './routes/place-offers';
@@ -89,6 +91,7 @@ export function createApp(deps: ApiDeps): Koa {
     myDataRoutes(deps, api, renderer), adminRetentionRoutes(deps, api, renderer), dataRequestRoutes(deps, api, renderer),
     placeOfferRoutes(deps, api, renderer),
     adminAccountRoutes(deps, api, renderer),
+    termsRoutes(deps, api, renderer), profileRoutes(deps, api, renderer),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());

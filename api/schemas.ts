@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { DROPOUT_REASONS, SURVEY_ASPECTS, type SurveyAspect } from '../domain/applications';
 import { OFFER_STATES } from '../domain/offers';
 import { checkPersonCode } from '../domain/person-code';
-import { CURRENT_TERMS_VERSION } from '../domain/terms';
 import type { FieldProblem } from './errors';
 import { text } from './text-input';
 
@@ -26,7 +25,9 @@ export const registrationSchema = z.object({
   programme: z.string().regex(/^[A-Z0-9-]{2,20}$/, { message: 'must be a programme code such as IMK' }).default('IMK')
     .describe('The programme to apply for (see the programmes the agency runs)'),
   acceptTerms: checkbox('you must accept the terms of use'),
-  termsVersion: z.literal(CURRENT_TERMS_VERSION, { message: `must be the current terms version ${CURRENT_TERMS_VERSION}; reload the page` }),
+  // The version the person read (the form carries it); the start checks it is the one in force (api/services/terms.ts).
+  termsVersion: text('must be the current terms version').max(40, { message: 'must be the current terms version' })
+    .describe('The version of the terms of use the person read and accepted: the one in force (GET /api/terms/current)'),
   employerName: text().trim().max(200, { message: 'must be at most 200 characters' }).optional().transform((v) => (v ? v : null))
     .describe('The employer, declared by the learner for a programme for the employed (co-payment, e.g. MN); the approving officer reads it'),
   employerRegistrationNumber: z.string().trim().regex(/^(\d{11})?$/, { message: 'must be the employer\'s 11-digit registration number' })
@@ -382,7 +383,7 @@ export function personCode() {
 export const assistedRegistrationSchema = registrationSchema.omit({ acceptTerms: true, termsVersion: true }).extend({
   personCode: personCode().describe('The learner\'s person code, DDMMYY-NNNNN'),
   termsAcceptedInPerson: checkbox('must be true: the person accepted the terms of use in your presence')
-    .describe(`The person accepted the current terms of use (${CURRENT_TERMS_VERSION}) in the coordinator's presence`),
+    .describe('The person accepted the terms of use in force (GET /api/terms/current) in the coordinator\'s presence'),
 }).strict();
 
 /** A coordinator's registration on a learner's behalf, after parsing. */

@@ -33,6 +33,11 @@ export interface Session {
   secondFactorAt: Date | null;
   /** Whether the user has a second factor enrolled. */
   secondFactorEnrolled: boolean;
+  /**
+   * The version of the terms of use this person must accept before anything else works (learners, coordinators and
+   * provider users), or null. Read with the session, so a new version takes effect on the next request.
+   */
+  termsPending?: string | null;
   /** When the session ends unless used before (moved on at most once a minute), and when it ends regardless. */
   idleExpiresAt: Date;
   expiresAt: Date;
@@ -103,7 +108,20 @@ interface SessionRow {
   providerRole: 'admin' | 'staff' | null; displayName: string | null; totpEnrolledAt: Date | null; grantLive: boolean;
   /** A password user outside their account's validity period, or held by a live block (their own or their provider's). */
   userBarred: boolean;
+  termsPending: string | null;
 }
+
+/** The roles that accept the terms of use (agency staff and administrators are bound by their employment instead). */
+export const TERMS_ROLES: readonly SessionRole[] = ['learner', 'coordinator', 'provider'];
+
+// The current terms version (the latest whose effective date has come) when this person has not accepted it: a
+// learner or coordinator by person code, a provider user by user id. The initial version is never pending: it
+// binds everyone with no recorded acceptance (migrations/20261207030000_terms_and_profiles.ts).
+const TERMS_PENDING_SQL = `(SELECT v.version FROM terms_versions v
+  WHERE COALESCE(u.role, s.role) IN (${TERMS_ROLES.map(() => '?').join(', ')}) AND NOT v.initial
+    AND v.effective_from = (SELECT max(effective_from) FROM terms_versions WHERE effective_from <= ?)
+    AND NOT EXISTS (SELECT 1 FROM terms_acceptances a WHERE a.version = v.version
+      AND (CASE WHEN s.user_id IS NULL THEN a.person_code = s.subject ELSE a.user_id = s.user_id END))) AS terms_pending`;
 
 /**
  * The session behind a token, read in one query with the user's row (or the coordinator's grant); a session found
@@ -121,6 +139,7 @@ export async function resolveSession(db: Knex, timeouts: SessionTimeouts, token:
       db.raw(`(s.role <> 'coordinator' OR EXISTS (SELECT 1 FROM role_grants g WHERE g.person_code = s.subject AND g.role = 'coordinator'
         AND g.municipality = s.municipality AND g.valid_from <= ? AND g.valid_until >= ?)) AS grant_live`, [today, today]),
       db.raw(`(s.user_id IS NOT NULL AND (u.valid_from > ?::date OR u.valid_until < ?::date OR ${USER_BLOCKED_SQL})) AS user_barred`, [today, today, today]),
+      db.raw(TERMS_PENDING_SQL, [...TERMS_ROLES, today]),
     );
   if (!row) return null;
   if (row.endedAt) return { ended: row.endedReason ?? 'logout' };
@@ -141,6 +160,7 @@ export async function resolveSession(db: Knex, timeouts: SessionTimeouts, token:
       id: row.id, role, subject: row.subject, name: row.userId ? row.displayName! : row.name, userId: row.userId,
       providerId: row.userId ? row.providerId : null, providerRole: row.userId ? row.providerRole : null, municipality: row.municipality,
       secondFactorAt: row.secondFactorAt, secondFactorEnrolled: row.totpEnrolledAt !== null, idleExpiresAt, expiresAt: row.expiresAt,
+      termsPending: row.termsPending,
     },
   };
 }

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 import type { Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { text } from '../text-input';
@@ -14,6 +13,8 @@ import { renderPage } from '../pages';
 import { caseParams, journeySchema, registrationSchema } from '../schemas';
 import { getJourney, listJourneys, listProgrammes, startJourney } from '../services/journeys';
 import { isBeingOpened } from '../services/journey-reservations';
+import { currentTerms } from '../services/terms';
+import type { WordedProblem } from '../errors';
 import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { journeyPage } from './journey-page';
@@ -108,6 +109,13 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
         ctx.redirect(`/learner/journeys/${(err.details[0] as { caseId: string }).caseId}`);
         return;
       }
+      // A problem found at the start (a programme that does not exist, terms that changed since the page was
+      // shown): the form again, with the problem next to its field.
+      if (err instanceof HttpError && err.status === 400) {
+        ctx.status = 400;
+        await learnerHome(ctx, { form, errors: errorsByField(err.details as WordedProblem[], ctx.state.lang) });
+        return;
+      }
       throw err;
     }
   });
@@ -121,7 +129,7 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
   });
 
   async function learnerHome(ctx: Context, extra: { form?: Record<string, string>; errors?: Record<string, string> }) {
-    const [journeys, all] = await Promise.all([listJourneys(deps, currentSession(ctx)), listProgrammes(deps)]);
+    const [journeys, all, terms] = await Promise.all([listJourneys(deps, currentSession(ctx)), listProgrammes(deps), currentTerms(deps.db)]);
     const lang = ctx.state.lang as 'lv' | 'en';
     const names = new Map(all.map((p) => [p.code, lang === 'lv' ? p.nameLv : p.nameEn]));
     // A person may apply to any programme in which they have no open application.
@@ -132,7 +140,7 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
       journeys: journeys.map((j) => ({ ...j, programmeName: names.get(j.programme) ?? j.programme })),
       programmes,
       canStart: programmes.length > 0,
-      termsVersion: CURRENT_TERMS_VERSION,
+      termsVersion: terms.version,
       // The individual learning account is what most people come for, so it is preselected when available.
       form: {
         requestId: randomUUID(), language: ctx.state.lang,

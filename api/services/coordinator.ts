@@ -5,8 +5,8 @@ import { writeAudit } from '../../lib/audit';
 import { translate } from '../../web/render';
 import { RETRY_AFTER_SECONDS } from '../../lib/dependency-errors';
 import type { Actor } from '../../domain/journey';
-import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 import type { Session } from '../../lib/sessions';
+import { currentTerms } from './terms';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import type { AssistedRegistration } from '../schemas';
@@ -60,7 +60,7 @@ export async function registerOnBehalf(
     .first<{ email: string; phone: string | null; language: 'lv' | 'en' } | undefined>('email', 'phone', 'language');
   const contact = own ? { email: own.email, phone: own.phone ?? rest.phone, language: own.language } : {};
   const started = await startJourneyFor(deps, { personCode, actor: coordinatorActor(coordinator) },
-    { ...rest, ...contact, acceptTerms: termsAcceptedInPerson, termsVersion: CURRENT_TERMS_VERSION });
+    { ...rest, ...contact, acceptTerms: termsAcceptedInPerson, termsVersion: (await currentTerms(deps.db)).version });
   return { ...started, contactKept: own !== undefined };
 }
 

@@ -9,6 +9,7 @@ import type { ApiDeps } from '../deps';
 import { refuseIfLearnerHeld } from './account-access';
 import { HttpError } from '../errors';
 import { releaseReservation, reserveJourney } from './journey-reservations';
+import { assertCurrentTermsVersion, recordAcceptance } from './terms';
 import { startFailed, startWorkflow } from './workflow-start';
 import type { Registration } from '../schemas';
 import { INBOX_EVENT_KINDS } from '../../domain/journey';
@@ -50,6 +51,7 @@ export async function startJourneyFor(
     throw new HttpError(400, 'invalid_request', `Invalid body: programme: there is no programme ${input.programme}`,
       [{ field: 'programme', rule: 'exists', message: `there is no programme ${input.programme}` }]);
   }
+  await assertCurrentTermsVersion(deps.db, input.termsVersion);
   // A programme for the employed (co-payment) is decided by staff: the learner's employment declaration is kept for
   // the officer's task. Optional for now (clients that do not send it yet still register); the task says when absent.
   const employed = programme.funding === 'copay' && input.employerName !== null;
@@ -63,6 +65,9 @@ export async function startJourneyFor(
   // A blocked person starts nothing new until reinstated (their open journeys wait).
   await refuseIfLearnerHeld(deps.db, who.personCode, own ? 'own' : 'person');
   const began = Date.now();
+  // The registration's acceptance is one acceptance of the version like any other (the person ticked it, or a
+  // coordinator saw them accept it), recorded whether or not the journey then starts.
+  await recordAcceptance(deps.db, { personCode: who.personCode, userId: null, role: 'learner' }, input.termsVersion, own ? 'registration' : 'assisted_registration');
   const caseId = input.requestId ?? randomUUID();
   await reserveJourney(deps, { personCode: who.personCode, programme: input.programme, caseId, own });
   if (employed) {

@@ -28,7 +28,7 @@ export const NOT_A_LEARNERS_DATA: Record<string, string> = {
 export const MY_DATA_SECTIONS = [
   'learners', 'cases', 'case_events', 'applications', 'survey_answers', 'tasks', 'email_outbox', 'audit_log',
   'journey_reservations', 'role_grants', 'sessions', 'data_subject_requests', 'place_offers', 'employment_declarations',
-  'account_blocks',
+  'account_blocks', 'terms_acceptances',
 ] as const;
 
 /** One section of the export. */
@@ -108,6 +108,8 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
   // Blocks and suspensions of their account, with the reasons; who decided is named like in their case history.
   const blocks = await db('accountBlocks').where({ personCode }).orderBy('createdAt')
     .select('kind', 'reason', db.raw("to_char(ends_on, 'YYYY-MM-DD') AS ends_on"), 'createdByName', 'createdAt', 'liftedAt', 'liftedByName', 'liftReason');
+  // Which versions of the terms of use they accepted, when and how (their own; provider users' rows have no person code).
+  const termsAcceptances = await db('termsAcceptances').where({ personCode }).orderBy('acceptedAt').select('version', 'role', 'how', 'acceptedAt');
 
   return {
     generatedAt: new Date().toISOString(),
@@ -115,7 +117,7 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
     sections: {
       learners, cases, case_events: caseEvents, applications, survey_answers: surveyAnswers, tasks, email_outbox: emails,
       audit_log: audit, journey_reservations: reservations, role_grants: roleGrants, sessions, data_subject_requests: requests,
-      place_offers: placeOffers, employment_declarations: employment, account_blocks: blocks,
+      place_offers: placeOffers, employment_declarations: employment, account_blocks: blocks, terms_acceptances: termsAcceptances,
     },
   };
 }

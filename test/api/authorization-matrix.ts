@@ -122,6 +122,15 @@ const ROWS: readonly Row[] = [
   ['GET /api/admin/blocks',                                 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
   ['POST /api/admin/blocks',                                401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
   ['POST /api/admin/blocks/:blockId/reinstatement',         401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  // --- terms ---
+  ['GET /api/terms/current',                                'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
+  ['POST /api/terms/acceptances',                           401,    'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   403,    403,    403],
+  ['GET /api/admin/terms',                                  401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/terms',                                 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /api/learner/profile',                              401,    'ok',   404,    403,    403,    403,    403,    403,    403,    403],
+  ['POST /api/learner/profile',                             401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
+  ['GET /api/provider/contact',                             401,    403,    403,    403,    403,    'ok',   'ok',   403,    403,    403],
+  ['POST /api/provider/contact',                            401,    403,    403,    403,    403,    'ok',   'ok',   403,    403,    403],
   // --- Pages ---
   ['GET /static/:name',                                     'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /',                                                 'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
@@ -221,6 +230,16 @@ const ROWS: readonly Row[] = [
   ['GET /admin/blocks',                                     'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
   ['POST /admin/blocks',                                    401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
   ['POST /admin/blocks/:blockId/reinstatement',             401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  // --- terms ---
+  ['GET /terms',                                            'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
+  ['GET /terms/accept',                                     'login', 'ok',  'ok',   'ok',   'ok',   'ok',   'ok',   403,    403,    403],
+  ['POST /terms/accept',                                    401,    'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   403,    403,    403],
+  ['GET /admin/terms',                                      'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/terms',                                     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /account/profile',                                  'login', 'ok',  'ok',   403,    403,    403,    403,    403,    403,    403],
+  ['POST /account/profile',                                 401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
+  ['GET /provider/contact',                                 'login', 403,   403,    403,    403,    'ok',   'ok',   403,    403,    403],
+  ['POST /provider/contact',                                401,    403,    403,    403,    403,    'ok',   'ok',   403,    403,    403],
 ];
 /** The expected answer of each route (`METHOD /path`) to each caller. */
 export const MATRIX: ReadonlyMap<string, Readonly<Record<Caller, Expected>>> = new Map(ROWS.map(([route, ...expected]) => {
