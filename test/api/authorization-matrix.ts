@@ -111,6 +111,16 @@ const ROWS: readonly Row[] = [
   ['POST /api/learner/data-requests',                       401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
   ['GET /api/staff/data-requests/:requestId',               401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['POST /api/staff/data-requests/:requestId/decision',     401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  // --- calls ---
+  ['GET /api/admin/calls',                                  401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/calls',                                 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /api/admin/calls/:callId',                          401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/calls/:callId',                         401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /api/admin/holidays',                               401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/holidays',                              401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/holidays/:day/removal',                 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /api/admin/cost-coefficients',                      401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/cost-coefficients',                     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
   // --- Pages ---
   ['GET /static/:name',                                     'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /',                                                 'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
@@ -199,6 +209,15 @@ const ROWS: readonly Row[] = [
   ['POST /account/data-requests',                           401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
   ['GET /staff/data-requests/:requestId',                   'login', 403,   403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['POST /staff/data-requests/:requestId/decision',         401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  // --- calls ---
+  ['GET /admin/calls',                                      'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/calls',                                     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /admin/calls/:callId',                              'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/calls/:callId',                             401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /admin/calendar',                                   'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/calendar/holidays',                         401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/calendar/holidays/:day/removal',            401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/calendar/coefficients',                     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
 ];
 
 /** The expected answer of each route (`METHOD /path`) to each caller. */
