@@ -342,7 +342,7 @@ export function adminCallRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
       done: typeof ctx.query.done === 'string' && ['created', 'changed'].includes(ctx.query.done) ? `calls.done.${ctx.query.done}` : null,
       calls: calls.map((c) => ({ ...c, title: lang === 'en' ? c.titleEn : c.titleLv, opens: formatRigaTime(c.submissionOpensAt, lang), closes: formatRigaTime(c.submissionClosesAt, lang) })),
       fields: callFormFields(null, extra.form, extra.errors ?? {}),
-      errors: extra.errors ?? {}, hasErrors: Object.keys(extra.errors ?? {}).length > 0,
+      errors: extra.errors ?? {}, hasErrors: Object.keys(extra.errors ?? {}).length > 0, errorList: errorList(extra.errors),
     });
   }
 
@@ -351,7 +351,7 @@ export function adminCallRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
     renderPage(ctx, renderer, 'admin-call', 'calls.callTitle', {
       call, done: typeof ctx.query.done === 'string' && ['created', 'changed'].includes(ctx.query.done) ? `calls.done.${ctx.query.done}` : null,
       fields: callFormFields(call, extra.form, extra.errors ?? {}),
-      errors: extra.errors ?? {}, hasErrors: Object.keys(extra.errors ?? {}).length > 0,
+      errors: extra.errors ?? {}, hasErrors: Object.keys(extra.errors ?? {}).length > 0, errorList: errorList(extra.errors),
       phasesShown: CALL_PHASES.map((phase) => ({ phase, at: formatRigaTime(call[phase], lang) })),
     }, { code: call.code });
   }
@@ -409,6 +409,13 @@ export function adminCallRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
   }
 
   return router;
+}
+
+/** Every problem of a call's form with its field's label, shown above the form (a frozen field has no input to show it at). */
+function errorList(errors: Record<string, string> | undefined): { label: string; message: string }[] {
+  return Object.entries(errors ?? {}).map(([field, message]) => ({
+    label: (CALL_PHASES as readonly string[]).includes(field) ? `calls.phase.${field}` : `calls.label.${field}`, message,
+  }));
 }
 
 /** The named string fields of a form (it also carries the form token and such). */

@@ -108,8 +108,8 @@ export async function changeCall(deps: ApiDeps, session: Session, callId: string
  * ended needs nothing; one Temporal does not reach now is logged and reads the call itself when its deadline comes.
  */
 async function tellOfferWorkflows(deps: ApiDeps, callId: string, deadlines: CallDeadlines): Promise<{ notified: number; notReached: number }> {
-  const workflowIds = await deps.db('offers').where({ callId }).whereNotNull('workflowId')
-    .whereNotIn('state', ['not_submitted', 'rejected', 'closed']).pluck<string[]>('workflowId');
+  const workflowIds = (await deps.db('offers').where({ callId }).whereNotNull('workflowId')
+    .whereNotIn('state', ['not_submitted', 'rejected', 'closed']).select<{ workflowId: string }[]>('workflowId')).map((o) => o.workflowId);
   let notified = 0;
   let notReached = 0;
   await Promise.all(workflowIds.map(async (workflowId) => {
@@ -119,7 +119,7 @@ async function tellOfferWorkflows(deps: ApiDeps, callId: string, deadlines: Call
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return;
       notReached += 1;
-      deps.logger.warn('call deadline extension not signalled; the offer reads the call at its deadline', { callId, workflowId, err: String(err) });
+      deps.logger.warn('call deadline extension not signalled; the offer reads the call at its deadline', { callId, workflowId, err: String(err), cause: String((err as { cause?: unknown }).cause ?? '') });
     }
   }));
   return { notified, notReached };

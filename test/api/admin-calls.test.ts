@@ -37,7 +37,7 @@ test('an extension of the submission deadline reaches a running offer workflow: 
 
   const extended = await call('POST', `/api/admin/calls/${theCall.callId}`, {
     token: admin,
-    json: { submissionClosesAt: inMs(3_600_000), evaluationEndsAt: inMs(3_700_000), publicationAt: inMs(3_800_000), applicationsOpenAt: inMs(3_800_000), reason: 'The VIIS registry was down on the last day' },
+    json: { submissionClosesAt: inMs(60_000), evaluationEndsAt: inMs(61_000), publicationAt: inMs(62_000), applicationsOpenAt: inMs(62_000), reason: 'The VIIS registry was down on the last day' },
   });
   t.is(extended.status, 200, extended.text);
   t.like(extended.json, { offersNotified: 1, offersNotReached: 0 });
@@ -54,7 +54,7 @@ test('an extension of the submission deadline reaches a running offer workflow: 
   const row = await stack.db('offers').where({ id: offerId }).first<{ applicationsOpenAt: Date }>();
   t.is(row.applicationsOpenAt.toISOString(), (extended.json as { call: { applicationsOpenAt: string } }).call.applicationsOpenAt);
 
-  const audit = await stack.db('auditLog').where({ action: 'call.changed' }).first<{ result: Record<string, any>; actorRole: string }>();
+  const audit = await stack.db('auditLog').where({ action: 'call.changed' }).whereRaw("result->>'callId' = ?", [theCall.callId]).first<{ result: Record<string, any>; actorRole: string }>();
   t.is(audit.actorRole, 'admin');
   t.is(audit.result.reason, 'The VIIS registry was down on the last day');
   t.is(audit.result.before.submissionClosesAt, theCall.phases.submissionClosesAt.toISOString());
