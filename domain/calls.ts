@@ -62,7 +62,7 @@ export function parsePhase(phase: CallPhase, text: string): Date | null {
   return rigaTime(day, `${time}${seconds ?? ''}`);
 }
 
-const rigaClock = new Intl.DateTimeFormat('en-GB', { timeZone: AGENCY_TIME_ZONE, hourCycle: 'h23', hour: '2-digit', minute: '2-digit' });
+const rigaClock = new Intl.DateTimeFormat('en-GB', { timeZone: AGENCY_TIME_ZONE, hourCycle: 'h23', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 /**
  * A phase as the edit form shows it, in the form parsePhase reads back to the same instant: the day alone for a
@@ -75,7 +75,11 @@ export function phaseText(phase: CallPhase, at: Date): string {
   } else if (rigaTime(rigaDate(at), '00:00').getTime() === at.getTime()) {
     return rigaDate(at);
   }
-  return `${rigaDate(at)} ${rigaClock.format(at)}`;
+  // Seconds (and milliseconds) only when there are any, so that an unchanged field reads back to the same instant.
+  const [hhmm, seconds] = [rigaClock.format(at).slice(0, 5), rigaClock.format(at).slice(5)];
+  const ms = at.getTime() % 1000;
+  const rest = ms !== 0 ? `${seconds}.${String(ms).padStart(3, '0')}` : seconds === ':00' ? '' : seconds;
+  return `${rigaDate(at)} ${hhmm}${rest}`;
 }
 
 /**
