@@ -228,7 +228,9 @@ export async function providerOffer(input: ProviderOfferInput): Promise<Provider
       taskId, providerId: context.providerId, offerId: input.offerId, workflowId, step: 'evaluate-offer', type: 'evaluate-offer',
       facts: task.facts, dueAt,
     });
-    const made = await awaitDecision({ slot, taskId, dueAt, workflowId, subject: task.subject });
+    // An extension of the call's evaluation heard while the task is open moves its escalation (the API moves the
+    // task's due date in the inbox).
+    const made = await awaitDecision({ slot, taskId, dueAt, workflowId, subject: task.subject, currentDueAt: () => context.call.evaluationEndsAt });
     const approved = made.decision === 'approve';
     const reasons = (made.reasons ?? []).map((r) => r.trim()).filter((r) => r !== '');
     const decidedAt = new Date().toISOString();

@@ -88,6 +88,11 @@ export async function changeCall(deps: ApiDeps, session: Session, callId: string
     await trx('offers').where({ callId }).update({
       applicationsOpenAt: next.applicationsOpenAt, applicationsCloseAt: next.applicationsCloseAt, groupFormationDeadline: next.groupFormationAt,
     });
+    // An open evaluation is due at the call's new end of evaluation (its workflow hears it by the signal below).
+    if (next.evaluationEndsAt.getTime() !== row.evaluationEndsAt.getTime()) {
+      await trx('tasks').where({ type: 'evaluate-offer', state: 'open' }).whereIn('offerId', trx('offers').where({ callId }).select('id'))
+        .update({ dueAt: next.evaluationEndsAt });
+    }
     return { before: toView(row, now), after: toView(next, now) };
   });
   const changed = (Object.keys(after) as (keyof CallView)[]).filter((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k]));

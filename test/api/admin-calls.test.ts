@@ -61,6 +61,23 @@ test('an extension of the submission deadline reaches a running offer workflow: 
   t.truthy(audit.result.after.submissionClosesAt);
 });
 
+test('an extension of the end of evaluation moves the open evaluation task: due later in the inbox, not escalated at the old time', async (t) => {
+  const theCall = await createCallClosingIn(stack.db, 2_500, 4_000);
+  const providerId = await approvedProvider(stack.db, 'second');
+  const { offerId, workflowId } = await insertDraftOffer(stack.db, { providerId, sample: 'second', ...theCall });
+  const handle = await stack.temporal.workflow.start(providerOffer, { workflowId, taskQueue: stack.taskQueue, args: [{ offerId, providerId, callId: theCall.callId }] });
+  t.like(await handle.executeUpdate(submitOfferUpdate, { args: [{ actor: { role: 'provider', id: 'provider-user', name: 'Dace Vītola', channel: 'e-service' } }] }), { state: 'submitted' });
+  const task = await eventually(() => stack.db('tasks').where({ offerId, state: 'open' }).first<{ id: string; dueAt: Date }>(), 'the evaluation task');
+  t.is(task.dueAt.toISOString(), theCall.phases.evaluationEndsAt.toISOString());
+
+  const newEnd = inMs(90_000);
+  const extended = await call('POST', `/api/admin/calls/${theCall.callId}`, { token: admin, json: { evaluationEndsAt: newEnd, publicationAt: newEnd, applicationsOpenAt: newEnd, reason: REASON } });
+  t.is(extended.status, 200, extended.text);
+  t.is((await stack.db('tasks').where({ id: task.id }).first<{ dueAt: Date }>()).dueAt.toISOString(), newEnd);
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, theCall.phases.evaluationEndsAt.getTime() - Date.now()) + 2_000));
+  t.like(await stack.db('tasks').where({ id: task.id }).first(), { state: 'open', escalatedAt: null }, 'not overdue at the old end of evaluation');
+});
+
 test('a call changes freely until submission opens; then only extensions, other changes refused with 409 naming the field in Latvian and English', async (t) => {
   const body = {
     code: `IMK-T-${Date.now() % 100_000}`, titleLv: '6. atlase (tests)', titleEn: '6th call (test)', programme: 'IMK',
