@@ -28,7 +28,8 @@ const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
 const problemsOf = (body: unknown) => (body as ErrorBody).error.details as { field: string; rule: string; words?: { lv: string; en: string } }[];
 
 test('an extension of the submission deadline reaches a running offer workflow: its timer moves and the offer is submitted after the old deadline', async (t) => {
-  const theCall = await createCallClosingIn(stack.db, 5_000, 3_000);
+  // Margins of several seconds: the whole test command runs many files at once on two cores.
+  const theCall = await createCallClosingIn(stack.db, 12_000, 3_000);
   const providerId = await approvedProvider(stack.db, 'demo');
   const { offerId, workflowId } = await insertDraftOffer(stack.db, { providerId, sample: 'demo', ...theCall });
   const handle = await stack.temporal.workflow.start(providerOffer, { workflowId, taskQueue: stack.taskQueue, args: [{ offerId, providerId, callId: theCall.callId }] });
@@ -62,7 +63,7 @@ test('an extension of the submission deadline reaches a running offer workflow: 
 });
 
 test('an extension of the end of evaluation moves the open evaluation task: due later in the inbox, not escalated at the old time', async (t) => {
-  const theCall = await createCallClosingIn(stack.db, 2_500, 4_000);
+  const theCall = await createCallClosingIn(stack.db, 6_000, 8_000);
   const providerId = await approvedProvider(stack.db, 'second');
   const { offerId, workflowId } = await insertDraftOffer(stack.db, { providerId, sample: 'second', ...theCall });
   const handle = await stack.temporal.workflow.start(providerOffer, { workflowId, taskQueue: stack.taskQueue, args: [{ offerId, providerId, callId: theCall.callId }] });
