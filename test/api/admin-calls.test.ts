@@ -122,6 +122,23 @@ test('a call changes freely until submission opens; then only extensions, other 
   const extension = await call('POST', `/api/admin/calls/${open.callId}`, { token: admin, json: { teachingEndsAt: shift(lastRigaDayOf(open.phases.teachingEndsAt), 30), reason: REASON } });
   t.is(extension.status, 200, extension.text);
 
+  // The pages: the list and a call read in Latvian; a form with problems comes back naming them; a whole form creates.
+  const list = await call('GET', '/admin/calls?lang=lv', { token: admin, html: true });
+  t.is(list.status, 200);
+  t.regex(list.text, /Jauna piedāvājumu atlase/);
+  t.is((await call('GET', `/admin/calls/${made.id}?lang=lv`, { token: admin, html: true })).status, 200);
+  const wrong = await call('POST', '/admin/calls?lang=lv', { token: admin, html: true, form: { code: 'x', reason: REASON, documentsShown: '1' } });
+  t.is(wrong.status, 400);
+  t.regex(wrong.text, /Lūdzu, izlabojiet zemāk atzīmētos laukus/);
+  const form: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(body).map(([k, v]) => [k, Array.isArray(v) ? v.join('\n') : String(v)])),
+    code: `${body.code}-P`, documentsShown: '1', document_curriculum: '1',
+  };
+  delete form.requiredDocuments;
+  const fromPage = await call('POST', '/admin/calls', { token: admin, html: true, form });
+  t.is(fromPage.status, 302, fromPage.text.slice(0, 500));
+  t.deepEqual((await stack.db('calls').where({ code: form.code }).first<{ requiredDocuments: string[] }>()).requiredDocuments, ['curriculum']);
+
   // Administrators only.
   assertError(t, await call('POST', '/api/admin/calls', { token: await stack.staffToken('staff'), json: { ...body, code: 'IMK-T-STAFF' } }), 403, 'forbidden');
 });
