@@ -33,6 +33,7 @@ import { ApiRegistry } from './routes/define';
 import { learnerRoutes } from './routes/learner';
 import { myDataRoutes } from './routes/my-data';
 import { adminRetentionRoutes } from './routes/admin-retention';
+import { adminCallRoutes } from './routes/admin-calls';
 import { dataRequestRoutes } from './routes/data-requests';
 import { providerRoutes } from './routes/provider';
 import { providerOfferRoutes } from './routes/provider-offers';
@@ -92,6 +93,7 @@ export function createApp(deps: ApiDeps): Koa {
     placeOfferRoutes(deps, api, renderer),
     adminAccountRoutes(deps, api, renderer),
     termsRoutes(deps, api, renderer), profileRoutes(deps, api, renderer),
+    adminCallRoutes(deps, api, renderer),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());

@@ -5,6 +5,7 @@ import { CaseEvent, Offer, Provider, ProviderEvent, StoredDocument, Task, User }
 import { lastRigaDayOf, rigaDate, rigaEndOfDay } from '../../domain/dates';
 import { shift, weekdayOf } from '../../domain/holidays';
 import { isWorkingDay } from '../../domain/working-days';
+import { holidaysBetween } from '../../lib/holidays';
 import type { Session } from '../../lib/sessions';
 import { FailureType } from '../../domain/failures';
 import { decideApprovalUpdate, type ApprovalDecisionInput } from '../../workflows/task-decision';
@@ -440,9 +441,7 @@ function tasksQuery(deps: ApiDeps) {
 async function toViews(deps: ApiDeps, rows: TaskRow[], m: InboxMoment): Promise<TaskView[]> {
   if (rows.length === 0) return [];
   const days = rows.map((row) => lastRigaDayOf(new Date(row.dueAt))).concat(m.today).sort();
-  const holidays = await deps.db('publicHolidays').whereBetween('day', [days[0], days[days.length - 1]])
-    .select<{ day: string }[]>(deps.db.raw("to_char(day, 'YYYY-MM-DD') AS day"));
-  const holidaySet = new Set(holidays.map(({ day }) => day));
+  const holidaySet = await holidaysBetween(deps.db, days[0]!, days[days.length - 1]!);
   return rows.map((row) => toView(row, m, holidaySet));
 }
 

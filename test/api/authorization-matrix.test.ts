@@ -93,6 +93,9 @@ test.before(async () => {
   // one of its groups, and an application to it that ended (a completed study: nothing an action could change).
   const { callId, phases } = await createCallClosingIn(db, 60 * 60_000);
   ids.offerId = (await insertDraftOffer(db, { providerId: provider.providerId, sample: 'demo', callId, phases })).offerId;
+  // calls: the call for the administrators' call pages, and a statutory holiday (its removal is refused).
+  ids.callId = callId;
+  ids.day = '2027-01-01';
   ids.kind = 'curriculum';
   ids.documentId = (await db('documents').where({ offerId: ids.offerId, kind: ids.kind }).first<{ id: string }>('id')).id;
   const offer = demoOffers[0]!;

@@ -131,6 +131,16 @@ const ROWS: readonly Row[] = [
   ['POST /api/learner/profile',                             401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
   ['GET /api/provider/contact',                             401,    403,    403,    403,    403,    'ok',   'ok',   403,    403,    403],
   ['POST /api/provider/contact',                            401,    403,    403,    403,    403,    'ok',   'ok',   403,    403,    403],
+  // --- calls ---
+  ['GET /api/admin/calls',                                  401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/calls',                                 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /api/admin/calls/:callId',                          401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/calls/:callId',                         401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /api/admin/holidays',                               401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/holidays',                              401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/holidays/:day/removal',                 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /api/admin/cost-coefficients',                      401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/cost-coefficients',                     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
   // --- Pages ---
   ['GET /static/:name',                                     'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /',                                                 'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
@@ -240,6 +250,15 @@ const ROWS: readonly Row[] = [
   ['POST /account/profile',                                 401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
   ['GET /provider/contact',                                 'login', 403,   403,    403,    403,    'ok',   'ok',   403,    403,    403],
   ['POST /provider/contact',                                401,    403,    403,    403,    403,    'ok',   'ok',   403,    403,    403],
+  // --- calls ---
+  ['GET /admin/calls',                                      'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/calls',                                     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /admin/calls/:callId',                              'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/calls/:callId',                             401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /admin/calendar',                                   'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/calendar/holidays',                         401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/calendar/holidays/:day/removal',            401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/calendar/coefficients',                     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
 ];
 /** The expected answer of each route (`METHOD /path`) to each caller. */
 export const MATRIX: ReadonlyMap<string, Readonly<Record<Caller, Expected>>> = new Map(ROWS.map(([route, ...expected]) => {
