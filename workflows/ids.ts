@@ -121,3 +121,10 @@ export function retentionRunId(runKey: string): string {
 export function retentionScheduleId(suffix = ''): string {
   return suffix ? `${RETENTION}:${suffix}` : RETENTION;
 }
+
+const ROLE_REQUEST_PREFIX = 'role-request:';
+
+/** The workflow id of a person's request for the coordinator or career-consultant role: one per role_requests row. */
+export function roleRequestId(requestId: string): string {
+  return `${ROLE_REQUEST_PREFIX}${requestId}`;
+}

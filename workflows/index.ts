@@ -9,3 +9,4 @@ export { passwordReset } from './password-reset';
 export { auditPurge } from './audit-purge';
 export { retention } from './retention';
 export { dataSubjectRequest } from './data-subject-request';
+export { roleRequest } from './role-request';
