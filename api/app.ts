@@ -33,6 +33,7 @@ import { learnerRoutes } from './routes/learner';
 import { myDataRoutes } from './routes/my-data';
 import { adminRetentionRoutes } from './routes/admin-retention';
 import { dataRequestRoutes } from './routes/data-requests';
+import { roleRoutes } from './routes/roles';
 import { providerRoutes } from './routes/provider';
 import { providerOfferRoutes } from './routes/provider-offers';
 import { providerRegistrationRoutes } from './routes/provider-registration';
@@ -85,6 +86,7 @@ export function createApp(deps: ApiDeps): Koa {
     codecRoutes(deps, api),
     adminAuditRoutes(deps, api, renderer),
     myDataRoutes(deps, api, renderer), adminRetentionRoutes(deps, api, renderer), dataRequestRoutes(deps, api, renderer),
+    roleRoutes(deps, api, renderer),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());
