@@ -41,7 +41,7 @@ function liveGrants(db: Knex, today: string) {
 /** The career consultants a learner may ask today, by municipality and name. */
 export async function listConsultants(db: Knex, at = new Date()): Promise<ConsultantChoice[]> {
   return liveGrants(db, rigaDate(at)).leftJoin('roleRequests as r', 'r.id', 'g.roleRequestId').leftJoin('learners as l', 'l.personCode', 'g.personCode')
-    .orderBy(['g.municipality', db.raw(CONSULTANT_NAME) as unknown as string])
+    .orderBy('g.municipality').orderByRaw(CONSULTANT_NAME)
     .select('g.id', 'g.municipality', 'g.organisation', db.raw(`${CONSULTANT_NAME} AS name`));
 }
 
