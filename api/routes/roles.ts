@@ -109,7 +109,7 @@ export function roleRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
 
   api.page(router, {
     method: 'get', path: '/account/roles', summary: 'Your roles and role requests, and the form to ask for a role', tag: 'account',
-    roles: [...SIGNED_ON], query: z.object({ filed: z.literal('1').optional() }), responses: { 200: { description: 'The page' } },
+    roles: [...SIGNED_ON], query: z.object({ filed: z.enum(['1']).optional() }), responses: { 200: { description: 'The page' } },
   }, async (ctx) => {
     await rolesPage(ctx, {});
   });
@@ -220,7 +220,7 @@ export function roleRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
 
   api.page(router, {
     method: 'get', path: '/admin/role-grants', summary: 'The role grants, each live one with a form to revoke it', tag: 'console pages', roles: [...ADMIN],
-    query: z.object({ done: z.literal('revoked').optional() }), responses: { 200: { description: 'The page' } },
+    query: z.object({ done: z.enum(['revoked']).optional() }), responses: { 200: { description: 'The page' } },
   }, async (ctx) => {
     await grantsPage(ctx, {});
   });
@@ -277,7 +277,7 @@ export function roleRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
 
   api.page(router, {
     method: 'get', path: '/learner/consultation', summary: 'Ask a career consultant for a consultation', tag: 'learner pages', roles: [...LEARNER],
-    query: z.object({ asked: z.literal('1').optional() }), responses: { 200: { description: 'The page' } },
+    query: z.object({ asked: z.enum(['1']).optional() }), responses: { 200: { description: 'The page' } },
   }, async (ctx) => {
     await consultationPage(ctx, {});
   });
