@@ -58,6 +58,10 @@ test('request → inbox task → approval with an end date → the person choose
   // The generic decision refuses it: a role is granted on the request's page, with an end date.
   assertError(t, await call('POST', `/api/staff/tasks/${task.id}/decision`, { token: staff, json: { decision: 'approve' } }), 409, 'decide_on_request_page');
 
+  const requestPage = await call('GET', `/staff/role-requests/${request.id}?lang=en`, { token: staff, html: true });
+  t.is(requestPage.status, 200);
+  t.true(requestPage.text.includes('Grant the role until the end date') && requestPage.text.includes('Esmu Valkas novada'));
+
   const validUntil = inDays(90);
   const decided = await call('POST', `/api/staff/role-requests/${request.id}/decision`, {
     token: staff, json: { decision: 'approve', validUntil, reason: 'Apstiprināts ar pašvaldības vēstuli.' },
@@ -92,6 +96,8 @@ test('request → inbox task → approval with an end date → the person choose
   t.like(revoked.json, { live: false, revokeReason: 'Darba attiecības beigušās.' });
   assertError(t, await call('GET', '/api/coordinator/journeys', { cookie: coordinator }), 401, 'session_ended');
   assertError(t, await call('POST', `/api/admin/role-grants/${approved.grantId}/revocation`, { token: admin, json: { reason: 'Vēlreiz' } }), 409, 'already_revoked');
+  const grantsPage = await call('GET', '/admin/role-grants', { token: admin, html: true });
+  t.true(grantsPage.text.includes('Atsaukta:') && grantsPage.text.includes('Darba attiecības beigušās.'), 'the list shows the revocation and its reason');
   // The role choice no longer offers it (straight on to the learner's pages), and it cannot be chosen by its id.
   const learnerAgain = await stack.tokenFor('learner', ilze.code, ilze.name);
   const noChoice = await call('GET', '/auth/role', { token: learnerAgain, html: true });
@@ -129,6 +135,8 @@ test('a career consultant sees only the learners who asked them, their journeys 
   const annaToken = await stack.signIn({ role: 'consultant', subject: anna.code, name: anna.name, municipality: 'Cēsis' });
   const list = (await call('GET', '/api/consultant/consultations', { token: annaToken })).json as { consultations: { id: string; learnerName: string }[] };
   t.deepEqual(list.consultations.map((c) => c.learnerName), [lauma.name]);
+  const home = await call('GET', '/consultant?lang=en', { token: annaToken, html: true });
+  t.true(home.text.includes(lauma.name) && !home.text.includes(juris.name), 'the workspace lists only who asked her');
   assertError(t, await call('GET', `/api/consultant/consultations/${jurisa}`, { token: annaToken }), 404, 'not_found');
   assertError(t, await call('POST', `/api/consultant/consultations/${jurisa}/notes`, { token: annaToken, json: { text: 'Nav mans' } }), 404, 'not_found');
 
