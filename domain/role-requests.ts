@@ -11,9 +11,6 @@ export type RequestableRole = typeof REQUESTABLE_ROLES[number];
 /** The task type of a role request in the staff inbox. */
 export const ROLE_REQUEST_TASK_TYPE = 'role-request';
 
-/** Working days staff have to decide a request (the inbox flags it overdue after). */
-export const ROLE_REQUEST_WORKING_DAYS = 5;
-
 /** The longest grant staff may give: three years, then the person asks again. */
 export const GRANT_MAX_DAYS = 3 * 366;
 
@@ -62,12 +59,11 @@ export function checkRoleRequest(body: Record<string, unknown>): { problems: Rol
     problems.push({ field: 'role', rule: 'invalid_value', words: { lv: 'Izvēlieties lomu: koordinators vai karjeras konsultants.', en: 'Choose the role: coordinator or career consultant.' } });
   }
   const municipality = requiredText(body, 'municipality', ROLE_NAME_MAX, { lv: 'Norādiet pašvaldību, kurā strādāsiet.', en: 'Give the municipality you will work in.' }, problems);
-  let organisation: string | null = null;
-  if (isText(body.organisation) && body.organisation.trim() !== '') {
-    organisation = requiredText(body, 'organisation', ROLE_NAME_MAX, { lv: '', en: '' }, problems);
-  } else if (role === 'career_consultant') {
-    problems.push({ field: 'organisation', rule: 'required', words: { lv: 'Norādiet organizāciju, kurā strādājat par karjeras konsultantu.', en: 'Give the organisation you work for as a career consultant.' } });
-  }
+  // The organisation is optional for a coordinator (the municipality says it) and required for a career consultant.
+  const organisationWords = { lv: 'Norādiet organizāciju, kurā strādājat par karjeras konsultantu.', en: 'Give the organisation you work for as a career consultant.' };
+  const organisationGiven = isText(body.organisation) && body.organisation.trim() !== '';
+  const organisation = organisationGiven || role === 'career_consultant'
+    ? requiredText(body, 'organisation', ROLE_NAME_MAX, organisationWords, problems) : null;
   const reason = requiredText(body, 'reason', ROLE_TEXT_MAX, { lv: 'Norādiet, kāpēc lūdzat šo lomu.', en: 'Say why you ask for this role.' }, problems);
   if (problems.length > 0) return { problems, input: null };
   return { problems, input: { requestId: requestId as string, role: role as RequestableRole, municipality: municipality!, organisation, reason: reason! } };

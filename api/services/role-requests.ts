@@ -78,6 +78,7 @@ export async function fileRoleRequest(deps: ApiDeps, session: Session, body: Rec
     if (inserted.length === 0) return fileRoleRequest(deps, session, body);
   }
   const row = await deps.db('roleRequests').where({ id }).first();
+  // Staff answer a role request in the same 5 working days as a data-subject request (the inbox flags it after).
   const dueAt = await dataRequestDueAt(deps.db, new Date(row.createdAt));
   const started = await startWorkflow(deps, () => deps.temporal.workflow.start(roleRequest, {
     workflowId: roleRequestId(id), taskQueue: deps.taskQueue, workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
