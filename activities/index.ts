@@ -18,6 +18,7 @@ import { createWorkflowStopActivities } from './workflow-stop';
 import { createAuditPurgeActivities } from './audit-purge';
 import { createRetentionActivities } from './retention';
 import { createDataRequestActivities } from './data-requests';
+import { createRoleRequestActivities } from './role-requests';
 import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
 import { createSopaActivities, type SopaClient, type SopaOperator } from './registries/sopa';
 import type { ViisClient } from './registries/viis';
@@ -73,6 +74,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAuditPurgeActivities(deps),
     ...createRetentionActivities(deps),
     ...createDataRequestActivities({ ...deps, email }),
+    ...createRoleRequestActivities(deps),
     ...email,
   };
 }

@@ -35,6 +35,7 @@ import { myDataRoutes } from './routes/my-data';
 import { adminRetentionRoutes } from './routes/admin-retention';
 import { adminCallRoutes } from './routes/admin-calls';
 import { dataRequestRoutes } from './routes/data-requests';
+import { roleRoutes } from './routes/roles';
 import { providerRoutes } from './routes/provider';
 import { providerOfferRoutes } from './routes/provider-offers';
 import { providerRegistrationRoutes } from './routes/provider-registration';
@@ -94,6 +95,7 @@ export function createApp(deps: ApiDeps): Koa {
     adminAccountRoutes(deps, api, renderer),
     termsRoutes(deps, api, renderer), profileRoutes(deps, api, renderer),
     adminCallRoutes(deps, api, renderer),
+    roleRoutes(deps, api, renderer),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());

@@ -4,6 +4,7 @@ import { translate } from '../web/render';
 import type { HttpError } from './errors';
 import { SESSION_TIMEOUTS, type Session, type SessionTimeouts } from '../lib/sessions';
 import { formToken } from './middleware/csrf';
+import { SIGN_ON_ROLES } from './middleware/auth';
 import { throttledWords } from './throttle';
 
 /** Picks the page language (?lang= switches and is remembered in a cookie; Latvian by default). */
@@ -57,6 +58,6 @@ function sessionTimer(session: Session | null, timeouts: SessionTimeouts) {
   const warnMs = timeouts.warnBeforeMs;
   return {
     idleMs: Math.max(0, session.idleExpiresAt.getTime() - Date.now()), warnMs, warnMinutes: Math.max(1, Math.round(warnMs / 60_000)),
-    loginUrl: session.role === 'learner' || session.role === 'coordinator' ? '/auth/sso/login' : '/staff/login',
+    loginUrl: SIGN_ON_ROLES.includes(session.role) ? '/auth/sso/login' : '/staff/login',
   };
 }

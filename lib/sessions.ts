@@ -6,13 +6,13 @@ import { USER_BLOCKED_SQL } from './account-blocks';
 /**
  * Server-side sessions. The browser's cookie and an API client's bearer token carry only a random 256-bit token;
  * the `sessions` row, found by the token's SHA-256, says whose session it is. Every request reads the row together
- * with who the person is now (the `users` row of a password user, the role grant of a coordinator), so logout,
- * deactivation, a role change, a grant that ended, an account's validity period that ended or a block take effect
- * on the next request.
+ * with who the person is now (the `users` row of a password user, the role grant of a coordinator or career
+ * consultant), so logout, deactivation, a role change, a grant that ended or was revoked, an account's validity
+ * period that ended or a block take effect on the next request.
  */
 
 /** The roles a session can have. */
-export type SessionRole = 'learner' | 'coordinator' | 'staff' | 'admin' | 'provider';
+export type SessionRole = 'learner' | 'coordinator' | 'consultant' | 'staff' | 'admin' | 'provider';
 
 /** Who is logged in: a learner (through the single sign-on) or a user with a password. */
 export interface Session {
@@ -23,7 +23,7 @@ export interface Session {
   providerId?: string | null;
   /** A provider user's role at their provider: the administrator approves staff and submits offers. */
   providerRole?: 'admin' | 'staff' | null;
-  /** A coordinator's municipality (name), from their role grant. */
+  /** A coordinator's (or career consultant's) municipality (name), from their role grant. */
   municipality?: string | null;
   /** The session row's id (the sessions list names sessions by it; the token is never shown). */
   id: string;
@@ -72,7 +72,7 @@ const MINUTE = 60_000;
 
 /** The production limits (ApiDeps.sessionTimeouts may replace them, e.g. a test's short idle time). */
 export const SESSION_TIMEOUTS: SessionTimeouts = {
-  idleMs: { staff: 30 * MINUTE, admin: 30 * MINUTE, provider: 30 * MINUTE, coordinator: 30 * MINUTE, learner: 60 * MINUTE },
+  idleMs: { staff: 30 * MINUTE, admin: 30 * MINUTE, provider: 30 * MINUTE, coordinator: 30 * MINUTE, consultant: 30 * MINUTE, learner: 60 * MINUTE },
   absoluteMs: 8 * 60 * MINUTE,
   warnBeforeMs: 5 * MINUTE,
   touchEveryMs: MINUTE,
@@ -136,8 +136,11 @@ export async function resolveSession(db: Knex, timeouts: SessionTimeouts, token:
       's.id', 's.role', 's.subject', 's.name', 's.userId', 's.municipality', 's.lastSeenAt', 's.idleExpiresAt', 's.expiresAt',
       's.secondFactorAt', 's.endedAt', 's.endedReason', 'u.active as userActive', 'u.status as userStatus', 'u.role as userRole',
       'u.providerId', 'u.providerRole', 'u.displayName', 'u.totpEnrolledAt',
-      db.raw(`(s.role <> 'coordinator' OR EXISTS (SELECT 1 FROM role_grants g WHERE g.person_code = s.subject AND g.role = 'coordinator'
-        AND g.municipality = s.municipality AND g.valid_from <= ? AND g.valid_until >= ?)) AS grant_live`, [today, today]),
+      // A coordinator's or career consultant's session lives only while a grant of that role, in that municipality, is
+      // valid today and not revoked.
+      db.raw(`(s.role NOT IN ('coordinator', 'consultant') OR EXISTS (SELECT 1 FROM role_grants g WHERE g.person_code = s.subject
+        AND g.role = (CASE s.role WHEN 'consultant' THEN 'career_consultant' ELSE 'coordinator' END)
+        AND g.municipality = s.municipality AND g.valid_from <= ? AND g.valid_until >= ? AND g.revoked_at IS NULL)) AS grant_live`, [today, today]),
       db.raw(`(s.user_id IS NOT NULL AND (u.valid_from > ?::date OR u.valid_until < ?::date OR ${USER_BLOCKED_SQL})) AS user_barred`, [today, today, today]),
       db.raw(TERMS_PENDING_SQL, [...TERMS_ROLES, today]),
     );

@@ -133,3 +133,10 @@ export function waitlistSweepId(runKey: string): string {
 export function waitlistSweepScheduleId(suffix = ''): string {
   return suffix ? `${WAITLIST_SWEEP}:${suffix}` : WAITLIST_SWEEP;
 }
+
+const ROLE_REQUEST_PREFIX = 'role-request:';
+
+/** The workflow id of a person's request for the coordinator or career-consultant role: one per role_requests row. */
+export function roleRequestId(requestId: string): string {
+  return `${ROLE_REQUEST_PREFIX}${requestId}`;
+}

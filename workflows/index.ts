@@ -10,3 +10,4 @@ export { auditPurge } from './audit-purge';
 export { retention } from './retention';
 export { dataSubjectRequest } from './data-subject-request';
 export { waitlistSweep } from './waitlist-sweep';
+export { roleRequest } from './role-request';

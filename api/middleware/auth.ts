@@ -6,6 +6,9 @@ import { HttpError } from '../errors';
 /** The roles a session can have. */
 export type Role = Session['role'];
 
+/** The roles people act in after the national sign-on (the others log in with a password). */
+export const SIGN_ON_ROLES: readonly Role[] = ['learner', 'coordinator', 'consultant'];
+
 /** The cookie browsers keep the session token in. */
 export const SESSION_COOKIE = 'ila_session';
 
@@ -69,7 +72,7 @@ export function requireRole(roles: Role[], options: GuardOptions = {}) {
     if (!session) {
       // Browsers are sent to the right login page; API callers get the error body.
       if (browserPage) {
-        ctx.redirect(roles.includes('learner') || roles.includes('coordinator') ? `/auth/sso/login?next=${encodeURIComponent(ctx.url)}` : `/staff/login?next=${encodeURIComponent(ctx.url)}`);
+        ctx.redirect(roles.some((r) => SIGN_ON_ROLES.includes(r)) ? `/auth/sso/login?next=${encodeURIComponent(ctx.url)}` : `/staff/login?next=${encodeURIComponent(ctx.url)}`);
         return;
       }
       if (ctx.state.sessionEnded) throw new HttpError(401, 'session_ended', 'Your session has ended; log in again', [{ reason: ctx.state.sessionEnded }]);

@@ -21,7 +21,7 @@ import { safeNext } from './auth';
 
 const SECOND_FACTOR_ROLES = ['staff', 'admin'] as const;
 const SESSION_LIST_ROLES = ['staff', 'admin', 'provider'] as const;
-const ALL_ROLES = ['learner', 'coordinator', 'staff', 'admin', 'provider'] as const;
+const ALL_ROLES = ['learner', 'coordinator', 'consultant', 'staff', 'admin', 'provider'] as const;
 
 const codeField = text().trim().min(1, { message: 'is required' }).max(40, { message: 'is too long' });
 const codeSchema = z.object({ code: codeField }).strict();

@@ -97,7 +97,7 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     await startSession(ctx, learner);
     await auditLogin(deps.db, { method: 'sso', address: ctx.ip || null, account: identity.personCode, outcome: 'succeeded', session: learner, personCode: identity.personCode });
     // A person with a role granted by the agency (valid today) chooses which role to act in.
-    const hasRole = (await activeGrants(deps, identity.personCode)).some((g) => g.role === 'coordinator');
+    const hasRole = (await activeGrants(deps, identity.personCode)).length > 0;
     ctx.redirect(hasRole ? `/auth/role?next=${encodeURIComponent(saved.next)}` : saved.next);
   });
 

@@ -128,20 +128,25 @@ async function waitForCase(deps: ApiDeps, caseId: string, until: number): Promis
 
 /** The learner's own journeys, newest first, each with its timeline. */
 export async function listJourneys(deps: ApiDeps, learner: Session): Promise<JourneyView[]> {
-  const cases = await ownCases(deps, learner).orderBy('cases.createdAt', 'desc');
+  return journeysOfPerson(deps, learner.subject);
+}
+
+/** A person's journeys, newest first, each with its timeline (callers check first that the viewer may see them). */
+export async function journeysOfPerson(deps: ApiDeps, personCode: string): Promise<JourneyView[]> {
+  const cases = await ownCases(deps, personCode).orderBy('cases.createdAt', 'desc');
   return Promise.all(cases.map((c) => withEvents(deps, c)));
 }
 
 /** One of the learner's own journeys; someone else's case is reported as not found. */
 export async function getJourney(deps: ApiDeps, learner: Session, caseId: string): Promise<JourneyView | null> {
-  const found = await ownCases(deps, learner).where('cases.id', caseId).first();
+  const found = await ownCases(deps, learner.subject).where('cases.id', caseId).first();
   return found ? withEvents(deps, found) : null;
 }
 
 // The object-level check lives in the query: only cases of the logged-in person are ever read.
-function ownCases(deps: ApiDeps, learner: Session) {
+function ownCases(deps: ApiDeps, personCode: string) {
   return Case.query(deps.db).select('cases.*').join('learners', 'learners.id', 'cases.learnerId')
-    .where('learners.personCode', learner.subject);
+    .where('learners.personCode', personCode);
 }
 
 async function withEvents(deps: ApiDeps, c: Case): Promise<JourneyView> {

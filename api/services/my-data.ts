@@ -28,7 +28,7 @@ export const NOT_A_LEARNERS_DATA: Record<string, string> = {
 export const MY_DATA_SECTIONS = [
   'learners', 'cases', 'case_events', 'applications', 'survey_answers', 'tasks', 'email_outbox', 'audit_log',
   'journey_reservations', 'role_grants', 'sessions', 'data_subject_requests', 'place_offers', 'employment_declarations',
-  'account_blocks', 'terms_acceptances',
+  'account_blocks', 'terms_acceptances', 'role_requests', 'consultations',
 ] as const;
 
 /** One section of the export. */
@@ -94,7 +94,7 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
       .orderBy('at').select('at', 'actorRole', 'actorName', 'action', 'caseId', 'purpose', 'keepUntil'),
     db('journeyReservations').where({ personCode }).select('programme', 'caseId', 'createdAt'),
     db('roleGrants').where({ personCode }).orderBy('createdAt')
-      .select('role', 'municipality', 'municipalityCode', 'validFrom', 'validUntil', 'grantedBy', 'createdAt'),
+      .select('role', 'municipality', 'municipalityCode', 'organisation', 'validFrom', 'validUntil', 'grantedBy', 'createdAt', 'revokedAt', 'revokeReason'),
     // Their sign-ins (a coordinator's too: the same person); never the token hash.
     db('sessions').where({ subject: personCode }).orderBy('createdAt')
       .select('role', 'createdAt', 'lastSeenAt', 'expiresAt', 'endedAt', 'endedReason', 'userAgent', 'ip'),
@@ -110,6 +110,15 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
     .select('kind', 'reason', db.raw("to_char(ends_on, 'YYYY-MM-DD') AS ends_on"), 'createdByName', 'createdAt', 'liftedAt', 'liftedByName', 'liftReason');
   // Which versions of the terms of use they accepted, when and how (their own; provider users' rows have no person code).
   const termsAcceptances = await db('termsAcceptances').where({ personCode }).orderBy('acceptedAt').select('version', 'role', 'how', 'acceptedAt');
+  // The person's own role requests, and the consultations they asked for with the consultant's notes on them (a
+  // note is about the person, so it is theirs to read).
+  const [roleRequests, consultations] = await Promise.all([
+    db('roleRequests').where({ personCode }).orderBy('createdAt')
+      .select('role', 'municipality', 'organisation', 'reason', 'state', 'validUntil', 'decisionReason', 'decidedByName', 'decidedAt', 'createdAt'),
+    db('consultations as c').where('c.personCode', personCode).orderBy('c.createdAt')
+      .select('c.id', 'c.message', 'c.createdAt', db.raw(`coalesce((SELECT json_agg(json_build_object('author', n.author_name, 'text', n.text, 'at', n.created_at)
+        ORDER BY n.created_at) FROM consultant_notes n WHERE n.consultation_id = c.id), '[]'::json) AS notes`)),
+  ]);
 
   return {
     generatedAt: new Date().toISOString(),
@@ -118,6 +127,7 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
       learners, cases, case_events: caseEvents, applications, survey_answers: surveyAnswers, tasks, email_outbox: emails,
       audit_log: audit, journey_reservations: reservations, role_grants: roleGrants, sessions, data_subject_requests: requests,
       place_offers: placeOffers, employment_declarations: employment, account_blocks: blocks, terms_acceptances: termsAcceptances,
+      role_requests: roleRequests, consultations,
     },
   };
 }

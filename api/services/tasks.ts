@@ -16,6 +16,7 @@ import { REASONED_TASK_TYPES, TASK_TYPES, decisionProblems, type DecisionInput, 
 import type { InboxEventKind } from '../../domain/journey';
 import { isUuid } from '../../domain/uuid';
 import { DATA_REQUEST_TASK_TYPE } from '../../domain/data-requests';
+import { ROLE_REQUEST_TASK_TYPE } from '../../domain/role-requests';
 
 /** A task as the inbox shows it: a learner's case, a provider's registration, or a provider's offer. */
 export interface TaskView {
@@ -196,6 +197,10 @@ export async function decideTask(deps: ApiDeps, staff: Session, taskId: string, 
   // A data-subject request is answered with an outcome (done, partly, refused), on its own page.
   if (task.type === DATA_REQUEST_TASK_TYPE) {
     throw new HttpError(409, 'decide_on_request_page', 'Decide this request on its own page, with an outcome', [{ location: `/staff/data-requests/${String(task.facts.requestId)}` }]);
+  }
+  // A role request is approved with an end date, on its own page.
+  if (task.type === ROLE_REQUEST_TASK_TYPE) {
+    throw new HttpError(409, 'decide_on_request_page', 'Decide this role request on its own page, with an end date', [{ location: `/staff/role-requests/${String(task.facts.roleRequestId)}` }]);
   }
   // The same rule as claiming: only an active member of the agency staff decides (a token outlives a deactivation).
   if (isUuid(staff.subject)) await staffMember(deps, staff);

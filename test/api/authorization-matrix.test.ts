@@ -146,8 +146,23 @@ test.before(async () => {
     id: ids.blockId, subjectKind: 'provider_user', userId: ids.userId, kind: 'block', reason: 'authorization matrix', createdById: 'matrix',
     liftedAt: new Date(), liftedById: 'matrix', liftReason: 'authorization matrix',
   });
+  // The learner's request for the coordinator role (an inbox task), the Rīga grant above, and a career consultant's
+  // grant with the learner's consultation.
+  const roleRequest = await call('POST', '/api/role-requests', {
+    token: tokens.get('learner'), json: { requestId: randomUUID(), role: 'coordinator', municipality: 'Daugavpils', reason: 'Autorizācijas matrica.' },
+  });
+  if (roleRequest.status !== 201) throw new Error(`role request: HTTP ${roleRequest.status} ${roleRequest.text}`);
+  ids.roleRequestId = (roleRequest.json as { id: string }).id;
+  ids.grantId = (await db('roleGrants').where({ personCode: otherCoordinator.code, municipality: 'Rīga' }).first<{ id: string }>('id')).id;
+  const [consultantGrant] = await db('roleGrants').insert({
+    personCode: '010180-10006', role: 'career_consultant', municipality: 'Daugavpils', validFrom: '2026-01-01', validUntil: '2099-12-31', grantedBy: 'authorization matrix',
+  }).returning<{ id: string }[]>('id');
+  const [consultation] = await db('consultations').insert({
+    personCode: learner.code, learnerName: learner.name, grantId: consultantGrant!.id, consultantPersonCode: '010180-10006', message: 'Matrica',
+  }).returning<{ id: string }[]>('id');
+  ids.consultationId = consultation!.id;
 
-  const learnersCase = [ids.caseId, learner.code, ids.requestId];
+  const learnersCase = [ids.caseId, learner.code, ids.requestId, ids.roleRequestId, ids.consultationId];
   const providersObjects = [ids.offerId, ids.applicationId, ids.userId, ids.documentId];
   secrets.set('anonymous', [...learnersCase, ...providersObjects, ids.taskId, ids.batchId, ids.sessionId]);
   secrets.set('learner', [...providersObjects, ids.taskId, ids.batchId, ids.sessionId]);
@@ -191,6 +206,12 @@ const VALID_BODIES: Record<string, () => Record<string, string | number>> = {
   'POST /provider/offers/:offerId/submit': () => ({}),
   'POST /provider/offers/:offerId/withdraw': () => ({}),
   'POST /provider/offers/:offerId/groups': () => ({ place: 'Rīga, Brīvības iela 1 (paraugs)', startsOn: '2027-05-03', endsOn: '2027-06-30', schedule: 'P, T 18:00-21:00', capacity: '5' }),
+  'POST /api/staff/role-requests/:roleRequestId/decision': () => ({ decision: 'reject', reason: 'authorization matrix' }),
+  'POST /staff/role-requests/:roleRequestId/decision': () => ({ decision: 'reject', reason: 'authorization matrix' }),
+  'POST /api/admin/role-grants/:grantId/revocation': () => ({ reason: 'authorization matrix' }),
+  'POST /admin/role-grants/:grantId/revocation': () => ({ reason: 'authorization matrix' }),
+  'POST /api/consultant/consultations/:consultationId/notes': () => ({ text: 'authorization matrix' }),
+  'POST /consultant/consultations/:consultationId/notes': () => ({ text: 'authorization matrix' }),
   // Only a team lead assigns tasks.
   'POST /api/staff/tasks/:taskId/assign': () => ({ assigneeId: ids.colleagueId! }),
   'POST /staff/tasks/:taskId/assign': () => ({ assigneeId: ids.colleagueId! }),

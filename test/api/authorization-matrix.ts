@@ -141,6 +141,19 @@ const ROWS: readonly Row[] = [
   ['POST /api/admin/holidays/:day/removal',                 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
   ['GET /api/admin/cost-coefficients',                      401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
   ['POST /api/admin/cost-coefficients',                     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  // --- roles ---
+  // (No consultant caller: the consultant's routes are tested with consultant sessions in test/api/role-requests.test.ts.)
+  ['GET /api/role-requests',                              401,    'ok',   'ok',   'ok',   'ok',   403,    403,    403,    403,    403],
+  ['POST /api/role-requests',                             401,    'ok',   'ok',   'ok',   'ok',   403,    403,    403,    403,    403],
+  ['GET /api/staff/role-requests/:roleRequestId',         401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  ['POST /api/staff/role-requests/:roleRequestId/decision',401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  ['GET /api/admin/role-grants',                          401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/role-grants/:grantId/revocation',     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /api/learner/consultations',                      401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
+  ['POST /api/learner/consultations',                     401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
+  ['GET /api/consultant/consultations',                   401,    403,    403,    403,    403,    403,    403,    403,    403,    403],
+  ['GET /api/consultant/consultations/:consultationId',   401,    403,    403,    403,    403,    403,    403,    403,    403,    403],
+  ['POST /api/consultant/consultations/:consultationId/notes',401,    403,    403,    403,    403,    403,    403,    403,    403,    403],
   // --- Pages ---
   ['GET /static/:name',                                     'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /',                                                 'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
@@ -259,6 +272,18 @@ const ROWS: readonly Row[] = [
   ['POST /admin/calendar/holidays',                         401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
   ['POST /admin/calendar/holidays/:day/removal',            401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
   ['POST /admin/calendar/coefficients',                     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  // --- roles ---
+  ['GET /account/roles',                                  'login','ok',   'ok',   'ok',   'ok',   403,    403,    403,    403,    403],
+  ['POST /account/roles',                                 401,    'ok',   'ok',   'ok',   'ok',   403,    403,    403,    403,    403],
+  ['GET /staff/role-requests/:roleRequestId',             'login',403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  ['POST /staff/role-requests/:roleRequestId/decision',   401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  ['GET /admin/role-grants',                              'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/role-grants/:grantId/revocation',         401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /learner/consultation',                           'login','ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
+  ['POST /learner/consultation',                          401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
+  ['GET /consultant',                                     'login',403,    403,    403,    403,    403,    403,    403,    403,    403],
+  ['GET /consultant/consultations/:consultationId',       'login',403,    403,    403,    403,    403,    403,    403,    403,    403],
+  ['POST /consultant/consultations/:consultationId/notes',401,    403,    403,    403,    403,    403,    403,    403,    403,    403],
 ];
 /** The expected answer of each route (`METHOD /path`) to each caller. */
 export const MATRIX: ReadonlyMap<string, Readonly<Record<Caller, Expected>>> = new Map(ROWS.map(([route, ...expected]) => {

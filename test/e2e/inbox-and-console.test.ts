@@ -192,7 +192,7 @@ test.serial('the page warns before the session idles out; its button keeps the s
   // A second API with short limits: 6 s idle, the warning 4 s before the end.
   const idleMs = 6_000;
   const short = await stack.serveApi({
-    sessionTimeouts: { ...SESSION_TIMEOUTS, warnBeforeMs: 4_000, touchEveryMs: 0, idleMs: { staff: idleMs, admin: idleMs, provider: idleMs, coordinator: idleMs, learner: idleMs } },
+    sessionTimeouts: { ...SESSION_TIMEOUTS, warnBeforeMs: 4_000, touchEveryMs: 0, idleMs: { staff: idleMs, admin: idleMs, provider: idleMs, coordinator: idleMs, consultant: idleMs, learner: idleMs } },
   });
   const page = await (await browser.newContext({ bypassCSP: true })).newPage();
   await page.goto(`${short.url}/staff/tasks`);
