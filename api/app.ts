@@ -33,6 +33,8 @@ import { learnerRoutes } from './routes/learner';
 import { myDataRoutes } from './routes/my-data';
 import { adminRetentionRoutes } from './routes/admin-retention';
 import { dataRequestRoutes } from './routes/data-requests';
+import { adminAnnouncementRoutes } from './routes/admin-announcements';
+import { BannerCache } from './services/announcements';
 import { providerRoutes } from './routes/provider';
 import { providerOfferRoutes } from './routes/provider-offers';
 import { providerRegistrationRoutes } from './routes/provider-registration';
@@ -74,6 +76,12 @@ export function createApp(deps: ApiDeps): Koa {
   // Static files need no session, so they cost no session lookup.
   app.use(staticFiles(api));
   app.use(sessionMiddleware(deps.db, deps.sessionTimeouts ?? SESSION_TIMEOUTS));
+  // The announcements banner on every page (read once a minute, not per request).
+  const banner = new BannerCache(deps.db);
+  app.use(async (ctx, next) => {
+    if (!ctx.path.startsWith('/api/')) ctx.state.banner = await banner.current();
+    return next();
+  });
   app.use(bodyMiddleware());
   app.use(textDoor(api.formPages));
   for (const router of [
@@ -85,6 +93,7 @@ export function createApp(deps: ApiDeps): Koa {
     codecRoutes(deps, api),
     adminAuditRoutes(deps, api, renderer),
     myDataRoutes(deps, api, renderer), adminRetentionRoutes(deps, api, renderer), dataRequestRoutes(deps, api, renderer),
+    adminAnnouncementRoutes(deps, api, renderer, banner),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());

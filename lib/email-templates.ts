@@ -26,7 +26,9 @@ export type EmailName =
   // A user with a password asked for a reset link (workflows/password-reset.ts).
   | 'password-reset'
   // A learner's erasure or correction request was decided (workflows/data-subject-request.ts).
-  | 'data-request-decided';
+  | 'data-request-decided'
+  // The agency's announcements and the notifications to providers (workflows/announcement-mailing.ts, provider-notices.ts).
+  | 'announcement' | 'provider-new-application' | 'provider-group-deadline' | 'provider-outcomes-missing';
 
 /** One e-mail ready for the mailer: a one-line subject, the HTML body and the plain-text body. */
 export interface RenderedEmail { subject: string; html: string; text: string }
@@ -45,6 +47,7 @@ const EMAIL_NAMES: readonly EmailName[] = [
   'enrolment-declined', 'enrolled', 'study-completed', 'study-dropped-out', 'survey-reminder',
   'provider-confirm-email', 'provider-approved', 'provider-rejected', 'task-overdue', 'offer-approved', 'offer-rejected',
   'password-reset', 'data-request-decided',
+  'announcement', 'provider-new-application', 'provider-group-deadline', 'provider-outcomes-missing',
 ];
 const LAYOUT_DIR = '_layout';
 const SLOT = '{{{content}}}';

@@ -61,6 +61,13 @@ const samples: Record<EmailName, Record<string, unknown>> = {
   'offer-approved': {
     ...provider, ...offer, cost: '320,00 EUR', publicationAt: '2027. gada 5. janvāris 09:00',
   },
+  'announcement': {
+    serviceCaseId: 'PAZ-5B0C1F9E', caseUrl: 'https://mackonts.example.lv/', title: 'Platformas darbības pārtraukums 12. decembrī',
+    body: 'Platforma nebūs pieejama no 20:00 līdz 22:00.\nAtvainojamies par neērtībām.',
+  },
+  'provider-new-application': { ...provider, ...offer, place: 'Rīga, Brīvības iela 1', startsOn: '2027. gada 11. janvāris', deadline: '2026. gada 10. decembris 24:00' },
+  'provider-group-deadline': { ...provider, ...offer, undecided: 3, deadline: '2026. gada 10. decembris 24:00' },
+  'provider-outcomes-missing': { ...provider, ...offer, missing: 2, endedOn: '2027. gada 30. aprīlis' },
   'offer-rejected': { ...provider, ...offer, reasons: ['Nav norādītas priekšzināšanas.', 'Prakses stundu sadalījums nav pamatots.'] },
 };
 /** E-mails to a learner, who is greeted by name; the others go to a provider's or the agency's address. */
