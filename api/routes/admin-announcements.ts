@@ -17,7 +17,7 @@ import type { ApiRegistry } from './define';
 
 const ADMIN = ['admin'] as const;
 
-const idParams = z.object({ id: z.uuid({ message: 'must be an announcement id (a UUID)' }) });
+const idParams = z.object({ announcementId: z.uuid({ message: 'must be an announcement id (a UUID)' }) });
 
 // An instant: ISO 8601 with its offset (the API), or a page's date-time field (YYYY-MM-DDTHH:MM, Riga time).
 const LOCAL = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})$/;
@@ -117,17 +117,17 @@ export function adminAnnouncementRoutes(deps: ApiDeps, api: ApiRegistry, rendere
   });
 
   api.add(router, {
-    method: 'post', path: '/api/admin/announcements/:id/withdraw', tag: 'admin', roles: [...ADMIN], params: idParams, body: reasonBody,
+    method: 'post', path: '/api/admin/announcements/:announcementId/withdraw', tag: 'admin', roles: [...ADMIN], params: idParams, body: reasonBody,
     summary: 'Withdraw an announcement: off the pages, its e-mails stop (audited with before, after and the reason)',
     responses: { 200: { description: 'The announcement', schema: announcementView }, 404: { description: 'No such announcement' }, 409: { description: 'Already withdrawn' } },
   }, async (ctx, { params }) => {
     const parsed = reasonSchema.safeParse(ctx.request.body ?? {});
     if (!parsed.success) throw invalid(parsed.error);
-    ctx.body = await withdrawAnnouncement(deps, currentSession(ctx), params.id, parsed.data.reason, banner);
+    ctx.body = await withdrawAnnouncement(deps, currentSession(ctx), params.announcementId, parsed.data.reason, banner);
   });
 
   api.add(router, {
-    method: 'post', path: '/api/admin/announcements/:id/mailing', tag: 'admin', roles: [...ADMIN], params: idParams, body: reasonBody,
+    method: 'post', path: '/api/admin/announcements/:announcementId/mailing', tag: 'admin', roles: [...ADMIN], params: idParams, body: reasonBody,
     summary: 'E-mail the announcement (again): a new run sends only to addresses that have no copy yet (audited)',
     responses: {
       202: { description: 'The mailing started', schema: announcementView }, 404: { description: 'No such announcement' },
@@ -137,7 +137,7 @@ export function adminAnnouncementRoutes(deps: ApiDeps, api: ApiRegistry, rendere
     const parsed = reasonSchema.safeParse(ctx.request.body ?? {});
     if (!parsed.success) throw invalid(parsed.error);
     ctx.status = 202;
-    ctx.body = await restartMailing(deps, currentSession(ctx), params.id, parsed.data.reason);
+    ctx.body = await restartMailing(deps, currentSession(ctx), params.announcementId, parsed.data.reason);
   });
 
   // Pages.
@@ -167,14 +167,14 @@ export function adminAnnouncementRoutes(deps: ApiDeps, api: ApiRegistry, rendere
 
   for (const action of ['withdraw', 'mailing'] as const) {
     api.page(router, {
-      method: 'post', path: `/admin/announcements/:id/${action}`, tag: 'console pages', roles: [...ADMIN], params: idParams, form: reasonBody, formPage: true,
+      method: 'post', path: `/admin/announcements/:announcementId/${action}`, tag: 'console pages', roles: [...ADMIN], params: idParams, form: reasonBody, formPage: true,
       summary: action === 'withdraw' ? 'Withdraw an announcement (audited)' : 'E-mail an announcement again (audited)',
       responses: {
         302: { description: 'Back to the page', redirect: true }, 400: { description: 'The page again, the reason missing' },
         409: { description: 'The page, saying why not (withdrawn already, or being e-mailed)' },
       },
     }, async (ctx) => {
-      const { id } = parseOr400(idParams, ctx.params, 'params');
+      const { announcementId: id } = parseOr400(idParams, ctx.params, 'params');
       const form = (ctx.request.body ?? {}) as Record<string, string>;
       const parsed = reasonSchema.safeParse(form);
       if (!parsed.success) {

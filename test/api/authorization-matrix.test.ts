@@ -136,6 +136,12 @@ test.before(async () => {
   if (filed.status !== 201) throw new Error(`data request: HTTP ${filed.status} ${filed.text}`);
   ids.requestId = (filed.json as { id: string }).id;
   ids.code = 'documents_delete';
+  // An announcement (notices), shown to everyone for a day.
+  const [announcement] = await db('announcements').insert({
+    titleLv: 'Matrica', titleEn: 'Matrix', bodyLv: 'Matrica', bodyEn: 'Matrix', audience: 'staff', createdByName: 'Matrica',
+    showsFrom: new Date(), showsUntil: new Date(Date.now() + 86_400_000),
+  }).returning('id') as { id: string }[];
+  ids.announcementId = announcement.id;
 
   const learnersCase = [ids.caseId, learner.code, ids.requestId];
   const providersObjects = [ids.offerId, ids.applicationId, ids.userId, ids.documentId];

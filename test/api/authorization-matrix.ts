@@ -111,6 +111,11 @@ const ROWS: readonly Row[] = [
   ['POST /api/learner/data-requests',                       401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
   ['GET /api/staff/data-requests/:requestId',               401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['POST /api/staff/data-requests/:requestId/decision',     401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  // --- notices ---
+  ['GET /api/admin/announcements',                          401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/announcements',                         401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/announcements/:announcementId/withdraw', 401,   403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/announcements/:announcementId/mailing', 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
   // --- Pages ---
   ['GET /static/:name',                                     'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /',                                                 'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
@@ -199,6 +204,11 @@ const ROWS: readonly Row[] = [
   ['POST /account/data-requests',                           401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
   ['GET /staff/data-requests/:requestId',                   'login', 403,   403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['POST /staff/data-requests/:requestId/decision',         401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  // --- notices ---
+  ['GET /admin/announcements',                              'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/announcements',                             401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/announcements/:announcementId/withdraw',    401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/announcements/:announcementId/mailing',     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
 ];
 
 /** The expected answer of each route (`METHOD /path`) to each caller. */
