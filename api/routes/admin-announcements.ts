@@ -25,7 +25,7 @@ const instant = text().trim().max(40, { message: 'must be a date and time' }).tr
   const local = LOCAL.exec(v);
   const at = local ? rigaTime(local[1], local[2]) : /[zZ]|[+-]\d{2}:\d{2}$/.test(v) ? new Date(v) : new Date(NaN);
   if (Number.isNaN(at.getTime()) || at.getUTCFullYear() < 2000 || at.getUTCFullYear() > 2999) {
-    ctx.addIssue({ code: 'custom', message: 'must be a date and time (ISO 8601 with an offset, e.g. 2026-12-10T08:00:00+02:00)' });
+    ctx.addIssue({ code: 'custom', message: 'must be a date and time (ISO 8601 with an offset, e.g. 2026-12-10T08:00:00+02:00)', params: { rule: 'date_time' } });
     return z.NEVER;
   }
   return at;
@@ -58,7 +58,7 @@ const reasonSchema = z.object({ reason: reasonField });
 // The body as the document describes it; the handler checks it with announcementSchema, naming problems in both languages.
 const announcementBody = z.object({
   titleLv: z.string().max(200), titleEn: z.string().max(200), bodyLv: z.string().max(2000), bodyEn: z.string().max(2000),
-  audience: z.enum(AUDIENCES),
+  audience: z.string().max(20).describe(`One of ${AUDIENCES.join(', ')}`),
   showsFrom: z.string().max(40).describe('ISO 8601 with offset; the banner shows from then'),
   showsUntil: z.string().max(40).describe('ISO 8601 with offset; after showsFrom, in the future, at most 366 days later'),
   email: z.boolean().optional().describe('Also e-mail it to the audience, once per address, throttled'),
@@ -85,11 +85,16 @@ const FIELD_WORDS: Record<string, { lv: string; en: string }> = {
   email: { lv: 'Atzīmējiet vai neatzīmējiet e-pasta sūtīšanu.', en: 'Tick or untick the e-mail.' },
   reason: { lv: 'Norādiet iemeslu (līdz 500 zīmēm): to saglabā auditā.', en: 'Give the reason (up to 500 characters): the audit keeps it.' },
 };
-function worded(problems: WordedProblem[]): WordedProblem[] {
-  return problems.map((p) => (FIELD_WORDS[p.field] && !p.words ? { ...p, words: FIELD_WORDS[p.field] } : p));
+// Each problem with its words and its rule's own name where the schema gives one (after_shows_from, in_future, ...).
+function worded(error: z.ZodError): WordedProblem[] {
+  return fieldProblems(error).map((p, i) => {
+    const rule = (error.issues[i] as { params?: { rule?: unknown } }).params?.rule;
+    const named = p.rule === 'custom' && typeof rule === 'string' ? { ...p, rule } : p;
+    return FIELD_WORDS[p.field] && !p.words ? { ...named, words: FIELD_WORDS[p.field] } : named;
+  });
 }
 function invalid(error: z.ZodError): HttpError {
-  const problems = worded(fieldProblems(error));
+  const problems = worded(error);
   return new HttpError(400, 'invalid_request', `Invalid body: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems);
 }
 
@@ -158,7 +163,7 @@ export function adminAnnouncementRoutes(deps: ApiDeps, api: ApiRegistry, rendere
     const parsed = announcementSchema.safeParse(form);
     if (!parsed.success) {
       ctx.status = 400;
-      await page(ctx, { form, errors: errorsByField(worded(fieldProblems(parsed.error)), ctx.state.lang) });
+      await page(ctx, { form, errors: errorsByField(worded(parsed.error), ctx.state.lang) });
       return;
     }
     await publishAnnouncement(deps, currentSession(ctx), parsed.data as NewAnnouncement, banner);
@@ -179,7 +184,7 @@ export function adminAnnouncementRoutes(deps: ApiDeps, api: ApiRegistry, rendere
       const parsed = reasonSchema.safeParse(form);
       if (!parsed.success) {
         ctx.status = 400;
-        await page(ctx, { failed: id, errors: errorsByField(worded(fieldProblems(parsed.error)), ctx.state.lang) });
+        await page(ctx, { failed: id, errors: errorsByField(worded(parsed.error), ctx.state.lang) });
         return;
       }
       try {
