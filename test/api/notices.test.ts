@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { providerNotices } from '../../workflows/provider-notices';
 import { insertOffer, insertProvider } from '../helpers/catalogue';
 import { assertError, httpClient, type Answer } from '../helpers/http';
@@ -106,7 +108,7 @@ test('the banner shows to its audience only, only in its period, and not once wi
   t.false((await page(learner)).text.includes(nowTitle.titleLv), 'withdrawn, it is gone');
   const again = await call('POST', `/api/admin/announcements/${now.id}/withdraw`, { token: await stack.adminToken(), json: { reason: 'Vēlreiz' } });
   assertError(t, again, 409, 'already_withdrawn');
-  const audit = await stack.db('auditLog').where({ action: 'announcement.withdrawn' }).first<{ purpose: string; result: { before: { withdrawnAt: string | null }; after: { withdrawnAt: string | null } } }>('purpose', 'result');
+  const audit = await stack.db('auditLog').where({ action: 'announcement.withdrawn' }).whereRaw("result->>'announcementId' = ?", [now.id]).first<{ purpose: string; result: { before: { withdrawnAt: string | null }; after: { withdrawnAt: string | null } } }>('purpose', 'result');
   t.is(audit!.purpose, 'Darbi atcelti');
   t.is(audit!.result.before.withdrawnAt, null);
   t.truthy(audit!.result.after.withdrawnAt);
@@ -136,6 +138,22 @@ test('bad input is refused naming the field in Latvian and English; only an admi
   const pageAnswer = await call('GET', '/admin/announcements?lang=en', { token: admin, html: true });
   t.is(pageAnswer.status, 200);
   t.true(pageAnswer.text.includes('Announcements to users'));
+
+  // The answers match their response schemas in the OpenAPI document (which the fuzz stage checks answers against).
+  const document = (await call('GET', '/api/openapi.json')).json as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  addFormats(ajv);
+  const conforms = (method: string, path: string, answer: Answer) => {
+    const schema = document.paths[path]?.[method]?.responses[String(answer.status)]?.content?.['application/json']?.schema;
+    t.truthy(schema, `${method} ${path} ${answer.status} has a schema`);
+    const validate = ajv.compile(schema!);
+    t.true(validate(answer.json), `${method} ${path}: ${ajv.errorsText(validate.errors)}`);
+  };
+  const created = await call('POST', '/api/admin/announcements', { token: admin, json: announcement({ audience: 'providers' }) });
+  conforms('post', '/api/admin/announcements', created);
+  conforms('get', '/api/admin/announcements', await call('GET', '/api/admin/announcements', { token: admin }));
+  const id = (created.json as View).id;
+  conforms('post', '/api/admin/announcements/{announcementId}/withdraw', await call('POST', `/api/admin/announcements/${id}/withdraw`, { token: admin, json: { reason: 'Kļūda' } }));
 });
 
 test('providers hear of a new application and a near group deadline once; missing outcomes get a reminder, then an overdue task', async (t) => {
