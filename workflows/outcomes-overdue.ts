@@ -3,6 +3,7 @@ import type { Duration } from '@temporalio/common';
 import { db } from './activity-presets';
 import { validateDecision, type DecisionSlot } from './provider-tasks';
 import { decideApprovalUpdate } from './task-decision';
+import { cleanUpOnCancel } from './stop';
 
 /** The offer whose learners' outcomes are overdue. */
 export interface OutcomesOverdueInput {
@@ -33,29 +34,33 @@ export async function outcomesOverdue(input: OutcomesOverdueInput): Promise<Outc
     return { stage: 'decided' };
   }, { validator: (decision) => validateDecision(slot, decision) });
 
-  const taskId = uuid4();
-  const { missing } = await db.countMissingOutcomes({ offerId: input.offerId });
-  if (missing === 0) return { outcome: 'reported' };
-  // Overdue already: due now, so the inbox shows it among the overdue tasks at once.
-  const dueAt = new Date().toISOString();
-  await db.openTask({
-    taskId, providerId: input.providerId, offerId: input.offerId, workflowId, step: OUTCOMES_OVERDUE_TASK_TYPE, type: OUTCOMES_OVERDUE_TASK_TYPE,
-    facts: { missingOutcomes: missing }, dueAt,
-  });
-  slot.openTaskId = taskId;
-  for (;;) {
-    if (await condition(() => slot.decision !== null, input.checkInterval ?? '1 day')) break;
-    const now = await db.countMissingOutcomes({ offerId: input.offerId });
-    if (now.missing === 0 && slot.decision === null) {
-      slot.openTaskId = null;
-      await db.cancelTask({ taskId });
-      return { outcome: 'reported' };
+  // Cancelled from the console: the task is withdrawn (closeStoppedWorkflow), as any workflow's open task is.
+  return cleanUpOnCancel(async () => {
+    const taskId = uuid4();
+    const { missing } = await db.countMissingOutcomes({ offerId: input.offerId });
+    if (missing === 0) return { outcome: 'reported' };
+    // Overdue already: due now, so the inbox shows it among the overdue tasks at once.
+    await db.openTask({
+      taskId, providerId: input.providerId, offerId: input.offerId, workflowId, step: OUTCOMES_OVERDUE_TASK_TYPE, type: OUTCOMES_OVERDUE_TASK_TYPE,
+      facts: { missingOutcomes: missing }, dueAt: new Date().toISOString(),
+    });
+    slot.openTaskId = taskId;
+    for (;;) {
+      if (await condition(() => slot.decision !== null, input.checkInterval ?? '1 day')) break;
+      const now = await db.countMissingOutcomes({ offerId: input.offerId });
+      if (now.missing === 0 && slot.decision === null) {
+        slot.openTaskId = null;
+        await db.cancelTask({ taskId });
+        return { outcome: 'reported' };
+      }
     }
-  }
-  const made = slot.decision!;
-  await db.closeTask({ taskId, decision: made.decision, comment: made.comment, decidedBy: made.decidedBy, decidedAt: new Date().toISOString() });
-  decisionRecorded = true;
-  // The staff member's Update answers before the workflow completes.
-  await condition(allHandlersFinished);
-  return { outcome: 'decided' };
+    const made = slot.decision!;
+    await db.closeTask({ taskId, decision: made.decision, comment: made.comment, decidedBy: made.decidedBy, decidedAt: new Date().toISOString() });
+    decisionRecorded = true;
+    // The staff member's Update answers before the workflow completes.
+    await condition(allHandlersFinished);
+    return { outcome: 'decided' };
+  }, () => {
+    slot.openTaskId = null;
+  });
 }

@@ -75,6 +75,8 @@ test('an announcement is e-mailed once per address, even when its mailing is sto
   t.deepEqual([...perAddress.keys()].sort(), [...people].sort(), 'every learner\'s address got it');
   t.deepEqual([...new Set(perAddress.values())], [1], 'and only once');
   t.like(done.mailing, { total: people.size, sent: people.size, rejected: 0, finished: true });
+  const progress = await call('GET', '/admin/announcements?lang=en', { token: await stack.adminToken(), html: true });
+  t.true(progress.text.includes(`E-mail sent to ${people.size} of ${people.size}.`), 'the admin page shows the progress');
   t.true(people.has(`notice-${tag}-0@example.lv`) && addresses.filter((a) => a === `notice-${tag}-0@example.lv`).length === 2);
 
   const audited = await db('auditLog').where('action', 'like', 'announcement.%').orderBy('at').select<{ action: string; purpose: string }[]>('action', 'purpose');
