@@ -46,10 +46,12 @@ test('an announcement is e-mailed once per address, even when its mailing is sto
   const { db } = stack;
   const tag = randomUUID().slice(0, 8);
   // 25 learners, one of whom shares an address (in other letter case) with another: 24 people to write to.
+  const codes: string[] = [];
   for (let i = 0; i < 25; i += 1) {
     const email = i === 24 ? `Notice-${tag}-0@Example.lv` : `notice-${tag}-${i}@example.lv`;
+    codes.push(`32${String(i).padStart(4, '0')}-${String(Math.floor(Math.random() * 100_000)).padStart(5, '0')}`);
     await db('learners').insert({
-      personCode: `32${String(i).padStart(4, '0')}-${String(Math.floor(Math.random() * 100_000)).padStart(5, '0')}`,
+      personCode: codes[i],
       firstName: 'Zane', lastName: `Nr${i}`, email, language: i % 2 ? 'en' : 'lv', termsVersion: 'test', termsAcceptedAt: new Date(),
     });
   }
@@ -78,6 +80,10 @@ test('an announcement is e-mailed once per address, even when its mailing is sto
   const progress = await call('GET', '/admin/announcements?lang=en', { token: await stack.adminToken(), html: true });
   t.true(progress.text.includes(`E-mail sent to ${people.size} of ${people.size}.`), 'the admin page shows the progress');
   t.true(people.has(`notice-${tag}-0@example.lv`) && addresses.filter((a) => a === `notice-${tag}-0@example.lv`).length === 2);
+
+  // The e-mail is part of the learner's own data.
+  const mine = await call('GET', '/api/learner/my-data', { token: await stack.tokenFor('learner', codes[1], 'Zane Nr1') });
+  t.like((mine.json as { sections: { email_outbox: unknown[] } }).sections.email_outbox, [{ template: 'announcement', recipient: `notice-${tag}-1@example.lv`, status: 'sent' }]);
 
   const audited = await db('auditLog').where('action', 'like', 'announcement.%').orderBy('at').select<{ action: string; purpose: string }[]>('action', 'purpose');
   t.true(audited.some((a) => a.action === 'announcement.published' && a.purpose === 'Plānoti serveru darbi'));
