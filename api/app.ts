@@ -36,6 +36,8 @@ import { adminRetentionRoutes } from './routes/admin-retention';
 import { adminCallRoutes } from './routes/admin-calls';
 import { dataRequestRoutes } from './routes/data-requests';
 import { roleRoutes } from './routes/roles';
+import { adminAnnouncementRoutes } from './routes/admin-announcements';
+import { BannerCache } from './services/announcements';
 import { providerRoutes } from './routes/provider';
 import { providerOfferRoutes } from './routes/provider-offers';
 import { providerRegistrationRoutes } from './routes/provider-registration';
@@ -80,6 +82,12 @@ export function createApp(deps: ApiDeps): Koa {
   // Static files need no session, so they cost no session lookup.
   app.use(staticFiles(api));
   app.use(sessionMiddleware(deps.db, deps.sessionTimeouts ?? SESSION_TIMEOUTS));
+  // The announcements banner on every page (read once a minute, not per request).
+  const banner = new BannerCache(deps.db);
+  app.use(async (ctx, next) => {
+    if (!ctx.path.startsWith('/api/')) ctx.state.banner = await banner.current();
+    return next();
+  });
   app.use(bodyMiddleware());
   app.use(textDoor(api.formPages));
   for (const router of [
@@ -96,6 +104,7 @@ export function createApp(deps: ApiDeps): Koa {
     termsRoutes(deps, api, renderer), profileRoutes(deps, api, renderer),
     adminCallRoutes(deps, api, renderer),
     roleRoutes(deps, api, renderer),
+    adminAnnouncementRoutes(deps, api, renderer, banner),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());

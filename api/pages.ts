@@ -6,6 +6,7 @@ import { SESSION_TIMEOUTS, type Session, type SessionTimeouts } from '../lib/ses
 import { formToken } from './middleware/csrf';
 import { SIGN_ON_ROLES } from './middleware/auth';
 import { throttledWords } from './throttle';
+import { shownTo, type BannerAnnouncement } from '../domain/announcements';
 
 /** Picks the page language (?lang= switches and is remembered in a cookie; Latvian by default). */
 export function languageMiddleware() {
@@ -48,8 +49,16 @@ export function renderPage(ctx: Context, renderer: Renderer, view: string, title
   ctx.type = 'html';
   ctx.body = renderer.render(view, {
     lang, title: translate(lang, titleKey, titleVars), session: ctx.state.session, csrfToken: formToken(ctx),
-    sessionTimer: sessionTimer(ctx.state.session, ctx.state.sessionTimeouts ?? SESSION_TIMEOUTS), ...data,
+    sessionTimer: sessionTimer(ctx.state.session, ctx.state.sessionTimeouts ?? SESSION_TIMEOUTS),
+    notices: bannerNotices(ctx.state.banner as BannerAnnouncement[] | undefined, ctx.state.session as Session | null, lang), ...data,
   });
+}
+
+// The announcements for the reader's audience in their period, in the page's language (see BannerCache).
+function bannerNotices(all: BannerAnnouncement[] | undefined, session: Session | null, lang: PageLanguage) {
+  const now = new Date();
+  return (all ?? []).filter((a) => shownTo(a, session?.role, now))
+    .map((a) => ({ id: a.id, title: lang === 'en' ? a.titleEn : a.titleLv, body: lang === 'en' ? a.bodyEn : a.bodyLv }));
 }
 
 // What the page's idle warning (web/public/session-timeout.js) needs: how long until the session idles out.

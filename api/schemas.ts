@@ -98,7 +98,9 @@ export const caseParams = z.object({ caseId: z.uuid({ message: 'must be a case i
 export const taskParams = z.object({ taskId: z.uuid({ message: 'must be a task id (UUID)' }) });
 
 /** The inbox's task types (the workflows that open them: learner journey, provider registration, offer). */
-export const TASK_TYPES = ['approve-imk', 'approve-provider', 'evaluate-offer', 'data-subject-request', 'role-request'] as const;
+export const TASK_TYPES = [
+  'approve-imk', 'approve-provider', 'evaluate-offer', 'data-subject-request', 'role-request', 'outcomes-overdue',
+] as const;
 
 /** The states of a task (the tasks table's constraint). */
 export const TASK_STATES = ['open', 'decided', 'cancelled'] as const;

@@ -28,7 +28,9 @@ export type EmailName =
   // An administrator made a staff account: its holder sets the password (api/services/staff-accounts.ts).
   | 'account-setup'
   // A learner's erasure or correction request was decided (workflows/data-subject-request.ts).
-  | 'data-request-decided';
+  | 'data-request-decided'
+  // The agency's announcements and the notifications to providers (workflows/announcement-mailing.ts, provider-notices.ts).
+  | 'announcement' | 'provider-new-application' | 'provider-group-deadline' | 'provider-outcomes-missing';
 
 /** One e-mail ready for the mailer: a one-line subject, the HTML body and the plain-text body. */
 export interface RenderedEmail { subject: string; html: string; text: string }
@@ -47,6 +49,7 @@ const EMAIL_NAMES: readonly EmailName[] = [
   'enrolment-declined', 'enrolled', 'study-completed', 'study-dropped-out', 'survey-reminder',
   'provider-confirm-email', 'provider-approved', 'provider-rejected', 'task-overdue', 'offer-approved', 'offer-rejected',
   'password-reset', 'data-request-decided', 'account-setup',
+  'announcement', 'provider-new-application', 'provider-group-deadline', 'provider-outcomes-missing',
 ];
 const LAYOUT_DIR = '_layout';
 const SLOT = '{{{content}}}';

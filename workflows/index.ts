@@ -11,3 +11,6 @@ export { retention } from './retention';
 export { dataSubjectRequest } from './data-subject-request';
 export { waitlistSweep } from './waitlist-sweep';
 export { roleRequest } from './role-request';
+export { announcementMailing } from './announcement-mailing';
+export { providerNotices } from './provider-notices';
+export { outcomesOverdue } from './outcomes-overdue';

@@ -87,6 +87,9 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
     db('emailOutbox').where((w) => {
       void w.whereIn('caseId', caseIds);
       for (const workflowId of requestWorkflows) void w.orWhere('dedupeKey', 'like', `${workflowId}:%`);
+      // The agency's announcements e-mailed to them (keyed announcement:<id>:<address>, no case).
+      const addresses = learners.map((l: { email: string }) => l.email.toLowerCase());
+      if (addresses.length > 0) void w.orWhere((q) => { void q.where('dedupeKey', 'like', 'announcement:%').whereRaw('lower(recipient) = ANY(?)', [addresses]); });
     }).orderBy('createdAt')
       .select('caseId', 'template', 'subject', 'recipient', 'language', 'status', 'createdAt', 'sentAt'),
     // Registry queries about them, who looked at their cases, and what they did themselves.

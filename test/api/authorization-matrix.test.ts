@@ -161,6 +161,12 @@ test.before(async () => {
     personCode: learner.code, learnerName: learner.name, grantId: consultantGrant!.id, consultantPersonCode: '010180-10006', message: 'Matrica',
   }).returning<{ id: string }[]>('id');
   ids.consultationId = consultation!.id;
+  // An announcement (notices), shown to everyone for a day.
+  const [announcement] = await db('announcements').insert({
+    titleLv: 'Matrica', titleEn: 'Matrix', bodyLv: 'Matrica', bodyEn: 'Matrix', audience: 'staff', createdByName: 'Matrica',
+    showsFrom: new Date(), showsUntil: new Date(Date.now() + 86_400_000),
+  }).returning('id') as { id: string }[];
+  ids.announcementId = announcement.id;
 
   const learnersCase = [ids.caseId, learner.code, ids.requestId, ids.roleRequestId, ids.consultationId];
   const providersObjects = [ids.offerId, ids.applicationId, ids.userId, ids.documentId];

@@ -154,6 +154,11 @@ const ROWS: readonly Row[] = [
   ['GET /api/consultant/consultations',                   401,    403,    403,    403,    403,    403,    403,    403,    403,    403],
   ['GET /api/consultant/consultations/:consultationId',   401,    403,    403,    403,    403,    403,    403,    403,    403,    403],
   ['POST /api/consultant/consultations/:consultationId/notes',401,    403,    403,    403,    403,    403,    403,    403,    403,    403],
+  // --- notices ---
+  ['GET /api/admin/announcements',                          401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/announcements',                         401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/announcements/:announcementId/withdraw', 401,   403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/announcements/:announcementId/mailing', 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
   // --- Pages ---
   ['GET /static/:name',                                     'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /',                                                 'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
@@ -284,6 +289,11 @@ const ROWS: readonly Row[] = [
   ['GET /consultant',                                     'login',403,    403,    403,    403,    403,    403,    403,    403,    403],
   ['GET /consultant/consultations/:consultationId',       'login',403,    403,    403,    403,    403,    403,    403,    403,    403],
   ['POST /consultant/consultations/:consultationId/notes',401,    403,    403,    403,    403,    403,    403,    403,    403,    403],
+  // --- notices ---
+  ['GET /admin/announcements',                              'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/announcements',                             401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/announcements/:announcementId/withdraw',    401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/announcements/:announcementId/mailing',     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
 ];
 /** The expected answer of each route (`METHOD /path`) to each caller. */
 export const MATRIX: ReadonlyMap<string, Readonly<Record<Caller, Expected>>> = new Map(ROWS.map(([route, ...expected]) => {

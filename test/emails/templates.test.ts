@@ -21,6 +21,8 @@ const offer = {
   serviceCaseId: 'IMK-2026-5', caseUrl: 'https://mackonts.example.lv/provider/offers/6f1d2a3e-0000-4000-8000-000000000001',
   offerTitle: 'Kiberdrošības pamati (paraugs)', callTitle: '5. piedāvājumu atlases kārta (paraugs)',
 };
+// A notification to a provider about its offer names the offer, not the call.
+const notice = { serviceCaseId: offer.serviceCaseId, caseUrl: offer.caseUrl, offerTitle: offer.offerTitle };
 const samples: Record<EmailName, Record<string, unknown>> = {
   'imk-approved': { ...common, approvedAt: '22.11.2026', balance: '500,00 EUR', copay: false },
   'imk-rejected': { ...common, reason: 'Iesniegtie dati nesakrīt ar Fizisko personu reģistru.' },
@@ -65,6 +67,13 @@ const samples: Record<EmailName, Record<string, unknown>> = {
   'offer-approved': {
     ...provider, ...offer, cost: '320,00 EUR', publicationAt: '2027. gada 5. janvāris 09:00',
   },
+  'announcement': {
+    serviceCaseId: 'PAZ-5B0C1F9E', caseUrl: 'https://mackonts.example.lv/', title: 'Platformas darbības pārtraukums 12. decembrī',
+    body: 'Platforma nebūs pieejama no 20:00 līdz 22:00. Atvainojamies par neērtībām.',
+  },
+  'provider-new-application': { ...provider, ...notice, place: 'Rīga, Brīvības iela 1', startsOn: '2027. gada 11. janvāris', deadline: '2026. gada 10. decembris 24:00' },
+  'provider-group-deadline': { ...provider, ...notice, undecided: 3, deadline: '2026. gada 10. decembris 24:00' },
+  'provider-outcomes-missing': { ...provider, ...notice, missing: 2, endedOn: '2027. gada 30. aprīlis' },
   'offer-rejected': { ...provider, ...offer, reasons: ['Nav norādītas priekšzināšanas.', 'Prakses stundu sadalījums nav pamatots.'] },
 };
 /** E-mails to a learner, who is greeted by name; the others go to a provider's or the agency's address. */
