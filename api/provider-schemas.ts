@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCalendarDay } from '../domain/dates';
 import { isCompanyRegistrationNumber } from '../activities/registries/enterprise-register';
 import { isViisRegistrationNumber } from '../activities/registries/viis';
 import { DROPOUT_REASONS, SURVEY_ASPECTS } from '../domain/applications';
@@ -102,7 +103,7 @@ export const offerActionSchema = z.object({ requestId }).strict();
 
 // A malformed day is one problem, not also "not a calendar day": the format check aborts the rest.
 const day = (what: string) => text().regex(/^\d{4}-\d{2}-\d{2}$/, { message: `must be the ${what} day as YYYY-MM-DD`, abort: true })
-  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), { message: 'is not a calendar day' });
+  .refine(isCalendarDay, { message: 'is not a calendar day' });
 
 /** A group of an approved offer. */
 export const offerGroupSchema = z.object({

@@ -1,4 +1,4 @@
-import { AGENCY_TIME_ZONE, rigaDate, rigaEndOfDay, rigaTime } from './dates';
+import { AGENCY_TIME_ZONE, isCalendarDay, rigaDate, rigaEndOfDay, rigaTime } from './dates';
 
 /**
  * A call for offers as the agency edits it (seed 001): its phases in time order, and the rule for changing a call
@@ -51,7 +51,7 @@ export function parsePhase(phase: CallPhase, text: string): Date | null {
   const m = PHASE_TEXT.exec(text.trim());
   if (!m) return null;
   const [, day, time, seconds, offset] = m;
-  if (Number.isNaN(Date.parse(`${day}T00:00:00Z`)) || new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) !== day) return null;
+  if (!isCalendarDay(day)) return null;
   if (!time) return ENDING_PHASES.has(phase) ? rigaEndOfDay(day) : rigaTime(day, '00:00');
   const [hh, mm] = time.split(':').map(Number);
   if (hh > 23 || mm > 59) return null;

@@ -7,6 +7,13 @@ const rigaFormat = new Intl.DateTimeFormat('en-CA', {
 });
 
 /** The calendar date in Riga at the given instant, as YYYY-MM-DD. */
+/** Whether a YYYY-MM-DD text is a day of the calendar (not 2026-02-30, not 2026-13-01); never throws. */
+export function isCalendarDay(day: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return false;
+  const at = Date.parse(`${day}T00:00:00Z`);
+  return !Number.isNaN(at) && new Date(at).toISOString().slice(0, 10) === day;
+}
+
 export function rigaDate(at: Date): string {
   return rigaFormat.format(at);
 }

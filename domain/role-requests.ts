@@ -1,3 +1,5 @@
+import { isCalendarDay } from './dates';
+
 /**
  * Roles the agency grants to people who already sign in as learners (seed 000, points 30 and 31): a municipal
  * adult-education coordinator or a career consultant asks for the role, agency staff approve it with an end date,
@@ -22,7 +24,6 @@ export interface RoleProblem { field: string; rule: string; words: { lv: string;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\uD800-\uDFFF]/;
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const isText = (v: unknown): v is string => typeof v === 'string';
 
 const FORM_KEYS = new Set(['_csrf', 'lang']);
@@ -88,7 +89,7 @@ export function checkRoleDecision(body: Record<string, unknown>, today: string):
   if (decision === 'approve') {
     validUntil = isText(body.validUntil) ? body.validUntil.trim() : '';
     const latest = addDays(today, GRANT_MAX_DAYS);
-    if (!DAY.test(validUntil) || Number.isNaN(Date.parse(`${validUntil}T00:00:00Z`)) || new Date(`${validUntil}T00:00:00Z`).toISOString().slice(0, 10) !== validUntil) {
+    if (!isCalendarDay(validUntil)) {
       problems.push({ field: 'validUntil', rule: 'invalid_date', words: { lv: 'Norādiet beigu datumu formā GGGG-MM-DD.', en: 'Give the end date as YYYY-MM-DD.' } });
     } else if (validUntil <= today) {
       problems.push({ field: 'validUntil', rule: 'after_today', words: { lv: 'Beigu datumam jābūt pēc šodienas.', en: 'The end date must be after today.' } });

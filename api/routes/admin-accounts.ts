@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { isCalendarDay } from '../../domain/dates';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { BLOCK_KINDS, BLOCK_SUBJECT_KINDS } from '../../lib/account-blocks';
@@ -27,7 +28,7 @@ const ADMIN = ['admin'] as const;
 
 /** A Riga day, YYYY-MM-DD, that exists in the calendar. */
 const day = z.string({ message: 'must be a date YYYY-MM-DD' }).regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date YYYY-MM-DD' })
-  .refine((v) => new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), { message: 'must be a real date' });
+  .refine(isCalendarDay, { message: 'must be a real date' });
 const reason = text().trim().min(3, { message: 'must be 3 to 500 characters' }).max(500, { message: 'must be 3 to 500 characters' });
 const username = text().trim().toLowerCase().regex(/^[a-z0-9._-]{3,60}$/, { message: 'must be 3 to 60 characters: a-z, 0-9, dot, hyphen or underscore' });
 const displayName = text().trim().min(1, { message: 'is required' }).max(200, { message: 'is too long (at most 200 characters)' });

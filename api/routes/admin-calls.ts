@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { isCalendarDay } from '../../domain/dates';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { CALL_PHASES, OFFER_DOCUMENT_KINDS, parsePhase, phaseText, type CallPhase, type CallPhaseTimes } from '../../domain/calls';
@@ -48,7 +49,7 @@ const createBody = z.object({ ...termFields, ...phaseFields, reason: auditedReas
 const changeBody = z.object({ ...partial(termFields), ...partial(phaseFields), reason: auditedReason() }).strict().refine(digcompBounds, DIGCOMP_RULE);
 
 const callParams = z.object({ callId: z.uuid({ message: 'must be a call id' }) });
-const dayField = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a day YYYY-MM-DD' }).refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), { message: 'must be a real day' });
+const dayField = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a day YYYY-MM-DD' }).refine(isCalendarDay, { message: 'must be a real day' });
 const holidayBody = z.object({
   day: dayField,
   kind: z.enum(['one_off', 'yearly'], { message: 'must be one_off or yearly' }).describe('one_off: that day only; yearly: the same month and day every year from then on'),

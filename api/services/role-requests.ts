@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { rigaDate } from '../../domain/dates';
 import { FailureType } from '../../domain/failures';
+import { isUuid } from '../../domain/uuid';
 import { checkRevocation, checkRoleDecision, checkRoleRequest, type RoleProblem } from '../../domain/role-requests';
 import type { Session } from '../../lib/sessions';
 import { roleRequestId } from '../../workflows/ids';
@@ -187,6 +188,8 @@ function grantView(r: Record<string, unknown>): GrantView {
 export async function revokeGrant(db: Knex, admin: Session, grantId: string, body: Record<string, unknown>): Promise<GrantView> {
   const { problems, reason } = checkRevocation(body);
   if (reason === null) throw invalidRequest(problems as RoleProblem[]);
+  // A page's path can carry anything: what is not a grant id names no grant (PostgreSQL would refuse it as a uuid).
+  if (!isUuid(grantId)) throw new HttpError(404, 'not_found', 'There is no such role grant');
   const today = rigaDate(new Date());
   return db.transaction(async (trx) => {
     const before = await grantQuery(trx, today).where('g.id', grantId).forUpdate('g').first();
