@@ -4,6 +4,7 @@ import { checkApplication, type ApplicationRefusal, type ApplicationState, type 
 import type { ProgrammeRules } from '../domain/programmes';
 import type { Actor } from '../domain/journey';
 import { isUuid } from '../domain/uuid';
+import { windowFor } from '../lib/programme-versions';
 
 /** What the learner asked for. */
 export interface SubmitApplicationInput { caseId: string; attempt: number; offerId: string; groupId: string; actor: Actor }
@@ -52,7 +53,7 @@ interface OfferRow {
 interface GroupRow { id: string; offerId: string; place: string; startsOn: string; endsOn: string; capacity: number; enrolled: number }
 interface ApplicationRow {
   id: string; caseId: string; offerId: string; groupId: string; state: ApplicationState; costCents: number;
-  earmarkedCents: number; learnerPaysCents: number; holdsPlace: boolean; reason: string | null;
+  earmarkedCents: number; learnerPaysCents: number; holdsPlace: boolean; reason: string | null; windowId: string | null;
 }
 
 
@@ -86,7 +87,7 @@ export function createApplicationActivities({ db }: { db: Knex }) {
       return db.transaction(async (trx) => {
         // Serialises this case's applications (balance) without blocking other cases.
         const theCase = await trx('cases').where({ id: input.caseId }).forUpdate()
-          .first<{ programme: string; balanceCents: number }>('programme', 'balanceCents');
+          .first<{ programme: string; programmeVersion: number | null; balanceCents: number }>('programme', 'programmeVersion', 'balanceCents');
         if (!theCase) throw new Error(`case ${input.caseId} not found`);
         const existing = await trx('applications').where({ id }).first<ApplicationRow | undefined>();
         if (existing) return answerFor(existing, theCase.balanceCents, await summary(trx, existing.offerId, existing.groupId));
@@ -98,11 +99,20 @@ export function createApplicationActivities({ db }: { db: Knex }) {
         if (!isUuid(input.groupId)) return refuse('group_not_in_offer');
         const programme = await trx('programmes').where({ code: theCase.programme })
           .first<{ funding: ProgrammeRules['funding']; applicationsOpenAt: Date | null; applicationsCloseAt: Date | null; overCap: OverCapRule }>();
+        // Money follows the version the journey started with, so an edit of the programme changes no running journey.
+        const kept = theCase.programmeVersion === null ? undefined : await trx('programmeVersions')
+          .where({ programme: theCase.programme, version: theCase.programmeVersion }).first<{ funding: ProgrammeRules['funding'] } | undefined>('funding');
+        const funding = kept?.funding ?? programme.funding;
+        const now = new Date();
+        // The application window now (or the next / last one); a programme without windows keeps its own dates.
+        const window = await windowFor(trx, theCase.programme, now);
         const offer = await trx('offers').where({ id: input.offerId }).first<OfferRow | undefined>();
         const group = await trx('offerGroups').where({ id: input.groupId }).first<GroupRow | undefined>();
         const check = checkApplication({
-          now: new Date(), caseProgramme: theCase.programme, funding: programme.funding, balanceCents: theCase.balanceCents,
-          programme: { applicationsOpenAt: programme.applicationsOpenAt, applicationsCloseAt: programme.applicationsCloseAt },
+          now, caseProgramme: theCase.programme, funding, balanceCents: theCase.balanceCents,
+          programme: window
+            ? { applicationsOpenAt: window.opensAt, applicationsCloseAt: window.closesAt }
+            : { applicationsOpenAt: programme.applicationsOpenAt, applicationsCloseAt: programme.applicationsCloseAt },
           offer: offer ?? null,
           group: group ? { offerMatches: group.offerId === input.offerId, capacity: group.capacity, enrolled: group.enrolled } : null,
         });
@@ -113,16 +123,22 @@ export function createApplicationActivities({ db }: { db: Knex }) {
         const base = {
           id, caseId: input.caseId, attempt: input.attempt, offerId: input.offerId, groupId: input.groupId,
           costCents: offer!.costCents, actorRole: input.actor.role, actorId: input.actor.id, channel: input.actor.channel,
+          windowId: window?.id ?? null,
         };
-        // The cap: one atomic conditional increment. Concurrent applicants queue on the programme row; the ones
-        // that find it full get no row back.
-        const counted = await trx('programmes')
+        // The caps: the window's, then the programme's over all windows (optional), each one atomic conditional
+        // increment. Concurrent applicants queue on the row; the ones that find it full get no row back.
+        const windowCounted = !window || (await trx('programmeWindows').where({ id: window.id })
+          .where((q) => q.whereNull('cap').orWhereRaw('applications_received < cap'))
+          .update({ applicationsReceived: trx.raw('applications_received + 1') }).returning(['id'])).length > 0;
+        const counted = windowCounted ? await trx('programmes')
           .where({ code: theCase.programme })
           .where((q) => q.whereNull('applicationCap').orWhereRaw('applications_received < application_cap'))
           .update({ applicationsReceived: trx.raw('applications_received + 1') })
-          .returning(['applicationsReceived']);
+          .returning(['applicationsReceived']) : [];
         if (counted.length === 0) {
-          const state = programme.overCap === 'refuse' ? 'refused' : 'waitlisted';
+          // Counted by the window but the programme is full: the window gives its place back.
+          if (window && windowCounted) await trx('programmeWindows').where({ id: window.id }).decrement('applicationsReceived', 1);
+          const state = (window?.overCap ?? programme.overCap) === 'refuse' ? 'refused' : 'waitlisted';
           await trx('applications').insert({ ...base, state, reason: 'cap_reached' });
           return {
             outcome: state, applicationId: id, reason: 'cap_reached', earmarkedCents: 0, learnerPaysCents: 0,
@@ -202,7 +218,7 @@ export function createApplicationActivities({ db }: { db: Knex }) {
  * The caller holds the application's row lock.
  */
 export async function releaseHolds(
-  trx: Knex.Transaction, app: Pick<ApplicationRow, 'id' | 'caseId' | 'groupId' | 'state' | 'earmarkedCents' | 'holdsPlace'>,
+  trx: Knex.Transaction, app: Pick<ApplicationRow, 'id' | 'caseId' | 'groupId' | 'state' | 'earmarkedCents' | 'holdsPlace'> & { windowId?: string | null },
   end: { state: ReleaseInput['state']; reason: string | null },
 ): Promise<void> {
   const now = new Date();
@@ -216,6 +232,11 @@ export async function releaseHolds(
     const theCase = await trx('cases').where({ id: app.caseId }).first<{ programme: string }>('programme');
     await trx('programmes').where({ code: theCase.programme }).where('applicationsReceived', '>', 0)
       .update({ applicationsReceived: trx.raw('applications_received - 1') });
+    // The window that counted it (applications from before windows have none).
+    if (app.windowId) {
+      await trx('programmeWindows').where({ id: app.windowId }).where('applicationsReceived', '>', 0)
+        .update({ applicationsReceived: trx.raw('applications_received - 1') });
+    }
   }
   if (app.state === 'enrolled') {
     await trx('offerGroups').where({ id: app.groupId }).where('enrolled', '>', 0).update({ enrolled: trx.raw('enrolled - 1') });

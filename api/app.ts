@@ -32,6 +32,7 @@ import { ApiRegistry } from './routes/define';
 import { learnerRoutes } from './routes/learner';
 import { myDataRoutes } from './routes/my-data';
 import { adminRetentionRoutes } from './routes/admin-retention';
+import { adminProgrammeRoutes } from './routes/admin-programmes';
 import { dataRequestRoutes } from './routes/data-requests';
 import { providerRoutes } from './routes/provider';
 import { providerOfferRoutes } from './routes/provider-offers';
@@ -85,6 +86,7 @@ export function createApp(deps: ApiDeps): Koa {
     codecRoutes(deps, api),
     adminAuditRoutes(deps, api, renderer),
     myDataRoutes(deps, api, renderer), adminRetentionRoutes(deps, api, renderer), dataRequestRoutes(deps, api, renderer),
+    adminProgrammeRoutes(deps, api, renderer),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());
