@@ -107,7 +107,8 @@ function parseWorded<T>(schema: z.ZodType<T>, input: unknown): T {
   throw new HttpError(400, 'invalid_request', `Invalid body: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems);
 }
 
-// The bodies as the document describes them; the handlers check them with the schemas above.
+// The bodies as the document describes them. Every field is optional here so the handlers check them with the
+// schemas above, naming every problem at once with words in both languages (a missing field is one of them).
 const numberOrText = z.union([z.number(), z.string().max(20)]);
 const rulesBody = {
   nameLv: z.string().max(200), nameEn: z.string().max(200), minAge: numberOrText, maxAge: numberOrText.nullable().optional(),
@@ -116,12 +117,12 @@ const rulesBody = {
   socialStatusRule: z.string().max(20).describe('not_used (SOPA is not asked), priority (the status orders the wait-list) or required'),
   approval: z.string().max(20).describe('automatic or manual'), reason: z.string().max(500).describe('Why (audited)'),
 };
-const newProgrammeBody = z.object({ code: z.string().max(20), ...rulesBody, overCap: z.string().max(20).describe('waitlist or refuse') });
-const newVersionBody = z.object({ ...rulesBody, effectiveFrom: z.string().max(40).nullable().optional().describe('ISO 8601; empty: now') });
+const newProgrammeBody = z.object({ code: z.string().max(20), ...rulesBody, overCap: z.string().max(20).describe('waitlist or refuse') }).partial();
+const newVersionBody = z.object({ ...rulesBody, effectiveFrom: z.string().max(40).nullable().optional().describe('ISO 8601; empty: now') }).partial();
 const windowBody = z.object({
   opensAt: z.string().max(40), closesAt: z.string().max(40).nullable().optional(), cap: numberOrText.nullable().optional(),
   overCap: z.string().max(20).nullable().optional().describe('waitlist or refuse; empty: the programme\'s rule'), reason: z.string().max(500),
-});
+}).partial();
 
 const versionSchema = z.object({
   version: z.number().int(), effectiveFrom: z.string(), nameLv: z.string(), nameEn: z.string(), minAge: z.number().int(),
