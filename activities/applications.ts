@@ -98,14 +98,16 @@ export function createApplicationActivities({ db }: { db: Knex }) {
         if (!isUuid(input.offerId)) return refuse('offer_not_found');
         if (!isUuid(input.groupId)) return refuse('group_not_in_offer');
         const programme = await trx('programmes').where({ code: theCase.programme })
-          .first<{ funding: ProgrammeRules['funding']; applicationsOpenAt: Date | null; applicationsCloseAt: Date | null; overCap: OverCapRule }>();
+          .first<{ funding: ProgrammeRules['funding']; applicationsOpenAt: Date | null; applicationsCloseAt: Date | null; overCap: OverCapRule; currentVersion: number | null }>();
         // Money follows the version the journey started with, so an edit of the programme changes no running journey.
         const kept = theCase.programmeVersion === null ? undefined : await trx('programmeVersions')
           .where({ programme: theCase.programme, version: theCase.programmeVersion }).first<{ funding: ProgrammeRules['funding'] } | undefined>('funding');
         const funding = kept?.funding ?? programme.funding;
         const now = new Date();
-        // The application window now (or the next / last one); a programme without windows keeps its own dates.
+        // The application window now (or the next / last one). A programme the agency manages (it has versions) takes
+        // applications only in a window; one from before (no versions, e.g. a test's row) keeps its own dates.
         const window = await windowFor(trx, theCase.programme, now);
+        if (!window && programme.currentVersion !== null) return refuse('programme_window_not_open');
         const offer = await trx('offers').where({ id: input.offerId }).first<OfferRow | undefined>();
         const group = await trx('offerGroups').where({ id: input.groupId }).first<GroupRow | undefined>();
         const check = checkApplication({

@@ -1,4 +1,6 @@
 import test from 'ava';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { decideApprovalUpdate, journeyStateQuery } from '../../workflows/learner-journey';
 import { applyUpdate } from '../../workflows/learner-journey-application';
 import type { Actor } from '../../domain/journey';
@@ -152,8 +154,15 @@ test.serial('where the rule is priority the wait-list is served by social status
   await make(null, 30);
   await make('low_income', 20);
   await make('poor', 10);
-  const imk = (await call('GET', '/api/admin/programmes/IMK', { token: admin })).json as { priorityOrder: boolean; waitlist: { serviceCaseId: string; socialStatus: string | null }[] };
+  const answer = await call('GET', '/api/admin/programmes/IMK', { token: admin });
+  const imk = answer.json as { priorityOrder: boolean; waitlist: { serviceCaseId: string; socialStatus: string | null }[] };
   t.true(imk.priorityOrder);
+  // The answer is what the OpenAPI document says it is (versions, windows and the wait-list included).
+  const document = (await call('GET', '/api/openapi.json')).json as { paths: Record<string, { get: { responses: Record<string, { content: { 'application/json': { schema: object } } }> } }> };
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  addFormats(ajv);
+  const validate = ajv.compile(document.paths['/api/admin/programmes/{code}']!.get.responses['200']!.content['application/json'].schema);
+  t.true(validate(imk), ajv.errorsText(validate.errors));
   t.deepEqual(imk.waitlist.map((w) => w.serviceCaseId), ['IMK-T-10', 'IMK-T-20', 'IMK-T-30']);
   const page = await call('GET', '/admin/programmes/IMK?lang=en', { token: admin, html: true });
   t.is(page.status, 200);
