@@ -30,7 +30,7 @@ const instant = z.string().trim().transform((v, ctx) => {
   const local = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})$/.exec(v);
   const at = local ? rigaTime(local[1]!, local[2]!) : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) ? new Date(v) : new Date(NaN);
   if (Number.isNaN(at.getTime())) {
-    ctx.addIssue({ code: 'custom', message: 'must be a date and time (YYYY-MM-DDTHH:MM, or ISO 8601 with an offset)' });
+    ctx.addIssue({ code: 'custom', message: 'must be a date and time (YYYY-MM-DDTHH:MM, or ISO 8601 with an offset)', params: { rule: 'date_time' } });
     return z.NEVER;
   }
   return at;
@@ -52,10 +52,10 @@ const rulesShape = {
 };
 type RulesValue = z.infer<z.ZodObject<typeof rulesShape>>;
 function rulesBetweenFields(v: RulesValue, ctx: z.RefinementCtx) {
-  if (v.maxAge !== null && v.maxAge < v.minAge) ctx.addIssue({ code: 'custom', path: ['maxAge'], message: 'must not be below minAge' });
-  if (v.copayPercent !== null && v.funding !== 'copay') ctx.addIssue({ code: 'custom', path: ['copayPercent'], message: 'is only for a co-paid programme (funding "copay")' });
-  if (v.funding === 'account' && v.balanceCents === 0) ctx.addIssue({ code: 'custom', path: ['balanceCents'], message: 'must be above 0 for a learning-account programme' });
-  if (v.funding !== 'account' && v.balanceCents !== 0) ctx.addIssue({ code: 'custom', path: ['balanceCents'], message: 'must be 0 unless the programme funds a learning account' });
+  if (v.maxAge !== null && v.maxAge < v.minAge) ctx.addIssue({ code: 'custom', path: ['maxAge'], message: 'must not be below minAge', params: { rule: 'not_below_min_age' } });
+  if (v.copayPercent !== null && v.funding !== 'copay') ctx.addIssue({ code: 'custom', path: ['copayPercent'], message: 'is only for a co-paid programme (funding "copay")', params: { rule: 'copay_programme_only' } });
+  if (v.funding === 'account' && v.balanceCents === 0) ctx.addIssue({ code: 'custom', path: ['balanceCents'], message: 'must be above 0 for a learning-account programme', params: { rule: 'account_funded' } });
+  if (v.funding !== 'account' && v.balanceCents !== 0) ctx.addIssue({ code: 'custom', path: ['balanceCents'], message: 'must be 0 unless the programme funds a learning account', params: { rule: 'zero_unless_account' } });
 }
 
 const newProgrammeSchema = z.object({
@@ -65,7 +65,7 @@ const newVersionSchema = z.object({
   ...rulesShape,
   effectiveFrom: z.preprocess(blankToNull, instant.nullable())
     // A minute's grace for the time the form took to travel; the past is not rewritten.
-    .refine((at) => at === null || at.getTime() >= Date.now() - 60_000, { message: 'must not be in the past' }),
+    .refine((at) => at === null || at.getTime() >= Date.now() - 60_000, { message: 'must not be in the past', params: { rule: 'not_in_past' } }),
 }).superRefine(rulesBetweenFields);
 const windowSchema = z.object({
   opensAt: instant,
@@ -74,7 +74,7 @@ const windowSchema = z.object({
   overCap: z.preprocess(blankToNull, z.enum(['waitlist', 'refuse'], { message: 'must be "waitlist" or "refuse"' }).nullable()),
   reason: reasonField,
 }).superRefine((v, ctx) => {
-  if (v.closesAt && v.closesAt <= v.opensAt) ctx.addIssue({ code: 'custom', path: ['closesAt'], message: 'must be after opensAt' });
+  if (v.closesAt && v.closesAt <= v.opensAt) ctx.addIssue({ code: 'custom', path: ['closesAt'], message: 'must be after opensAt', params: { rule: 'after_opens_at' } });
 });
 
 // Field problems in both page languages: an API caller reads `words`, the page shows them next to the field.
@@ -103,7 +103,12 @@ function worded(problems: WordedProblem[]): WordedProblem[] {
 function parseWorded<T>(schema: z.ZodType<T>, input: unknown): T {
   const parsed = schema.safeParse(input ?? {});
   if (parsed.success) return parsed.data;
-  const problems = worded(fieldProblems(parsed.error));
+  // A rule between fields names itself (params.rule) rather than zod's generic "custom".
+  const problems = worded(fieldProblems(parsed.error).map((p, i) => {
+    const issue = parsed.error.issues[i];
+    const rule = issue?.code === 'custom' ? (issue.params as { rule?: unknown } | undefined)?.rule : undefined;
+    return p.rule === 'custom' && typeof rule === 'string' ? { ...p, rule } : p;
+  }));
   throw new HttpError(400, 'invalid_request', `Invalid body: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems);
 }
 
