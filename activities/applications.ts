@@ -231,14 +231,15 @@ export async function releaseHolds(
       .update({ balanceCents: trx.raw('balance_cents + ?', [app.earmarkedCents]), updatedAt: now });
   }
   if (app.holdsPlace) {
-    const theCase = await trx('cases').where({ id: app.caseId }).first<{ programme: string }>('programme');
-    await trx('programmes').where({ code: theCase.programme }).where('applicationsReceived', '>', 0)
-      .update({ applicationsReceived: trx.raw('applications_received - 1') });
-    // The window that counted it (applications from before windows have none).
+    // The window that counted it (applications from before windows have none), then the programme: the order
+    // submitApplication locks them in, so a release and an application never wait on each other crosswise.
     if (app.windowId) {
       await trx('programmeWindows').where({ id: app.windowId }).where('applicationsReceived', '>', 0)
         .update({ applicationsReceived: trx.raw('applications_received - 1') });
     }
+    const theCase = await trx('cases').where({ id: app.caseId }).first<{ programme: string }>('programme');
+    await trx('programmes').where({ code: theCase.programme }).where('applicationsReceived', '>', 0)
+      .update({ applicationsReceived: trx.raw('applications_received - 1') });
   }
   if (app.state === 'enrolled') {
     await trx('offerGroups').where({ id: app.groupId }).where('enrolled', '>', 0).update({ enrolled: trx.raw('enrolled - 1') });
