@@ -181,7 +181,9 @@ export async function changeProgrammeWindow(db: Knex, session: Session, code: st
 }
 
 async function lockProgramme(trx: Knex.Transaction, code: string): Promise<void> {
-  // Serialises an administrator's changes of one programme (version numbers, window overlap).
+  // Serialises an administrator's changes of one programme (version numbers, window overlap). Its windows are locked
+  // before the programme row, the order an application counts a place in, so the two never wait on each other crosswise.
+  await trx('programmeWindows').where({ programme: code }).orderBy('id').forUpdate().select('id');
   const row = await trx('programmes').where({ code }).forUpdate().first('code');
   if (!row) throw new HttpError(404, 'not_found', `There is no programme ${code}`, [notFound('code')]);
 }
