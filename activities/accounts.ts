@@ -21,13 +21,14 @@ export function createAccountActivities(deps: AccountActivityDeps) {
      * to the current password hash (so it works once) and valid for `validHours`; the outbox sends one e-mail per
      * request however often this is retried. A user gone or without an e-mail address meanwhile gets nothing.
      */
-    async sendPasswordResetEmail(input: { userId: string; workflowId: string; language: 'lv' | 'en'; validHours: number }): Promise<SendEmailResult | { status: 'no-recipient' }> {
+    async sendPasswordResetEmail(input: { userId: string; workflowId: string; language: 'lv' | 'en'; validHours: number; purpose?: 'setup' }): Promise<SendEmailResult | { status: 'no-recipient' }> {
       const user = await User.query(deps.db).findById(input.userId);
       if (!user?.email || !user.active) return { status: 'no-recipient' };
       const validUntil = new Date(Date.now() + input.validHours * 3_600_000).toISOString();
       const token = await deps.links.sign('reset-password', user.id, input.validHours, { fp: passwordFingerprint(user.passwordHash) });
       return deps.email.sendEmailTo({
-        workflowId: input.workflowId, step: 'password-reset', template: 'password-reset', recipient: user.email, language: input.language,
+        // The first link of a new account says so; the link and the page that opens it are the reset's.
+        workflowId: input.workflowId, step: 'password-reset', template: input.purpose === 'setup' ? 'account-setup' : 'password-reset', recipient: user.email, language: input.language,
         data: { serviceCaseId: user.username, username: user.username, validUntil: formatTime(validUntil, input.language), caseUrl: passwordResetUrl(deps.publicUrl, token) },
       });
     },

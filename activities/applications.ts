@@ -5,6 +5,7 @@ import type { ProgrammeRules } from '../domain/programmes';
 import type { Actor } from '../domain/journey';
 import { isUuid } from '../domain/uuid';
 import { windowFor } from '../lib/programme-versions';
+import { acceptPlaceOffer, expireOverdueOffers, handOnPlace, lockProgramme, sweepPlaceOffers } from '../lib/waitlist';
 
 /** What the learner asked for. */
 export interface SubmitApplicationInput { caseId: string; attempt: number; offerId: string; groupId: string; actor: Actor }
@@ -98,7 +99,10 @@ export function createApplicationActivities({ db }: { db: Knex }) {
         if (!isUuid(input.offerId)) return refuse('offer_not_found');
         if (!isUuid(input.groupId)) return refuse('group_not_in_offer');
         const programme = await trx('programmes').where({ code: theCase.programme })
-          .first<{ funding: ProgrammeRules['funding']; applicationsOpenAt: Date | null; applicationsCloseAt: Date | null; overCap: OverCapRule; currentVersion: number | null }>();
+          .first<{
+            funding: ProgrammeRules['funding']; applicationsOpenAt: Date | null; applicationsCloseAt: Date | null; overCap: OverCapRule;
+            socialStatusRule: ProgrammeRules['socialStatusRule']; currentVersion: number | null;
+          }>();
         // Money follows the version the journey started with, so an edit of the programme changes no running journey.
         const kept = theCase.programmeVersion === null ? undefined : await trx('programmeVersions')
           .where({ programme: theCase.programme, version: theCase.programmeVersion }).first<{ funding: ProgrammeRules['funding'] } | undefined>('funding');
@@ -125,23 +129,34 @@ export function createApplicationActivities({ db }: { db: Knex }) {
         const base = {
           id, caseId: input.caseId, attempt: input.attempt, offerId: input.offerId, groupId: input.groupId,
           costCents: offer!.costCents, actorRole: input.actor.role, actorId: input.actor.id, channel: input.actor.channel,
-          windowId: window?.id ?? null,
+          windowId: window?.id ?? null as string | null,
         };
-        // The caps: the window's, then the programme's over all windows (optional), each one atomic conditional
-        // increment. Concurrent applicants queue on the row; the ones that find it full get no row back.
-        const windowCounted = !window || (await trx('programmeWindows').where({ id: window.id })
-          .where((q) => q.whereNull('cap').orWhereRaw('applications_received < cap'))
-          .update({ applicationsReceived: trx.raw('applications_received + 1') }).returning(['id'])).length > 0;
-        const counted = windowCounted ? await trx('programmes')
-          .where({ code: theCase.programme })
-          .where((q) => q.whereNull('applicationCap').orWhereRaw('applications_received < application_cap'))
-          .update({ applicationsReceived: trx.raw('applications_received + 1') })
-          .returning(['applicationsReceived']) : [];
-        if (counted.length === 0) {
+        // The caps. Everything that changes a programme's places (applications, releases, the wait-list, an
+        // administrator's edits) takes lockProgramme first: its windows, then its row, always in that order. First
+        // the wait-list: overdue place offers pass on, and a learner holding an open offer takes the place it kept
+        // counted (in the window it came from). Otherwise the window's cap, then the programme's over all windows.
+        await lockProgramme(trx, theCase.programme);
+        await expireOverdueOffers(trx, theCase.programme, now);
+        const offered = await acceptPlaceOffer(trx, input.caseId, now);
+        let counted = offered !== null;
+        if (offered) {
+          base.windowId = offered.windowId;
+        } else {
+          const windowCounted = !window || (await trx('programmeWindows').where({ id: window.id })
+            .where((q) => q.whereNull('cap').orWhereRaw('applications_received < cap'))
+            .update({ applicationsReceived: trx.raw('applications_received + 1') }).returning(['id'])).length > 0;
+          counted = windowCounted && (await trx('programmes')
+            .where({ code: theCase.programme })
+            .where((q) => q.whereNull('applicationCap').orWhereRaw('applications_received < application_cap'))
+            .update({ applicationsReceived: trx.raw('applications_received + 1') })
+            .returning(['applicationsReceived'])).length > 0;
           // Counted by the window but the programme is full: the window gives its place back.
-          if (window && windowCounted) await trx('programmeWindows').where({ id: window.id }).decrement('applicationsReceived', 1);
+          if (window && windowCounted && !counted) await trx('programmeWindows').where({ id: window.id }).decrement('applicationsReceived', 1);
+        }
+        if (!counted) {
           const state = (window?.overCap ?? programme.overCap) === 'refuse' ? 'refused' : 'waitlisted';
-          await trx('applications').insert({ ...base, state, reason: 'cap_reached' });
+          const waitlistPriority = state === 'waitlisted' && programme.socialStatusRule === 'priority' ? await statusPriority(trx, input.caseId) : 0;
+          await trx('applications').insert({ ...base, state, reason: 'cap_reached', waitlistPriority });
           return {
             outcome: state, applicationId: id, reason: 'cap_reached', earmarkedCents: 0, learnerPaysCents: 0,
             balanceCents: theCase.balanceCents, offer: offerSummary,
@@ -198,6 +213,11 @@ export function createApplicationActivities({ db }: { db: Knex }) {
       });
     },
 
+    /** Expires overdue place offers of every programme and passes each place on (the wait-list sweep's step). */
+    async sweepPlaceOffers(_input: Record<string, never>): Promise<{ expired: number }> {
+      return { expired: await sweepPlaceOffers(db) };
+    },
+
     /** Ends study (completed or dropped out): the earmark is spent, the place in the group stays counted. */
     async finishStudy(input: FinishStudyInput): Promise<{ spentCents: number }> {
       return db.transaction(async (trx) => {
@@ -231,20 +251,29 @@ export async function releaseHolds(
       .update({ balanceCents: trx.raw('balance_cents + ?', [app.earmarkedCents]), updatedAt: now });
   }
   if (app.holdsPlace) {
-    // The window that counted it (applications from before windows have none), then the programme: the order
-    // submitApplication locks them in, so a release and an application never wait on each other crosswise.
-    if (app.windowId) {
-      await trx('programmeWindows').where({ id: app.windowId }).where('applicationsReceived', '>', 0)
-        .update({ applicationsReceived: trx.raw('applications_received - 1') });
-    }
+    // The freed place goes to the wait-list first, counted on in its window (lib/waitlist.ts); only when nobody
+    // waits do the window's and the programme's counts go down.
     const theCase = await trx('cases').where({ id: app.caseId }).first<{ programme: string }>('programme');
-    await trx('programmes').where({ code: theCase.programme }).where('applicationsReceived', '>', 0)
-      .update({ applicationsReceived: trx.raw('applications_received - 1') });
+    await lockProgramme(trx, theCase.programme);
+    await expireOverdueOffers(trx, theCase.programme, now);
+    await handOnPlace(trx, theCase.programme, now, app.windowId ?? null);
   }
   if (app.state === 'enrolled') {
     await trx('offerGroups').where({ id: app.groupId }).where('enrolled', '>', 0).update({ enrolled: trx.raw('enrolled - 1') });
   }
 }
+
+/**
+ * The wait-list priority of a case in a programme whose social-status rule is "priority": the SOPA status its
+ * eligibility check found (poor 2, low-income 1, none 0), so poorer households are offered a freed place first.
+ */
+async function statusPriority(trx: Knex.Transaction, caseId: string): Promise<number> {
+  const row = await trx('caseEvents').where({ caseId, step: 'eligibility' })
+    .first<{ status: string | null } | undefined>(trx.raw("details #>> '{facts,socialStatus}' as status"));
+  return WAITLIST_PRIORITY[row?.status ?? ''] ?? 0;
+}
+
+const WAITLIST_PRIORITY: Record<string, number> = { poor: 2, low_income: 1 };
 
 function answerFor(row: ApplicationRow, balanceCents: number, offer: OfferSummary | null): SubmitApplicationResult {
   const outcome: ApplyOutcome = row.state === 'waitlisted' ? 'waitlisted' : row.state === 'refused' ? 'refused' : 'applied';

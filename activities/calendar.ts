@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { rigaDate } from '../domain/dates';
 import { shift } from '../domain/holidays';
+import { holidaysBetween } from '../lib/holidays';
 import { workingDaysDeadline } from '../domain/working-days';
 
 /** Input of taskDueAt: a deadline in working days from now, or (tests only) a fixed duration. */
@@ -10,13 +11,8 @@ export interface TaskDueAtInput {
   overrideMs?: number | null;
 }
 
-/** The public holidays (YYYY-MM-DD) between two calendar days, read from the table administrators extend. */
-export async function holidaysBetween(db: Knex, from: string, to: string): Promise<Set<string>> {
-  // As text: pg would turn a DATE into a Date at the process's local midnight.
-  const rows = await db('publicHolidays').whereBetween('day', [from, to])
-    .select<{ day: string }[]>(db.raw("to_char(day, 'YYYY-MM-DD') AS day"));
-  return new Set(rows.map(({ day }) => day));
-}
+// Read where the API reads it too (inbox working days, data-request deadlines).
+export { holidaysBetween } from '../lib/holidays';
 
 /** Activities about the agency's calendar. */
 export function createCalendarActivities({ db }: { db: Knex }) {

@@ -46,7 +46,7 @@ export interface LeaseTiming { leaseMs: number; renewEveryMs: number; waitMs: nu
 
 const LEASE_DEFAULTS: LeaseTiming = { leaseMs: 10_000, renewEveryMs: 2_000, waitMs: 30_000, pollMs: 250, sendDeadlineMs: 60_000 };
 
-interface Recipient { email: string; language: 'lv' | 'en'; firstName: string | null; serviceCaseId: string }
+interface Recipient { email: string; language: 'lv' | 'en'; firstName: string | null; serviceCaseId: string; funding: string }
 
 /** An e-mail to one recipient, sent once per dedupe key. */
 export interface DeliverOnceInput {
@@ -233,14 +233,17 @@ export function createEmailActivities(deps: EmailDeps) {
     /** Sends one templated e-mail to the case's learner, once per case and step. */
     async sendEmail(input: SendEmailInput): Promise<SendEmailResult> {
       const recipient = await db('cases').join('learners', 'learners.id', 'cases.learnerId')
+        .join('programmes', 'programmes.code', 'cases.programme')
         .where('cases.id', input.caseId)
-        .first<Recipient>('learners.email', 'learners.language', 'learners.firstName', 'cases.serviceCaseId');
+        .first<Recipient>('learners.email', 'learners.language', 'learners.firstName', 'cases.serviceCaseId', 'programmes.funding');
       if (!recipient) throw new Error(`case ${input.caseId} not found for e-mail ${input.step}`);
       return deliverOnce({
         dedupeKey: `case:${input.caseId}:${input.step}`, caseId: input.caseId, step: input.step, template: input.template,
         recipient: recipient.email, language: recipient.language,
         data: {
           firstName: recipient.firstName ?? '', serviceCaseId: recipient.serviceCaseId,
+          // A co-payment programme has no balance to pay with: e-mails say what the learner pays instead.
+          copay: recipient.funding === 'copay',
           caseUrl: `${deps.publicUrl}/learner/journeys/${input.caseId}`, ...input.data,
         },
       });

@@ -18,6 +18,9 @@ import { createWorkflowStopActivities } from './workflow-stop';
 import { createAuditPurgeActivities } from './audit-purge';
 import { createRetentionActivities } from './retention';
 import { createDataRequestActivities } from './data-requests';
+import { createRoleRequestActivities } from './role-requests';
+import { createAnnouncementActivities } from './announcements';
+import { createProviderNoticeActivities } from './provider-notices';
 import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
 import { createSopaActivities, type SopaClient, type SopaOperator } from './registries/sopa';
 import type { ViisClient } from './registries/viis';
@@ -73,6 +76,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createAuditPurgeActivities(deps),
     ...createRetentionActivities(deps),
     ...createDataRequestActivities({ ...deps, email }),
+    ...createRoleRequestActivities(deps),
+    ...createAnnouncementActivities({ ...deps, email }),
+    ...createProviderNoticeActivities({ ...deps, email }),
     ...email,
   };
 }

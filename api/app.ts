@@ -21,6 +21,7 @@ import { languageMiddleware, pageErrorMiddleware } from './pages';
 import { accountRoutes } from './routes/account';
 import { passwordRoutes } from './routes/account-passwords';
 import { adminRoutes } from './routes/admin';
+import { adminAccountRoutes } from './routes/admin-accounts';
 import { adminAuditRoutes } from './routes/admin-audit';
 import { adminBatchRoutes } from './routes/admin-batches';
 import { adminConsistencyRoutes } from './routes/admin-consistency';
@@ -33,13 +34,20 @@ import { learnerRoutes } from './routes/learner';
 import { myDataRoutes } from './routes/my-data';
 import { adminRetentionRoutes } from './routes/admin-retention';
 import { adminProgrammeRoutes } from './routes/admin-programmes';
+import { adminCallRoutes } from './routes/admin-calls';
 import { dataRequestRoutes } from './routes/data-requests';
+import { roleRoutes } from './routes/roles';
+import { adminAnnouncementRoutes } from './routes/admin-announcements';
+import { BannerCache } from './services/announcements';
 import { providerRoutes } from './routes/provider';
 import { providerOfferRoutes } from './routes/provider-offers';
 import { providerRegistrationRoutes } from './routes/provider-registration';
 import { publicRoutes } from './routes/public';
+import { profileRoutes } from './routes/profiles';
+import { termsRoutes } from './routes/terms';
 import { staffRoutes } from './routes/staff';
 import { studyRoutes } from './routes/study';
+import { placeOfferRoutes } from './routes/place-offers';
 
 /** Builds the Koa application (API + web pages) without listening, so tests can serve it on any port. */
 export function createApp(deps: ApiDeps): Koa {
@@ -75,6 +83,12 @@ export function createApp(deps: ApiDeps): Koa {
   // Static files need no session, so they cost no session lookup.
   app.use(staticFiles(api));
   app.use(sessionMiddleware(deps.db, deps.sessionTimeouts ?? SESSION_TIMEOUTS));
+  // The announcements banner on every page (read once a minute, not per request).
+  const banner = new BannerCache(deps.db);
+  app.use(async (ctx, next) => {
+    if (!ctx.path.startsWith('/api/')) ctx.state.banner = await banner.current();
+    return next();
+  });
   app.use(bodyMiddleware());
   app.use(textDoor(api.formPages));
   for (const router of [
@@ -87,6 +101,12 @@ export function createApp(deps: ApiDeps): Koa {
     adminAuditRoutes(deps, api, renderer),
     myDataRoutes(deps, api, renderer), adminRetentionRoutes(deps, api, renderer), dataRequestRoutes(deps, api, renderer),
     adminProgrammeRoutes(deps, api, renderer),
+    placeOfferRoutes(deps, api, renderer),
+    adminAccountRoutes(deps, api, renderer),
+    termsRoutes(deps, api, renderer), profileRoutes(deps, api, renderer),
+    adminCallRoutes(deps, api, renderer),
+    roleRoutes(deps, api, renderer),
+    adminAnnouncementRoutes(deps, api, renderer, banner),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());

@@ -4,7 +4,9 @@ import { translate } from '../web/render';
 import type { HttpError } from './errors';
 import { SESSION_TIMEOUTS, type Session, type SessionTimeouts } from '../lib/sessions';
 import { formToken } from './middleware/csrf';
+import { SIGN_ON_ROLES } from './middleware/auth';
 import { throttledWords } from './throttle';
+import { shownTo, type BannerAnnouncement } from '../domain/announcements';
 
 /** Picks the page language (?lang= switches and is remembered in a cookie; Latvian by default). */
 export function languageMiddleware() {
@@ -20,6 +22,9 @@ export function languageMiddleware() {
 // Session and second-factor refusals a browser may meet, said in the reader's language (error.<code> strings).
 const SESSION_ERROR_CODES = new Set(['session_ended', 'not_logged_in', 'second_factor_required', 'current_session', 'second_factor_enrolled', 'second_factor_not_started', 'too_many_code_attempts']);
 
+// Refusals that carry their own words in both languages (details[0].words): terms not accepted, no profile yet.
+const WORDED_REFUSALS = new Set(['terms_not_accepted', 'profile_not_found']);
+
 /** Installs ctx.state.renderError so the error middleware can answer browsers with a page. */
 export function pageErrorMiddleware(renderer: Renderer) {
   return async (ctx: Context, next: Next) => {
@@ -28,7 +33,9 @@ export function pageErrorMiddleware(renderer: Renderer) {
       const dependency = err.code === 'service_unavailable' ? (err.details[0] as { dependency?: string } | undefined)?.dependency : undefined;
       const message = err.status === 404 && err.code === 'not_found' ? translate(lang, 'error.404')
         : dependency ? translate(lang, `error.unavailable.${dependency}`)
-          : SESSION_ERROR_CODES.has(err.code) ? translate(lang, `error.${err.code}`) : throttledWords(err, lang) ?? err.message;
+          : SESSION_ERROR_CODES.has(err.code) ? translate(lang, `error.${err.code}`)
+            : WORDED_REFUSALS.has(err.code) ? (err.details[0] as { words: Record<PageLanguage, string> }).words[lang]
+              : throttledWords(err, lang) ?? err.message;
       ctx.type = 'html';
       ctx.body = renderer.render('error', { lang, title: translate(lang, 'error.title'), message, session: ctx.state.session, csrfToken: formToken(ctx) });
     };
@@ -42,8 +49,16 @@ export function renderPage(ctx: Context, renderer: Renderer, view: string, title
   ctx.type = 'html';
   ctx.body = renderer.render(view, {
     lang, title: translate(lang, titleKey, titleVars), session: ctx.state.session, csrfToken: formToken(ctx),
-    sessionTimer: sessionTimer(ctx.state.session, ctx.state.sessionTimeouts ?? SESSION_TIMEOUTS), ...data,
+    sessionTimer: sessionTimer(ctx.state.session, ctx.state.sessionTimeouts ?? SESSION_TIMEOUTS),
+    notices: bannerNotices(ctx.state.banner as BannerAnnouncement[] | undefined, ctx.state.session as Session | null, lang), ...data,
   });
+}
+
+// The announcements for the reader's audience in their period, in the page's language (see BannerCache).
+function bannerNotices(all: BannerAnnouncement[] | undefined, session: Session | null, lang: PageLanguage) {
+  const now = new Date();
+  return (all ?? []).filter((a) => shownTo(a, session?.role, now))
+    .map((a) => ({ id: a.id, title: lang === 'en' ? a.titleEn : a.titleLv, body: lang === 'en' ? a.bodyEn : a.bodyLv }));
 }
 
 // What the page's idle warning (web/public/session-timeout.js) needs: how long until the session idles out.
@@ -52,6 +67,6 @@ function sessionTimer(session: Session | null, timeouts: SessionTimeouts) {
   const warnMs = timeouts.warnBeforeMs;
   return {
     idleMs: Math.max(0, session.idleExpiresAt.getTime() - Date.now()), warnMs, warnMinutes: Math.max(1, Math.round(warnMs / 60_000)),
-    loginUrl: session.role === 'learner' || session.role === 'coordinator' ? '/auth/sso/login' : '/staff/login',
+    loginUrl: SIGN_ON_ROLES.includes(session.role) ? '/auth/sso/login' : '/staff/login',
   };
 }

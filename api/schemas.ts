@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { DROPOUT_REASONS, SURVEY_ASPECTS, type SurveyAspect } from '../domain/applications';
 import { OFFER_STATES } from '../domain/offers';
 import { checkPersonCode } from '../domain/person-code';
-import { CURRENT_TERMS_VERSION } from '../domain/terms';
 import type { FieldProblem } from './errors';
 import { text } from './text-input';
 
@@ -26,7 +25,13 @@ export const registrationSchema = z.object({
   programme: z.string().regex(/^[A-Z0-9-]{2,20}$/, { message: 'must be a programme code such as IMK' }).default('IMK')
     .describe('The programme to apply for (see the programmes the agency runs)'),
   acceptTerms: checkbox('you must accept the terms of use'),
-  termsVersion: z.literal(CURRENT_TERMS_VERSION, { message: `must be the current terms version ${CURRENT_TERMS_VERSION}; reload the page` }),
+  // The version the person read (the form carries it); the start checks it is the one in force (api/services/terms.ts).
+  termsVersion: text('must be the current terms version').max(40, { message: 'must be the current terms version' })
+    .describe('The version of the terms of use the person read and accepted: the one in force (GET /api/terms/current)'),
+  employerName: text().trim().max(200, { message: 'must be at most 200 characters' }).optional().transform((v) => (v ? v : null))
+    .describe('The employer, declared by the learner for a programme for the employed (co-payment, e.g. MN); the approving officer reads it'),
+  employerRegistrationNumber: z.string().trim().regex(/^(\d{11})?$/, { message: 'must be the employer\'s 11-digit registration number' })
+    .optional().transform((v) => (v ? v : null)),
 }).strict();
 
 /** The input of a registration, after parsing. */
@@ -93,7 +98,9 @@ export const caseParams = z.object({ caseId: z.uuid({ message: 'must be a case i
 export const taskParams = z.object({ taskId: z.uuid({ message: 'must be a task id (UUID)' }) });
 
 /** The inbox's task types (the workflows that open them: learner journey, provider registration, offer). */
-export const TASK_TYPES = ['approve-imk', 'approve-provider', 'evaluate-offer', 'data-subject-request'] as const;
+export const TASK_TYPES = [
+  'approve-imk', 'approve-provider', 'evaluate-offer', 'data-subject-request', 'role-request', 'outcomes-overdue',
+] as const;
 
 /** The states of a task (the tasks table's constraint). */
 export const TASK_STATES = ['open', 'decided', 'cancelled'] as const;
@@ -180,6 +187,8 @@ const nullableBilingual = z.object({ lv: z.string().nullable(), en: z.string().n
 /** One task with its subject's history, the provider or offer it is about, and the provider's documents. */
 export const taskDetailSchema = z.object({
   task: taskSchema,
+  employment: z.object({ employerName: z.string(), employerRegistrationNumber: z.string().nullable(), declaredAt: z.string() }).nullable()
+    .describe('The learner\'s employment declaration, for a programme for the employed (co-payment, e.g. MN)'),
   events: z.array(caseEventSchema.omit({ step: true, channel: true }).extend({ occurredAt: z.iso.datetime() }))
     .describe('The learner case\'s events, or the provider\'s (registration) or the offer\'s; stage is the offer\'s or provider\'s state there'),
   provider: z.object({
@@ -241,6 +250,10 @@ export const offerSchema = z.object({
   title: z.object({ lv: z.string(), en: z.string() }), provider: z.string(), costCents: z.number().int(),
   copayPercent: z.number().int().nullable(), applicationsOpenAt: z.string(), applicationsCloseAt: z.string(),
   groupFormationDeadline: z.string(), groups: z.array(offerGroupSchema),
+  share: z.object({
+    programmePaysCents: z.number().int().describe('What the programme pays of the cost (from the learning account where it has one)'),
+    learnerPaysCents: z.number().int().describe('What the learner pays themselves (the co-payment)'),
+  }),
 });
 
 /** A learner applies for a group of a published offer. */
@@ -287,12 +300,18 @@ export const applyResultSchema = z.object({
 /** The study part of a journey as the learner sees it. */
 export const studyViewSchema = z.object({
   caseId: z.uuid(), stage: z.string(), balanceCents: z.number().int(), earmarkedCents: z.number().int(),
+  funding: z.enum(['account', 'free', 'copay']).describe('copay: the learner pays a share of each course, the programme the rest; no balance to spend'),
   application: z.object({
     applicationId: z.uuid(), state: z.string(), offerId: z.uuid(), groupId: z.uuid(), title: z.object({ lv: z.string(), en: z.string() }),
     place: z.string(), startsOn: z.string(), endsOn: z.string(), costCents: z.number().int(), earmarkedCents: z.number().int(),
-    learnerPaysCents: z.number().int(), groupFormationDeadline: z.string(), reason: z.string().nullable(),
+    learnerPaysCents: z.number().int(), programmePaysCents: z.number().int(), groupFormationDeadline: z.string(), reason: z.string().nullable(),
   }).nullable(),
   canApply: z.boolean(), canWithdraw: z.boolean(),
+  placeOffer: z.object({
+    state: z.enum(['offered', 'accepted', 'declined', 'expired']), offeredAt: z.string(),
+    dueAt: z.string().describe('Until when the learner may accept the freed place by applying'),
+    offerId: z.uuid(), groupId: z.uuid(), title: z.object({ lv: z.string(), en: z.string() }),
+  }).nullable().describe('A freed place offered to this wait-listed learner (accepted by applying before dueAt)'),
   survey: z.object({ kind: z.enum(['completion', 'dropout']), open: z.boolean(), answered: z.boolean() }).nullable(),
   waitingFor: z.string().describe('Who acts next: learner, provider, agency, system or nobody'),
 });
@@ -366,7 +385,7 @@ export function personCode() {
 export const assistedRegistrationSchema = registrationSchema.omit({ acceptTerms: true, termsVersion: true }).extend({
   personCode: personCode().describe('The learner\'s person code, DDMMYY-NNNNN'),
   termsAcceptedInPerson: checkbox('must be true: the person accepted the terms of use in your presence')
-    .describe(`The person accepted the current terms of use (${CURRENT_TERMS_VERSION}) in the coordinator's presence`),
+    .describe('The person accepted the terms of use in force (GET /api/terms/current) in the coordinator\'s presence'),
 }).strict();
 
 /** A coordinator's registration on a learner's behalf, after parsing. */

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { OFFER_DOCUMENT_KINDS } from '../domain/calls';
 import { rigaEndOfDay, rigaTime } from '../domain/dates';
 
 // A SAMPLE call for offers, shaped like the agency's 4th call (seed 001) but with dates around the demo's "now":
@@ -6,7 +7,7 @@ import { rigaEndOfDay, rigaTime } from '../domain/dates';
 // 00:00 Riga time, exclusive), so its whole last day counts.
 
 /** The document kinds an offer in a call must attach (seed 001, submission step 3). */
-export const OFFER_DOCUMENT_KINDS = ['application_form', 'experience_declaration', 'curriculum'] as const;
+export { OFFER_DOCUMENT_KINDS };
 
 /** The competences the 4th call funds (seed 001). */
 export const CALL_COMPETENCES = ['Datorsistēmu tehniķis', 'Programmēšanas tehniķis', 'Kiberdrošības tehniķis'];

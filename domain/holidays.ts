@@ -37,6 +37,22 @@ export function statutoryHolidays(year: number): PublicHoliday[] {
   return list.sort((a, b) => a.day.localeCompare(b.day));
 }
 
+/**
+ * The days between `from` and `to` (inclusive, YYYY-MM-DD) on which a yearly holiday first held on `first` falls:
+ * its month and day in every year from its first (29 February only in leap years).
+ */
+export function yearlyOccurrences(first: string, from: string, to: string): string[] {
+  const [firstYear, month, day] = first.split('-').map(Number);
+  const days: string[] = [];
+  for (let year = Math.max(firstYear, Number(from.slice(0, 4))); year <= Number(to.slice(0, 4)); year += 1) {
+    const candidate = iso(year, month, day);
+    // 29 February of a common year would roll over to 1 March: that year has no such day.
+    if (Number(candidate.slice(5, 7)) !== month) continue;
+    if (candidate >= from && candidate <= to) days.push(candidate);
+  }
+  return days;
+}
+
 /** Day of the week of a calendar day: 0 Sunday … 6 Saturday. */
 export function weekdayOf(day: string): number {
   const [y, m, d] = day.split('-').map(Number);

@@ -168,6 +168,9 @@ export class User extends Model {
   teamLead!: boolean;
   /** When the user set up a TOTP second factor (login then asks for a code); null if not. */
   totpEnrolledAt!: Date | null;
+  /** The Riga days the account may be used (inclusive); null is open-ended. Read them as text (staff-accounts.ts). */
+  validFrom!: unknown;
+  validUntil!: unknown;
 }
 
 /** An education provider. */

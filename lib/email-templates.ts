@@ -25,8 +25,12 @@ export type EmailName =
   | 'provider-confirm-email' | 'provider-approved' | 'provider-rejected' | 'task-overdue' | 'offer-approved' | 'offer-rejected'
   // A user with a password asked for a reset link (workflows/password-reset.ts).
   | 'password-reset'
+  // An administrator made a staff account: its holder sets the password (api/services/staff-accounts.ts).
+  | 'account-setup'
   // A learner's erasure or correction request was decided (workflows/data-subject-request.ts).
-  | 'data-request-decided';
+  | 'data-request-decided'
+  // The agency's announcements and the notifications to providers (workflows/announcement-mailing.ts, provider-notices.ts).
+  | 'announcement' | 'provider-new-application' | 'provider-group-deadline' | 'provider-outcomes-missing';
 
 /** One e-mail ready for the mailer: a one-line subject, the HTML body and the plain-text body. */
 export interface RenderedEmail { subject: string; html: string; text: string }
@@ -44,7 +48,8 @@ const EMAIL_NAMES: readonly EmailName[] = [
   'imk-approved', 'imk-rejected', 'not-eligible', 'application-received', 'application-waitlisted', 'application-refused',
   'enrolment-declined', 'enrolled', 'study-completed', 'study-dropped-out', 'survey-reminder',
   'provider-confirm-email', 'provider-approved', 'provider-rejected', 'task-overdue', 'offer-approved', 'offer-rejected',
-  'password-reset', 'data-request-decided',
+  'password-reset', 'data-request-decided', 'account-setup',
+  'announcement', 'provider-new-application', 'provider-group-deadline', 'provider-outcomes-missing',
 ];
 const LAYOUT_DIR = '_layout';
 const SLOT = '{{{content}}}';

@@ -16,3 +16,9 @@ export function passwordResetUrl(publicUrl: string, token: string): string {
 
 /** How long a reset link is valid by default: one hour. */
 export const PASSWORD_RESET_VALID_HOURS = 1;
+
+/**
+ * How long the first link of a new staff account is valid: three days, since its holder may not read their mail
+ * the hour the account is made. It works once, like a reset link; an administrator can send a new one.
+ */
+export const ACCOUNT_SETUP_LINK_VALID_HOURS = 72;

@@ -1,16 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { rigaDate } from '../domain/dates';
+import { USER_BLOCKED_SQL } from './account-blocks';
 
 /**
  * Server-side sessions. The browser's cookie and an API client's bearer token carry only a random 256-bit token;
  * the `sessions` row, found by the token's SHA-256, says whose session it is. Every request reads the row together
- * with who the person is now (the `users` row of a password user, the role grant of a coordinator), so logout,
- * deactivation, a role change or a grant that ended take effect on the next request.
+ * with who the person is now (the `users` row of a password user, the role grant of a coordinator or career
+ * consultant), so logout, deactivation, a role change, a grant that ended or was revoked, an account's validity
+ * period that ended or a block take effect on the next request.
  */
 
 /** The roles a session can have. */
-export type SessionRole = 'learner' | 'coordinator' | 'staff' | 'admin' | 'provider';
+export type SessionRole = 'learner' | 'coordinator' | 'consultant' | 'staff' | 'admin' | 'provider';
 
 /** Who is logged in: a learner (through the single sign-on) or a user with a password. */
 export interface Session {
@@ -21,7 +23,7 @@ export interface Session {
   providerId?: string | null;
   /** A provider user's role at their provider: the administrator approves staff and submits offers. */
   providerRole?: 'admin' | 'staff' | null;
-  /** A coordinator's municipality (name), from their role grant. */
+  /** A coordinator's (or career consultant's) municipality (name), from their role grant. */
   municipality?: string | null;
   /** The session row's id (the sessions list names sessions by it; the token is never shown). */
   id: string;
@@ -31,6 +33,11 @@ export interface Session {
   secondFactorAt: Date | null;
   /** Whether the user has a second factor enrolled. */
   secondFactorEnrolled: boolean;
+  /**
+   * The version of the terms of use this person must accept before anything else works (learners, coordinators and
+   * provider users), or null. Read with the session, so a new version takes effect on the next request.
+   */
+  termsPending?: string | null;
   /** When the session ends unless used before (moved on at most once a minute), and when it ends regardless. */
   idleExpiresAt: Date;
   expiresAt: Date;
@@ -65,7 +72,7 @@ const MINUTE = 60_000;
 
 /** The production limits (ApiDeps.sessionTimeouts may replace them, e.g. a test's short idle time). */
 export const SESSION_TIMEOUTS: SessionTimeouts = {
-  idleMs: { staff: 30 * MINUTE, admin: 30 * MINUTE, provider: 30 * MINUTE, coordinator: 30 * MINUTE, learner: 60 * MINUTE },
+  idleMs: { staff: 30 * MINUTE, admin: 30 * MINUTE, provider: 30 * MINUTE, coordinator: 30 * MINUTE, consultant: 30 * MINUTE, learner: 60 * MINUTE },
   absoluteMs: 8 * 60 * MINUTE,
   warnBeforeMs: 5 * MINUTE,
   touchEveryMs: MINUTE,
@@ -99,7 +106,22 @@ interface SessionRow {
   lastSeenAt: Date; idleExpiresAt: Date; expiresAt: Date; secondFactorAt: Date | null; endedAt: Date | null; endedReason: EndReason | null;
   userActive: boolean | null; userStatus: string | null; userRole: SessionRole | null; providerId: string | null;
   providerRole: 'admin' | 'staff' | null; displayName: string | null; totpEnrolledAt: Date | null; grantLive: boolean;
+  /** A password user outside their account's validity period, or held by a live block (their own or their provider's). */
+  userBarred: boolean;
+  termsPending: string | null;
 }
+
+/** The roles that accept the terms of use (agency staff and administrators are bound by their employment instead). */
+export const TERMS_ROLES: readonly SessionRole[] = ['learner', 'coordinator', 'provider'];
+
+// The current terms version (the latest whose effective date has come) when this person has not accepted it: a
+// learner or coordinator by person code, a provider user by user id. The initial version is never pending: it
+// binds everyone with no recorded acceptance (migrations/20261207030000_terms_and_profiles.ts).
+const TERMS_PENDING_SQL = `(SELECT v.version FROM terms_versions v
+  WHERE COALESCE(u.role, s.role) IN (${TERMS_ROLES.map(() => '?').join(', ')}) AND NOT v.initial
+    AND v.effective_from = (SELECT max(effective_from) FROM terms_versions WHERE effective_from <= ?)
+    AND NOT EXISTS (SELECT 1 FROM terms_acceptances a WHERE a.version = v.version
+      AND (CASE WHEN s.user_id IS NULL THEN a.person_code = s.subject ELSE a.user_id = s.user_id END))) AS terms_pending`;
 
 /**
  * The session behind a token, read in one query with the user's row (or the coordinator's grant); a session found
@@ -114,14 +136,19 @@ export async function resolveSession(db: Knex, timeouts: SessionTimeouts, token:
       's.id', 's.role', 's.subject', 's.name', 's.userId', 's.municipality', 's.lastSeenAt', 's.idleExpiresAt', 's.expiresAt',
       's.secondFactorAt', 's.endedAt', 's.endedReason', 'u.active as userActive', 'u.status as userStatus', 'u.role as userRole',
       'u.providerId', 'u.providerRole', 'u.displayName', 'u.totpEnrolledAt',
-      db.raw(`(s.role <> 'coordinator' OR EXISTS (SELECT 1 FROM role_grants g WHERE g.person_code = s.subject AND g.role = 'coordinator'
-        AND g.municipality = s.municipality AND g.valid_from <= ? AND g.valid_until >= ?)) AS grant_live`, [today, today]),
+      // A coordinator's or career consultant's session lives only while a grant of that role, in that municipality, is
+      // valid today and not revoked.
+      db.raw(`(s.role NOT IN ('coordinator', 'consultant') OR EXISTS (SELECT 1 FROM role_grants g WHERE g.person_code = s.subject
+        AND g.role = (CASE s.role WHEN 'consultant' THEN 'career_consultant' ELSE 'coordinator' END)
+        AND g.municipality = s.municipality AND g.valid_from <= ? AND g.valid_until >= ? AND g.revoked_at IS NULL)) AS grant_live`, [today, today]),
+      db.raw(`(s.user_id IS NOT NULL AND (u.valid_from > ?::date OR u.valid_until < ?::date OR ${USER_BLOCKED_SQL})) AS user_barred`, [today, today, today]),
+      db.raw(TERMS_PENDING_SQL, [...TERMS_ROLES, today]),
     );
   if (!row) return null;
   if (row.endedAt) return { ended: row.endedReason ?? 'logout' };
   const gone: EndReason | null = row.expiresAt <= now ? 'expired'
     : row.idleExpiresAt <= now ? 'idle'
-      : row.userId && (!row.userActive || row.userStatus !== 'active') ? 'deactivated'
+      : row.userId && (!row.userActive || row.userStatus !== 'active' || row.userBarred) ? 'deactivated'
         : !row.grantLive ? 'role_ended' : null;
   if (gone) {
     await endSession(db, row.id, gone, now);
@@ -136,6 +163,7 @@ export async function resolveSession(db: Knex, timeouts: SessionTimeouts, token:
       id: row.id, role, subject: row.subject, name: row.userId ? row.displayName! : row.name, userId: row.userId,
       providerId: row.userId ? row.providerId : null, providerRole: row.userId ? row.providerRole : null, municipality: row.municipality,
       secondFactorAt: row.secondFactorAt, secondFactorEnrolled: row.totpEnrolledAt !== null, idleExpiresAt, expiresAt: row.expiresAt,
+      termsPending: row.termsPending,
     },
   };
 }

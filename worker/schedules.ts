@@ -8,9 +8,13 @@ import type { Logger } from '../lib/logger';
 import { auditPurge, PURGE_DEFAULTS, type AuditPurgeInput } from '../workflows/audit-purge';
 import {
   auditPurgeId, auditPurgeScheduleId, populationRecheckId, populationRecheckScheduleId, retentionRunId, retentionScheduleId,
+  providerNoticesId, providerNoticesScheduleId,
 } from '../workflows/ids';
+import { providerNotices, type ProviderNoticesInput } from '../workflows/provider-notices';
 import { populationRecheck, type PopulationRecheckInput } from '../workflows/population-recheck';
 import { retention, type RetentionInput } from '../workflows/retention';
+import { waitlistSweep } from '../workflows/waitlist-sweep';
+import { waitlistSweepId, waitlistSweepScheduleId } from '../workflows/ids';
 
 /** What ensureSchedules did to one schedule. */
 export type ScheduleOutcome = 'created' | 'updated' | 'unchanged';
@@ -47,17 +51,22 @@ export function recheckPlan(recheckIntervalMs: number): { everyMs: number; dueAf
  * changed; otherwise changes nothing, so every worker runs it at start. A schedule an operator paused stays
  * paused. Two workers starting at once may both try to create it: the loser finds it and compares.
  */
-export async function ensureSchedules(opts: EnsureSchedulesOptions): Promise<Record<'populationRecheck' | 'auditPurge' | 'retention', EnsuredSchedule>> {
+export async function ensureSchedules(opts: EnsureSchedulesOptions): Promise<Record<'populationRecheck' | 'auditPurge' | 'retention' | 'waitlistSweep' | 'providerNotices', EnsuredSchedule>> {
   return {
     populationRecheck: await ensurePopulationRecheckSchedule(opts),
     auditPurge: await ensureAuditPurgeSchedule(opts),
     retention: await ensureRetentionSchedule(opts),
+    waitlistSweep: await ensureWaitlistSweepSchedule(opts),
+    providerNotices: await ensureProviderNoticesSchedule(opts),
   };
 }
 
 /** The ids of every schedule ensureSchedules makes, for a suffix (tests delete theirs with it). */
 export function workerScheduleIds(suffix = ''): string[] {
-  return [populationRecheckScheduleId(suffix), auditPurgeScheduleId(suffix), retentionScheduleId(suffix)];
+  return [
+    populationRecheckScheduleId(suffix), auditPurgeScheduleId(suffix), retentionScheduleId(suffix), waitlistSweepScheduleId(suffix),
+    providerNoticesScheduleId(suffix),
+  ];
 }
 
 /** One schedule that ensureSchedules made sure of, and what it did to it. */
@@ -101,6 +110,23 @@ async function ensureAuditPurgeSchedule(opts: EnsureSchedulesOptions): Promise<E
   // A missed day is made up once the server is back; a run still going when the next is due is enough.
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: DAY_MS };
   return { scheduleId, outcome: await ensureSchedule(opts.client, { scheduleId, spec, action, policies }, AUDIT_PURGE_PLAN) };
+}
+
+/** How often overdue place offers are passed on: every 10 minutes, so a deadline is kept within minutes. */
+export const WAITLIST_SWEEP_PLAN = { everyMs: 600_000, offsetMs: 0 } as const;
+
+/** The wait-list sweep's schedule; see workflows/waitlist-sweep.ts. */
+async function ensureWaitlistSweepSchedule(opts: EnsureSchedulesOptions): Promise<EnsuredSchedule> {
+  const suffix = opts.idSuffix ?? '';
+  const scheduleId = waitlistSweepScheduleId(suffix);
+  const spec: ScheduleSpec = { intervals: [{ every: WAITLIST_SWEEP_PLAN.everyMs }] };
+  const action: ScheduleOptionsStartWorkflowAction<typeof waitlistSweep> = {
+    type: 'startWorkflow', workflowType: waitlistSweep, taskQueue: opts.taskQueue, args: [],
+    workflowId: waitlistSweepId(suffix ? `scheduled-${suffix}` : 'scheduled'),
+  };
+  // Missed runs are not made up one by one: the next run expires everything overdue at once.
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: WAITLIST_SWEEP_PLAN.everyMs };
+  return { scheduleId, outcome: await ensureSchedule(opts.client, { scheduleId, spec, action, policies }, WAITLIST_SWEEP_PLAN) };
 }
 
 /** A schedule as ensureSchedule wants it: one interval, one start-workflow action, its policies. */
@@ -195,4 +221,27 @@ export async function ensureSchedulesPatiently(
     delay = Math.min(delay * 2, opts.maxDelayMs ?? 30_000);
   }
   return null;
+}
+
+/**
+ * How often the provider notifications are scanned for: every 10 minutes, so a provider hears of a new application
+ * soon; the deadline and outcome reminders are once per offer whatever the frequency.
+ */
+export const PROVIDER_NOTICES_PLAN = { everyMs: 10 * 60_000, offsetMs: 0 } as const;
+
+/** The provider notifications' schedule (workflows/provider-notices.ts). */
+export async function ensureProviderNoticesSchedule(
+  opts: Pick<EnsureSchedulesOptions, 'client' | 'taskQueue' | 'idSuffix'>, plan: { everyMs: number; offsetMs: number } = PROVIDER_NOTICES_PLAN,
+): Promise<EnsuredSchedule> {
+  const suffix = opts.idSuffix ?? '';
+  const scheduleId = providerNoticesScheduleId(suffix);
+  const args: [ProviderNoticesInput] = [{}];
+  const spec: ScheduleSpec = { intervals: [{ every: plan.everyMs, offset: plan.offsetMs }] };
+  const action: ScheduleOptionsStartWorkflowAction<typeof providerNotices> = {
+    type: 'startWorkflow', workflowType: providerNotices, taskQueue: opts.taskQueue, args,
+    workflowId: providerNoticesId(suffix ? `scheduled-${suffix}` : 'scheduled'),
+  };
+  // A scan still going when the next is due is enough; one missed scan is made up, the next one covers the rest.
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: Math.max(plan.everyMs, 60_000) };
+  return { scheduleId, outcome: await ensureSchedule(opts.client, { scheduleId, spec, action, policies }, plan) };
 }

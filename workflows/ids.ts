@@ -121,3 +121,47 @@ export function retentionRunId(runKey: string): string {
 export function retentionScheduleId(suffix = ''): string {
   return suffix ? `${RETENTION}:${suffix}` : RETENTION;
 }
+
+const WAITLIST_SWEEP = 'waitlist-sweep';
+
+/** The workflow id of one wait-list sweep run, e.g. `waitlist-sweep:scheduled` (the server appends the start time). */
+export function waitlistSweepId(runKey: string): string {
+  return `${WAITLIST_SWEEP}:${runKey}`;
+}
+
+/** The id of the schedule that starts the wait-list sweep; tests pass a suffix so their schedule is their own. */
+export function waitlistSweepScheduleId(suffix = ''): string {
+  return suffix ? `${WAITLIST_SWEEP}:${suffix}` : WAITLIST_SWEEP;
+}
+
+const ROLE_REQUEST_PREFIX = 'role-request:';
+
+/** The workflow id of a person's request for the coordinator or career-consultant role: one per role_requests row. */
+export function roleRequestId(requestId: string): string {
+  return `${ROLE_REQUEST_PREFIX}${requestId}`;
+}
+
+/**
+ * The workflow id of one mailing of an announcement: `announcement-mailing:<id>:<run>`. A mailing restarted by an
+ * administrator is a new run of the same list; the outbox keeps every address to one e-mail across runs.
+ */
+export function announcementMailingId(announcementId: string, run: string): string {
+  return `announcement-mailing:${announcementId}:${run}`;
+}
+
+const PROVIDER_NOTICES = 'provider-notices';
+
+/** The workflow id of one scan for provider notifications, e.g. `provider-notices:scheduled` (the server appends the start time). */
+export function providerNoticesId(runKey: string): string {
+  return `${PROVIDER_NOTICES}:${runKey}`;
+}
+
+/** The id of the schedule that scans for provider notifications; tests pass a suffix so their schedule is their own. */
+export function providerNoticesScheduleId(suffix = ''): string {
+  return suffix ? `${PROVIDER_NOTICES}:${suffix}` : PROVIDER_NOTICES;
+}
+
+/** The workflow id of the agency's follow-up of an offer whose learners' outcomes are overdue: one per offer. */
+export function outcomesOverdueId(offerId: string): string {
+  return `outcomes-overdue:${offerId}`;
+}

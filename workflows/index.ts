@@ -9,3 +9,8 @@ export { passwordReset } from './password-reset';
 export { auditPurge } from './audit-purge';
 export { retention } from './retention';
 export { dataSubjectRequest } from './data-subject-request';
+export { waitlistSweep } from './waitlist-sweep';
+export { roleRequest } from './role-request';
+export { announcementMailing } from './announcement-mailing';
+export { providerNotices } from './provider-notices';
+export { outcomesOverdue } from './outcomes-overdue';

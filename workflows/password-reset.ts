@@ -2,7 +2,11 @@ import { workflowInfo } from '@temporalio/workflow';
 import { email } from './activity-presets';
 
 /** What the API passes when a user asks for a password-reset link. */
-export interface PasswordResetInput { userId: string; language: 'lv' | 'en'; validHours: number }
+export interface PasswordResetInput {
+  userId: string; language: 'lv' | 'en'; validHours: number;
+  /** 'setup': the first link of an account an administrator made (its own e-mail); absent: a reset the user asked for. */
+  purpose?: 'setup';
+}
 
 /**
  * Sends one password-reset e-mail for one request (the workflow id is the request's). Durable like every other

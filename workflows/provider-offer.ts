@@ -1,5 +1,5 @@
 import {
-  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate,
+  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, defineQuery, defineSignal, defineUpdate,
   isCancellation, patched, setHandler, sleep, uuid4, workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
@@ -30,6 +30,8 @@ export interface ProviderOfferInput {
 // Version marker (see docs/decisions.md, "Versioning"): the closing loop continues as new after a number of looks.
 const PATCH_CLOSING_CONTINUES_AS_NEW = 'closing-continues-as-new';
 const CLOSE_CHECKS_PER_RUN = 60;
+// Version marker: the call's deadlines may be extended while the offer waits for them (calls-deadline-extension).
+const PATCH_CALL_DEADLINE_EXTENSION = 'calls-deadline-extension';
 
 /** How the offer's workflow ended. */
 export interface ProviderOfferResult { state: OfferState }
@@ -55,6 +57,15 @@ export const submitOfferUpdate = defineUpdate<SubmitOfferResult, [OfferActionInp
 /** Withdraws a submitted offer so it can be edited and submitted again, until the submission deadline. */
 export const withdrawOfferUpdate = defineUpdate<{ state: OfferState }, [OfferActionInput]>('withdrawOffer');
 
+/** The call's deadlines the offer's workflow waits for (ISO instants). */
+export interface CallDeadlines { submissionClosesAt: string; evaluationEndsAt: string; publicationAt: string; teachingEndsAt: string }
+
+/**
+ * An administrator extended the call's deadlines (the API sends it to every running offer of the call). Only a later
+ * instant counts: signals of two quick extensions may arrive in either order.
+ */
+export const callDeadlinesExtendedSignal = defineSignal<[CallDeadlines]>('callDeadlinesExtended');
+
 /** The offer's current state. */
 export const providerOfferStatusQuery = defineQuery<ProviderOfferStatus>('providerOfferStatus');
 
@@ -71,6 +82,8 @@ async function until(iso: string): Promise<void> {
   const ms = Date.parse(iso) - Date.now();
   if (ms > 0) await sleep(ms);
 }
+
+const DEADLINE_KEYS = ['submissionClosesAt', 'evaluationEndsAt', 'publicationAt', 'teachingEndsAt'] as const;
 
 /**
  * An offer in a call for offers, from draft to closed: the provider submits (automated checks, then frozen) and may
@@ -167,9 +180,37 @@ export async function providerOffer(input: ProviderOfferInput): Promise<Provider
   status.state = context.state;
   closesAt = Date.parse(context.call.submissionClosesAt);
 
+  /** Takes the later of each deadline we know and the one given (an administrator only ever extends them). */
+  const extend = (deadlines: Partial<CallDeadlines>) => {
+    for (const key of DEADLINE_KEYS) {
+      const later = deadlines[key];
+      if (later && Date.parse(later) > Date.parse(context.call[key])) context.call[key] = later;
+    }
+    closesAt = Date.parse(context.call.submissionClosesAt);
+  };
+  // Registered once the call is known; a signal sent before that waits for the handler.
+  setHandler(callDeadlinesExtendedSignal, extend);
+
+  /**
+   * Waits for one of the call's deadlines, which an extension may move later while we wait: the signal wakes the
+   * wait, and at the deadline the call's row is read again, so an extension whose signal was lost still counts.
+   * Runs recorded before extensions existed slept on one timer; replayed, they do so again (patched() is false).
+   */
+  async function untilDeadline(key: (typeof DEADLINE_KEYS)[number]): Promise<void> {
+    if (!patched(PATCH_CALL_DEADLINE_EXTENSION)) await until(context.call[key]);
+    while (patched(PATCH_CALL_DEADLINE_EXTENSION)) {
+      if (Date.now() >= Date.parse(context.call[key])) {
+        extend((await db.loadOfferContext({ offerId: input.offerId })).call);
+        if (Date.now() >= Date.parse(context.call[key])) return;
+      }
+      const seen = context.call[key];
+      await condition(() => context.call[key] !== seen, Date.parse(seen) - Date.now());
+    }
+  }
+
   /** The submission window: the handlers above do the work; at the deadline submission closes. */
   async function closeSubmission(): Promise<{ facts: Record<string, unknown>; subject: string } | null> {
-    await until(context.call.submissionClosesAt);
+    await untilDeadline('submissionClosesAt');
     // A submission accepted before the deadline is finished before the window closes.
     await condition(() => !busy);
     const closed = await db.closeSubmission({ offerId: input.offerId, workflowId });
@@ -187,7 +228,9 @@ export async function providerOffer(input: ProviderOfferInput): Promise<Provider
       taskId, providerId: context.providerId, offerId: input.offerId, workflowId, step: 'evaluate-offer', type: 'evaluate-offer',
       facts: task.facts, dueAt,
     });
-    const made = await awaitDecision({ slot, taskId, dueAt, workflowId, subject: task.subject });
+    // An extension of the call's evaluation heard while the task is open moves its escalation (the API moves the
+    // task's due date in the inbox).
+    const made = await awaitDecision({ slot, taskId, dueAt, workflowId, subject: task.subject, currentDueAt: () => context.call.evaluationEndsAt });
     const approved = made.decision === 'approve';
     const reasons = (made.reasons ?? []).map((r) => r.trim()).filter((r) => r !== '');
     const decidedAt = new Date().toISOString();
@@ -211,14 +254,14 @@ export async function providerOffer(input: ProviderOfferInput): Promise<Provider
 
   /** Publishes the offer in the catalogue on the call's publication date (at once if that has passed). */
   async function publish(): Promise<void> {
-    await until(context.call.publicationAt);
+    await untilDeadline('publicationAt');
     await db.publishOffer({ offerId: input.offerId, workflowId });
     status.state = 'published';
   }
 
   /** After teaching ends, closes the offer once no application is waiting for the provider or studying. */
   async function closeAfterTeaching(): Promise<void> {
-    await until(context.call.teachingEndsAt);
+    await untilDeadline('teachingEndsAt');
     let checks = 0;
     while ((await db.countActiveApplications({ offerId: input.offerId })).active > 0) {
       await sleep(input.timing?.closeCheckInterval ?? '1 day');

@@ -36,10 +36,21 @@ export function validateDecision(slot: DecisionSlot, decision: ApprovalDecisionI
  */
 export async function awaitDecision(opts: {
   slot: DecisionSlot; taskId: string; dueAt: string; workflowId: string; subject: string; onEscalated?: () => void;
+  /**
+   * The due time as it is now, when it may move later while we wait (an extended call's end of evaluation): a new
+   * one restarts the wait. Without it, or while it stays the same, the wait is the one timer it always was.
+   */
+  currentDueAt?: () => string;
 }): Promise<ApprovalDecisionInput> {
   const answered = () => opts.slot.decision !== null;
-  const untilDue = Math.max(1, Date.parse(opts.dueAt) - Date.now());
-  if (!(await condition(answered, untilDue))) {
+  const dueAt = () => opts.currentDueAt?.() ?? opts.dueAt;
+  let due = dueAt();
+  let decided = await condition(() => answered() || dueAt() !== due, Math.max(1, Date.parse(due) - Date.now()));
+  while (decided && !answered()) {
+    due = dueAt();
+    decided = await condition(() => answered() || dueAt() !== due, Math.max(1, Date.parse(due) - Date.now()));
+  }
+  if (!decided) {
     await db.escalateOverdueTask({ taskId: opts.taskId, workflowId: opts.workflowId, subject: opts.subject });
     opts.onEscalated?.();
     await condition(answered);

@@ -6,11 +6,17 @@ import { HttpError } from '../errors';
 /** The roles a session can have. */
 export type Role = Session['role'];
 
+/** The roles people act in after the national sign-on (the others log in with a password). */
+export const SIGN_ON_ROLES: readonly Role[] = ['learner', 'coordinator', 'consultant'];
+
 /** The cookie browsers keep the session token in. */
 export const SESSION_COOKIE = 'ila_session';
 
 /** The page where an administrator (or a staff member who chooses to) sets up or confirms the second factor. */
 export const SECOND_FACTOR_PAGE = '/account/second-factor';
+
+/** The page where a learner, coordinator or provider user reads and accepts the current terms of use. */
+export const TERMS_ACCEPTANCE_PAGE = '/terms/accept';
 
 /**
  * Reads the session named by the bearer token or the cookie into ctx.state.session (or leaves it null). A token
@@ -48,6 +54,11 @@ export interface GuardOptions {
    * up or confirm it. Every other guarded route refuses such a session.
    */
   beforeSecondFactor?: boolean;
+  /**
+   * The route is reachable before the person has accepted the current terms of use: only the acceptance itself and
+   * the keep-alive. Every other guarded route refuses such a session (403 terms_not_accepted, or the acceptance page).
+   */
+  beforeTerms?: boolean;
 }
 
 /**
@@ -61,7 +72,7 @@ export function requireRole(roles: Role[], options: GuardOptions = {}) {
     if (!session) {
       // Browsers are sent to the right login page; API callers get the error body.
       if (browserPage) {
-        ctx.redirect(roles.includes('learner') || roles.includes('coordinator') ? `/auth/sso/login?next=${encodeURIComponent(ctx.url)}` : `/staff/login?next=${encodeURIComponent(ctx.url)}`);
+        ctx.redirect(roles.some((r) => SIGN_ON_ROLES.includes(r)) ? `/auth/sso/login?next=${encodeURIComponent(ctx.url)}` : `/staff/login?next=${encodeURIComponent(ctx.url)}`);
         return;
       }
       if (ctx.state.sessionEnded) throw new HttpError(401, 'session_ended', 'Your session has ended; log in again', [{ reason: ctx.state.sessionEnded }]);
@@ -77,8 +88,26 @@ export function requireRole(roles: Role[], options: GuardOptions = {}) {
         ? 'Confirm this session with a code from your authenticator app first'
         : 'Administrators must set up a second factor (an authenticator app) first', [{ setup: SECOND_FACTOR_PAGE }]);
     }
+    if (session.termsPending && !options.beforeTerms) {
+      if (browserPage) {
+        ctx.redirect(`${TERMS_ACCEPTANCE_PAGE}?next=${encodeURIComponent(ctx.url)}`);
+        return;
+      }
+      throw termsNotAccepted(session.termsPending);
+    }
     return next();
   };
+}
+
+/** The refusal of a session whose person has not accepted the current terms of use; it names the version. */
+export function termsNotAccepted(version: string): HttpError {
+  return new HttpError(403, 'terms_not_accepted', `Accept version ${version} of the terms of use first`, [{
+    version, accept: TERMS_ACCEPTANCE_PAGE,
+    words: {
+      lv: `Vispirms izlasiet un pieņemiet lietošanas noteikumu versiju ${version}.`,
+      en: `Read and accept version ${version} of the terms of use first.`,
+    },
+  }]);
 }
 
 /** Administrators act only in sessions confirmed by a second factor (others may enrol but need not). */

@@ -21,7 +21,7 @@ import { safeNext } from './auth';
 
 const SECOND_FACTOR_ROLES = ['staff', 'admin'] as const;
 const SESSION_LIST_ROLES = ['staff', 'admin', 'provider'] as const;
-const ALL_ROLES = ['learner', 'coordinator', 'staff', 'admin', 'provider'] as const;
+const ALL_ROLES = ['learner', 'coordinator', 'consultant', 'staff', 'admin', 'provider'] as const;
 
 const codeField = text().trim().min(1, { message: 'is required' }).max(40, { message: 'is too long' });
 const codeSchema = z.object({ code: codeField }).strict();
@@ -41,7 +41,7 @@ export function accountRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
   api.add(router, {
     method: 'post', path: '/api/session/keep-alive',
     summary: 'Keeps the session alive (the page\'s idle warning calls it): moves the idle end on; says when the session ends',
-    tag: 'auth', roles: [...ALL_ROLES], beforeSecondFactor: true,
+    tag: 'auth', roles: [...ALL_ROLES], beforeSecondFactor: true, beforeTerms: true,
     responses: { 200: { description: 'The session\'s new idle end and its absolute end', schema: z.object({ idleExpiresAt: z.string(), expiresAt: z.string() }) } },
   }, async (ctx) => {
     // The guard has resolved the live session already; this only moves its idle end on.

@@ -12,6 +12,7 @@ import { SESSION_COOKIE } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { refusalStatus } from '../middleware/errors';
 import { loginSchema } from '../schemas';
+import { accessRefusal } from '../services/account-access';
 import { auditLogin, type LoginMethod } from '../services/audit';
 import { activeGrants } from '../services/coordinator';
 import { logIn } from '../services/login';
@@ -96,7 +97,7 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     await startSession(ctx, learner);
     await auditLogin(deps.db, { method: 'sso', address: ctx.ip || null, account: identity.personCode, outcome: 'succeeded', session: learner, personCode: identity.personCode });
     // A person with a role granted by the agency (valid today) chooses which role to act in.
-    const hasRole = (await activeGrants(deps, identity.personCode)).some((g) => g.role === 'coordinator');
+    const hasRole = (await activeGrants(deps, identity.personCode)).length > 0;
     ctx.redirect(hasRole ? `/auth/role?next=${encodeURIComponent(saved.next)}` : saved.next);
   });
 
@@ -112,7 +113,7 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     responses: {
       200: { description: 'The password was right and the user has a second factor: the form for the code' },
       302: { description: 'Logged in: to the inbox, the provider workspace or the page asked for', redirect: true }, 401: { description: 'Wrong username or password: the form again' },
-      403: { description: 'The account is not active yet: the form again, saying why' }, 429: { description: 'Too many wrong passwords: the form again, saying when to try again (Retry-After)' },
+      403: { description: 'The account is not active yet, outside its validity period or blocked: the form again, saying why' }, 429: { description: 'Too many wrong passwords: the form again, saying when to try again (Retry-After)' },
     },
   }, async (ctx) => {
     const body = (ctx.request.body ?? {}) as Record<string, string>;
@@ -137,6 +138,15 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
       renderPage(ctx, renderer, 'staff-login', 'login.title', {
         failed: !user, notActive: user ? `providerAccount.login.${user.status}` : null, username: body.username, next: safeNext(body.next, ''),
       });
+      return;
+    }
+    // Outside the account's validity period, or blocked: told why, since the password was right.
+    const barred = await accessRefusal(deps.db, user);
+    if (barred) {
+      await auditLogin(deps.db, { method: 'password', address: ctx.ip || null, account: typedAccount(body.username), outcome: 'failed', reason: barred.code });
+      ctx.status = 403;
+      const words = (barred.details[0] as { words: { lv: string; en: string } }).words;
+      renderPage(ctx, renderer, 'staff-login', 'login.title', { refused: words[ctx.state.lang as 'lv' | 'en'], username: body.username, next: safeNext(body.next, '') });
       return;
     }
     const next = safeNext(body.next, user.role === 'provider' ? '/provider' : '/staff/tasks');
@@ -186,7 +196,8 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     responses: {
       200: { description: 'Logged in', schema: z.object({ token: z.string(), role: z.string() }) },
       401: { description: 'Wrong username or password; or the user has a second factor and the code is missing or not valid' },
-      403: { description: 'The account is not active yet' }, 429: { description: 'Too many wrong passwords or codes: try again after Retry-After seconds' },
+      403: { description: 'The account is not active yet, is outside its validity period (account_not_valid) or is blocked (account_blocked; details say why and until when, in Latvian and English)' },
+      429: { description: 'Too many wrong passwords or codes: try again after Retry-After seconds' },
     },
   }, async (ctx, { body }) => {
     const failed = (reason: string) => auditLogin(deps.db, { method: 'password', address: ctx.ip || null, account: typedAccount(body.username), outcome: 'failed', reason });
@@ -204,6 +215,11 @@ export function authRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     if (user.status !== 'active') {
       await failed(`account_${user.status}`);
       throw new HttpError(403, 'account_not_active', NOT_ACTIVE[user.status], [{ status: user.status }]);
+    }
+    const barred = await accessRefusal(deps.db, user);
+    if (barred) {
+      await failed(barred.code);
+      throw barred;
     }
     let secondFactorAt: Date | null = null;
     if (user.totpEnrolledAt) {

@@ -42,24 +42,27 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
 
   // Role choice: offered after the sign-on when the person has a grant valid today; also reachable to switch role.
   api.page(router, {
-    method: 'get', path: '/auth/role', summary: 'Choose the role to act in (a person with a coordinator grant)', tag: 'auth', roles: ['learner', 'coordinator'],
+    method: 'get', path: '/auth/role', summary: 'Choose the role to act in (a person with a live coordinator or career-consultant grant)', tag: 'auth', roles: ['learner', 'coordinator', 'consultant'],
     query: z.object({ next: text().max(2000).optional() }),
     responses: { 200: { description: 'The page' }, 302: { description: 'No role to choose: on to the page asked for', redirect: true } },
   }, async (ctx) => {
     const session = currentSession(ctx);
     const next = safeNext(ctx.query.next, '/learner');
-    const grants = (await activeGrants(deps, session.subject)).filter((g) => g.role === 'coordinator');
+    // Only live grants: valid today and not revoked (activeGrants).
+    const grants = await activeGrants(deps, session.subject);
     if (grants.length === 0) {
       ctx.redirect(session.role === 'learner' ? next : '/learner');
       return;
     }
+    const sessionGrantRole = session.role === 'consultant' ? 'career_consultant' : session.role;
     renderPage(ctx, renderer, 'role-choice', 'role.choose', {
-      next, grants, current: session.role === 'coordinator' ? session.municipality : null, isLearner: session.role === 'learner',
+      next, isLearner: session.role === 'learner',
+      grants: grants.map((g) => ({ ...g, current: g.role === sessionGrantRole && g.municipality === session.municipality, isConsultant: g.role === 'career_consultant' })),
     });
   });
 
   api.page(router, {
-    method: 'post', path: '/auth/role', summary: 'Act as yourself or as a coordinator', tag: 'auth', roles: ['learner', 'coordinator'],
+    method: 'post', path: '/auth/role', summary: 'Act as yourself, as a coordinator or as a career consultant', tag: 'auth', roles: ['learner', 'coordinator', 'consultant'],
     form: roleChoiceSchema,
     responses: { 302: { description: 'To the learner or coordinator home', redirect: true }, 403: { description: 'No such role, or no longer valid' } },
   }, async (ctx) => {
@@ -71,10 +74,11 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
       ctx.redirect(safeNext(choice.next, '/learner'));
       return;
     }
-    const grant = (await activeGrants(deps, session.subject)).find((g) => g.id === choice.role && g.role === 'coordinator');
+    const grant = (await activeGrants(deps, session.subject)).find((g) => g.id === choice.role);
     if (!grant) throw new HttpError(403, 'role_not_active', 'You have no such role, or it is no longer valid');
-    await startSessionCookie(ctx, deps, { role: 'coordinator', ...base, municipality: grant.municipality });
-    ctx.redirect('/coordinator');
+    const role = grant.role === 'career_consultant' ? 'consultant' : 'coordinator';
+    await startSessionCookie(ctx, deps, { role, ...base, municipality: grant.municipality });
+    ctx.redirect(role === 'consultant' ? '/consultant' : '/coordinator');
   });
 
   // JSON API.

@@ -17,6 +17,8 @@ export interface RouteSpec<B, Q, P> {
   roles: Role[] | 'public';
   /** Reachable by an administrator whose session has no second factor yet (only the second-factor routes). */
   beforeSecondFactor?: boolean;
+  /** Reachable before the person accepted the current terms of use (only the acceptance and the keep-alive). */
+  beforeTerms?: boolean;
   body?: z.ZodType<B>;
   /**
    * A multipart/form-data body instead of a JSON one: the text fields (their schema, for the document) and the file
@@ -48,6 +50,8 @@ export interface PageSpec {
   roles: Role[] | 'public';
   /** Reachable by an administrator whose session has no second factor yet (only the second-factor pages). */
   beforeSecondFactor?: boolean;
+  /** Reachable before the person accepted the current terms of use (only the acceptance page). */
+  beforeTerms?: boolean;
   /** The fields of an application/x-www-form-urlencoded body (a page also takes them as JSON). */
   form?: z.ZodType;
   /** A multipart/form-data body: read by multipartBody, keeping the fields when the upload is refused. */
@@ -86,7 +90,7 @@ export class ApiRegistry {
   ): void {
     this.routes.push(spec as RouteSpec<unknown, unknown, unknown>);
     if (spec.body && spec.multipart) throw new Error(`${spec.method} ${spec.path}: a route takes either a JSON body or a multipart one`);
-    const guards = spec.roles === 'public' ? [] : [requireRole(spec.roles, { beforeSecondFactor: spec.beforeSecondFactor })];
+    const guards = spec.roles === 'public' ? [] : [requireRole(spec.roles, { beforeSecondFactor: spec.beforeSecondFactor, beforeTerms: spec.beforeTerms })];
     // The file fields the document names are exactly the ones the upload reader accepts.
     // An upload route reads a multipart body, which a plain cross-site form can send: sent with a cookie, it needs the form token.
     const bodyReaders = spec.multipart ? [multipartBody({ fileFields: spec.multipart.files.map((f) => f.name) }), checkUploadFormToken] : [refuseMultipart];
@@ -108,7 +112,7 @@ export class ApiRegistry {
     if (spec.form && spec.multipart) throw new Error(`${spec.method} ${spec.path}: a page takes either a form or a multipart body`);
     this.pages.push(spec);
     if (spec.formPage) this.formPages.add(spec.method, spec.path);
-    const guards = spec.roles === 'public' ? [] : [requireRole(spec.roles, { beforeSecondFactor: spec.beforeSecondFactor })];
+    const guards = spec.roles === 'public' ? [] : [requireRole(spec.roles, { beforeSecondFactor: spec.beforeSecondFactor, beforeTerms: spec.beforeTerms })];
     const bodyReaders = spec.multipart ? [multipartBody({ fileFields: spec.multipart.files.map((f) => f.name), keepFields: true })] : [];
     // Every page post carries the form token, checked once the body is read and before the handler stores anything.
     const tokenCheck = spec.method === 'post' ? [checkFormToken] : [];
@@ -212,7 +216,8 @@ function refusalHeaders(status: string) {
  */
 function doorRefusals(route: { method: 'get' | 'post'; roles: Role[] | 'public'; params?: z.ZodType }, bodyType: string | null): Record<string, string> {
   const forged = route.method === 'get' ? [] : [CROSS_SITE_REFUSAL];
-  const roleRefusal = route.roles === 'public' ? [] : ['Your role may not do this, or an administrator\'s session has no second factor yet (second_factor_required)'];
+  const roleRefusal = route.roles === 'public' ? [] : ['Your role may not do this, an administrator\'s session has no second factor yet (second_factor_required), '
+    + 'or the person has not accepted the current terms of use (terms_not_accepted, naming the version)'];
   const refused = [...roleRefusal, ...forged];
   return {
     400: 'Invalid input: the details name each field and the rule it broke (text must not hold NUL characters or invalid Unicode)',

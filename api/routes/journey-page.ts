@@ -5,6 +5,8 @@ import { describeIneligibility, type EligibilityDecision } from '../../domain/el
 import type { Renderer, PageLanguage } from '../../web/render';
 import { translate } from '../../web/render';
 import type { ApiDeps } from '../deps';
+import { liveBlockOfCase } from '../../lib/account-blocks';
+import { blockNotice } from '../services/account-access';
 import { HttpError } from '../errors';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
@@ -14,7 +16,9 @@ import { getJourney, type JourneyView } from '../services/journeys';
 import { outcomeMessage, studyView } from '../services/study';
 
 /** Notices a form's redirect may ask the journey page to show (anything else in ?notice= is ignored). */
-const NOTICES = ['applied', 'waitlisted', 'refused', 'withdrawn', 'survey_answered', 'wrong_stage', 'busy', 'journey_closed'] as const;
+const NOTICES = [
+  'applied', 'waitlisted', 'refused', 'withdrawn', 'survey_answered', 'wrong_stage', 'busy', 'journey_closed', 'place_declined', 'no_place_offer',
+] as const;
 const REFUSALS = [
   'offer_not_found', 'offer_not_published', 'group_not_in_offer', 'other_programme', 'window_not_open', 'window_closed',
   'programme_window_not_open', 'programme_window_closed', 'group_full', 'insufficient_balance', 'cap_reached',
@@ -47,15 +51,24 @@ export async function journeyPage(ctx: Context, deps: ApiDeps, renderer: Rendere
   const app = study.application;
   const errors = state.errors ?? {};
   const form = state.form ?? {};
+  // A blocked learner's journey waits: the page says why, and offers no application until reinstated.
+  const block = await liveBlockOfCase(deps.db, journey.caseId);
   renderPage(ctx, renderer, 'journey', 'journey.title', {
     journey, reason: reasonText(journey, lang), refreshSeconds: systemWorking ? 2 : null,
     notice: notice(ctx, lang),
-    study,
-    showMoney: study.balanceCents > 0 || study.earmarkedCents > 0 || journey.stage === 'imk_approved',
+    blockNotice: blockNotice(block, session.role === 'learner' ? 'own' : 'person', lang, 'blocks.notice.learner'),
+    study: block ? { ...study, canApply: false } : study,
+    // A co-payment programme has no balance to spend: "0,00 EUR" would read as "nothing to pay with" (issue 15, item 12).
+    copay: study.funding === 'copay',
+    showMoney: study.funding !== 'copay' && (study.balanceCents > 0 || study.earmarkedCents > 0 || journey.stage === 'imk_approved'),
     application: app ? {
       ...app, titleText: app.title[lang],
       waitingForProvider: app.state === 'applied', stateText: translate(lang, `application.state.${app.state}`),
       reasonText: app.reason ? translate(lang, `refusal.${app.reason}`) : null,
+    } : null,
+    placeOffer: study.placeOffer ? {
+      ...study.placeOffer, titleText: study.placeOffer.title[lang], open: study.placeOffer.state === 'offered' && study.canApply,
+      stateText: translate(lang, `placeOffer.state.${study.placeOffer.state}`), applyRequestId: randomUUID(),
     } : null,
     survey: study.survey?.open ? {
       completion: study.survey.kind === 'completion',

@@ -2,16 +2,19 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 import type { Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { text } from '../text-input';
+import { liveBlockOfLearner } from '../../lib/account-blocks';
+import { blockNotice } from '../services/account-access';
 import { HttpError } from '../errors';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { caseParams, journeySchema, registrationSchema } from '../schemas';
 import { getJourney, listJourneys, listProgrammes, startJourney } from '../services/journeys';
 import { isBeingOpened } from '../services/journey-reservations';
+import { currentTerms } from '../services/terms';
+import type { WordedProblem } from '../errors';
 import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { journeyPage } from './journey-page';
@@ -63,7 +66,7 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     responses: {
       201: { description: 'Journey started and case opened', schema: z.object({ caseId: z.uuid(), location: z.string() }) },
       202: { description: 'Journey started; the case is still being opened', schema: z.object({ caseId: z.uuid(), location: z.string() }) },
-      409: { description: 'An application is already open' },
+      409: { description: 'An application is already open, or the person is blocked or suspended (blocked: details say why and until when, in Latvian and English)' },
     },
   }, async (ctx, { body }) => {
     const { caseId, opened } = await startJourney(deps, currentSession(ctx), body);
@@ -84,7 +87,7 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
   api.page(router, {
     method: 'post', path: '/learner/journeys', summary: 'Register for an account (starts the journey)', tag: 'learner pages', roles: ['learner'],
     form: registrationSchema, formPage: true,
-    responses: { 302: { description: 'To the journey page', redirect: true }, 400: { description: 'The form again, each problem next to its field' } },
+    responses: { 302: { description: 'To the journey page (or, for a blocked person, to the home page saying why)', redirect: true }, 400: { description: 'The form again, each problem next to its field' } },
   }, async (ctx) => {
     const form = (ctx.request.body ?? {}) as Record<string, string>;
     const parsed = registrationSchema.safeParse(form);
@@ -97,8 +100,20 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
       const { caseId } = await startJourney(deps, currentSession(ctx), parsed.data);
       ctx.redirect(`/learner/journeys/${caseId}`);
     } catch (err) {
+      // A blocked person: the home page says why (its block notice), in the page's language.
+      if (err instanceof HttpError && err.code === 'blocked') {
+        ctx.redirect('/learner');
+        return;
+      }
       if (err instanceof HttpError && err.code === 'journey_already_open') {
         ctx.redirect(`/learner/journeys/${(err.details[0] as { caseId: string }).caseId}`);
+        return;
+      }
+      // A problem found at the start (a programme that does not exist, terms that changed since the page was
+      // shown): the form again, with the problem next to its field.
+      if (err instanceof HttpError && err.status === 400) {
+        ctx.status = 400;
+        await learnerHome(ctx, { form, errors: errorsByField(err.details as WordedProblem[], ctx.state.lang) });
         return;
       }
       throw err;
@@ -114,17 +129,18 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
   });
 
   async function learnerHome(ctx: Context, extra: { form?: Record<string, string>; errors?: Record<string, string> }) {
-    const [journeys, all] = await Promise.all([listJourneys(deps, currentSession(ctx)), listProgrammes(deps)]);
+    const [journeys, all, terms] = await Promise.all([listJourneys(deps, currentSession(ctx)), listProgrammes(deps), currentTerms(deps.db)]);
     const lang = ctx.state.lang as 'lv' | 'en';
     const names = new Map(all.map((p) => [p.code, lang === 'lv' ? p.nameLv : p.nameEn]));
     // A person may apply to any programme in which they have no open application.
     const open = new Set(journeys.filter((j) => j.closedAt === null).map((j) => j.programme));
     const programmes = all.filter((p) => !open.has(p.code)).map((p) => ({ code: p.code, name: names.get(p.code) }));
     renderPage(ctx, renderer, 'learner-home', 'learner.title', {
+      blockNotice: blockNotice(await liveBlockOfLearner(deps.db, currentSession(ctx).subject), 'own', lang, 'blocks.notice.learner'),
       journeys: journeys.map((j) => ({ ...j, programmeName: names.get(j.programme) ?? j.programme })),
       programmes,
       canStart: programmes.length > 0,
-      termsVersion: CURRENT_TERMS_VERSION,
+      termsVersion: terms.version,
       // The individual learning account is what most people come for, so it is preselected when available.
       form: {
         requestId: randomUUID(), language: ctx.state.lang,

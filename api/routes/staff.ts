@@ -7,6 +7,7 @@ import { attachment } from '../content-disposition';
 import type { ApiDeps } from '../deps';
 import { text } from '../text-input';
 import { documentDeleted } from '../services/retention';
+import { blockNotice, taskHold } from '../services/account-access';
 import { HttpError } from '../errors';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
@@ -62,7 +63,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     tag: 'staff', roles: [...STAFF], params: taskParams, body: decisionSchema,
     responses: {
       200: { description: 'Decision recorded', schema: z.object({ stage: z.string() }) },
-      404: { description: 'No such task' }, 409: { description: 'Already decided, or no longer open' },
+      404: { description: 'No such task' }, 409: { description: 'Already decided, no longer open, or held because the learner or provider is blocked (blocked)' },
     },
   }, async (ctx, { params, body }) => {
     ctx.body = await decideTask(deps, currentSession(ctx), params.taskId, body);
@@ -218,7 +219,9 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       }
       if (!(err instanceof HttpError) || err.status !== 409) throw err;
       ctx.status = 409;
-      await taskPage(ctx, { form, formError: err.message });
+      // A refusal with words (a decision held by a block) is shown in the page's language.
+      const words = (err.details[0] as { words?: Record<PageLanguage, string> } | undefined)?.words;
+      await taskPage(ctx, { form, formError: words?.[ctx.state.lang as PageLanguage] ?? err.message });
       return;
     }
     ctx.redirect('/staff/tasks');
@@ -269,6 +272,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const chosen = extra.form?.assigneeId ?? task.assigneeId;
     const titleKey = task.type === 'approve-imk' ? 'task.title' : `task.title.${task.type}`;
     renderPage(ctx, renderer, 'task', translate(lang, titleKey) === titleKey ? 'task.title.other' : titleKey, {
+      blockNotice: open ? blockNotice(await taskHold(deps.db, task), 'person', lang, 'blocks.notice.task') : null,
       ...found,
       ...words,
       isLearnerTask: task.caseId !== null,

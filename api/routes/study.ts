@@ -59,7 +59,7 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       201: { description: 'Applied: the cost is earmarked from the balance', schema: applyResultSchema },
       200: { description: 'Wait-listed: the programme has reached its cap', schema: applyResultSchema },
       404: { description: 'No such journey of yours' },
-      409: { description: 'Refused (details name the reason), not waiting for an application, or the journey is closed' },
+      409: { description: 'Refused (details name the reason), not waiting for an application, the journey is closed, or the learner is blocked (blocked: the journey waits; details say why in Latvian and English)' },
     },
   }, async (ctx, { params, body }) => {
     const answer = await applyForOffer(deps, currentSession(ctx), params.caseId, body);
@@ -199,6 +199,11 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
 // A 409 from the journey (not the step for this, busy, closed) sends the learner back to the page, which says so.
 function redirectWithNotice(ctx: Context, back: string, err: unknown): boolean {
   if (!(err instanceof HttpError) || err.status !== 409) return false;
+  // A blocked learner: the journey page itself says why (its block notice), in the page's language.
+  if (err.code === 'blocked') {
+    ctx.redirect(back);
+    return true;
+  }
   // A repeated survey submit (the first one closed the journey) is thanked again, not told off.
   const notices: Record<string, string> = { wrong_stage: 'wrong_stage', busy: 'busy', journey_closed: 'journey_closed', already_answered: 'survey_answered' };
   ctx.redirect(`${back}?notice=${notices[err.code] ?? 'wrong_stage'}`);

@@ -356,9 +356,12 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
     }));
   }
   // The programme's count of capped places equals the applications holding one (counted when applied, given back
-  // when an application ends before study, kept once enrolled).
+  // when an application ends before study, kept once enrolled), plus the open place offers to wait-listed learners
+  // (lib/waitlist.ts: a freed place stays counted while it is offered).
   const { rows: places } = await db.raw<{ rows: { code: string; applications_received: number; holding: string }[] }>(`
-    SELECT p.code, p.applications_received, count(a.id) AS holding FROM programmes p
+    SELECT p.code, p.applications_received,
+      count(a.id) + (SELECT count(*) FROM place_offers o WHERE o.programme = p.code AND o.state = 'offered') AS holding
+    FROM programmes p
     LEFT JOIN cases c ON c.programme = p.code LEFT JOIN applications a ON a.case_id = c.id AND a.holds_place
     GROUP BY p.code, p.applications_received`);
   for (const p of places) {
@@ -366,9 +369,11 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
     violations.push(violation('programme_places_mismatch', { kind: 'programme', id: p.code }, null, null,
       { counted: p.applications_received, holding: Number(p.holding) }, `/admin/workflows?programme=${encodeURIComponent(p.code)}`));
   }
-  // Likewise each application window's count (issue 15): the applications that window counted and that still hold it.
+  // Likewise each application window's count (issue 15): the applications that window counted and that still hold it,
+  // and the places freed in it that are offered to a wait-listed learner.
   const { rows: windowPlaces } = await db.raw<{ rows: { id: string; programme: string; applications_received: number; holding: string }[] }>(`
-    SELECT w.id, w.programme, w.applications_received, count(a.id) AS holding FROM programme_windows w
+    SELECT w.id, w.programme, w.applications_received,
+      count(a.id) + (SELECT count(*) FROM place_offers o WHERE o.window_id = w.id AND o.state = 'offered') AS holding FROM programme_windows w
     LEFT JOIN applications a ON a.window_id = w.id AND a.holds_place
     GROUP BY w.id, w.programme, w.applications_received`);
   for (const w of windowPlaces) {

@@ -5,8 +5,8 @@ import { writeAudit } from '../../lib/audit';
 import { translate } from '../../web/render';
 import { RETRY_AFTER_SECONDS } from '../../lib/dependency-errors';
 import type { Actor } from '../../domain/journey';
-import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 import type { Session } from '../../lib/sessions';
+import { currentTerms } from './terms';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import type { AssistedRegistration } from '../schemas';
@@ -17,14 +17,16 @@ import { applyForOffer, type ApplyAnswer, type CaseScope } from './study';
 // grant with an end date; every request re-checks it, so a role that ended mid-session stops working at once.
 
 /** A role the agency granted to a person, valid on the given Riga day. */
-export interface RoleGrant { id: string; role: 'coordinator' | 'career_consultant'; municipality: string; municipalityCode: string; validUntil: string }
+export interface RoleGrant {
+  id: string; role: 'coordinator' | 'career_consultant'; municipality: string; municipalityCode: string | null; organisation: string | null; validUntil: string;
+}
 
-/** The person's grants valid today (Europe/Riga calendar day), soonest ending first. */
+/** The person's grants valid today (Europe/Riga calendar day) and not revoked, soonest ending first. */
 export async function activeGrants(deps: ApiDeps, personCode: string, at = new Date()): Promise<RoleGrant[]> {
   const today = rigaDate(at);
-  return deps.db('roleGrants').where({ personCode }).where('validFrom', '<=', today).where('validUntil', '>=', today)
+  return deps.db('roleGrants').where({ personCode }).where('validFrom', '<=', today).where('validUntil', '>=', today).whereNull('revokedAt')
     .orderBy([{ column: 'validUntil', order: 'asc' }, { column: 'municipality', order: 'asc' }])
-    .select('id', 'role', 'municipality', 'municipalityCode', deps.db.raw("to_char(valid_until, 'YYYY-MM-DD') as valid_until"));
+    .select('id', 'role', 'municipality', 'municipalityCode', 'organisation', deps.db.raw("to_char(valid_until, 'YYYY-MM-DD') as valid_until"));
 }
 
 /** The active coordinator grant behind a coordinator session, or a 403 when the role has ended. */
@@ -60,7 +62,7 @@ export async function registerOnBehalf(
     .first<{ email: string; phone: string | null; language: 'lv' | 'en' } | undefined>('email', 'phone', 'language');
   const contact = own ? { email: own.email, phone: own.phone ?? rest.phone, language: own.language } : {};
   const started = await startJourneyFor(deps, { personCode, actor: coordinatorActor(coordinator) },
-    { ...rest, ...contact, acceptTerms: termsAcceptedInPerson, termsVersion: CURRENT_TERMS_VERSION });
+    { ...rest, ...contact, acceptTerms: termsAcceptedInPerson, termsVersion: (await currentTerms(deps.db)).version });
   return { ...started, contactKept: own !== undefined };
 }
 

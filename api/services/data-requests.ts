@@ -9,6 +9,7 @@ import { rigaDate } from '../../domain/dates';
 import { FailureType } from '../../domain/failures';
 import { shift } from '../../domain/holidays';
 import { workingDaysDeadline } from '../../domain/working-days';
+import { holidaysBetween } from '../../lib/holidays';
 import type { Session } from '../../lib/sessions';
 import { dataSubjectRequestId } from '../../workflows/ids';
 import { dataSubjectRequest, decideDataSubjectRequestUpdate } from '../../workflows/data-subject-request';
@@ -41,9 +42,7 @@ export function invalidRequest(problems: DataRequestProblem[]): HttpError {
 /** The end of the fifth working day from now (Riga calendar; public holidays from the table administrators extend). */
 export async function dataRequestDueAt(db: Knex, now = new Date()): Promise<Date> {
   const today = rigaDate(now);
-  const rows = await db('publicHolidays').whereBetween('day', [today, shift(today, DATA_REQUEST_WORKING_DAYS * 7 + 31)])
-    .select<{ day: string }[]>(db.raw("to_char(day, 'YYYY-MM-DD') AS day"));
-  return workingDaysDeadline(now, DATA_REQUEST_WORKING_DAYS, new Set(rows.map((r) => r.day)));
+  return workingDaysDeadline(now, DATA_REQUEST_WORKING_DAYS, await holidaysBetween(db, today, shift(today, DATA_REQUEST_WORKING_DAYS * 7 + 31)));
 }
 
 /** The signed-in person's requests, newest first. */

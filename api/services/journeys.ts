@@ -6,8 +6,10 @@ import type { Session } from '../../lib/sessions';
 import { learnerJourney } from '../../workflows/learner-journey';
 import { learnerJourneyId, searchAttributes } from '../../workflows/ids';
 import type { ApiDeps } from '../deps';
+import { refuseIfLearnerHeld } from './account-access';
 import { HttpError } from '../errors';
 import { releaseReservation, reserveJourney } from './journey-reservations';
+import { assertCurrentTermsVersion, recordAcceptance } from './terms';
 import { startFailed, startWorkflow } from './workflow-start';
 import type { Registration } from '../schemas';
 import { INBOX_EVENT_KINDS } from '../../domain/journey';
@@ -44,10 +46,15 @@ export async function startJourneyFor(
   deps: ApiDeps, who: { personCode: string; actor: Actor }, input: Registration,
 ): Promise<{ caseId: string; opened: boolean }> {
   const own = who.actor.id === who.personCode;
-  if (!(await deps.db('programmes').where({ code: input.programme }).first('code'))) {
+  const programme = await deps.db('programmes').where({ code: input.programme }).first<{ funding: string } | undefined>('funding');
+  if (!programme) {
     throw new HttpError(400, 'invalid_request', `Invalid body: programme: there is no programme ${input.programme}`,
       [{ field: 'programme', rule: 'exists', message: `there is no programme ${input.programme}` }]);
   }
+  await assertCurrentTermsVersion(deps.db, input.termsVersion);
+  // A programme for the employed (co-payment) is decided by staff: the learner's employment declaration is kept for
+  // the officer's task. Optional for now (clients that do not send it yet still register); the task says when absent.
+  const employed = programme.funding === 'copay' && input.employerName !== null;
   // A deactivated account (e.g. the register re-check found the person deceased) starts nothing new.
   const learner = await deps.db('learners').where({ personCode: who.personCode }).first<{ active: boolean } | undefined>('active');
   if (learner && !learner.active) {
@@ -55,9 +62,19 @@ export async function startJourneyFor(
       ? 'Your account is deactivated; please contact the agency'
       : 'This person\'s account is deactivated; please contact the agency');
   }
+  // A blocked person starts nothing new until reinstated (their open journeys wait).
+  await refuseIfLearnerHeld(deps.db, who.personCode, own ? 'own' : 'person');
   const began = Date.now();
+  // The registration's acceptance is one acceptance of the version like any other (the person ticked it, or a
+  // coordinator saw them accept it), recorded whether or not the journey then starts.
+  await recordAcceptance(deps.db, { personCode: who.personCode, userId: null, role: 'learner' }, input.termsVersion, own ? 'registration' : 'assisted_registration');
   const caseId = input.requestId ?? randomUUID();
   await reserveJourney(deps, { personCode: who.personCode, programme: input.programme, caseId, own });
+  if (employed) {
+    await deps.db('employmentDeclarations').insert({
+      caseId, personCode: who.personCode, employerName: input.employerName, employerRegistrationNumber: input.employerRegistrationNumber ?? null,
+    }).onConflict('caseId').merge(['employerName', 'employerRegistrationNumber', 'declaredAt']);
+  }
   const workflowId = learnerJourneyId(caseId);
   const start = () => deps.temporal.workflow.start(learnerJourney, {
     workflowId,
@@ -111,20 +128,25 @@ async function waitForCase(deps: ApiDeps, caseId: string, until: number): Promis
 
 /** The learner's own journeys, newest first, each with its timeline. */
 export async function listJourneys(deps: ApiDeps, learner: Session): Promise<JourneyView[]> {
-  const cases = await ownCases(deps, learner).orderBy('cases.createdAt', 'desc');
+  return journeysOfPerson(deps, learner.subject);
+}
+
+/** A person's journeys, newest first, each with its timeline (callers check first that the viewer may see them). */
+export async function journeysOfPerson(deps: ApiDeps, personCode: string): Promise<JourneyView[]> {
+  const cases = await ownCases(deps, personCode).orderBy('cases.createdAt', 'desc');
   return Promise.all(cases.map((c) => withEvents(deps, c)));
 }
 
 /** One of the learner's own journeys; someone else's case is reported as not found. */
 export async function getJourney(deps: ApiDeps, learner: Session, caseId: string): Promise<JourneyView | null> {
-  const found = await ownCases(deps, learner).where('cases.id', caseId).first();
+  const found = await ownCases(deps, learner.subject).where('cases.id', caseId).first();
   return found ? withEvents(deps, found) : null;
 }
 
 // The object-level check lives in the query: only cases of the logged-in person are ever read.
-function ownCases(deps: ApiDeps, learner: Session) {
+function ownCases(deps: ApiDeps, personCode: string) {
   return Case.query(deps.db).select('cases.*').join('learners', 'learners.id', 'cases.learnerId')
-    .where('learners.personCode', learner.subject);
+    .where('learners.personCode', personCode);
 }
 
 async function withEvents(deps: ApiDeps, c: Case): Promise<JourneyView> {

@@ -27,7 +27,8 @@ export const NOT_A_LEARNERS_DATA: Record<string, string> = {
 /** Every section of the export, in the order the page shows them. */
 export const MY_DATA_SECTIONS = [
   'learners', 'cases', 'case_events', 'applications', 'survey_answers', 'tasks', 'email_outbox', 'audit_log',
-  'journey_reservations', 'role_grants', 'sessions', 'data_subject_requests',
+  'journey_reservations', 'role_grants', 'sessions', 'data_subject_requests', 'place_offers', 'employment_declarations',
+  'account_blocks', 'terms_acceptances', 'role_requests', 'consultations',
 ] as const;
 
 /** One section of the export. */
@@ -67,7 +68,7 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
   );
   const requestWorkflows = requests.map((r: { id: string }) => dataSubjectRequestId(r.id));
 
-  const [caseEvents, applications, surveyAnswers, tasks, emails, audit, reservations, roleGrants, sessions] = await Promise.all([
+  const [caseEvents, applications, surveyAnswers, tasks, emails, audit, reservations, roleGrants, sessions, placeOffers, employment] = await Promise.all([
     db('caseEvents').whereIn('caseId', caseIds).orderBy('id')
       .select('caseId', 'kind', 'stage', 'actorRole', 'actorName', 'channel', 'details', 'occurredAt'),
     db('applications').leftJoin('offers', 'offers.id', 'applications.offerId').whereIn('applications.caseId', caseIds)
@@ -86,6 +87,9 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
     db('emailOutbox').where((w) => {
       void w.whereIn('caseId', caseIds);
       for (const workflowId of requestWorkflows) void w.orWhere('dedupeKey', 'like', `${workflowId}:%`);
+      // The agency's announcements e-mailed to them (keyed announcement:<id>:<address>, no case).
+      const addresses = learners.map((l: { email: string }) => l.email.toLowerCase());
+      if (addresses.length > 0) void w.orWhere((q) => { void q.where('dedupeKey', 'like', 'announcement:%').whereRaw('lower(recipient) = ANY(?)', [addresses]); });
     }).orderBy('createdAt')
       .select('caseId', 'template', 'subject', 'recipient', 'language', 'status', 'createdAt', 'sentAt'),
     // Registry queries about them, who looked at their cases, and what they did themselves.
@@ -93,10 +97,30 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
       .orderBy('at').select('at', 'actorRole', 'actorName', 'action', 'caseId', 'purpose', 'keepUntil'),
     db('journeyReservations').where({ personCode }).select('programme', 'caseId', 'createdAt'),
     db('roleGrants').where({ personCode }).orderBy('createdAt')
-      .select('role', 'municipality', 'municipalityCode', 'validFrom', 'validUntil', 'grantedBy', 'createdAt'),
+      .select('role', 'municipality', 'municipalityCode', 'organisation', 'validFrom', 'validUntil', 'grantedBy', 'createdAt', 'revokedAt', 'revokeReason'),
     // Their sign-ins (a coordinator's too: the same person); never the token hash.
     db('sessions').where({ subject: personCode }).orderBy('createdAt')
       .select('role', 'createdAt', 'lastSeenAt', 'expiresAt', 'endedAt', 'endedReason', 'userAgent', 'ip'),
+    // Freed places offered to them from a wait-list, and what became of each.
+    db('placeOffers').whereIn('caseId', caseIds).orderBy('offeredAt')
+      .select('caseId', 'applicationId', 'programme', 'state', 'offeredAt', 'dueAt', 'decidedAt'),
+    db('employmentDeclarations').where({ personCode }).orderBy('declaredAt')
+      .select('caseId', 'employerName', 'employerRegistrationNumber', 'declaredAt'),
+  ]);
+
+  // Blocks and suspensions of their account, with the reasons; who decided is named like in their case history.
+  const blocks = await db('accountBlocks').where({ personCode }).orderBy('createdAt')
+    .select('kind', 'reason', db.raw("to_char(ends_on, 'YYYY-MM-DD') AS ends_on"), 'createdByName', 'createdAt', 'liftedAt', 'liftedByName', 'liftReason');
+  // Which versions of the terms of use they accepted, when and how (their own; provider users' rows have no person code).
+  const termsAcceptances = await db('termsAcceptances').where({ personCode }).orderBy('acceptedAt').select('version', 'role', 'how', 'acceptedAt');
+  // The person's own role requests, and the consultations they asked for with the consultant's notes on them (a
+  // note is about the person, so it is theirs to read).
+  const [roleRequests, consultations] = await Promise.all([
+    db('roleRequests').where({ personCode }).orderBy('createdAt')
+      .select('role', 'municipality', 'organisation', 'reason', 'state', 'validUntil', 'decisionReason', 'decidedByName', 'decidedAt', 'createdAt'),
+    db('consultations as c').where('c.personCode', personCode).orderBy('c.createdAt')
+      .select('c.id', 'c.message', 'c.createdAt', db.raw(`coalesce((SELECT json_agg(json_build_object('author', n.author_name, 'text', n.text, 'at', n.created_at)
+        ORDER BY n.created_at) FROM consultant_notes n WHERE n.consultation_id = c.id), '[]'::json) AS notes`)),
   ]);
 
   return {
@@ -105,6 +129,8 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
     sections: {
       learners, cases, case_events: caseEvents, applications, survey_answers: surveyAnswers, tasks, email_outbox: emails,
       audit_log: audit, journey_reservations: reservations, role_grants: roleGrants, sessions, data_subject_requests: requests,
+      place_offers: placeOffers, employment_declarations: employment, account_blocks: blocks, terms_acceptances: termsAcceptances,
+      role_requests: roleRequests, consultations,
     },
   };
 }

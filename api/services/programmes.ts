@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { lockProgramme } from '../../lib/waitlist';
 import type { OverCapRule } from '../../domain/applications';
 import type { ProgrammeRules, SocialStatusRule } from '../../domain/programmes';
 import { inPriorityOrder, type SocialStatusRecord } from '../../domain/social-status';
@@ -112,7 +113,7 @@ export async function createProgramme(db: Knex, session: Session, input: NewProg
 export async function addProgrammeVersion(db: Knex, session: Session, code: string, input: NewVersionInput): Promise<ProgrammeView> {
   const { effectiveFrom: asked, reason, ...rules } = input;
   await db.transaction(async (trx) => {
-    await lockProgramme(trx, code);
+    if (!(await lockProgramme(trx, code))) throw new HttpError(404, 'not_found', `There is no programme ${code}`, [notFound('code')]);
     const now = new Date();
     const effectiveFrom = asked && asked > now ? asked : now;
     const newest = await trx('programmeVersions').where({ programme: code }).orderBy('version', 'desc').first<ProgrammeVersionRow | undefined>();
@@ -141,7 +142,7 @@ export async function addProgrammeVersion(db: Knex, session: Session, code: stri
 export async function addProgrammeWindow(db: Knex, session: Session, code: string, input: WindowInput): Promise<ProgrammeView> {
   const { reason, ...window } = input;
   await db.transaction(async (trx) => {
-    await lockProgramme(trx, code);
+    if (!(await lockProgramme(trx, code))) throw new HttpError(404, 'not_found', `There is no programme ${code}`, [notFound('code')]);
     await refuseOverlap(trx, code, window, null);
     const [row] = await trx('programmeWindows').insert({ programme: code, ...window }).returning<{ id: string }[]>('id');
     await auditUserAction(trx, session, {
@@ -158,7 +159,7 @@ export async function addProgrammeWindow(db: Knex, session: Session, code: strin
 export async function changeProgrammeWindow(db: Knex, session: Session, code: string, id: string, input: WindowInput): Promise<ProgrammeView> {
   const { reason, ...window } = input;
   await db.transaction(async (trx) => {
-    await lockProgramme(trx, code);
+    if (!(await lockProgramme(trx, code))) throw new HttpError(404, 'not_found', `There is no programme ${code}`, [notFound('code')]);
     const before = await trx('programmeWindows').where({ id, programme: code }).forUpdate().first<ProgrammeWindowRow | undefined>();
     if (!before) throw new HttpError(404, 'not_found', 'There is no such window in this programme', [notFound('id')]);
     if (window.cap !== null && window.cap < before.applicationsReceived) {
@@ -178,14 +179,6 @@ export async function changeProgrammeWindow(db: Knex, session: Session, code: st
     });
   });
   return programmeView(db, code);
-}
-
-async function lockProgramme(trx: Knex.Transaction, code: string): Promise<void> {
-  // Serialises an administrator's changes of one programme (version numbers, window overlap). Its windows are locked
-  // before the programme row, the order an application counts a place in, so the two never wait on each other crosswise.
-  await trx('programmeWindows').where({ programme: code }).orderBy('id').forUpdate().select('id');
-  const row = await trx('programmes').where({ code }).forUpdate().first('code');
-  if (!row) throw new HttpError(404, 'not_found', `There is no programme ${code}`, [notFound('code')]);
 }
 
 async function refuseOverlap(trx: Knex.Transaction, code: string, w: Pick<WindowInput, 'opensAt' | 'closesAt'>, except: string | null): Promise<void> {

@@ -2,15 +2,18 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { StudyFailureType, type ApplicationRefusal, type ApplyOutcome, type SurveyKind } from '../../domain/applications';
+import { StudyFailureType, costShare, type ApplicationRefusal, type ApplyOutcome, type SurveyKind } from '../../domain/applications';
+import type { ProgrammeRules } from '../../domain/programmes';
 import { FailureType } from '../../domain/failures';
 import { APPLY_STAGES, SURVEY_STAGES, WITHDRAW_STAGES, inStages, type Actor, type JourneyStage } from '../../domain/journey';
 import type { Session } from '../../lib/sessions';
 import { translate, type PageLanguage } from '../../web/render';
 import { applyUpdate, surveyAnswerUpdate, withdrawUpdate } from '../../workflows/learner-journey-application';
 import type { ApiDeps } from '../deps';
+import { refuseIfCaseHeld } from './account-access';
 import { HttpError } from '../errors';
 import type { OffersQuery, SurveyInput } from '../schemas';
+import { placeOfferView, type PlaceOfferView } from './place-offers';
 
 // The learner's side of applying and studying: the catalogue of published offers, and the requests that go to
 // the learner's own journey as Updates (apply, withdraw, answer the survey). Pages and the JSON API share these.
@@ -25,10 +28,22 @@ export interface OfferView {
   offerId: string; programme: string; programmeName: { lv: string; en: string }; title: { lv: string; en: string };
   provider: string; costCents: number; copayPercent: number | null; applicationsOpenAt: string; applicationsCloseAt: string;
   groupFormationDeadline: string;
+  /** Who pays what of the cost: the programme (through the learning account, or directly where the learner co-pays) and the learner. */
+  share: CostSplit;
   groups: { groupId: string; place: string; startsOn: string; endsOn: string; capacity: number; enrolled: number; freePlaces: number }[];
 }
 
+/** An offer's cost split in cents: what the programme pays and what the learner pays themselves. */
+export interface CostSplit { programmePaysCents: number; learnerPaysCents: number }
+
+/** The split of a cost under a programme's funding rule (domain/applications.ts costShare). */
+export function costSplit(funding: ProgrammeRules['funding'], costCents: number, copayPercent: number | null): CostSplit {
+  const { learnerPaysCents } = costShare(funding, costCents, copayPercent);
+  return { programmePaysCents: costCents - learnerPaysCents, learnerPaysCents };
+}
+
 interface OfferRow {
+  funding: ProgrammeRules['funding'];
   id: string; programme: string; titleLv: string; titleEn: string; costCents: number; copayPercent: number | null;
   applicationsOpenAt: Date; applicationsCloseAt: Date; groupFormationDeadline: Date; nameLv: string; nameEn: string; providerName: string;
 }
@@ -55,7 +70,7 @@ export async function listOffers(deps: ApiDeps, query: OffersQuery): Promise<{ o
   }
   const [{ count }] = await base.clone().count<{ count: string }[]>('* as count');
   const rows: OfferRow[] = await base.clone()
-    .select('offers.*', 'programmes.nameLv', 'programmes.nameEn', 'providers.name as providerName')
+    .select('offers.*', 'programmes.nameLv', 'programmes.nameEn', 'programmes.funding', 'providers.name as providerName')
     .orderBy([{ column: 'offers.applicationsCloseAt', order: 'asc' }, { column: 'offers.id', order: 'asc' }])
     .limit(OFFERS_PAGE_SIZE).offset((query.page - 1) * OFFERS_PAGE_SIZE);
   const groups: GroupRow[] = rows.length === 0 ? [] : await deps.db('offerGroups')
@@ -67,7 +82,7 @@ export async function listOffers(deps: ApiDeps, query: OffersQuery): Promise<{ o
       offerId: r.id, programme: r.programme, programmeName: { lv: r.nameLv, en: r.nameEn }, title: { lv: r.titleLv, en: r.titleEn },
       provider: r.providerName, costCents: r.costCents, copayPercent: r.copayPercent,
       applicationsOpenAt: r.applicationsOpenAt.toISOString(), applicationsCloseAt: r.applicationsCloseAt.toISOString(),
-      groupFormationDeadline: r.groupFormationDeadline.toISOString(),
+      groupFormationDeadline: r.groupFormationDeadline.toISOString(), share: costSplit(r.funding, r.costCents, r.copayPercent),
       groups: groups.filter((g) => g.offerId === r.id).map((g) => ({
         groupId: g.id, place: g.place, startsOn: g.startsOn, endsOn: g.endsOn, capacity: g.capacity, enrolled: g.enrolled,
         freePlaces: Math.max(0, g.capacity - g.enrolled),
@@ -136,6 +151,8 @@ export async function applyForOffer(
   // Someone acting on the learner's behalf (a coordinator) brings their own scope of cases and is the actor.
   const [scope, actor] = 'scope' in learner ? [learner.scope, learner.actor] : [learner, learnerActor(learner)];
   const theCase = await ownCase(deps, scope, caseId);
+  // A blocked learner's journey waits: nothing is applied for until an administrator reinstates them.
+  await refuseIfCaseHeld(deps.db, caseId, actor.role === 'learner' ? 'own' : 'person');
   const handle = deps.temporal.workflow.getHandle(theCase.workflowId);
   const updateId = `apply:${caseId}:${input.requestId ?? randomUUID()}`;
   const result = await withRetry(deps, caseId, APPLY_STAGES, () => handle.executeUpdate(applyUpdate, {
@@ -230,12 +247,18 @@ function toHttpError(err: unknown): unknown {
 /** The study part of a journey as the learner's page and API show it, read from the read model. */
 export interface StudyView {
   caseId: string; stage: string; balanceCents: number; earmarkedCents: number;
+  /** How the programme pays: from the account's balance, free, or a co-payment by the learner (no balance to spend). */
+  funding: ProgrammeRules['funding'];
   application: {
     applicationId: string; state: string; offerId: string; groupId: string; title: { lv: string; en: string }; place: string;
     startsOn: string; endsOn: string; costCents: number; earmarkedCents: number; learnerPaysCents: number;
+    /** The cost less the learner's co-payment. */
+    programmePaysCents: number;
     groupFormationDeadline: string; reason: string | null;
   } | null;
   canApply: boolean; canWithdraw: boolean;
+  /** A place freed for this wait-listed learner (lib/waitlist.ts), open or decided; null when none was offered. */
+  placeOffer: PlaceOfferView | null;
   survey: { kind: SurveyKind; open: boolean; answered: boolean } | null;
   /** Who acts next. */
   waitingFor: 'learner' | 'provider' | 'agency' | 'system' | 'nobody';
@@ -245,7 +268,9 @@ export interface StudyView {
 export async function studyView(deps: ApiDeps, learner: Session, caseId: string): Promise<StudyView | null> {
   const theCase = await deps.db('cases').join('learners', 'learners.id', 'cases.learnerId')
     .where({ 'learners.personCode': learner.subject, 'cases.id': caseId })
-    .first<{ id: string; stage: string; balanceCents: number; closedAt: Date | null } | undefined>('cases.id', 'cases.stage', 'cases.balanceCents', 'cases.closedAt');
+    .join('programmes', 'programmes.code', 'cases.programme')
+    .first<{ id: string; stage: string; balanceCents: number; closedAt: Date | null; funding: ProgrammeRules['funding'] } | undefined>(
+      'cases.id', 'cases.stage', 'cases.balanceCents', 'cases.closedAt', 'programmes.funding');
   if (!theCase) return null;
   const app = await deps.db('applications').join('offers', 'offers.id', 'applications.offerId')
     .join('offerGroups', 'offerGroups.id', 'applications.groupId').where('applications.caseId', caseId)
@@ -264,14 +289,15 @@ export async function studyView(deps: ApiDeps, learner: Session, caseId: string)
   const finished = app && (app.state === 'completed' || app.state === 'dropped_out');
   const open = theCase.closedAt === null;
   return {
-    caseId, stage: theCase.stage, balanceCents: theCase.balanceCents, earmarkedCents: Number(sum ?? 0),
+    caseId, stage: theCase.stage, balanceCents: theCase.balanceCents, earmarkedCents: Number(sum ?? 0), funding: theCase.funding,
     application: app ? {
       applicationId: app.id, state: app.state, offerId: app.offerId, groupId: app.groupId, title: { lv: app.titleLv, en: app.titleEn },
       place: app.place, startsOn: app.startsOn, endsOn: app.endsOn, costCents: app.costCents, earmarkedCents: app.earmarkedCents,
-      learnerPaysCents: app.learnerPaysCents, groupFormationDeadline: new Date(app.groupFormationDeadline).toISOString(), reason: app.reason,
+      learnerPaysCents: app.learnerPaysCents, programmePaysCents: app.costCents - app.learnerPaysCents, groupFormationDeadline: new Date(app.groupFormationDeadline).toISOString(), reason: app.reason,
     } : null,
     canApply: open && inStages(theCase.stage, APPLY_STAGES),
     canWithdraw: open && inStages(theCase.stage, WITHDRAW_STAGES),
+    placeOffer: await placeOfferView(deps.db, caseId),
     survey: finished ? { kind: app.state === 'completed' ? 'completion' : 'dropout', answered, open: open && !answered && inStages(theCase.stage, SURVEY_STAGES) } : null,
     waitingFor: open ? WAITING_FOR[theCase.stage] ?? 'system' : 'nobody',
   };

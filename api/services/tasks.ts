@@ -5,15 +5,18 @@ import { CaseEvent, Offer, Provider, ProviderEvent, StoredDocument, Task, User }
 import { lastRigaDayOf, rigaDate, rigaEndOfDay } from '../../domain/dates';
 import { shift, weekdayOf } from '../../domain/holidays';
 import { isWorkingDay } from '../../domain/working-days';
+import { holidaysBetween } from '../../lib/holidays';
 import type { Session } from '../../lib/sessions';
 import { FailureType } from '../../domain/failures';
 import { decideApprovalUpdate, type ApprovalDecisionInput } from '../../workflows/task-decision';
 import type { ApiDeps } from '../deps';
+import { heldByBlock, taskHold } from './account-access';
 import { HttpError } from '../errors';
 import { REASONED_TASK_TYPES, TASK_TYPES, decisionProblems, type DecisionInput, type InboxQuery } from '../schemas';
 import type { InboxEventKind } from '../../domain/journey';
 import { isUuid } from '../../domain/uuid';
 import { DATA_REQUEST_TASK_TYPE } from '../../domain/data-requests';
+import { ROLE_REQUEST_TASK_TYPE } from '../../domain/role-requests';
 
 /** A task as the inbox shows it: a learner's case, a provider's registration, or a provider's offer. */
 export interface TaskView {
@@ -153,14 +156,21 @@ export async function getTask(deps: ApiDeps, taskId: string) {
   if (!row) return null;
   const [task] = await toViews(deps, [row], inboxMoment());
   const providerId = task.providerId;
-  const [events, provider, offer, documents] = await Promise.all([
+  const [events, provider, offer, documents, employment] = await Promise.all([
     taskEvents(deps, task),
     providerId ? Provider.query(deps.db).findById(providerId)
       .select('id', 'name', 'registrationNumber', 'educationRegistrationNumber', 'email', 'status') : Promise.resolve(undefined),
     task.offerId ? offerDetails(deps, task.offerId) : Promise.resolve(null),
     providerId ? taskDocuments(deps, providerId, task.offerId) : Promise.resolve([]),
+    // What an officer deciding a programme for the employed decides on: the learner's employment declaration.
+    task.caseId ? deps.db('employmentDeclarations').where({ caseId: task.caseId })
+      .first<{ employerName: string; employerRegistrationNumber: string | null; declaredAt: Date } | undefined>('employerName', 'employerRegistrationNumber', 'declaredAt')
+      : Promise.resolve(undefined),
   ]);
-  return { task, events, provider: provider ? { ...provider } : null, offer, documents };
+  return {
+    task, events, provider: provider ? { ...provider } : null, offer, documents,
+    employment: employment ? { ...employment, declaredAt: new Date(employment.declaredAt).toISOString() } : null,
+  };
 }
 
 /** A stored document's bytes and how to serve them, or null. */
@@ -188,8 +198,15 @@ export async function decideTask(deps: ApiDeps, staff: Session, taskId: string, 
   if (task.type === DATA_REQUEST_TASK_TYPE) {
     throw new HttpError(409, 'decide_on_request_page', 'Decide this request on its own page, with an outcome', [{ location: `/staff/data-requests/${String(task.facts.requestId)}` }]);
   }
+  // A role request is approved with an end date, on its own page.
+  if (task.type === ROLE_REQUEST_TASK_TYPE) {
+    throw new HttpError(409, 'decide_on_request_page', 'Decide this role request on its own page, with an end date', [{ location: `/staff/role-requests/${String(task.facts.roleRequestId)}` }]);
+  }
   // The same rule as claiming: only an active member of the agency staff decides (a token outlives a deactivation).
   if (isUuid(staff.subject)) await staffMember(deps, staff);
+  // A decision about a blocked learner or provider is held until an administrator reinstates them (nothing closes).
+  const hold = await taskHold(deps.db, task);
+  if (hold) throw heldByBlock(hold, 'person');
   // A task a colleague has claimed is theirs to decide (or a team lead's to reassign first).
   if (task.assigneeId && task.assigneeId !== staff.subject) {
     const holder = await User.query(deps.db).findById(task.assigneeId).select('displayName');
@@ -429,9 +446,7 @@ function tasksQuery(deps: ApiDeps) {
 async function toViews(deps: ApiDeps, rows: TaskRow[], m: InboxMoment): Promise<TaskView[]> {
   if (rows.length === 0) return [];
   const days = rows.map((row) => lastRigaDayOf(new Date(row.dueAt))).concat(m.today).sort();
-  const holidays = await deps.db('publicHolidays').whereBetween('day', [days[0], days[days.length - 1]])
-    .select<{ day: string }[]>(deps.db.raw("to_char(day, 'YYYY-MM-DD') AS day"));
-  const holidaySet = new Set(holidays.map(({ day }) => day));
+  const holidaySet = await holidaysBetween(deps.db, days[0]!, days[days.length - 1]!);
   return rows.map((row) => toView(row, m, holidaySet));
 }
 

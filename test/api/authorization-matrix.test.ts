@@ -93,6 +93,9 @@ test.before(async () => {
   // one of its groups, and an application to it that ended (a completed study: nothing an action could change).
   const { callId, phases } = await createCallClosingIn(db, 60 * 60_000);
   ids.offerId = (await insertDraftOffer(db, { providerId: provider.providerId, sample: 'demo', callId, phases })).offerId;
+  // calls: the call for the administrators' call pages, and a statutory holiday (its removal is refused).
+  ids.callId = callId;
+  ids.day = '2027-01-01';
   ids.kind = 'curriculum';
   ids.documentId = (await db('documents').where({ offerId: ids.offerId, kind: ids.kind }).first<{ id: string }>('id')).id;
   const offer = demoOffers[0]!;
@@ -139,8 +142,36 @@ test.before(async () => {
   // --- programmes ---: a programme and its first application window.
   ids.programmeCode = 'IMK';
   ids.windowId = (await db('programmeWindows').where({ programme: 'IMK' }).first<{ id: string }>('id')).id;
+  // accounts: a staff account, and a block already lifted (so the matrix's learner and provider users stay unblocked).
+  ids.accountId = ids.colleagueId;
+  ids.blockId = randomUUID();
+  await db('accountBlocks').insert({
+    id: ids.blockId, subjectKind: 'provider_user', userId: ids.userId, kind: 'block', reason: 'authorization matrix', createdById: 'matrix',
+    liftedAt: new Date(), liftedById: 'matrix', liftReason: 'authorization matrix',
+  });
+  // The learner's request for the coordinator role (an inbox task), the Rīga grant above, and a career consultant's
+  // grant with the learner's consultation.
+  const roleRequest = await call('POST', '/api/role-requests', {
+    token: tokens.get('learner'), json: { requestId: randomUUID(), role: 'coordinator', municipality: 'Daugavpils', reason: 'Autorizācijas matrica.' },
+  });
+  if (roleRequest.status !== 201) throw new Error(`role request: HTTP ${roleRequest.status} ${roleRequest.text}`);
+  ids.roleRequestId = (roleRequest.json as { id: string }).id;
+  ids.grantId = (await db('roleGrants').where({ personCode: otherCoordinator.code, municipality: 'Rīga' }).first<{ id: string }>('id')).id;
+  const [consultantGrant] = await db('roleGrants').insert({
+    personCode: '010180-10006', role: 'career_consultant', municipality: 'Daugavpils', validFrom: '2026-01-01', validUntil: '2099-12-31', grantedBy: 'authorization matrix',
+  }).returning<{ id: string }[]>('id');
+  const [consultation] = await db('consultations').insert({
+    personCode: learner.code, learnerName: learner.name, grantId: consultantGrant!.id, consultantPersonCode: '010180-10006', message: 'Matrica',
+  }).returning<{ id: string }[]>('id');
+  ids.consultationId = consultation!.id;
+  // An announcement (notices), shown to everyone for a day.
+  const [announcement] = await db('announcements').insert({
+    titleLv: 'Matrica', titleEn: 'Matrix', bodyLv: 'Matrica', bodyEn: 'Matrix', audience: 'staff', createdByName: 'Matrica',
+    showsFrom: new Date(), showsUntil: new Date(Date.now() + 86_400_000),
+  }).returning('id') as { id: string }[];
+  ids.announcementId = announcement.id;
 
-  const learnersCase = [ids.caseId, learner.code, ids.requestId];
+  const learnersCase = [ids.caseId, learner.code, ids.requestId, ids.roleRequestId, ids.consultationId];
   const providersObjects = [ids.offerId, ids.applicationId, ids.userId, ids.documentId];
   secrets.set('anonymous', [...learnersCase, ...providersObjects, ids.taskId, ids.batchId, ids.sessionId]);
   secrets.set('learner', [...providersObjects, ids.taskId, ids.batchId, ids.sessionId]);
@@ -184,6 +215,12 @@ const VALID_BODIES: Record<string, () => Record<string, string | number>> = {
   'POST /provider/offers/:offerId/submit': () => ({}),
   'POST /provider/offers/:offerId/withdraw': () => ({}),
   'POST /provider/offers/:offerId/groups': () => ({ place: 'Rīga, Brīvības iela 1 (paraugs)', startsOn: '2027-05-03', endsOn: '2027-06-30', schedule: 'P, T 18:00-21:00', capacity: '5' }),
+  'POST /api/staff/role-requests/:roleRequestId/decision': () => ({ decision: 'reject', reason: 'authorization matrix' }),
+  'POST /staff/role-requests/:roleRequestId/decision': () => ({ decision: 'reject', reason: 'authorization matrix' }),
+  'POST /api/admin/role-grants/:grantId/revocation': () => ({ reason: 'authorization matrix' }),
+  'POST /admin/role-grants/:grantId/revocation': () => ({ reason: 'authorization matrix' }),
+  'POST /api/consultant/consultations/:consultationId/notes': () => ({ text: 'authorization matrix' }),
+  'POST /consultant/consultations/:consultationId/notes': () => ({ text: 'authorization matrix' }),
   // Only a team lead assigns tasks.
   'POST /api/staff/tasks/:taskId/assign': () => ({ assigneeId: ids.colleagueId! }),
   'POST /staff/tasks/:taskId/assign': () => ({ assigneeId: ids.colleagueId! }),

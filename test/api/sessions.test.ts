@@ -262,7 +262,7 @@ test('staff see their sessions and end another one, which is refused on its next
 test('a session unused for the idle time ends; the keep-alive route moves the idle end on', async (t) => {
   const idleMs = 2_000;
   const short = await stack.serveApi({
-    sessionTimeouts: { ...SESSION_TIMEOUTS, idleMs: { staff: idleMs, admin: idleMs, provider: idleMs, coordinator: idleMs, learner: idleMs }, touchEveryMs: 0 },
+    sessionTimeouts: { ...SESSION_TIMEOUTS, idleMs: { staff: idleMs, admin: idleMs, provider: idleMs, coordinator: idleMs, consultant: idleMs, learner: idleMs }, touchEveryMs: 0 },
   });
   const shortCall = httpClient(() => short.url);
   const login = async () => ((await shortCall('POST', '/api/auth/login', { json: { username: 'staff', password: password('staff') } })).json as { token: string }).token;

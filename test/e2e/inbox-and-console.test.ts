@@ -158,7 +158,12 @@ test.serial('an administrator finds a journey stuck on the Population Register a
     await admin.getByRole('status').filter({ hasText: 'activity restarted: lookupPerson' }).waitFor();
     await untilStage(stack.db, handle, caseId, 'awaiting_approval');
 
-    for (const path of ['/admin/workflows', '/admin/registries', '/admin/batches']) {
+    // An announcement, so its page is checked with a listed one (its forms and the e-mail's progress) too.
+    await stack.db('announcements').insert({
+      titleLv: 'Plānots pārtraukums', titleEn: 'Planned interruption', bodyLv: 'Platforma nebūs pieejama.', bodyEn: 'The platform is down.',
+      audience: 'everyone', showsFrom: new Date(), showsUntil: new Date(Date.now() + 3_600_000), email: true, emailTotal: 3, createdByName: 'Administrators',
+    });
+    for (const path of ['/admin/workflows', '/admin/registries', '/admin/batches', '/admin/announcements']) {
       await admin.goto(`${stack.appUrl}${path}`);
       t.deepEqual(await accessibilityProblems(admin), [], `${path}: no serious or critical accessibility violations`);
       t.is(await admin.locator('h1').count(), 1, `${path}: one heading says where the reader is`);
@@ -198,7 +203,7 @@ test.serial('the page warns before the session idles out; its button keeps the s
   // A second API with short limits: 6 s idle, the warning 4 s before the end.
   const idleMs = 6_000;
   const short = await stack.serveApi({
-    sessionTimeouts: { ...SESSION_TIMEOUTS, warnBeforeMs: 4_000, touchEveryMs: 0, idleMs: { staff: idleMs, admin: idleMs, provider: idleMs, coordinator: idleMs, learner: idleMs } },
+    sessionTimeouts: { ...SESSION_TIMEOUTS, warnBeforeMs: 4_000, touchEveryMs: 0, idleMs: { staff: idleMs, admin: idleMs, provider: idleMs, coordinator: idleMs, consultant: idleMs, learner: idleMs } },
   });
   const page = await (await browser.newContext({ bypassCSP: true })).newPage();
   await page.goto(`${short.url}/staff/tasks`);

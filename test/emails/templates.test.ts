@@ -21,8 +21,10 @@ const offer = {
   serviceCaseId: 'IMK-2026-5', caseUrl: 'https://mackonts.example.lv/provider/offers/6f1d2a3e-0000-4000-8000-000000000001',
   offerTitle: 'Kiberdrošības pamati (paraugs)', callTitle: '5. piedāvājumu atlases kārta (paraugs)',
 };
+// A notification to a provider about its offer names the offer, not the call.
+const notice = { serviceCaseId: offer.serviceCaseId, caseUrl: offer.caseUrl, offerTitle: offer.offerTitle };
 const samples: Record<EmailName, Record<string, unknown>> = {
-  'imk-approved': { ...common, approvedAt: '22.11.2026', balance: '500,00 EUR' },
+  'imk-approved': { ...common, approvedAt: '22.11.2026', balance: '500,00 EUR', copay: false },
   'imk-rejected': { ...common, reason: 'Iesniegtie dati nesakrīt ar Fizisko personu reģistru.' },
   'not-eligible': { ...common, reason: 'Jums vēl nav 18 gadu.', rule: 'IMK: vecums no 18 gadiem' },
   'application-received': {
@@ -48,6 +50,10 @@ const samples: Record<EmailName, Record<string, unknown>> = {
     serviceCaseId: 'provider@example.lv', username: 'provider@example.lv',
     caseUrl: 'https://mackonts.example.lv/staff/password/reset?token=abc.def', validUntil: '2026. gada 27. novembris 10:00',
   },
+  'account-setup': {
+    serviceCaseId: 'anna.berzina', username: 'anna.berzina',
+    caseUrl: 'https://mackonts.example.lv/staff/password/reset?token=abc.def', validUntil: '2026. gada 30. novembris 10:00',
+  },
   'data-request-decided': {
     serviceCaseId: 'DSR-5B0C1F9E', caseUrl: 'https://mackonts.example.lv/account/data-requests', firstName: 'Anna',
     kind: 'datu labošanu', outcome: 'izpildīts daļēji', reason: 'Tālruni izlabojām; vārdu reģistrs apstiprina esošo.',
@@ -61,6 +67,13 @@ const samples: Record<EmailName, Record<string, unknown>> = {
   'offer-approved': {
     ...provider, ...offer, cost: '320,00 EUR', publicationAt: '2027. gada 5. janvāris 09:00',
   },
+  'announcement': {
+    serviceCaseId: 'PAZ-5B0C1F9E', caseUrl: 'https://mackonts.example.lv/', title: 'Platformas darbības pārtraukums 12. decembrī',
+    body: 'Platforma nebūs pieejama no 20:00 līdz 22:00. Atvainojamies par neērtībām.',
+  },
+  'provider-new-application': { ...provider, ...notice, place: 'Rīga, Brīvības iela 1', startsOn: '2027. gada 11. janvāris', deadline: '2026. gada 10. decembris 24:00' },
+  'provider-group-deadline': { ...provider, ...notice, undecided: 3, deadline: '2026. gada 10. decembris 24:00' },
+  'provider-outcomes-missing': { ...provider, ...notice, missing: 2, endedOn: '2027. gada 30. aprīlis' },
   'offer-rejected': { ...provider, ...offer, reasons: ['Nav norādītas priekšzināšanas.', 'Prakses stundu sadalījums nav pamatots.'] },
 };
 /** E-mails to a learner, who is greeted by name; the others go to a provider's or the agency's address. */
@@ -108,7 +121,8 @@ for (const name of Object.keys(samples) as EmailName[]) {
       t.true(email.html.includes(agency) && email.text.includes(agency), 'shared header and sign-off');
       t.true(email.text.includes('stars@viaa.gov.lv'), 'footer says how to reach support');
       for (const [field, value] of Object.entries(sample)) {
-        if (field === 'firstName' || field === 'caseUrl') continue;
+        // A flag (e.g. copay) chooses words; it is not shown itself.
+        if (field === 'firstName' || field === 'caseUrl' || typeof value === 'boolean') continue;
         for (const item of Array.isArray(value) ? value : [value]) {
           t.true(email.text.includes(String(item)), `text shows ${field}`);
           t.true(email.html.includes(String(item)), `HTML shows ${field}`);
@@ -213,4 +227,16 @@ test('a key missing from one language fails loading, naming the key', async (t) 
 test('a string used by a template but defined nowhere fails loading', async (t) => {
   const dir = await brokenCopy('imk-approved/text.hbs', (s) => `${s}{{t.postscript}}\n`);
   await t.throwsAsync(loadEmailTemplates(dir), { message: /imk-approved.*postscript/ });
+});
+
+test('a co-payment account\'s approval says who pays what, never an empty balance to pay with (issue 15, item 12)', async (t) => {
+  const templates = await loaded;
+  for (const language of languages) {
+    const email = templates.render('imk-approved', language, { ...samples['imk-approved'], balance: language === 'lv' ? '0,00 EUR' : 'EUR 0.00', copay: true });
+    for (const part of [email.text, email.html]) {
+      t.false(/0[.,]00/.test(part), `${language}: no EUR 0.00 balance`);
+      t.false(/use it to pay|izmantot, lai apmaksātu/.test(part), `${language}: not "use it to pay"`);
+      t.regex(part, language === 'lv' ? /līdzmaksājumu/ : /co-payment/);
+    }
+  }
 });
