@@ -4,6 +4,7 @@ import { checkApplication, type ApplicationRefusal, type ApplicationState, type 
 import type { ProgrammeRules } from '../domain/programmes';
 import type { Actor } from '../domain/journey';
 import { isUuid } from '../domain/uuid';
+import { windowFor } from '../lib/programme-versions';
 import { acceptPlaceOffer, expireOverdueOffers, handOnPlace, lockProgramme, sweepPlaceOffers } from '../lib/waitlist';
 
 /** What the learner asked for. */
@@ -53,7 +54,7 @@ interface OfferRow {
 interface GroupRow { id: string; offerId: string; place: string; startsOn: string; endsOn: string; capacity: number; enrolled: number }
 interface ApplicationRow {
   id: string; caseId: string; offerId: string; groupId: string; state: ApplicationState; costCents: number;
-  earmarkedCents: number; learnerPaysCents: number; holdsPlace: boolean; reason: string | null;
+  earmarkedCents: number; learnerPaysCents: number; holdsPlace: boolean; reason: string | null; windowId: string | null;
 }
 
 
@@ -87,7 +88,7 @@ export function createApplicationActivities({ db }: { db: Knex }) {
       return db.transaction(async (trx) => {
         // Serialises this case's applications (balance) without blocking other cases.
         const theCase = await trx('cases').where({ id: input.caseId }).forUpdate()
-          .first<{ programme: string; balanceCents: number }>('programme', 'balanceCents');
+          .first<{ programme: string; programmeVersion: number | null; balanceCents: number }>('programme', 'programmeVersion', 'balanceCents');
         if (!theCase) throw new Error(`case ${input.caseId} not found`);
         const existing = await trx('applications').where({ id }).first<ApplicationRow | undefined>();
         if (existing) return answerFor(existing, theCase.balanceCents, await summary(trx, existing.offerId, existing.groupId));
@@ -100,13 +101,24 @@ export function createApplicationActivities({ db }: { db: Knex }) {
         const programme = await trx('programmes').where({ code: theCase.programme })
           .first<{
             funding: ProgrammeRules['funding']; applicationsOpenAt: Date | null; applicationsCloseAt: Date | null; overCap: OverCapRule;
-            socialStatusRule: ProgrammeRules['socialStatusRule'];
+            socialStatusRule: ProgrammeRules['socialStatusRule']; currentVersion: number | null;
           }>();
+        // Money follows the version the journey started with, so an edit of the programme changes no running journey.
+        const kept = theCase.programmeVersion === null ? undefined : await trx('programmeVersions')
+          .where({ programme: theCase.programme, version: theCase.programmeVersion }).first<{ funding: ProgrammeRules['funding'] } | undefined>('funding');
+        const funding = kept?.funding ?? programme.funding;
+        const now = new Date();
+        // The application window now (or the next / last one). A programme the agency manages (it has versions) takes
+        // applications only in a window; one from before (no versions, e.g. a test's row) keeps its own dates.
+        const window = await windowFor(trx, theCase.programme, now);
+        if (!window && programme.currentVersion !== null) return refuse('programme_window_not_open');
         const offer = await trx('offers').where({ id: input.offerId }).first<OfferRow | undefined>();
         const group = await trx('offerGroups').where({ id: input.groupId }).first<GroupRow | undefined>();
         const check = checkApplication({
-          now: new Date(), caseProgramme: theCase.programme, funding: programme.funding, balanceCents: theCase.balanceCents,
-          programme: { applicationsOpenAt: programme.applicationsOpenAt, applicationsCloseAt: programme.applicationsCloseAt },
+          now, caseProgramme: theCase.programme, funding, balanceCents: theCase.balanceCents,
+          programme: window
+            ? { applicationsOpenAt: window.opensAt, applicationsCloseAt: window.closesAt }
+            : { applicationsOpenAt: programme.applicationsOpenAt, applicationsCloseAt: programme.applicationsCloseAt },
           offer: offer ?? null,
           group: group ? { offerMatches: group.offerId === input.offerId, capacity: group.capacity, enrolled: group.enrolled } : null,
         });
@@ -117,21 +129,32 @@ export function createApplicationActivities({ db }: { db: Knex }) {
         const base = {
           id, caseId: input.caseId, attempt: input.attempt, offerId: input.offerId, groupId: input.groupId,
           costCents: offer!.costCents, actorRole: input.actor.role, actorId: input.actor.id, channel: input.actor.channel,
+          windowId: window?.id ?? null as string | null,
         };
-        // The cap. Concurrent applicants queue on the programme row's lock. First the wait-list: overdue place
-        // offers pass on; a learner holding an open offer takes the place it kept counted. Otherwise one atomic
-        // conditional increment; the ones that find the programme full get no row back.
-        const now = new Date();
+        // The caps. Everything that changes a programme's places (applications, releases, the wait-list, an
+        // administrator's edits) takes lockProgramme first: its windows, then its row, always in that order. First
+        // the wait-list: overdue place offers pass on, and a learner holding an open offer takes the place it kept
+        // counted (in the window it came from). Otherwise the window's cap, then the programme's over all windows.
         await lockProgramme(trx, theCase.programme);
         await expireOverdueOffers(trx, theCase.programme, now);
         const offered = await acceptPlaceOffer(trx, input.caseId, now);
-        const counted = offered || (await trx('programmes')
-          .where({ code: theCase.programme })
-          .where((q) => q.whereNull('applicationCap').orWhereRaw('applications_received < application_cap'))
-          .update({ applicationsReceived: trx.raw('applications_received + 1') })
-          .returning(['applicationsReceived'])).length > 0;
+        let counted = offered !== null;
+        if (offered) {
+          base.windowId = offered.windowId;
+        } else {
+          const windowCounted = !window || (await trx('programmeWindows').where({ id: window.id })
+            .where((q) => q.whereNull('cap').orWhereRaw('applications_received < cap'))
+            .update({ applicationsReceived: trx.raw('applications_received + 1') }).returning(['id'])).length > 0;
+          counted = windowCounted && (await trx('programmes')
+            .where({ code: theCase.programme })
+            .where((q) => q.whereNull('applicationCap').orWhereRaw('applications_received < application_cap'))
+            .update({ applicationsReceived: trx.raw('applications_received + 1') })
+            .returning(['applicationsReceived'])).length > 0;
+          // Counted by the window but the programme is full: the window gives its place back.
+          if (window && windowCounted && !counted) await trx('programmeWindows').where({ id: window.id }).decrement('applicationsReceived', 1);
+        }
         if (!counted) {
-          const state = programme.overCap === 'refuse' ? 'refused' : 'waitlisted';
+          const state = (window?.overCap ?? programme.overCap) === 'refuse' ? 'refused' : 'waitlisted';
           const waitlistPriority = state === 'waitlisted' && programme.socialStatusRule === 'priority' ? await statusPriority(trx, input.caseId) : 0;
           await trx('applications').insert({ ...base, state, reason: 'cap_reached', waitlistPriority });
           return {
@@ -217,7 +240,7 @@ export function createApplicationActivities({ db }: { db: Knex }) {
  * The caller holds the application's row lock.
  */
 export async function releaseHolds(
-  trx: Knex.Transaction, app: Pick<ApplicationRow, 'id' | 'caseId' | 'groupId' | 'state' | 'earmarkedCents' | 'holdsPlace'>,
+  trx: Knex.Transaction, app: Pick<ApplicationRow, 'id' | 'caseId' | 'groupId' | 'state' | 'earmarkedCents' | 'holdsPlace'> & { windowId?: string | null },
   end: { state: ReleaseInput['state']; reason: string | null },
 ): Promise<void> {
   const now = new Date();
@@ -228,11 +251,12 @@ export async function releaseHolds(
       .update({ balanceCents: trx.raw('balance_cents + ?', [app.earmarkedCents]), updatedAt: now });
   }
   if (app.holdsPlace) {
-    // The freed place goes to the wait-list first (lib/waitlist.ts); only when nobody waits does the counter go down.
+    // The freed place goes to the wait-list first, counted on in its window (lib/waitlist.ts); only when nobody
+    // waits do the window's and the programme's counts go down.
     const theCase = await trx('cases').where({ id: app.caseId }).first<{ programme: string }>('programme');
     await lockProgramme(trx, theCase.programme);
     await expireOverdueOffers(trx, theCase.programme, now);
-    await handOnPlace(trx, theCase.programme, now);
+    await handOnPlace(trx, theCase.programme, now, app.windowId ?? null);
   }
   if (app.state === 'enrolled') {
     await trx('offerGroups').where({ id: app.groupId }).where('enrolled', '>', 0).update({ enrolled: trx.raw('enrolled - 1') });

@@ -13,6 +13,8 @@ export interface OpenCaseInput {
   workflowId: string;
   personCode: string;
   programme: string;
+  /** The version of the programme's rules the journey read (absent in journeys from before versions). */
+  programmeVersion?: number | null;
   registration: { email: string; phone: string | null; language: 'lv' | 'en'; termsVersion: string; termsAcceptedAt: string };
   actor: Actor;
 }
@@ -102,7 +104,7 @@ export function createCaseActivities({ db }: { db: Knex }) {
       const serviceCaseId = `${input.programme}-${rigaDate(new Date()).slice(0, 4)}-${rows[0].n.padStart(6, '0')}`;
       await Case.query(trx).insert({
         id: input.caseId, serviceCaseId, workflowId: input.workflowId, learnerId: learner.id,
-        programme: input.programme, stage: 'registered', channel: input.actor.channel,
+        programme: input.programme, programmeVersion: input.programmeVersion ?? null, stage: 'registered', channel: input.actor.channel,
       } as Partial<Case>);
       await insertEvent(trx, {
         caseId: input.caseId, step: 'registered', kind: 'registered', stage: 'registered', actor: input.actor,

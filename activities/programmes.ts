@@ -2,25 +2,32 @@ import type { Knex } from 'knex';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failures';
 import type { ProgrammeRules, SocialStatusRule } from '../domain/programmes';
+import { refreshCurrentVersion, rulesOf, versionInEffect } from '../lib/programme-versions';
 
 interface ProgrammeRow {
   code: string; nameLv: string; nameEn: string; minAge: number; maxAge: number | null;
-  funding: ProgrammeRules['funding']; balanceCents: number; socialStatusRule: SocialStatusRule;
+  funding: ProgrammeRules['funding']; balanceCents: number; copayPercent: number | null; socialStatusRule: SocialStatusRule;
   approval: ProgrammeRules['approval'];
 }
 
 /** Activities that read programme rules, which the agency keeps as data. */
 export function createProgrammeActivities({ db }: { db: Knex }) {
   return {
-    /** The rules of a programme; an unknown code is a permanent failure (nothing to retry). */
+    /**
+     * The rules of a programme as the version in effect now sets them, with that version's number (the journey
+     * records it on its case and keeps these rules). A programme without versions is read from its own row (version
+     * null). An unknown code is a permanent failure (nothing to retry).
+     */
     async loadProgramme(input: { code: string }): Promise<ProgrammeRules> {
+      const now = new Date();
+      const version = await versionInEffect(db, input.code, now);
+      if (version) {
+        await refreshCurrentVersion(db, input.code, now);
+        return rulesOf(version, version.version);
+      }
       const row = await db('programmes').where({ code: input.code }).first<ProgrammeRow | undefined>();
       if (!row) throw ApplicationFailure.create({ type: FailureType.UnknownProgramme, nonRetryable: true, message: `No programme ${input.code}` });
-      return {
-        code: row.code, name: { lv: row.nameLv, en: row.nameEn }, minAge: row.minAge, maxAge: row.maxAge,
-        funding: row.funding, balanceCents: row.balanceCents, socialStatusRule: row.socialStatusRule,
-        approval: row.approval,
-      };
+      return rulesOf(row, null);
     },
   };
 }

@@ -82,8 +82,8 @@ async function closeCase(trx: Knex.Transaction, caseId: string, actor: Actor, de
   // A journey stopped before its first step wrote the case has nothing to close.
   if (!row) return false;
   const held = await trx('applications').where({ caseId }).whereIn('state', ['applied', 'enrolled']).forUpdate()
-    .select<{ id: string; caseId: string; groupId: string; state: 'applied' | 'enrolled'; earmarkedCents: number; holdsPlace: boolean }[]>(
-      'id', 'caseId', 'groupId', 'state', 'earmarkedCents', 'holdsPlace');
+    .select<{ id: string; caseId: string; groupId: string; state: 'applied' | 'enrolled'; earmarkedCents: number; holdsPlace: boolean; windowId: string | null }[]>(
+      'id', 'caseId', 'groupId', 'state', 'earmarkedCents', 'holdsPlace', 'windowId');
   for (const app of held) await releaseHolds(trx, app, { state: 'withdrawn', reason: STOPPED_CASE_REASON });
   if (row.closedAt) return held.length > 0;
   const now = new Date();

@@ -33,6 +33,7 @@ import { ApiRegistry } from './routes/define';
 import { learnerRoutes } from './routes/learner';
 import { myDataRoutes } from './routes/my-data';
 import { adminRetentionRoutes } from './routes/admin-retention';
+import { adminProgrammeRoutes } from './routes/admin-programmes';
 import { adminCallRoutes } from './routes/admin-calls';
 import { dataRequestRoutes } from './routes/data-requests';
 import { roleRoutes } from './routes/roles';
@@ -99,6 +100,7 @@ export function createApp(deps: ApiDeps): Koa {
     codecRoutes(deps, api),
     adminAuditRoutes(deps, api, renderer),
     myDataRoutes(deps, api, renderer), adminRetentionRoutes(deps, api, renderer), dataRequestRoutes(deps, api, renderer),
+    adminProgrammeRoutes(deps, api, renderer),
     placeOfferRoutes(deps, api, renderer),
     adminAccountRoutes(deps, api, renderer),
     termsRoutes(deps, api, renderer), profileRoutes(deps, api, renderer),

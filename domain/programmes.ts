@@ -15,6 +15,13 @@ export interface ProgrammeRules {
   socialStatusRule: SocialStatusRule;
   /** 'automatic': approved when every check passes; 'manual': agency staff always decide. */
   approval: 'automatic' | 'manual';
+  /**
+   * The version of the rules (programme_versions) a journey read; null for a programme without versions, absent in
+   * journeys from before programmes were versioned.
+   */
+  version?: number | null;
+  /** The learner's share in a co-paid programme (5-50 %), where the programme sets one rather than each offer. */
+  copayPercent?: number | null;
 }
 
 /**

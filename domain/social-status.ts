@@ -12,3 +12,19 @@ export function statusOn(records: readonly SocialStatusRecord[], onDate: string)
   if (valid.some((r) => r.status === 'poor')) return 'poor';
   return valid.length > 0 ? 'low_income' : null;
 }
+
+/**
+ * Where a programme's social-status rule is 'priority', the status orders people (issue 15): poor first, then
+ * low-income, then everyone else; within each group, who came first. Under any other rule only time counts.
+ */
+export function priorityRank(status: SocialStatusRecord['status'] | null | undefined): number {
+  return status === 'poor' ? 0 : status === 'low_income' ? 1 : 2;
+}
+
+/** Sorts entries into the order they are served in (a wait-list, an approval queue), per the programme's rule. */
+export function inPriorityOrder<T extends { socialStatus: SocialStatusRecord['status'] | null; since: Date }>(
+  entries: readonly T[], rule: 'not_used' | 'priority' | 'required',
+): T[] {
+  const byRank = (e: T) => (rule === 'priority' ? priorityRank(e.socialStatus) : 0);
+  return [...entries].sort((a, b) => byRank(a) - byRank(b) || a.since.getTime() - b.since.getTime());
+}

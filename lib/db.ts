@@ -71,6 +71,8 @@ export class Case extends Model {
   workflowId!: string;
   learnerId!: string;
   programme!: string;
+  /** The programme version (programme_versions) the journey started with; null for a programme without versions. */
+  programmeVersion!: number | null;
   stage!: string;
   outcomeReason!: string | null;
   channel!: string;

@@ -7,9 +7,10 @@ import type { Knex } from 'knex';
  * offer is open the place stays counted, so a new applicant finds the programme full and is wait-listed behind the
  * others: a freed place never goes to a newcomer ahead of the wait-list, and never to two people.
  *
- * Race-freedom: every function here runs inside a transaction that holds the programme row's lock (lockProgramme),
- * the same row every application's cap increment updates, so releases, applications, declines and expiries of one
- * programme happen one after the other.
+ * Race-freedom: every function here runs inside a transaction that holds the programme's lock (lockProgramme),
+ * which every application, release, decline, expiry and administrator's edit of the programme takes first, so they
+ * happen one after the other. An offered place stays counted in the application window it was freed from, and the
+ * learner who accepts it holds it in that window.
  */
 
 /** How long a wait-listed learner has to accept a freed place (apply for a course) before it passes on. */
@@ -17,21 +18,27 @@ export const PLACE_OFFER_MS = 3 * 86_400_000;
 
 /** A place offer as the learner's page and API show it. */
 export interface PlaceOffer {
-  id: string; caseId: string; applicationId: string; programme: string;
+  id: string; caseId: string; applicationId: string; programme: string; windowId: string | null;
   state: 'offered' | 'accepted' | 'declined' | 'expired'; offeredAt: Date; dueAt: Date; decidedAt: Date | null;
 }
 
-/** Takes the programme row's lock for the rest of the transaction (see the module comment). */
-export async function lockProgramme(trx: Knex.Transaction, programme: string): Promise<void> {
-  await trx('programmes').where({ code: programme }).forUpdate().first('code');
+/**
+ * Takes the programme's lock for the rest of the transaction (see the module comment): its application windows in
+ * id order, then its row. Always in this order, whoever takes it, so two transactions never wait on each other
+ * crosswise. False when there is no such programme.
+ */
+export async function lockProgramme(trx: Knex.Transaction, programme: string): Promise<boolean> {
+  await trx('programmeWindows').where({ programme }).orderBy('id').forUpdate().select('id');
+  return (await trx('programmes').where({ code: programme }).forUpdate().first('code')) !== undefined;
 }
 
 /**
  * A capped place of the programme is free: it is offered to the first wait-listed learner who has not been offered
- * one before, whose case is open and who holds no open application; when nobody waits, the counter goes down.
- * The caller holds the programme's lock. Returns the new offer, or null when the place went back to the counter.
+ * one before, whose case is open and who holds no open application; when nobody waits, the counters (the
+ * programme's, and the window's the place was counted in) go down. The caller holds the programme's lock. Returns
+ * the new offer, or null when the place went back to the counters.
  */
-export async function handOnPlace(trx: Knex.Transaction, programme: string, now = new Date()): Promise<PlaceOffer | null> {
+export async function handOnPlace(trx: Knex.Transaction, programme: string, now: Date, windowId: string | null): Promise<PlaceOffer | null> {
   const { rows } = await trx.raw<{ rows: { id: string; case_id: string }[] }>(`
     SELECT a.id, a.case_id FROM applications a JOIN cases c ON c.id = a.case_id
     WHERE c.programme = ? AND c.closed_at IS NULL AND a.state = 'waitlisted'
@@ -43,10 +50,14 @@ export async function handOnPlace(trx: Knex.Transaction, programme: string, now 
   if (!next) {
     await trx('programmes').where({ code: programme }).where('applicationsReceived', '>', 0)
       .update({ applicationsReceived: trx.raw('applications_received - 1') });
+    if (windowId) {
+      await trx('programmeWindows').where({ id: windowId }).where('applicationsReceived', '>', 0)
+        .update({ applicationsReceived: trx.raw('applications_received - 1') });
+    }
     return null;
   }
   const [offer] = await trx('placeOffers').insert({
-    programme, caseId: next.case_id, applicationId: next.id, state: 'offered', offeredAt: now, dueAt: new Date(now.getTime() + PLACE_OFFER_MS),
+    programme, caseId: next.case_id, applicationId: next.id, windowId, state: 'offered', offeredAt: now, dueAt: new Date(now.getTime() + PLACE_OFFER_MS),
   }).returning('*');
   return offer as PlaceOffer;
 }
@@ -56,23 +67,24 @@ export async function handOnPlace(trx: Knex.Transaction, programme: string, now 
  * on. The caller holds the programme's lock. Returns how many offers expired.
  */
 export async function expireOverdueOffers(trx: Knex.Transaction, programme: string, now = new Date()): Promise<number> {
-  const { rows } = await trx.raw<{ rows: { id: string }[] }>(`
+  const { rows } = await trx.raw<{ rows: { id: string; window_id: string | null }[] }>(`
     UPDATE place_offers p SET state = 'expired', decided_at = ?
     WHERE p.programme = ? AND p.state = 'offered'
       AND (p.due_at <= ? OR EXISTS (SELECT 1 FROM cases c WHERE c.id = p.case_id AND c.closed_at IS NOT NULL))
-    RETURNING p.id`, [now, programme, now]);
-  for (let i = 0; i < rows.length; i += 1) await handOnPlace(trx, programme, now);
+    RETURNING p.id, p.window_id`, [now, programme, now]);
+  for (const expired of rows) await handOnPlace(trx, programme, now, expired.window_id);
   return rows.length;
 }
 
 /**
  * Takes the case's open, unexpired offer as accepted (the learner applies): the place it kept counted becomes the
- * application's. The caller holds the programme's lock and has expired overdue offers. True when there was one.
+ * application's, in the window it was counted in. The caller holds the programme's lock and has expired overdue
+ * offers. The offer's window when there was one, null when not.
  */
-export async function acceptPlaceOffer(trx: Knex.Transaction, caseId: string, now = new Date()): Promise<boolean> {
-  const taken = await trx('placeOffers').where({ caseId, state: 'offered' }).where('dueAt', '>', now)
-    .update({ state: 'accepted', decidedAt: now });
-  return taken > 0;
+export async function acceptPlaceOffer(trx: Knex.Transaction, caseId: string, now = new Date()): Promise<{ windowId: string | null } | null> {
+  const [taken] = await trx('placeOffers').where({ caseId, state: 'offered' }).where('dueAt', '>', now)
+    .update({ state: 'accepted', decidedAt: now }).returning<{ windowId: string | null }[]>(['windowId']);
+  return taken ?? null;
 }
 
 /**
@@ -88,7 +100,7 @@ export async function declinePlaceOffer(db: Knex, caseId: string, now = new Date
     const [declined] = await trx('placeOffers').where({ id: open.id, state: 'offered' })
       .update({ state: 'declined', decidedAt: now }).returning('*');
     if (!declined) return null;
-    await handOnPlace(trx, open.programme, now);
+    await handOnPlace(trx, open.programme, now, open.windowId);
     return declined as PlaceOffer;
   });
 }

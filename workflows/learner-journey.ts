@@ -60,6 +60,7 @@ const PATCH_ASSISTED_MUNICIPALITY = 'assisted-municipality';
 const PATCH_REGISTRY_REFUSALS = 'registry-refusals-decided';
 const PATCH_ONE_OPEN_CASE = 'one-open-case';
 const PATCH_EMAIL_ALONGSIDE = 'email-alongside';
+const PATCH_PROGRAMME_VERSION = 'programmes-version-recorded';
 
 /** A learner's journey from registration to an approved individual learning account (or a clear refusal). */
 export async function learnerJourney(input: LearnerJourneyInput): Promise<LearnerJourneyResult> {
@@ -143,6 +144,8 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
     const opened = await db.openCase({
       caseId: input.caseId, workflowId: workflowInfo().workflowId, personCode: input.personCode,
       programme: programme.code, registration: input.registration, actor: input.actor,
+      // The case records which version of the programme's rules this journey keeps (issue 15).
+      ...(patched(PATCH_PROGRAMME_VERSION) ? { programmeVersion: programme.version ?? null } : {}),
     });
     if (opened.serviceCaseId === null && patched(PATCH_ONE_OPEN_CASE)) {
       log.info('journey not opened: the person already has an open case in the programme', { caseId: input.caseId, openCaseId: opened.openCaseId });

@@ -327,7 +327,8 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
   // application (taken from the balance when it is made, given back when it ends before study) and the spent amount
   // (the earmark, once study ends). So for every case
   //     balance_cents + Σ applications.earmarked_cents + Σ applications.spent_cents = granted,
-  // where granted is the programme's grant (programmes.balance_cents, which no code changes) once the account was
+  // where granted is the grant of the programme version the case started with (programme_versions.balance_cents; for a
+  // programme without versions its own row's, which no code changes) once the account was
   // approved (the 'approval' event of kind 'imk_approved'), and 0 before or without approval (a rejection sets 0).
   for (const app of earmarks) {
     // An earmark of an application that ended before study goes back to the balance; so does one of a live
@@ -342,8 +343,9 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
   const { rows: balances } = await db.raw<{ rows: { id: string; workflow_id: string; balance_cents: number; earmarked: string; spent: string; granted: string }[] }>(`
     SELECT c.id, c.workflow_id, c.balance_cents, coalesce(a.earmarked, 0) AS earmarked, coalesce(a.spent, 0) AS spent,
       CASE WHEN EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.step = 'approval' AND e.kind = 'imk_approved')
-        THEN p.balance_cents ELSE 0 END AS granted
+        THEN coalesce(v.balance_cents, p.balance_cents) ELSE 0 END AS granted
     FROM cases c JOIN programmes p ON p.code = c.programme
+    LEFT JOIN programme_versions v ON v.programme = c.programme AND v.version = c.programme_version
     LEFT JOIN (SELECT case_id, sum(earmarked_cents) AS earmarked, sum(spent_cents) AS spent FROM applications GROUP BY case_id) a
       ON a.case_id = c.id`);
   for (const b of balances) {
@@ -366,6 +368,18 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
     if (p.applications_received === Number(p.holding)) continue;
     violations.push(violation('programme_places_mismatch', { kind: 'programme', id: p.code }, null, null,
       { counted: p.applications_received, holding: Number(p.holding) }, `/admin/workflows?programme=${encodeURIComponent(p.code)}`));
+  }
+  // Likewise each application window's count (issue 15): the applications that window counted and that still hold it,
+  // and the places freed in it that are offered to a wait-listed learner.
+  const { rows: windowPlaces } = await db.raw<{ rows: { id: string; programme: string; applications_received: number; holding: string }[] }>(`
+    SELECT w.id, w.programme, w.applications_received,
+      count(a.id) + (SELECT count(*) FROM place_offers o WHERE o.window_id = w.id AND o.state = 'offered') AS holding FROM programme_windows w
+    LEFT JOIN applications a ON a.window_id = w.id AND a.holds_place
+    GROUP BY w.id, w.programme, w.applications_received`);
+  for (const w of windowPlaces) {
+    if (w.applications_received === Number(w.holding)) continue;
+    violations.push(violation('programme_places_mismatch', { kind: 'programme', id: w.programme }, null, null,
+      { window: w.id, counted: w.applications_received, holding: Number(w.holding) }, `/admin/programmes/${encodeURIComponent(w.programme)}`));
   }
 
   // A group's count of enrolled learners equals its applications that were enrolled (counted on enrolment, kept when
@@ -520,8 +534,8 @@ const REPAIR_STEPS: Record<RepairName, RepairStep> = {
 
   async release_application(trx, v) {
     const app = await trx('applications').where({ id: v.subject.id }).forUpdate()
-      .first<{ id: string; caseId: string; groupId: string; state: string; earmarkedCents: number; holdsPlace: boolean; reason: string | null } | undefined>(
-        'id', 'caseId', 'groupId', 'state', 'earmarkedCents', 'holdsPlace', 'reason');
+      .first<{ id: string; caseId: string; groupId: string; state: string; earmarkedCents: number; holdsPlace: boolean; reason: string | null; windowId: string | null } | undefined>(
+        'id', 'caseId', 'groupId', 'state', 'earmarkedCents', 'holdsPlace', 'reason', 'windowId');
     if (!app || app.earmarkedCents === 0) return null;
     const theCase = await trx('cases').where({ id: app.caseId }).forUpdate().first<{ balanceCents: number; closedAt: Date | null }>('balanceCents', 'closedAt');
     const live = LIVE_APPLICATION_STATES.includes(app.state);

@@ -139,6 +139,9 @@ test.before(async () => {
   if (filed.status !== 201) throw new Error(`data request: HTTP ${filed.status} ${filed.text}`);
   ids.requestId = (filed.json as { id: string }).id;
   ids.code = 'documents_delete';
+  // --- programmes ---: a programme and its first application window.
+  ids.programmeCode = 'IMK';
+  ids.windowId = (await db('programmeWindows').where({ programme: 'IMK' }).first<{ id: string }>('id')).id;
   // accounts: a staff account, and a block already lifted (so the matrix's learner and provider users stay unblocked).
   ids.accountId = ids.colleagueId;
   ids.blockId = randomUUID();
@@ -227,6 +230,12 @@ const VALID_BODIES: Record<string, () => Record<string, string | number>> = {
 const PARAMS_OF: Record<string, Record<string, string>> = {
   'GET /api/catalogue/:offerId': { offerId: 'publishedOfferId' },
   'GET /catalogue/:offerId': { offerId: 'publishedOfferId' },
+  // --- programmes ---
+  ...Object.fromEntries(['GET /api/admin/programmes/:code', 'POST /api/admin/programmes/:code/versions', 'POST /api/admin/programmes/:code/windows',
+    'GET /admin/programmes/:code', 'POST /admin/programmes/:code/versions', 'POST /admin/programmes/:code/windows']
+    .map((route) => [route, { code: 'programmeCode' }])),
+  ...Object.fromEntries(['POST /api/admin/programmes/:code/windows/:id', 'POST /admin/programmes/:code/windows/:id']
+    .map((route) => [route, { code: 'programmeCode', id: 'windowId' }])),
 };
 
 /** Routes that end the caller's session: each request gets a session of its own. */

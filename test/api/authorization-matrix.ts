@@ -111,6 +111,13 @@ const ROWS: readonly Row[] = [
   ['POST /api/learner/data-requests',                       401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
   ['GET /api/staff/data-requests/:requestId',               401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['POST /api/staff/data-requests/:requestId/decision',     401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  // --- programmes ---
+  ['GET /api/admin/programmes',                             401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/programmes',                            401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /api/admin/programmes/:code',                       401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/programmes/:code/versions',             401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/programmes/:code/windows',              401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /api/admin/programmes/:code/windows/:id',          401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
   // --- waitlist ---
   ['POST /api/learner/journeys/:caseId/place-offer/decline', 401,   'ok',   404,    403,    403,    403,    403,    403,    403,    403],
   // --- accounts ---
@@ -247,6 +254,13 @@ const ROWS: readonly Row[] = [
   ['POST /account/data-requests',                           401,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
   ['GET /staff/data-requests/:requestId',                   'login', 403,   403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
   ['POST /staff/data-requests/:requestId/decision',         401,    403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok'],
+  // --- programmes ---
+  ['GET /admin/programmes',                                 'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/programmes',                                401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['GET /admin/programmes/:code',                           'login', 403,   403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/programmes/:code/versions',                 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/programmes/:code/windows',                  401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
+  ['POST /admin/programmes/:code/windows/:id',              401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok'],
   // --- waitlist ---
   ['POST /learner/journeys/:caseId/place-offer/decline',    401,    'ok',   404,    403,    403,    403,    403,    403,    403,    403],
   // --- accounts ---

@@ -168,6 +168,12 @@ test.serial('an administrator finds a journey stuck on the Population Register a
       t.deepEqual(await accessibilityProblems(admin), [], `${path}: no serious or critical accessibility violations`);
       t.is(await admin.locator('h1').count(), 1, `${path}: one heading says where the reader is`);
     }
+    // --- programmes ---: the programmes list and one programme's page (versions, windows, wait-list), in both languages.
+    for (const path of ['/admin/programmes?lang=en', '/admin/programmes/IMK', '/admin/programmes/IMK?lang=lv']) {
+      await admin.goto(`${stack.appUrl}${path}`);
+      t.deepEqual(await accessibilityProblems(admin), [], `${path}: no serious or critical accessibility violations`);
+      t.is(await admin.locator('h1').count(), 1, `${path}: one heading says where the reader is`);
+    }
     // The health panel updates itself, and the reader can stop that (WCAG 2.2.1).
     await admin.goto(`${stack.appUrl}/admin/registries`);
     await admin.getByRole('button', { name: 'Pārtraukt atjaunošanu' }).click();

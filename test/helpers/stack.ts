@@ -70,7 +70,11 @@ export async function startTestStack(opts: {
   const databaseUrl = await createDatabase(adminUrl, 'test');
   await seed(databaseUrl);
   const db = createDb(databaseUrl);
-  if (opts.manualApproval) await db('programmes').whereIn('code', opts.manualApproval).update({ approval: 'manual' });
+  if (opts.manualApproval) {
+    await db('programmes').whereIn('code', opts.manualApproval).update({ approval: 'manual' });
+    // Journeys read the version of the rules in effect (programme_versions), so the seeded versions change too.
+    await db('programmeVersions').whereIn('programme', opts.manualApproval).update({ approval: 'manual' });
+  }
 
   const mail = createMailCatcher();
   const mailListening = await mail.listen();
