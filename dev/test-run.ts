@@ -57,12 +57,13 @@ async function main(): Promise<Counts> {
   const env: NodeJS.ProcessEnv = { ...(await startTestServices(root)), CHROMIUM_PATH };
 
   let extraFailures = 0;
-  for (const [name, cmd, args] of [
+  // The type check and lint at the same time, one on each core (their lines are marked [typecheck] and [lint]).
+  process.stdout.write('\n--- typecheck and lint\n');
+  const checks = await Promise.all(([
     ['typecheck', bin('tsc'), ['--noEmit']],
     ['lint', bin('eslint'), ['.']],
-  ] as const) {
-    process.stdout.write(`\n--- ${name}\n`);
-    const code = await runCommand(name, cmd, args, { env, cwd: root });
+  ] as const).map(async ([name, cmd, args]) => ({ name, code: await runCommand(name, cmd, args, { env, cwd: root }) })));
+  for (const { name, code } of checks) {
     process.stdout.write(`--- ${name}: ${code === 0 ? 'ok' : `FAILED (exit code ${code})`}\n`);
     if (code !== 0) extraFailures += 1;
   }

@@ -9,8 +9,8 @@ import { dataSubjectRequestId } from '../../workflows/ids';
  *
  * A row is this person's when one of these columns ties it to them: `person_code`, `subject_person_code`,
  * `subject` (a session's person), `learner_id` and `case_id` (through their learner row and cases), `user_id`
- * (password users only: learners have none). test/api/my-data.test.ts lists every table with such a column from
- * information_schema and fails when a table is neither exported here nor named in NOT_A_LEARNERS_DATA.
+ * (password users only: learners have none). test/api/data-subject-rights.test.ts lists every table with such a
+ * column from information_schema and fails when a table is neither exported here nor named in NOT_A_LEARNERS_DATA.
  */
 export const PERSON_TIE_COLUMNS = ['person_code', 'subject_person_code', 'subject', 'learner_id', 'case_id', 'user_id'] as const;
 
