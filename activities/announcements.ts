@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
+import { rigaDate } from '../domain/dates';
 import type { Audience } from '../domain/announcements';
+import { LEARNER_BLOCKED_SQL, PROVIDER_BLOCKED_SQL, USER_BLOCKED_SQL } from '../lib/account-blocks';
 import type { SendEmailResult, SendEmailToInput } from './email';
 
 /** What the announcement activities need: the database, the outbox's sendEmailTo and the site's address. */
@@ -19,22 +21,27 @@ interface AnnouncementRow {
 /**
  * The people of an audience with an address, one row per address (a person who is both a learner and a provider's
  * user gets one e-mail; a learner's own language wins). Learners: active and not pseudonymised; providers: their
- * active users and the approved providers' contact addresses; staff: active staff and administrators.
+ * active users and the approved providers' contact addresses; staff: active staff and administrators. Whoever a
+ * live block holds today (lib/account-blocks.ts) is left out: a blocked person's account is on hold.
  */
 function recipientsSql(db: Knex, audience: Audience): Knex.QueryBuilder {
   const parts: string[] = [];
+  const bindings: string[] = [];
+  const today = rigaDate(new Date());
   if (audience === 'everyone' || audience === 'learners') {
-    parts.push('SELECT email, language, 0 AS rank FROM learners WHERE active AND pseudonymised_at IS NULL');
+    parts.push(`SELECT email, language, 0 AS rank FROM learners l WHERE active AND pseudonymised_at IS NULL AND NOT ${LEARNER_BLOCKED_SQL}`);
+    bindings.push(today);
   }
   if (audience === 'everyone' || audience === 'providers') {
-    parts.push("SELECT email, 'lv' AS language, 1 AS rank FROM users WHERE role = 'provider' AND status = 'active' AND active AND email IS NOT NULL");
-    parts.push("SELECT email, 'lv' AS language, 1 AS rank FROM providers WHERE status = 'approved' AND email IS NOT NULL");
+    parts.push(`SELECT email, 'lv' AS language, 1 AS rank FROM users u WHERE role = 'provider' AND status = 'active' AND active AND email IS NOT NULL AND NOT ${USER_BLOCKED_SQL}`);
+    parts.push(`SELECT email, 'lv' AS language, 1 AS rank FROM providers p WHERE status = 'approved' AND email IS NOT NULL AND NOT ${PROVIDER_BLOCKED_SQL}`);
+    bindings.push(today, today);
   }
   if (audience === 'everyone' || audience === 'staff') {
     parts.push("SELECT email, 'lv' AS language, 2 AS rank FROM users WHERE role IN ('staff', 'admin') AND status = 'active' AND active AND email IS NOT NULL");
   }
   return db.queryBuilder()
-    .from(db.raw(`(${parts.join(' UNION ALL ')}) AS r`))
+    .from(db.raw(`(${parts.join(' UNION ALL ')}) AS r`, bindings))
     .whereRaw("trim(email) <> ''")
     .groupByRaw('lower(email)');
 }

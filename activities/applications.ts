@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { checkApplication, type ApplicationRefusal, type ApplicationState, type ApplyOutcome, type OverCapRule } from '../domain/applications';
 import type { ProgrammeRules } from '../domain/programmes';
+import { queuePriority, type SocialStatusRecord } from '../domain/social-status';
 import type { Actor } from '../domain/journey';
 import { isUuid } from '../domain/uuid';
 import { windowFor } from '../lib/programme-versions';
@@ -101,12 +102,14 @@ export function createApplicationActivities({ db }: { db: Knex }) {
         const programme = await trx('programmes').where({ code: theCase.programme })
           .first<{
             funding: ProgrammeRules['funding']; applicationsOpenAt: Date | null; applicationsCloseAt: Date | null; overCap: OverCapRule;
-            socialStatusRule: ProgrammeRules['socialStatusRule']; currentVersion: number | null;
+            socialStatusRule: ProgrammeRules['socialStatusRule']; currentVersion: number | null; copayPercent: number | null;
           }>();
         // Money follows the version the journey started with, so an edit of the programme changes no running journey.
         const kept = theCase.programmeVersion === null ? undefined : await trx('programmeVersions')
-          .where({ programme: theCase.programme, version: theCase.programmeVersion }).first<{ funding: ProgrammeRules['funding'] } | undefined>('funding');
+          .where({ programme: theCase.programme, version: theCase.programmeVersion })
+          .first<{ funding: ProgrammeRules['funding']; copayPercent: number | null } | undefined>('funding', 'copayPercent');
         const funding = kept?.funding ?? programme.funding;
+        const programmeCopayPercent = kept ? kept.copayPercent : programme.copayPercent;
         const now = new Date();
         // The application window now (or the next / last one). A programme the agency manages (it has versions) takes
         // applications only in a window; one from before (no versions, e.g. a test's row) keeps its own dates.
@@ -119,7 +122,8 @@ export function createApplicationActivities({ db }: { db: Knex }) {
           programme: window
             ? { applicationsOpenAt: window.opensAt, applicationsCloseAt: window.closesAt }
             : { applicationsOpenAt: programme.applicationsOpenAt, applicationsCloseAt: programme.applicationsCloseAt },
-          offer: offer ?? null,
+          // The learner's share: the offer's own where it sets one, else the programme's (the version kept).
+          offer: offer ? { ...offer, copayPercent: offer.copayPercent ?? programmeCopayPercent } : null,
           group: group ? { offerMatches: group.offerId === input.offerId, capacity: group.capacity, enrolled: group.enrolled } : null,
         });
         const offerSummary = offer && group && group.offerId === offer.id ? await summary(trx, offer.id, group.id) : null;
@@ -155,7 +159,7 @@ export function createApplicationActivities({ db }: { db: Knex }) {
         }
         if (!counted) {
           const state = (window?.overCap ?? programme.overCap) === 'refuse' ? 'refused' : 'waitlisted';
-          const waitlistPriority = state === 'waitlisted' && programme.socialStatusRule === 'priority' ? await statusPriority(trx, input.caseId) : 0;
+          const waitlistPriority = state === 'waitlisted' ? queuePriority(await socialStatusOf(trx, input.caseId), programme.socialStatusRule) : 0;
           await trx('applications').insert({ ...base, state, reason: 'cap_reached', waitlistPriority });
           return {
             outcome: state, applicationId: id, reason: 'cap_reached', earmarkedCents: 0, learnerPaysCents: 0,
@@ -267,13 +271,12 @@ export async function releaseHolds(
  * The wait-list priority of a case in a programme whose social-status rule is "priority": the SOPA status its
  * eligibility check found (poor 2, low-income 1, none 0), so poorer households are offered a freed place first.
  */
-async function statusPriority(trx: Knex.Transaction, caseId: string): Promise<number> {
+// The social status the journey's eligibility check recorded (SOPA), if any.
+async function socialStatusOf(trx: Knex.Transaction, caseId: string): Promise<SocialStatusRecord['status'] | null> {
   const row = await trx('caseEvents').where({ caseId, step: 'eligibility' })
-    .first<{ status: string | null } | undefined>(trx.raw("details #>> '{facts,socialStatus}' as status"));
-  return WAITLIST_PRIORITY[row?.status ?? ''] ?? 0;
+    .first<{ status: SocialStatusRecord['status'] | null } | undefined>(trx.raw("details #>> '{facts,socialStatus}' as status"));
+  return row?.status ?? null;
 }
-
-const WAITLIST_PRIORITY: Record<string, number> = { poor: 2, low_income: 1 };
 
 function answerFor(row: ApplicationRow, balanceCents: number, offer: OfferSummary | null): SubmitApplicationResult {
   const outcome: ApplyOutcome = row.state === 'waitlisted' ? 'waitlisted' : row.state === 'refused' ? 'refused' : 'applied';

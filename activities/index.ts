@@ -21,6 +21,7 @@ import { createDataRequestActivities } from './data-requests';
 import { createRoleRequestActivities } from './role-requests';
 import { createAnnouncementActivities } from './announcements';
 import { createProviderNoticeActivities } from './provider-notices';
+import { createPlaceOfferNoticeActivities } from './place-offer-notices';
 import { createPopulationRegisterActivities, type PopulationRegisterClient } from './registries/population-register';
 import { createSopaActivities, type SopaClient, type SopaOperator } from './registries/sopa';
 import type { ViisClient } from './registries/viis';
@@ -79,6 +80,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRoleRequestActivities(deps),
     ...createAnnouncementActivities({ ...deps, email }),
     ...createProviderNoticeActivities({ ...deps, email }),
+    ...createPlaceOfferNoticeActivities({ ...deps, email }),
     ...email,
   };
 }

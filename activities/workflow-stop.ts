@@ -46,6 +46,10 @@ export async function closeReadModel(
   const provider = parseProviderWorkflowId(workflowId);
   // Whatever the workflow is about, its open inbox task can no longer be decided.
   await trx('tasks').where({ workflowId, state: 'open' }).update({ state: 'cancelled' });
+  // A role or data-subject request stopped undecided ends, so the person sees it closed and may ask again.
+  const ended = { state: 'cancelled', decidedAt: new Date() };
+  await trx('roleRequests').where({ workflowId, state: 'open' }).update(ended);
+  await trx('dataSubjectRequests').where({ workflowId, state: 'open' }).update(ended);
   if (caseId) return (await closeCase(trx, caseId, actor, details)) ? 'case' : 'nothing';
   if (provider?.kind === 'registration') return (await closeRegistration(trx, provider.id, workflowId, actor, details)) ? 'provider_registration' : 'nothing';
   if (provider?.kind === 'offer') return (await closeOffer(trx, provider.id, workflowId, actor, details)) ? 'offer' : 'nothing';
@@ -58,6 +62,8 @@ export async function closeReadModel(
  */
 export async function readModelClosed(db: Knex, workflowId: string): Promise<boolean> {
   if (await db('tasks').where({ workflowId, state: 'open' }).first('id')) return false;
+  if (await db('roleRequests').where({ workflowId, state: 'open' }).first('id')) return false;
+  if (await db('dataSubjectRequests').where({ workflowId, state: 'open' }).first('id')) return false;
   const caseId = parseLearnerJourneyId(workflowId);
   if (caseId) {
     const row = await db('cases').where({ id: caseId }).first<{ closedAt: Date | null } | undefined>('closedAt');

@@ -14,17 +14,12 @@ export function statusOn(records: readonly SocialStatusRecord[], onDate: string)
 }
 
 /**
- * Where a programme's social-status rule is 'priority', the status orders people (issue 15): poor first, then
- * low-income, then everyone else; within each group, who came first. Under any other rule only time counts.
+ * Where a programme's social-status rule is 'priority', the status orders the wait-list (issue 15): poor households
+ * first, then low-income, then everyone else; within each, who came first. Under any other rule only time counts.
+ * The number is stored on a wait-listed application (applications.waitlist_priority) under the rule in force when
+ * it was wait-listed; the wait-list is served, and shown, highest first, then by time (lib/waitlist.ts WAITLIST_ORDER).
  */
-export function priorityRank(status: SocialStatusRecord['status'] | null | undefined): number {
-  return status === 'poor' ? 0 : status === 'low_income' ? 1 : 2;
-}
-
-/** Sorts entries into the order they are served in (a wait-list, an approval queue), per the programme's rule. */
-export function inPriorityOrder<T extends { socialStatus: SocialStatusRecord['status'] | null; since: Date }>(
-  entries: readonly T[], rule: 'not_used' | 'priority' | 'required',
-): T[] {
-  const byRank = (e: T) => (rule === 'priority' ? priorityRank(e.socialStatus) : 0);
-  return [...entries].sort((a, b) => byRank(a) - byRank(b) || a.since.getTime() - b.since.getTime());
+export function queuePriority(status: SocialStatusRecord['status'] | null | undefined, rule: 'not_used' | 'priority' | 'required'): number {
+  if (rule !== 'priority') return 0;
+  return status === 'poor' ? 2 : status === 'low_income' ? 1 : 0;
 }

@@ -27,9 +27,18 @@ export function whereLive(query: Knex.QueryBuilder, today: string): Knex.QueryBu
   return query.whereNull('liftedAt').where((w) => { void w.whereNull('endsOn').orWhere('endsOn', '>=', today); });
 }
 
-/** The SQL condition "a live block holds this password user (or their provider)", for resolveSession's one query. */
-export const USER_BLOCKED_SQL = `EXISTS (SELECT 1 FROM account_blocks b WHERE b.lifted_at IS NULL AND (b.ends_on IS NULL OR b.ends_on >= ?::date)
+// A live block on the day bound to `?` (a Riga day): not lifted and not past its end day.
+const LIVE_SQL = 'b.lifted_at IS NULL AND (b.ends_on IS NULL OR b.ends_on >= ?::date)';
+
+/** The SQL condition "a live block holds this password user `u` (or their provider)", for resolveSession's one query. */
+export const USER_BLOCKED_SQL = `EXISTS (SELECT 1 FROM account_blocks b WHERE ${LIVE_SQL}
   AND (b.user_id = u.id OR (u.provider_id IS NOT NULL AND b.provider_id = u.provider_id)))`;
+
+/** The SQL condition "a live block holds this learner `l`" (one `?`: the Riga day). */
+export const LEARNER_BLOCKED_SQL = `EXISTS (SELECT 1 FROM account_blocks b WHERE ${LIVE_SQL} AND b.subject_kind = 'learner' AND b.person_code = l.person_code)`;
+
+/** The SQL condition "a live block holds this provider `p`" (one `?`: the Riga day). */
+export const PROVIDER_BLOCKED_SQL = `EXISTS (SELECT 1 FROM account_blocks b WHERE ${LIVE_SQL} AND b.subject_kind = 'provider' AND b.provider_id = p.id)`;
 
 /** The live block of a learner (by person code), or null. */
 export async function liveBlockOfLearner(db: Knex, personCode: string, now = new Date()): Promise<LiveBlock | null> {

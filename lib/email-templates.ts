@@ -21,6 +21,8 @@ export type EmailName =
   // After approval: application, enrolment, study, survey (workflows/learner-journey-application.ts).
   | 'application-received' | 'application-waitlisted' | 'application-refused' | 'enrolment-declined' | 'enrolled'
   | 'study-completed' | 'study-dropped-out' | 'survey-reminder'
+  // A freed place offered to the next wait-listed learner (lib/waitlist.ts, workflows/waitlist-sweep.ts).
+  | 'place-offered'
   // Providers' registration and offers (workflows/provider-registration.ts, provider-offer.ts) and the agency.
   | 'provider-confirm-email' | 'provider-approved' | 'provider-rejected' | 'task-overdue' | 'offer-approved' | 'offer-rejected'
   // A user with a password asked for a reset link (workflows/password-reset.ts).
@@ -48,7 +50,7 @@ const EMAIL_NAMES: readonly EmailName[] = [
   'imk-approved', 'imk-rejected', 'not-eligible', 'application-received', 'application-waitlisted', 'application-refused',
   'enrolment-declined', 'enrolled', 'study-completed', 'study-dropped-out', 'survey-reminder',
   'provider-confirm-email', 'provider-approved', 'provider-rejected', 'task-overdue', 'offer-approved', 'offer-rejected',
-  'password-reset', 'data-request-decided', 'account-setup',
+  'password-reset', 'data-request-decided', 'account-setup', 'place-offered',
   'announcement', 'provider-new-application', 'provider-group-deadline', 'provider-outcomes-missing',
 ];
 const LAYOUT_DIR = '_layout';

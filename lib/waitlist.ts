@@ -13,6 +13,9 @@ import type { Knex } from 'knex';
  * learner who accepts it holds it in that window.
  */
 
+/** The order the wait-list is served in, over applications `a` (domain/social-status.ts queuePriority). */
+export const WAITLIST_ORDER = 'a.waitlist_priority DESC, a.created_at, a.id';
+
 /** How long a wait-listed learner has to accept a freed place (apply for a course) before it passes on. */
 export const PLACE_OFFER_MS = 3 * 86_400_000;
 
@@ -44,7 +47,7 @@ export async function handOnPlace(trx: Knex.Transaction, programme: string, now:
     WHERE c.programme = ? AND c.closed_at IS NULL AND a.state = 'waitlisted'
       AND NOT EXISTS (SELECT 1 FROM place_offers p WHERE p.case_id = a.case_id)
       AND NOT EXISTS (SELECT 1 FROM applications b WHERE b.case_id = a.case_id AND b.state IN ('applied', 'enrolled'))
-    ORDER BY a.waitlist_priority DESC, a.created_at, a.id
+    ORDER BY ${WAITLIST_ORDER}
     LIMIT 1`, [programme]);
   const next = rows[0];
   if (!next) {

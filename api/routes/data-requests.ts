@@ -39,7 +39,7 @@ const requestParams = z.object({ requestId: z.uuid({ message: 'must be a request
 
 const requestSchema = z.object({
   id: z.uuid(), kind: z.enum(DATA_REQUEST_KINDS), text: z.string(), field: z.string().nullable(), correctValue: z.string().nullable(),
-  state: z.enum(['open', 'decided']), outcome: z.enum(DATA_REQUEST_OUTCOMES).nullable(), outcomeReason: z.string().nullable(),
+  state: z.enum(['open', 'decided', 'cancelled']), outcome: z.enum(DATA_REQUEST_OUTCOMES).nullable(), outcomeReason: z.string().nullable(),
   decidedByName: z.string().nullable(), decidedAt: z.string().nullable(), dueAt: z.string(), createdAt: z.string(),
 }).strict();
 
@@ -50,14 +50,14 @@ export function dataRequestRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
   // ----- the learner -----
   api.add(router, {
     method: 'get', path: '/api/learner/data-requests', summary: 'Your erasure and correction requests with their outcomes, newest first',
-    tag: 'learner', roles: [...LEARNER],
+    tag: 'learner', roles: [...LEARNER], beforeTerms: true,
     responses: { 200: { description: 'The requests', schema: z.object({ requests: z.array(requestSchema) }) } },
   }, async (ctx) => {
     ctx.body = { requests: await listMyDataRequests(deps.db, currentSession(ctx).subject) };
   });
 
   api.add(router, {
-    method: 'post', path: '/api/learner/data-requests', tag: 'learner', roles: [...LEARNER], body: requestBody,
+    method: 'post', path: '/api/learner/data-requests', tag: 'learner', roles: [...LEARNER], beforeTerms: true, body: requestBody,
     summary: 'Ask for your data to be erased or corrected: an inbox task for the agency, due in 5 working days; the same requestId again is the same request',
     responses: {
       201: { description: 'Filed', schema: requestSchema },
@@ -71,14 +71,14 @@ export function dataRequestRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
 
   api.page(router, {
     method: 'get', path: '/account/data-requests', summary: 'Your erasure and correction requests, their outcomes, and the form to file one',
-    tag: 'account', roles: [...LEARNER], responses: { 200: { description: 'The page' } },
+    tag: 'account', roles: [...LEARNER], beforeTerms: true, responses: { 200: { description: 'The page' } },
   }, async (ctx) => {
     await learnerPage(ctx, {});
   });
 
   api.page(router, {
     method: 'post', path: '/account/data-requests', summary: 'File an erasure or correction request (the page\'s form)', tag: 'account',
-    roles: [...LEARNER], form: requestBody, formPage: true,
+    roles: [...LEARNER], beforeTerms: true, form: requestBody, formPage: true,
     responses: { 302: { description: 'Back to the page, showing the request', redirect: true }, 400: { description: 'The form again, each problem next to its field' } },
   }, async (ctx) => {
     const form = (ctx.request.body ?? {}) as Record<string, string>;

@@ -17,7 +17,10 @@ export interface RouteSpec<B, Q, P> {
   roles: Role[] | 'public';
   /** Reachable by an administrator whose session has no second factor yet (only the second-factor routes). */
   beforeSecondFactor?: boolean;
-  /** Reachable before the person accepted the current terms of use (only the acceptance and the keep-alive). */
+  /**
+   * Reachable before the person accepted the current terms of use: the acceptance, the keep-alive, and a learner's
+   * own data (seeing it, asking to erase or correct it), a right that does not wait on accepting new terms.
+   */
   beforeTerms?: boolean;
   body?: z.ZodType<B>;
   /**
@@ -50,7 +53,7 @@ export interface PageSpec {
   roles: Role[] | 'public';
   /** Reachable by an administrator whose session has no second factor yet (only the second-factor pages). */
   beforeSecondFactor?: boolean;
-  /** Reachable before the person accepted the current terms of use (only the acceptance page). */
+  /** Reachable before the person accepted the current terms of use (the acceptance page, the learner's own data). */
   beforeTerms?: boolean;
   /** The fields of an application/x-www-form-urlencoded body (a page also takes them as JSON). */
   form?: z.ZodType;

@@ -24,7 +24,7 @@ export function myDataRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer
 
   api.add(router, {
     method: 'get', path: '/api/learner/my-data', summary: 'Everything held about the signed-in learner, one section per table (audited)',
-    tag: 'learner', roles: [...MY_DATA_ROLES],
+    tag: 'learner', roles: [...MY_DATA_ROLES], beforeTerms: true,
     responses: { 200: { description: 'The export', schema: myDataSchema } },
   }, async (ctx) => {
     ctx.body = await exportMyData(deps.db, currentSession(ctx), 'json');
@@ -32,7 +32,7 @@ export function myDataRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer
 
   api.page(router, {
     method: 'get', path: '/account/my-data.json', summary: 'Download everything held about you as a JSON file (audited)',
-    tag: 'account', roles: [...MY_DATA_ROLES],
+    tag: 'account', roles: [...MY_DATA_ROLES], beforeTerms: true,
     responses: { 200: { description: 'The export as a file', contentType: 'application/json', schema: myDataSchema } },
   }, async (ctx) => {
     const data = await exportMyData(deps.db, currentSession(ctx), 'json');
@@ -43,7 +43,7 @@ export function myDataRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer
 
   api.page(router, {
     method: 'get', path: '/account/my-data', summary: 'Everything held about you, as a page to read or print (audited)',
-    tag: 'account', roles: [...MY_DATA_ROLES],
+    tag: 'account', roles: [...MY_DATA_ROLES], beforeTerms: true,
     responses: { 200: { description: 'The page' } },
   }, async (ctx) => {
     const data = await exportMyData(deps.db, currentSession(ctx), 'page');

@@ -53,7 +53,7 @@ const consultationParams = z.object({ consultationId: z.uuid({ message: 'must be
 const roleEnum = z.enum(REQUESTABLE_ROLES);
 const requestSchema = z.object({
   id: z.uuid(), role: roleEnum, municipality: z.string(), organisation: z.string().nullable(), reason: z.string(),
-  state: z.enum(['open', 'approved', 'rejected']), validUntil: z.string().nullable(), decisionReason: z.string().nullable(),
+  state: z.enum(['open', 'approved', 'rejected', 'cancelled']), validUntil: z.string().nullable(), decisionReason: z.string().nullable(),
   decidedByName: z.string().nullable(), decidedAt: z.string().nullable(), createdAt: z.string(),
 });
 const grantSchema = z.object({

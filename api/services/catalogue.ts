@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { SURVEY_ASPECTS } from '../../domain/applications';
 import { enoughRespondents, MIN_SURVEY_RESPONDENTS } from '../../domain/small-groups';
 import type { ApiDeps } from '../deps';
+import { EFFECTIVE_COPAY } from './study';
 import type { CatalogueQuery } from '../schemas';
 
 // The public catalogue: published offers (state 'published') with search, filters, sorting and paging, and one
@@ -40,7 +41,7 @@ export interface CatalogueOffer extends Omit<CatalogueItem, 'places' | 'nextStar
 
 interface OfferRow {
   id: string; providerName: string; programme: string; nameLv: string; nameEn: string; titleLv: string; titleEn: string;
-  competence: string | null; language: string; digcompLevel: number | null; costCents: number; copayPercent: number | null;
+  competence: string | null; language: string; digcompLevel: number | null; costCents: number; effectiveCopayPercent: number | null;
   places: { address: string }[] | null;
 }
 
@@ -97,7 +98,7 @@ export async function searchCatalogue(deps: ApiDeps, query: CatalogueQuery): Pro
     .min('offerGroups.startsOn');
   const rows: (OfferRow & { nextStartsOn: string | null })[] = await base.clone()
     .select('offers.id', 'offers.programme', 'offers.titleLv', 'offers.titleEn', 'offers.competence', 'offers.language',
-      'offers.digcompLevel', 'offers.costCents', 'offers.copayPercent', 'offers.places', 'providers.name as providerName',
+      'offers.digcompLevel', 'offers.costCents', db.raw(EFFECTIVE_COPAY), 'offers.places', 'providers.name as providerName',
       'programmes.nameLv', 'programmes.nameEn', db.raw(`to_char(?, 'YYYY-MM-DD') as "nextStartsOn"`, [next]))
     .orderByRaw(query.sort === 'cost'
       ? 'offers.cost_cents asc, "nextStartsOn" asc nulls last, offers.id asc'
@@ -128,7 +129,7 @@ export async function getCatalogueOffer(deps: ApiDeps, offerId: string): Promise
     digitalSharePercent: number | null; hoursTheory: number | null; hoursPractice: number | null;
     applicationsOpenAt: Date; applicationsCloseAt: Date; groupFormationDeadline: Date;
   }) | undefined = await publishedOffers(db).where('offers.id', offerId)
-    .first('offers.*', 'providers.name as providerName', 'programmes.nameLv', 'programmes.nameEn');
+    .first('offers.*', 'providers.name as providerName', 'programmes.nameLv', 'programmes.nameEn', db.raw(EFFECTIVE_COPAY));
   if (!row) return null;
   const groups: { id: string; place: string; startsOn: string; endsOn: string; schedule: string | null; capacity: number; enrolled: number }[] =
     await db('offerGroups').where('offerId', offerId)
@@ -218,7 +219,7 @@ function commonFields(r: OfferRow) {
   return {
     offerId: r.id, title: { lv: r.titleLv, en: r.titleEn }, provider: r.providerName, programme: r.programme,
     programmeName: { lv: r.nameLv, en: r.nameEn }, competence: r.competence, language: r.language,
-    digcompLevel: r.digcompLevel, costCents: r.costCents, copayPercent: r.copayPercent,
+    digcompLevel: r.digcompLevel, costCents: r.costCents, copayPercent: r.effectiveCopayPercent,
   };
 }
 

@@ -22,7 +22,7 @@ import { staffMember } from './tasks';
 /** A request as the learner and staff see it. */
 export interface DataRequestView {
   id: string; kind: 'erasure' | 'correction'; text: string; field: string | null; correctValue: string | null;
-  state: 'open' | 'decided'; outcome: 'done' | 'partly' | 'refused' | null; outcomeReason: string | null;
+  state: 'open' | 'decided' | 'cancelled'; outcome: 'done' | 'partly' | 'refused' | null; outcomeReason: string | null;
   decidedByName: string | null; decidedAt: string | null; dueAt: string; createdAt: string;
 }
 

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
-import { lockProgramme } from '../../lib/waitlist';
+import { lockProgramme, WAITLIST_ORDER } from '../../lib/waitlist';
 import type { OverCapRule } from '../../domain/applications';
 import type { ProgrammeRules, SocialStatusRule } from '../../domain/programmes';
-import { inPriorityOrder, type SocialStatusRecord } from '../../domain/social-status';
+import type { SocialStatusRecord } from '../../domain/social-status';
 import {
   refreshCurrentVersion, versionInEffect, type ProgrammeVersionRow, type ProgrammeWindowRow,
 } from '../../lib/programme-versions';
@@ -66,22 +66,24 @@ export async function programmeView(db: Knex, code: string, now = new Date()): P
   return {
     code, overCap: row.overCap, applicationCap: row.applicationCap, applicationsReceived: row.applicationsReceived,
     current: versions.find((v) => v.inEffect) ?? null, versions, windows, priorityOrder,
-    waitlist: await waitlistOf(db, code, inEffect?.socialStatusRule ?? 'not_used'),
+    waitlist: await waitlistOf(db, code),
   };
 }
 
 /**
- * The programme's wait-listed applications in the order they are served: under a 'priority' rule by the social
- * status the journey's eligibility check recorded (poor, low-income, others), then by time; otherwise by time.
+ * The programme's wait-listed applications in the order they are served (lib/waitlist.ts WAITLIST_ORDER: by the
+ * priority recorded when each was wait-listed, then by time), with the social status the journey's eligibility
+ * check recorded.
  */
-export async function waitlistOf(db: Knex, code: string, rule: SocialStatusRule): Promise<WaitlistEntry[]> {
+export async function waitlistOf(db: Knex, code: string): Promise<WaitlistEntry[]> {
   const rows = await db('applications as a').join('cases as c', 'c.id', 'a.caseId')
     .leftJoin('caseEvents as e', (j) => j.on('e.caseId', '=', 'c.id').andOnVal('e.step', '=', 'eligibility'))
     .where({ 'c.programme': code, 'a.state': 'waitlisted' })
+    .orderByRaw(WAITLIST_ORDER)
     .select<{ id: string; serviceCaseId: string; createdAt: Date; socialStatus: SocialStatusRecord['status'] | null }[]>(
       'a.id', 'c.serviceCaseId', 'a.createdAt', db.raw("e.details->'facts'->>'socialStatus' AS social_status"));
-  return inPriorityOrder(rows.map((r) => ({ ...r, since: r.createdAt })), rule).map((r, i) => ({
-    position: i + 1, applicationId: r.id, serviceCaseId: r.serviceCaseId, since: r.since.toISOString(), socialStatus: r.socialStatus ?? null,
+  return rows.map((r, i) => ({
+    position: i + 1, applicationId: r.id, serviceCaseId: r.serviceCaseId, since: r.createdAt.toISOString(), socialStatus: r.socialStatus ?? null,
   }));
 }
 

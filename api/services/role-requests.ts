@@ -23,7 +23,7 @@ import { startFailed, startWorkflow } from './workflow-start';
 /** A role request as the person and staff see it. */
 export interface RoleRequestView {
   id: string; role: 'coordinator' | 'career_consultant'; municipality: string; organisation: string | null; reason: string;
-  state: 'open' | 'approved' | 'rejected'; validUntil: string | null; decisionReason: string | null; decidedByName: string | null;
+  state: 'open' | 'approved' | 'rejected' | 'cancelled'; validUntil: string | null; decisionReason: string | null; decidedByName: string | null;
   decidedAt: string | null; createdAt: string;
 }
 

@@ -36,6 +36,12 @@ export interface OfferView {
 /** An offer's cost split in cents: what the programme pays and what the learner pays themselves. */
 export interface CostSplit { programmePaysCents: number; learnerPaysCents: number }
 
+/**
+ * The learner's share of an offer's cost in per cent: the offer's own where it sets one, else its programme's (the
+ * same rule the application applies, activities/applications.ts), as the column effective_copay_percent.
+ */
+export const EFFECTIVE_COPAY = 'COALESCE(offers.copay_percent, programmes.copay_percent) AS effective_copay_percent';
+
 /** The split of a cost under a programme's funding rule (domain/applications.ts costShare). */
 export function costSplit(funding: ProgrammeRules['funding'], costCents: number, copayPercent: number | null): CostSplit {
   const { learnerPaysCents } = costShare(funding, costCents, copayPercent);
@@ -44,7 +50,7 @@ export function costSplit(funding: ProgrammeRules['funding'], costCents: number,
 
 interface OfferRow {
   funding: ProgrammeRules['funding'];
-  id: string; programme: string; titleLv: string; titleEn: string; costCents: number; copayPercent: number | null;
+  id: string; programme: string; titleLv: string; titleEn: string; costCents: number; effectiveCopayPercent: number | null;
   applicationsOpenAt: Date; applicationsCloseAt: Date; groupFormationDeadline: Date; nameLv: string; nameEn: string; providerName: string;
 }
 interface GroupRow { id: string; offerId: string; place: string; startsOn: string; endsOn: string; capacity: number; enrolled: number }
@@ -70,7 +76,7 @@ export async function listOffers(deps: ApiDeps, query: OffersQuery): Promise<{ o
   }
   const [{ count }] = await base.clone().count<{ count: string }[]>('* as count');
   const rows: OfferRow[] = await base.clone()
-    .select('offers.*', 'programmes.nameLv', 'programmes.nameEn', 'programmes.funding', 'providers.name as providerName')
+    .select('offers.*', 'programmes.nameLv', 'programmes.nameEn', 'programmes.funding', 'providers.name as providerName', deps.db.raw(EFFECTIVE_COPAY))
     .orderBy([{ column: 'offers.applicationsCloseAt', order: 'asc' }, { column: 'offers.id', order: 'asc' }])
     .limit(OFFERS_PAGE_SIZE).offset((query.page - 1) * OFFERS_PAGE_SIZE);
   const groups: GroupRow[] = rows.length === 0 ? [] : await deps.db('offerGroups')
@@ -80,9 +86,9 @@ export async function listOffers(deps: ApiDeps, query: OffersQuery): Promise<{ o
   return {
     offers: rows.map((r) => ({
       offerId: r.id, programme: r.programme, programmeName: { lv: r.nameLv, en: r.nameEn }, title: { lv: r.titleLv, en: r.titleEn },
-      provider: r.providerName, costCents: r.costCents, copayPercent: r.copayPercent,
+      provider: r.providerName, costCents: r.costCents, copayPercent: r.effectiveCopayPercent,
       applicationsOpenAt: r.applicationsOpenAt.toISOString(), applicationsCloseAt: r.applicationsCloseAt.toISOString(),
-      groupFormationDeadline: r.groupFormationDeadline.toISOString(), share: costSplit(r.funding, r.costCents, r.copayPercent),
+      groupFormationDeadline: r.groupFormationDeadline.toISOString(), share: costSplit(r.funding, r.costCents, r.effectiveCopayPercent),
       groups: groups.filter((g) => g.offerId === r.id).map((g) => ({
         groupId: g.id, place: g.place, startsOn: g.startsOn, endsOn: g.endsOn, capacity: g.capacity, enrolled: g.enrolled,
         freePlaces: Math.max(0, g.capacity - g.enrolled),

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { queuePriority } from '../../domain/social-status';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { decideApprovalUpdate, journeyStateQuery } from '../../workflows/learner-journey';
@@ -149,7 +150,8 @@ test.serial('where the rule is priority the wait-list is served by social status
     await stack.db('caseEvents').insert({ caseId, step: 'eligibility', kind: 'eligible', stage: 'imk_approved', actorRole: 'system', channel: 'system', details: { facts: status ? { socialStatus: status } : {} } });
     const offer = await stack.db('offers').first<{ id: string }>('id');
     const group = await stack.db('offerGroups').where({ offerId: offer.id }).first<{ id: string }>('id');
-    await stack.db('applications').insert({ id: caseId, caseId, attempt: 1, offerId: offer.id, groupId: group.id, state: 'waitlisted', costCents: 0, actorRole: 'learner', channel: 'e-service', createdAt: new Date(Date.now() - minutesAgo * 60_000) });
+    await stack.db('applications').insert({ id: caseId, caseId, attempt: 1, offerId: offer.id, groupId: group.id, state: 'waitlisted', costCents: 0, actorRole: 'learner', channel: 'e-service', createdAt: new Date(Date.now() - minutesAgo * 60_000),
+      waitlistPriority: queuePriority(status as 'poor' | 'low_income' | null, 'priority') });
   };
   await make(null, 30);
   await make('low_income', 20);

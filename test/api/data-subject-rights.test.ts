@@ -380,4 +380,9 @@ test('a request cancelled from the console withdraws its task, and a decision is
   await stack.temporal.workflow.getHandle(dataSubjectRequestId(id)).cancel();
   await eventually(() => stack.db('tasks').where({ id, state: 'cancelled' }).first(), 'the task withdrawn');
   assertError(t, await call('POST', `/api/staff/data-requests/${id}/decision`, { token: await stack.staffToken(), json: { outcome: 'done' } }), 409, 'task_not_open');
+  // The learner reads that it ended without a decision, not that it still waits.
+  t.like(await stack.db('dataSubjectRequests').where({ id }).first(), { state: 'cancelled', outcome: null });
+  const page = await call('GET', '/account/data-requests?lang=en', { token, html: true });
+  t.true(page.text.includes('Closed by the agency without a decision'), 'the page says it was closed');
+  t.false(page.text.includes('Waiting for the agency'), 'and not that it waits');
 });

@@ -55,6 +55,11 @@ test('an announcement is e-mailed once per address, even when its mailing is sto
       firstName: 'Zane', lastName: `Nr${i}`, email, language: i % 2 ? 'en' : 'lv', termsVersion: 'test', termsAcceptedAt: new Date(),
     });
   }
+  // A 26th learner is blocked today: their account is on hold, so the announcement is not e-mailed to them.
+  const blocked = `notice-${tag}-blocked@example.lv`;
+  const blockedCode = `32${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}-99999`;
+  await db('learners').insert({ personCode: blockedCode, firstName: 'Zane', lastName: 'Bloķētā', email: blocked, language: 'lv', termsVersion: 'test', termsAcceptedAt: new Date() });
+  await db('accountBlocks').insert({ id: randomUUID(), subjectKind: 'learner', personCode: blockedCode, kind: 'block', reason: 'Pārbaude', createdById: 'test' });
   const published = await publish(announcement({ email: true }));
   // Stopped as an outage or an administrator would stop it, once the first e-mails are out.
   await eventually(async () => (await viewOf(published.id)).mailing!.sent > 0, 'the first e-mails');
@@ -67,7 +72,7 @@ test('an announcement is e-mailed once per address, even when its mailing is sto
   assertError(t, twice, 409, 'mailing_running');
   const done = await eventually(async () => { const v = await viewOf(published.id); return v.mailing!.finished ? v : null; }, 'the mailing to finish');
 
-  const addresses = (await db('learners').where({ active: true }).whereNull('pseudonymisedAt').select<{ email: string }[]>('email'))
+  const addresses = (await db('learners').where({ active: true }).whereNull('pseudonymisedAt').whereNot({ email: blocked }).select<{ email: string }[]>('email'))
     .map((r) => r.email.toLowerCase());
   const people = new Set(addresses);
   const titles = await db('announcements').where({ id: published.id }).first<{ titleLv: string; titleEn: string }>('titleLv', 'titleEn');
@@ -75,6 +80,7 @@ test('an announcement is e-mailed once per address, even when its mailing is sto
   const perAddress = new Map<string, number>();
   for (const m of ours) for (const to of m.to) perAddress.set(to.toLowerCase(), (perAddress.get(to.toLowerCase()) ?? 0) + 1);
   t.deepEqual([...perAddress.keys()].sort(), [...people].sort(), 'every learner\'s address got it');
+  t.false(perAddress.has(blocked), 'but not the blocked learner\'s');
   t.deepEqual([...new Set(perAddress.values())], [1], 'and only once');
   t.like(done.mailing, { total: people.size, sent: people.size, rejected: 0, finished: true });
   const progress = await call('GET', '/admin/announcements?lang=en', { token: await stack.adminToken(), html: true });

@@ -193,3 +193,24 @@ test('bad input is refused naming the field and the rule, in Latvian and English
     t.true(page.text.includes(words), page.text);
   }
 });
+
+test('a request whose workflow the agency stops ends as closed without a decision, and the person may ask again', async (t) => {
+  const juris = person('Juris');
+  const learner = await stack.tokenFor('learner', juris.code, juris.name);
+  const body = { role: 'coordinator', municipality: 'Alūksne', reason: 'Alūksnes novada koordinators.' };
+  const filed = await fileRequest(learner, body);
+  t.is(filed.status, 201, filed.text);
+  const { id } = filed.json as { id: string };
+  assertError(t, await fileRequest(learner, body), 409, 'role_request_open');
+  const task = await eventually(() => stack.db('tasks').where({ workflowId: `role-request:${id}` }).first<{ id: string } | undefined>('id'), 'the task');
+
+  await stack.temporal.workflow.getHandle(`role-request:${id}`).cancel();
+  await eventually(async () => (await stack.db('roleRequests').where({ id, state: 'cancelled' }).first('id')) ?? null, 'the request closed');
+  t.like(await stack.db('tasks').where({ id: task.id }).first(), { state: 'cancelled' });
+  const mine = (await call('GET', '/api/role-requests', { token: learner })).json as { requests: { id: string; state: string }[] };
+  t.is(mine.requests.find((r) => r.id === id)?.state, 'cancelled');
+  const page = await call('GET', '/account/roles?lang=en', { token: learner, html: true });
+  t.true(page.text.includes('closed by the agency without a decision'), 'the person reads that it ended');
+  const again = await fileRequest(learner, body);
+  t.is(again.status, 201, again.text);
+});

@@ -135,6 +135,9 @@ test.serial('a new terms version blocks a learner, a coordinator and a provider 
     t.is(answer.headers.get('location'), `/terms/accept?next=${encodeURIComponent(page)}`, who);
   }
   t.is((await call('GET', '/api/staff/tasks', { token: staff })).status, 200, 'agency staff are not asked');
+  // A person's right to their own data does not wait on accepting new terms.
+  t.is((await call('GET', '/api/learner/my-data', { token: learner })).status, 200, 'the learner still sees their data');
+  t.is((await call('GET', '/account/data-requests?lang=en', { token: learner, html: true })).status, 200, 'and may ask to erase or correct it');
 
   // The learner reads and accepts it on the page; the coordinator and the provider user through the API.
   const acceptPage = await call('GET', '/terms/accept?next=%2Flearner&lang=en', { token: learner, html: true });

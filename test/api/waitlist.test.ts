@@ -9,6 +9,8 @@ import { adultMaker, openTaskOf } from '../helpers/journeys';
 import { assertError, httpClient } from '../helpers/http';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { learnerJourneyId } from '../../workflows/ids';
+import { waitlistSweep } from '../../workflows/waitlist-sweep';
+import { formatTime } from '../../activities/providers';
 
 // Wait-list promotion (issue 15, item 11) against the real PostgreSQL (and the app over HTTP): a capped place that
 // frees up goes to the first wait-listed learner, never to a newcomer ahead of the wait-list, never twice; a
@@ -134,6 +136,25 @@ test.serial('a declined offer moves to the next learner at once; an expired one 
   t.is(await received(), 10);
 });
 
+test.serial('the sweep e-mails each open place offer once, in the learner\'s language, with the deadline', async (t) => {
+  const sweep = () => stack.temporal.workflow.execute(waitlistSweep, { taskQueue: stack.taskQueue, workflowId: `waitlist-sweep:test-${randomUUID()}` });
+  const open = await openOffers();
+  t.true(open.length > 0);
+  const first = await sweep();
+  t.is(first.mailed, open.length, 'one e-mail per open offer');
+  t.like(await sweep(), { expired: 0, mailed: 0 }, 'a second run sends nothing again');
+  for (const caseId of open) {
+    const learner = await stack.db('cases').join('learners', 'learners.id', 'cases.learnerId').where('cases.id', caseId).first<{ email: string }>('learners.email');
+    const offer = await stack.db('placeOffers').where({ caseId, state: 'offered' }).first<{ dueAt: Date }>('dueAt');
+    const mails = stack.mail.messages().filter((m) => m.to.includes(learner.email));
+    t.is(mails.length, 1, learner.email);
+    t.regex(mails[0]!.subject, /a place is offered to you/);
+    t.true(mails[0]!.text.includes(formatTime(offer.dueAt.toISOString(), 'en')), 'the e-mail names the deadline');
+  }
+  const declined = waiting[1]!;
+  t.false(open.includes(declined.caseId), 'a declined offer is not e-mailed');
+});
+
 // Co-payment (issue 15, item 12): an approved MN account shows what the programme pays and what the learner pays
 // for an offer, in cents on the API and in words on the pages, never a "0,00 EUR" balance to pay with.
 test.serial('co-payment: the offers API and pages show the programme\'s and the learner\'s part; the account page shows no empty balance', async (t) => {
@@ -181,6 +202,18 @@ test.serial('co-payment: the offers API and pages show the programme\'s and the 
   const after = await call('GET', `/learner/journeys/${caseId}?lang=en`, { token, html: true });
   t.regex(after.text, /data-testid="application-programme-pays">EUR 240\.01</);
   t.regex(after.text, /data-testid="application-learner-pays">EUR 80\.00</);
+
+  // An offer that sets no share of its own takes its programme's (here 10 %), on the list and in the application.
+  await stack.db('programmes').where({ code: 'MN' }).update({ copayPercent: 10 });
+  const plain = await insertOffer(stack.db, {
+    programme: 'MN', costCents: 20_005, titleEn: 'Programme-share course', groups: [{ place: 'Valmiera', startsOn: '2027-03-01', endsOn: '2027-05-31', capacity: 12 }],
+  });
+  const listedPlain = ((await call('GET', '/api/offers?programme=MN', { token })).json as { offers: { offerId: string; copayPercent: number; share: unknown }[] }).offers
+    .find((o) => o.offerId === plain.offerId)!;
+  t.like(listedPlain, { copayPercent: 10, share: { programmePaysCents: 18_004, learnerPaysCents: 2_001 } });
+  await activities.releaseApplication({ applicationId: applied.applicationId!, state: 'withdrawn', reason: 'test' });
+  const second = await activities.submitApplication({ caseId, attempt: 2, offerId: plain.offerId, groupId: plain.groupIds[0]!, actor: learnerActor(personCode) });
+  t.like(second, { outcome: 'applied', learnerPaysCents: 2_001 });
 });
 
 test.serial('co-payment: the officer deciding an MN approval reads the learner\'s employment declaration on the task (API and page)', async (t) => {

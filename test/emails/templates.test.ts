@@ -32,6 +32,7 @@ const samples: Record<EmailName, Record<string, unknown>> = {
     earmarked: '320,00 EUR', balance: '180,00 EUR', deadline: '2026. gada 10. decembris 23:59',
   },
   'application-waitlisted': { ...common, offerTitle: 'Kiberdrošības pamati (paraugs)' },
+  'place-offered': { ...common, offerTitle: 'Kiberdrošības pamati (paraugs)', due: '2026. gada 10. decembris 23:59' },
   'application-refused': { ...common, offerTitle: 'Kiberdrošības pamati (paraugs)' },
   'enrolment-declined': { ...common, offerTitle: 'Kiberdrošības pamati (paraugs)', reason: 'Grupā nav brīvu vietu.' },
   'enrolled': {
@@ -79,7 +80,7 @@ const samples: Record<EmailName, Record<string, unknown>> = {
 /** E-mails to a learner, who is greeted by name; the others go to a provider's or the agency's address. */
 const toLearner = new Set<EmailName>([
   'imk-approved', 'imk-rejected', 'not-eligible', 'application-received', 'application-waitlisted', 'application-refused',
-  'enrolment-declined', 'enrolled', 'study-completed', 'study-dropped-out', 'survey-reminder',
+  'enrolment-declined', 'enrolled', 'study-completed', 'study-dropped-out', 'survey-reminder', 'place-offered',
 ]);
 const agencyName: Record<Language, string> = {
   lv: 'Valsts izglītības attīstības aģentūra',

@@ -19,19 +19,24 @@ import { dataSubjectRequestId, retentionRunId } from '../../workflows/ids';
 import { httpClient } from '../helpers/http';
 import { insertCall } from '../../dev/seed-calls';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { insertOffer, insertProvider } from '../helpers/catalogue';
+import { providerNotices } from '../../workflows/provider-notices';
+import { waitlistSweep } from '../../workflows/waitlist-sweep';
+import { outcomesOverdueId, roleRequestId } from '../../workflows/ids';
 import { adultMaker, eventually, openTaskOf, registerThroughApi, startLearnerJourney, untilStage } from '../helpers/journeys';
 import { approvedProvider, insertDraftOffer, insertRegisteredProvider } from '../helpers/providers';
 
 /**
  * Records the histories the replay test checks new workflow code against. Run it (with the test command's
  * Postgres and Temporal) when a workflow changes, under a new version name, and keep the old files: they stand
- * for journeys that are already running in production. Usage: npm run record-histories -- v2 [learner|provider|console|account|audit]
- * (the optional second word records only the learner's, the providers', the administrators' console, the account
- * (password reset) or the audit purge workflow types).
+ * for journeys that are already running in production. Usage: npm run record-histories -- v2
+ * [learner|provider|console|account|audit|privacy|administration] (the optional second word records only the
+ * learner's, the providers', the administrators' console, the account (password reset), the audit purge, the
+ * personal-data or the agency's administration and notices workflow types).
  */
 async function main(): Promise<void> {
   const version = process.argv[2] ?? 'v1';
-  const only = process.argv[3] as 'learner' | 'provider' | 'console' | 'account' | 'audit' | 'privacy' | undefined;
+  const only = process.argv[3] as 'learner' | 'provider' | 'console' | 'account' | 'audit' | 'privacy' | 'administration' | undefined;
   const stack = await startTestStack();
   try {
     if (only === undefined || only === 'learner') await recordLearner(stack, version);
@@ -40,6 +45,7 @@ async function main(): Promise<void> {
     if (only === undefined || only === 'account') await recordAccount(stack, version);
     if (only === undefined || only === 'audit') await recordAudit(stack, version);
     if (only === undefined || only === 'privacy') await recordPrivacy(stack, version);
+    if (only === undefined || only === 'administration') await recordAdministration(stack, version);
   } finally {
     await stack.stop();
   }
@@ -92,6 +98,91 @@ async function recordPrivacy(stack: TestStack, version: string): Promise<void> {
   const request = stack.temporal.workflow.getHandle(workflowId);
   await request.result();
   save('data-subject-request.decided', version, await request.fetchHistory());
+}
+
+/**
+ * The agency's administration and notices (issue 15): a role request approved over HTTP; an announcement e-mailed to
+ * staff; a provider-notices scan that reminds of missing outcomes and opens the agency's follow-up, decided over
+ * HTTP; a wait-list sweep that expires one place offer and e-mails the place to the next learner.
+ */
+async function recordAdministration(stack: TestStack, version: string): Promise<void> {
+  const call = httpClient(() => stack.appUrl);
+  const staff = await stack.staffToken();
+  const expectStatus = (answer: { status: number; text: string }, status: number, what: string) => {
+    if (answer.status !== status) throw new Error(`${what}: HTTP ${answer.status} ${answer.text}`);
+  };
+
+  const asker = await stack.tokenFor('learner', '321178-40215', 'Anna Bērziņa');
+  const filed = await call('POST', '/api/role-requests', { token: asker, json: { requestId: randomUUID(), role: 'coordinator', municipality: 'Valka', reason: 'Ieraksts.' } });
+  expectStatus(filed, 201, 'filing the role request');
+  const roleRequestRow = (filed.json as { id: string }).id;
+  await eventually(() => stack.db('tasks').where({ workflowId: roleRequestId(roleRequestRow) }).first('id'), 'the role request\'s task');
+  const validUntil = new Date(Date.now() + 90 * 86_400_000).toISOString().slice(0, 10);
+  expectStatus(await call('POST', `/api/staff/role-requests/${roleRequestRow}/decision`, { token: staff, json: { decision: 'approve', validUntil, reason: 'Ieraksts.' } }), 200, 'deciding the role request');
+  const role = stack.temporal.workflow.getHandle(roleRequestId(roleRequestRow));
+  await role.result();
+  save('role-request.approved', version, await role.fetchHistory());
+
+  const published = await call('POST', '/api/admin/announcements', {
+    token: await stack.adminToken(), json: {
+      titleLv: 'Ieraksts', titleEn: 'Recording', bodyLv: 'Ieraksta paziņojums.', bodyEn: 'A recorded notice.', audience: 'staff',
+      showsFrom: new Date(Date.now() - 60_000).toISOString(), showsUntil: new Date(Date.now() + 3_600_000).toISOString(), email: true, reason: 'Ieraksts',
+    },
+  });
+  expectStatus(published, 201, 'publishing the announcement');
+  const mailingId = await eventually(async () => (await stack.db('announcements').where({ id: (published.json as { id: string }).id })
+    .first<{ mailingWorkflowId: string | null }>('mailingWorkflowId'))?.mailingWorkflowId ?? null, 'the mailing');
+  const mailing = stack.temporal.workflow.getHandle(mailingId);
+  await mailing.result();
+  save('announcement-mailing.finished', version, await mailing.fetchHistory());
+
+  // An offer whose teaching ended 3 days ago with one learner's outcome unreported.
+  const day = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+  const providerId = await insertProvider(stack.db, { email: `record-${randomUUID().slice(0, 8)}@example.lv` });
+  const { offerId, groupIds } = await insertOffer(stack.db, {
+    providerId, groups: [{ place: 'Rīga, Brīvības iela 1 (paraugs)', startsOn: day(-60), endsOn: day(-3), capacity: 10, enrolled: 1 }],
+  });
+  const seeded = async (stage: string, withApplication: Record<string, unknown> | null) => {
+    const [learner] = await stack.db('learners').insert({
+      personCode: `32${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}-${String(Math.floor(Math.random() * 100_000)).padStart(5, '0')}`,
+      firstName: 'Ilze', lastName: 'Ieraksta', email: `record-${randomUUID().slice(0, 6)}@example.lv`, language: 'lv', termsVersion: 'test', termsAcceptedAt: new Date(),
+    }).returning<{ id: string }[]>('id');
+    const caseId = randomUUID();
+    await stack.db('cases').insert({
+      id: caseId, serviceCaseId: `REC-${caseId.slice(0, 13)}`, workflowId: `record:${caseId}`, learnerId: learner!.id, programme: 'IMK', stage, channel: 'e-service',
+    });
+    const applicationId = randomUUID();
+    if (withApplication) {
+      await stack.db('applications').insert({
+        id: applicationId, caseId, attempt: 1, offerId, groupId: groupIds[0], costCents: 32_000, actorRole: 'learner', channel: 'e-service', ...withApplication,
+      });
+    }
+    return { caseId, applicationId };
+  };
+  await seeded('studying', { state: 'enrolled', earmarkedCents: 32_000, enrolledAt: new Date() });
+  const notices = await stack.temporal.workflow.start(providerNotices, {
+    workflowId: `provider-notices:record-${version}`, taskQueue: stack.taskQueue, args: [{ overdueAfterMs: 0 }],
+  });
+  await notices.result();
+  save('provider-notices.scan', version, await notices.fetchHistory());
+  const followUp = await eventually(() => stack.db('tasks').where({ offerId, type: 'outcomes-overdue', state: 'open' }).first<{ id: string } | undefined>('id'), 'the follow-up task');
+  expectStatus(await call('POST', `/api/staff/tasks/${followUp.id}/decision`, { token: staff, json: { decision: 'approve', comment: 'Sazinājāmies.' } }), 200, 'deciding the follow-up');
+  const overdue = stack.temporal.workflow.getHandle(outcomesOverdueId(offerId));
+  await overdue.result();
+  save('outcomes-overdue.decided', version, await overdue.fetchHistory());
+
+  // Two wait-listed learners; the first one's place offer has run out, so the sweep passes the place to the second.
+  const waitlisted = { state: 'waitlisted', earmarkedCents: 0, holdsPlace: false, reason: 'cap_reached' };
+  const late = await seeded('waitlisted', { ...waitlisted, createdAt: new Date(Date.now() - 120_000) });
+  await seeded('waitlisted', { ...waitlisted, createdAt: new Date(Date.now() - 60_000) });
+  await stack.db('programmes').where({ code: 'IMK' }).update({ applicationCap: 1, applicationsReceived: 1 });
+  await stack.db('placeOffers').insert({
+    programme: 'IMK', caseId: late.caseId, applicationId: late.applicationId, state: 'offered', offeredAt: new Date(Date.now() - 4 * 86_400_000), dueAt: new Date(Date.now() - 1_000),
+  });
+  const sweep = await stack.temporal.workflow.start(waitlistSweep, { workflowId: `waitlist-sweep:record-${version}`, taskQueue: stack.taskQueue });
+  const swept = await sweep.result();
+  if (swept.expired !== 1 || swept.mailed !== 1) throw new Error(`the sweep: ${JSON.stringify(swept)}`);
+  save('waitlist-sweep.mailed', version, await sweep.fetchHistory());
 }
 
 /** A batch retry from the console over a journey stuck on the Population Register, verified and finished. */

@@ -1,0 +1,74 @@
+import test from 'ava';
+import type { Browser } from 'playwright-core';
+import { loadStrings } from '../../web/render';
+import { accessibilityProblems, launchBrowser } from '../helpers/browser';
+import { createCallClosingIn } from '../helpers/calls';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+// The agency's own administration and the pages it added for everyone (issue 15) in a real headless Chromium: each
+// page in Latvian and in English has one heading, no serious or critical WCAG 2.1 AA violation (axe-core), and reads
+// fully in its language: no text of the other language's strings, no untranslated key.
+
+let stack: TestStack;
+let browser: Browser;
+
+test.before(async () => {
+  stack = await startTestStack();
+  browser = await launchBrowser();
+});
+test.after.always(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+const strings = { lv: loadStrings('lv'), en: loadStrings('en') };
+/** The first parts of the string keys ("programmes" of "programmes.field.funding"): a key shown as text starts so. */
+const namespaces = new Set(Object.keys(strings.lv).map((k) => k.split('.')[0]!));
+
+/**
+ * What on a page in `lang` is not in that language: the other language's whole strings (those that differ between
+ * the two, with no placeholder, long enough not to be a name), and string keys shown instead of their text.
+ */
+function foreignText(text: string, lang: 'lv' | 'en'): string[] {
+  const other = lang === 'lv' ? 'en' : 'lv';
+  const foreign = Object.entries(strings[other])
+    .filter(([key, value]) => value !== strings[lang][key] && value.length >= 12 && !value.includes('{') && !value.includes('<'))
+    .filter(([, value]) => text.includes(value))
+    .map(([key, value]) => `${other} string ${key}: "${value}"`);
+  const keys = [...text.matchAll(/\b([a-z][a-zA-Z]+)(\.[a-zA-Z0-9]+)+\b/g)].map((m) => m[0])
+    .filter((word) => namespaces.has(word.split('.')[0]!) && !/\.(lv|ee|com|css|js|json|csv)$/.test(word))
+    .map((word) => `key shown as text: ${word}`);
+  return [...foreign, ...keys];
+}
+
+test('every administration, terms and profile page reads fully in Latvian and in English and passes the accessibility check', async (t) => {
+  const { callId } = await createCallClosingIn(stack.db, 30 * 86_400_000);
+  const colleague = (await stack.db('users').where({ username: 'staff2' }).first<{ id: string }>('id')).id;
+  const provider = await stack.db('users').where({ username: 'provider' }).first<{ id: string; displayName: string; providerId: string }>();
+
+  const sessions: [token: Promise<string> | null, paths: string[]][] = [
+    [null, ['/terms']],
+    [stack.adminToken(), [
+      '/admin/programmes', '/admin/programmes/IMK', '/admin/programmes/MN', '/admin/calls', `/admin/calls/${callId}`, '/admin/calendar',
+      '/admin/terms', '/admin/accounts', `/admin/accounts/${colleague}`, '/admin/blocks', '/admin/announcements', '/admin/role-grants',
+    ]],
+    [stack.tokenFor('learner', '321178-40215', 'Anna Bērziņa'), ['/account/profile', '/account/roles', '/account/data-requests']],
+    [stack.signIn({ role: 'provider', subject: provider.id, name: provider.displayName, providerId: provider.providerId, providerRole: 'admin' }), ['/provider/contact']],
+  ];
+  for (const [token, paths] of sessions) {
+    const context = await browser.newContext({ bypassCSP: true });
+    if (token) await context.addCookies([{ name: 'ila_session', value: await token, url: stack.appUrl }]);
+    const page = await context.newPage();
+    for (const path of paths) {
+      for (const lang of ['lv', 'en'] as const) {
+        const answer = await page.goto(`${stack.appUrl}${path}?lang=${lang}`);
+        t.is(answer?.status(), 200, `${path} (${lang})`);
+        t.is(await page.locator('h1').count(), 1, `${path} (${lang}) has one heading`);
+        t.is(await page.locator('html').getAttribute('lang'), lang, `${path} (${lang}) says its language`);
+        t.deepEqual(foreignText(await page.locator('body').innerText(), lang), [], `${path} (${lang}) reads fully in its language`);
+        t.deepEqual(await accessibilityProblems(page), [], `${path} (${lang}): no serious or critical accessibility violations`);
+      }
+    }
+    await context.close();
+  }
+});
