@@ -387,6 +387,20 @@ export async function cleanUpAfterTerminate(deps: ApiDeps, workflowId: string): 
 }
 
 /**
+ * The workflow ended by itself between the describe and the action (the action found no running execution): a 409
+ * like any action on an ended workflow. A stop request recorded for it is settled, since the workflow closed its own
+ * read model and no cleanup will run; one whose stop another request did carry out is left to that cleanup.
+ */
+async function endedMeanwhile(deps: ApiDeps, workflowId: string, action: ConsoleAction): Promise<HttpError> {
+  const status = await deps.temporal.workflow.getHandle(workflowId).describe().then((d) => d.status.name, () => null);
+  if (status === null) return new HttpError(409, 'not_running', 'The workflow is no longer running');
+  if ((action === 'cancel' || action === 'terminate') && status !== 'TERMINATED' && status !== 'CANCELLED') {
+    await deps.db('workflowStopRequests').where({ workflowId }).whereNull('cleanedAt').update({ cleanedAt: new Date() });
+  }
+  return new HttpError(409, 'not_running', `The workflow is already ${status.toLowerCase()}`);
+}
+
+/**
  * Performs one action on one workflow with the administrator's reason and audits it (who, what, which workflow,
  * reason, result), whether it worked or not.
  */
@@ -429,8 +443,8 @@ export async function performAction(deps: ApiDeps, admin: Session, workflowId: s
         break;
     }
   } catch (err) {
-    failed = err;
-    outcome = `refused: ${err instanceof Error ? err.message : String(err)}`;
+    failed = err instanceof WorkflowNotFoundError ? await endedMeanwhile(deps, workflowId, request.action) : err;
+    outcome = `refused: ${failed instanceof Error ? failed.message : String(failed)}`;
   }
   await auditUserAction(deps.db, admin, {
     action: `console.${request.action}`, purpose: request.reason,

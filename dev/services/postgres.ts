@@ -205,7 +205,27 @@ async function ensureDatabase(adminUrl: string, database: string): Promise<void>
 export async function createDatabase(adminUrl: string, prefix: string): Promise<string> {
   const name = `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
   await ensureDatabase(adminUrl, name);
+  return databaseUrlOf(adminUrl, name);
+}
+
+/**
+ * A new database named `<prefix>_<random>`, a copy of `template` (a database nobody is connected to); returns its
+ * URL. PostgreSQL copies the files, so a migrated and seeded database is ready in a fraction of the seeding's time.
+ */
+export async function copyDatabase(adminUrl: string, template: string, prefix: string): Promise<string> {
+  const name = `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+  const db = knex({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
+  try {
+    await db.raw('create database ?? template ??', [name, template]);
+  } finally {
+    await db.destroy();
+  }
+  return databaseUrlOf(adminUrl, name);
+}
+
+/** The URL of `database` on the server at `adminUrl`. */
+export function databaseUrlOf(adminUrl: string, database: string): string {
   const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
+  url.pathname = `/${database}`;
   return url.toString();
 }

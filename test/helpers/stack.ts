@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleOption } from '@temporalio/worker';
 import { createApp } from '../../api/app';
 import { createFormTokens } from '../../api/middleware/csrf';
 import type { ApiDeps } from '../../api/deps';
@@ -37,7 +37,7 @@ import type { ProviderRegistrationInput } from '../../workflows/provider-registr
 import { createViisStub } from '../../dev/stubs/viis';
 import { createEnterpriseRegisterStub } from '../../dev/stubs/enterprise-register';
 import { seedCompanies, seedInstitutions } from '../../dev/seed-institutions';
-import { createDatabase } from '../../dev/services/postgres';
+import { copyDatabase, createDatabase } from '../../dev/services/postgres';
 
 /** The agency employee the system's SOPA queries are made in the name of, in tests (sample person). */
 export const TEST_SOPA_OPERATOR = { firstName: 'Ilze', lastName: 'Priede', personCode: '010180-10007' };
@@ -67,8 +67,7 @@ export async function startTestStack(opts: {
   const logger = createLogger('test', (process.env.TEST_LOG_LEVEL as 'info' | undefined) ?? 'warn');
 
   installQuietRuntime();
-  const databaseUrl = await createDatabase(adminUrl, 'test');
-  await seed(databaseUrl);
+  const databaseUrl = await seededDatabase(adminUrl);
   const db = createDb(databaseUrl);
   if (opts.manualApproval) {
     await db('programmes').whereIn('code', opts.manualApproval).update({ approval: 'manual' });
@@ -232,10 +231,26 @@ export async function startTestStack(opts: {
 /** The stack startTestStack returns. */
 export type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-// Bundling takes seconds, so a test file builds it once; the test command may pass a prebuilt one.
-function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, ...workflowBundleOptions, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error } as never });
+/**
+ * A new migrated and seeded database for one test file. The test command (dev/test-run.ts) seeds one template at its
+ * start and names it in TEST_TEMPLATE_DATABASE: each file then gets a copy in a fraction of a second instead of
+ * seconds of migrating, seeding and hashing demo passwords. Without it (a test file run by hand), it seeds its own.
+ */
+async function seededDatabase(adminUrl: string): Promise<string> {
+  const template = process.env.TEST_TEMPLATE_DATABASE;
+  if (template) return copyDatabase(adminUrl, template, 'test');
+  const databaseUrl = await createDatabase(adminUrl, 'test');
+  await seed(databaseUrl);
+  return databaseUrl;
+}
+
+let bundle: Promise<WorkflowBundleOption> | undefined;
+// Bundling takes seconds, so a test file builds it once; the test command passes one it built for every file
+// (TEST_WORKFLOW_BUNDLE, the bundle's path).
+function workflowBundle(): Promise<WorkflowBundleOption> {
+  const prebuilt = process.env.TEST_WORKFLOW_BUNDLE;
+  bundle ??= prebuilt ? Promise.resolve({ codePath: prebuilt })
+    : bundleWorkflowCode({ workflowsPath, ...workflowBundleOptions, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error } as never });
   return bundle;
 }
 
