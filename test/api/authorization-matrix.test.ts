@@ -76,6 +76,18 @@ test.before(async () => {
   logins.set('staff', () => stack.staffToken('staff'));
   logins.set('teamLead', () => stack.staffToken('lead'));
   logins.set('admin', () => stack.adminToken());
+  // Two career consultants of Daugavpils: the learner asks the first one for a consultation (below), not the other.
+  const consultant = { code: '010180-10006', name: 'Kārlis Konsultants' };
+  const otherConsultant = { code: '010180-10014', name: 'Olga Konsultante' };
+  const consultantGrants: string[] = [];
+  for (const person of [consultant, otherConsultant]) {
+    const [grant] = await db('roleGrants').insert({
+      personCode: person.code, role: 'career_consultant', municipality: 'Daugavpils', validFrom: '2026-01-01', validUntil: '2099-12-31', grantedBy: 'authorization matrix',
+    }).returning<{ id: string }[]>('id');
+    consultantGrants.push(grant!.id);
+  }
+  logins.set('consultant', () => stack.signIn({ role: 'consultant', subject: consultant.code, name: consultant.name, municipality: 'Daugavpils' }));
+  logins.set('otherConsultant', () => stack.signIn({ role: 'consultant', subject: otherConsultant.code, name: otherConsultant.name, municipality: 'Daugavpils' }));
   for (const [caller, login] of logins) tokens.set(caller, await login());
 
   // --- The objects the path parameters name ---
@@ -157,11 +169,8 @@ test.before(async () => {
   if (roleRequest.status !== 201) throw new Error(`role request: HTTP ${roleRequest.status} ${roleRequest.text}`);
   ids.roleRequestId = (roleRequest.json as { id: string }).id;
   ids.grantId = (await db('roleGrants').where({ personCode: otherCoordinator.code, municipality: 'Rīga' }).first<{ id: string }>('id')).id;
-  const [consultantGrant] = await db('roleGrants').insert({
-    personCode: '010180-10006', role: 'career_consultant', municipality: 'Daugavpils', validFrom: '2026-01-01', validUntil: '2099-12-31', grantedBy: 'authorization matrix',
-  }).returning<{ id: string }[]>('id');
   const [consultation] = await db('consultations').insert({
-    personCode: learner.code, learnerName: learner.name, grantId: consultantGrant!.id, consultantPersonCode: '010180-10006', message: 'Matrica',
+    personCode: learner.code, learnerName: learner.name, grantId: consultantGrants[0], consultantPersonCode: consultant.code, message: 'Matrica',
   }).returning<{ id: string }[]>('id');
   ids.consultationId = consultation!.id;
   // An announcement (notices), shown to everyone for a day.
@@ -184,6 +193,9 @@ test.before(async () => {
   secrets.set('staff', [ids.batchId, ids.sessionId]);
   secrets.set('teamLead', [ids.batchId, ids.sessionId]);
   secrets.set('admin', [ids.sessionId]);
+  // The consultant the learner asked sees the learner's journeys (read-only); the other consultant sees nothing of theirs.
+  secrets.set('consultant', [ids.requestId, ids.roleRequestId, ...providersObjects, ids.taskId, ids.batchId, ids.sessionId]);
+  secrets.set('otherConsultant', [...learnersCase, ...providersObjects, ids.taskId, ids.batchId, ids.sessionId]);
 });
 
 test.after.always(async () => { await stack?.stop(); });
