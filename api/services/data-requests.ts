@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowIdConflictPolicy, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowIdConflictPolicy } from '@temporalio/client';
 import type { Knex } from 'knex';
 import {
   checkDataRequest, checkDataRequestDecision, DATA_REQUEST_WORKING_DAYS, type DataRequestProblem,
 } from '../../domain/data-requests';
 import { rigaDate } from '../../domain/dates';
-import { FailureType } from '../../domain/failures';
 import { shift } from '../../domain/holidays';
 import { workingDaysDeadline } from '../../domain/working-days';
 import { holidaysBetween } from '../../lib/holidays';
@@ -17,7 +15,7 @@ import type { ApiDeps } from '../deps';
 import { HttpError, type WordedProblem } from '../errors';
 import { startFailed, startWorkflow } from './workflow-start';
 import { auditUserAction } from './audit';
-import { staffMember } from './tasks';
+import { alreadyDecided, refusedDecision, staffMember } from './tasks';
 
 /** A request as the learner and staff see it. */
 export interface DataRequestView {
@@ -132,17 +130,8 @@ export async function decideDataRequest(deps: ApiDeps, staff: Session, requestId
       updateId: `decide:${found.taskId}:${me.id}`,
     });
   } catch (err) {
-    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-    if (cause instanceof ApplicationFailure && cause.type === FailureType.AlreadyDecided) {
-      const detail = cause.details?.[0] as { decidedBy?: string; decision?: string } | undefined;
-      throw alreadyDecided(detail?.decidedBy ?? null, detail?.decision ?? null);
-    }
-    if (err instanceof WorkflowNotFoundError) throw new HttpError(409, 'task_not_open', 'This request is no longer waiting for a decision');
-    throw err;
+    throw refusedDecision(err, 'request');
   }
   return (await getDataRequest(deps.db, requestId))!.request;
 }
 
-function alreadyDecided(by: string | null, outcome: string | null): HttpError {
-  return new HttpError(409, 'already_decided', `Already decided${outcome ? ` (${outcome})` : ''} by ${by ?? 'a colleague'}`, [{ decidedBy: by, decision: outcome }]);
-}

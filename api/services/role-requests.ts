@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowIdConflictPolicy, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowIdConflictPolicy } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { rigaDate } from '../../domain/dates';
-import { FailureType } from '../../domain/failures';
 import { isUuid } from '../../domain/uuid';
 import { checkRevocation, checkRoleDecision, checkRoleRequest, type RoleProblem } from '../../domain/role-requests';
 import type { Session } from '../../lib/sessions';
@@ -13,7 +11,7 @@ import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { auditUserAction } from './audit';
 import { dataRequestDueAt, invalidRequest } from './data-requests';
-import { staffMember } from './tasks';
+import { alreadyDecided, refusedDecision, staffMember } from './tasks';
 import { startFailed, startWorkflow } from './workflow-start';
 
 // Role requests and grants (issue 15 item 6): a person asks, staff decide in the inbox (the request's workflow makes
@@ -123,6 +121,7 @@ export async function decideRoleRequest(deps: ApiDeps, staff: Session, id: strin
   if (!decision) throw invalidRequest(problems);
   const row = await deps.db('roleRequests').where({ id }).first();
   if (!row) throw new HttpError(404, 'not_found', 'There is no such role request');
+  if (row.state === 'cancelled') throw new HttpError(409, 'task_not_open', 'This request is no longer waiting for a decision');
   if (row.state !== 'open') throw alreadyDecided(row.decidedByName, row.state);
   const me = await staffMember(deps, staff);
   const task = await deps.db('tasks').where({ workflowId: row.workflowId, step: 'decide' }).first<{ id: string; assigneeId: string | null } | undefined>('id', 'assigneeId');
@@ -139,21 +138,12 @@ export async function decideRoleRequest(deps: ApiDeps, staff: Session, id: strin
       updateId: `decide:${task.id}:${me.id}`,
     }));
   } catch (err) {
-    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-    if (cause instanceof ApplicationFailure && cause.type === FailureType.AlreadyDecided) {
-      const detail = cause.details?.[0] as { decidedBy?: string; decision?: string } | undefined;
-      throw alreadyDecided(detail?.decidedBy ?? null, detail?.decision ?? null);
-    }
-    if (err instanceof WorkflowNotFoundError) throw new HttpError(409, 'task_not_open', 'This request is no longer waiting for a decision');
-    throw err;
+    throw refusedDecision(err, 'request');
   }
   const after = (await listMyRoleRequests(deps.db, row.personCode)).find((r) => r.id === id)!;
   return { ...after, grantId };
 }
 
-function alreadyDecided(by: string | null, outcome: string | null): HttpError {
-  return new HttpError(409, 'already_decided', `Already decided${outcome ? ` (${outcome})` : ''} by ${by ?? 'a colleague'}`, [{ decidedBy: by, decision: outcome }]);
-}
 
 /** A grant as the administrator's list shows it. */
 export interface GrantView {

@@ -237,19 +237,7 @@ export async function decideTask(deps: ApiDeps, staff: Session, taskId: string, 
     deps.logger.info('task decided', { taskId, type: task.type, caseId: task.caseId, providerId: task.providerId, offerId: task.offerId, workflowId: task.workflowId, decision: input.decision });
     return result;
   } catch (err) {
-    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-    if (cause instanceof ApplicationFailure && cause.type === FailureType.AlreadyDecided) {
-      const detail = cause.details?.[0] as { decidedBy?: string; decision?: string } | undefined;
-      throw alreadyDecided(detail?.decidedBy ?? null, detail?.decision ?? null);
-    }
-    if (cause instanceof ApplicationFailure && cause.type === FailureType.StaleDecision) {
-      throw new HttpError(409, 'task_not_open', 'This task is no longer open for a decision');
-    }
-    if (cause instanceof ApplicationFailure && cause.type === FailureType.ReasonRequired) {
-      throw new HttpError(400, 'invalid_request', cause.message, [{ field: (cause.details?.[0] as { field?: string } | undefined)?.field ?? 'comment', message: cause.message }]);
-    }
-    if (err instanceof WorkflowNotFoundError) throw new HttpError(409, 'task_not_open', 'This case is no longer waiting for a decision');
-    throw err;
+    throw refusedDecision(err, 'case');
   }
 }
 
@@ -347,6 +335,32 @@ export async function assignableStaff(deps: ApiDeps): Promise<{ id: string; disp
 }
 
 /** The logged-in staff member's user row (staff sessions carry the users.id), with the team-lead flag. */
+/** The 409 of a decision on a request someone decided first: by whom, and what they decided. */
+export function alreadyDecided(by: string | null, outcome: string | null): HttpError {
+  return new HttpError(409, 'already_decided', `Already decided${outcome ? ` (${outcome})` : ''} by ${by ?? 'a colleague'}`, [{ decidedBy: by, decision: outcome }]);
+}
+
+/**
+ * A decision Update that failed (on a case's, a provider's, a role or a data-subject request's task), as the staff
+ * member reads it: decided first by someone else (by whom, what), the task no longer open (a stale task, or the
+ * workflow stopped or ended), a reason missing, or the error itself.
+ */
+export function refusedDecision(err: unknown, about: 'case' | 'request'): unknown {
+  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure && cause.type === FailureType.AlreadyDecided) {
+    const detail = cause.details?.[0] as { decidedBy?: string; decision?: string } | undefined;
+    return alreadyDecided(detail?.decidedBy ?? null, detail?.decision ?? null);
+  }
+  if (cause instanceof ApplicationFailure && cause.type === FailureType.StaleDecision) {
+    return new HttpError(409, 'task_not_open', 'This task is no longer open for a decision');
+  }
+  if (cause instanceof ApplicationFailure && cause.type === FailureType.ReasonRequired) {
+    return new HttpError(400, 'invalid_request', cause.message, [{ field: (cause.details?.[0] as { field?: string } | undefined)?.field ?? 'comment', message: cause.message }]);
+  }
+  if (err instanceof WorkflowNotFoundError) return new HttpError(409, 'task_not_open', `This ${about} is no longer waiting for a decision`);
+  return err;
+}
+
 export async function staffMember(deps: ApiDeps, session: Session): Promise<User> {
   const user = isUuid(session.subject) ? await User.query(deps.db).findById(session.subject) : undefined;
   if (!user || !isActiveStaff(user)) throw new HttpError(403, 'not_staff_member', 'Only agency staff with an active user account can take tasks');
@@ -415,10 +429,6 @@ function notOpen(task: Pick<Assignment, 'state' | 'decision' | 'decidedByName'>)
 
 function claimedByOther(assigneeId: string, name: string | null): HttpError {
   return new HttpError(409, 'claimed_by_other', `Claimed by ${name ?? 'a colleague'}`, [{ assigneeId, assigneeName: name }]);
-}
-
-function alreadyDecided(by: string | null, decision: string | null): HttpError {
-  return new HttpError(409, 'already_decided', `Already decided${decision ? ` (${decision})` : ''} by ${by ?? 'a colleague'}`, [{ decidedBy: by, decision }]);
 }
 
 interface TaskRow extends Task {
