@@ -16,7 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runConsistencyCheck } from './services/consistency';
 import { isRunning, stopAll, stopOnSignals } from './services/processes';
 import type { RunningStack } from './services/stack';
-import { FUZZ_ROLES, sessionFor, type FuzzRole } from './fuzz/logins';
+import { FUZZ_ROLES, grantFuzzConsultant, sessionFor, type FuzzRole } from './fuzz/logins';
+import { createDb } from '../lib/db';
 import { ensureSchemathesis, runSchemathesis, type FuzzBudget, type FuzzResult } from './fuzz/schemathesis';
 import { knownIds, writeIdConfig } from './fuzz/known-ids';
 import { documentForRole, type OpenApiDocument } from './fuzz/roles';
@@ -74,6 +75,11 @@ export async function runFuzzStage(opts: {
   // Every role logs in before any fuzzing: the fuzzer's wrong passwords on the login routes (all from this address)
   // would otherwise reach the login throttle's per-address limit (api/throttle.ts) before the later roles log in.
   const loginFailures = new Map<FuzzRole, string>();
+  const roles = opts.roles ?? FUZZ_ROLES;
+  if (roles.includes('consultant')) {
+    const db = createDb(stack.env.DATABASE_URL!, { min: 0, max: 1 });
+    try { await grantFuzzConsultant(db); } finally { await db.destroy(); }
+  }
   for (const role of opts.roles ?? FUZZ_ROLES) {
     try {
       sessions.set(role, await sessionFor(role, { appUrl: stack.publicUrl, ssoUrl: stack.env.SSO_ISSUER!, ssoClientId: stack.env.SSO_CLIENT_ID! }));

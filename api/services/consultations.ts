@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { isUuid } from '../../domain/uuid';
 import { rigaDate } from '../../domain/dates';
 import { checkConsultationRequest, checkNote } from '../../domain/role-requests';
 import type { Session } from '../../lib/sessions';
@@ -120,6 +121,8 @@ export async function addNote(db: Knex, consultant: Session, id: string, body: R
 }
 
 async function findOwn(db: Knex, consultant: Session, id: string) {
+  // An id that is no uuid names nothing (and would be a database error, not an answer).
+  if (!isUuid(id)) throw new HttpError(404, 'not_found', 'There is no such consultation of yours');
   const row = await ownConsultations(db, consultant).where('c.id', id)
     .first<{ id: string; learnerName: string; personCode: string; message: string; createdAt: Date } | undefined>('c.id', 'c.learnerName', 'c.personCode', 'c.message', 'c.createdAt');
   if (!row) throw new HttpError(404, 'not_found', 'There is no such consultation of yours');

@@ -1,14 +1,16 @@
 /**
  * Sessions for the fuzz stage, got through the product's own doors: the staff login form for users with a
- * password, the national sign-on (its stub) for learners, and the role choice after it for a coordinator. The
+ * password, the national sign-on (its stub) for learners, and the role choice after it for a coordinator and a
+ * career consultant (whose grant the stage makes first: the demo seed has none, see grantFuzzConsultant). The
  * administrator then sets up the second factor as a person would at the first login, with the code an
  * authenticator app would show for the secret the set-up gives (the fuzz stack's data is fresh every run).
  */
+import type { Knex } from 'knex';
 import { generateSync } from 'otplib';
 import { signInHeadless } from '../stubs/sso';
 
 /** The roles the stage fuzzes as; anonymous has no session. */
-export const FUZZ_ROLES = ['anonymous', 'learner', 'coordinator', 'provider', 'staff', 'lead', 'admin'] as const;
+export const FUZZ_ROLES = ['anonymous', 'learner', 'coordinator', 'consultant', 'provider', 'staff', 'lead', 'admin'] as const;
 export type FuzzRole = (typeof FUZZ_ROLES)[number];
 
 /** The demo users of dev/seed.ts and dev/seed-people.ts the stage logs in as. */
@@ -18,9 +20,21 @@ const PASSWORD_USERS: Partial<Record<FuzzRole, { username: string; password: str
   lead: { username: 'lead', password: 'Vaditaja#2026' },
   admin: { username: 'admin', password: 'Admins#2026x' },
 };
-/** Anna Bērziņa, an eligible adult; Marta Zariņa, the coordinator of Daugavpils. */
+/** Anna Bērziņa, an eligible adult; Marta Zariņa, the coordinator of Daugavpils; Jānis Kalniņš, the consultant. */
 const LEARNER_CODE = '321178-40215';
 const COORDINATOR_CODE = '220288-10458';
+const CONSULTANT_CODE = '150690-11223';
+
+/**
+ * The career consultant's grant (Valmiera), made in the fuzz stack's fresh database before the logins, as staff
+ * approving a role request would make it.
+ */
+export async function grantFuzzConsultant(db: Knex): Promise<void> {
+  await db('roleGrants').insert({
+    personCode: CONSULTANT_CODE, role: 'career_consultant', municipality: 'Valmieras novads', organisation: 'Valmieras karjeras centrs',
+    validFrom: '2026-01-01', validUntil: '2099-12-31', grantedBy: 'fuzz stage',
+  });
+}
 
 /** Where the stack is: the app, the SSO stub and the client the app is registered with there. */
 export interface LoginTarget {
@@ -38,8 +52,8 @@ export async function sessionFor(role: FuzzRole, target: LoginTarget): Promise<s
     if (role === 'admin') await setUpSecondFactor(target.appUrl, token);
     return token;
   }
-  const learner = await signOn(target, role === 'coordinator' ? COORDINATOR_CODE : LEARNER_CODE);
-  return role === 'coordinator' ? chooseCoordinatorRole(target.appUrl, learner) : learner;
+  const learner = await signOn(target, role === 'coordinator' ? COORDINATOR_CODE : role === 'consultant' ? CONSULTANT_CODE : LEARNER_CODE);
+  return role === 'learner' ? learner : chooseGrantedRole(target.appUrl, learner, role);
 }
 
 /** The staff login form, as a browser posts it: with the form's token and the pre-session cookie its page set. */
@@ -79,17 +93,17 @@ async function signOn(target: LoginTarget, personCode: string): Promise<string> 
   return sessionOf(callback, `sign-on of ${personCode}`);
 }
 
-/** The role choice page offers the coordinator's grant (by id); choosing it gives a coordinator session. */
-async function chooseCoordinatorRole(appUrl: string, learnerToken: string): Promise<string> {
+/** The role choice page offers the person's one grant (by id); choosing it gives a session in that role. */
+async function chooseGrantedRole(appUrl: string, learnerToken: string, role: FuzzRole): Promise<string> {
   const headers = { authorization: `Bearer ${learnerToken}`, accept: 'text/html' };
   const page = await (await fetch(`${appUrl}/auth/role`, { headers })).text();
   const grant = /name="role" value="([0-9a-f-]{36})"/.exec(page)?.[1];
-  if (!grant) throw new Error('the role choice page offers no coordinator role');
+  if (!grant) throw new Error(`the role choice page offers no ${role} role`);
   const res = await fetch(`${appUrl}/auth/role`, {
     method: 'POST', redirect: 'manual', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ role: grant }),
   });
-  return sessionOf(res, 'the coordinator role choice');
+  return sessionOf(res, `the ${role} role choice`);
 }
 
 function sessionOf(res: Response, what: string): string {

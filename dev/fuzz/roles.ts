@@ -9,7 +9,7 @@ export interface OpenApiDocument {
 
 /** The session role each fuzzing role logs in with (the team lead is staff with the team-lead flag). */
 const SESSION_ROLE: Record<Exclude<FuzzRole, 'anonymous'>, string> = {
-  learner: 'learner', coordinator: 'coordinator', provider: 'provider', staff: 'staff', lead: 'staff', admin: 'admin',
+  learner: 'learner', coordinator: 'coordinator', consultant: 'consultant', provider: 'provider', staff: 'staff', lead: 'staff', admin: 'admin',
 };
 
 /** Public operations are also fuzzed with this role's session: the public pages show a learner the Apply forms. */

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
-import { FUZZ_ROLES, sessionFor, type FuzzRole } from '../../dev/fuzz/logins';
+import { FUZZ_ROLES, grantFuzzConsultant, sessionFor, type FuzzRole } from '../../dev/fuzz/logins';
 import { assertError, formTokenOf, httpClient, type Answer } from '../helpers/http';
 import { multipartClient, SAMPLE_PDF } from '../helpers/multipart';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -25,6 +25,7 @@ const CROSS_SITE: { name: string; headers: Record<string, string> }[] = [
 test.before(async () => {
   stack = await startTestStack();
   const target = { appUrl: stack.appUrl, ssoUrl: stack.ssoUrl, ssoClientId: stack.sso.clientId };
+  await grantFuzzConsultant(stack.db);
   for (const role of FUZZ_ROLES) {
     const session = await sessionFor(role, target);
     if (session) cookies.set(role, session);
@@ -83,7 +84,9 @@ async function stateChangingOperations(t: ExecutionContext): Promise<Operation[]
 
 /** The login roles whose session may use an operation (every role and none for a public one). */
 function rolesFor(op: Operation): FuzzRole[] {
-  const sessionRole: Record<FuzzRole, string> = { anonymous: '', learner: 'learner', coordinator: 'coordinator', provider: 'provider', staff: 'staff', lead: 'staff', admin: 'admin' };
+  const sessionRole: Record<FuzzRole, string> = {
+    anonymous: '', learner: 'learner', coordinator: 'coordinator', consultant: 'consultant', provider: 'provider', staff: 'staff', lead: 'staff', admin: 'admin',
+  };
   return op.roles ? FUZZ_ROLES.filter((role) => op.roles!.includes(sessionRole[role])) : [...FUZZ_ROLES];
 }
 

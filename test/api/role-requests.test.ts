@@ -138,6 +138,10 @@ test('a career consultant sees only the learners who asked them, their journeys 
   const home = await call('GET', '/consultant?lang=en', { token: annaToken, html: true });
   t.true(home.text.includes(lauma.name) && !home.text.includes(juris.name), 'the workspace lists only who asked her');
   assertError(t, await call('GET', `/api/consultant/consultations/${jurisa}`, { token: annaToken }), 404, 'not_found');
+  // An id that is no uuid: the API names the parameter; the page's note form finds no such consultation (the fuzz
+  // stage found it a 500 there).
+  assertError(t, await call('POST', '/api/consultant/consultations/%40x/notes', { token: annaToken, json: { text: 'Piezīme' } }), 400, 'invalid_request');
+  t.is((await call('POST', '/consultant/consultations/%40x/notes', { token: annaToken, html: true, form: { text: 'Piezīme' } })).status, 404);
   assertError(t, await call('POST', `/api/consultant/consultations/${jurisa}/notes`, { token: annaToken, json: { text: 'Nav mans' } }), 404, 'not_found');
 
   const note = await call('POST', `/api/consultant/consultations/${laumas}/notes`, { token: annaToken, json: { text: 'Ieteicu IT pamatu kursu.' } });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { generateSync } from 'otplib';
-import { sessionFor, type FuzzRole } from '../../dev/fuzz/logins';
+import { grantFuzzConsultant, sessionFor, type FuzzRole } from '../../dev/fuzz/logins';
 import { demoUsers } from '../../dev/seed';
 import { hashPassword } from '../../lib/passwords';
 import { SESSION_TIMEOUTS } from '../../lib/sessions';
@@ -300,9 +300,10 @@ test('pages of a logged-in user carry the idle warning with its Latvian and Engl
 test('the fuzz stage logs in every role through the real doors, the administrator with a second factor', async (t) => {
   const target = { appUrl: stack.appUrl, ssoUrl: stack.ssoUrl, ssoClientId: stack.sso.clientId };
   const probes: Record<Exclude<FuzzRole, 'anonymous'>, string> = {
-    learner: '/api/learner/journeys', coordinator: '/api/coordinator/journeys', provider: '/api/provider/offers',
-    staff: '/api/staff/tasks', lead: '/api/staff/tasks', admin: '/api/admin/workflows',
+    learner: '/api/learner/journeys', coordinator: '/api/coordinator/journeys', consultant: '/api/consultant/consultations',
+    provider: '/api/provider/offers', staff: '/api/staff/tasks', lead: '/api/staff/tasks', admin: '/api/admin/workflows',
   };
+  await grantFuzzConsultant(stack.db);
   for (const [role, path] of Object.entries(probes) as [Exclude<FuzzRole, 'anonymous'>, string][]) {
     const token = await sessionFor(role, target);
     const answer = await call('GET', path, { token: token! });
