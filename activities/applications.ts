@@ -268,10 +268,10 @@ export async function releaseHolds(
 }
 
 /**
- * The wait-list priority of a case in a programme whose social-status rule is "priority": the SOPA status its
- * eligibility check found (poor 2, low-income 1, none 0), so poorer households are offered a freed place first.
+ * The SOPA status the case's eligibility check recorded, if any: in a programme whose social-status rule is
+ * "priority" it sets the wait-list priority (domain/social-status.ts queuePriority), so poorer households are
+ * offered a freed place first.
  */
-// The social status the journey's eligibility check recorded (SOPA), if any.
 async function socialStatusOf(trx: Knex.Transaction, caseId: string): Promise<SocialStatusRecord['status'] | null> {
   const row = await trx('caseEvents').where({ caseId, step: 'eligibility' })
     .first<{ status: SocialStatusRecord['status'] | null } | undefined>(trx.raw("details #>> '{facts,socialStatus}' as status"));
