@@ -145,9 +145,9 @@ function staticFiles(api: ApiRegistry) {
   for (const name of fs.readdirSync(publicDir)) files.set(`/static/${name}`, fs.readFileSync(path.join(publicDir, name)));
   const router = new Router();
   api.page(router, {
-    method: 'get', path: '/static/:name', summary: 'The stylesheet and the little JavaScript the pages use', tag: 'pages', roles: 'public',
+    method: 'get', path: '/static/:name', summary: 'The stylesheet, the icon and the little JavaScript the pages use', tag: 'pages', roles: 'public',
     params: z.object({ name: z.string().max(100) }),
-    responses: { 200: { description: 'The file', contentType: ['text/css', 'application/javascript'] }, 404: { description: 'No such file' } },
+    responses: { 200: { description: 'The file', contentType: ['text/css', 'application/javascript', 'image/svg+xml'] }, 404: { description: 'No such file' } },
   }, (ctx) => {
     const file = files.get(ctx.path);
     if (!file) throw new HttpError(404, 'file_not_found', 'There is no such file');

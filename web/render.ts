@@ -73,9 +73,21 @@ export function createRenderer() {
     render(view: string, data: { lang: PageLanguage; title: string; [key: string]: unknown }): string {
       const template = views.get(view);
       if (!template) throw new Error(`no view named ${view}`);
-      return layout({ ...data, body: template(data) });
+      return layout({ ...data, body: template(data), errorSummary: errorSummaryOf(data.errors, data.errorFieldPrefix) });
     },
   };
+}
+
+/**
+ * The problems of a re-shown form for the summary above it (layout.hbs): each field's message, linking to the field.
+ * A page's `errors` maps field names to messages (anything else shows none); the field's input has the field's name
+ * as its id, or `<errorFieldPrefix>-<name>` on a page with several forms.
+ */
+function errorSummaryOf(errors: unknown, prefix: unknown): { field: string; message: string }[] {
+  if (!errors || typeof errors !== 'object') return [];
+  return Object.entries(errors as Record<string, unknown>)
+    .filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== '')
+    .map(([field, message]) => ({ field: typeof prefix === 'string' ? `${prefix}-${field}` : field, message }));
 }
 
 /** The renderer createRenderer returns. */

@@ -310,7 +310,7 @@ export function adminProgrammeRoutes(deps: ApiDeps, api: ApiRegistry, renderer: 
     const programmes = await listAgencyProgrammes(deps.db);
     renderPage(ctx, renderer, 'admin-programmes', 'programmes.title', {
       done: doneKey(ctx), form: extra.form ?? { minAge: '18', funding: 'account', socialStatusRule: 'not_used', approval: 'manual', overCap: 'waitlist', balanceCents: '0' },
-      errors: extra.errors ?? {},
+      errors: extra.errors ?? {}, errorFieldPrefix: 'new',
       programmes: programmes.map((p) => ({
         code: p.code, name: p.current ? (lang === 'lv' ? p.current.nameLv : p.current.nameEn) : p.code, version: p.current?.version ?? null,
         openWindow: p.windows.find((w) => w.openNow) ?? null,

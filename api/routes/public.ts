@@ -13,6 +13,14 @@ export function publicRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer
   api.page(router, {
     method: 'get', path: '/', summary: 'The home page', tag: 'pages', roles: 'public', responses: { 200: { description: 'The page' } },
   }, (ctx) => renderPage(ctx, renderer, 'home', 'home.title'));
+  // The footer's notices (web/views/layout.hbs): what the agency does with personal data, and how accessible the site is.
+  for (const [path, view, summary] of [
+    ['/privacy', 'privacy', 'The privacy notice: who processes which data, why, how long, and the person\'s rights'],
+    ['/accessibility', 'accessibility', 'The accessibility statement: compliance, known shortcomings, feedback and enforcement'],
+  ] as const) {
+    api.page(router, { method: 'get', path, summary, tag: 'pages', roles: 'public', responses: { 200: { description: 'The page' } } },
+      (ctx) => renderPage(ctx, renderer, view, `${view}.title`));
+  }
 
   const checkSchema = z.object({ status: z.enum(['ok', 'down']), ms: z.number() });
   const healthSchema = z.object({

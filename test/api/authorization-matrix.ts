@@ -305,6 +305,9 @@ const ROWS: readonly Row[] = [
   ['GET /consultant',                                       'login',403,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   'ok'],
   ['GET /consultant/consultations/:consultationId',         'login',403,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   404],
   ['POST /consultant/consultations/:consultationId/notes',  401,    403,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   404],
+  // --- layout (footer notices) ---
+  ['GET /privacy',                                          'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
+  ['GET /accessibility',                                    'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   // --- notices ---
   ['GET /admin/announcements',                              'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   ['POST /admin/announcements',                             401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],

@@ -49,7 +49,7 @@ test('every administration, terms and profile page reads fully in Latvian and in
   const provider = await stack.db('users').where({ username: 'provider' }).first<{ id: string; displayName: string; providerId: string }>();
 
   const sessions: [token: Promise<string> | null, paths: string[]][] = [
-    [null, ['/terms']],
+    [null, ['/terms', '/privacy', '/accessibility']],
     [stack.adminToken(), [
       '/admin/programmes', '/admin/programmes/IMK', '/admin/programmes/MN', '/admin/calls', `/admin/calls/${callId}`, '/admin/calendar',
       '/admin/terms', '/admin/accounts', `/admin/accounts/${colleague}`, '/admin/blocks', '/admin/announcements', '/admin/role-grants',
