@@ -111,7 +111,40 @@ export function createApp(deps: ApiDeps): Koa {
   ]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
+  // Last, once every page is registered (a router's allowedMethods answers 405 only when nothing later answered).
+  app.use(formAddressRedirects(api).routes());
   return app;
+}
+
+/**
+ * A form's address opened with GET (a refresh, the back button, or the language switch on a page re-shown with its
+ * problems) goes to the page the form belongs to, its query kept, instead of answering 405: the nearest address
+ * above it that has a page, e.g. /staff/tasks/:taskId/decision to /staff/tasks/:taskId. Same guard as the form;
+ * registered in the document like every other page.
+ */
+function formAddressRedirects(api: ApiRegistry): Router {
+  const router = new Router();
+  const pages = new Set(api.pages.filter((p) => p.method === 'get').map((p) => p.path));
+  // A form address another page's pattern already takes with GET (/admin/batches/preview by /admin/batches/:batchId)
+  // is that page's to answer.
+  const taken = new Router();
+  for (const path of pages) taken.get(path, () => undefined);
+  for (const form of api.pages.filter((p) => p.method === 'post' && !pages.has(p.path) && !taken.match(p.path, 'GET').route)) {
+    const segments = form.path.split('/');
+    const parent = segments.map((_, n) => segments.slice(0, segments.length - 1 - n).join('/') || '/').find((path) => pages.has(path));
+    if (!parent) continue;
+    pages.add(form.path);
+    api.page(router, {
+      method: 'get', path: form.path, summary: `The page of this form (${parent})`, tag: form.tag, roles: form.roles,
+      beforeSecondFactor: form.beforeSecondFactor, beforeTerms: form.beforeTerms, params: form.params,
+      responses: { 303: { description: 'To the page the form belongs to, with the same query', redirect: true } },
+    }, (ctx) => {
+      const target = parent.replace(/:(\w+)/g, (_m, name: string) => encodeURIComponent(String(ctx.params[name] ?? '')));
+      ctx.status = 303;
+      ctx.redirect(ctx.querystring ? `${target}?${ctx.querystring}` : target);
+    });
+  }
+  return router;
 }
 
 /** The routes a test adds to its own app (ApiDeps.testRoutes). */

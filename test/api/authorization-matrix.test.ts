@@ -244,9 +244,10 @@ const PARAMS_OF: Record<string, Record<string, string>> = {
   'GET /catalogue/:offerId': { offerId: 'publishedOfferId' },
   // --- programmes ---
   ...Object.fromEntries(['GET /api/admin/programmes/:code', 'POST /api/admin/programmes/:code/versions', 'POST /api/admin/programmes/:code/windows',
-    'GET /admin/programmes/:code', 'POST /admin/programmes/:code/versions', 'POST /admin/programmes/:code/windows']
+    'GET /admin/programmes/:code', 'POST /admin/programmes/:code/versions', 'POST /admin/programmes/:code/windows',
+    'GET /admin/programmes/:code/versions', 'GET /admin/programmes/:code/windows']
     .map((route) => [route, { code: 'programmeCode' }])),
-  ...Object.fromEntries(['POST /api/admin/programmes/:code/windows/:id', 'POST /admin/programmes/:code/windows/:id']
+  ...Object.fromEntries(['POST /api/admin/programmes/:code/windows/:id', 'POST /admin/programmes/:code/windows/:id', 'GET /admin/programmes/:code/windows/:id']
     .map((route) => [route, { code: 'programmeCode', id: 'windowId' }])),
 };
 

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import test from 'ava';
+import { httpClient } from '../helpers/http';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 // What the fuzz stage (dev/fuzz.ts) found, and the document it fuzzes from: every door is in it, with what it answers.
@@ -65,4 +67,23 @@ test('the OpenAPI document lists the page forms, uploads and filters with their 
       if (operation.security) t.truthy(operation.responses['401'] && operation.responses['403'], `${label}: 401 and 403`);
     }
   }
+});
+
+// Found by the browser walk (issue 16): a page re-shown with its form's problems sits at the form's POST address, so a
+// refresh, the back button or the language switch there answered "405 GET is not supported here; use POST".
+test('a form\'s address opened with GET goes to the form\'s page with its query, as the form\'s own guard allows', async (t) => {
+  const call = httpClient(() => stack.appUrl);
+  const learner = await stack.tokenFor('learner', '321178-40215', 'Anna Bērziņa');
+  const toPage = await call('GET', '/learner/journeys?lang=en', { token: learner, html: true });
+  t.is(toPage.status, 303);
+  t.is(toPage.headers.get('location'), '/learner?lang=en');
+  t.is((await call('GET', '/learner?lang=en', { token: learner, html: true })).status, 200, 'and that page opens');
+  const taskId = randomUUID();
+  const staff = await call('GET', `/staff/tasks/${taskId}/decision?lang=lv&x=1`, { token: await stack.staffToken(), html: true });
+  t.is(staff.status, 303);
+  t.is(staff.headers.get('location'), `/staff/tasks/${taskId}?lang=lv&x=1`);
+  const anonymous = await call('GET', `/staff/tasks/${taskId}/decision`, { html: true });
+  t.is(anonymous.status, 302, 'nobody signed in goes to the login, as on the page itself');
+  t.regex(anonymous.headers.get('location') ?? '', /^\/staff\/login/);
+  t.is((await call('GET', '/staff/tasks/x/decision', { token: learner, html: true })).status, 403, 'the form\'s guard holds');
 });
