@@ -50,8 +50,16 @@ export function renderPage(ctx: Context, renderer: Renderer, view: string, title
   ctx.body = renderer.render(view, {
     lang, title: translate(lang, titleKey, titleVars), session: ctx.state.session, csrfToken: formToken(ctx),
     sessionTimer: sessionTimer(ctx.state.session, ctx.state.sessionTimeouts ?? SESSION_TIMEOUTS),
-    notices: bannerNotices(ctx.state.banner as BannerAnnouncement[] | undefined, ctx.state.session as Session | null, lang), ...data,
+    notices: bannerNotices(ctx.state.banner as BannerAnnouncement[] | undefined, ctx.state.session as Session | null, lang),
+    langSwitchQuery: otherLanguageQuery(ctx.querystring, lang), ...data,
   });
+}
+
+/** The page's query with the other language: the switch keeps the page's filters and paging (`?status=open&lang=en`). */
+function otherLanguageQuery(querystring: string, lang: PageLanguage): string {
+  const query = new URLSearchParams(querystring);
+  query.set('lang', lang === 'lv' ? 'en' : 'lv');
+  return `?${query.toString()}`;
 }
 
 // The announcements for the reader's audience in their period, in the page's language (see BannerCache).

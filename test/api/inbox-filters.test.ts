@@ -267,3 +267,10 @@ test('the list with counts over 10,000 tasks: timing (logged, not asserted)', as
   t.log(timings.join('\n'));
   t.pass();
 });
+
+test('the language switch keeps the inbox filters (issue 16: it dropped them)', async (t) => {
+  const page = await call('GET', '/staff/tasks?type=approve-imk&due=overdue&lang=lv', { token: await stack.staffToken(), html: true });
+  t.is(page.status, 200);
+  const html = page.text.replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
+  t.regex(html, /href="\?type=approve-imk&due=overdue&lang=en" lang="en"/);
+});
