@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { SURVEY_ASPECTS } from '../../domain/applications';
 import { formatEuro } from '../../domain/money';
 import { insertOffer, insertProvider } from '../helpers/catalogue';
@@ -366,10 +368,15 @@ test('open data: the public figures are the counts, every count below 10 is hidd
     for (const m of METRICS) t.is(table.get(name)?.[m], row[m] === null ? '<10' : cellText(m, row[m] as number, 'en'), `page: ${name} ${m}`);
   }
 
-  // The OpenAPI document describes both files, as public operations.
-  const doc = (await call('GET', '/api/openapi.json')).json as { paths: Record<string, { get?: { security?: unknown; responses: Record<string, unknown> } }> };
+  // The OpenAPI document describes both files, as public operations, and the JSON answer is what its schema says.
+  type Op = { security?: unknown; responses: Record<string, { content?: Record<string, { schema?: object }> }> };
+  const doc = (await call('GET', '/api/openapi.json')).json as { paths: Record<string, { get?: Op }> };
   for (const path of ['/api/open-data/v1/programme-statistics.json', '/api/open-data/v1/programme-statistics.csv']) {
     t.truthy(doc.paths[path]?.get?.responses['200'], path);
     t.is(doc.paths[path]?.get?.security, undefined, `${path} needs no login`);
   }
+  const ajv = new Ajv2020({ strict: false });
+  addFormats(ajv);
+  const validate = ajv.compile(doc.paths['/api/open-data/v1/programme-statistics.json']!.get!.responses['200']!.content!['application/json']!.schema!);
+  t.true(validate(body), ajv.errorsText(validate.errors));
 });
