@@ -22,11 +22,16 @@ export interface CellRelation { parent: string; children: readonly string[]; exh
  * - a shown parent minus its shown children leaves the hidden children's sum (plus, for a relation that is not
  *   exhaustive, the unpublished part): where that remainder is below the minimum, one more child is hidden (or the
  *   parent), so no hidden cell is known to lie in a range below the minimum narrower than "1 to minimum-1".
+ * - a cell in `hiddenWith` is hidden whenever one of the cells listed for it is (a sum of money that, divided by a
+ *   price, would count the people of a hidden count).
  * Only hiding is ever added, so the loop ends. This is the usual complementary suppression for the sums readers can
  * form in one table; it does not solve systems of several relations at once (a hidden cell is never the only
  * unknown of any relation, which is what a reader needs to work it out by subtraction).
  */
-export function suppressedCells(values: ReadonlyMap<string, number>, relations: readonly CellRelation[], minimum = PUBLIC_COUNT_MINIMUM): Set<string> {
+export function suppressedCells(
+  values: ReadonlyMap<string, number>, relations: readonly CellRelation[], minimum = PUBLIC_COUNT_MINIMUM,
+  hiddenWith: ReadonlyMap<string, readonly string[]> = new Map(),
+): Set<string> {
   const hidden = new Set([...values].filter(([, v]) => v > 0 && v < minimum).map(([k]) => k));
   const value = (key: string) => values.get(key) ?? 0;
   // The smallest cell that is not 0 among those given (a 0 hidden would add nothing to a remainder).
@@ -46,6 +51,12 @@ export function suppressedCells(values: ReadonlyMap<string, number>, relations: 
       }
       if (hide !== undefined && !hidden.has(hide)) {
         hidden.add(hide);
+        changed = true;
+      }
+    }
+    for (const [cell, causes] of hiddenWith) {
+      if (!hidden.has(cell) && causes.some((c) => hidden.has(c))) {
+        hidden.add(cell);
         changed = true;
       }
     }

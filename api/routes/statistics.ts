@@ -50,7 +50,8 @@ const openDataSchema = z.object({
 });
 
 const SUPPRESSION_RULE = `Counts from 1 to ${PUBLIC_COUNT_MINIMUM - 1} are null (CSV: "${SUPPRESSED}"), and so is a second cell (another programme, `
-  + 'or the total) wherever a total or a containing count would give a hidden one away; a sum of money is hidden with the count of applications behind it.';
+  + 'or the total) wherever a total or a containing count would give a hidden one away; a sum of money is hidden with the count of applications behind it '
+  + 'and with the counts it pays for (spent: completed and dropped out; earmarked: studying).';
 
 /** The administrators' statistics pages and CSV downloads; the public open-data page and its versioned endpoints. */
 export function statisticsRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {

@@ -167,7 +167,8 @@ const ROW_RELATIONS: readonly [parent: CountMetric, children: CountMetric[]][] =
 /**
  * The programmes' figures for the public, each count from 1 to 9 suppressed, and more cells where a total or a
  * containing count would give a hidden one away (domain/disclosure.ts). A money cell is treated as the count of the
- * applications behind it: hidden when that count is, so a sum never tells how few people spent it.
+ * applications behind it: hidden when that count is, so a sum never tells how few people spent it, and hidden with the
+ * counts it pays for.
  */
 export function publicTable(rows: readonly FigureRow[], total: FigureRow): PublicRow[] {
   const all = [...rows, total];
@@ -186,7 +187,14 @@ export function publicTable(rows: readonly FigureRow[], total: FigureRow): Publi
       relations.push({ parent: cell(row, parent), children: children.map((c) => cell(row, c)), exhaustive: false });
     }
   }
-  const hidden = suppressedCells(values, relations, PUBLIC_COUNT_MINIMUM);
+  // Prices are alike (cost per learner from one formula), so money divided by a price counts people: money spent is
+  // hidden with the completed or dropped-out count it pays for, money earmarked with the studying count.
+  const hiddenWith = new Map<string, string[]>();
+  for (const row of all) {
+    hiddenWith.set(cell(row, 'spentCents'), [cell(row, 'completed'), cell(row, 'droppedOut')]);
+    hiddenWith.set(cell(row, 'earmarkedCents'), [cell(row, 'studying')]);
+  }
+  const hidden = suppressedCells(values, relations, PUBLIC_COUNT_MINIMUM, hiddenWith);
   return all.map((row) => ({
     programme: row.key,
     counts: Object.fromEntries(COUNT_METRICS.map((m) => [m, hidden.has(cell(row, m)) ? null : row.counts[m]])) as Record<CountMetric, PublicCell>,

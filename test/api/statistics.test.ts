@@ -322,6 +322,8 @@ test('open data: the public figures are the counts, every count below 10 is hidd
   // leave the wait-listed's 2 (and enrolled minus studying and completed the dropouts' 6).
   const imk = body.programmes.find((r) => r.programme === 'IMK')!;
   t.deepEqual([imk.waitlisted, imk.droppedOut, imk.enrolled], [null, null, null]);
+  // Money spent at one price per learner would count the dropouts: it is hidden with them.
+  t.is(imk.spentCents, null);
   t.is(imk.registrations, 40);
   // MN's 2 registrations are hidden, and so is a second programme's, or the total would give them away.
   const mn = body.programmes.find((r) => r.programme === 'MN')!;
@@ -342,6 +344,11 @@ test('open data: the public figures are the counts, every count below 10 is hidd
       solved = true;
       t.fail(`${unknown[0]} can be worked out from the published cells`);
     }
+  }
+  // Money is never shown beside a hidden count it pays for.
+  for (const row of rows) {
+    if (row.completed === null || row.droppedOut === null) t.is(row.spentCents, null, `${row.programme}: spent hidden with its counts`);
+    if (row.studying === null) t.is(row.earmarkedCents, null, `${row.programme}: earmarked hidden with studying`);
   }
   // Within a row, a containing count minus its shown parts never narrows hidden ones below 10.
   for (const row of rows) {

@@ -30,3 +30,13 @@ test('hiding chains across relations until no hidden cell is the only unknown of
   // 36 - 32 leaves 4 for the wait-listed: enrolled goes, and then the total would give it away, so y's enrolled goes.
   t.deepEqual(sorted(hidden), ['x.enrolled', 'x.wait', 'y.enrolled']);
 });
+
+test('a cell tied to another is hidden with it, and its own total is then protected too', (t) => {
+  // Spent per row is hidden with the row's hidden dropouts; the spent total then needs a second hidden row.
+  const hidden = suppressedCells(
+    cells({ 'x.drop': 6, 'x.spent': 22, 'y.drop': 0, 'y.spent': 11, 't.spent': 33, 't.drop': 6 }),
+    [sum('t.spent', ['x.spent', 'y.spent']), sum('t.drop', ['x.drop', 'y.drop'])],
+    10, new Map([['x.spent', ['x.drop']], ['y.spent', ['y.drop']]]),
+  );
+  t.deepEqual(sorted(hidden), ['t.drop', 'x.drop', 'x.spent', 'y.spent']);
+});
