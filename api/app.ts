@@ -48,6 +48,7 @@ import { termsRoutes } from './routes/terms';
 import { staffRoutes } from './routes/staff';
 import { studyRoutes } from './routes/study';
 import { placeOfferRoutes } from './routes/place-offers';
+import { statisticsRoutes } from './routes/statistics';
 
 /** Builds the Koa application (API + web pages) without listening, so tests can serve it on any port. */
 export function createApp(deps: ApiDeps): Koa {
@@ -107,6 +108,7 @@ export function createApp(deps: ApiDeps): Koa {
     adminCallRoutes(deps, api, renderer),
     roleRoutes(deps, api, renderer),
     adminAnnouncementRoutes(deps, api, renderer, banner),
+    statisticsRoutes(deps, api, renderer),
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());

@@ -49,10 +49,11 @@ test('every administration, terms and profile page reads fully in Latvian and in
   const provider = await stack.db('users').where({ username: 'provider' }).first<{ id: string; displayName: string; providerId: string }>();
 
   const sessions: [token: Promise<string> | null, paths: string[]][] = [
-    [null, ['/terms', '/privacy', '/accessibility']],
+    [null, ['/terms', '/privacy', '/accessibility', '/open-data']],
     [stack.adminToken(), [
       '/admin/programmes', '/admin/programmes/IMK', '/admin/programmes/MN', '/admin/calls', `/admin/calls/${callId}`, '/admin/calendar',
       '/admin/terms', '/admin/accounts', `/admin/accounts/${colleague}`, '/admin/blocks', '/admin/announcements', '/admin/role-grants',
+      '/admin/statistics', '/admin/statistics?programme=IMK',
     ]],
     [stack.tokenFor('learner', '321178-40215', 'Anna Bērziņa'), ['/account/profile', '/account/roles', '/account/data-requests']],
     [stack.signIn({ role: 'provider', subject: provider.id, name: provider.displayName, providerId: provider.providerId, providerRole: 'admin' }), ['/provider/contact']],
@@ -63,7 +64,7 @@ test('every administration, terms and profile page reads fully in Latvian and in
     const page = await context.newPage();
     for (const path of paths) {
       for (const lang of ['lv', 'en'] as const) {
-        const answer = await page.goto(`${stack.appUrl}${path}?lang=${lang}`);
+        const answer = await page.goto(`${stack.appUrl}${path}${path.includes('?') ? '&' : '?'}lang=${lang}`);
         t.is(answer?.status(), 200, `${path} (${lang})`);
         t.is(await page.locator('h1').count(), 1, `${path} (${lang}) has one heading`);
         t.is(await page.locator('html').getAttribute('lang'), lang, `${path} (${lang}) says its language`);

@@ -24,10 +24,10 @@ test('every page fits a 320 px screen in both languages', async (t) => {
   await stack.db('learners').insert({ personCode: '321178-40215', firstName: 'Anna', lastName: 'Bērziņa', email: 'anna@example.lv', language: 'lv', termsVersion: 'test', termsAcceptedAt: new Date() });
   const provider = await stack.db('users').where({ username: 'provider' }).first<{ id: string; displayName: string; providerId: string }>();
   const sessions: [token: Promise<string> | null, paths: string[]][] = [
-    [null, ['/', '/catalogue', '/offers', '/terms', '/privacy', '/accessibility', '/staff/login']],
+    [null, ['/', '/catalogue', '/offers', '/terms', '/privacy', '/accessibility', '/open-data', '/staff/login']],
     [stack.tokenFor('learner', '321178-40215', 'Anna Bērziņa'), ['/learner', '/account/profile', '/account/my-data', '/account/data-requests', '/account/roles', '/offers']],
     [stack.staffToken('staff'), ['/staff/tasks']],
-    [stack.adminToken(), ['/admin/workflows', '/admin/stuck', '/admin/programmes', '/admin/calls', '/admin/calendar', '/admin/accounts', '/admin/blocks', '/admin/audit', '/admin/announcements']],
+    [stack.adminToken(), ['/admin/workflows', '/admin/stuck', '/admin/programmes', '/admin/calls', '/admin/calendar', '/admin/accounts', '/admin/blocks', '/admin/audit', '/admin/announcements', '/admin/statistics']],
     [stack.signIn({ role: 'provider', subject: provider.id, name: provider.displayName, providerId: provider.providerId, providerRole: 'admin' }), ['/provider', '/provider/contact']],
   ];
   const wide: string[] = [];
