@@ -168,6 +168,8 @@ const ROWS: readonly Row[] = [
   ['POST /api/admin/announcements',                         401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   ['POST /api/admin/announcements/:announcementId/withdraw',401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   ['POST /api/admin/announcements/:announcementId/mailing', 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
+  // --- account ---
+  ['GET /api/programmes',                                   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   // --- Pages ---
   ['GET /static/:name',                                     'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /',                                                 'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
@@ -310,6 +312,8 @@ const ROWS: readonly Row[] = [
   ['POST /admin/announcements',                             401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   ['POST /admin/announcements/:announcementId/withdraw',    401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   ['POST /admin/announcements/:announcementId/mailing',     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
+  // --- account ---
+  ['GET /programmes',                                       'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
 ];
 /** The expected answer of each route (`METHOD /path`) to each caller. */
 export const MATRIX: ReadonlyMap<string, Readonly<Record<Caller, Expected>>> = new Map(ROWS.map(([route, ...expected]) => {
