@@ -326,6 +326,6 @@ test('the catalogue is in the OpenAPI document as public routes', async (t) => {
   t.truthy(list);
   t.falsy(list?.security, 'no login needed');
   t.deepEqual(list?.parameters?.map((p) => p.name).sort(),
-    ['competence', 'digcomp', 'from', 'language', 'maxCost', 'page', 'pageSize', 'place', 'programme', 'q', 'sort', 'to']);
+    ['competence', 'digcomp', 'freePlaces', 'from', 'language', 'maxCost', 'municipality', 'page', 'pageSize', 'place', 'programme', 'q', 'sort', 'to']);
   t.truthy(doc.paths['/api/catalogue/{offerId}']?.get);
 });
