@@ -127,6 +127,9 @@ test('the one list shows description, hours, dates, place, price and the learner
   const en = await call('GET', `/catalogue?q=Networks+${word}&lang=en`, { html: true });
   for (const text of ['Routers and switches in practice.', 'EUR 320.01', 'data-testid="learner-pays">EUR 80.00<', '<h1>Training offers</h1>']) t.true(en.text.includes(text), text);
 
+  const detail = await call('GET', `/catalogue/${offerId}`, { html: true });
+  t.true(detail.text.includes('data-testid="learner-pays">80,00 EUR<'), 'the offer\'s own page shows the learner\'s share too');
+
   const moved = await call('GET', `/offers?q=${word}&programme=MN&page=2&lang=en`, { html: true });
   t.is(moved.status, 301);
   t.is(moved.headers.get('location'), `/catalogue?q=${word}&programme=MN&page=2&lang=en`);
