@@ -33,7 +33,7 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   const router = new Router();
 
   api.add(router, {
-    method: 'get', path: '/api/offers', summary: 'Published offers open for applications, with their groups and free places',
+    method: 'get', path: '/api/offers', summary: 'Published offers open for applications, with their groups and free places (kept for clients; /api/catalogue is the one list, with every filter)',
     tag: 'catalogue', roles: 'public', query: offersQuery,
     responses: { 200: { description: 'A page of offers', schema: z.object({ offers: z.array(offerSchema), total: z.number().int(), page: z.number().int(), pageSize: z.number().int() }) } },
   }, async (ctx, { query }) => {
