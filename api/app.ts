@@ -27,6 +27,7 @@ import { adminBatchRoutes } from './routes/admin-batches';
 import { adminConsistencyRoutes } from './routes/admin-consistency';
 import { authRoutes } from './routes/auth';
 import { catalogueRoutes } from './routes/catalogue';
+import { programmeFitRoutes } from './routes/programme-fit';
 import { CODEC_PATH_PREFIX, codecRoutes } from './routes/codec';
 import { coordinatorRoutes } from './routes/coordinator';
 import { ApiRegistry } from './routes/define';
@@ -109,6 +110,7 @@ export function createApp(deps: ApiDeps): Koa {
     roleRoutes(deps, api, renderer),
     adminAnnouncementRoutes(deps, api, renderer, banner),
     statisticsRoutes(deps, api, renderer),
+    programmeFitRoutes(deps, api, renderer), // account helper: the programmes explained before registering
     ...(deps.testRoutes ? [testRouter(deps.testRoutes, api)] : []),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());

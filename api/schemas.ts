@@ -300,6 +300,8 @@ export const applyResultSchema = z.object({
 /** The study part of a journey as the learner sees it. */
 export const studyViewSchema = z.object({
   caseId: z.uuid(), stage: z.string(), balanceCents: z.number().int(), earmarkedCents: z.number().int(),
+  spentCents: z.number().int().describe('Spent on study that ended (completed or dropped out): the sum of the applications\' spent cents'),
+  closed: z.boolean().describe('The case is closed: balanceCents is then what was left unspent, no longer available to the learner'),
   funding: z.enum(['account', 'free', 'copay']).describe('copay: the learner pays a share of each course, the programme the rest; no balance to spend'),
   application: z.object({
     applicationId: z.uuid(), state: z.string(), offerId: z.uuid(), groupId: z.uuid(), title: z.object({ lv: z.string(), en: z.string() }),
@@ -439,6 +441,13 @@ export const catalogueQuery = z.object({
   maxCost: optionalFilter(euros).describe('Highest cost per learner in euros (e.g. 320 or 320.50)'),
   programme: optionalFilter(z.string({ message: 'must be a programme code such as IMK' })
     .regex(/^[A-Z0-9-]{2,20}$/, { message: 'must be a programme code such as IMK' })),
+  municipality: optionalFilter(text('must be text').trim().min(2, { message: 'must be a municipality name, e.g. Valmiera' })
+    .max(100, { message: 'must be at most 100 characters' }))
+    .describe('Only offers with a group held in this municipality (the first part of the group\'s place, e.g. "Valmiera" of "Valmiera, Rīgas iela 10"; any letter case)'),
+  freePlaces: optionalFilter(z.coerce.number({ message: 'must be a whole number of free places from 1 to 999' })
+    .int({ message: 'must be a whole number of free places from 1 to 999' }).min(1, { message: 'must be a whole number of free places from 1 to 999' })
+    .max(999, { message: 'must be a whole number of free places from 1 to 999' }))
+    .describe('Only offers with a group that has at least this many free places (capacity − enrolled)'),
   sort: z.preprocess(emptyAsUndefined, z.enum(['start', 'cost'], { message: 'must be "start" (soonest start) or "cost" (cheapest first)' }).default('start')),
   page: z.preprocess(emptyAsUndefined, z.coerce.number({ message: 'must be a number' }).int({ message: 'must be a whole number' })
     .min(1, { message: 'must be 1 or more' }).default(1)),
@@ -462,6 +471,13 @@ export const catalogueItemSchema = z.object({
   places: z.array(z.string()).describe('Places of delivery and groups\' places, without repeats'),
   nextStartsOn: z.string().nullable().describe('The first group start within the dates asked (from today when none)'),
   freePlaces: z.number().int().describe('Free places in all groups (capacity − enrolled)'),
+  description: nullableBilingual, hours: z.number().int().nullable().describe('Theory and practice hours together'),
+  applicationsOpenAt: z.string(), applicationsCloseAt: z.string(),
+  share: z.object({
+    programmePaysCents: z.number().int().describe('What the programme pays of the cost (from the learning account where it has one)'),
+    learnerPaysCents: z.number().int().describe('What the learner pays themselves (the co-payment)'),
+  }),
+  groups: z.array(offerGroupSchema).describe('Every group of the offer, soonest first (not only those the filters matched)'),
 });
 
 /** The public rating of an offer: shown only when enough learners completed it and enough of them answered. */
@@ -475,7 +491,9 @@ export const ratingSchema = z.object({
 });
 
 /** One published offer with everything a learner needs to decide. */
-export const catalogueOfferSchema = catalogueItemSchema.omit({ places: true, nextStartsOn: true, freePlaces: true }).extend({
+export const catalogueOfferSchema = catalogueItemSchema.omit({
+  places: true, nextStartsOn: true, freePlaces: true, description: true, hours: true, applicationsOpenAt: true, applicationsCloseAt: true, groups: true,
+}).extend({
   description: nullableBilingual, prerequisites: nullableBilingual, digitalSharePercent: z.number().int().nullable(),
   hoursTheory: z.number().int().nullable(), hoursPractice: z.number().int().nullable(), hours: z.number().int().nullable(),
   places: z.array(z.string()), applicationsOpenAt: z.string(), applicationsCloseAt: z.string(), groupFormationDeadline: z.string(),

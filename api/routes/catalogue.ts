@@ -18,7 +18,17 @@ import { throttleOf } from '../throttle';
 import type { ApiRegistry } from './define';
 
 // The filter form's fields, in the order the URL keeps them.
-const FILTERS = ['q', 'competence', 'place', 'from', 'to', 'digcomp', 'language', 'maxCost', 'programme', 'sort'] as const;
+const FILTERS = ['q', 'competence', 'place', 'municipality', 'from', 'to', 'freePlaces', 'digcomp', 'language', 'maxCost', 'programme', 'sort'] as const;
+
+/**
+ * The one list of offers is /catalogue. The old list at /offers (its links, bookmarks and the journey page's button)
+ * redirects there with the filters both understand; the offer ids and Apply forms are the same.
+ */
+export function catalogueLink(query: { q?: string; programme?: string; page?: string; lang?: string }): string {
+  const kept = Object.entries({ ...query, page: query.page === '1' ? undefined : query.page })
+    .filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== '');
+  return kept.length > 0 ? `/catalogue?${new URLSearchParams(kept).toString()}` : '/catalogue';
+}
 
 /** The public catalogue of published offers: search, filters, the offer's page with groups and rating. */
 export function catalogueRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
@@ -63,9 +73,16 @@ export function catalogueRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
     const raw = Object.fromEntries(Object.entries(ctx.query).filter(([key]) => key !== 'lang')) as Record<string, string | string[] | undefined>;
     const form = Object.fromEntries(FILTERS.map((key) => [key, typeof raw[key] === 'string' ? raw[key] : '']));
     const parsed = catalogueQuery.safeParse(raw);
-    const [choices, programmes] = await Promise.all([catalogueChoices(deps), listProgrammes(deps)]);
+    const session = ctx.state.session as Session | null;
+    const [choices, programmes, cases] = await Promise.all([
+      catalogueChoices(deps), listProgrammes(deps),
+      session?.role === 'learner' ? applyingCases(deps, session) : Promise.resolve(new Map<string, string>()),
+    ]);
     const common = {
       form,
+      isLearner: session?.role === 'learner',
+      canApplyAnywhere: cases.size > 0,
+      municipalities: choices.municipalities.map((m) => ({ value: m, selected: m.toLowerCase() === form.municipality.toLowerCase() })),
       competences: choices.competences.map((c) => ({ value: c, selected: c.toLowerCase() === form.competence.toLowerCase() })),
       languages: choices.languages.map((l) => ({ value: l, name: languageName(lang, l), selected: l === form.language })),
       digcompLevels: choices.digcompLevels.map((l) => ({ value: String(l), selected: String(l) === form.digcomp })),
@@ -75,20 +92,29 @@ export function catalogueRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
     if (!parsed.success) {
       ctx.status = 400;
       const errors: Record<string, string> = {};
-      for (const p of fieldProblems(parsed.error)) errors[p.field] ??= p.words?.[lang] ?? p.message;
+      // Each filter's rule in the page's language (offers.filterError.<field>), unless the problem brings its own words.
+      for (const p of fieldProblems(parsed.error)) errors[p.field] ??= p.words?.[lang] ?? filterRule(lang, p.field) ?? p.message;
       renderPage(ctx, renderer, 'catalogue', 'catalogue.title', { ...common, errors, invalid: true });
       return;
     }
     const result = await searchCatalogue(deps, parsed.data);
+    const now = Date.now();
     // Paging links carry the same filters as the form.
     const kept: [string, string][] = FILTERS.filter((key) => form[key]).map((key) => [key, form[key]]);
     const pageLink = (page: number) => `/catalogue?${new URLSearchParams([...kept, ['page', String(page)]]).toString()}`;
     renderPage(ctx, renderer, 'catalogue', 'catalogue.title', {
       ...common,
-      offers: result.offers.map((o) => ({
-        ...o, titleText: o.title[lang], programmeText: o.programmeName[lang], languageText: languageName(lang, o.language),
-        placesText: o.places.join('; '),
-      })),
+      offers: result.offers.map((o) => {
+        // An Apply form per group for a learner whose open journey in the offer's programme takes an application,
+        // while the offer's window is open; each form has its own request id (one id shared by the page would make a
+        // later click on another group the "same" request as the first).
+        const caseId = Date.parse(o.applicationsOpenAt) <= now && now < Date.parse(o.applicationsCloseAt) ? cases.get(o.programme) ?? null : null;
+        return {
+          ...o, titleText: o.title[lang], programmeText: o.programmeName[lang], languageText: languageName(lang, o.language),
+          placesText: o.places.join('; '), descriptionText: o.description[lang] ?? o.description[lang === 'lv' ? 'en' : 'lv'],
+          groups: o.groups.map((g) => ({ ...g, caseId, full: g.freePlaces === 0, requestId: randomUUID() })),
+        };
+      }),
       total: result.total,
       pageText: translate(lang, 'catalogue.pageOf', { page: result.page, pages: Math.max(1, Math.ceil(result.total / result.pageSize)) }),
       prevPage: result.page > 1 ? pageLink(result.page - 1) : null,
@@ -143,6 +169,13 @@ export function catalogueRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
   }
 
   return router;
+}
+
+// The rule of a filter in the page's language, or null for a field without one of its own.
+function filterRule(lang: PageLanguage, field: string): string | null {
+  const key = `offers.filterError.${field}`;
+  const words = translate(lang, key);
+  return words === key ? null : words;
 }
 
 function languageName(lang: PageLanguage, code: string): string {

@@ -60,7 +60,9 @@ export async function journeyPage(ctx: Context, deps: ApiDeps, renderer: Rendere
     study: block ? { ...study, canApply: false } : study,
     // A co-payment programme has no balance to spend: "0,00 EUR" would read as "nothing to pay with" (issue 15, item 12).
     copay: study.funding === 'copay',
-    showMoney: study.funding !== 'copay' && (study.balanceCents > 0 || study.earmarkedCents > 0 || journey.stage === 'imk_approved'),
+    // A closed account shows no live balance: it says what was spent and what happened to the rest.
+    showMoney: !study.closed && study.funding !== 'copay' && (study.balanceCents > 0 || study.earmarkedCents > 0 || study.spentCents > 0 || journey.stage === 'imk_approved'),
+    closedMoney: study.closed && study.funding === 'account' && (study.balanceCents > 0 || study.spentCents > 0),
     application: app ? {
       ...app, titleText: app.title[lang],
       waitingForProvider: app.state === 'applied', stateText: translate(lang, `application.state.${app.state}`),

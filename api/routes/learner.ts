@@ -14,6 +14,8 @@ import { caseParams, journeySchema, registrationSchema } from '../schemas';
 import { getJourney, listJourneys, listProgrammes, startJourney } from '../services/journeys';
 import { isBeingOpened } from '../services/journey-reservations';
 import { currentTerms } from '../services/terms';
+import { programmeFits } from '../services/programme-fit';
+import { programmeFitView } from './programme-fit';
 import type { WordedProblem } from '../errors';
 import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
@@ -135,7 +137,10 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     // A person may apply to any programme in which they have no open application.
     const open = new Set(journeys.filter((j) => j.closedAt === null).map((j) => j.programme));
     const programmes = all.filter((p) => !open.has(p.code)).map((p) => ({ code: p.code, name: names.get(p.code) }));
+    // A person without a case reads which programmes may suit them and what each gives before the form.
+    const fits = journeys.length === 0 ? await programmeFits(deps.db, currentSession(ctx).subject) : null;
     renderPage(ctx, renderer, 'learner-home', 'learner.title', {
+      fit: fits ? { age: fits.age, signedIn: true, programmes: fits.programmes.map((p) => programmeFitView(lang, p)) } : null,
       blockNotice: blockNotice(await liveBlockOfLearner(deps.db, currentSession(ctx).subject), 'own', lang, 'blocks.notice.learner'),
       journeys: journeys.map((j) => ({ ...j, programmeName: names.get(j.programme) ?? j.programme })),
       programmes,

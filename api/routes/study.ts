@@ -1,19 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { DROPOUT_REASONS, SURVEY_ASPECTS } from '../../domain/applications';
-import type { PageLanguage, Renderer } from '../../web/render';
+import type { Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { text } from '../text-input';
 import { HttpError } from '../errors';
 import { currentSession } from '../middleware/auth';
-import { renderPage } from '../pages';
 import {
   applicationSchema, applyResultSchema, caseParams, offerSchema, offersQuery, studyViewSchema, surveySchema, withdrawalSchema,
 } from '../schemas';
-import { listProgrammes } from '../services/journeys';
-import { answerSurvey, applyForOffer, applyingCases, listOffers, studyView, withdraw } from '../services/study';
+import { answerSurvey, applyForOffer, listOffers, studyView, withdraw } from '../services/study';
+import { catalogueLink } from './catalogue';
 import { fieldProblems, parseOr400 } from '../validation';
 import type { ApiRegistry } from './define';
 import { journeyPage } from './journey-page';
@@ -35,7 +33,7 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   const router = new Router();
 
   api.add(router, {
-    method: 'get', path: '/api/offers', summary: 'Published offers open for applications, with their groups and free places',
+    method: 'get', path: '/api/offers', summary: 'Published offers open for applications, with their groups and free places (kept for clients; /api/catalogue is the one list, with every filter)',
     tag: 'catalogue', roles: 'public', query: offersQuery,
     responses: { 200: { description: 'A page of offers', schema: z.object({ offers: z.array(offerSchema), total: z.number().int(), page: z.number().int(), pageSize: z.number().int() }) } },
   }, async (ctx, { query }) => {
@@ -91,38 +89,17 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     ctx.body = await answerSurvey(deps, currentSession(ctx), params.caseId, body);
   });
 
-  // Pages. The catalogue is public: anyone may see what is offered; the Apply forms appear for a learner whose
-  // approved account takes an application in the offer's programme.
+  // Pages. The list of offers is one page, /catalogue (routes/catalogue.ts), with the Apply forms for a learner whose
+  // account takes an application; the old list's address sends there with the filters both understand.
   api.page(router, {
-    method: 'get', path: '/offers', summary: 'Offers open for applications, with Apply forms for a learner', tag: 'catalogue', roles: 'public',
-    query: offersQuery,
-    responses: { 200: { description: 'The page' } },
-  }, async (ctx) => {
-    const parsed = offersQuery.safeParse(ctx.query);
-    const query = parsed.success ? parsed.data : { page: 1 };
-    const lang = ctx.state.lang as PageLanguage;
-    const session = ctx.state.session as { role: string } | null;
-    const [result, programmes, cases] = await Promise.all([
-      listOffers(deps, query), listProgrammes(deps),
-      session?.role === 'learner' ? applyingCases(deps, currentSession(ctx)) : Promise.resolve(new Map<string, string>()),
-    ]);
-    renderPage(ctx, renderer, 'offers', 'offers.title', {
-      offers: result.offers.map((o) => ({
-        ...o, titleText: o.title[lang], programmeText: o.programmeName[lang],
-        // Each Apply form has its own request id: one id shared by the page would make a later click on another
-        // group the "same" request as the first and be answered with the first one's outcome.
-        groups: o.groups.map((g) => ({ ...g, caseId: cases.get(o.programme) ?? null, full: g.freePlaces === 0, requestId: randomUUID() })),
-      })),
-      total: result.total,
-      programmes: programmes.map((p) => ({ code: p.code, name: lang === 'lv' ? p.nameLv : p.nameEn, selected: p.code === query.programme })),
-      q: parsed.success ? query.q ?? '' : '',
-      isLearner: session?.role === 'learner',
-      canApplyAnywhere: cases.size > 0,
-      prevPage: result.page > 1 ? result.page - 1 : null,
-      nextPage: result.page * result.pageSize < result.total ? result.page + 1 : null,
-      filterQuery: new URLSearchParams(Object.entries({ programme: query.programme ?? '', q: query.q ?? '' }).filter(([, v]) => v)).toString(),
-      invalidFilter: !parsed.success,
-    });
+    method: 'get', path: '/offers', summary: 'The old list of offers: redirects to the one list, /catalogue, keeping words, programme and page',
+    tag: 'catalogue', roles: 'public', query: offersQuery,
+    responses: { 301: { description: 'To /catalogue with the same words, programme and page', redirect: true } },
+  }, (ctx) => {
+    // Passed on as typed (the catalogue checks them and shows a problem next to its filter), with the page's language.
+    const typed = (key: string) => (typeof ctx.query[key] === 'string' ? ctx.query[key] : undefined);
+    ctx.status = 301;
+    ctx.redirect(catalogueLink({ q: typed('q'), programme: typed('programme'), page: typed('page'), lang: typed('lang') }));
   });
 
   api.page(router, {

@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import { SURVEY_ASPECTS } from '../../domain/applications';
 import { enoughRespondents, MIN_SURVEY_RESPONDENTS } from '../../domain/small-groups';
 import type { ApiDeps } from '../deps';
-import { EFFECTIVE_COPAY } from './study';
+import type { ProgrammeRules } from '../../domain/programmes';
+import { costSplit, EFFECTIVE_COPAY, type CostSplit } from './study';
 import type { CatalogueQuery } from '../schemas';
 
 // The public catalogue: published offers (state 'published') with search, filters, sorting and paging, and one
@@ -13,11 +14,19 @@ export const MIN_COMPLETERS_FOR_RATING = 10;
 
 type Bilingual = { lv: string; en: string };
 
-/** One offer in a page of the catalogue. */
+/** One group of an offer in the list: where, when, and how many places are free. */
+export interface ListedGroup { groupId: string; place: string; startsOn: string; endsOn: string; capacity: number; enrolled: number; freePlaces: number }
+
+/** One offer in a page of the catalogue (the one list of offers: /catalogue, and /offers redirects there). */
 export interface CatalogueItem {
   offerId: string; title: Bilingual; provider: string; programme: string; programmeName: Bilingual;
   competence: string | null; language: string; digcompLevel: number | null; costCents: number; copayPercent: number | null;
+  /** Who pays what of the cost: the programme and the learner (their share, EFFECTIVE_COPAY). */
+  share: CostSplit;
   places: string[]; nextStartsOn: string | null; freePlaces: number;
+  description: { lv: string | null; en: string | null }; hours: number | null;
+  applicationsOpenAt: string; applicationsCloseAt: string;
+  groups: ListedGroup[];
 }
 
 /**
@@ -31,7 +40,7 @@ export interface OfferRating {
 }
 
 /** One published offer as its catalogue page shows it. */
-export interface CatalogueOffer extends Omit<CatalogueItem, 'places' | 'nextStartsOn' | 'freePlaces'> {
+export interface CatalogueOffer extends Omit<CatalogueItem, 'places' | 'nextStartsOn' | 'freePlaces' | 'description' | 'hours' | 'groups' | 'applicationsOpenAt' | 'applicationsCloseAt'> {
   description: { lv: string | null; en: string | null }; prerequisites: { lv: string | null; en: string | null };
   digitalSharePercent: number | null; hoursTheory: number | null; hoursPractice: number | null; hours: number | null;
   places: string[]; applicationsOpenAt: string; applicationsCloseAt: string; groupFormationDeadline: string;
@@ -42,8 +51,14 @@ export interface CatalogueOffer extends Omit<CatalogueItem, 'places' | 'nextStar
 interface OfferRow {
   id: string; providerName: string; programme: string; nameLv: string; nameEn: string; titleLv: string; titleEn: string;
   competence: string | null; language: string; digcompLevel: number | null; costCents: number; effectiveCopayPercent: number | null;
-  places: { address: string }[] | null;
+  places: { address: string }[] | null; funding: ProgrammeRules['funding'];
 }
+
+/**
+ * A group's municipality: the first part of its place, before the first comma ("Valmiera" of "Valmiera, Rīgas iela
+ * 10"), the way places of delivery are written in VIIS's sample addresses. Compared without letter case.
+ */
+const MUNICIPALITY = "btrim(split_part(offer_groups.place, ',', 1))";
 
 // `%` and `_` typed by a person are literal characters, not wildcards.
 const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -84,9 +99,10 @@ export async function searchCatalogue(deps: ApiDeps, query: CatalogueQuery): Pro
       .whereExists(db('offerGroups').whereRaw('offer_groups.offer_id = offers.id').whereILike('offerGroups.place', pattern))
       .orWhereRaw("EXISTS (SELECT 1 FROM jsonb_array_elements(offers.places) AS p WHERE p->>'address' ILIKE ?)", [pattern]));
   }
-  if (query.from || query.to) {
-    base.whereExists(startsWithin(db.queryBuilder(), query.from, query.to));
-  }
+  // Dates, municipality and free places are about one and the same group: a group in Valmiera with free places that
+  // starts in March, not an offer with some group in Valmiera and another, full one, starting in March.
+  const groupFilters = { from: query.from, to: query.to, municipality: query.municipality, freePlaces: query.freePlaces };
+  if (query.from || query.to || query.municipality || query.freePlaces) base.whereExists(matchingGroups(db.queryBuilder(), groupFilters));
   if (query.digcomp !== undefined) base.where('offers.digcompLevel', query.digcomp);
   if (query.language) base.where('offers.language', query.language);
   if (query.maxCost !== undefined) base.where('offers.costCents', '<=', query.maxCost);
@@ -94,27 +110,38 @@ export async function searchCatalogue(deps: ApiDeps, query: CatalogueQuery): Pro
 
   const [{ count }] = await base.clone().count<{ count: string }[]>('* as count');
   // The first start within the dates asked (from today on when none are), as a sort key and for the list.
-  const next = (query.from || query.to ? startsWithin(db.queryBuilder(), query.from, query.to) : startsWithin(db.queryBuilder(), rigaToday(), undefined))
+  const next = matchingGroups(db.queryBuilder(), query.from || query.to ? groupFilters : { ...groupFilters, from: rigaToday() })
     .min('offerGroups.startsOn');
-  const rows: (OfferRow & { nextStartsOn: string | null })[] = await base.clone()
+  const rows: (OfferRow & HoursRow & {
+    nextStartsOn: string | null; descriptionLv: string | null; descriptionEn: string | null; applicationsOpenAt: Date; applicationsCloseAt: Date;
+  })[] = await base.clone()
     .select('offers.id', 'offers.programme', 'offers.titleLv', 'offers.titleEn', 'offers.competence', 'offers.language',
       'offers.digcompLevel', 'offers.costCents', db.raw(EFFECTIVE_COPAY), 'offers.places', 'providers.name as providerName',
-      'programmes.nameLv', 'programmes.nameEn', db.raw(`to_char(?, 'YYYY-MM-DD') as "nextStartsOn"`, [next]))
+      'offers.descriptionLv', 'offers.descriptionEn', 'offers.hoursTheory', 'offers.hoursPractice', 'offers.applicationsOpenAt', 'offers.applicationsCloseAt',
+      'programmes.nameLv', 'programmes.nameEn', 'programmes.funding', db.raw(`to_char(?, 'YYYY-MM-DD') as "nextStartsOn"`, [next]))
     .orderByRaw(query.sort === 'cost'
       ? 'offers.cost_cents asc, "nextStartsOn" asc nulls last, offers.id asc'
       : '"nextStartsOn" asc nulls last, offers.cost_cents asc, offers.id asc')
     .limit(query.pageSize).offset((query.page - 1) * query.pageSize);
 
-  const groups: { offerId: string; place: string; capacity: number; enrolled: number }[] = rows.length === 0 ? []
-    : await db('offerGroups').whereIn('offerId', rows.map((r) => r.id)).select('offerId', 'place', 'capacity', 'enrolled').orderBy('startsOn');
+  const groups: (Omit<ListedGroup, 'groupId' | 'freePlaces'> & { id: string; offerId: string })[] = rows.length === 0 ? []
+    : await db('offerGroups').whereIn('offerId', rows.map((r) => r.id))
+      .select('id', 'offerId', 'place', 'capacity', 'enrolled', db.raw(day('starts_on', 'startsOn')), db.raw(day('ends_on', 'endsOn')))
+      .orderBy([{ column: 'offerGroups.startsOn', order: 'asc' }, { column: 'offerGroups.place', order: 'asc' }]);
   return {
     offers: rows.map((r) => {
-      const own = groups.filter((g) => g.offerId === r.id);
+      const own = groups.filter((g) => g.offerId === r.id).map((g) => ({
+        groupId: g.id, place: g.place, startsOn: g.startsOn, endsOn: g.endsOn, capacity: g.capacity, enrolled: g.enrolled,
+        freePlaces: Math.max(0, g.capacity - g.enrolled),
+      }));
       return {
         ...commonFields(r),
         places: unique([...(r.places ?? []).map((p) => p.address), ...own.map((g) => g.place)]),
         nextStartsOn: r.nextStartsOn,
-        freePlaces: own.reduce((sum, g) => sum + Math.max(0, g.capacity - g.enrolled), 0),
+        freePlaces: own.reduce((sum, g) => sum + g.freePlaces, 0),
+        description: { lv: r.descriptionLv, en: r.descriptionEn }, hours: totalHours(r),
+        applicationsOpenAt: r.applicationsOpenAt.toISOString(), applicationsCloseAt: r.applicationsCloseAt.toISOString(),
+        groups: own,
       };
     }),
     total: Number(count), page: query.page, pageSize: query.pageSize,
@@ -129,13 +156,13 @@ export async function getCatalogueOffer(deps: ApiDeps, offerId: string): Promise
     digitalSharePercent: number | null; hoursTheory: number | null; hoursPractice: number | null;
     applicationsOpenAt: Date; applicationsCloseAt: Date; groupFormationDeadline: Date;
   }) | undefined = await publishedOffers(db).where('offers.id', offerId)
-    .first('offers.*', 'providers.name as providerName', 'programmes.nameLv', 'programmes.nameEn', db.raw(EFFECTIVE_COPAY));
+    .first('offers.*', 'providers.name as providerName', 'programmes.nameLv', 'programmes.nameEn', 'programmes.funding', db.raw(EFFECTIVE_COPAY));
   if (!row) return null;
   const groups: { id: string; place: string; startsOn: string; endsOn: string; schedule: string | null; capacity: number; enrolled: number }[] =
     await db('offerGroups').where('offerId', offerId)
       .select('id', 'place', 'schedule', 'capacity', 'enrolled', db.raw(day('starts_on', 'startsOn')), db.raw(day('ends_on', 'endsOn')))
       .orderBy([{ column: 'offerGroups.startsOn', order: 'asc' }, { column: 'offerGroups.place', order: 'asc' }]);
-  const hours = row.hoursTheory !== null || row.hoursPractice !== null ? (row.hoursTheory ?? 0) + (row.hoursPractice ?? 0) : null;
+  const hours = totalHours(row);
   return {
     ...commonFields(row),
     description: { lv: row.descriptionLv, en: row.descriptionEn },
@@ -192,27 +219,42 @@ export async function publiclyRatedOffers(db: Knex, offerIds: readonly string[])
   return new Set(rated.filter((id): id is string => id !== null));
 }
 
-/** The competences, languages and DigComp levels of published offers, for the filter form's choices. */
+/** The competences, languages, DigComp levels and municipalities of published offers, for the filter form's choices. */
 export async function catalogueChoices(deps: ApiDeps) {
   const { db } = deps;
-  const [competences, languages, levels] = await Promise.all([
+  const [competences, languages, levels, municipalities] = await Promise.all([
     publishedOffers(db).whereNotNull('offers.competence').distinct('offers.competence').orderBy('offers.competence'),
     publishedOffers(db).distinct('offers.language').orderBy('offers.language'),
     publishedOffers(db).whereNotNull('offers.digcompLevel').distinct('offers.digcompLevel').orderBy('offers.digcompLevel'),
+    publishedOffers(db).join('offerGroups', 'offerGroups.offerId', 'offers.id')
+      .distinct(db.raw(`${MUNICIPALITY} as municipality`)).orderBy('municipality'),
   ]);
   return {
     competences: (competences as { competence: string }[]).map((r) => r.competence),
     languages: (languages as { language: string }[]).map((r) => r.language),
     digcompLevels: (levels as { digcompLevel: number }[]).map((r) => r.digcompLevel),
+    municipalities: (municipalities as { municipality: string }[]).map((r) => r.municipality).filter((m) => m.length > 0),
   };
 }
 
-// Groups of the outer query's offer starting within [from, to] (either end may be open).
-function startsWithin(query: Knex.QueryBuilder, from: string | undefined, to: string | undefined): Knex.QueryBuilder {
+/** The filters that are about a single group of an offer. */
+interface GroupFilters { from?: string; to?: string; municipality?: string; freePlaces?: number }
+
+// Groups of the outer query's offer that meet every group filter given (each may be absent).
+function matchingGroups(query: Knex.QueryBuilder, filters: GroupFilters): Knex.QueryBuilder {
   query.from('offerGroups').whereRaw('offer_groups.offer_id = offers.id');
-  if (from) query.where('offerGroups.startsOn', '>=', from);
-  if (to) query.where('offerGroups.startsOn', '<=', to);
+  if (filters.from) query.where('offerGroups.startsOn', '>=', filters.from);
+  if (filters.to) query.where('offerGroups.startsOn', '<=', filters.to);
+  if (filters.municipality) query.whereRaw(`lower(${MUNICIPALITY}) = lower(?)`, [filters.municipality]);
+  if (filters.freePlaces) query.whereRaw('offer_groups.capacity - offer_groups.enrolled >= ?', [filters.freePlaces]);
   return query;
+}
+
+interface HoursRow { hoursTheory: number | null; hoursPractice: number | null }
+
+/** Theory and practice hours together, or null when the offer states neither. */
+function totalHours(row: HoursRow): number | null {
+  return row.hoursTheory !== null || row.hoursPractice !== null ? (row.hoursTheory ?? 0) + (row.hoursPractice ?? 0) : null;
 }
 
 function commonFields(r: OfferRow) {
@@ -220,6 +262,7 @@ function commonFields(r: OfferRow) {
     offerId: r.id, title: { lv: r.titleLv, en: r.titleEn }, provider: r.providerName, programme: r.programme,
     programmeName: { lv: r.nameLv, en: r.nameEn }, competence: r.competence, language: r.language,
     digcompLevel: r.digcompLevel, costCents: r.costCents, copayPercent: r.effectiveCopayPercent,
+    share: costSplit(r.funding, r.costCents, r.effectiveCopayPercent),
   };
 }
 

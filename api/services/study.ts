@@ -253,6 +253,10 @@ function toHttpError(err: unknown): unknown {
 /** The study part of a journey as the learner's page and API show it, read from the read model. */
 export interface StudyView {
   caseId: string; stage: string; balanceCents: number; earmarkedCents: number;
+  /** Spent on study that ended (completed or dropped out). */
+  spentCents: number;
+  /** The case is closed: the balance is then what was left unspent, no longer the learner's to use. */
+  closed: boolean;
   /** How the programme pays: from the account's balance, free, or a co-payment by the learner (no balance to spend). */
   funding: ProgrammeRules['funding'];
   application: {
@@ -290,12 +294,14 @@ export async function studyView(deps: ApiDeps, learner: Session, caseId: string)
       deps.db.raw("to_char(offer_groups.ends_on, 'YYYY-MM-DD') as ends_on"),
       'applications.costCents', 'applications.earmarkedCents', 'applications.learnerPaysCents', 'offers.groupFormationDeadline', 'applications.reason',
     );
-  const [{ sum }] = await deps.db('applications').where({ caseId }).sum<{ sum: string | null }[]>('earmarkedCents as sum');
+  const [{ earmarked, spent }] = await deps.db('applications').where({ caseId })
+    .sum<{ earmarked: string | null; spent: string | null }[]>({ earmarked: 'earmarkedCents', spent: 'spentCents' });
   const answered = (await deps.db('surveyAnswers').where({ caseId }).first('caseId')) !== undefined;
   const finished = app && (app.state === 'completed' || app.state === 'dropped_out');
   const open = theCase.closedAt === null;
   return {
-    caseId, stage: theCase.stage, balanceCents: theCase.balanceCents, earmarkedCents: Number(sum ?? 0), funding: theCase.funding,
+    caseId, stage: theCase.stage, balanceCents: theCase.balanceCents, earmarkedCents: Number(earmarked ?? 0), spentCents: Number(spent ?? 0),
+    closed: !open, funding: theCase.funding,
     application: app ? {
       applicationId: app.id, state: app.state, offerId: app.offerId, groupId: app.groupId, title: { lv: app.titleLv, en: app.titleEn },
       place: app.place, startsOn: app.startsOn, endsOn: app.endsOn, costCents: app.costCents, earmarkedCents: app.earmarkedCents,

@@ -170,6 +170,8 @@ const ROWS: readonly Row[] = [
   ['POST /api/admin/announcements/:announcementId/mailing', 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   // --- stats ---
   ['GET /api/open-data/v1/programme-statistics.json',       'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
+  // --- account ---
+  ['GET /api/programmes',                                   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   // --- Pages ---
   ['GET /static/:name',                                     'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /',                                                 'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
@@ -397,6 +399,8 @@ const ROWS: readonly Row[] = [
   ['GET /admin/statistics/export',                          'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   ['GET /open-data',                                        'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /api/open-data/v1/programme-statistics.csv',        'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
+  // --- account ---
+  ['GET /programmes',                                       'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
 ];
 /** The expected answer of each route (`METHOD /path`) to each caller. */
 export const MATRIX: ReadonlyMap<string, Readonly<Record<Caller, Expected>>> = new Map(ROWS.map(([route, ...expected]) => {

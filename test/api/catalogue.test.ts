@@ -283,8 +283,8 @@ test('the catalogue page keeps the filters in the form and in the paging links; 
 
   const bad = await call('GET', `/catalogue?q=${word}&digcomp=9&maxCost=lots`, { html: true });
   t.is(bad.status, 400);
-  t.regex(bad.text, /<p class="field-error" id="digcomp-error">must be a DigComp level from 1 to 8<\/p>/);
-  t.regex(bad.text, /<p class="field-error" id="maxCost-error">must be an amount in euros/);
+  t.regex(bad.text, /<p class="field-error" id="digcomp-error">DigComp līmenim jābūt veselam skaitlim no 1 līdz 8\.<\/p>/);
+  t.regex(bad.text, /<p class="field-error" id="maxCost-error">Norādiet summu eiro, piemēram, 320 vai 320,50\./);
   t.true(bad.text.includes('value="lots"'), 'the value typed is kept so it can be corrected');
   t.true(bad.text.includes(`value="${word}"`));
 });
@@ -326,6 +326,6 @@ test('the catalogue is in the OpenAPI document as public routes', async (t) => {
   t.truthy(list);
   t.falsy(list?.security, 'no login needed');
   t.deepEqual(list?.parameters?.map((p) => p.name).sort(),
-    ['competence', 'digcomp', 'from', 'language', 'maxCost', 'page', 'pageSize', 'place', 'programme', 'q', 'sort', 'to']);
+    ['competence', 'digcomp', 'freePlaces', 'from', 'language', 'maxCost', 'municipality', 'page', 'pageSize', 'place', 'programme', 'q', 'sort', 'to']);
   t.truthy(doc.paths['/api/catalogue/{offerId}']?.get);
 });

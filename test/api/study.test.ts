@@ -123,8 +123,9 @@ test.serial('the catalogue lists the seeded offers with cost in cents, groups an
   t.deepEqual(page2.offers, []);
   t.is(page2.total, all.total);
 
-  // The public page lists them too, in Latvian by default.
-  const page = await call('GET', '/offers', { html: true });
+  // The public page lists them too, in Latvian by default (the one list, /catalogue; /offers redirects there).
+  t.is((await call('GET', '/offers', { html: true })).headers.get('location'), '/catalogue');
+  const page = await call('GET', '/catalogue', { html: true });
   t.is(page.status, 200);
   t.true(page.text.includes(OFFER.titleLv));
   t.true(page.text.includes('320,00 EUR'));
@@ -343,7 +344,7 @@ test.serial('the page forms: Apply from the catalogue redirects to the journey p
   const person = newPerson('Pēteris');
   const { caseId } = await approvedCase(person);
   const token = await tokenOf(person);
-  const catalogue = await call('GET', '/offers', { token, html: true });
+  const catalogue = await call('GET', '/catalogue', { token, html: true });
   t.true(catalogue.text.includes(`action="/learner/journeys/${caseId}/applications"`), 'an Apply form per group for the approved account');
   const requestIds = [...catalogue.text.matchAll(/name="requestId" value="([0-9a-f-]{36})"/g)].map((m) => m[1]);
   t.true(requestIds.length >= 3, 'one form per group');

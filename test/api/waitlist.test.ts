@@ -180,7 +180,7 @@ test.serial('co-payment: the offers API and pages show the programme\'s and the 
   t.is(offers.status, 200, offers.text);
   const listed = (offers.json as { offers: { offerId: string; share: { programmePaysCents: number; learnerPaysCents: number } }[] }).offers.find((o) => o.offerId === mn.offerId)!;
   t.deepEqual(listed.share, { programmePaysCents: 24_001, learnerPaysCents: 8_000 });
-  const offersPage = await call('GET', '/offers?programme=MN&lang=en', { token, html: true });
+  const offersPage = await call('GET', '/catalogue?programme=MN&lang=en', { token, html: true });
   t.regex(offersPage.text, /The programme pays<\/dt><dd data-testid="programme-pays">EUR 240\.01</);
   t.regex(offersPage.text, /co-payment\)<\/dt><dd data-testid="learner-pays">EUR 80\.00</);
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import test from 'ava';
 import type { Browser } from 'playwright-core';
 import { loadStrings } from '../../web/render';
@@ -48,8 +49,24 @@ test('every administration, terms and profile page reads fully in Latvian and in
   const colleague = (await stack.db('users').where({ username: 'staff2' }).first<{ id: string }>('id')).id;
   const provider = await stack.db('users').where({ username: 'provider' }).first<{ id: string; displayName: string; providerId: string }>();
 
+  // --- account --- a learner with an open and a closed learning account (rows in SQL), for the account pages.
+  const [holder] = await stack.db('learners').insert({
+    personCode: '320000-77001', firstName: 'Konta', lastName: 'Turētāja', email: 'konts-e2e@example.lv', language: 'lv', termsVersion: 'test', termsAcceptedAt: new Date(),
+  }).returning('id');
+  const accountCases = await Promise.all([[18_000, null], [5_000, new Date()]].map(async ([balanceCents, closedAt]) => {
+    const id = randomUUID();
+    await stack.db('cases').insert({
+      id, serviceCaseId: `IMK-E2E-${closedAt ? 'C' : 'O'}`, workflowId: `e2e-account:${closedAt ? 'closed' : 'open'}`, learnerId: (holder as { id: string }).id,
+      programme: 'IMK', stage: closedAt ? 'completed' : 'imk_approved', channel: 'e-service', balanceCents, closedAt,
+    });
+    return `/learner/journeys/${id}`;
+  }));
+
   const sessions: [token: Promise<string> | null, paths: string[]][] = [
-    [null, ['/terms', '/privacy', '/accessibility', '/open-data']],
+    [null, ['/terms', '/privacy', '/accessibility', '/open-data', '/programmes', '/catalogue']],
+    [stack.tokenFor('learner', '320000-77001', 'Konta Turētāja'), [...accountCases, '/catalogue']],
+    // (/learner itself is left out: its form's language choice "English" reads as the Latvian page's language switch.)
+    [stack.tokenFor('learner', '010180-10001', 'Bez Konta'), ['/programmes']],
     [stack.adminToken(), [
       '/admin/programmes', '/admin/programmes/IMK', '/admin/programmes/MN', '/admin/calls', `/admin/calls/${callId}`, '/admin/calendar',
       '/admin/terms', '/admin/accounts', `/admin/accounts/${colleague}`, '/admin/blocks', '/admin/announcements', '/admin/role-grants',
