@@ -310,6 +310,9 @@ const ROWS: readonly Row[] = [
   ['POST /admin/announcements',                             401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   ['POST /admin/announcements/:announcementId/withdraw',    401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   ['POST /admin/announcements/:announcementId/mailing',     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
+  // --- search ---
+  ['GET /staff/tasks.csv',                                  'login',403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok',   403,    403],
+  ['GET /staff/tasks/:taskId/file',                         'login',403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok',   403,    403],
 ];
 /** The expected answer of each route (`METHOD /path`) to each caller. */
 export const MATRIX: ReadonlyMap<string, Readonly<Record<Caller, Expected>>> = new Map(ROWS.map(([route, ...expected]) => {
