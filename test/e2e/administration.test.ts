@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import test from 'ava';
 import type { Browser } from 'playwright-core';
 import { loadStrings } from '../../web/render';
@@ -56,6 +57,8 @@ test('every administration, terms and profile page reads fully in Latvian and in
     ]],
     [stack.tokenFor('learner', '321178-40215', 'Anna Bērziņa'), ['/account/profile', '/account/roles', '/account/data-requests']],
     [stack.signIn({ role: 'provider', subject: provider.id, name: provider.displayName, providerId: provider.providerId, providerRole: 'admin' }), ['/provider/contact']],
+    // --- search ---
+    [stack.staffToken('staff'), await searchPages()],
   ];
   for (const [token, paths] of sessions) {
     const context = await browser.newContext({ bypassCSP: true });
@@ -63,7 +66,7 @@ test('every administration, terms and profile page reads fully in Latvian and in
     const page = await context.newPage();
     for (const path of paths) {
       for (const lang of ['lv', 'en'] as const) {
-        const answer = await page.goto(`${stack.appUrl}${path}?lang=${lang}`);
+        const answer = await page.goto(`${stack.appUrl}${path}${path.includes('?') ? '&' : '?'}lang=${lang}`);
         t.is(answer?.status(), 200, `${path} (${lang})`);
         t.is(await page.locator('h1').count(), 1, `${path} (${lang}) has one heading`);
         t.is(await page.locator('html').getAttribute('lang'), lang, `${path} (${lang}) says its language`);
@@ -79,3 +82,29 @@ test('every administration, terms and profile page reads fully in Latvian and in
     await context.close();
   }
 });
+
+// --- search ---
+// The inbox searched by name (with the export link) and a case's printable file: a learner case with a decided and
+// an open task, its history and a letter, seeded in SQL.
+async function searchPages(): Promise<string[]> {
+  const [learner] = await stack.db('learners').insert({
+    personCode: '010190-12345', firstName: 'Zane', lastName: 'Bērziņa', email: 'zane@example.lv', language: 'lv', termsVersion: 'test', termsAcceptedAt: new Date(),
+  }).returning('id');
+  const caseId = randomUUID();
+  await stack.db('cases').insert({
+    id: caseId, serviceCaseId: 'IMK-2026-900001', workflowId: `e2e-search:${caseId}`, learnerId: (learner as { id: string }).id,
+    programme: 'IMK', stage: 'awaiting_approval', channel: 'e-service',
+  });
+  const taskId = randomUUID();
+  await stack.db('tasks').insert([
+    { id: randomUUID(), caseId, workflowId: `e2e-search:${caseId}`, step: 'approval-1', type: 'approve-imk', state: 'decided', decision: 'approve',
+      decidedByName: 'Ilze Lēmēja', decidedAt: new Date(), facts: JSON.stringify({ eligibility: { rule: 'age-25-64', facts: { age: 36 } } }), dueAt: new Date() },
+    { id: taskId, caseId, workflowId: `e2e-search:${caseId}`, step: 'approval-2', type: 'approve-imk', state: 'open', facts: '{}', dueAt: new Date(Date.now() + 86_400_000) },
+  ]);
+  await stack.db('caseEvents').insert({ caseId, step: 'registered', kind: 'registered', stage: 'registered', actorRole: 'learner', channel: 'e-service', details: '{}' });
+  await stack.db('emailOutbox').insert({
+    caseId, step: 'mail', template: 'imk-approved', language: 'lv', recipient: 'zane@example.lv', subject: 'Jūsu IMK', status: 'sent',
+    dedupeKey: `case:${caseId}:mail`, sentAt: new Date(),
+  });
+  return ['/staff/tasks?q=berz&state=all', `/staff/tasks/${taskId}/file`];
+}
