@@ -187,6 +187,7 @@ test('the case file shows the case, every decision with its facts, the history a
     t.true(lv.text.includes(text), `shows ${text}`);
   }
   t.is(lv.text.match(/data-testid="decision"/g)?.length, 2, 'both tasks of the case');
+  t.true(lv.text.includes('<script src="/static/print-button.js" defer></script>') && lv.text.includes('data-print hidden>Drukāt</button>'), 'a print button');
   t.false(lv.text.includes('DPP-2026-900002'), 'nothing of the learner\'s other case');
   t.false(lv.text.includes('Bērziņš'), 'nothing of another learner');
   const after = await stack.db('auditLog').where({ action: 'case-file.view' }).orderBy('id', 'desc').first();
