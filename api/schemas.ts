@@ -137,7 +137,7 @@ export const inboxQuery = z.object({
   q: z.preprocess(emptyAsMissing, text().trim().max(100, { message: 'must be at most 100 characters' }).superRefine((value, ctx) => {
     const parsed = parseInboxSearch(value);
     if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
-  }).optional())
+  }).transform((value) => (value === '' ? undefined : value)).optional())
     .describe('Search: a learner\'s name (each word the start of the first or last name), a person code (the search is audited) or a case number'),
 }).strict();
 
