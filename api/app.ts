@@ -47,6 +47,7 @@ import { publicRoutes } from './routes/public';
 import { profileRoutes } from './routes/profiles';
 import { termsRoutes } from './routes/terms';
 import { staffRoutes } from './routes/staff';
+import { staffFileRoutes } from './routes/staff-files';
 import { studyRoutes } from './routes/study';
 import { placeOfferRoutes } from './routes/place-offers';
 import { statisticsRoutes } from './routes/statistics';
@@ -95,7 +96,7 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(textDoor(api.formPages));
   for (const router of [
     publicRoutes(deps, api, renderer), authRoutes(deps, api, renderer), accountRoutes(deps, api, renderer), learnerRoutes(deps, api, renderer),
-    staffRoutes(deps, api, renderer), studyRoutes(deps, api, renderer), providerRoutes(deps, api, renderer),
+    staffRoutes(deps, api, renderer), staffFileRoutes(deps, api, renderer), studyRoutes(deps, api, renderer), providerRoutes(deps, api, renderer),
     coordinatorRoutes(deps, api, renderer), providerRegistrationRoutes(deps, api, renderer),
     providerOfferRoutes(deps, api, renderer), catalogueRoutes(deps, api, renderer), adminRoutes(deps, api, renderer),
     adminBatchRoutes(deps, api, renderer), adminConsistencyRoutes(deps, api, renderer), passwordRoutes(deps, api, renderer),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DROPOUT_REASONS, SURVEY_ASPECTS, type SurveyAspect } from '../domain/applications';
 import { OFFER_STATES } from '../domain/offers';
 import { checkPersonCode } from '../domain/person-code';
+import { parseInboxSearch } from '../domain/inbox-search';
 import type { FieldProblem } from './errors';
 import { text } from './text-input';
 
@@ -133,6 +134,11 @@ export const inboxQuery = z.object({
   sort: z.preprocess(emptyAsMissing, z.enum(INBOX_SORTS, { message: `must be one of ${INBOX_SORTS.join(', ')}` }).default('due'))
     .describe('due: overdue first, then soonest due; age: oldest first'),
   page: z.preprocess(emptyAsMissing, z.coerce.number({ message: 'must be a number' }).int({ message: 'must be a whole number' }).min(1, { message: 'must be 1 or more' }).default(1)),
+  q: z.preprocess(emptyAsMissing, text().trim().max(100, { message: 'must be at most 100 characters' }).superRefine((value, ctx) => {
+    const parsed = parseInboxSearch(value);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+  }).transform((value) => (value === '' ? undefined : value)).optional())
+    .describe('Search: a learner\'s name (each word the start of the first or last name), a person code (the search is audited) or a case number'),
 }).strict();
 
 /** The inbox's filters, after parsing. */
@@ -173,7 +179,7 @@ export const taskSchema = z.object({
   dueInWorkingDays: z.number().int().describe('Working days from today (Riga) to the due day; negative when overdue'),
   createdAt: z.iso.datetime(),
   assigneeId: z.uuid().nullable(), assigneeName: z.string().nullable(), claimedAt: z.iso.datetime().nullable(),
-  decision: z.string().nullable(), decidedByName: z.string().nullable(), comment: z.string().nullable(),
+  decision: z.string().nullable(), decidedByName: z.string().nullable(), decidedAt: z.iso.datetime().nullable(), comment: z.string().nullable(),
   facts: z.record(z.string(), z.unknown()),
 });
 

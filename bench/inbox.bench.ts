@@ -12,6 +12,9 @@ const VIEWS = [
   ['my tasks due this week', 'assignee=mine&due=week'],
   ['offer evaluations of one call, overdue', 'type=evaluate-offer&due=overdue&call=CALL'],
   ['page 20 of unassigned tasks', 'assignee=unassigned&page=20'],
+  // The search (issue 16): one case by its number, and a name every seeded learner shares (a third of the tasks).
+  ['search by case number', 'q=SEED-000123'],
+  ['search by a name 300 learners share', `q=${encodeURIComponent('sēklis')}`],
 ] as const;
 
 async function main(): Promise<boolean> {

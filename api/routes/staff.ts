@@ -16,11 +16,12 @@ import {
   inboxQuery, taskDetailSchema, taskParams, taskSchema, type InboxQuery,
 } from '../schemas';
 import {
-  assignTask, assignableStaff, checklistOf, claimTask, decideTask, getDocument, getTask, listTasks, unclaimTask, type AssignmentResult,
+  EXPORT_LIMIT, assignTask, assignableStaff, checklistOf, claimTask, decideTask, getDocument, getTask, listTasks, unclaimTask, type AssignmentResult,
   type InboxCounts, type TaskView,
 } from '../services/tasks';
 import type { Session } from '../../lib/sessions';
 import { auditDownload, auditUserAction } from '../services/audit';
+import { auditInboxSearch, inboxSearchSchema, searchWords } from './inbox-search';
 import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { isUuid } from '../../domain/uuid';
@@ -43,8 +44,10 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     query: inboxQuery,
     responses: { 200: { description: 'A page of tasks', schema: z.object({
       tasks: z.array(taskSchema), total: z.number().int(), page: z.number().int(), pageSize: z.number().int(), counts: inboxCountsSchema,
+      search: inboxSearchSchema,
     }) } },
   }, async (ctx, { query }) => {
+    await auditInboxSearch(deps.db, currentSession(ctx), query);
     ctx.body = await listTasks(deps, query, viewerId(currentSession(ctx)));
   });
 
@@ -110,7 +113,8 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     if (!parsed.success) {
       // A bad filter value: the message goes next to that filter, the form keeps what was asked, nothing is listed.
       ctx.status = 400;
-      const errors = Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message]));
+      // The search's rule is said in the page's language (the filters' own rules are English for now).
+      const errors = Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.field === 'q' ? translate(lang, 'inbox.search.invalid') : p.message]));
       const asked = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v])) as Record<string, string | undefined>;
       const filter = { ...DEFAULT_FILTER, ...asked } as unknown as InboxQuery;
       renderPage(ctx, renderer, 'inbox', 'inbox.title', {
@@ -120,12 +124,13 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
           const known = name !== `inbox.filter.${field}`;
           return { field, message, name: known ? name : field, known };
         }),
-        filters: filterOptions(lang, filter, null, programmes, calls), tasks: [], total: 0,
+        filters: filterOptions(lang, filter, null, programmes, calls), tasks: [], total: 0, searchValue: asked.q,
       });
       return;
     }
     const filter = parsed.data;
     const session = currentSession(ctx);
+    await auditInboxSearch(deps.db, session, filter);
     const result = await listTasks(deps, filter, viewerId(session));
     const pages = Math.max(1, Math.ceil(result.total / result.pageSize));
     const done = typeof ctx.query.done === 'string' && DONE.includes(ctx.query.done) ? ctx.query.done : null;
@@ -138,6 +143,11 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       caption: translate(lang, 'inbox.caption', { page: result.page, pages, total: result.total }),
       paging: paging(lang, filter, pages),
       doneText: done ? translate(lang, `inbox.done.${done}`) : null,
+      searchText: searchWords(lang, result.search), searchValue: filter.q,
+      clearSearchHref: `/staff/tasks?${filterQuery({ ...filter, q: undefined, page: 1 })}`,
+      exportHref: `/staff/tasks.csv?${filterQuery({ ...filter, page: 1 })}`,
+      exportTooLarge: result.total > EXPORT_LIMIT,
+      exportLimit: EXPORT_LIMIT.toLocaleString(lang === 'lv' ? 'lv-LV' : 'en-GB'),
     });
   });
 
@@ -315,7 +325,7 @@ function decisionFromForm(form: Record<string, string>): Record<string, unknown>
 }
 
 // The subject in words for the inbox row and the page: the learner's case, or the provider and offer.
-function subjectWords(lang: PageLanguage, task: TaskView) {
+export function subjectWords(lang: PageLanguage, task: TaskView) {
   const offerTitle = task.offerTitle ? task.offerTitle[lang] : null;
   return {
     subjectText: task.learnerName ?? (offerTitle ? `${offerTitle} — ${task.providerName ?? ''}` : task.providerName ?? ''),
@@ -325,7 +335,7 @@ function subjectWords(lang: PageLanguage, task: TaskView) {
 }
 
 // A string for a code when the page has one (`<prefix>.<code>`), otherwise the code in plain words.
-function label(lang: PageLanguage, prefix: string, code: string): string {
+export function label(lang: PageLanguage, prefix: string, code: string): string {
   const key = `${prefix}.${code}`;
   const text = translate(lang, key);
   return text === key ? code.replace(/[_-]+/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase() : text;
@@ -357,7 +367,7 @@ function factSections(lang: PageLanguage, task: TaskView): { title: string; rows
   return sections;
 }
 
-function flatten(lang: PageLanguage, value: Record<string, unknown>, prefix = ''): FactRow[] {
+export function flatten(lang: PageLanguage, value: Record<string, unknown>, prefix = ''): FactRow[] {
   const rows: FactRow[] = [];
   for (const [key, v] of Object.entries(value)) {
     const name = prefix ? `${prefix} › ${label(lang, 'fact', key)}` : label(lang, 'fact', key);
@@ -413,18 +423,18 @@ const DONE = ['claimed', 'unclaimed', 'assigned'];
 const DEFAULT_FILTER = { state: 'open', assignee: 'anyone', due: 'any', sort: 'due', page: 1 } as const;
 
 // The staff member's user id when the session has one (staff sessions carry users.id); a test token may not.
-function viewerId(session: Session): string | null {
+export function viewerId(session: Session): string | null {
   return isUuid(session.subject) ? session.subject : null;
 }
 
 function isDefault(filter: InboxQuery): boolean {
-  return !filter.type && !filter.programme && !filter.call && filter.assignee === 'anyone' && filter.due === 'any';
+  return !filter.type && !filter.programme && !filter.call && filter.assignee === 'anyone' && filter.due === 'any' && !filter.q;
 }
 
 /** The filters as a query string, defaults left out, so links are short and a view can be shared. */
-function filterQuery(filter: InboxQuery, extra: Record<string, string | number> = {}): string {
+export function filterQuery(filter: InboxQuery, extra: Record<string, string | number> = {}): string {
   const params = new URLSearchParams();
-  for (const key of ['type', 'programme', 'call', 'state', 'assignee', 'due', 'sort', 'page'] as const) {
+  for (const key of ['q', 'type', 'programme', 'call', 'state', 'assignee', 'due', 'sort', 'page'] as const) {
     const value = filter[key];
     if (value !== undefined && value !== (DEFAULT_FILTER as Record<string, unknown>)[key]) params.set(key, String(value));
   }
@@ -490,7 +500,7 @@ function assigneeWords(lang: PageLanguage, task: TaskView, session: Session) {
 }
 
 // Claims, releases and assignments read as sentences on the task page ("Assigned to Jānis Bērziņš").
-function eventLabel(lang: PageLanguage, kind: string, details: Record<string, unknown>): string {
+export function eventLabel(lang: PageLanguage, kind: string, details: Record<string, unknown>): string {
   if (kind === 'task_claimed' || kind === 'task_unclaimed' || kind === 'task_assigned') {
     return translate(lang, `inbox.event.${kind}`, { assignee: details.assigneeName ?? '', previous: details.previousAssigneeName ?? '—' });
   }

@@ -15,6 +15,7 @@ import { HttpError } from '../errors';
 import { REASONED_TASK_TYPES, TASK_TYPES, decisionProblems, type DecisionInput, type InboxQuery } from '../schemas';
 import type { InboxEventKind } from '../../domain/journey';
 import { isUuid } from '../../domain/uuid';
+import { parseInboxSearch } from '../../domain/inbox-search';
 import { DATA_REQUEST_TASK_TYPE } from '../../domain/data-requests';
 import { ROLE_REQUEST_TASK_TYPE } from '../../domain/role-requests';
 
@@ -31,7 +32,7 @@ export interface TaskView {
   /** Working days (Riga calendar, public holidays skipped) from today to the due day; negative when overdue. */
   dueInWorkingDays: number;
   createdAt: string; assigneeId: string | null; assigneeName: string | null; claimedAt: string | null;
-  decision: string | null; decidedByName: string | null; comment: string | null; facts: Record<string, unknown>;
+  decision: string | null; decidedByName: string | null; decidedAt: string | null; comment: string | null; facts: Record<string, unknown>;
 }
 
 /** One step of the history shown with a task: the learner's case events, or the provider's or offer's events. */
@@ -91,7 +92,39 @@ function applyFilters(query: Knex.QueryBuilder, filter: InboxQuery, viewerId: st
     const [sql, bindings] = dueCondition(filter.due, m);
     query.whereRaw(sql, bindings);
   }
+  applySearch(query, filter.q);
   return query;
+}
+
+// The search narrows every view and count alike: to the tasks of the learner cases it finds. A subquery rather
+// than a join, so the counts (which join no learners) take it as they are; each key has its index (migration
+// 20261209020000): the person code and case number are unique, names are matched by prefix on the folded names.
+function applySearch(query: Knex.QueryBuilder, q: string | undefined) {
+  const parsed = parseInboxSearch(q);
+  if (!parsed.ok) {
+    query.whereRaw('false');
+    return;
+  }
+  const search = parsed.search;
+  if (!search) return;
+  query.whereIn('tasks.caseId', (sub) => {
+    void sub.from('cases').select('cases.id');
+    if (search.kind === 'caseNumber') {
+      void sub.where('cases.serviceCaseId', search.value);
+      return;
+    }
+    void sub.join('learners', 'learners.id', 'cases.learnerId');
+    if (search.kind === 'personCode') {
+      void sub.where('learners.personCode', search.value);
+      return;
+    }
+    for (const word of search.words) {
+      const pattern = `${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      void sub.where((w) => {
+        void w.whereRaw('learner_name_key(learners.first_name) LIKE ?', [pattern]).orWhereRaw('learner_name_key(learners.last_name) LIKE ?', [pattern]);
+      });
+    }
+  });
 }
 
 function countBase(deps: ApiDeps, filter: InboxQuery, viewerId: string | null, m: InboxMoment, except: Dimension) {
@@ -135,16 +168,36 @@ async function inboxCounts(deps: ApiDeps, filter: InboxQuery, viewerId: string |
  * overlap.
  */
 export async function listTasks(deps: ApiDeps, filter: InboxQuery, viewerId: string | null, m: InboxMoment = inboxMoment()) {
-  const query = applyFilters(tasksQuery(deps), filter, viewerId, m);
-  if (filter.sort === 'age') query.orderBy([{ column: 'tasks.createdAt', order: 'asc' }, { column: 'tasks.id', order: 'asc' }]);
-  else query.orderByRaw(`${dueCondition('overdue', m)[0]} DESC, tasks.due_at ASC, tasks.created_at ASC, tasks.id ASC`, dueCondition('overdue', m)[1]);
   const [rows, counts] = await Promise.all([
-    query.limit(PAGE_SIZE).offset((filter.page - 1) * PAGE_SIZE) as Promise<TaskRow[]>,
+    viewQuery(deps, filter, viewerId, m).limit(PAGE_SIZE).offset((filter.page - 1) * PAGE_SIZE) as Promise<TaskRow[]>,
     inboxCounts(deps, filter, viewerId, m),
   ]);
   // With every filter applied, the count of the chosen state is the total.
   const total = counts.state[filter.state] ?? 0;
-  return { tasks: await toViews(deps, rows, m), total, page: filter.page, pageSize: PAGE_SIZE, counts };
+  const parsed = parseInboxSearch(filter.q);
+  return { tasks: await toViews(deps, rows, m), total, page: filter.page, pageSize: PAGE_SIZE, counts,
+    search: parsed.ok && parsed.search ? { kind: parsed.search.kind, value: parsed.search.value } : null };
+}
+
+// The inbox's tasks with the filters and search applied, in the view's order.
+function viewQuery(deps: ApiDeps, filter: InboxQuery, viewerId: string | null, m: InboxMoment) {
+  const query = applyFilters(tasksQuery(deps), filter, viewerId, m);
+  if (filter.sort === 'age') query.orderBy([{ column: 'tasks.createdAt', order: 'asc' }, { column: 'tasks.id', order: 'asc' }]);
+  else query.orderByRaw(`${dueCondition('overdue', m)[0]} DESC, tasks.due_at ASC, tasks.created_at ASC, tasks.id ASC`, dueCondition('overdue', m)[1]);
+  return query;
+}
+
+/** The most tasks one CSV export holds: a bigger view is narrowed with the filters or the search first. */
+export const EXPORT_LIMIT = 10_000;
+
+/**
+ * Every task of an inbox view (all its pages, in its order, the page number ignored) for the CSV export; null when
+ * the view holds more than EXPORT_LIMIT tasks.
+ */
+export async function exportTasks(deps: ApiDeps, filter: InboxQuery, viewerId: string | null, m: InboxMoment = inboxMoment()): Promise<TaskView[] | null> {
+  const rows = await viewQuery(deps, filter, viewerId, m).limit(EXPORT_LIMIT + 1) as TaskRow[];
+  if (rows.length > EXPORT_LIMIT) return null;
+  return toViews(deps, rows, m);
 }
 
 /**
@@ -171,6 +224,20 @@ export async function getTask(deps: ApiDeps, taskId: string) {
     task, events, provider: provider ? { ...provider } : null, offer, documents,
     employment: employment ? { ...employment, declaredAt: new Date(employment.declaredAt).toISOString() } : null,
   };
+}
+
+/**
+ * Every task about the same subject as this one, oldest first: the learner case's tasks, the offer's, or the
+ * provider registration's (the provider's tasks about no offer). A request's task (no case, provider or offer) is
+ * its own only subject.
+ */
+export async function subjectTasks(deps: ApiDeps, task: TaskView): Promise<TaskView[]> {
+  const query = tasksQuery(deps).orderBy([{ column: 'tasks.createdAt', order: 'asc' }, { column: 'tasks.id', order: 'asc' }]);
+  if (task.caseId) query.where('tasks.caseId', task.caseId);
+  else if (task.offerId) query.where('tasks.offerId', task.offerId);
+  else if (task.providerId) query.where('tasks.providerId', task.providerId).whereNull('tasks.offerId').whereNull('tasks.caseId');
+  else query.where('tasks.id', task.id);
+  return toViews(deps, await query as TaskRow[], inboxMoment());
 }
 
 /** A stored document's bytes and how to serve them, or null. */
@@ -487,13 +554,14 @@ function toView(row: TaskRow, m: InboxMoment, holidays: ReadonlySet<string>): Ta
     dueInWorkingDays: workingDaysBetween(m.today, lastRigaDayOf(new Date(row.dueAt)), holidays),
     createdAt: new Date(row.createdAt).toISOString(), assigneeId: row.assigneeId ?? null, assigneeName: row.assigneeName ?? null,
     claimedAt: row.claimedAt ? new Date(row.claimedAt).toISOString() : null,
-    decision: row.decision, decidedByName: row.decidedByName, comment: row.comment, facts: row.facts ?? {},
+    decision: row.decision, decidedByName: row.decidedByName, decidedAt: row.decidedAt ? new Date(row.decidedAt).toISOString() : null,
+    comment: row.comment, facts: row.facts ?? {},
   };
 }
 
 // A learner's task shows the case's history; a provider's task the registration's (events with no offer); an
 // offer's task that offer's history.
-async function taskEvents(deps: ApiDeps, task: TaskView): Promise<TaskEvent[]> {
+export async function taskEvents(deps: ApiDeps, task: TaskView): Promise<TaskEvent[]> {
   if (task.caseId) {
     const rows = await CaseEvent.query(deps.db).where('caseId', task.caseId).orderBy('id');
     return rows.map((e) => ({ kind: e.kind, stage: e.stage, actorRole: e.actorRole, actorName: e.actorName, occurredAt: new Date(e.occurredAt).toISOString(), details: e.details }));
@@ -529,7 +597,7 @@ async function offerDetails(deps: ApiDeps, offerId: string) {
 }
 
 // The provider's own documents (the declaration) and, for an offer task, that offer's annexes; never the bytes.
-async function taskDocuments(deps: ApiDeps, providerId: string, offerId: string | null): Promise<TaskDocument[]> {
+export async function taskDocuments(deps: ApiDeps, providerId: string, offerId: string | null): Promise<TaskDocument[]> {
   const rows = await StoredDocument.query(deps.db).where('providerId', providerId)
     .where((w) => { void (offerId ? w.whereNull('offerId').orWhere('offerId', offerId) : w.whereNull('offerId')); })
     .select('id', 'kind', 'filename', 'contentType', 'sizeBytes', 'sha256', 'uploadedAt', 'offerId').orderBy([{ column: 'offerId', order: 'desc' }, 'kind']);

@@ -401,6 +401,9 @@ const ROWS: readonly Row[] = [
   ['GET /api/open-data/v1/programme-statistics.csv',        'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   // --- account ---
   ['GET /programmes',                                       'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
+  // --- search ---
+  ['GET /staff/tasks.csv',                                  'login',403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok',   403,    403],
+  ['GET /staff/tasks/:taskId/file',                         'login',403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok',   403,    403],
 ];
 /** The expected answer of each route (`METHOD /path`) to each caller. */
 export const MATRIX: ReadonlyMap<string, Readonly<Record<Caller, Expected>>> = new Map(ROWS.map(([route, ...expected]) => {

@@ -74,6 +74,8 @@ test('every administration, terms and profile page reads fully in Latvian and in
     ]],
     [stack.tokenFor('learner', '321178-40215', 'Anna Bērziņa'), ['/account/profile', '/account/roles', '/account/data-requests']],
     [stack.signIn({ role: 'provider', subject: provider.id, name: provider.displayName, providerId: provider.providerId, providerRole: 'admin' }), ['/provider/contact']],
+    // --- search ---
+    [stack.staffToken('staff'), await searchPages()],
   ];
   for (const [token, paths] of sessions) {
     const context = await browser.newContext({ bypassCSP: true });
@@ -97,3 +99,29 @@ test('every administration, terms and profile page reads fully in Latvian and in
     await context.close();
   }
 });
+
+// --- search ---
+// The inbox searched by name (with the export link) and a case's printable file: a learner case with a decided and
+// an open task, its history and a letter, seeded in SQL.
+async function searchPages(): Promise<string[]> {
+  const [learner] = await stack.db('learners').insert({
+    personCode: '010190-12345', firstName: 'Zane', lastName: 'Bērziņa', email: 'zane@example.lv', language: 'lv', termsVersion: 'test', termsAcceptedAt: new Date(),
+  }).returning('id');
+  const caseId = randomUUID();
+  await stack.db('cases').insert({
+    id: caseId, serviceCaseId: 'IMK-2026-900001', workflowId: `e2e-search:${caseId}`, learnerId: (learner as { id: string }).id,
+    programme: 'IMK', stage: 'awaiting_approval', channel: 'e-service',
+  });
+  const taskId = randomUUID();
+  await stack.db('tasks').insert([
+    { id: randomUUID(), caseId, workflowId: `e2e-search:${caseId}`, step: 'approval-1', type: 'approve-imk', state: 'decided', decision: 'approve',
+      decidedByName: 'Ilze Lēmēja', decidedAt: new Date(), facts: JSON.stringify({ eligibility: { rule: 'age-25-64', facts: { age: 36 } } }), dueAt: new Date() },
+    { id: taskId, caseId, workflowId: `e2e-search:${caseId}`, step: 'approval-2', type: 'approve-imk', state: 'open', facts: '{}', dueAt: new Date(Date.now() + 86_400_000) },
+  ]);
+  await stack.db('caseEvents').insert({ caseId, step: 'registered', kind: 'registered', stage: 'registered', actorRole: 'learner', channel: 'e-service', details: '{}' });
+  await stack.db('emailOutbox').insert({
+    caseId, step: 'mail', template: 'imk-approved', language: 'lv', recipient: 'zane@example.lv', subject: 'Jūsu IMK', status: 'sent',
+    dedupeKey: `case:${caseId}:mail`, sentAt: new Date(),
+  });
+  return ['/staff/tasks?q=berz&state=all', `/staff/tasks/${taskId}/file`];
+}

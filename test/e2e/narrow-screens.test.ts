@@ -26,7 +26,7 @@ test('every page fits a 320 px screen in both languages', async (t) => {
   const sessions: [token: Promise<string> | null, paths: string[]][] = [
     [null, ['/', '/catalogue', '/offers', '/terms', '/privacy', '/accessibility', '/open-data', '/staff/login']],
     [stack.tokenFor('learner', '321178-40215', 'Anna Bērziņa'), ['/learner', '/account/profile', '/account/my-data', '/account/data-requests', '/account/roles', '/offers']],
-    [stack.staffToken('staff'), ['/staff/tasks']],
+    [stack.staffToken('staff'), ['/staff/tasks', '/staff/tasks?q=berz&state=all']],
     [stack.adminToken(), ['/admin/workflows', '/admin/stuck', '/admin/programmes', '/admin/calls', '/admin/calendar', '/admin/accounts', '/admin/blocks', '/admin/audit', '/admin/announcements', '/admin/statistics']],
     [stack.signIn({ role: 'provider', subject: provider.id, name: provider.displayName, providerId: provider.providerId, providerRole: 'admin' }), ['/provider', '/provider/contact']],
   ];
@@ -37,7 +37,7 @@ test('every page fits a 320 px screen in both languages', async (t) => {
     const page = await context.newPage();
     for (const path of paths) {
       for (const lang of ['lv', 'en']) {
-        const answer = await page.goto(`${stack.appUrl}${path}?lang=${lang}`);
+        const answer = await page.goto(`${stack.appUrl}${path}${path.includes('?') ? '&' : '?'}lang=${lang}`);
         t.is(answer?.status(), 200, `${path} (${lang})`);
         const width = await page.evaluate('document.documentElement.scrollWidth') as number;
         if (width <= WIDTH) continue;
