@@ -168,6 +168,9 @@ const ROWS: readonly Row[] = [
   ['POST /api/admin/announcements',                         401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   ['POST /api/admin/announcements/:announcementId/withdraw',401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   ['POST /api/admin/announcements/:announcementId/mailing', 401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
+  // --- offerform ---
+  ['GET /api/provider/offers/:offerId/choices',             401,    403,    403,    403,    403,    'ok',   404,    403,    403,    403,    403,    403],
+  ['POST /api/provider/offers/:offerId/check',              401,    403,    403,    403,    403,    'ok',   404,    403,    403,    403,    403,    403],
   // --- Pages ---
   ['GET /static/:name',                                     'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /',                                                 'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
@@ -310,6 +313,9 @@ const ROWS: readonly Row[] = [
   ['POST /admin/announcements',                             401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   ['POST /admin/announcements/:announcementId/withdraw',    401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   ['POST /admin/announcements/:announcementId/mailing',     401,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
+  // --- offerform ---
+  ['POST /provider/offers/:offerId/preview',                401,    403,    403,    403,    403,    'ok',   404,    403,    403,    403,    403,    403],
+  ['POST /provider/offers/:offerId/check',                  401,    403,    403,    403,    403,    'ok',   404,    403,    403,    403,    403,    403],
 ];
 /** The expected answer of each route (`METHOD /path`) to each caller. */
 export const MATRIX: ReadonlyMap<string, Readonly<Record<Caller, Expected>>> = new Map(ROWS.map(([route, ...expected]) => {
