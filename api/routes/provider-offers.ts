@@ -8,7 +8,7 @@ import type { PageLanguage, Renderer } from '../../web/render';
 import { translate } from '../../web/render';
 import { attachment } from '../content-disposition';
 import type { ApiDeps } from '../deps';
-import { text } from '../text-input';
+import { brokenTextRule, text, textProblem } from '../text-input';
 import { documentDeleted } from '../services/retention';
 import { HttpError } from '../errors';
 import { currentSession } from '../middleware/auth';
@@ -510,7 +510,9 @@ function offerInputFromForm(form: Record<string, string>): { input: Record<strin
   for (let i = 0; i < MAX_PLACES; i += 1) {
     const address = (form[`place_${i}`] ?? '').trim();
     if (address === '') continue;
-    if (address.length > MAX_ADDRESS) problems.push(wordedProblem(`place_${i}`, 'too_long', { max: MAX_ADDRESS }));
+    const broken = brokenTextRule(address);
+    if (broken) problems.push(textProblem(`place_${i}`, broken));
+    else if (address.length > MAX_ADDRESS) problems.push(wordedProblem(`place_${i}`, 'too_long', { max: MAX_ADDRESS }));
     else places.push({ address });
   }
   input.places = places;
