@@ -537,7 +537,7 @@ function placeSlots(chosen: string[], registered: string[] | null): PlaceSlot[] 
     const others = chosen.filter((c) => !registered.some((r) => sameAddress(r, c))).map((value) => ({ value, viis: false, checked: true }));
     return [...boxes, ...others].slice(0, MAX_PLACES);
   }
-  return [...chosen, '', ''].slice(0, Math.max(MAX_PLACES, chosen.length)).slice(0, MAX_PLACES).map((value) => ({ value, viis: false, checked: value !== '' }));
+  return [...chosen, '', ''].slice(0, MAX_PLACES).map((value) => ({ value, viis: false, checked: value !== '' }));
 }
 
 /** The pick-lists as the template shows them, the current value selected; a value not in a list stays, marked so. */
