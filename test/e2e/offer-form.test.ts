@@ -143,6 +143,12 @@ test.serial('the form passes axe in Latvian and English, with errors showing, an
     t.deepEqual(await accessibilityProblems(tab), [], `${lang}: the form`);
     const hashRight = await tab.locator('code.hash').evaluate((e: { getBoundingClientRect(): { right: number } }) => e.getBoundingClientRect().right);
     t.true(hashRight <= 375, `${lang}: the hash ends at ${hashRight}px`);
+    // With JavaScript the preview follows the cost fields without leaving the page (web/public/offer-cost.js).
+    await tab.selectOption('#coefficientCode', 'ICT-DB-NET');
+    await tab.fill('#hoursTheory', '90');
+    await tab.fill('#hoursPractice', '70');
+    await tab.locator('#hoursPractice').blur();
+    await tab.locator('#preview', { hasText: lang === 'lv' ? '= 320,00 EUR' : '= EUR 320.00' }).waitFor({ timeout: 5_000 });
     await tab.selectOption('#digcompLevel', '5');
     await tab.fill('#hoursPractice', 'daudz');
     await tab.locator('button[formaction$="/check#check"]').click();
