@@ -3,6 +3,7 @@ import type { Browser } from 'playwright-core';
 import { CALL_COMPETENCES } from '../../dev/seed-calls';
 import { SAMPLE_INSTITUTIONS, seedInstitutions } from '../../dev/seed-institutions';
 import { computedCostCents } from '../../domain/offer-checks';
+import { loadStrings } from '../../web/render';
 import { accessibilityProblems, launchBrowser } from '../helpers/browser';
 import { createCallClosingIn } from '../helpers/calls';
 import { assertError, httpClient } from '../helpers/http';
@@ -37,6 +38,15 @@ test.after.always(async () => {
 const page = (path: string, lang: 'lv' | 'en' = 'lv') => call('GET', `${path}?lang=${lang}`, { token, html: true });
 const post = (path: string, form: Record<string, string>, lang: 'lv' | 'en' = 'lv') => call('POST', `${path}?lang=${lang}`, { token, html: true, form });
 const offerRow = () => stack.db('offers').where({ id: offerId }).first();
+const strings = { lv: loadStrings('lv'), en: loadStrings('en') };
+/** Lines of the page that are a string of the form's words in the other language (or a key shown as text). */
+function foreignLines(text: string, lang: 'lv' | 'en'): string[] {
+  const other = lang === 'lv' ? 'en' : 'lv';
+  const lines = new Set(text.split('\n').map((line) => line.trim()));
+  return Object.entries(strings[other])
+    .filter(([key, value]) => /^(offerForm|providerOffers)\./.test(key) && value !== strings[lang][key] && !value.includes('{'))
+    .filter(([key, value]) => lines.has(value) || lines.has(key)).map(([key]) => key);
+}
 /** The text of the page's field error for an input id. */
 const fieldError = (html: string, id: string) => new RegExp(`id="${id}-error">([^<]*)<`).exec(html)?.[1];
 
@@ -157,6 +167,7 @@ test.serial('the form passes axe in Latvian and English, with errors showing, an
     await tab.locator('button[type=submit]', { hasText: lang === 'lv' ? 'Saglabāt melnrakstu' : 'Save the draft' }).click();
     await tab.waitForSelector('#field-problems');
     t.deepEqual(await accessibilityProblems(tab), [], `${lang}: the save with a bad field`);
+    t.deepEqual(foreignLines(await tab.locator('main').innerText(), lang), [], `${lang}: no line in the other language`);
   }
   t.is((await offerRow()).digcompLevel, 5);
   await context.close();
