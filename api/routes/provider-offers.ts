@@ -453,6 +453,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
       check: extra.check ? {
         ok: extra.check.problems.length === 0, viisUnavailable: extra.check.viis === 'unavailable',
         problems: extra.check.problems.map((p) => ({ message: p.message[l], anchor: anchor(p.field) })),
+        cost: previewWords(l, extra.check.cost).text,
       } : null,
       preview: extra.preview ? previewWords(l, extra.preview) : null,
       choices: choices && pickLists(l, choices, form),
