@@ -3,7 +3,7 @@ import { Call, Offer, Provider, ProviderEvent, StoredDocument } from '../lib/db'
 import type { EmailName } from '../lib/email-templates';
 import type { Actor } from '../domain/journey';
 import { checkOffer, computedCostCents } from '../domain/offer-checks';
-import { EDITABLE_OFFER_STATES, type OfferProblem, type OfferState } from '../domain/offers';
+import { COUNTED_OFFER_STATES, EDITABLE_OFFER_STATES, type OfferProblem, type OfferState } from '../domain/offers';
 import { formatEuro } from '../domain/money';
 import { writeAudit } from '../lib/audit';
 import type { createEmailActivities, SendEmailResult } from './email';
@@ -27,9 +27,6 @@ export interface SubmitOfferActivityResult { state: OfferState; problems: OfferP
 
 /** The items an evaluator ticks on the evaluation task (seed 001: provider and programme requirements, ...). */
 export const EVALUATION_CHECKLIST = ['provider_requirements', 'programme_requirements', 'documents_complete', 'cost_correct'] as const;
-
-/** States in which an offer counts towards the provider's limit per call. */
-const COUNTED_STATES: OfferState[] = ['submitted', 'in_evaluation', 'approved', 'published'];
 
 /** What the offer activities need. */
 export interface OfferActivityDeps {
@@ -111,7 +108,7 @@ export function createOfferActivities(deps: OfferActivityDeps) {
         if (!call) throw new Error(`call ${offer.callId} not found`);
         const documents = await StoredDocument.query(trx).where({ offerId: offer.id }).select('kind');
         const others = await Offer.query(trx).where({ providerId: offer.providerId, callId: offer.callId })
-          .whereIn('state', COUNTED_STATES).whereNot({ id: offer.id }).resultSize();
+          .whereIn('state', COUNTED_OFFER_STATES as OfferState[]).whereNot({ id: offer.id }).resultSize();
         const coefficient = offer.coefficientCode
           ? await trx('costCoefficients').where({ code: offer.coefficientCode }).first<{ coefficientThousandths: number } | undefined>()
           : undefined;

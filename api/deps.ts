@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Client } from '@temporalio/client';
 import type { ProviderRegistrationInput } from '../workflows/provider-registration';
 import type { PopulationRegisterClient } from '../activities/registries/population-register';
+import type { ViisClient } from '../activities/registries/viis';
 import type { Logger } from '../lib/logger';
 import type { Metrics } from '../lib/metrics';
 import type { LinkTokens } from '../lib/links';
@@ -39,6 +40,11 @@ export interface ApiDeps {
    * person is stored (api/services/coordinator.ts); every other lookup is the worker's.
    */
   populationRegister: PopulationRegisterClient;
+  /**
+   * VIIS, asked by the API only for the provider's own institution on the offer form (its licences and places as
+   * pick-lists, and "check without submitting"); the submission's checks stay the worker's.
+   */
+  viis: ViisClient;
   /** Passed into each provider registration workflow (workflows/provider-registration.ts). */
   providerRegistrationTiming: ProviderRegistrationInput['timing'];
   /** How long an e-mailed password-reset link is valid, in hours (default PASSWORD_RESET_VALID_HOURS); tests shorten it. */

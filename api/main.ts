@@ -11,6 +11,7 @@ import { createSsoClient } from '../lib/sso';
 import { connectTemporalClient } from '../lib/temporal';
 import { createDataConverter } from '../lib/data-converter';
 import { createPopulationRegisterClient } from '../activities/registries/population-register';
+import { createViisClient } from '../activities/registries/viis';
 import { createApp } from './app';
 import { createFormTokens } from './middleware/csrf';
 
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
     links: createLinkTokens(config.linkSecret), smtpUrl: config.smtpUrl,
     // A request answers within 5 s even when the register hangs (DESIGN.md habit 15): 3 s for its one question.
     populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, timeoutMs: 3_000, metrics: metrics.registryMetrics }),
+    // The offer form lists the institution's licences and places; without VIIS it takes typed values (2 s at most).
+    viis: createViisClient({ baseUrl: config.viisUrl, timeoutMs: 2_000, metrics: metrics.registryMetrics }),
     // The terms of use: the agency approves a provider within one working day; the link is valid for 3 days.
     providerRegistrationTiming: { emailConfirmationValid: '72 hours', approvalWorkingDays: 1 },
   });

@@ -66,23 +66,31 @@ export const createOfferSchema = z.object({
     .describe('Any UUID of your choosing: the same request sent twice creates one draft'),
 }).strict();
 
+/**
+ * The whole-number fields of a draft and their bounds: the schema below and the form's words ("a whole number from
+ * 0 to 100") read them from here. A call narrows the DigComp level further (api/services/offer-form.ts).
+ */
+export const OFFER_NUMBER_RANGES = {
+  digcompLevel: [1, 8], digitalSharePercent: [0, 100], hoursTheory: [0, 2000], hoursPractice: [0, 2000], statedCostCents: [0, 10_000_000],
+} as const satisfies Record<string, readonly [number, number]>;
+
 /** Editable fields of a draft (all optional: only those sent change; checks for completeness run on submission). */
 export const offerFieldsSchema = z.object({
   titleLv: required(200).optional(),
   titleEn: required(200).optional(),
-  competence: optionalText(200),
+  competence: optionalText(200).describe("One of the call's competences"),
   descriptionLv: optionalText(5000),
   descriptionEn: optionalText(5000),
   prerequisitesLv: optionalText(2000),
   prerequisitesEn: optionalText(2000),
   language: z.enum(['lv', 'en'], { message: 'must be "lv" or "en"' }).optional(),
-  digcompLevel: wholeNumber(1, 8),
-  digitalSharePercent: wholeNumber(0, 100),
-  hoursTheory: wholeNumber(0, 2000),
-  hoursPractice: wholeNumber(0, 2000),
+  digcompLevel: wholeNumber(...OFFER_NUMBER_RANGES.digcompLevel).describe("The call's DigComp range applies (1-8 where the call sets none)"),
+  digitalSharePercent: wholeNumber(...OFFER_NUMBER_RANGES.digitalSharePercent),
+  hoursTheory: wholeNumber(...OFFER_NUMBER_RANGES.hoursTheory),
+  hoursPractice: wholeNumber(...OFFER_NUMBER_RANGES.hoursPractice),
   licenceNumber: optionalText(50),
-  coefficientCode: optionalText(50),
-  statedCostCents: wholeNumber(0, 10_000_000).describe("The provider's own cost per learner, in cents"),
+  coefficientCode: optionalText(50).describe('A code of the cost coefficient table'),
+  statedCostCents: wholeNumber(...OFFER_NUMBER_RANGES.statedCostCents).describe("The provider's own cost per learner, in cents"),
   places: z.array(z.object({ address: required(300) }).strict(), { message: 'must be a list of { address }' })
     .max(20, { message: 'at most 20 places' }).optional().describe('Places of delivery, each registered in VIIS'),
 }).strict();
@@ -169,4 +177,25 @@ export const surveyResultsSchema = z.object({
   groups: z.array(z.object({
     groupId: z.uuid(), offerId: z.uuid(), place: z.string(), startsOn: z.iso.date(), endsOn: z.iso.date(), summary: surveySummarySchema,
   })),
+});
+
+/** The offer form's pick-lists (OfferChoices, api/services/offer-form.ts). */
+export const offerChoicesSchema = z.object({
+  coefficients: z.array(z.object({ code: z.string(), name: bilingual, coefficientThousandths: z.number().int().describe('1.28 is 1280') })),
+  competences: z.array(z.string()).describe("The competences the call funds; empty: the call names none"),
+  digcomp: z.object({ min: z.number().int(), max: z.number().int() }).describe('The DigComp levels the call takes'),
+  viis: z.enum(['ok', 'not_found', 'no_number', 'unavailable']).describe("What VIIS said about the provider's institution"),
+  licences: z.array(z.object({ number: z.string(), programme: z.string(), hours: z.number().int() })).nullable(),
+  places: z.array(z.string()).nullable().describe('Addresses of the places of delivery registered in VIIS'),
+});
+
+/** The answer of "check without submitting" (DraftCheck). */
+export const draftCheckSchema = z.object({
+  problems: z.array(offerProblemSchema).describe('Every problem submission would refuse the offer for; code is the rule broken'),
+  viis: z.enum(['ok', 'not_found', 'no_number', 'unavailable']).describe("'unavailable': VIIS did not answer, so the places and the licence were not checked"),
+  cost: z.object({
+    computedCostCents: z.number().int().nullable().describe('The cost per learner as submission computes it; null until a coefficient and both hours are given'),
+    hourlyRateCents: z.number().int().nullable(), hours: z.number().int().nullable(),
+  }),
+  places: z.array(z.string()).describe('The places checked: places[i] in a problem names the i-th'),
 });

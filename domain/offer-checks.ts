@@ -83,7 +83,7 @@ function isEmpty(value: unknown): boolean {
 }
 
 /** Same address as VIIS spells it, ignoring case and runs of spaces (people retype addresses). */
-function sameAddress(a: string, b: string): boolean {
+export function sameAddress(a: string, b: string): boolean {
   const norm = (s: string) => s.trim().replace(/\s+/g, ' ').toLocaleLowerCase('lv');
   return norm(a) === norm(b);
 }

@@ -11,6 +11,9 @@ export type OfferState = (typeof OFFER_STATES)[number];
 /** States in which the provider may edit the offer: once submitted it is frozen until withdrawn. */
 export const EDITABLE_OFFER_STATES: readonly OfferState[] = ['draft', 'withdrawn'];
 
+/** States in which an offer counts towards the provider's limit of offers per call. */
+export const COUNTED_OFFER_STATES: readonly OfferState[] = ['submitted', 'in_evaluation', 'approved', 'published'];
+
 /** States in which the provider manages groups (the offer passed evaluation). */
 export const GROUP_OFFER_STATES: readonly OfferState[] = ['approved', 'published'];
 

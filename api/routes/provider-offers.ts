@@ -8,7 +8,7 @@ import type { PageLanguage, Renderer } from '../../web/render';
 import { translate } from '../../web/render';
 import { attachment } from '../content-disposition';
 import type { ApiDeps } from '../deps';
-import { text } from '../text-input';
+import { brokenTextRule, text, textProblem } from '../text-input';
 import { documentDeleted } from '../services/retention';
 import { HttpError } from '../errors';
 import { currentSession } from '../middleware/auth';
@@ -16,7 +16,7 @@ import { uploadFailure } from '../middleware/upload';
 import { renderPage } from '../pages';
 import {
   createOfferSchema, offerActionSchema, offerDocumentParams, offerDocumentViewSchema, offerFieldsSchema, offerGroupSchema, offerGroupViewSchema,
-  offerParams, offerProblemSchema, offerSummarySchema, openCallSchema, surveyResultsSchema,
+  offerParams, offerProblemSchema, offerSummarySchema, openCallSchema, surveyResultsSchema, offerChoicesSchema, draftCheckSchema,
 } from '../provider-schemas';
 import {
   addGroup, createDraft, getOwnOffer, getOwnOfferDocument, listOwnOffers, OfferChecksFailed, openCalls, submitOffer, surveyResults, updateDraft, uploadOfferDocument,
@@ -27,6 +27,13 @@ import { errorsByField, fieldProblems, formFields } from '../validation';
 import type { ApiRegistry } from './define';
 import { auditDownload } from '../services/audit';
 import { isUuid } from '../../domain/uuid';
+import { formatEuro } from '../../domain/money';
+import { sameAddress } from '../../domain/offer-checks';
+import { coefficientText } from '../services/admin-reference';
+import {
+  checkDraft, coefficientOf, costPreview, mergedFields, offerChoices, splitDraftFields, callRulesOf, wordedProblem,
+  type CostPreview, type DraftCheck, type OfferChoices,
+} from '../services/offer-form';
 
 const PROVIDER = ['provider'] as const;
 const OFFER_FORM_FIELDS = [
@@ -34,9 +41,10 @@ const OFFER_FORM_FIELDS = [
   'digcompLevel', 'digitalSharePercent', 'hoursTheory', 'hoursPractice', 'licenceNumber', 'coefficientCode',
 ] as const;
 const MAX_PLACES = 20;
+const MAX_ADDRESS = 300;
 /** The offer form: its text fields, the cost in euros and one input per place of delivery (`place_<n>`). */
-const offerForm = z.object(Object.fromEntries([...OFFER_FORM_FIELDS, 'statedCost', ...Array.from({ length: MAX_PLACES }, (_, i) => `place_${i}`)]
-  .map((field) => [field, text().max(10_000).optional()])));
+const FORM_FIELD_NAMES = [...OFFER_FORM_FIELDS, 'statedCost', ...Array.from({ length: MAX_PLACES }, (_, i) => `place_${i}`)];
+const offerForm = z.object(Object.fromEntries(FORM_FIELD_NAMES.map((field) => [field, text().max(10_000).optional()])));
 const DONE = ['created', 'saved', 'uploaded', 'submitted', 'withdrawn', 'group_added'] as const;
 const stateSchema = z.object({ state: z.string() });
 
@@ -75,11 +83,34 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   });
 
   api.add(router, {
-    method: 'post', path: '/api/provider/offers/:offerId', summary: 'Save fields of a draft (or withdrawn) offer; only the fields sent change',
+    method: 'post', path: '/api/provider/offers/:offerId', summary: "Save fields of a draft (or withdrawn) offer; only the fields sent change. All or nothing: a field breaking a rule (its type, the call's DigComp levels and competences, the coefficient table) is a 400 naming it and its rule, in both languages",
     tag: 'provider offers', roles: [...PROVIDER], params: offerParams, body: offerFieldsSchema,
     responses: { 200: { description: 'The offer', schema: offerSummarySchema }, 404: { description: 'You have no offer with this id' }, 409: { description: 'offer_frozen: submitted offers cannot be edited; withdraw first' } },
   }, async (ctx, { params, body }) => {
     ctx.body = await updateDraft(deps, currentSession(ctx), params.offerId, body);
+  });
+
+  api.add(router, {
+    method: 'get', path: '/api/provider/offers/:offerId/choices',
+    summary: "What the offer form offers to choose from: cost coefficients (the agency's table), the call's competences and DigComp levels, the institution's licences and places of delivery in VIIS",
+    tag: 'provider offers', roles: [...PROVIDER], params: offerParams,
+    responses: { 200: { description: "The lists; licences and places are null unless VIIS answered about the institution (viis: 'ok')", schema: offerChoicesSchema }, 404: { description: 'You have no offer with this id' } },
+  }, async (ctx, { params }) => {
+    const offer = await getOwnOffer(deps, currentSession(ctx), params.offerId);
+    ctx.body = await offerChoices(deps, currentSession(ctx), offer);
+  });
+
+  api.add(router, {
+    method: 'post', path: '/api/provider/offers/:offerId/check',
+    summary: "Check without submitting: the draft's rules and the submission's checks over the stored offer with the fields sent over it, and the cost as submission computes it; nothing is saved",
+    tag: 'provider offers', roles: [...PROVIDER], params: offerParams, body: offerFieldsSchema,
+    responses: {
+      200: { description: "Every problem submission would refuse the offer for, each naming its field and rule (code), in both languages; viis 'unavailable': the places and the licence were not checked", schema: draftCheckSchema },
+      400: { description: 'A field sent is not of its type: names the field and the rule' }, 404: { description: 'You have no offer with this id' },
+    },
+  }, async (ctx, { params, body }) => {
+    const session = currentSession(ctx);
+    ctx.body = await checkDraft(deps, session, await getOwnOffer(deps, session, params.offerId), body);
   });
 
   api.add(router, {
@@ -175,30 +206,60 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     await offerPage(ctx, {});
   });
 
+  // The offer form's three buttons post the same fields: save keeps every good field and names each bad one next to
+  // it; "preview the cost" and "check without submitting" show what the values typed would give and save nothing.
   api.page(router, {
-    method: 'post', path: '/provider/offers/:offerId', summary: 'Save the fields of a draft offer', tag: 'provider pages', roles: [...PROVIDER],
+    method: 'post', path: '/provider/offers/:offerId', summary: 'Save the fields of a draft offer: every field that keeps its rules is saved, each other one named next to it', tag: 'provider pages', roles: [...PROVIDER],
     params: offerParams, form: offerForm, formPage: true,
-    responses: { 302: { description: 'To the offer', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'The offer is submitted and cannot be edited: the form again, saying so' } },
+    responses: { 302: { description: 'To the offer', redirect: true }, 400: { description: 'The form again: the good fields saved, each bad one named next to its field' }, 409: { description: 'The offer is submitted and cannot be edited: the form again, saying so' } },
   }, async (ctx) => {
-    const offerId = offerIdOf(ctx);
-    const form = formFields(ctx.request.body, [...OFFER_FORM_FIELDS, 'statedCost', ...Array.from({ length: MAX_PLACES }, (_, i) => `place_${i}`)]);
-    const { input, problems } = offerInputFromForm(form);
-    const parsed = offerFieldsSchema.safeParse(input);
-    const all: WordedProblem[] = [...problems, ...(parsed.success ? [] : fieldProblems(parsed.error).map(placeField))];
-    if (!parsed.success || all.length > 0) {
-      ctx.status = 400;
-      await offerPage(ctx, { form, errors: errorsByField(all, lang(ctx)) });
-      return;
-    }
+    const session = currentSession(ctx);
+    const offer = await getOwnOffer(deps, session, offerIdOf(ctx));
+    const read = await readOfferForm(offer, ctx.request.body);
+    const saving = Object.keys(read.fields).length > 0;
     try {
-      await updateDraft(deps, currentSession(ctx), offerId, parsed.data);
+      if (saving) await updateDraft(deps, session, offer.id, read.fields);
     } catch (err) {
       if (!(err instanceof HttpError) || (err.status !== 409 && err.status !== 400)) throw err;
       ctx.status = err.status;
-      await offerPage(ctx, { form, formError: err.status === 409 ? translate(lang(ctx), 'providerOffers.error.offer_frozen') : null, errors: errorsByField(err.details as WordedProblem[], lang(ctx)) });
+      await offerPage(ctx, { form: read.form, formError: err.status === 409 ? translate(lang(ctx), 'providerOffers.error.offer_frozen') : null, fieldProblems: err.details as WordedProblem[] });
       return;
     }
-    ctx.redirect(`/provider/offers/${offerId}?done=saved#status`);
+    if (read.problems.length > 0) {
+      ctx.status = 400;
+      await offerPage(ctx, { form: read.form, fieldProblems: read.problems, saved: saving ? 'partly' : 'none' });
+      return;
+    }
+    ctx.redirect(`/provider/offers/${offer.id}?done=saved#status`);
+  });
+
+  api.page(router, {
+    method: 'post', path: '/provider/offers/:offerId/preview', summary: 'The offer form again with the cost per learner computed from the values typed, as submission computes it; saves nothing', tag: 'provider pages', roles: [...PROVIDER],
+    params: offerParams, form: offerForm, formPage: true,
+    responses: { 200: { description: 'The form with the values typed and the cost preview; any bad field named next to it' } },
+  }, async (ctx) => {
+    const session = currentSession(ctx);
+    const offer = await getOwnOffer(deps, session, offerIdOf(ctx));
+    const read = await readOfferForm(offer, ctx.request.body);
+    const bad = new Set(read.problems.map((p) => p.field));
+    // A cost field typed wrong is not replaced by its stored value: the preview says it cannot compute yet.
+    const merged = mergedFields(offer, read.fields);
+    const costFields = ['coefficientCode', 'hoursTheory', 'hoursPractice'] as const;
+    const preview = costFields.some((f) => bad.has(f)) ? costPreview({ hoursTheory: null, hoursPractice: null }, null)
+      : costPreview(merged, await coefficientOf(deps.db, merged.coefficientCode));
+    await offerPage(ctx, { form: read.form, fieldProblems: read.problems, preview });
+  });
+
+  api.page(router, {
+    method: 'post', path: '/provider/offers/:offerId/check', summary: 'Check without submitting: the submission\'s checks over the values typed, each problem next to its field; saves nothing', tag: 'provider pages', roles: [...PROVIDER],
+    params: offerParams, form: offerForm, formPage: true,
+    responses: { 200: { description: 'The form with the values typed and the check result, each problem next to its field' } },
+  }, async (ctx) => {
+    const session = currentSession(ctx);
+    const offer = await getOwnOffer(deps, session, offerIdOf(ctx));
+    const read = await readOfferForm(offer, ctx.request.body);
+    const check = await checkDraft(deps, session, offer, read.fields, read.problems);
+    await offerPage(ctx, { form: read.form, check });
   });
 
   api.page(router, {
@@ -336,7 +397,14 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
   }
 
   interface OfferPageExtra {
-    form?: Record<string, string>; errors?: Record<string, string>; formError?: string | null; problems?: OfferProblem[];
+    form?: Record<string, string>; formError?: string | null;
+    /** Problems of fields as read from the form (save, preview, check), worded with their labels. */
+    fieldProblems?: WordedProblem[];
+    /** Problems of a refused submission. */
+    problems?: OfferProblem[];
+    /** Other errors by field (a document's upload). */
+    errors?: Record<string, string>;
+    saved?: 'partly' | 'none'; preview?: CostPreview; check?: DraftCheck;
     groupForm?: Record<string, string>; groupErrors?: Record<string, string>;
   }
 
@@ -344,22 +412,65 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     const session = currentSession(ctx);
     const l = lang(ctx);
     const offer = await getOwnOffer(deps, session, offerIdOf(ctx));
+    // VIIS is asked only while the form is shown (its client's timeout bounds the wait).
+    const choices = offer.editable ? await offerChoices(deps, session, offer) : null;
     const form = extra.form ?? formOf(offer);
-    const problemErrors = Object.fromEntries((extra.problems ?? []).map((p) => [p.field, p.message[l]]));
-    const errors = { ...problemErrors, ...(extra.errors ?? {}) };
-    const placeCount = Math.min(MAX_PLACES, Math.max(offer.fields.places.length + 2, Object.keys(form).filter((k) => k.startsWith('place_')).length));
+    const chosenPlaces = extra.form ? placeValues(extra.form) : offer.fields.places.map((p) => p.address);
+    const slots = placeSlots(chosenPlaces, choices?.places ?? null);
+    // Problems name places by the form's input (place_<n>) or by their position in the list checked (places[<i>]);
+    // either way they go next to the input holding that address.
+    const checkedPlaces = extra.check?.places ?? offer.fields.places.map((p) => p.address);
+    const placeOf = (field: string): string | null => {
+      const input = /^place_(\d+)$/.exec(field);
+      if (input) return extra.form?.[field]?.trim() ?? null;
+      const listed = /^places\[(\d+)\]$/.exec(field);
+      return listed ? checkedPlaces[Number(listed[1])] ?? null : null;
+    };
+    const summary: { field: string; message: string }[] = [
+      ...(extra.fieldProblems ?? []).map((p) => ({ field: p.field, message: p.words?.[l] ?? p.message })),
+      ...[...(extra.problems ?? []), ...(extra.check?.problems ?? [])].map((p) => ({ field: p.field, message: p.message[l] })),
+    ];
+    const errors: Record<string, string> = { ...(extra.errors ?? {}) };
+    const placeErrors = new Map<string, string>();
+    for (const { field, message } of summary) {
+      const address = placeOf(field);
+      if (address !== null) placeErrors.set(address, placeErrors.has(address) ? `${placeErrors.get(address)} ${message}` : message);
+      else errors[field] = errors[field] ? `${errors[field]} ${message}` : message;
+    }
+    const anchor = (field: string) => {
+      const address = placeOf(field);
+      const slot = address === null ? -1 : slots.findIndex((s) => s.value === address);
+      return slot >= 0 ? `place-${slot}` : anchorOf(field);
+    };
     const stated = offer.fields.statedCostCents;
     renderPage(ctx, renderer, 'provider-offer', 'providerOffers.edit.title', {
       offer, titleText: offer.title[l], callTitleText: offer.callTitle?.[l] ?? '', form, errors,
       isAdmin: session.providerRole === 'admin', requestId: randomUUID(),
       done: DONE.find((d) => d === ctx.query.done) ?? null, formError: extra.formError ?? null,
-      problemList: (extra.problems ?? []).map((p) => ({ field: p.field, message: p.message[l], anchor: anchorOf(p.field) })),
-      places: Array.from({ length: placeCount }, (_, i) => ({ index: i, number: i + 1, value: form[`place_${i}`] ?? '', error: errors[`places[${i}]`] ?? null })),
+      saved: extra.saved ?? null,
+      problemList: (extra.problems ?? []).map((p) => ({ message: p.message[l], anchor: anchor(p.field) })),
+      fieldProblemList: (extra.fieldProblems ?? []).map((p) => ({ message: p.words?.[l] ?? p.message, anchor: anchor(p.field) })),
+      check: extra.check ? {
+        ok: extra.check.problems.length === 0, viisUnavailable: extra.check.viis === 'unavailable',
+        problems: extra.check.problems.map((p) => ({ message: p.message[l], anchor: anchor(p.field) })),
+        cost: previewWords(l, extra.check.cost).text,
+      } : null,
+      preview: extra.preview ? previewWords(l, extra.preview) : null,
+      choices: choices && pickLists(l, choices, form),
+      places: slots.map((s, i) => ({ ...s, index: i, number: i + 1, error: placeErrors.get(s.value) ?? null })),
       costMismatch: stated !== null && offer.computedCostCents !== null && stated !== offer.computedCostCents,
       documents: offer.documents.map((d) => ({ ...d, kindText: translate(l, `providerOffers.document.${d.kind}`), error: errors[`documents.${d.kind}`] ?? null })),
       groupForm: extra.groupForm ?? {}, groupErrors: extra.groupErrors ?? {},
       placeOptions: offer.fields.places.map((p) => ({ address: p.address, selected: extra.groupForm?.place === p.address })),
     }, { title: offer.title[l] });
+  }
+
+  /** The offer form as sent: its text values, and the fields read one by one (those keeping their rules) with the problems of the rest. */
+  async function readOfferForm(offer: OfferDetail, body: unknown) {
+    const form = formFields(body, FORM_FIELD_NAMES);
+    const { input, problems } = offerInputFromForm(form);
+    const split = await splitDraftFields(deps.db, await callRulesOf(deps.db, offer.callId), input);
+    return { form, fields: split.fields, problems: [...problems, ...split.problems] };
   }
   return router;
 }
@@ -374,12 +485,6 @@ function offerIdOf(ctx: Context): string {
   return parsed.data.offerId;
 }
 
-/** 'places.1.address' (the schema's path) → 'places[1]', the name the workflow's checks use too. */
-function placeField(p: WordedProblem): WordedProblem {
-  const m = /^places\.(\d+)/.exec(p.field);
-  return m ? { ...p, field: `places[${m[1]}]` } : p;
-}
-
 /** The id of the page element a problem's field belongs to, for the error summary's links. */
 function anchorOf(field: string): string {
   const place = /^places\[(\d+)\]$/.exec(field);
@@ -389,7 +494,7 @@ function anchorOf(field: string): string {
   return field;
 }
 
-/** The page form's text values → the API's fields: euros to cents, one input per place to a list. */
+/** The page form's text values → the API's fields: euros to cents, the place inputs to a list (a bad one named by its input). */
 function offerInputFromForm(form: Record<string, string>): { input: Record<string, unknown>; problems: WordedProblem[] } {
   const input: Record<string, unknown> = {};
   const problems: WordedProblem[] = [];
@@ -400,14 +505,76 @@ function offerInputFromForm(form: Record<string, string>): { input: Record<strin
     const [euros, cents = ''] = cost.split(/[.,]/);
     input.statedCostCents = Number(euros) * 100 + Number(cents.padEnd(2, '0'));
   } else {
-    problems.push({ field: 'statedCostCents', rule: 'amount', message: 'must be an amount in euros such as 320.00',
-      words: { lv: 'Norādiet summu eiro, piemēram, 320,00.', en: 'Enter an amount in euros such as 320.00.' } });
+    problems.push(wordedProblem('statedCostCents', 'amount'));
   }
-  input.places = Array.from({ length: MAX_PLACES }, (_, i) => (form[`place_${i}`] ?? '').trim()).filter((a) => a !== '').map((address) => ({ address }));
+  const places: { address: string }[] = [];
+  for (let i = 0; i < MAX_PLACES; i += 1) {
+    const address = (form[`place_${i}`] ?? '').trim();
+    if (address === '') continue;
+    const broken = brokenTextRule(address);
+    if (broken) problems.push(textProblem(`place_${i}`, broken));
+    else if (address.length > MAX_ADDRESS) problems.push(wordedProblem(`place_${i}`, 'too_long', { max: MAX_ADDRESS }));
+    else places.push({ address });
+  }
+  input.places = places;
   return { input, problems };
 }
 
-/** The stored offer as the form's text values. */
+/** The addresses of the form's place inputs, in order, empty ones left out. */
+function placeValues(form: Record<string, string>): string[] {
+  return Array.from({ length: MAX_PLACES }, (_, i) => (form[`place_${i}`] ?? '').trim()).filter((a) => a !== '');
+}
+
+/** One input for a place of delivery: a tick box for a place VIIS lists, a text field otherwise. */
+interface PlaceSlot { value: string; viis: boolean; checked: boolean }
+
+/**
+ * The place inputs: with VIIS's list, a tick box per registered place and a text field for each chosen address
+ * VIIS does not list (so it can be seen and cleared); without it, a text field per chosen address and two empty ones.
+ */
+function placeSlots(chosen: string[], registered: string[] | null): PlaceSlot[] {
+  if (registered) {
+    const boxes = registered.map((address) => ({ value: address, viis: true, checked: chosen.some((c) => sameAddress(c, address)) }));
+    const others = chosen.filter((c) => !registered.some((r) => sameAddress(r, c))).map((value) => ({ value, viis: false, checked: true }));
+    return [...boxes, ...others].slice(0, MAX_PLACES);
+  }
+  return [...chosen, '', ''].slice(0, MAX_PLACES).map((value) => ({ value, viis: false, checked: value !== '' }));
+}
+
+/** The pick-lists as the template shows them, the current value selected; a value not in a list stays, marked so. */
+function pickLists(l: PageLanguage, choices: OfferChoices, form: Record<string, string>) {
+  const options = (values: { value: string; text: string }[], current: string | undefined) => {
+    const listed = values.map((o) => ({ ...o, selected: o.value === current }));
+    const kept = current && !values.some((o) => o.value === current) ? [{ value: current, text: translate(l, 'offerForm.notInList', { value: current }), selected: true }] : [];
+    return [...kept, ...listed];
+  };
+  const levels = Array.from({ length: choices.digcomp.max - choices.digcomp.min + 1 }, (_, i) => String(choices.digcomp.min + i));
+  return {
+    coefficients: options(choices.coefficients.map((c) => ({
+      value: c.code, text: translate(l, 'offerForm.coefficientOption', { code: c.code, name: c.name[l], coefficient: coefficientText(c.coefficientThousandths) }),
+    })), form.coefficientCode),
+    competences: choices.competences.length > 0 ? options(choices.competences.map((c) => ({ value: c, text: c })), form.competence) : null,
+    digcomp: { ...choices.digcomp, options: options(levels.map((v) => ({ value: v, text: v })), form.digcompLevel) },
+    licences: choices.licences && options(choices.licences.map((x) => ({
+      value: x.number, text: translate(l, 'offerForm.licenceOption', { number: x.number, programme: x.programme, hours: x.hours }),
+    })), form.licenceNumber),
+    viisNote: choices.viis === 'ok' ? null : translate(l, `offerForm.viis.${choices.viis}`),
+    placesListed: choices.places !== null,
+  };
+}
+
+/** The cost preview in words: the hourly rate × hours = the cost, or why it cannot be computed yet. */
+function previewWords(l: PageLanguage, preview: CostPreview): { text: string; computed: boolean } {
+  if (preview.computedCostCents === null || preview.hourlyRateCents === null || preview.hours === null) {
+    return { text: translate(l, 'offerForm.preview.incomplete'), computed: false };
+  }
+  return {
+    text: translate(l, 'offerForm.preview.result', { rate: formatEuro(preview.hourlyRateCents, l), hours: preview.hours, cost: formatEuro(preview.computedCostCents, l) }),
+    computed: true,
+  };
+}
+
+/** The stored offer as the form's text values (the places are the inputs' business: placeSlots). */
 function formOf(offer: OfferDetail): Record<string, string> {
   const form: Record<string, string> = {};
   for (const f of OFFER_FORM_FIELDS) {
@@ -416,7 +583,6 @@ function formOf(offer: OfferDetail): Record<string, string> {
   }
   const cents = offer.fields.statedCostCents;
   form.statedCost = cents === null || cents === undefined ? '' : `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
-  offer.fields.places.forEach((p, i) => { form[`place_${i}`] = p.address; });
   return form;
 }
 

@@ -7,7 +7,7 @@ import { MIN_SURVEY_RESPONDENTS, shownScopes } from '../../domain/small-groups';
 import { publiclyRatedOffers } from './catalogue';
 import { beforeDeadline, lastRigaDayOf, rigaDate } from '../../domain/dates';
 import { FailureType } from '../../domain/failures';
-import { costPerLearnerCents } from '../../domain/offer-cost';
+import { computedCostCents } from '../../domain/offer-checks';
 import { EDITABLE_OFFER_STATES, GROUP_OFFER_STATES, type OfferProblem, type OfferState } from '../../domain/offers';
 import { checkDocument } from '../../domain/uploads';
 import type { Session } from '../../lib/sessions';
@@ -20,6 +20,7 @@ import type { OfferFields } from '../provider-schemas';
 import { providerOf } from './provider';
 import { startFailed, startWorkflow } from './workflow-start';
 import { documentProblems, failureCode, invalid, requireProviderAdmin, sha256 } from './provider-registration';
+import { callRulesOf, coefficientOf, draftRuleProblems, humanOfferProblem } from './offer-form';
 
 /** A call the provider may start a draft in (its submission window is open now). */
 export interface OpenCallView { id: string; code: string; title: { lv: string; en: string }; submissionClosesAt: string; requiredDocuments: string[] }
@@ -162,24 +163,13 @@ async function startOfferWorkflow(deps: ApiDeps, input: ProviderOfferInput, opts
   if (started.outcome === 'not_started' || started.outcome === 'unknown') throw startFailed(started, 'the offer draft');
 }
 
-async function coefficient(db: Knex, code: string | null): Promise<number | null> {
-  if (!code) return null;
-  const row = await db('costCoefficients').where({ code }).first<{ coefficientThousandths: number } | undefined>('coefficientThousandths');
-  return row?.coefficientThousandths ?? null;
-}
-
-function computedCost(coefficientThousandths: number | null, hoursTheory: number | null, hoursPractice: number | null): number | null {
-  const hours = (hoursTheory ?? 0) + (hoursPractice ?? 0);
-  return coefficientThousandths && hours > 0 ? costPerLearnerCents(coefficientThousandths, hours) : null;
-}
-
 /** One of the provider's offers with its documents, groups and the computed cost. */
 export async function getOwnOffer(deps: ApiDeps, session: Session, offerId: string): Promise<OfferDetail> {
   const row = await ownOfferRow(deps.db, session, offerId);
   const [documents, groups, coef] = await Promise.all([
     deps.db('documents').where({ offerId }).select<(OfferDocumentView & { uploadedAt: Date })[]>('kind', 'filename', 'contentType', 'sizeBytes', 'sha256', 'uploadedAt'),
     listGroups(deps.db, offerId),
-    coefficient(deps.db, row.coefficientCode),
+    coefficientOf(deps.db, row.coefficientCode),
   ]);
   const kinds = [...new Set([...(row.requiredDocuments ?? []), ...documents.map((d) => d.kind)])];
   return {
@@ -191,7 +181,7 @@ export async function getOwnOffer(deps: ApiDeps, session: Session, offerId: stri
       digitalSharePercent: row.digitalSharePercent, hoursTheory: row.hoursTheory, hoursPractice: row.hoursPractice, licenceNumber: row.licenceNumber,
       coefficientCode: row.coefficientCode, statedCostCents: row.statedCostCents, places: row.places ?? [],
     },
-    computedCostCents: computedCost(coef, row.hoursTheory, row.hoursPractice),
+    computedCostCents: computedCostCents(row, coef),
     documents: kinds.map((kind) => {
       const d = documents.find((x) => x.kind === kind);
       return { kind, document: d ? { kind, filename: d.filename, contentType: d.contentType, sizeBytes: d.sizeBytes, sha256: d.sha256, uploadedAt: iso(d.uploadedAt)! } : null };
@@ -212,10 +202,8 @@ function frozen(state: string): HttpError {
 export async function updateDraft(deps: ApiDeps, session: Session, offerId: string, fields: OfferFields): Promise<OfferDetail> {
   const providerId = providerOf(session);
   const row = await ownOfferRow(deps.db, session, offerId);
-  if (fields.coefficientCode && (await coefficient(deps.db, fields.coefficientCode)) === null) {
-    const known = (await deps.db('costCoefficients').pluck('code')) as string[];
-    throw invalid([{ field: 'coefficientCode', rule: 'unknown', message: `unknown coefficient; known: ${known.join(', ')}` }]);
-  }
+  const problems = await draftRuleProblems(deps.db, await callRulesOf(deps.db, row.callId), fields);
+  if (problems.length > 0) throw invalid(problems);
   const changes: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined) continue;
@@ -223,7 +211,7 @@ export async function updateDraft(deps: ApiDeps, session: Session, offerId: stri
   }
   // The system's cost follows the formula from the fields as they will be after this save.
   const next = { ...row, ...fields };
-  changes.costCents = computedCost(await coefficient(deps.db, next.coefficientCode ?? null), next.hoursTheory ?? null, next.hoursPractice ?? null) ?? 0;
+  changes.costCents = computedCostCents({ hoursTheory: next.hoursTheory ?? null, hoursPractice: next.hoursPractice ?? null }, await coefficientOf(deps.db, next.coefficientCode)) ?? 0;
   changes.updatedAt = new Date();
   const updated = await deps.db('offers').where({ id: offerId, providerId }).whereIn('state', EDITABLE_OFFER_STATES as OfferState[]).update(changes);
   if (updated === 0) {
@@ -325,7 +313,7 @@ export async function submitOffer(deps: ApiDeps, session: Session, offerId: stri
   } catch (err) {
     throw mapOfferUpdateError(err);
   }
-  if (result.problems.length > 0) throw new OfferChecksFailed(result.problems);
+  if (result.problems.length > 0) throw new OfferChecksFailed(result.problems.map(humanOfferProblem));
   await untilRowState(deps.db, offerId, result.state);
   deps.logger.info('offer submitted', { offerId, state: result.state });
   return { state: result.state };

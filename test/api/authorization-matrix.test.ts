@@ -233,6 +233,10 @@ const VALID_BODIES: Record<string, () => Record<string, string | number>> = {
   'POST /admin/role-grants/:grantId/revocation': () => ({ reason: 'authorization matrix' }),
   'POST /api/consultant/consultations/:consultationId/notes': () => ({ text: 'authorization matrix' }),
   'POST /consultant/consultations/:consultationId/notes': () => ({ text: 'authorization matrix' }),
+  // --- offerform ---
+  'POST /api/provider/offers/:offerId/check': () => ({}),
+  'POST /provider/offers/:offerId/preview': () => ({}),
+  'POST /provider/offers/:offerId/check': () => ({}),
   // Only a team lead assigns tasks.
   'POST /api/staff/tasks/:taskId/assign': () => ({ assigneeId: ids.colleagueId! }),
   'POST /staff/tasks/:taskId/assign': () => ({ assigneeId: ids.colleagueId! }),

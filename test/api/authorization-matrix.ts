@@ -172,6 +172,9 @@ const ROWS: readonly Row[] = [
   ['GET /api/open-data/v1/programme-statistics.json',       'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   // --- account ---
   ['GET /api/programmes',                                   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
+  // --- offerform ---
+  ['GET /api/provider/offers/:offerId/choices',             401,    403,    403,    403,    403,    'ok',   404,    403,    403,    403,    403,    403],
+  ['POST /api/provider/offers/:offerId/check',              401,    403,    403,    403,    403,    'ok',   404,    403,    403,    403,    403,    403],
   // --- Pages ---
   ['GET /static/:name',                                     'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /',                                                 'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
@@ -404,6 +407,9 @@ const ROWS: readonly Row[] = [
   // --- search ---
   ['GET /staff/tasks.csv',                                  'login',403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok',   403,    403],
   ['GET /staff/tasks/:taskId/file',                         'login',403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok',   403,    403],
+  // --- offerform ---
+  ['POST /provider/offers/:offerId/preview',                401,    403,    403,    403,    403,    'ok',   404,    403,    403,    403,    403,    403],
+  ['POST /provider/offers/:offerId/check',                  401,    403,    403,    403,    403,    'ok',   404,    403,    403,    403,    403,    403],
 ];
 /** The expected answer of each route (`METHOD /path`) to each caller. */
 export const MATRIX: ReadonlyMap<string, Readonly<Record<Caller, Expected>>> = new Map(ROWS.map(([route, ...expected]) => {

@@ -196,7 +196,9 @@ test.serial('NUL in an offer draft\'s title and places (API and page) is a 400 n
   const saved = await call('POST', `/provider/offers/${offerId}?lang=en`, { token: providerToken, html: true, form: { titleLv: 'Durvis', titleEn: 'Doors', place_0: NUL } });
   t.is(saved.status, 400);
   t.true(saved.text.includes('Must not contain the NUL character'), 'the place\'s message in English');
-  t.like(await stack.db('offers').where({ id: offerId }).first(), { titleLv: 'Durvju pārbaude (paraugs)' });
+  t.regex(saved.text, /id="place-\d+-error">Must not contain the NUL character/);
+  // The page's save keeps the good fields (issue 16): the titles are saved, the place with NUL is not.
+  t.like(await stack.db('offers').where({ id: offerId }).first(), { titleLv: 'Durvis', places: [] });
 });
 
 test.serial('NUL in the console\'s workflowId filter is a 400 at once (not a 20 s wait for Temporal), API and page', async (t) => {

@@ -119,6 +119,9 @@ test.serial('every JSON answer of the described routes matches its response sche
     token: providerToken, json: { place: 'Rīga, Brīvības iela 1 (paraugs)', startsOn: period.from, endsOn: period.until, schedule: 'O, C 18:00-21:00', capacity: 12 },
   }));
   conforms('get', '/api/provider/surveys', await call('GET', '/api/provider/surveys', { token: providerToken }));
+  // --- offerform: the offer form's pick-lists and its check without submitting
+  conforms('get', '/api/provider/offers/{offerId}/choices', await call('GET', `/api/provider/offers/${draftId}/choices`, { token: providerToken }));
+  conforms('post', '/api/provider/offers/{offerId}/check', await call('POST', `/api/provider/offers/${draftId}/check`, { token: providerToken, json: { hoursTheory: 80 } }));
 
   // --- admin: the lists, the stuck view, both journeys' pages, a batch's preview and page, the health panel
   conforms('get', '/api/admin/workflows', await eventually(async () => {
@@ -145,5 +148,5 @@ test.serial('every JSON answer of the described routes matches its response sche
 
   t.deepEqual(problems, []);
   t.true(checked.every((what) => / (200|201)$/.test(what)), checked.join('\n'));
-  t.is(new Set(checked.map((what) => what.replace(/ \d+$/, ''))).size, 11, checked.join('\n'));
+  t.is(new Set(checked.map((what) => what.replace(/ \d+$/, ''))).size, 13, checked.join('\n'));
 });

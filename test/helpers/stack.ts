@@ -130,6 +130,7 @@ export async function startTestStack(opts: {
     links, providerRegistrationTiming: opts.providerRegistrationTiming ?? { emailConfirmationValid: '72 hours', approvalWorkingDays: 1 },
     smtpUrl: `smtp://127.0.0.1:${mailListening.smtpPort}`,
     populationRegister: createPopulationRegisterClient({ baseUrl: registryListening.url, timeoutMs: 2_000 }),
+    viis: createViisClient({ baseUrl: viisListening.url, timeoutMs: 2_000 }),
   };
   server.on('request', createApp(apiDeps).callback());
   /**
