@@ -389,6 +389,8 @@ const ROWS: readonly Row[] = [
   ['GET /consultant/consultations/:consultationId/notes',   'login',403,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   'ok'],
   ['GET /admin/announcements/:announcementId/withdraw',     'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   ['GET /admin/announcements/:announcementId/mailing',      'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
+  ['GET /provider/offers/:offerId/preview',                 'login',403,    403,    403,    403,    'ok',   'ok',   403,    403,    403,    403,    403],
+  ['GET /provider/offers/:offerId/check',                   'login',403,    403,    403,    403,    'ok',   'ok',   403,    403,    403,    403,    403],
   // --- layout (footer notices) ---
   ['GET /privacy',                                          'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
   ['GET /accessibility',                                    'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
