@@ -437,7 +437,9 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
       if (address !== null) placeErrors.set(address, placeErrors.has(address) ? `${placeErrors.get(address)} ${message}` : message);
       else errors[field] = errors[field] ? `${errors[field]} ${message}` : message;
     }
-    const anchor = (field: string) => {
+    // A problem without a field (a whole-form one, e.g. an empty form) links to the form itself.
+    const anchor = (field: string | undefined) => {
+      if (!field) return 'offer-form';
       const address = placeOf(field);
       const slot = address === null ? -1 : slots.findIndex((s) => s.value === address);
       return slot >= 0 ? `place-${slot}` : anchorOf(field);

@@ -1,12 +1,12 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { z } from 'zod';
 import type { Renderer } from '../../web/render';
 import { translate, type PageLanguage } from '../../web/render';
 import { parseInboxSearch } from '../../domain/inbox-search';
 import { rigaDate } from '../../domain/dates';
 import { attachment } from '../content-disposition';
 import { toCsv } from '../csv';
+import { text } from '../text-input';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { currentSession } from '../middleware/auth';
@@ -26,7 +26,7 @@ export function staffFileRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
   const router = new Router();
 
   api.page(router, {
-    method: 'get', path: '/staff/tasks.csv', tag: 'staff pages', roles: [...STAFF], query: inboxQuery.extend({ lang: z.string().optional() }),
+    method: 'get', path: '/staff/tasks.csv', tag: 'staff pages', roles: [...STAFF], query: inboxQuery.extend({ lang: text().max(10).optional() }),
     summary: `The inbox view (its filters, search and order; every page, at most ${EXPORT_LIMIT} tasks) as CSV (UTF-8 with BOM, semicolons); the export is audited`,
     responses: {
       200: { description: 'The CSV file, as an attachment', contentType: 'text/csv' },

@@ -87,3 +87,15 @@ test('a form\'s address opened with GET goes to the form\'s page with its query,
   t.regex(anonymous.headers.get('location') ?? '', /^\/staff\/login/);
   t.is((await call('GET', '/staff/tasks/x/decision', { token: learner, html: true })).status, 403, 'the form\'s guard holds');
 });
+
+// Found by the fuzz stage (issue 16's offer form): an empty form posted to a published offer's page was a 500 (a
+// problem about the whole form has no field for the error summary to link to).
+test('an empty form posted to an offer page is answered with the page and its problems, not a 500', async (t) => {
+  const call = httpClient(() => stack.appUrl);
+  const provider = await stack.db('users').where({ username: 'provider' }).first<{ id: string; displayName: string; providerId: string }>();
+  const token = await stack.signIn({ role: 'provider', subject: provider.id, name: provider.displayName, providerId: provider.providerId, providerRole: 'admin' });
+  const offer = await stack.db('offers').where({ providerId: provider.providerId }).first<{ id: string }>('id');
+  const answer = await call('POST', `/provider/offers/${offer.id}`, { token, html: true, form: {} });
+  t.true(answer.status < 500, `HTTP ${answer.status}`);
+  t.regex(answer.headers.get('content-type') ?? '', /text\/html/);
+});
