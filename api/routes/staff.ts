@@ -143,6 +143,8 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       caption: translate(lang, 'inbox.caption', { page: result.page, pages, total: result.total }),
       paging: paging(lang, filter, pages),
       doneText: done ? translate(lang, `inbox.done.${done}`) : null,
+      // After a decision the officer's next task is one click away: the first open one of this view.
+      nextTask: done === 'decided' ? nextTaskOf(lang, result.tasks) : null,
       searchText: searchWords(lang, result.search), searchValue: filter.q,
       clearSearchHref: `/staff/tasks?${filterQuery({ ...filter, q: undefined, page: 1 })}`,
       exportHref: `/staff/tasks.csv?${filterQuery({ ...filter, page: 1 })}`,
@@ -234,7 +236,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       await taskPage(ctx, { form, formError: words?.[ctx.state.lang as PageLanguage] ?? err.message });
       return;
     }
-    ctx.redirect('/staff/tasks');
+    ctx.redirect('/staff/tasks?done=decided');
   });
 
   // Staff download a provider's document (the declaration, an offer's annexes) to check it; the bytes go out as
@@ -419,7 +421,15 @@ function offerView(lang: PageLanguage, offer: NonNullable<OfferDetails>) {
 }
 
 const PAGE_PARAMS = ['lang', 'done'];
-const DONE = ['claimed', 'unclaimed', 'assigned'];
+const DONE = ['claimed', 'unclaimed', 'assigned', 'decided'];
+
+/** The first open task of a view, as the link after a decision shows it ("Next task: …"). */
+function nextTaskOf(lang: PageLanguage, tasks: TaskView[]): { id: string; subject: string } | null {
+  const next = tasks.find((t) => t.state === 'open');
+  if (!next) return null;
+  const words = subjectWords(lang, next);
+  return { id: next.id, subject: `${words.typeText} · ${words.subjectText}` };
+}
 const DEFAULT_FILTER = { state: 'open', assignee: 'anyone', due: 'any', sort: 'due', page: 1 } as const;
 
 // The staff member's user id when the session has one (staff sessions carry users.id); a test token may not.

@@ -274,3 +274,13 @@ test('the language switch keeps the inbox filters (issue 16: it dropped them)', 
   const html = page.text.replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
   t.regex(html, /href="\?type=approve-imk&due=overdue&lang=en" lang="en"/);
 });
+
+test('after a decision the inbox says it is recorded and links the next open task of the view', async (t) => {
+  const token = await stack.staffToken();
+  const page = await call('GET', '/staff/tasks?done=decided&lang=en', { token, html: true });
+  t.is(page.status, 200);
+  t.regex(page.text, /The decision is recorded\./);
+  const list = (await call('GET', '/api/staff/tasks', { token })).json as { tasks: { id: string; state: string }[] };
+  const first = list.tasks.find((task) => task.state === 'open')!;
+  t.regex(page.text, new RegExp(`href="/staff/tasks/${first.id}" data-testid="next-task">Next task: `));
+});

@@ -100,7 +100,8 @@ test.serial('staff filter the inbox, claim a task with the keyboard and decide i
   t.deepEqual(await accessibilityProblems(staff), [], 'task page: no serious or critical accessibility violations');
   await staff.getByLabel('Apstiprināt', { exact: true }).check();
   await staff.getByRole('button', { name: 'Saglabāt lēmumu' }).click();
-  await staff.waitForURL(`${stack.appUrl}/staff/tasks`);
+  await staff.waitForURL(`${stack.appUrl}/staff/tasks?done=decided`);
+  await staff.getByRole('status').filter({ hasText: 'Lēmums ir reģistrēts.' }).waitFor();
   await untilStage(stack.db, handle, caseId, 'imk_approved');
   const decided = await stack.db('tasks').where({ caseId }).first();
   t.like(decided, { state: 'decided', decision: 'approve', decidedByName: 'Inese Kļaviņa' });
