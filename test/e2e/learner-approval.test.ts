@@ -53,7 +53,8 @@ test('a learner applies, staff approve, the learner sees "IMK approved" and gets
   t.true(await staff.getByRole('heading', { name: 'Apstiprināt IMK: Anna Bērziņa' }).isVisible());
   await staff.getByLabel('Apstiprināt', { exact: true }).check();
   await staff.getByRole('button', { name: 'Saglabāt lēmumu' }).click();
-  await staff.waitForURL(`${stack.appUrl}/staff/tasks`);
+  await staff.waitForURL(`${stack.appUrl}/staff/tasks?done=decided`);
+  t.true(await staff.getByText('Lēmums ir reģistrēts.').isVisible(), 'the inbox says the decision is recorded');
   t.true(await staff.getByText('Nav atvērtu uzdevumu.').isVisible());
 
   await learner.reload();
