@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import { SURVEY_ASPECTS } from '../../domain/applications';
 import { enoughRespondents, MIN_SURVEY_RESPONDENTS } from '../../domain/small-groups';
 import type { ApiDeps } from '../deps';
-import { EFFECTIVE_COPAY } from './study';
 import type { CatalogueQuery } from '../schemas';
 
 // The public catalogue: published offers (state 'published') with search, filters, sorting and paging, and one
@@ -38,6 +37,12 @@ export interface CatalogueOffer extends Omit<CatalogueItem, 'places' | 'nextStar
   groups: { groupId: string; place: string; startsOn: string; endsOn: string; schedule: string | null; capacity: number; enrolled: number; freePlaces: number }[];
   rating: OfferRating;
 }
+
+/**
+ * The learner's share of an offer's cost in per cent: the offer's own where it sets one, else its programme's (the
+ * same rule the application applies, activities/applications.ts), as the column effective_copay_percent.
+ */
+export const EFFECTIVE_COPAY = 'COALESCE(offers.copay_percent, programmes.copay_percent) AS effective_copay_percent';
 
 interface OfferRow {
   id: string; providerName: string; programme: string; nameLv: string; nameEn: string; titleLv: string; titleEn: string;

@@ -10,6 +10,7 @@ import type { Session } from '../../lib/sessions';
 import { translate, type PageLanguage } from '../../web/render';
 import { applyUpdate, surveyAnswerUpdate, withdrawUpdate } from '../../workflows/learner-journey-application';
 import type { ApiDeps } from '../deps';
+import { EFFECTIVE_COPAY } from './catalogue';
 import { refuseIfCaseHeld } from './account-access';
 import { HttpError } from '../errors';
 import type { OffersQuery, SurveyInput } from '../schemas';
@@ -35,12 +36,6 @@ export interface OfferView {
 
 /** An offer's cost split in cents: what the programme pays and what the learner pays themselves. */
 export interface CostSplit { programmePaysCents: number; learnerPaysCents: number }
-
-/**
- * The learner's share of an offer's cost in per cent: the offer's own where it sets one, else its programme's (the
- * same rule the application applies, activities/applications.ts), as the column effective_copay_percent.
- */
-export const EFFECTIVE_COPAY = 'COALESCE(offers.copay_percent, programmes.copay_percent) AS effective_copay_percent';
 
 /** The split of a cost under a programme's funding rule (domain/applications.ts costShare). */
 export function costSplit(funding: ProgrammeRules['funding'], costCents: number, copayPercent: number | null): CostSplit {
