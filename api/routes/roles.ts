@@ -369,9 +369,8 @@ export function roleRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
   });
 
   async function consultantPage(ctx: Context, extra: Extra) {
-    const params = consultationParams.safeParse(ctx.params);
-    if (!params.success) throw new HttpError(404, 'not_found', 'There is no such consultation of yours');
-    const found = await viewConsultation(deps, currentSession(ctx), params.data.consultationId);
+    // An id that is no consultation of theirs (a malformed one too) is the service's 404.
+    const found = await viewConsultation(deps, currentSession(ctx), String(ctx.params.consultationId));
     renderPage(ctx, renderer, 'consultation-detail', 'consultation.detailTitle', { ...found, form: extra.form ?? {}, errors: extra.errors }, { name: found.learnerName });
   }
 

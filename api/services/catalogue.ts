@@ -1,9 +1,8 @@
 import type { Knex } from 'knex';
-import { SURVEY_ASPECTS } from '../../domain/applications';
+import { costShare, SURVEY_ASPECTS } from '../../domain/applications';
 import { enoughRespondents, MIN_SURVEY_RESPONDENTS } from '../../domain/small-groups';
 import type { ApiDeps } from '../deps';
 import type { ProgrammeRules } from '../../domain/programmes';
-import { costSplit, EFFECTIVE_COPAY, type CostSplit } from './study';
 import type { CatalogueQuery } from '../schemas';
 
 // The public catalogue: published offers (state 'published') with search, filters, sorting and paging, and one
@@ -46,6 +45,21 @@ export interface CatalogueOffer extends Omit<CatalogueItem, 'places' | 'nextStar
   places: string[]; applicationsOpenAt: string; applicationsCloseAt: string; groupFormationDeadline: string;
   groups: { groupId: string; place: string; startsOn: string; endsOn: string; schedule: string | null; capacity: number; enrolled: number; freePlaces: number }[];
   rating: OfferRating;
+}
+
+/**
+ * The learner's share of an offer's cost in per cent: the offer's own where it sets one, else its programme's (the
+ * same rule the application applies, activities/applications.ts), as the column effective_copay_percent.
+ */
+export const EFFECTIVE_COPAY = 'COALESCE(offers.copay_percent, programmes.copay_percent) AS effective_copay_percent';
+
+/** An offer's cost split in cents: what the programme pays and what the learner pays themselves. */
+export interface CostSplit { programmePaysCents: number; learnerPaysCents: number }
+
+/** The split of a cost under a programme's funding rule (domain/applications.ts costShare). */
+export function costSplit(funding: ProgrammeRules['funding'], costCents: number, copayPercent: number | null): CostSplit {
+  const { learnerPaysCents } = costShare(funding, costCents, copayPercent);
+  return { programmePaysCents: costCents - learnerPaysCents, learnerPaysCents };
 }
 
 interface OfferRow {

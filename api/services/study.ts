@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { StudyFailureType, costShare, type ApplicationRefusal, type ApplyOutcome, type SurveyKind } from '../../domain/applications';
+import { StudyFailureType, type ApplicationRefusal, type ApplyOutcome, type SurveyKind } from '../../domain/applications';
 import type { ProgrammeRules } from '../../domain/programmes';
 import { FailureType } from '../../domain/failures';
 import { APPLY_STAGES, SURVEY_STAGES, WITHDRAW_STAGES, inStages, type Actor, type JourneyStage } from '../../domain/journey';
@@ -10,6 +10,7 @@ import type { Session } from '../../lib/sessions';
 import { translate, type PageLanguage } from '../../web/render';
 import { applyUpdate, surveyAnswerUpdate, withdrawUpdate } from '../../workflows/learner-journey-application';
 import type { ApiDeps } from '../deps';
+import { costSplit, EFFECTIVE_COPAY, type CostSplit } from './catalogue';
 import { refuseIfCaseHeld } from './account-access';
 import { HttpError } from '../errors';
 import type { OffersQuery, SurveyInput } from '../schemas';
@@ -31,21 +32,6 @@ export interface OfferView {
   /** Who pays what of the cost: the programme (through the learning account, or directly where the learner co-pays) and the learner. */
   share: CostSplit;
   groups: { groupId: string; place: string; startsOn: string; endsOn: string; capacity: number; enrolled: number; freePlaces: number }[];
-}
-
-/** An offer's cost split in cents: what the programme pays and what the learner pays themselves. */
-export interface CostSplit { programmePaysCents: number; learnerPaysCents: number }
-
-/**
- * The learner's share of an offer's cost in per cent: the offer's own where it sets one, else its programme's (the
- * same rule the application applies, activities/applications.ts), as the column effective_copay_percent.
- */
-export const EFFECTIVE_COPAY = 'COALESCE(offers.copay_percent, programmes.copay_percent) AS effective_copay_percent';
-
-/** The split of a cost under a programme's funding rule (domain/applications.ts costShare). */
-export function costSplit(funding: ProgrammeRules['funding'], costCents: number, copayPercent: number | null): CostSplit {
-  const { learnerPaysCents } = costShare(funding, costCents, copayPercent);
-  return { programmePaysCents: costCents - learnerPaysCents, learnerPaysCents };
 }
 
 interface OfferRow {
