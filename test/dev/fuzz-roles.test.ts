@@ -16,6 +16,7 @@ const doc: OpenApiDocument = {
     '/learner/journeys': { post: { 'x-roles': ['learner'] }, get: { 'x-roles': ['learner'] } },
     '/api/auth/logout': { post: {} },
     '/auth/role': { post: { 'x-roles': ['learner', 'coordinator'] } },
+    '/staff/tasks/{taskId}/decision': { get: { 'x-roles': ['staff'], responses: { 303: {}, 403: {} } }, post: { 'x-roles': ['staff'], responses: { 303: {}, 400: {} } } },
   },
 };
 
@@ -23,8 +24,9 @@ const operations = (d: OpenApiDocument) => Object.entries(d.paths).flatMap(([p, 
 
 test('anonymous knocks on every door; a role fuzzes its own operations, the learner the public ones too', (t) => {
   t.deepEqual(operations(documentForRole(doc, 'anonymous')), operations(doc));
-  t.deepEqual(operations(documentForRole(doc, 'staff')), ['get /api/staff/tasks']);
-  t.deepEqual(operations(documentForRole(doc, 'lead')), ['get /api/staff/tasks'], 'the team lead is staff');
+  t.deepEqual(operations(documentForRole(doc, 'staff')), ['get /api/staff/tasks', 'post /staff/tasks/{taskId}/decision'],
+    'a GET that only redirects is left to the anonymous run');
+  t.deepEqual(operations(documentForRole(doc, 'lead')), ['get /api/staff/tasks', 'post /staff/tasks/{taskId}/decision'], 'the team lead is staff');
   t.deepEqual(operations(documentForRole(doc, 'admin')), ['get /admin/stuck', 'get /api/staff/tasks']);
   t.deepEqual(operations(documentForRole(doc, 'learner')), ['get /api/health', 'get /learner/journeys', 'post /learner/journeys']);
   t.deepEqual(operations(documentForRole(doc, 'coordinator')), [], 'no operation that would end the run\'s own session');
