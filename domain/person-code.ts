@@ -27,16 +27,3 @@ export function checkPersonCode(input: string): PersonCodeCheck {
   }
   return { valid: true, code };
 }
-
-/**
- * The birth date an old-format person code carries (YYYY-MM-DD), or null for a new-format code ("32…", no date) or
- * a code that is not valid. Only for telling a person which programmes may suit them before they register: the
- * eligibility check itself takes the age from the Population Register.
- */
-export function birthDateOf(input: string): string | null {
-  const check = checkPersonCode(input);
-  if (!check.valid || check.code.startsWith('32')) return null;
-  const [first, second] = check.code.split('-') as [string, string];
-  const century = { '0': 1800, '1': 1900, '2': 2000 }[second[0] as '0' | '1' | '2'];
-  return `${century + Number(first.slice(4, 6))}-${first.slice(2, 4)}-${first.slice(0, 2)}`;
-}

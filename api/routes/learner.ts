@@ -138,9 +138,9 @@ export function learnerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     const open = new Set(journeys.filter((j) => j.closedAt === null).map((j) => j.programme));
     const programmes = all.filter((p) => !open.has(p.code)).map((p) => ({ code: p.code, name: names.get(p.code) }));
     // A person without a case reads which programmes may suit them and what each gives before the form.
-    const fits = journeys.length === 0 ? await programmeFits(deps.db, currentSession(ctx).subject) : null;
+    const fits = journeys.length === 0 ? await programmeFits(deps.db) : null;
     renderPage(ctx, renderer, 'learner-home', 'learner.title', {
-      fit: fits ? { age: fits.age, signedIn: true, programmes: fits.programmes.map((p) => programmeFitView(lang, p)) } : null,
+      fit: fits ? { programmes: fits.programmes.map((p) => programmeFitView(lang, p)) } : null,
       blockNotice: blockNotice(await liveBlockOfLearner(deps.db, currentSession(ctx).subject), 'own', lang, 'blocks.notice.learner'),
       journeys: journeys.map((j) => ({ ...j, programmeName: names.get(j.programme) ?? j.programme })),
       programmes,

@@ -16,7 +16,6 @@ const programmeFitSchema = z.object({
   copayPercent: z.number().int().nullable().describe('The learner\'s share in per cent where the programme sets one; null where each offer sets it'),
   socialStatusRule: z.enum(['not_used', 'priority', 'required']).describe('How the municipal social-assistance status (SOPA) counts'),
   digcompLevels: z.string().describe('DigComp levels of the programme\'s training, e.g. "4-6", "1-3" or "any"'),
-  ageFits: z.boolean().nullable().describe('For a signed-in learner whose person code carries a birth date: whether their age is within the programme\'s'),
 });
 
 /** The programme's rules as sentences in the page's language (who, what it gives, social status, DigComp). */
@@ -36,7 +35,7 @@ export function programmeFitView(lang: PageLanguage, p: ProgrammeFit) {
 
 /**
  * Before registering: which programmes a person may fit and what each gives, from the programme rules in the
- * database. Public; a signed-in learner also reads whether their age fits (from their person code, no registry call).
+ * database. Public; the age is checked in the Population Register when the person registers.
  */
 export function programmeFitRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
   const router = new Router();
@@ -45,11 +44,11 @@ export function programmeFitRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Re
     method: 'get', path: '/api/programmes', summary: 'The programmes with the rules in effect now: ages, funding, co-payment, social-status rule',
     tag: 'public', roles: 'public',
     responses: {
-      200: { description: 'The programmes; age is the signed-in learner\'s age from an old-format person code, else null', schema: z.object({
-        age: z.number().int().nullable(), programmes: z.array(programmeFitSchema) }) },
+      200: { description: 'The programmes (a person\'s age is checked in the Population Register when they register)', schema: z.object({
+        programmes: z.array(programmeFitSchema) }) },
     },
   }, async (ctx) => {
-    ctx.body = await programmeFits(deps.db, learnerCode(ctx.state.session as Session | null));
+    ctx.body = await programmeFits(deps.db);
   });
 
   api.page(router, {
@@ -58,18 +57,13 @@ export function programmeFitRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Re
   }, async (ctx) => {
     const lang = ctx.state.lang as PageLanguage;
     const session = ctx.state.session as Session | null;
-    const { age, programmes } = await programmeFits(deps.db, learnerCode(session));
+    const { programmes } = await programmeFits(deps.db);
     renderPage(ctx, renderer, 'programme-fit', 'fit.title', {
-      fit: { age, signedIn: session?.role === 'learner', programmes: programmes.map((p) => programmeFitView(lang, p)) },
+      fit: { programmes: programmes.map((p) => programmeFitView(lang, p)) },
       isLearner: session?.role === 'learner',
       loginLink: `/auth/sso/login?next=${encodeURIComponent('/learner')}`,
     });
   });
 
   return router;
-}
-
-// Only a learner's session names a person whose age the page may tell (the subject is their person code).
-function learnerCode(session: Session | null): string | null {
-  return session?.role === 'learner' ? session.subject : null;
 }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { birthDateOf, checkPersonCode } from '../../domain/person-code';
+import { checkPersonCode } from '../../domain/person-code';
 import { formatEuro } from '../../domain/money';
 
 test('an old-format code is accepted dashed or undashed and returned dashed', (t) => {
@@ -57,12 +57,4 @@ test('formatEuro accepts only integer cents', (t) => {
   t.throws(() => formatEuro(12.5, 'lv'), { instanceOf: TypeError, message: /integer cents/ });
   t.throws(() => formatEuro(Number.NaN, 'en'), { instanceOf: TypeError });
   t.throws(() => formatEuro(Number.POSITIVE_INFINITY, 'en'), { instanceOf: TypeError });
-});
-
-test('birthDateOf reads the birth date of an old-format code and nothing from a new-format or invalid one', (t) => {
-  t.is(birthDateOf('010146-10000'), '1946-01-01');
-  t.is(birthDateOf('29020421234'), '2004-02-29');
-  t.is(birthDateOf('311299-01234'), '1899-12-31');
-  t.is(birthDateOf('321178-40215'), null, 'codes since 2017 carry no date');
-  t.is(birthDateOf('310299-11234'), null, 'not a real day');
 });
