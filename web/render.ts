@@ -32,6 +32,11 @@ export function translate(language: PageLanguage, key: string, vars: Record<stri
   return template.replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? ''));
 }
 
+/** Whether a page string exists (in the language asked, or in Latvian): lets a caller prefer a more specific key. */
+export function hasTranslation(language: PageLanguage, key: string): boolean {
+  return key in strings[language] || key in strings.lv;
+}
+
 /** Compiles every view, partial and the layout once at start; render() is then a plain function call. */
 export function createRenderer() {
   const hbs = Handlebars.create();
