@@ -15,6 +15,7 @@ import {
 import { text } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
+import { refusalText } from '../messages';
 
 /**
  * The administrator's staff accounts (create, edit, deactivate; roles and validity periods; the holder sets the
@@ -389,10 +390,11 @@ function shownOnForm(ctx: Context, err: unknown): err is HttpError {
 /** An error's problems by field in the page's language; a problem naming no field is shown under `form`. */
 function errorsOf(ctx: Context, err: HttpError): Record<string, string> {
   const details = (err.details as WordedProblem[]).map((p) => ({ ...p, field: p.field ?? 'form', message: p.message ?? err.message }));
+  // A refusal naming no field says the catalogue's text under the form.
+  if (details.length === 0) return { form: refusalText(err, ctx.state.lang as PageLanguage) };
   return errorsByField(details, ctx.state.lang as PageLanguage);
 }
 
 function wordsOf(ctx: Context, err: HttpError): string {
-  const words = (err.details[0] as { words?: { lv: string; en: string } } | undefined)?.words;
-  return words?.[ctx.state.lang as PageLanguage] ?? err.message;
+  return refusalText(err, ctx.state.lang as PageLanguage);
 }
