@@ -55,6 +55,12 @@ export function createRenderer() {
   // {{csrf}} in every form that posts: the hidden field with the request's form token (api/middleware/csrf.ts).
   hbs.registerHelper('csrf', (options: Handlebars.HelperOptions) => new hbs.SafeString(
     `<input type="hidden" name="_csrf" value="${hbs.escapeExpression(String(options.data.root.csrfToken ?? ''))}">`));
+  // A code shown as its words where the catalogue has them (`{{tOr "stage." stage}}`), else as the code itself: the
+  // console shows codes of every workflow type, some of which have no words (yet).
+  hbs.registerHelper('tOr', (prefix: string, code: unknown, options: Handlebars.HelperOptions) => {
+    const lang = options.data.root.lang as PageLanguage;
+    return typeof code === 'string' && hasTranslation(lang, `${prefix}${code}`) ? translate(lang, `${prefix}${code}`) : code;
+  });
   hbs.registerHelper('json', (value: unknown) => JSON.stringify(value, null, 2));
   // The approval stages and events are named after IMK, the first programme; other programmes' learners read
   // "account". Usage: {{forProgramme "stage" stage programme}}.
