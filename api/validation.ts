@@ -15,7 +15,9 @@ export function fieldProblems(error: z.ZodError): WordedProblem[] {
     const field = issue.path.length > 0 ? issue.path.join('.') : (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(body)');
     const custom = issue.code === 'custom' ? (issue.params as { rule?: unknown } | undefined)?.rule : undefined;
     if (typeof custom === 'string' && isTextRule(custom)) return textProblem(field, custom);
-    const [rule, vars] = typeof custom === 'string' && hasTranslation('en', `rule.${custom}`) ? [custom, (issue as { params?: Record<string, unknown> }).params ?? {}] : catalogueRule(issue);
+    const [general, vars] = typeof custom === 'string' && hasTranslation('en', `rule.${custom}`) ? [custom, (issue as { params?: Record<string, unknown> }).params ?? {}] : catalogueRule(issue);
+    // A pattern says what it wants per field where the catalogue has it (rule.format.phone: "8 to 20 digits").
+    const rule = general === 'format' && hasTranslation('en', `rule.format.${field}`) ? `format.${field}` : general;
     return { field, rule: typeof custom === 'string' ? custom : issue.code, message: issue.message, words: ruleWords(field, rule, vars) };
   });
 }
@@ -49,7 +51,8 @@ function catalogueRule(issue: z.core.$ZodIssue): [string, Record<string, unknown
       if (issue.format === 'email' || issue.format === 'uuid' || issue.format === 'url') return [issue.format, {}];
       if (issue.format === 'date' || issue.format === 'datetime' || issue.format === 'time') return ['invalid_date', {}];
       return ['format', {}];
-    case 'invalid_value': return ['one_of', {}];
+    // A checkbox that must be ticked is a literal true.
+    case 'invalid_value': return issue.values.length === 1 && issue.values[0] === true ? ['must_accept', {}] : ['one_of', {}];
     case 'not_multiple_of': return ['multiple_of', { divisor: limit(issue.divisor) }];
     case 'unrecognized_keys': return ['unknown_field', {}];
     default: return ['invalid', {}];
