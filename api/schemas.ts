@@ -382,7 +382,7 @@ export function personCode() {
   return text().max(20, { message: 'must be a person code, DDMMYY-NNNNN' }).transform((value, ctx) => {
     const check = checkPersonCode(value);
     if (!check.valid) {
-      ctx.addIssue({ code: 'custom', message: check.reason });
+      ctx.addIssue({ code: 'custom', message: check.reason, params: { rule: 'person_code' } });
       return z.NEVER;
     }
     return check.code;

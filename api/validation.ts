@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HttpError, type WordedProblem } from './errors';
 import { isTextRule, textProblem } from './text-input';
-import { ruleWords } from './messages';
+import { problemText, ruleWords } from './messages';
 import { hasTranslation } from '../web/render';
 
 /**
@@ -65,11 +65,11 @@ function limit(value: unknown): string {
   return String(value);
 }
 
-/** Field → message in the page's language (where the problem has words), first problem of each field first, several joined. */
+/** Field → message in the page's language (api/messages.ts problemText), first problem of each field first, several joined. */
 export function errorsByField(problems: WordedProblem[], lang: 'lv' | 'en'): Record<string, string> {
   const errors: Record<string, string> = {};
   for (const p of problems) {
-    const words = p.words?.[lang] ?? p.message;
+    const words = problemText(p, lang);
     errors[p.field] = errors[p.field] ? `${errors[p.field]} ${words}` : words;
   }
   return errors;

@@ -107,6 +107,13 @@ export function describeRule(rule: string, language: 'lv' | 'en'): string {
     [/^the person must be recorded in the Population Register$/, () => 'persona ir reģistrēta Iedzīvotāju reģistrā'],
     [/^a coordinator of (.+) may register only people whose declared address is there$/, (m) => `pašvaldības „${m[1]}” koordinators var reģistrēt tikai personas, kuru deklarētā dzīvesvieta ir šajā pašvaldībā`],
   ];
+  // An eligible decision's rule: "alive and <age rule>[ with a valid poor or low-income status][; SOPA unchecked]".
+  const alive = rule.match(/^alive and (.+?)( with a valid poor or low-income status)?(; social status \(SOPA\) could not be checked: check it by hand)?$/);
+  if (alive) {
+    const age = describeRule(alive[1]!, 'lv');
+    if (age === alive[1]) return rule;
+    return `persona ir dzīva, ${age}${alive[2] ? ', ar spēkā esošu trūcīgas vai maznodrošinātas personas statusu' : ''}${alive[3] ? '; sociālo statusu (SOPA) neizdevās pārbaudīt: pārbaudiet to manuāli' : ''}`;
+  }
   for (const [pattern, words] of lv) {
     const m = rule.match(pattern);
     if (m) return words(m);

@@ -26,6 +26,7 @@ import { auditInboxSearch, inboxSearchSchema, searchWords } from './inbox-search
 import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { isUuid } from '../../domain/uuid';
+import { describeRule } from '../../domain/eligibility';
 
 const STAFF = ['staff', 'admin'] as const;
 
@@ -290,6 +291,8 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       isProviderTask: task.type === 'approve-provider',
       isOfferTask: task.type === 'evaluate-offer',
       factSections: factSections(lang, task),
+      // The eligibility rule is recorded in English with the decision: said in the page's language.
+      eligibilityRule: eligibilityRuleOf(task.facts, lang),
       offerView: found.offer ? offerView(lang, found.offer) : null,
       declaration: found.documents.find((d) => d.kind === 'declaration' && d.offerId === null) ?? null,
       otherDocuments: found.documents.filter((d) => !(d.kind === 'declaration' && d.offerId === null))
@@ -514,4 +517,10 @@ export function eventLabel(lang: PageLanguage, kind: string, details: Record<str
     return translate(lang, `inbox.event.${kind}`, { assignee: details.assigneeName ?? '', previous: details.previousAssigneeName ?? '—' });
   }
   return label(lang, 'event', kind);
+}
+
+// The rule the eligibility decision recorded (task facts), in the page's language; null when the task has none.
+function eligibilityRuleOf(facts: unknown, lang: PageLanguage): string | null {
+  const rule = (facts as { eligibility?: { rule?: unknown } } | null)?.eligibility?.rule;
+  return typeof rule === 'string' ? describeRule(rule, lang) : null;
 }

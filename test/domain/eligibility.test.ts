@@ -147,4 +147,6 @@ test('the rule of every refusal reads in Latvian for the not-eligible e-mail (no
     t.is(describeRule(decision.rule, 'en'), decision.rule);
   }
   t.is(describeRule('age 25 to 64 on the application date', 'lv'), 'pieteikuma dienā no 25 līdz 64 gadiem');
+  // The rule an eligible decision records, which the approving officer reads on the task page.
+  t.is(describeRule(checkEligibility(person('1990-06-15'), IMK, '2026-03-10').rule, 'lv'), 'persona ir dzīva, pieteikuma dienā 18 gadi vai vairāk');
 });
