@@ -12,7 +12,7 @@ import { createBlock, listBlocks, liftBlock } from '../services/account-blocks';
 import {
   ACCOUNT_ROLES, changeStaffAccount, createStaffAccount, getStaffAccount, listStaffAccounts, resendSetPasswordLink, type StaffAccount,
 } from '../services/staff-accounts';
-import { text } from '../text-input';
+import { text, isTextRule } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { refusalText } from '../messages';
@@ -95,7 +95,7 @@ const RULES: Record<string, string> = {
 function parseWorded<T>(schema: z.ZodType<T>, input: unknown): T {
   const parsed = schema.safeParse(input ?? {});
   if (parsed.success) return parsed.data;
-  const problems = fieldProblems(parsed.error).map((p): WordedProblem => (FIELD_WORDS[p.field] && !p.words ? { ...p, words: FIELD_WORDS[p.field] } : p));
+  const problems = fieldProblems(parsed.error).map((p): WordedProblem => (FIELD_WORDS[p.field] && !isTextRule(p.rule) ? { ...p, words: FIELD_WORDS[p.field] } : p));
   throw new HttpError(400, 'invalid_request', `Invalid body: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems);
 }
 
