@@ -54,7 +54,7 @@ test('every zod issue gets words in both languages, naming the field by its labe
     language: 'Saziņas valoda: izvēlieties vienu no piedāvātajām iespējām.',
     comment: 'Komentārs: jāaizpilda.',
     rating: 'Vērtējums: jābūt ne lielākam par 5.',
-    reasons: 'Noraidīšanas iemesli: izvēlieties vismaz 2.',
+    reasons: 'Iemesli: izvēlieties vismaz 2.',
     requestId: 'Veidlapa: nav derīgs identifikators.',
     from: 'Grupas sākas no: jābūt datumam, piemēram, 2026-12-10.',
   });
