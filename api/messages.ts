@@ -41,6 +41,14 @@ export function problemText(problem: Partial<WordedProblem>, lang: PageLanguage)
   return problem.message ?? '';
 }
 
+/** A problem away from its field (an error page, a summary): its words, with the field's label when they lack it. */
+export function namedProblemText(problem: Partial<WordedProblem>, lang: PageLanguage): string {
+  const text = problemText(problem, lang);
+  const field = problem.field ?? '';
+  const label = fieldLabel(lang, field);
+  return label && text.startsWith(label) ? text : translate(lang, 'input.field', { field: label ?? field, problem: text });
+}
+
 /**
  * A refusal in the page's language, by one path for every page: a dependency that is down; a 400 listing its
  * field problems; a refusal carrying its own words (throttling, blocks, terms, worded conflicts); the area's own
@@ -52,7 +60,7 @@ export function refusalText(err: HttpError, lang: PageLanguage, options: { area?
   if (err.code === 'service_unavailable' && typeof detail.dependency === 'string') return translate(lang, `error.unavailable.${detail.dependency}`);
   const problems = (err.details as Partial<WordedProblem>[]).filter((p) => typeof p === 'object' && p !== null && typeof p.field === 'string');
   if (err.code === 'invalid_request' && problems.length > 0) {
-    return translate(lang, 'error.invalid_request', { problems: problems.map((p) => problemText(p, lang)).join(' ') });
+    return translate(lang, 'error.invalid_request', { problems: problems.map((p) => namedProblemText(p, lang)).join(' ') });
   }
   const words = detail.words as Record<PageLanguage, string> | undefined;
   if (words && typeof words[lang] === 'string') return words[lang];
