@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { SendMailOptions, Transporter } from 'nodemailer';
 import { Context } from '@temporalio/activity';
+import { describeRule } from '../domain/eligibility';
 import { SYSTEM_ACTOR } from '../domain/journey';
 import { CaseEvent, EmailOutbox } from '../lib/db';
 import type { EmailName, EmailTemplates } from '../lib/email-templates';
@@ -186,7 +187,10 @@ export function createEmailActivities(deps: EmailDeps) {
    */
   async function deliverOnce(input: DeliverOnceInput): Promise<SendEmailResult> {
     const context = activityContext();
-    const email = templates.render(input.template, input.language, input.data);
+    // The not-eligible e-mail's condition line comes recorded in English (the decision's rule): said in the reader's language.
+    const data = input.template === 'not-eligible' && typeof input.data?.rule === 'string'
+      ? { ...input.data, rule: describeRule(input.data.rule, input.language) } : input.data;
+    const email = templates.render(input.template, input.language, data);
     await EmailOutbox.query(db)
       .insert({
         dedupeKey: input.dedupeKey, caseId: input.caseId, step: input.step, template: input.template,

@@ -5,7 +5,7 @@ import type { HttpError } from './errors';
 import { SESSION_TIMEOUTS, type Session, type SessionTimeouts } from '../lib/sessions';
 import { formToken } from './middleware/csrf';
 import { SIGN_ON_ROLES } from './middleware/auth';
-import { throttledWords } from './throttle';
+import { refusalText } from './messages';
 import { shownTo, type BannerAnnouncement } from '../domain/announcements';
 
 /** Picks the page language (?lang= switches and is remembered in a cookie; Latvian by default). */
@@ -19,23 +19,13 @@ export function languageMiddleware() {
   };
 }
 
-// Session and second-factor refusals a browser may meet, said in the reader's language (error.<code> strings).
-const SESSION_ERROR_CODES = new Set(['session_ended', 'not_logged_in', 'second_factor_required', 'current_session', 'second_factor_enrolled', 'second_factor_not_started', 'too_many_code_attempts']);
-
-// Refusals that carry their own words in both languages (details[0].words): terms not accepted, no profile yet.
-const WORDED_REFUSALS = new Set(['terms_not_accepted', 'profile_not_found']);
-
 /** Installs ctx.state.renderError so the error middleware can answer browsers with a page. */
 export function pageErrorMiddleware(renderer: Renderer) {
   return async (ctx: Context, next: Next) => {
     ctx.state.renderError = async (err: HttpError) => {
       const lang = ctx.state.lang as PageLanguage;
-      const dependency = err.code === 'service_unavailable' ? (err.details[0] as { dependency?: string } | undefined)?.dependency : undefined;
-      const message = err.status === 404 && err.code === 'not_found' ? translate(lang, 'error.404')
-        : dependency ? translate(lang, `error.unavailable.${dependency}`)
-          : SESSION_ERROR_CODES.has(err.code) ? translate(lang, `error.${err.code}`)
-            : WORDED_REFUSALS.has(err.code) ? (err.details[0] as { words: Record<PageLanguage, string> }).words[lang]
-              : throttledWords(err, lang) ?? err.message;
+      // Every refusal in the page's language, from the one catalogue (api/messages.ts).
+      const message = refusalText(err, lang);
       ctx.type = 'html';
       ctx.body = renderer.render('error', { lang, title: translate(lang, 'error.title'), message, session: ctx.state.session, csrfToken: formToken(ctx) });
     };

@@ -26,13 +26,13 @@ const requestId = z.uuid({ message: 'must be the form\'s request id (a UUID)' })
   .describe('Repeating a request with the same id does it once');
 
 /** A company registration number (Enterprise Register): 11 digits. */
-export const companyNumber = () => text().trim().max(30, { message: 'must be 11 digits' }).refine(isCompanyRegistrationNumber, { message: 'must be 11 digits' });
+export const companyNumber = () => text().trim().max(30, { message: 'must be 11 digits' }).refine(isCompanyRegistrationNumber, { message: 'must be 11 digits', params: { rule: 'eleven_digits' } });
 
 /** An education provider's registration (the declaration file comes as the multipart file field `declaration`). */
 export const providerRegistrationSchema = z.object({
   institutionName: required(200),
   companyRegistrationNumber: companyNumber(),
-  educationRegistrationNumber: text().trim().max(30, { message: 'must be 10 digits' }).refine(isViisRegistrationNumber, { message: 'must be 10 digits' }),
+  educationRegistrationNumber: text().trim().max(30, { message: 'must be 10 digits' }).refine(isViisRegistrationNumber, { message: 'must be 10 digits', params: { rule: 'ten_digits' } }),
   firstName: required(100),
   lastName: required(100),
   email: email(),
@@ -111,7 +111,7 @@ export const offerActionSchema = z.object({ requestId }).strict();
 
 // A malformed day is one problem, not also "not a calendar day": the format check aborts the rest.
 const day = (what: string) => text().regex(/^\d{4}-\d{2}-\d{2}$/, { message: `must be the ${what} day as YYYY-MM-DD`, abort: true })
-  .refine(isCalendarDay, { message: 'is not a calendar day' });
+  .refine(isCalendarDay, { message: 'is not a calendar day', params: { rule: 'invalid_date' } });
 
 /** A group of an approved offer. */
 export const offerGroupSchema = z.object({

@@ -3,7 +3,8 @@ import { DROPOUT_REASONS, SURVEY_ASPECTS, type SurveyAspect } from '../domain/ap
 import { OFFER_STATES } from '../domain/offers';
 import { checkPersonCode } from '../domain/person-code';
 import { parseInboxSearch } from '../domain/inbox-search';
-import type { FieldProblem } from './errors';
+import type { WordedProblem } from './errors';
+import { ruleWords } from './messages';
 import { text } from './text-input';
 
 // Request schemas shared by the JSON API and the web forms: one schema per input, so both answer alike.
@@ -64,23 +65,25 @@ export type DecisionInput = z.output<typeof decisionSchema>;
  * What a decision still lacks for a task of this type, one problem per field (empty when it is complete). An
  * unknown task type, or a task not found, gets the general rule: a refusal needs a comment the person will read.
  */
-export function decisionProblems(taskType: string | null, input: DecisionInput, checklistCodes: readonly string[] | null): FieldProblem[] {
-  const problems: FieldProblem[] = [];
+export function decisionProblems(taskType: string | null, input: DecisionInput, checklistCodes: readonly string[] | null): WordedProblem[] {
+  const problems: WordedProblem[] = [];
+  // The API's English message and the catalogue's words (rule.<name>) for the page.
+  const ruled = (field: string, rule: string, message: string): WordedProblem => ({ field, rule, message, words: ruleWords(field, rule) });
   const reasoned = (REASONED_TASK_TYPES as readonly string[]).includes(taskType ?? '');
   if (reasoned) {
     if (input.decision === 'reject' && (input.reasons ?? []).length === 0) {
-      problems.push({ field: 'reasons', rule: 'custom', message: 'give at least one reason when rejecting: the provider reads each one' });
+      problems.push(ruled('reasons', 'reason_required_rejecting', 'give at least one reason when rejecting: the provider reads each one'));
     }
     for (const code of Object.keys(input.checklist ?? {})) {
-      if (checklistCodes && !checklistCodes.includes(code)) problems.push({ field: `checklist.${code}`, rule: 'custom', message: 'is not an item of this task\'s checklist' });
+      if (checklistCodes && !checklistCodes.includes(code)) problems.push(ruled(`checklist.${code}`, 'not_in_checklist', 'is not an item of this task\'s checklist'));
     }
     return problems;
   }
   if (input.decision === 'reject' && input.comment.length === 0) {
-    problems.push({ field: 'comment', rule: 'custom', message: 'is required when rejecting: the person reads it as the reason' });
+    problems.push(ruled('comment', 'comment_required_rejecting', 'is required when rejecting: the person reads it as the reason'));
   }
-  if (input.checklist !== undefined) problems.push({ field: 'checklist', rule: 'custom', message: 'applies only to an offer evaluation' });
-  if (input.reasons !== undefined) problems.push({ field: 'reasons', rule: 'custom', message: 'apply only to an offer evaluation; use comment' });
+  if (input.checklist !== undefined) problems.push(ruled('checklist', 'offer_evaluation_only', 'applies only to an offer evaluation'));
+  if (input.reasons !== undefined) problems.push(ruled('reasons', 'offer_evaluation_only', 'apply only to an offer evaluation; use comment'));
   return problems;
 }
 
@@ -355,7 +358,7 @@ export const enrolmentDecisionSchema = z.object({
     .describe('Enrol into another group of the same offer; the group applied for when left out'),
 }).strict().superRefine((value, ctx) => {
   if (value.decision === 'decline' && value.reason.length === 0) {
-    ctx.addIssue({ code: 'custom', path: ['reason'], message: 'is required when declining: tell the learner why' });
+    ctx.addIssue({ code: 'custom', path: ['reason'], message: 'is required when declining: tell the learner why', params: { rule: 'reason_required_declining' } });
   }
 });
 
@@ -379,7 +382,7 @@ export function personCode() {
   return text().max(20, { message: 'must be a person code, DDMMYY-NNNNN' }).transform((value, ctx) => {
     const check = checkPersonCode(value);
     if (!check.valid) {
-      ctx.addIssue({ code: 'custom', message: check.reason });
+      ctx.addIssue({ code: 'custom', message: check.reason, params: { rule: 'person_code' } });
       return z.NEVER;
     }
     return check.code;

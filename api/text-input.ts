@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { translate, type PageLanguage } from '../web/render';
 import { HttpError, type WordedProblem } from './errors';
+import { fieldLabel } from './messages';
 
 // The rules every text input keeps, whatever route it comes to. PostgreSQL refuses U+0000 in text, and a lone
 // UTF-16 surrogate has no UTF-8 form, so either would fail deep inside a query (a 500) or in Temporal; bytes that
@@ -126,6 +127,6 @@ export function invalidInput(ctx: Context, where: 'body' | 'query' | 'path', pro
     return new HttpError(400, 'invalid_request', `Invalid ${where}: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems);
   }
   const lang = (ctx.state.lang ?? 'lv') as PageLanguage;
-  const message = problems.map((p) => translate(lang, 'input.field', { field: p.field, problem: p.words?.[lang] ?? p.message })).join(' ');
+  const message = problems.map((p) => translate(lang, 'input.field', { field: fieldLabel(lang, p.field) ?? p.field, problem: p.words?.[lang] ?? p.message })).join(' ');
   return new HttpError(400, 'invalid_request', message, problems);
 }

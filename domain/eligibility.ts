@@ -92,6 +92,35 @@ export function notInPopulationRegister(programme: ProgrammeRules, onDate: strin
   };
 }
 
+/**
+ * A decision's rule (the English `rule` recorded with it, written above) in the reader's language, for the
+ * not-eligible e-mail's "condition" line. The patterns follow the rule texts made in this file; a rule written
+ * some other way is returned as it is.
+ */
+export function describeRule(rule: string, language: 'lv' | 'en'): string {
+  if (language === 'en') return rule;
+  const lv: [RegExp, (m: RegExpMatchArray) => string][] = [
+    [/^the person must be alive per the Population Register$/, () => 'persona saskaņā ar Iedzīvotāju reģistru ir dzīva'],
+    [/^age (\d+) or over on the application date$/, (m) => `pieteikuma dienā ${m[1]} gadi vai vairāk`],
+    [/^age (\d+) to (\d+) on the application date$/, (m) => `pieteikuma dienā no ${m[1]} līdz ${m[2]} gadiem`],
+    [/^a poor or low-income household status \(SOPA\) valid on the application date$/, () => 'pieteikuma dienā spēkā esošs trūcīgas vai maznodrošinātas mājsaimniecības statuss (SOPA)'],
+    [/^the person must be recorded in the Population Register$/, () => 'persona ir reģistrēta Iedzīvotāju reģistrā'],
+    [/^a coordinator of (.+) may register only people whose declared address is there$/, (m) => `pašvaldības „${m[1]}” koordinators var reģistrēt tikai personas, kuru deklarētā dzīvesvieta ir šajā pašvaldībā`],
+  ];
+  // An eligible decision's rule: "alive and <age rule>[ with a valid poor or low-income status][; SOPA unchecked]".
+  const alive = rule.match(/^alive and (.+?)( with a valid poor or low-income status)?(; social status \(SOPA\) could not be checked: check it by hand)?$/);
+  if (alive) {
+    const age = describeRule(alive[1]!, 'lv');
+    if (age === alive[1]) return rule;
+    return `persona ir dzīva, ${age}${alive[2] ? ', ar spēkā esošu trūcīgas vai maznodrošinātas personas statusu' : ''}${alive[3] ? '; sociālo statusu (SOPA) neizdevās pārbaudīt: pārbaudiet to manuāli' : ''}`;
+  }
+  for (const [pattern, words] of lv) {
+    const m = rule.match(pattern);
+    if (m) return words(m);
+  }
+  return rule;
+}
+
 /** Plain-words explanation of an ineligibility reason for the learner. */
 export function describeIneligibility(decision: EligibilityDecision, language: 'lv' | 'en'): string {
   const { age, minAge } = decision.facts;

@@ -32,6 +32,11 @@ export function translate(language: PageLanguage, key: string, vars: Record<stri
   return template.replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? ''));
 }
 
+/** Whether a page string exists (in the language asked, or in Latvian): lets a caller prefer a more specific key. */
+export function hasTranslation(language: PageLanguage, key: string): boolean {
+  return key in strings[language] || key in strings.lv;
+}
+
 /** Compiles every view, partial and the layout once at start; render() is then a plain function call. */
 export function createRenderer() {
   const hbs = Handlebars.create();
@@ -50,6 +55,12 @@ export function createRenderer() {
   // {{csrf}} in every form that posts: the hidden field with the request's form token (api/middleware/csrf.ts).
   hbs.registerHelper('csrf', (options: Handlebars.HelperOptions) => new hbs.SafeString(
     `<input type="hidden" name="_csrf" value="${hbs.escapeExpression(String(options.data.root.csrfToken ?? ''))}">`));
+  // A code shown as its words where the catalogue has them (`{{tOr "stage." stage}}`), else as the code itself: the
+  // console shows codes of every workflow type, some of which have no words (yet).
+  hbs.registerHelper('tOr', (prefix: string, code: unknown, options: Handlebars.HelperOptions) => {
+    const lang = options.data.root.lang as PageLanguage;
+    return typeof code === 'string' && hasTranslation(lang, `${prefix}${code}`) ? translate(lang, `${prefix}${code}`) : code;
+  });
   hbs.registerHelper('json', (value: unknown) => JSON.stringify(value, null, 2));
   // The approval stages and events are named after IMK, the first programme; other programmes' learners read
   // "account". Usage: {{forProgramme "stage" stage programme}}.

@@ -12,9 +12,10 @@ import { createBlock, listBlocks, liftBlock } from '../services/account-blocks';
 import {
   ACCOUNT_ROLES, changeStaffAccount, createStaffAccount, getStaffAccount, listStaffAccounts, resendSetPasswordLink, type StaffAccount,
 } from '../services/staff-accounts';
-import { text } from '../text-input';
+import { text, isTextRule } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
+import { refusalText } from '../messages';
 
 /**
  * The administrator's staff accounts (create, edit, deactivate; roles and validity periods; the holder sets the
@@ -94,7 +95,7 @@ const RULES: Record<string, string> = {
 function parseWorded<T>(schema: z.ZodType<T>, input: unknown): T {
   const parsed = schema.safeParse(input ?? {});
   if (parsed.success) return parsed.data;
-  const problems = fieldProblems(parsed.error).map((p): WordedProblem => (FIELD_WORDS[p.field] && !p.words ? { ...p, words: FIELD_WORDS[p.field] } : p));
+  const problems = fieldProblems(parsed.error).map((p): WordedProblem => (FIELD_WORDS[p.field] && !isTextRule(p.rule) ? { ...p, words: FIELD_WORDS[p.field] } : p));
   throw new HttpError(400, 'invalid_request', `Invalid body: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems);
 }
 
@@ -389,10 +390,11 @@ function shownOnForm(ctx: Context, err: unknown): err is HttpError {
 /** An error's problems by field in the page's language; a problem naming no field is shown under `form`. */
 function errorsOf(ctx: Context, err: HttpError): Record<string, string> {
   const details = (err.details as WordedProblem[]).map((p) => ({ ...p, field: p.field ?? 'form', message: p.message ?? err.message }));
+  // A refusal naming no field says the catalogue's text under the form.
+  if (details.length === 0) return { form: refusalText(err, ctx.state.lang as PageLanguage) };
   return errorsByField(details, ctx.state.lang as PageLanguage);
 }
 
 function wordsOf(ctx: Context, err: HttpError): string {
-  const words = (err.details[0] as { words?: { lv: string; en: string } } | undefined)?.words;
-  return words?.[ctx.state.lang as PageLanguage] ?? err.message;
+  return refusalText(err, ctx.state.lang as PageLanguage);
 }

@@ -11,7 +11,7 @@ import { renderPage } from '../pages';
 import {
   listAnnouncements, publishAnnouncement, restartMailing, withdrawAnnouncement, type BannerCache, type NewAnnouncement,
 } from '../services/announcements';
-import { text } from '../text-input';
+import { text, isTextRule } from '../text-input';
 import { errorsByField, fieldProblems, parseOr400 } from '../validation';
 import type { ApiRegistry } from './define';
 
@@ -90,7 +90,7 @@ function worded(error: z.ZodError): WordedProblem[] {
   return fieldProblems(error).map((p, i) => {
     const rule = (error.issues[i] as { params?: { rule?: unknown } }).params?.rule;
     const named = p.rule === 'custom' && typeof rule === 'string' ? { ...p, rule } : p;
-    return FIELD_WORDS[p.field] && !p.words ? { ...named, words: FIELD_WORDS[p.field] } : named;
+    return FIELD_WORDS[p.field] && !isTextRule(p.rule) ? { ...named, words: FIELD_WORDS[p.field] } : named;
   });
 }
 function invalid(error: z.ZodError): HttpError {

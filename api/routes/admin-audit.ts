@@ -181,7 +181,7 @@ const FIELDS = ['personCode', 'operator', 'municipality', 'from', 'to', 'page'];
 
 // A problem with the words of both languages: the field's own rule (audit.invalid.<field>), or the period rule.
 function worded(problem: WordedProblem): WordedProblem {
-  if (problem.words || isTextRule(problem.rule)) return problem;
+  if (isTextRule(problem.rule)) return problem;
   const key = problem.message === PERIOD_MESSAGE ? 'audit.invalid.period' : FIELDS.includes(problem.field) ? `audit.invalid.${problem.field}` : 'audit.invalid.unknown';
   const words = { lv: translate('lv', key, { field: problem.field }), en: translate('en', key, { field: problem.field }) };
   return { ...problem, message: words.en, words };

@@ -17,6 +17,8 @@ import { text } from '../text-input';
 import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { isUuid } from '../../domain/uuid';
+import { problemText, refusalText } from '../messages';
+import type { PageLanguage } from '../../web/render';
 
 const ADMIN = ['admin'] as const;
 
@@ -175,7 +177,7 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
     const parsed = batchPreviewSchema.safeParse(selectionFromForm(form));
     if (!parsed.success) {
       ctx.status = 400;
-      renderPage(ctx, renderer, 'batch-new', 'batch.new.title', { form, errors: errorsOf(parsed.error) });
+      renderPage(ctx, renderer, 'batch-new', 'batch.new.title', { form, errors: errorsOf(parsed.error, ctx.state.lang) });
       return;
     }
     await previewPage(ctx, parsed.data, form, {});
@@ -196,7 +198,7 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
       const preview = batchPreviewSchema.safeParse(selection);
       if (!preview.success) throw new HttpError(400, 'invalid_request', 'The batch form is incomplete: start from the stuck view or the filter form');
       ctx.status = 400;
-      await previewPage(ctx, preview.data, form, { errors: errorsOf(parsed.error) });
+      await previewPage(ctx, preview.data, form, { errors: errorsOf(parsed.error, ctx.state.lang) });
       return;
     }
     try {
@@ -206,7 +208,7 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
     } catch (err) {
       if (!(err instanceof HttpError) || err.status !== 409) throw err;
       ctx.status = 409;
-      await previewPage(ctx, parsed.data, form, { formError: err.message });
+      await previewPage(ctx, parsed.data, form, { formError: refusalText(err, ctx.state.lang) });
     }
   });
 
@@ -278,9 +280,9 @@ function selectionFromForm(form: Record<string, string>): Record<string, unknown
   };
 }
 
-function errorsOf(error: z.ZodError): Record<string, string> {
+function errorsOf(error: z.ZodError, lang: PageLanguage): Record<string, string> {
   const errors: Record<string, string> = {};
-  for (const p of fieldProblems(error)) errors[p.field.replace(/^filter\./, '')] ??= p.message;
+  for (const p of fieldProblems(error)) errors[p.field.replace(/^filter\./, '')] ??= problemText(p, lang);
   return errors;
 }
 

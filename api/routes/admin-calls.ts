@@ -14,7 +14,7 @@ import { changeCall, createCall, getCall, listCalls, type CallTerms, type CallVi
 import {
   addHoliday, holidaysOfYear, listCoefficients, parseCoefficient, removeHoliday, saveCoefficient,
 } from '../services/admin-reference';
-import { text } from '../text-input';
+import { text, isTextRule } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
 import { auditedReason } from './admin';
 import type { ApiRegistry } from './define';
@@ -85,7 +85,7 @@ function partial<T extends Record<string, z.ZodType>>(fields: T): { [K in keyof 
 /** Every field's expectation in both languages (calls.field.<field>), so a 400 names the field and reads in either. */
 function worded(problems: WordedProblem[]): WordedProblem[] {
   return problems.map((p) => {
-    if (p.words) return p;
+    if (isTextRule(p.rule)) return p;
     const key = `calls.field.${p.field.split('.')[0]}`;
     const lv = translate('lv', key);
     return lv === key ? p : { ...p, words: { lv, en: translate('en', key) } };

@@ -12,6 +12,7 @@ import { text } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
 import { auditedReason } from './admin';
 import type { ApiRegistry } from './define';
+import { refusalText } from '../messages';
 
 const ADMIN = ['admin'] as const;
 
@@ -99,7 +100,7 @@ export function adminConsistencyRoutes(deps: ApiDeps, api: ApiRegistry, renderer
     } catch (err) {
       if (!(err instanceof HttpError) || err.status !== 409) throw err;
       ctx.status = 409;
-      await panel(ctx, { form, formError: translate(ctx.state.lang, 'consistency.repairFailed', { message: err.message }) });
+      await panel(ctx, { form, formError: translate(ctx.state.lang, 'consistency.repairFailed', { message: refusalText(err, ctx.state.lang) }) });
     }
   });
 

@@ -12,7 +12,7 @@ import {
   addProgrammeVersion, addProgrammeWindow, changeProgrammeWindow, createProgramme, listAgencyProgrammes, programmeView,
   type ProgrammeView,
 } from '../services/programmes';
-import { text } from '../text-input';
+import { text, isTextRule } from '../text-input';
 import { errorsByField, fieldProblems, parseOr400 } from '../validation';
 import type { ApiRegistry } from './define';
 
@@ -97,7 +97,7 @@ const FIELD_WORDS: Record<string, { lv: string; en: string }> = {
   reason: { lv: 'Norādiet iemeslu (3–500 zīmes): tas tiek ierakstīts auditā.', en: 'Give the reason (3–500 characters): it is written to the audit log.' },
 };
 function worded(problems: WordedProblem[]): WordedProblem[] {
-  return problems.map((p) => (FIELD_WORDS[p.field] && !p.words ? { ...p, words: FIELD_WORDS[p.field] } : p));
+  return problems.map((p) => (FIELD_WORDS[p.field] && !isTextRule(p.rule) ? { ...p, words: FIELD_WORDS[p.field] } : p));
 }
 /** Parses a body with a schema, or a 400 naming each field, its rule and words in Latvian and English. */
 function parseWorded<T>(schema: z.ZodType<T>, input: unknown): T {

@@ -10,6 +10,7 @@ import { renderPage } from '../pages';
 import { changeRetentionRule, listRetentionRules, startRetentionRun } from '../services/retention';
 import { errorsByField, fieldProblems, parseOr400 } from '../validation';
 import type { ApiRegistry } from './define';
+import { isTextRule } from '../text-input';
 
 const ADMIN = ['admin'] as const;
 
@@ -43,7 +44,7 @@ const FIELD_WORDS: Record<string, { lv: string; en: string }> = {
   mode: { lv: 'Izvēlieties “izmēģinājums” vai “piemērot”.', en: 'Choose “dry run” or “apply”.' },
 };
 function worded(problems: WordedProblem[]): WordedProblem[] {
-  return problems.map((p) => (FIELD_WORDS[p.field] && !p.words ? { ...p, words: FIELD_WORDS[p.field] } : p));
+  return problems.map((p) => (FIELD_WORDS[p.field] && !isTextRule(p.rule) ? { ...p, words: FIELD_WORDS[p.field] } : p));
 }
 
 /** The retention rules: the administrator's page and JSON API (each rule, its last dry-run count, its mode and period). */

@@ -16,6 +16,7 @@ import { personCode, TASK_TYPES } from '../schemas';
 import { text } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
+import { refusalText } from '../messages';
 
 const ADMIN = ['admin'] as const;
 const STATUS_NAMES = Object.keys(WORKFLOW_STATUSES) as WorkflowStatusName[];
@@ -208,7 +209,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     } catch (err) {
       if (!(err instanceof HttpError) || err.status === 404) throw err;
       ctx.status = err.status;
-      await workflowPage(ctx, { form, formError: err.message });
+      await workflowPage(ctx, { form, formError: refusalText(err, ctx.state.lang) });
     }
   });
 

@@ -16,6 +16,7 @@ import { applyingCases } from '../services/study';
 import { fieldProblems } from '../validation';
 import { throttleOf } from '../throttle';
 import type { ApiRegistry } from './define';
+import { isTextRule } from '../text-input';
 
 // The filter form's fields, in the order the URL keeps them.
 const FILTERS = ['q', 'competence', 'place', 'municipality', 'from', 'to', 'freePlaces', 'digcomp', 'language', 'maxCost', 'programme', 'sort'] as const;
@@ -93,7 +94,7 @@ export function catalogueRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
       ctx.status = 400;
       const errors: Record<string, string> = {};
       // Each filter's rule in the page's language (offers.filterError.<field>), unless the problem brings its own words.
-      for (const p of fieldProblems(parsed.error)) errors[p.field] ??= p.words?.[lang] ?? filterRule(lang, p.field) ?? p.message;
+      for (const p of fieldProblems(parsed.error)) errors[p.field] ??= (isTextRule(p.rule) ? undefined : filterRule(lang, p.field)) ?? p.words?.[lang] ?? p.message;
       renderPage(ctx, renderer, 'catalogue', 'catalogue.title', { ...common, errors, invalid: true });
       return;
     }

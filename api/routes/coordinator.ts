@@ -17,6 +17,7 @@ import { listOffers } from '../services/study';
 import { errorsByField, fieldProblems, parseOr400 } from '../validation';
 import { safeNext, startSessionCookie } from './auth';
 import type { ApiRegistry } from './define';
+import { refusalText } from '../messages';
 
 /** The role a person chooses after signing in: themselves as a learner, or one of their active grants (by id). */
 const roleChoiceSchema = z.object({
@@ -164,12 +165,12 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
       ctx.redirect(`/coordinator?notice=${contactKept ? 'registered_contact_kept' : 'registered'}`);
     } catch (err) {
       if (err instanceof HttpError && err.status === 400) {
-        await showErrors(Object.fromEntries((err.details as { field: string; message: string }[]).map((p) => [p.field, p.message])));
+        await showErrors(errorsByField(err.details as WordedProblem[], ctx.state.lang));
         return;
       }
       if (err instanceof HttpError && err.code === 'journey_already_open') {
         ctx.status = 409;
-        await coordinatorHome(ctx, { form, formError: err.message });
+        await coordinatorHome(ctx, { form, formError: refusalText(err, ctx.state.lang) });
         return;
       }
       // Not a resident of the coordinator's municipality: said next to the person code, in the page's language.

@@ -11,9 +11,9 @@ import { HttpError, type WordedProblem } from '../errors';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { decideDataRequest, fileDataRequest, listMyDataRequests, viewDataRequest } from '../services/data-requests';
-import { translate } from '../../web/render';
 import { errorsByField } from '../validation';
 import type { ApiRegistry } from './define';
+import { refusalText } from '../messages';
 
 // Erasure and correction requests: the learner files one (page and API) and follows it; agency staff decide it
 // with an outcome. The inbox lists each request as a task (type data-subject-request) that links here.
@@ -149,7 +149,7 @@ export function dataRequestRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
       if (!(err instanceof HttpError) || (err.status !== 400 && err.status !== 409)) throw err;
       ctx.status = err.status;
       await staffPage(ctx, err.status === 400 ? { form, errors: errorsByField(err.details as WordedProblem[], ctx.state.lang) }
-        : { form, formError: translate(ctx.state.lang, `dataRequest.conflict.${err.code}`, { message: err.message }) });
+        : { form, formError: refusalText(err, ctx.state.lang, { area: 'dataRequest' }) });
       return;
     }
     ctx.redirect(`/staff/data-requests/${requestId}`);

@@ -10,6 +10,7 @@ import { registrationSchema } from '../schemas';
 import { changeLearnerProfile, changeProviderContact, learnerProfile, providerContact } from '../services/profiles';
 import { errorsByField, fieldProblems, formFields } from '../validation';
 import type { ApiRegistry } from './define';
+import { isTextRule } from '../text-input';
 
 // The same rules as at registration, so an address accepted once is accepted again.
 const { email, phone, language } = registrationSchema.shape;
@@ -38,7 +39,7 @@ function checked<T>(schema: z.ZodType<T>, input: unknown, fields: readonly strin
   const problems = parsed.success ? [] : fieldProblems(parsed.error);
   if (typeof body === 'object' && !fields.some((f) => f in body)) problems.push({ field: '(body)', rule: 'required', message: `give at least one of ${fields.join(', ')}` });
   if (parsed.success && problems.length === 0) return { data: parsed.data };
-  return { problems: problems.map((p) => (FIELD_WORDS[p.field] && !p.words ? { ...p, words: FIELD_WORDS[p.field] } : p)) };
+  return { problems: problems.map((p) => (FIELD_WORDS[p.field] && !isTextRule(p.rule) ? { ...p, words: FIELD_WORDS[p.field] } : p)) };
 }
 function invalid(problems: WordedProblem[]): HttpError {
   return new HttpError(400, 'invalid_request', `Invalid body: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems);

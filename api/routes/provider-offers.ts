@@ -34,6 +34,7 @@ import {
   checkDraft, coefficientOf, costPreview, mergedFields, offerChoices, splitDraftFields, callRulesOf, wordedProblem,
   type CostPreview, type DraftCheck, type OfferChoices,
 } from '../services/offer-form';
+import { refusalText } from '../messages';
 
 const PROVIDER = ['provider'] as const;
 const OFFER_FORM_FIELDS = [
@@ -194,7 +195,7 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
       ctx.status = err.status;
       const errors = errorsByField(err.details as WordedProblem[], lang(ctx));
       // A refusal about the call itself (closed) names no words of its own: its message goes next to the call.
-      await offersPage(ctx, { form, errors: { ...errors, callId: errors.callId ?? err.message } });
+      await offersPage(ctx, { form, errors: { ...errors, callId: errors.callId ?? refusalText(err, lang(ctx), { area: 'providerOffers' }) } });
     }
   });
 
@@ -588,9 +589,7 @@ function formOf(offer: OfferDetail): Record<string, string> {
   return form;
 }
 
-/** A refusal in the page's language where we have words for it; otherwise the API's message. */
+/** A refusal in the page's language: the offer pages' own wording (providerOffers.error.<code>) or the catalogue's. */
 function pageRefusal(l: PageLanguage, err: HttpError): string {
-  const key = `providerOffers.error.${err.code}`;
-  const words = translate(l, key);
-  return words === key ? err.message : words;
+  return refusalText(err, l, { area: 'providerOffers' });
 }

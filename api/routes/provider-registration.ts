@@ -16,6 +16,7 @@ import {
 } from '../services/provider-registration';
 import { errorsByField, fieldProblems, formFields } from '../validation';
 import type { ApiRegistry } from './define';
+import { problemText, refusalText } from '../messages';
 
 const REGISTRATION_FIELDS = ['institutionName', 'companyRegistrationNumber', 'educationRegistrationNumber', 'firstName', 'lastName', 'email', 'password', 'passwordRepeat', 'language'] as const;
 const STAFF_FIELDS = ['firstName', 'lastName', 'companyRegistrationNumber', 'email', 'password', 'passwordRepeat'] as const;
@@ -203,13 +204,13 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
     const params = staffParams.safeParse(ctx.params);
     const body = staffDecisionSchema.safeParse(formFields(ctx.request.body, ['decision']));
     if (!params.success) throw new HttpError(404, 'user_not_found', 'Your institution has no user with this id');
-    if (!body.success) { ctx.status = 400; await staffPage(ctx, { failedId: params.data.userId, formError: fieldProblems(body.error)[0]!.message }); return; }
+    if (!body.success) { ctx.status = 400; await staffPage(ctx, { failedId: params.data.userId, formError: problemText(fieldProblems(body.error)[0]!, ctx.state.lang) }); return; }
     try {
       await decideProviderStaff(deps, currentSession(ctx), params.data.userId, body.data.decision);
     } catch (err) {
       if (!(err instanceof HttpError) || err.status !== 409) throw err;
       ctx.status = 409;
-      await staffPage(ctx, { failedId: params.data.userId, formError: err.message });
+      await staffPage(ctx, { failedId: params.data.userId, formError: refusalText(err, ctx.state.lang) });
       return;
     }
     ctx.redirect(`/provider/staff?done=${body.data.decision}#status`);
@@ -224,7 +225,7 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
       if (!(err instanceof HttpError) || ![400, 409, 410].includes(err.status)) throw err;
       ctx.status = err.status;
       const outcome = err.status === 410 ? 'expired' : err.status === 400 ? 'invalid' : 'refused';
-      renderPage(ctx, renderer, 'provider-confirm', `providerAccount.confirm.title.${outcome}`, { outcome, message: err.message });
+      renderPage(ctx, renderer, 'provider-confirm', `providerAccount.confirm.title.${outcome}`, { outcome, message: refusalText(err, ctx.state.lang) });
     }
   }
 

@@ -14,7 +14,8 @@ import {
 import {
   decideEnrolment, groupsOfOffers, listProviderApplications, reportOutcome, type ProviderApplicationView,
 } from '../services/provider';
-import { fieldProblems } from '../validation';
+import { errorsByField, fieldProblems } from '../validation';
+import { refusalText } from '../messages';
 import type { ApiRegistry } from './define';
 
 const PROVIDER = ['provider'] as const;
@@ -107,7 +108,7 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
     const parsed = schema.safeParse(form);
     if (!parsed.success) {
       ctx.status = 400;
-      await workspace(ctx, { failed: { applicationId, form, errors: Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message])) } });
+      await workspace(ctx, { failed: { applicationId, form, errors: errorsByField(fieldProblems(parsed.error), ctx.state.lang) } });
       return;
     }
     try {
@@ -151,14 +152,13 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
   return router;
 }
 
-/** A refusal in the page's language (the API's English message when there are no words for it). */
+/** A refusal in the page's language: the workspace's own wording (provider.error.<code>) or the catalogue's. */
 function pageMessage(lang: PageLanguage, err: HttpError): string {
   const detail = (err.details[0] ?? {}) as {
     field?: string; state?: string; decidedBy?: string | null; decidedByRole?: string | null; reportedBy?: string | null; reportedByRole?: string | null;
   };
-  // The only 400 a valid form can still get is a group of another offer.
-  if (err.code === 'invalid_request' && detail.field !== 'groupId') return err.message;
-  const key = `provider.error.${err.code}`;
+  // The only 400 a valid form can still get is a group of another offer (provider.error.invalid_request says so).
+  if (err.code === 'invalid_request' && detail.field !== 'groupId') return refusalText(err, lang);
   const role = detail.decidedByRole ?? detail.reportedByRole;
   const by = detail.decidedBy ?? detail.reportedBy
     ?? translate(lang, role === 'system' ? 'provider.bySystem' : role === 'learner' ? 'provider.byLearner' : 'provider.colleague');
@@ -166,8 +166,8 @@ function pageMessage(lang: PageLanguage, err: HttpError): string {
     const early = err.details[0] as { rule: string; from: string };
     return translate(lang, `provider.error.outcome_too_early.${early.rule}`, { from: formatDay(early.from, lang) });
   }
-  const words = translate(lang, key, { state: detail.state ? translate(lang, `provider.state.${detail.state}`).toLowerCase() : '', by });
-  return words === key ? err.message : words;
+  const state = detail.state ? translate(lang, `provider.state.${detail.state}`).toLowerCase() : '';
+  return refusalText(err, lang, { area: 'provider', vars: { state, by, decidedBy: by, reportedBy: by } });
 }
 
 /** A calendar day (YYYY-MM-DD) as people write it, e.g. "2027. gada 11. janvāris" / "11 January 2027". */

@@ -14,6 +14,7 @@ import { addNote, listConsultants, listConsultations, listMyConsultations, reque
 import { decideRoleRequest, fileRoleRequest, listGrants, listMyRoleRequests, revokeGrant, viewRoleRequest } from '../services/role-requests';
 import { errorsByField, formFields } from '../validation';
 import type { ApiRegistry } from './define';
+import { refusalText } from '../messages';
 
 // Role requests, grants and the career consultant's workspace (issue 15 item 6). A person signed in through the
 // national sign-on asks for a role; staff decide it (the inbox task links to the request's page); administrators
@@ -76,8 +77,7 @@ function pageProblem(ctx: Context, err: unknown): Extra | null {
   ctx.status = err.status;
   const problems = err.details as WordedProblem[];
   if (err.status === 400) return { errors: errorsByField(problems, ctx.state.lang) };
-  const words = (problems[0] as { words?: { lv: string; en: string } } | undefined)?.words;
-  return { formError: words ? words[ctx.state.lang as 'lv' | 'en'] : translate(ctx.state.lang, 'roles.conflict', { message: err.message }) };
+  return { formError: translate(ctx.state.lang, 'roles.conflict', { message: refusalText(err, ctx.state.lang) }) };
 }
 
 /** The routes of role requests, grants, consultations and the consultant's workspace. */

@@ -8,7 +8,8 @@ import type { ApiDeps } from '../deps';
 import { text } from '../text-input';
 import { documentDeleted } from '../services/retention';
 import { blockNotice, taskHold } from '../services/account-access';
-import { HttpError } from '../errors';
+import { HttpError, type WordedProblem } from '../errors';
+import { problemText, refusalText } from '../messages';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import {
@@ -22,9 +23,10 @@ import {
 import type { Session } from '../../lib/sessions';
 import { auditDownload, auditUserAction } from '../services/audit';
 import { auditInboxSearch, inboxSearchSchema, searchWords } from './inbox-search';
-import { fieldProblems } from '../validation';
+import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { isUuid } from '../../domain/uuid';
+import { describeRule } from '../../domain/eligibility';
 
 const STAFF = ['staff', 'admin'] as const;
 
@@ -113,8 +115,8 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     if (!parsed.success) {
       // A bad filter value: the message goes next to that filter, the form keeps what was asked, nothing is listed.
       ctx.status = 400;
-      // The search's rule is said in the page's language (the filters' own rules are English for now).
-      const errors = Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.field === 'q' ? translate(lang, 'inbox.search.invalid') : p.message]));
+      // The search's rule has its own words; the filters' are the catalogue's (api/messages.ts).
+      const errors = Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.field === 'q' ? translate(lang, 'inbox.search.invalid') : problemText(p, lang)]));
       const asked = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v])) as Record<string, string | undefined>;
       const filter = { ...DEFAULT_FILTER, ...asked } as unknown as InboxQuery;
       renderPage(ctx, renderer, 'inbox', 'inbox.title', {
@@ -191,10 +193,9 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
         if (!(err instanceof HttpError) || ![400, 403, 409].includes(err.status)) throw err;
         ctx.status = err.status;
         if (err.status === 400) {
-          const problems = err.details as { field: string; message: string }[];
-          await taskPage(ctx, { form, errors: Object.fromEntries(problems.map((p) => [p.field, p.message])) });
+          await taskPage(ctx, { form, errors: errorsByField(err.details as WordedProblem[], ctx.state.lang) });
         } else {
-          await taskPage(ctx, { form, assignmentError: err.message });
+          await taskPage(ctx, { form, assignmentError: refusalText(err, ctx.state.lang) });
         }
         return;
       }
@@ -214,7 +215,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const parsed = decisionSchema.safeParse(decisionFromForm(form));
     if (!parsed.success) {
       ctx.status = 400;
-      await taskPage(ctx, { form, errors: Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message])) });
+      await taskPage(ctx, { form, errors: errorsByField(fieldProblems(parsed.error), ctx.state.lang) });
       return;
     }
     const params = taskParams.safeParse(ctx.params);
@@ -225,15 +226,14 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       if (err instanceof HttpError && err.status === 400) {
         ctx.status = 400;
         const errors: Record<string, string> = {};
-        for (const p of err.details as { field: string; message: string }[]) errors[p.field.startsWith('checklist.') ? 'checklist' : p.field] ??= p.message;
+        for (const p of err.details as WordedProblem[]) errors[p.field.startsWith('checklist.') ? 'checklist' : p.field] ??= problemText(p, ctx.state.lang);
         await taskPage(ctx, { form, errors });
         return;
       }
       if (!(err instanceof HttpError) || err.status !== 409) throw err;
       ctx.status = 409;
-      // A refusal with words (a decision held by a block) is shown in the page's language.
-      const words = (err.details[0] as { words?: Record<PageLanguage, string> } | undefined)?.words;
-      await taskPage(ctx, { form, formError: words?.[ctx.state.lang as PageLanguage] ?? err.message });
+      // Already decided, no longer open, held by a block: said in the page's language.
+      await taskPage(ctx, { form, formError: refusalText(err, ctx.state.lang) });
       return;
     }
     ctx.redirect('/staff/tasks?done=decided');
@@ -291,6 +291,8 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       isProviderTask: task.type === 'approve-provider',
       isOfferTask: task.type === 'evaluate-offer',
       factSections: factSections(lang, task),
+      // The eligibility rule is recorded in English with the decision: said in the page's language.
+      eligibilityRule: eligibilityRuleOf(task.facts, lang),
       offerView: found.offer ? offerView(lang, found.offer) : null,
       declaration: found.documents.find((d) => d.kind === 'declaration' && d.offerId === null) ?? null,
       otherDocuments: found.documents.filter((d) => !(d.kind === 'declaration' && d.offerId === null))
@@ -515,4 +517,10 @@ export function eventLabel(lang: PageLanguage, kind: string, details: Record<str
     return translate(lang, `inbox.event.${kind}`, { assignee: details.assigneeName ?? '', previous: details.previousAssigneeName ?? '—' });
   }
   return label(lang, 'event', kind);
+}
+
+// The rule the eligibility decision recorded (task facts), in the page's language; null when the task has none.
+function eligibilityRuleOf(facts: unknown, lang: PageLanguage): string | null {
+  const rule = (facts as { eligibility?: { rule?: unknown } } | null)?.eligibility?.rule;
+  return typeof rule === 'string' ? describeRule(rule, lang) : null;
 }

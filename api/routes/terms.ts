@@ -8,7 +8,7 @@ import { HttpError, type WordedProblem } from '../errors';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { acceptCurrentTerms, createTermsVersion, currentTerms, listTerms } from '../services/terms';
-import { text } from '../text-input';
+import { text, isTextRule } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
 import { safeNext } from './auth';
 import type { ApiRegistry } from './define';
@@ -40,7 +40,7 @@ const FIELD_WORDS: Record<string, { lv: string; en: string }> = {
   reason: { lv: 'Norādiet, kāpēc noteikumi mainās (vismaz 5 rakstzīmes).', en: 'Say why the terms change (at least 5 characters).' },
 };
 function worded(problems: WordedProblem[]): WordedProblem[] {
-  return problems.map((p) => (FIELD_WORDS[p.field] && !p.words ? { ...p, words: FIELD_WORDS[p.field] } : p));
+  return problems.map((p) => (FIELD_WORDS[p.field] && !isTextRule(p.rule) ? { ...p, words: FIELD_WORDS[p.field] } : p));
 }
 function invalid(problems: WordedProblem[]): HttpError {
   return new HttpError(400, 'invalid_request', `Invalid body: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems);

@@ -12,7 +12,8 @@ import { applyUpdate, surveyAnswerUpdate, withdrawUpdate } from '../../workflows
 import type { ApiDeps } from '../deps';
 import { costSplit, EFFECTIVE_COPAY, type CostSplit } from './catalogue';
 import { refuseIfCaseHeld } from './account-access';
-import { HttpError } from '../errors';
+import { HttpError, type WordedProblem } from '../errors';
+import { ruleWords } from '../messages';
 import type { OffersQuery, SurveyInput } from '../schemas';
 import { placeOfferView, type PlaceOfferView } from './place-offers';
 
@@ -225,7 +226,7 @@ function toHttpError(err: unknown): unknown {
     case StudyFailureType.InvalidSurveyAnswer: {
       const field = detail?.field ?? '(body)';
       const message = detail?.message ?? failure.message;
-      return new HttpError(400, 'invalid_request', `Invalid body: ${field}: ${message}`, [{ field, rule: 'survey', message }]);
+      return new HttpError(400, 'invalid_request', `Invalid body: ${field}: ${message}`, [surveyProblem(field, message)]);
     }
     case StudyFailureType.WrongStage: return new HttpError(409, 'wrong_stage', failure.message);
     case StudyFailureType.Busy: return new HttpError(409, 'busy', failure.message);
@@ -306,3 +307,12 @@ const WAITING_FOR: Record<string, StudyView['waitingFor']> = {
   imk_approved: 'learner', awaiting_application: 'learner', waitlisted: 'learner',
   applied: 'provider', studying: 'provider', completed: 'learner', dropped_out: 'learner',
 };
+
+// The journey checks a survey answer in English (domain/applications.ts validateSurveyAnswer); the page says the
+// catalogue's rule for the field it names.
+function surveyProblem(field: string, message: string): WordedProblem {
+  const rule = field.startsWith('ratings') ? 'survey_rating' : field.startsWith('reasons') ? 'survey_reasons'
+    : /describe/.test(message) ? 'survey_other_text' : 'string_max';
+  const named = field.startsWith('reasons') ? 'reasons' : field;
+  return { field: named, rule, message, words: ruleWords(named, rule, { maximum: 2000 }) };
+}

@@ -11,7 +11,8 @@ import { FailureType } from '../../domain/failures';
 import { decideApprovalUpdate, type ApprovalDecisionInput } from '../../workflows/task-decision';
 import type { ApiDeps } from '../deps';
 import { heldByBlock, taskHold } from './account-access';
-import { HttpError } from '../errors';
+import { HttpError, type WordedProblem } from '../errors';
+import { ruleWords } from '../messages';
 import { REASONED_TASK_TYPES, TASK_TYPES, decisionProblems, type DecisionInput, type InboxQuery } from '../schemas';
 import type { InboxEventKind } from '../../domain/journey';
 import { isUuid } from '../../domain/uuid';
@@ -380,7 +381,7 @@ export async function assignTask(deps: ApiDeps, session: Session, taskId: string
   if (!me.teamLead) throw new HttpError(403, 'team_lead_only', 'Only a team lead can assign tasks to colleagues');
   const assignee = await User.query(deps.db).findById(assigneeId);
   if (!assignee || !isActiveStaff(assignee)) {
-    const problem = { field: 'assigneeId', rule: 'custom', message: 'must be an active member of the agency staff' };
+    const problem: WordedProblem = { field: 'assigneeId', rule: 'active_staff_member', message: 'must be an active member of the agency staff', words: ruleWords('assigneeId', 'active_staff_member') };
     throw new HttpError(400, 'invalid_request', `Invalid body: assigneeId: ${problem.message}`, [problem]);
   }
   const changed = await deps.db.transaction(async (trx) => {
@@ -422,7 +423,8 @@ export function refusedDecision(err: unknown, about: 'case' | 'request'): unknow
     return new HttpError(409, 'task_not_open', 'This task is no longer open for a decision');
   }
   if (cause instanceof ApplicationFailure && cause.type === FailureType.ReasonRequired) {
-    return new HttpError(400, 'invalid_request', cause.message, [{ field: (cause.details?.[0] as { field?: string } | undefined)?.field ?? 'comment', message: cause.message }]);
+    const field = (cause.details?.[0] as { field?: string } | undefined)?.field ?? 'comment';
+    return new HttpError(400, 'invalid_request', cause.message, [{ field, rule: 'reason_required', message: cause.message, words: ruleWords(field, 'reason_required') }]);
   }
   if (err instanceof WorkflowNotFoundError) return new HttpError(409, 'task_not_open', `This ${about} is no longer waiting for a decision`);
   return err;

@@ -541,7 +541,7 @@ test.serial('an SSO callback with a wrong state is answered with a 400 page and 
   t.is(callback.status, 400);
   t.regex(callback.headers.get('content-type') ?? '', /^text\/html/);
   const html = await callback.text();
-  t.true(html.includes('The sign-in could not be completed'), 'the page says what happened');
+  t.true(html.includes('Pieteikšanos neizdevās pabeigt'), 'the page says what happened, in the page\'s language');
   t.false(html.includes('    at '));
   t.false(setCookies(callback.headers).has('ila_session'), 'no session cookie');
 

@@ -153,10 +153,10 @@ test.serial('NUL in the login (API and page) is a 400 naming the field, in Latvi
   assertTextRule(t, await call('POST', '/api/auth/login', { json: { username: 'staff', password: NUL } }), 'password');
   const lv = await call('POST', '/staff/login', { html: true, form: { username: NUL, password: 'x' } });
   t.is(lv.status, 400);
-  t.true(lv.text.includes('Lauks „username”: Nedrīkst saturēt rakstzīmi NUL'), lv.text);
+  t.true(lv.text.includes('Lauks „Lietotājvārds”: Nedrīkst saturēt rakstzīmi NUL'), lv.text);
   const en = await call('POST', '/staff/login?lang=en', { html: true, form: { username: NUL, password: 'x' } });
   t.is(en.status, 400);
-  t.true(en.text.includes('Field “username”: Must not contain the NUL character'), en.text);
+  t.true(en.text.includes('Field “Username”: Must not contain the NUL character'), en.text);
 });
 
 test.serial('NUL in the catalogue and offer search (q, competence, place) is a 400 naming the field; the page shows it next to the field', async (t) => {
@@ -172,7 +172,7 @@ test.serial('NUL in the catalogue and offer search (q, competence, place) is a 4
   assertTextRule(t, await call('GET', '/api/offers?q=a%00b'), 'q');
   const offers = await call('GET', '/offers?q=a%00b', { html: true });
   t.is(offers.status, 400);
-  t.true(offers.text.includes('Lauks „q”'));
+  t.true(offers.text.includes('Lauks „Meklēt”'), 'the field by its label');
 });
 
 test.serial('NUL in the provider staff registration (API and page) is a 400 naming the field', async (t) => {
@@ -234,7 +234,7 @@ test.serial('a lone surrogate, bytes that are not UTF-8, NUL in a path and in a 
   assertTextRule(t, await send('POST', '/api/providers/registrations', body, headers), 'declaration');
   const form = await send('POST', '/staff/login', 'username=%FF&password=x', { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' });
   t.is(form.status, 400);
-  t.true(form.text.includes('Lauks „username”: Nav derīgs UTF-8 teksts'));
+  t.true(form.text.includes('Lauks „Lietotājvārds”: Nav derīgs UTF-8 teksts'));
 });
 
 // ---------------------------------------------------------------------------------------------------------------

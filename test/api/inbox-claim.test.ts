@@ -248,7 +248,7 @@ test('the list\'s claim button claims and comes back to the same view with a sta
   // A colleague's click on the same task shows the task with who has it.
   const late = await call('POST', `/staff/tasks/${taskId}/claim`, { token: tokens.staff2, html: true, form: {} });
   t.is(late.status, 409);
-  t.regex(decode(late.text), new RegExp(`<p class="form-error" role="alert">Claimed by ${users.staff.displayName}</p>`));
+  t.regex(decode(late.text), new RegExp(`<p class="form-error" role="alert">Šo uzdevumu jau ir paņēmis\\(-usi\\) ${users.staff.displayName}.</p>`), 'said in the page\'s language');
 });
 
 test('the task page offers claim, release and (to team leads) assignment as real buttons and forms', async (t) => {
@@ -274,5 +274,5 @@ test('the task page offers claim, release and (to team leads) assignment as real
 
   const bad = await call('POST', `/staff/tasks/${taskId}/assign`, { token: tokens.lead, html: true, form: { assigneeId: randomUUID() } });
   t.is(bad.status, 400);
-  t.regex(decode(bad.text), /<p class="field-error" id="assigneeId-error">must be an active member of the agency staff<\/p>/);
+  t.regex(decode(bad.text), /<p class="field-error" id="assigneeId-error">Kolēģis: jābūt aktīvam aģentūras darbiniekam.<\/p>/);
 });

@@ -220,7 +220,7 @@ test('the page shows a bad filter value next to that filter, keeps the others an
   t.is(page.status, 400);
   const html = decode(page.text);
   t.regex(html, /<select id="due" name="due" aria-invalid="true" aria-describedby="due-error">/);
-  t.regex(html, /<p class="field-error" id="due-error">must be one of overdue, today, week, any<\/p>/);
+  t.regex(html, /<p class="field-error" id="due-error">Termiņš: izvēlieties vienu no piedāvātajām iespējām.<\/p>/, 'the rule in the page\'s language');
   t.regex(html, /<option value="evaluate-offer" selected>/);
   t.false(html.includes('<table'), 'no list for a bad filter');
 });

@@ -213,7 +213,7 @@ test('rejecting an offer without reasons is a 400 naming reasons, before any Upd
   });
   t.is(page.status, 400);
   const html = decode(page.text);
-  t.regex(html, /<p class="field-error" id="reasons-error">give at least one reason when rejecting/);
+  t.regex(html, /<p class="field-error" id="reasons-error">Iemesli: noraidot norādiet vismaz vienu iemeslu/, 'said in the page\'s language');
   t.regex(html, /<input type="checkbox" name="checklist_cost_correct" checked>/, 'the ticked item stays ticked');
   t.regex(html, /<input type="checkbox" name="checklist_documents_complete" >/);
 });

@@ -220,7 +220,7 @@ test.serial('declining needs a reason (400 naming reason); the page form decline
   const formHeaders = { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' };
   const bad = await call('POST', `/provider/applications/${laura.applicationId}/decision`, { token, raw: 'decision=decline&reason=', headers: formHeaders });
   t.is(bad.status, 400);
-  t.true(bad.text.includes('is required when declining'), 'the error is shown next to the field');
+  t.true(bad.text.includes('Iemesls: jāaizpilda, ja atsakāt'), 'the error is shown next to the field, in the page\'s language');
   t.true(bad.text.includes(`id="reason-${laura.applicationId}-error"`));
 
   const reason = 'Grupā vairs nav vietu piemērotā laikā';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ageOn, rigaDate } from '../../domain/dates';
-import { checkCoordinatorMunicipality, checkEligibility, describeIneligibility, type PersonFacts } from '../../domain/eligibility';
+import { checkCoordinatorMunicipality, checkEligibility, describeIneligibility, describeRule, notInPopulationRegister, type PersonFacts } from '../../domain/eligibility';
 import { IMK, type ProgrammeRules } from '../../domain/programmes';
 import { statusOn } from '../../domain/social-status';
 
@@ -128,4 +128,25 @@ test('a coordinator may register only people of their municipality (names compar
   t.is(checkCoordinatorMunicipality(eligible, 'Daugavpils', 'daugavpils'), null);
   t.like(checkCoordinatorMunicipality(eligible, 'Rīga', 'Daugavpils'), { eligible: false, reason: 'outside_coordinator_municipality' });
   t.like(checkCoordinatorMunicipality(eligible, null, 'Daugavpils'), { eligible: false }, 'no declared address: not theirs');
+});
+
+test('the rule of every refusal reads in Latvian for the not-eligible e-mail (no English condition line)', (t) => {
+  const SOPA: ProgrammeRules = { ...CAPPED, socialStatusRule: 'required' };
+  const refusals = [
+    checkEligibility(person('1990-06-15', true), IMK, '2026-03-10'),
+    checkEligibility(person('2010-06-15'), IMK, '2026-03-10'),
+    checkEligibility(person('1950-06-15'), CAPPED, '2026-03-10'),
+    checkEligibility(person('1990-06-15'), SOPA, '2026-03-10', []),
+    notInPopulationRegister(IMK, '2026-03-10'),
+    checkCoordinatorMunicipality(checkEligibility(person('1990-06-15'), IMK, '2026-03-10'), 'Valmieras novads', 'Cēsu novads')!,
+  ];
+  for (const decision of refusals) {
+    t.false(decision.eligible);
+    const lv = describeRule(decision.rule, 'lv');
+    t.not(lv, decision.rule, `${decision.rule} has Latvian words`);
+    t.is(describeRule(decision.rule, 'en'), decision.rule);
+  }
+  t.is(describeRule('age 25 to 64 on the application date', 'lv'), 'pieteikuma dienā no 25 līdz 64 gadiem');
+  // The rule an eligible decision records, which the approving officer reads on the task page.
+  t.is(describeRule(checkEligibility(person('1990-06-15'), IMK, '2026-03-10').rule, 'lv'), 'persona ir dzīva, pieteikuma dienā 18 gadi vai vairāk');
 });

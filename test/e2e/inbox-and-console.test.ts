@@ -150,7 +150,7 @@ test.serial('an administrator finds a journey stuck on the Population Register a
     // A retry without a reason is refused next to the field, and nothing happens.
     await admin.getByLabel(/Atkārtot tagad/).check();
     await admin.getByRole('button', { name: 'Izpildīt' }).click();
-    t.regex(await admin.locator('#reason-error').innerText(), /required/);
+    t.regex(await admin.locator('#reason-error').innerText(), /Iemesls: jābūt vismaz 5 rakstzīmes garam/);
 
     stack.registry.setDown(false);
     await admin.getByLabel(/Atkārtot tagad/).check();

@@ -29,8 +29,8 @@ test('a learner applies, staff approve, the learner sees "IMK approved" and gets
   // A form with a mistake is shown again with the message next to the field.
   await learner.getByLabel('E-pasts').fill('not-an-address');
   await learner.getByRole('button', { name: 'Iesniegt pieteikumu' }).click();
-  t.regex(await learner.locator('#email-error').innerText(), /e-mail address/);
-  t.regex(await learner.locator('#acceptTerms-error').innerText(), /accept the terms/);
+  t.regex(await learner.locator('#email-error').innerText(), /jābūt e-pasta adresei/);
+  t.regex(await learner.locator('#acceptTerms-error').innerText(), /Lietošanas noteikumi: jāatzīmē/);
 
   await learner.getByLabel('E-pasts').fill('anna.berzina@example.lv');
   await learner.getByLabel(/individuālais mācību konts/).check();
