@@ -15,6 +15,10 @@ export function fieldProblems(error: z.ZodError): WordedProblem[] {
   });
 }
 
+// The problems each errorsByField answer was worded from, so a failed form's problems can be kept and worded again
+// in the other language (api/form-state.ts) without every page handing them over twice.
+const wordedFrom = new WeakMap<object, WordedProblem[]>();
+
 /** Field → message in the page's language (where the problem has words), first problem of each field first, several joined. */
 export function errorsByField(problems: WordedProblem[], lang: 'lv' | 'en'): Record<string, string> {
   const errors: Record<string, string> = {};
@@ -22,7 +26,13 @@ export function errorsByField(problems: WordedProblem[], lang: 'lv' | 'en'): Rec
     const words = p.words?.[lang] ?? p.message;
     errors[p.field] = errors[p.field] ? `${errors[p.field]} ${words}` : words;
   }
+  wordedFrom.set(errors, problems);
   return errors;
+}
+
+/** The problems an errorsByField answer was worded from, or undefined for any other object. */
+export function problemsBehind(errors: object): WordedProblem[] | undefined {
+  return wordedFrom.get(errors);
 }
 
 /** The named text fields of a page's form body (which also carries the language switch, the form token and such). */
