@@ -4,7 +4,7 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { ServerKey } from '../lib/server-key';
 import type { WordedProblem } from './errors';
-import type { ApiRegistry } from './routes/define';
+import type { ApiRegistry, PageSpec } from './routes/define';
 import { errorsByField, problemsBehind } from './validation';
 import { formToken } from './middleware/csrf';
 
@@ -27,10 +27,16 @@ import { formToken } from './middleware/csrf';
  * (browsers keep about 4 KB per cookie), so it is deflated and the longest values are left out if it is still too
  * big (the re-shown POST answer itself always has everything).
  *
- * What it keeps: from the data a page is rendered with, each typed form (`form` or `<name>Form`) without secrets,
- * each set of problems (`errors` or `<name>Errors`) as the problems themselves (field, rule and the words of both
- * languages they carry; see errorsByField and problemsBehind), never the text of one page language, and the few
- * scalars that say which item of a list failed (FAILURE_CONTEXT_KEYS).
+ * What it keeps, by the names pages already give their data: each typed form (`form` or `<name>Form`) without
+ * secrets, each set of problems (`errors` or `<name>Errors`) as the problems themselves (field, rule and the words
+ * of both languages they carry; see errorsByField and problemsBehind), never the text of one page language, problem
+ * lists a page words itself (`<name>Problems`), and the few values that say which item of a list failed
+ * (CONTEXT_KEY). It reads them from the data renderPage renders, or, for a page that works its view out of the
+ * form and its problems, from the page function's input (keptForm): the same rules either way, so a handler
+ * declares nothing but the fields its form has (formFields).
+ *
+ * Not kept: a refusal's words that are not about a field (`formError`: a conflict, an outage), since the page
+ * opened again shows the state that caused them; uploaded files; anything on the sign-in and password pages.
  */
 
 /** The cookie holding the kept form state. */
@@ -46,10 +52,23 @@ const MAX_COOKIE_VALUE = 3800;
 const SECRET_FIELD = /password|token|secret|totp|recovery|^_csrf$/i;
 
 // Pages whose forms are all about secrets keep nothing at all (their `code` field is a one-time code).
-const SECRET_VIEWS = new Set(['staff-login', 'login-code', 'second-factor', 'recovery-codes', 'password-change', 'password-reset', 'password-forgot']);
+const SECRET_VIEWS = new Set(['staff-login', 'login-code', 'second-factor', 'recovery-codes', 'password-change', 'password-reset']);
 
-// Which item of a list the failed form belongs to (an announcement, a retention rule, a holiday, a staff member).
-const FAILURE_CONTEXT_KEYS = ['failed', 'failedId', 'removalDay'] as const;
+// Which item of a list the failed form belongs to (an announcement, a retention rule, a holiday, a window), and
+// how far a partly saved form got: small scalars kept as they are.
+const CONTEXT_KEY = /^(failed\w*|removalDay|saved)$/;
+
+/** What is kept of a page's data (see keepable): typed forms, problems, context, and the same one level down. */
+interface KeptData {
+  forms: Record<string, Record<string, string>>;
+  /** Problems behind an errorsByField answer (`errors`, `<name>Errors`), worded again when shown. */
+  problems: Record<string, WordedProblem[]>;
+  /** Problem lists a page words itself (`problems`, `<name>Problems`), kept as they are (they carry both languages). */
+  lists: Record<string, unknown[]>;
+  context: Record<string, string | number | boolean>;
+  /** A failed item's own form and problems (`failed: { applicationId, form, errors }`). */
+  nested: Record<string, KeptData>;
+}
 
 /** What is kept of one failed form. */
 interface KeptState {
@@ -60,14 +79,16 @@ interface KeptState {
   bound: string;
   /** When it stops being shown (ms since the epoch). */
   until: number;
-  forms: Record<string, Record<string, string>>;
-  problems: Record<string, WordedProblem[]>;
-  context: Record<string, string | number>;
+  data: KeptData;
 }
 
 /** The per-request side of the keeper (ctx.state.formState), used by renderPage. */
 export interface RequestFormState {
-  /** Called by renderPage: keeps a failed POST's form, or restores a kept one on its page; returns the data to render. */
+  /**
+   * Keeps a failed POST's form, or restores a kept one on its page, and returns the data to show. Called by
+   * renderPage with the data it renders, or earlier by a page function with its input (keptForm), when the page
+   * works its view out of the form and its problems; only the first call of a request counts.
+   */
   apply(view: string, data: Record<string, unknown>): Record<string, unknown>;
   /** The address of the form's page with the given query, when this answer re-shows a kept form (for the language switch). */
   pageAddress(): string | null;
@@ -82,9 +103,12 @@ export function formStateMiddleware(key: ServerKey, index: FormPageIndex, opts: 
     if (ctx.path.startsWith('/api/')) return next();
     let kept: KeptState | null = null;
     let keptPage: string | null = null;
+    let applied = false;
     const cookie = { httpOnly: true, sameSite: 'lax' as const, secure: opts.secure, path: '/' };
     ctx.state.formState = {
       apply(view, data) {
+        if (applied) return data;
+        applied = true;
         if (ctx.method === 'POST' && ctx.status >= 400 && ctx.status !== 404) {
           const page = index.pageOf(ctx);
           kept = page ? keepable(page, view, data, bindingOf(ctx)) : null;
@@ -95,7 +119,7 @@ export function formStateMiddleware(key: ServerKey, index: FormPageIndex, opts: 
         if (ctx.method !== 'GET' || (ctx.status >= 400 && ctx.status !== 404)) return data;
         const state = readState(ctx, key);
         if (!state || state.page !== ctx.path || state.view !== view || state.bound !== bindingOf(ctx)) return data;
-        return restored(state, data, ctx.state.lang as 'lv' | 'en');
+        return restored(state.data, data, ctx.state.lang as 'lv' | 'en');
       },
       pageAddress() {
         return keptPage;
@@ -124,7 +148,9 @@ export class FormPageIndex {
 
   /** Reads the registry's page routes: called once, when every page is registered. */
   build(api: ApiRegistry): void {
-    const pages = new Set(api.pages.filter((p) => p.method === 'get').map((p) => p.path));
+    // Pages people read: a download (a GET answering a file) is no form's page.
+    const html = (p: PageSpec) => Object.values(p.responses).every((r) => r.contentType === undefined || r.contentType === 'text/html');
+    const pages = new Set(api.pages.filter((p) => p.method === 'get' && html(p)).map((p) => p.path));
     const taken = new Router();
     for (const path of pages) taken.get(path, () => undefined);
     for (const form of api.pages.filter((p) => p.method === 'post')) {
@@ -155,36 +181,60 @@ export function fillPath(pattern: string, params: Record<string, unknown>): stri
 // The state worth keeping from a failed form's page data, or null when there is nothing (or only secrets).
 function keepable(page: string, view: string, data: Record<string, unknown>, bound: string): KeptState | null {
   if (SECRET_VIEWS.has(view)) return null;
-  const forms: KeptState['forms'] = {};
-  const problems: KeptState['problems'] = {};
-  const context: KeptState['context'] = {};
+  const kept = keptData(data, true);
+  if (!hasProblems(kept)) return null;
+  return { page, view, bound, until: Date.now() + KEEP_MINUTES * 60_000, data: kept };
+}
+
+function keptData(data: Record<string, unknown>, top: boolean): KeptData {
+  const kept: KeptData = { forms: {}, problems: {}, lists: {}, context: {}, nested: {} };
   for (const [name, value] of Object.entries(data)) {
-    if ((name === 'form' || name.endsWith('Form')) && value && typeof value === 'object' && !Array.isArray(value)) {
-      forms[name] = Object.fromEntries(Object.entries(value as Record<string, unknown>)
+    if (value === null || value === undefined) continue;
+    const record = typeof value === 'object' && !Array.isArray(value) ? value as Record<string, unknown> : null;
+    if ((name === 'form' || name.endsWith('Form')) && record) {
+      kept.forms[name] = Object.fromEntries(Object.entries(record)
         .filter((entry): entry is [string, string] => typeof entry[1] === 'string' && !SECRET_FIELD.test(entry[0])));
-    }
-    if ((name === 'errors' || name.endsWith('Errors')) && value && typeof value === 'object') {
-      const behind = problemsBehind(value);
-      if (behind) problems[name] = behind.map((p) => ({ field: p.field, rule: p.rule, message: p.message, ...(p.words ? { words: p.words } : {}) }));
+    } else if ((name === 'errors' || name.endsWith('Errors')) && record) {
+      const behind = problemsBehind(record);
+      if (behind) kept.problems[name] = behind.map((p) => ({ field: p.field, rule: p.rule, message: p.message, ...(p.words ? { words: p.words } : {}) }));
+    } else if ((name === 'problems' || name.endsWith('Problems')) && Array.isArray(value)) {
+      kept.lists[name] = value;
+    } else if ((!top || CONTEXT_KEY.test(name)) && ['string', 'number', 'boolean'].includes(typeof value)) {
+      // (A failed item's own scalars say which item it is: `failed: { applicationId, ... }`.)
+      kept.context[name] = value as string | number | boolean;
+    } else if (top && CONTEXT_KEY.test(name) && record) {
+      kept.nested[name] = keptData(record, false);
     }
   }
-  for (const name of FAILURE_CONTEXT_KEYS) {
-    const value = data[name];
-    if (typeof value === 'string' || typeof value === 'number') context[name] = value;
-  }
-  if (Object.keys(problems).length === 0) return null;
-  return { page, view, bound, until: Date.now() + KEEP_MINUTES * 60_000, forms, problems, context };
+  return kept;
+}
+
+function hasProblems(kept: KeptData): boolean {
+  return Object.keys(kept.problems).length > 0 || Object.values(kept.lists).some((l) => l.length > 0) || Object.values(kept.nested).some(hasProblems);
 }
 
 // The page data with the kept forms, problems (worded in the page's language) and context over it.
-function restored(state: KeptState, data: Record<string, unknown>, lang: 'lv' | 'en'): Record<string, unknown> {
-  const again: Record<string, unknown> = { ...data, ...state.context };
-  for (const [name, form] of Object.entries(state.forms)) {
+function restored(kept: KeptData, data: Record<string, unknown>, lang: 'lv' | 'en'): Record<string, unknown> {
+  const again: Record<string, unknown> = { ...data, ...kept.context, ...kept.lists };
+  for (const [name, form] of Object.entries(kept.forms)) {
     const shown = data[name] && typeof data[name] === 'object' ? data[name] as Record<string, unknown> : {};
     again[name] = { ...shown, ...form };
   }
-  for (const [name, problems] of Object.entries(state.problems)) again[name] = errorsByField(problems, lang);
+  for (const [name, problems] of Object.entries(kept.problems)) again[name] = errorsByField(problems, lang);
+  for (const [name, nested] of Object.entries(kept.nested)) {
+    again[name] = restored(nested, data[name] && typeof data[name] === 'object' ? data[name] as Record<string, unknown> : {}, lang);
+  }
   return again;
+}
+
+/**
+ * For a page function that works its view out of its input (a form's fields with their errors, a failed item of a
+ * list): the input with a kept form restored on GET, or kept on a failed POST. Call it first thing with the view's
+ * name; renderPage then leaves the request be.
+ */
+export function keptForm<T extends object>(ctx: Context, view: string, extra: T): T {
+  const formState = ctx.state.formState as RequestFormState | undefined;
+  return formState ? formState.apply(view, extra as Record<string, unknown>) as T : extra;
 }
 
 // A digest of the form token the request carries: the same browser session (or pre-session) posted and reads.
@@ -195,14 +245,15 @@ function bindingOf(ctx: Context): string {
 
 // The sealed cookie value; the longest typed values are left out while it is too big, and nothing if it still is.
 function sealState(key: ServerKey, state: KeptState): string | null {
-  const values = Object.entries(state.forms).flatMap(([form, fields]) => Object.entries(fields).map(([field, value]) => ({ form, field, length: value.length })))
+  const allForms = [state.data.forms, ...Object.values(state.data.nested).map((n) => n.forms)];
+  const values = allForms.flatMap((forms) => Object.values(forms)).flatMap((fields) => Object.entries(fields).map(([field, value]) => ({ fields, field, length: value.length })))
     .sort((a, b) => b.length - a.length);
   for (;;) {
     const sealed = key.seal(deflateRawSync(JSON.stringify(state)).toString('base64'));
     if (sealed.length <= MAX_COOKIE_VALUE) return sealed;
     const longest = values.shift();
     if (!longest) return null;
-    delete state.forms[longest.form]![longest.field];
+    delete longest.fields[longest.field];
   }
 }
 

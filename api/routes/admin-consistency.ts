@@ -12,6 +12,7 @@ import { text } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
 import { auditedReason } from './admin';
 import type { ApiRegistry } from './define';
+import { keptForm } from '../form-state';
 
 const ADMIN = ['admin'] as const;
 
@@ -103,7 +104,8 @@ export function adminConsistencyRoutes(deps: ApiDeps, api: ApiRegistry, renderer
     }
   });
 
-  async function panel(ctx: Context, extra: Record<string, unknown>) {
+  async function panel(ctx: Context, given: Record<string, unknown>) {
+    const extra = keptForm(ctx, 'consistency', given);
     const report = await checkConsistency(scope);
     const lang = ctx.state.lang as 'lv' | 'en';
     const done = confirmation(ctx);

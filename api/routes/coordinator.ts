@@ -164,7 +164,7 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
       ctx.redirect(`/coordinator?notice=${contactKept ? 'registered_contact_kept' : 'registered'}`);
     } catch (err) {
       if (err instanceof HttpError && err.status === 400) {
-        await showErrors(Object.fromEntries((err.details as { field: string; message: string }[]).map((p) => [p.field, p.message])));
+        await showErrors(errorsByField(err.details as WordedProblem[], ctx.state.lang));
         return;
       }
       if (err instanceof HttpError && err.code === 'journey_already_open') {

@@ -16,6 +16,7 @@ import {
 } from '../services/provider-registration';
 import { errorsByField, fieldProblems, formFields } from '../validation';
 import type { ApiRegistry } from './define';
+import { keptForm } from '../form-state';
 
 const REGISTRATION_FIELDS = ['institutionName', 'companyRegistrationNumber', 'educationRegistrationNumber', 'firstName', 'lastName', 'email', 'password', 'passwordRepeat', 'language'] as const;
 const STAFF_FIELDS = ['firstName', 'lastName', 'companyRegistrationNumber', 'email', 'password', 'passwordRepeat'] as const;
@@ -238,7 +239,8 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
     }
   }
 
-  function registrationPage(ctx: Context, data: { form: Record<string, string>; errors: Record<string, string> }) {
+  function registrationPage(ctx: Context, given: { form: Record<string, string>; errors: Record<string, string> }) {
+    const data = keptForm(ctx, 'provider-register', given);
     // Passwords are never sent back into the page.
     const form = { ...data.form, password: '', passwordRepeat: '' };
     renderPage(ctx, renderer, 'provider-register', 'providerAccount.register.title', {

@@ -14,8 +14,9 @@ import {
 import {
   decideEnrolment, groupsOfOffers, listProviderApplications, reportOutcome, type ProviderApplicationView,
 } from '../services/provider';
-import { fieldProblems } from '../validation';
+import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
+import { keptForm } from '../form-state';
 
 const PROVIDER = ['provider'] as const;
 const actionResult = z.object({ applicationId: z.uuid(), applicationState: z.string(), stage: z.string() });
@@ -107,7 +108,7 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
     const parsed = schema.safeParse(form);
     if (!parsed.success) {
       ctx.status = 400;
-      await workspace(ctx, { failed: { applicationId, form, errors: Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message])) } });
+      await workspace(ctx, { failed: { applicationId, form, errors: errorsByField(fieldProblems(parsed.error), ctx.state.lang) } });
       return;
     }
     try {
@@ -122,7 +123,8 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
 
   interface Failed { applicationId: string; form: Record<string, string>; errors?: Record<string, string>; formError?: string }
 
-  async function workspace(ctx: Context, extra: { failed?: Failed }) {
+  async function workspace(ctx: Context, given: { failed?: Failed }) {
+    const extra = keptForm(ctx, 'provider-home', given);
     const session = currentSession(ctx);
     const lang = ctx.state.lang as 'lv' | 'en';
     const list = (states: ProviderApplicationView['state'][]) => listProviderApplications(deps, session, { states, page: 1, pageSize: 200 });

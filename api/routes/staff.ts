@@ -8,7 +8,7 @@ import type { ApiDeps } from '../deps';
 import { text } from '../text-input';
 import { documentDeleted } from '../services/retention';
 import { blockNotice, taskHold } from '../services/account-access';
-import { HttpError } from '../errors';
+import { HttpError, type WordedProblem } from '../errors';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import {
@@ -22,9 +22,10 @@ import {
 import type { Session } from '../../lib/sessions';
 import { auditDownload, auditUserAction } from '../services/audit';
 import { auditInboxSearch, inboxSearchSchema, searchWords } from './inbox-search';
-import { fieldProblems } from '../validation';
+import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { isUuid } from '../../domain/uuid';
+import { keptForm } from '../form-state';
 
 const STAFF = ['staff', 'admin'] as const;
 
@@ -191,8 +192,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
         if (!(err instanceof HttpError) || ![400, 403, 409].includes(err.status)) throw err;
         ctx.status = err.status;
         if (err.status === 400) {
-          const problems = err.details as { field: string; message: string }[];
-          await taskPage(ctx, { form, errors: Object.fromEntries(problems.map((p) => [p.field, p.message])) });
+          await taskPage(ctx, { form, errors: errorsByField(err.details as WordedProblem[], ctx.state.lang) });
         } else {
           await taskPage(ctx, { form, assignmentError: err.message });
         }
@@ -214,7 +214,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const parsed = decisionSchema.safeParse(decisionFromForm(form));
     if (!parsed.success) {
       ctx.status = 400;
-      await taskPage(ctx, { form, errors: Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message])) });
+      await taskPage(ctx, { form, errors: errorsByField(fieldProblems(parsed.error), ctx.state.lang) });
       return;
     }
     const params = taskParams.safeParse(ctx.params);
@@ -224,9 +224,10 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     } catch (err) {
       if (err instanceof HttpError && err.status === 400) {
         ctx.status = 400;
-        const errors: Record<string, string> = {};
-        for (const p of err.details as { field: string; message: string }[]) errors[p.field.startsWith('checklist.') ? 'checklist' : p.field] ??= p.message;
-        await taskPage(ctx, { form, errors });
+        // The checklist's items are one field on the page; its first problem is said there.
+        const problems = (err.details as WordedProblem[]).map((p) => (p.field.startsWith('checklist.') ? { ...p, field: 'checklist' } : p))
+          .filter((p, i, all) => all.findIndex((q) => q.field === p.field) === i);
+        await taskPage(ctx, { form, errors: errorsByField(problems, ctx.state.lang) });
         return;
       }
       if (!(err instanceof HttpError) || err.status !== 409) throw err;
@@ -266,9 +267,10 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     });
   }
 
-  async function taskPage(ctx: Context, extra: {
+  async function taskPage(ctx: Context, given: {
     form?: Record<string, string>; errors?: Record<string, string>; formError?: string; assignmentError?: string; doneText?: string;
   }) {
+    const extra = keptForm(ctx, 'task', given);
     const params = taskParams.safeParse(ctx.params);
     const found = params.success ? await getTask(deps, params.data.taskId) : null;
     if (!found) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));

@@ -5,14 +5,14 @@ import { DROPOUT_REASONS, SURVEY_ASPECTS } from '../../domain/applications';
 import type { Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { text } from '../text-input';
-import { HttpError } from '../errors';
+import { HttpError, type WordedProblem } from '../errors';
 import { currentSession } from '../middleware/auth';
 import {
   applicationSchema, applyResultSchema, caseParams, offerSchema, offersQuery, studyViewSchema, surveySchema, withdrawalSchema,
 } from '../schemas';
 import { answerSurvey, applyForOffer, listOffers, studyView, withdraw } from '../services/study';
 import { catalogueLink } from './catalogue';
-import { fieldProblems, parseOr400 } from '../validation';
+import { errorsByField, fieldProblems, parseOr400 } from '../validation';
 import type { ApiRegistry } from './define';
 import { journeyPage } from './journey-page';
 
@@ -152,7 +152,7 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const parsed = surveySchema.safeParse(surveyFromForm(form));
     if (!parsed.success) {
       ctx.status = 400;
-      await journeyPage(ctx, deps, renderer, { form, errors: Object.fromEntries(fieldProblems(parsed.error).map((p) => [p.field, p.message])) });
+      await journeyPage(ctx, deps, renderer, { form, errors: errorsByField(fieldProblems(parsed.error), ctx.state.lang) });
       return;
     }
     try {
@@ -161,8 +161,7 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     } catch (err) {
       if (err instanceof HttpError && err.status === 400) {
         ctx.status = 400;
-        const errors = Object.fromEntries((err.details as { field: string; message: string }[]).map((p) => [p.field, p.message]));
-        await journeyPage(ctx, deps, renderer, { form, errors });
+        await journeyPage(ctx, deps, renderer, { form, errors: errorsByField(err.details as WordedProblem[], ctx.state.lang) });
         return;
       }
       if (redirectWithNotice(ctx, back, err)) return;
