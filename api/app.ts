@@ -136,7 +136,7 @@ function formAddressRedirects(api: ApiRegistry, formPages: FormPageIndex): Route
   const router = new Router();
   const pages = new Set(api.pages.filter((p) => p.method === 'get').map((p) => p.path));
   for (const form of api.pages.filter((p) => p.method === 'post' && !pages.has(p.path))) {
-    const parent = formPages.patternOf(form.path);
+    const parent = formPages.redirectOf(form.path);
     if (!parent) continue;
     api.page(router, {
       method: 'get', path: form.path, summary: `The page of this form (${parent})`, tag: form.tag, roles: form.roles,

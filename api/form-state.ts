@@ -118,7 +118,7 @@ export function formStateMiddleware(key: ServerKey, index: FormPageIndex, opts: 
         // A GET that failed itself (a bad filter) shows its own problems.
         if (ctx.method !== 'GET' || (ctx.status >= 400 && ctx.status !== 404)) return data;
         const state = readState(ctx, key);
-        if (!state || state.page !== ctx.path || state.view !== view || state.bound !== bindingOf(ctx)) return data;
+        if (!state || !samePath(state.page, ctx.path) || state.view !== view || state.bound !== bindingOf(ctx)) return data;
         return restored(state.data, data, ctx.state.lang as 'lv' | 'en');
       },
       pageAddress() {
@@ -145,6 +145,7 @@ export function formStateMiddleware(key: ServerKey, index: FormPageIndex, opts: 
  */
 export class FormPageIndex {
   private readonly pageOfForm = new Map<string, string>();
+  private readonly takenForms = new Set<string>();
 
   /** Reads the registry's page routes: called once, when every page is registered. */
   build(api: ApiRegistry): void {
@@ -154,16 +155,17 @@ export class FormPageIndex {
     const taken = new Router();
     for (const path of pages) taken.get(path, () => undefined);
     for (const form of api.pages.filter((p) => p.method === 'post')) {
-      if (!pages.has(form.path) && taken.match(form.path, 'GET').route) continue;
+      if (!pages.has(form.path) && taken.match(form.path, 'GET').route) this.takenForms.add(form.path);
+      if (this.takenForms.has(form.path) && !form.pageOfForm) continue;
       const segments = form.path.split('/');
-      const page = segments.map((_, n) => segments.slice(0, segments.length - n).join('/') || '/').find((path) => pages.has(path));
+      const page = form.pageOfForm ?? segments.map((_, n) => segments.slice(0, segments.length - n).join('/') || '/').find((path) => pages.has(path));
       if (page) this.pageOfForm.set(form.path, page);
     }
   }
 
-  /** The page pattern of a form's POST pattern, or undefined. */
-  patternOf(formPath: string): string | undefined {
-    return this.pageOfForm.get(formPath);
+  /** Where a form's address opened with GET goes: its page, unless another page's pattern answers that address. */
+  redirectOf(formPath: string): string | undefined {
+    return this.takenForms.has(formPath) ? undefined : this.pageOfForm.get(formPath);
   }
 
   /** The path of the page the request's form belongs to, or null. */
@@ -235,6 +237,15 @@ function restored(kept: KeptData, data: Record<string, unknown>, lang: 'lv' | 'e
 export function keptForm<T extends object>(ctx: Context, view: string, extra: T): T {
   const formState = ctx.state.formState as RequestFormState | undefined;
   return formState ? formState.apply(view, extra as Record<string, unknown>) as T : extra;
+}
+
+// Whether two addresses name the same page (`learner-journey%3Aabc` and `learner-journey:abc` do).
+function samePath(a: string, b: string): boolean {
+  try {
+    return decodeURIComponent(a) === decodeURIComponent(b);
+  } catch {
+    return a === b;
+  }
 }
 
 // A digest of the form token the request carries: the same browser session (or pre-session) posted and reads.

@@ -14,7 +14,7 @@ import {
 import { systemHealth } from '../services/health';
 import { REGISTRIES, registryHealth } from '../services/registry-health';
 import { text } from '../text-input';
-import { fieldProblems } from '../validation';
+import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { isUuid } from '../../domain/uuid';
 
@@ -168,14 +168,14 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
   // The stuck view's "Retry all N" and the filter form post here: the preview, with the reason and confirmation.
   api.page(router, {
     method: 'post', path: '/admin/batches/preview', summary: 'Preview a batch: how many and which workflows it would touch', tag: 'console pages', roles: [...ADMIN],
-    form: batchForm,
+    form: batchForm, pageOfForm: '/admin/batches/new',
     responses: { 200: { description: 'The page' }, 400: { description: 'The form again, each problem next to its field' } },
   }, async (ctx) => {
     const form = formOf(ctx);
     const parsed = batchPreviewSchema.safeParse(selectionFromForm(form));
     if (!parsed.success) {
       ctx.status = 400;
-      renderPage(ctx, renderer, 'batch-new', 'batch.new.title', { form, errors: errorsOf(parsed.error) });
+      renderPage(ctx, renderer, 'batch-new', 'batch.new.title', { form, errors: errorsOf(parsed.error, ctx.state.lang) });
       return;
     }
     await previewPage(ctx, parsed.data, form, {});
@@ -196,7 +196,7 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
       const preview = batchPreviewSchema.safeParse(selection);
       if (!preview.success) throw new HttpError(400, 'invalid_request', 'The batch form is incomplete: start from the stuck view or the filter form');
       ctx.status = 400;
-      await previewPage(ctx, preview.data, form, { errors: errorsOf(parsed.error) });
+      await previewPage(ctx, preview.data, form, { errors: errorsOf(parsed.error, ctx.state.lang) });
       return;
     }
     try {
@@ -278,10 +278,11 @@ function selectionFromForm(form: Record<string, string>): Record<string, unknown
   };
 }
 
-function errorsOf(error: z.ZodError): Record<string, string> {
-  const errors: Record<string, string> = {};
-  for (const p of fieldProblems(error)) errors[p.field.replace(/^filter\./, '')] ??= p.message;
-  return errors;
+function errorsOf(error: z.ZodError, lang: 'lv' | 'en'): Record<string, string> {
+  // A filter's problem goes next to its field (named without the `filter.` of the schema); the first one per field.
+  const problems = fieldProblems(error).map((p) => ({ ...p, field: p.field.replace(/^filter\./, '') }))
+    .filter((p, i, all) => all.findIndex((q) => q.field === p.field) === i);
+  return errorsByField(problems, lang);
 }
 
 function filterText(filter: Record<string, string | undefined>): string {
