@@ -90,7 +90,7 @@ export interface RequestFormState {
    * works its view out of the form and its problems; only the first call of a request counts.
    */
   apply(view: string, data: Record<string, unknown>): Record<string, unknown>;
-  /** The address of the form's page with the given query, when this answer re-shows a kept form (for the language switch). */
+  /** The address of the form's page when this answer re-shows a failed form (for the language switch), else null. */
   pageAddress(): string | null;
 }
 
@@ -102,7 +102,7 @@ export function formStateMiddleware(key: ServerKey, index: FormPageIndex, opts: 
   return async (ctx: Context, next: Next) => {
     if (ctx.path.startsWith('/api/')) return next();
     let kept: KeptState | null = null;
-    let keptPage: string | null = null;
+    let formPage: string | null = null;
     let applied = false;
     const cookie = { httpOnly: true, sameSite: 'lax' as const, secure: opts.secure, path: '/' };
     ctx.state.formState = {
@@ -112,7 +112,7 @@ export function formStateMiddleware(key: ServerKey, index: FormPageIndex, opts: 
         if (ctx.method === 'POST' && ctx.status >= 400 && ctx.status !== 404) {
           const page = index.pageOf(ctx);
           kept = page ? keepable(page, view, data, bindingOf(ctx)) : null;
-          keptPage = kept ? page : null;
+          formPage = page;
           return data;
         }
         // A GET that failed itself (a bad filter) shows its own problems.
@@ -122,7 +122,7 @@ export function formStateMiddleware(key: ServerKey, index: FormPageIndex, opts: 
         return restored(state.data, data, ctx.state.lang as 'lv' | 'en');
       },
       pageAddress() {
-        return keptPage;
+        return formPage;
       },
     } satisfies RequestFormState;
     if (ctx.method !== 'POST') return next();

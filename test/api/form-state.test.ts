@@ -109,6 +109,14 @@ async function failThenSwitchThenSucceed(t: import('ava').ExecutionContext, visi
   // And back: the same state, worded in Latvian again.
   t.true((await visitor.get(`${opts.page}${languageLink(english.text, 'lv')}`)).text.includes(opts.problem.lv));
 
+  // A refresh or the back button on the POST's answer opens the form's address with GET: the form's page, kept form.
+  if (opts.action !== opts.page) {
+    const refreshed = await visitor.get(opts.action);
+    t.is(refreshed.status, 303);
+    t.is(refreshed.location, opts.page);
+    t.true((await visitor.get(opts.page)).text.includes(`value="${opts.typed}"`), `${opts.action}: the typed value after a refresh`);
+  }
+
   const done = await visitor.post(opts.action, opts.good);
   t.true([302, 303].includes(done.status), `${opts.action}: a success redirects (${done.status}) ${done.text.slice(0, 300)}`);
   t.false(visitor.cookies.has('ila_form'), `${opts.action}: the kept state is dropped`);
