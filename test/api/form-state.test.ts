@@ -106,6 +106,10 @@ async function failThenSwitchThenSucceed(t: import('ava').ExecutionContext, visi
   t.false(english.text.includes(opts.problem.lv), `${opts.action}: and not in Latvian`);
   t.regex(english.text, /class="error-summary"[\s\S]*<a href="#[^"]+">/, `${opts.action}: with the error summary`);
   if (opts.secret) t.false(english.text.includes(opts.secret));
+  // Bound to the browser's session: the same cookie in another browser (another pre-session or session) shows nothing.
+  const other = new Visitor();
+  other.cookies.set('ila_form', visitor.cookies.get('ila_form')!);
+  t.false((await other.get(opts.page)).text.includes(opts.problem.en), `${opts.action}: not shown to another browser`);
   // And back: the same state, worded in Latvian again.
   t.true((await visitor.get(`${opts.page}${languageLink(english.text, 'lv')}`)).text.includes(opts.problem.lv));
 
