@@ -18,6 +18,7 @@ import { DEFAULT_MAX_UPLOADS_IN_PROGRESS, UploadSlots } from './middleware/uploa
 import { requestLogMiddleware } from './middleware/request-log';
 import { textDoor } from './middleware/text-door';
 import { languageMiddleware, pageErrorMiddleware } from './pages';
+import { fillPath, FormPageIndex, formStateMiddleware } from './form-state';
 import { accountRoutes } from './routes/account';
 import { passwordRoutes } from './routes/account-passwords';
 import { adminRoutes } from './routes/admin';
@@ -93,6 +94,9 @@ export function createApp(deps: ApiDeps): Koa {
     return next();
   });
   app.use(bodyMiddleware());
+  // prg: a failed page form's values and problems, kept for its page (api/form-state.ts).
+  const formPages = new FormPageIndex();
+  app.use(formStateMiddleware(deps.tokens, formPages, { secure: deps.publicUrl.startsWith('https:') }));
   app.use(textDoor(api.formPages));
   for (const router of [
     publicRoutes(deps, api, renderer), authRoutes(deps, api, renderer), accountRoutes(deps, api, renderer), learnerRoutes(deps, api, renderer),
@@ -117,7 +121,8 @@ export function createApp(deps: ApiDeps): Koa {
     app.use(router.routes()).use(router.allowedMethods());
   }
   // Last, once every page is registered (a router's allowedMethods answers 405 only when nothing later answered).
-  app.use(formAddressRedirects(api).routes());
+  formPages.build(api);
+  app.use(formAddressRedirects(api, formPages).routes());
   return app;
 }
 
@@ -127,24 +132,18 @@ export function createApp(deps: ApiDeps): Koa {
  * above it that has a page, e.g. /staff/tasks/:taskId/decision to /staff/tasks/:taskId. Same guard as the form;
  * registered in the document like every other page.
  */
-function formAddressRedirects(api: ApiRegistry): Router {
+function formAddressRedirects(api: ApiRegistry, formPages: FormPageIndex): Router {
   const router = new Router();
   const pages = new Set(api.pages.filter((p) => p.method === 'get').map((p) => p.path));
-  // A form address another page's pattern already takes with GET (/admin/batches/preview by /admin/batches/:batchId)
-  // is that page's to answer.
-  const taken = new Router();
-  for (const path of pages) taken.get(path, () => undefined);
-  for (const form of api.pages.filter((p) => p.method === 'post' && !pages.has(p.path) && !taken.match(p.path, 'GET').route)) {
-    const segments = form.path.split('/');
-    const parent = segments.map((_, n) => segments.slice(0, segments.length - 1 - n).join('/') || '/').find((path) => pages.has(path));
+  for (const form of api.pages.filter((p) => p.method === 'post' && !pages.has(p.path))) {
+    const parent = formPages.redirectOf(form.path);
     if (!parent) continue;
-    pages.add(form.path);
     api.page(router, {
       method: 'get', path: form.path, summary: `The page of this form (${parent})`, tag: form.tag, roles: form.roles,
       beforeSecondFactor: form.beforeSecondFactor, beforeTerms: form.beforeTerms, params: form.params,
       responses: { 303: { description: 'To the page the form belongs to, with the same query', redirect: true } },
     }, (ctx) => {
-      const target = parent.replace(/:(\w+)/g, (_m, name: string) => encodeURIComponent(String(ctx.params[name] ?? '')));
+      const target = fillPath(parent, ctx.params);
       ctx.status = 303;
       ctx.redirect(ctx.querystring ? `${target}?${ctx.querystring}` : target);
     });

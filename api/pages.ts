@@ -7,6 +7,7 @@ import { formToken } from './middleware/csrf';
 import { SIGN_ON_ROLES } from './middleware/auth';
 import { refusalText } from './messages';
 import { shownTo, type BannerAnnouncement } from '../domain/announcements';
+import type { RequestFormState } from './form-state';
 
 /** Picks the page language (?lang= switches and is remembered in a cookie; Latvian by default). */
 export function languageMiddleware() {
@@ -36,12 +37,16 @@ export function pageErrorMiddleware(renderer: Renderer) {
 /** Renders a page with the layout, the session and the language filled in. */
 export function renderPage(ctx: Context, renderer: Renderer, view: string, titleKey: string, data: Record<string, unknown> = {}, titleVars: Record<string, unknown> = {}) {
   const lang = ctx.state.lang as PageLanguage;
+  // A failed form's values and problems are kept for its page, or restored there (api/form-state.ts).
+  const formState = ctx.state.formState as RequestFormState | undefined;
+  const shown = formState ? formState.apply(view, data) : data;
   ctx.type = 'html';
   ctx.body = renderer.render(view, {
     lang, title: translate(lang, titleKey, titleVars), session: ctx.state.session, csrfToken: formToken(ctx),
     sessionTimer: sessionTimer(ctx.state.session, ctx.state.sessionTimeouts ?? SESSION_TIMEOUTS),
     notices: bannerNotices(ctx.state.banner as BannerAnnouncement[] | undefined, ctx.state.session as Session | null, lang),
-    langSwitchQuery: otherLanguageQuery(ctx.querystring, lang), ...data,
+    // On a re-shown form the switch leads to the form's page (which shows the kept form), not to the POST address.
+    langSwitchQuery: `${formState?.pageAddress() ?? ''}${otherLanguageQuery(ctx.querystring, lang)}`, ...shown,
   });
 }
 

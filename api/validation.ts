@@ -65,6 +65,10 @@ function limit(value: unknown): string {
   return String(value);
 }
 
+// The problems each errorsByField answer was worded from, so a failed form's problems can be kept and worded again
+// in the other language (api/form-state.ts) without every page handing them over twice.
+const wordedFrom = new WeakMap<object, WordedProblem[]>();
+
 /** Field → message in the page's language (api/messages.ts problemText), first problem of each field first, several joined. */
 export function errorsByField(problems: WordedProblem[], lang: 'lv' | 'en'): Record<string, string> {
   const errors: Record<string, string> = {};
@@ -72,7 +76,13 @@ export function errorsByField(problems: WordedProblem[], lang: 'lv' | 'en'): Rec
     const words = problemText(p, lang);
     errors[p.field] = errors[p.field] ? `${errors[p.field]} ${words}` : words;
   }
+  wordedFrom.set(errors, problems);
   return errors;
+}
+
+/** The problems an errorsByField answer was worded from, or undefined for any other object. */
+export function problemsBehind(errors: object): WordedProblem[] | undefined {
+  return wordedFrom.get(errors);
 }
 
 /** The named text fields of a page's form body (which also carries the language switch, the form token and such). */

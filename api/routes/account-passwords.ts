@@ -102,17 +102,18 @@ export function passwordRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
   });
 
   api.page(router, {
-    method: 'get', path: '/staff/password/forgot', summary: 'The form to ask for a password reset link', tag: 'auth', roles: 'public',
+    method: 'get', path: '/staff/password/forgot', summary: 'The form to ask for a password reset link (or, after it was sent, the page saying so)', tag: 'auth', roles: 'public',
+    query: z.object({ done: z.enum(['sent']).optional() }),
     responses: { 200: { description: 'The page' } },
   }, (ctx) => {
-    renderPage(ctx, renderer, 'password-forgot', 'password.forgot.title', { errors: {}, login: '' });
+    renderPage(ctx, renderer, 'password-forgot', 'password.forgot.title', { sent: ctx.query.done === 'sent', errors: {}, login: '' });
   });
 
   api.page(router, {
     method: 'post', path: '/staff/password/forgot', summary: 'Ask for a password reset link (the answer is the same whether or not the account exists)',
     tag: 'auth', roles: 'public', form: resetRequestSchema, formPage: true,
     responses: {
-      200: { description: 'The page saying a link was sent if the account exists' },
+      302: { description: 'To the page saying a link was sent if the account exists', redirect: true },
       400: { description: 'The form again, saying what is missing' },
       429: { description: 'Too many requests from this address: the form again, saying when to try again (Retry-After)' },
     },
@@ -127,14 +128,19 @@ export function passwordRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
       renderPage(ctx, renderer, 'password-forgot', 'password.forgot.title', { errors: errorsOf(ctx, err), login });
       return;
     }
-    renderPage(ctx, renderer, 'password-forgot', 'password.forgot.title', { sent: true, errors: {} });
+    // Post/redirect/get: a refresh of the answer asks for no second e-mail.
+    ctx.redirect('/staff/password/forgot?done=sent');
   });
 
   api.page(router, {
-    method: 'get', path: '/staff/password/reset', summary: 'The form to set a new password, opened from the e-mailed link', tag: 'auth', roles: 'public',
-    query: z.object({ token: text().max(2000).optional() }),
+    method: 'get', path: '/staff/password/reset', summary: 'The form to set a new password, opened from the e-mailed link (or, once it is set, the page saying so)', tag: 'auth', roles: 'public',
+    query: z.object({ token: text().max(2000).optional(), done: z.enum(['set']).optional() }),
     responses: { 200: { description: 'The page' }, 400: { description: 'The link is not valid: a page saying so' }, 410: { description: 'The link has expired or was used: a page saying so' } },
   }, async (ctx) => {
+    if (ctx.query.done === 'set') {
+      renderPage(ctx, renderer, 'password-reset', 'password.reset.title', { done: true, errors: {} });
+      return;
+    }
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
     // The link's token must not be sent on as a Referer (no answer is cached: middleware/privacy-headers.ts).
     ctx.set('referrer-policy', 'no-referrer');
@@ -153,7 +159,7 @@ export function passwordRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
     method: 'post', path: '/staff/password/reset', summary: 'Set a new password with the e-mailed link', tag: 'auth', roles: 'public',
     form: resetSchema, formPage: true,
     responses: {
-      200: { description: 'The password is set: a page saying so, with the way to log in' },
+      302: { description: 'The password is set: to the page saying so, with the way to log in', redirect: true },
       400: { description: 'The form again, each problem next to its field (or the link is not valid)' },
       410: { description: 'The link has expired or was used: a page saying so' },
     },
@@ -170,7 +176,8 @@ export function passwordRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
       renderPage(ctx, renderer, 'password-reset', 'password.reset.title', { token: form.token, linkProblem, errors: errorsOf(ctx, err) });
       return;
     }
-    renderPage(ctx, renderer, 'password-reset', 'password.reset.title', { done: true, errors: {} });
+    // Post/redirect/get: the answer's address carries no token, and a refresh sends nothing again.
+    ctx.redirect('/staff/password/reset?done=set');
   });
 
   return router;

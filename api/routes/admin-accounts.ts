@@ -16,6 +16,7 @@ import { text, isTextRule } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { refusalText } from '../messages';
+import { keptForm } from '../form-state';
 
 /**
  * The administrator's staff accounts (create, edit, deactivate; roles and validity periods; the holder sets the
@@ -352,7 +353,8 @@ export function adminAccountRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Re
     renderPage(ctx, renderer, 'admin-account', 'accounts.edit.title', { done: doneKey(ctx), account, form, errors, roles: ACCOUNT_ROLES }, { name: account.displayName });
   }
 
-  async function blocksPage(ctx: Context, extra: { form?: Record<string, unknown>; errors?: Record<string, string>; failedLift?: string; liftErrors?: Record<string, string> }) {
+  async function blocksPage(ctx: Context, given: { form?: Record<string, unknown>; errors?: Record<string, string>; failedLift?: string; liftErrors?: Record<string, string> }) {
+    const extra = keptForm(ctx, 'admin-blocks', given);
     const { live, past } = await listBlocks(deps.db);
     renderPage(ctx, renderer, 'admin-blocks', 'blocks.title', {
       done: doneKey(ctx), past, form: extra.form ?? { subjectKind: 'learner', kind: 'block' }, errors: extra.errors ?? {},

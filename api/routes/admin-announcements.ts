@@ -14,6 +14,7 @@ import {
 import { text, isTextRule } from '../text-input';
 import { errorsByField, fieldProblems, parseOr400 } from '../validation';
 import type { ApiRegistry } from './define';
+import { keptForm } from '../form-state';
 
 const ADMIN = ['admin'] as const;
 
@@ -200,7 +201,8 @@ export function adminAnnouncementRoutes(deps: ApiDeps, api: ApiRegistry, rendere
     });
   }
 
-  async function page(ctx: Context, extra: { failed?: string; form?: Record<string, string>; errors?: Record<string, string> }) {
+  async function page(ctx: Context, given: { failed?: string; form?: Record<string, string>; errors?: Record<string, string> }) {
+    const extra = keptForm(ctx, 'announcements', given);
     const lang = ctx.state.lang as 'lv' | 'en';
     const done = typeof ctx.query.done === 'string' && ['published', 'withdrawn', 'mailing'].includes(ctx.query.done) ? `notices.done.${ctx.query.done}` : null;
     const announcements = (await listAnnouncements(deps.db)).map((a) => ({

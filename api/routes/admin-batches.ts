@@ -14,10 +14,10 @@ import {
 import { systemHealth } from '../services/health';
 import { REGISTRIES, registryHealth } from '../services/registry-health';
 import { text } from '../text-input';
-import { fieldProblems } from '../validation';
+import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { isUuid } from '../../domain/uuid';
-import { problemText, refusalText } from '../messages';
+import { refusalText } from '../messages';
 import type { PageLanguage } from '../../web/render';
 
 const ADMIN = ['admin'] as const;
@@ -170,7 +170,7 @@ export function adminBatchRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
   // The stuck view's "Retry all N" and the filter form post here: the preview, with the reason and confirmation.
   api.page(router, {
     method: 'post', path: '/admin/batches/preview', summary: 'Preview a batch: how many and which workflows it would touch', tag: 'console pages', roles: [...ADMIN],
-    form: batchForm,
+    form: batchForm, pageOfForm: '/admin/batches/new',
     responses: { 200: { description: 'The page' }, 400: { description: 'The form again, each problem next to its field' } },
   }, async (ctx) => {
     const form = formOf(ctx);
@@ -281,9 +281,10 @@ function selectionFromForm(form: Record<string, string>): Record<string, unknown
 }
 
 function errorsOf(error: z.ZodError, lang: PageLanguage): Record<string, string> {
-  const errors: Record<string, string> = {};
-  for (const p of fieldProblems(error)) errors[p.field.replace(/^filter\./, '')] ??= problemText(p, lang);
-  return errors;
+  // A filter's problem goes next to its field (named without the `filter.` of the schema); the first one per field.
+  const problems = fieldProblems(error).map((p) => ({ ...p, field: p.field.replace(/^filter\./, '') }))
+    .filter((p, i, all) => all.findIndex((q) => q.field === p.field) === i);
+  return errorsByField(problems, lang);
 }
 
 function filterText(filter: Record<string, string | undefined>): string {

@@ -18,6 +18,7 @@ import { text, isTextRule } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
 import { auditedReason } from './admin';
 import type { ApiRegistry } from './define';
+import { keptForm } from '../form-state';
 
 const ADMIN = ['admin'] as const;
 
@@ -336,7 +337,8 @@ export function adminCallRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
     return parsed.data;
   }
 
-  async function callsPage(ctx: Context, extra: { form?: Record<string, string>; errors?: Record<string, string> }) {
+  async function callsPage(ctx: Context, given: { form?: Record<string, string>; errors?: Record<string, string> }) {
+    const extra = keptForm(ctx, 'admin-calls', given);
     const lang = ctx.state.lang as 'lv' | 'en';
     const calls = await listCalls(deps.db);
     renderPage(ctx, renderer, 'admin-calls', 'calls.title', {
@@ -347,7 +349,8 @@ export function adminCallRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
     });
   }
 
-  async function callPage(ctx: Context, call: CallView, extra: { form?: Record<string, string>; errors?: Record<string, string> }) {
+  async function callPage(ctx: Context, call: CallView, given: { form?: Record<string, string>; errors?: Record<string, string> }) {
+    const extra = keptForm(ctx, 'admin-call', given);
     const lang = ctx.state.lang as 'lv' | 'en';
     renderPage(ctx, renderer, 'admin-call', 'calls.callTitle', {
       call, done: typeof ctx.query.done === 'string' && ['created', 'changed'].includes(ctx.query.done) ? `calls.done.${ctx.query.done}` : null,
@@ -387,10 +390,11 @@ export function adminCallRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
     };
   }
 
-  async function calendarPage(ctx: Context, extra: {
+  async function calendarPage(ctx: Context, given: {
     holidayForm?: Record<string, string>; holidayErrors?: Record<string, string>; removalDay?: string; removalErrors?: Record<string, string>;
     coefficientForm?: Record<string, string>; coefficientErrors?: Record<string, string>;
   }) {
+    const extra = keptForm(ctx, 'admin-calendar', given);
     const lang = ctx.state.lang as 'lv' | 'en';
     const asked = yearQuery.safeParse(ctx.query);
     const formYear = Number(extra.holidayForm?.day?.slice(0, 4));

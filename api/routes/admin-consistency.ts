@@ -13,6 +13,7 @@ import { errorsByField, fieldProblems } from '../validation';
 import { auditedReason } from './admin';
 import type { ApiRegistry } from './define';
 import { refusalText } from '../messages';
+import { keptForm } from '../form-state';
 
 const ADMIN = ['admin'] as const;
 
@@ -104,7 +105,8 @@ export function adminConsistencyRoutes(deps: ApiDeps, api: ApiRegistry, renderer
     }
   });
 
-  async function panel(ctx: Context, extra: Record<string, unknown>) {
+  async function panel(ctx: Context, given: Record<string, unknown>) {
+    const extra = keptForm(ctx, 'consistency', given);
     const report = await checkConsistency(scope);
     const lang = ctx.state.lang as 'lv' | 'en';
     const done = confirmation(ctx);

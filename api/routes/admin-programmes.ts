@@ -15,6 +15,7 @@ import {
 import { text, isTextRule } from '../text-input';
 import { errorsByField, fieldProblems, parseOr400 } from '../validation';
 import type { ApiRegistry } from './define';
+import { keptForm } from '../form-state';
 
 const ADMIN = ['admin'] as const;
 
@@ -318,10 +319,11 @@ export function adminProgrammeRoutes(deps: ApiDeps, api: ApiRegistry, renderer: 
     });
   }
 
-  async function detailPage(ctx: Context, code: string, extra: {
+  async function detailPage(ctx: Context, code: string, given: {
     versionForm?: Record<string, string>; versionErrors?: Record<string, string>;
     windowForm?: Record<string, string>; windowErrors?: Record<string, string>; failedWindow?: string;
   }) {
+    const extra = keptForm(ctx, 'admin-programme', given);
     const lang = ctx.state.lang as 'lv' | 'en';
     const p: ProgrammeView = await programmeView(deps.db, code);
     const c = p.current;

@@ -11,6 +11,7 @@ import { changeRetentionRule, listRetentionRules, startRetentionRun } from '../s
 import { errorsByField, fieldProblems, parseOr400 } from '../validation';
 import type { ApiRegistry } from './define';
 import { isTextRule } from '../text-input';
+import { keptForm } from '../form-state';
 
 const ADMIN = ['admin'] as const;
 
@@ -128,7 +129,8 @@ export function adminRetentionRoutes(deps: ApiDeps, api: ApiRegistry, renderer: 
     ctx.redirect('/admin/retention?done=started');
   });
 
-  async function page(ctx: Context, extra: { failed?: string; form?: Record<string, string>; errors?: Record<string, string> }) {
+  async function page(ctx: Context, given: { failed?: string; form?: Record<string, string>; errors?: Record<string, string> }) {
+    const extra = keptForm(ctx, 'retention', given);
     const rules = await listRetentionRules(deps.db);
     renderPage(ctx, renderer, 'retention', 'retention.title', {
       done: ctx.query.done === 'changed' || ctx.query.done === 'started' ? `retention.done.${ctx.query.done}` : null,

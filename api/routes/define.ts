@@ -64,6 +64,11 @@ export interface PageSpec {
   /** The page shows the problems of its whole form next to the fields (see FormPages): the text door leaves it be. */
   formPage?: boolean;
   /**
+   * A form whose page is neither its own address nor one above it (the language switch of the form re-shown with
+   * its problems leads there, and the page shows them again: api/form-state.ts).
+   */
+  pageOfForm?: string;
+  /**
    * Every status the route answers itself: a page (text/html by default, or the `contentType` given), a redirect
    * (`redirect: true`, with Location), or a refusal shown as a page. Refusals by the doors before the handler
    * (400, 401, 403, 404 for a path with ids, 413, 415, 503; 403 also for a cross-site request or a form without its

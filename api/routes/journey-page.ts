@@ -14,6 +14,7 @@ import { caseParams } from '../schemas';
 import { isBeingOpened } from '../services/journey-reservations';
 import { getJourney, type JourneyView } from '../services/journeys';
 import { outcomeMessage, studyView } from '../services/study';
+import { keptForm } from '../form-state';
 
 /** Notices a form's redirect may ask the journey page to show (anything else in ?notice= is ignored). */
 const NOTICES = [
@@ -31,7 +32,8 @@ export interface FormState { form?: Record<string, string>; errors?: Record<stri
  * Renders the learner's journey page: the stage in words, who acts next, the current application with its money
  * and deadline, the timeline, and the withdrawal and survey forms when they apply.
  */
-export async function journeyPage(ctx: Context, deps: ApiDeps, renderer: Renderer, state: FormState = {}): Promise<void> {
+export async function journeyPage(ctx: Context, deps: ApiDeps, renderer: Renderer, given: FormState = {}): Promise<void> {
+  const state = keptForm(ctx, 'journey', given);
   const params = caseParams.safeParse(ctx.params);
   if (!params.success) throw new HttpError(404, 'not_found', 'No such page');
   const session = currentSession(ctx);

@@ -35,6 +35,7 @@ import {
   type CostPreview, type DraftCheck, type OfferChoices,
 } from '../services/offer-form';
 import { refusalText } from '../messages';
+import { keptForm } from '../form-state';
 
 const PROVIDER = ['provider'] as const;
 const OFFER_FORM_FIELDS = [
@@ -193,9 +194,10 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     } catch (err) {
       if (!(err instanceof HttpError) || (err.status !== 409 && err.status !== 400)) throw err;
       ctx.status = err.status;
-      const errors = errorsByField(err.details as WordedProblem[], lang(ctx));
+      const problems = err.details as WordedProblem[];
       // A refusal about the call itself (closed) names no words of its own: its message goes next to the call.
-      await offersPage(ctx, { form, errors: { ...errors, callId: errors.callId ?? refusalText(err, lang(ctx), { area: 'providerOffers' }) } });
+      const callProblem = problems.some((p) => p.field === 'callId') ? [] : [{ field: 'callId', rule: err.code, message: err.message, words: { lv: refusalText(err, 'lv', { area: 'providerOffers' }), en: refusalText(err, 'en', { area: 'providerOffers' }) } }];
+      await offersPage(ctx, { form, errors: errorsByField([...problems, ...callProblem], lang(ctx)) });
     }
   });
 
@@ -409,7 +411,8 @@ export function providerOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: R
     groupForm?: Record<string, string>; groupErrors?: Record<string, string>;
   }
 
-  async function offerPage(ctx: Context, extra: OfferPageExtra) {
+  async function offerPage(ctx: Context, given: OfferPageExtra) {
+    const extra = keptForm(ctx, 'provider-offer', given);
     const session = currentSession(ctx);
     const l = lang(ctx);
     const offer = await getOwnOffer(deps, session, offerIdOf(ctx));

@@ -17,6 +17,7 @@ import {
 import { errorsByField, fieldProblems, formFields } from '../validation';
 import type { ApiRegistry } from './define';
 import { problemText, refusalText } from '../messages';
+import { keptForm } from '../form-state';
 
 const REGISTRATION_FIELDS = ['institutionName', 'companyRegistrationNumber', 'educationRegistrationNumber', 'firstName', 'lastName', 'email', 'password', 'passwordRepeat', 'language'] as const;
 const STAFF_FIELDS = ['firstName', 'lastName', 'companyRegistrationNumber', 'email', 'password', 'passwordRepeat'] as const;
@@ -137,9 +138,14 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
   // The e-mailed link only shows a button: mail scanners and link previews open links, so a GET changes nothing.
   api.page(router, {
     method: 'get', path: '/providers/confirm', summary: 'The page of the e-mailed link: a button that confirms the e-mail address (nothing changes on opening it)', tag: 'provider registration pages', roles: 'public',
-    query: z.object({ token: text().max(2000).optional() }),
-    responses: { 200: { description: 'The page with the button (or saying it is already confirmed)' }, 400: { description: 'The link is not valid' }, 410: { description: 'The link or the registration has expired' } },
+    query: z.object({ token: text().max(2000).optional(), done: z.enum(['confirmed', 'already_confirmed']).optional() }),
+    responses: { 200: { description: 'The page with the button (or saying it is confirmed)' }, 400: { description: 'The link is not valid' }, 410: { description: 'The link or the registration has expired' } },
   }, async (ctx) => {
+    const done = ctx.query.done;
+    if (done === 'confirmed' || done === 'already_confirmed') {
+      renderPage(ctx, renderer, 'provider-confirm', 'providerAccount.confirm.title', { outcome: done });
+      return;
+    }
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
     await confirmationPage(ctx, async () => {
       const provider = await providerOfConfirmLink(deps, token);
@@ -150,9 +156,10 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
   api.page(router, {
     method: 'post', path: '/providers/confirm', summary: 'Confirm the e-mail address (the button on the e-mailed link\'s page)', tag: 'provider registration pages', roles: 'public',
     form: z.object({ token: text().max(2000) }),
-    responses: { 200: { description: 'Confirmed (or already confirmed)' }, 400: { description: 'The link is not valid' }, 409: { description: 'The registration cannot be confirmed any more' }, 410: { description: 'The link or the registration has expired' } },
+    responses: { 302: { description: 'Confirmed (or already confirmed): to the page saying so', redirect: true }, 400: { description: 'The link is not valid' }, 409: { description: 'The registration cannot be confirmed any more' }, 410: { description: 'The link or the registration has expired' } },
   }, async (ctx) => {
     const token = formFields(ctx.request.body, ['token']).token ?? '';
+    // Post/redirect/get: the outcome's page is a GET (a refresh confirms nothing again); refusals stay on the POST.
     await confirmationPage(ctx, async () => ({ outcome: (await confirmProviderEmail(deps, token)).outcome }));
   });
 
@@ -220,6 +227,10 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
   async function confirmationPage(ctx: Context, outcomeOf: () => Promise<{ outcome: string; token?: string }>) {
     try {
       const { outcome, token } = await outcomeOf();
+      if (ctx.method === 'POST') {
+        ctx.redirect(`/providers/confirm?done=${outcome}`);
+        return;
+      }
       renderPage(ctx, renderer, 'provider-confirm', outcome === 'ask' ? 'providerAccount.confirm.title.ask' : 'providerAccount.confirm.title', { outcome, token });
     } catch (err) {
       if (!(err instanceof HttpError) || ![400, 409, 410].includes(err.status)) throw err;
@@ -229,7 +240,8 @@ export function providerRegistrationRoutes(deps: ApiDeps, api: ApiRegistry, rend
     }
   }
 
-  function registrationPage(ctx: Context, data: { form: Record<string, string>; errors: Record<string, string> }) {
+  function registrationPage(ctx: Context, given: { form: Record<string, string>; errors: Record<string, string> }) {
+    const data = keptForm(ctx, 'provider-register', given);
     // Passwords are never sent back into the page.
     const form = { ...data.form, password: '', passwordRepeat: '' };
     renderPage(ctx, renderer, 'provider-register', 'providerAccount.register.title', {

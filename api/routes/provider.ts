@@ -17,6 +17,7 @@ import {
 import { errorsByField, fieldProblems } from '../validation';
 import { refusalText } from '../messages';
 import type { ApiRegistry } from './define';
+import { keptForm } from '../form-state';
 
 const PROVIDER = ['provider'] as const;
 const actionResult = z.object({ applicationId: z.uuid(), applicationState: z.string(), stage: z.string() });
@@ -123,7 +124,8 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
 
   interface Failed { applicationId: string; form: Record<string, string>; errors?: Record<string, string>; formError?: string }
 
-  async function workspace(ctx: Context, extra: { failed?: Failed }) {
+  async function workspace(ctx: Context, given: { failed?: Failed }) {
+    const extra = keptForm(ctx, 'provider-home', given);
     const session = currentSession(ctx);
     const lang = ctx.state.lang as 'lv' | 'en';
     const list = (states: ProviderApplicationView['state'][]) => listProviderApplications(deps, session, { states, page: 1, pageSize: 200 });

@@ -15,6 +15,7 @@ import { decideRoleRequest, fileRoleRequest, listGrants, listMyRoleRequests, rev
 import { errorsByField, formFields } from '../validation';
 import type { ApiRegistry } from './define';
 import { refusalText } from '../messages';
+import { keptForm } from '../form-state';
 
 // Role requests, grants and the career consultant's workspace (issue 15 item 6). A person signed in through the
 // national sign-on asks for a role; staff decide it (the inbox task links to the request's page); administrators
@@ -246,7 +247,8 @@ export function roleRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
     ctx.redirect('/admin/role-grants?done=revoked');
   });
 
-  async function grantsPage(ctx: Context, extra: Extra & { failed?: string }) {
+  async function grantsPage(ctx: Context, given: Extra & { failed?: string }) {
+    const extra = keptForm(ctx, 'role-grants', given);
     const grants = await listGrants(deps.db);
     renderPage(ctx, renderer, 'role-grants', 'roleGrants.title', {
       done: ctx.query.done === 'revoked',

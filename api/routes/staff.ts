@@ -27,6 +27,7 @@ import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { isUuid } from '../../domain/uuid';
 import { describeRule } from '../../domain/eligibility';
+import { keptForm } from '../form-state';
 
 const STAFF = ['staff', 'admin'] as const;
 
@@ -225,9 +226,10 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     } catch (err) {
       if (err instanceof HttpError && err.status === 400) {
         ctx.status = 400;
-        const errors: Record<string, string> = {};
-        for (const p of err.details as WordedProblem[]) errors[p.field.startsWith('checklist.') ? 'checklist' : p.field] ??= problemText(p, ctx.state.lang);
-        await taskPage(ctx, { form, errors });
+        // The checklist's items are one field on the page; its first problem is said there.
+        const problems = (err.details as WordedProblem[]).map((p) => (p.field.startsWith('checklist.') ? { ...p, field: 'checklist' } : p))
+          .filter((p, i, all) => all.findIndex((q) => q.field === p.field) === i);
+        await taskPage(ctx, { form, errors: errorsByField(problems, ctx.state.lang) });
         return;
       }
       if (!(err instanceof HttpError) || err.status !== 409) throw err;
@@ -266,9 +268,10 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     });
   }
 
-  async function taskPage(ctx: Context, extra: {
+  async function taskPage(ctx: Context, given: {
     form?: Record<string, string>; errors?: Record<string, string>; formError?: string; assignmentError?: string; doneText?: string;
   }) {
+    const extra = keptForm(ctx, 'task', given);
     const params = taskParams.safeParse(ctx.params);
     const found = params.success ? await getTask(deps, params.data.taskId) : null;
     if (!found) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));

@@ -161,8 +161,7 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     } catch (err) {
       if (err instanceof HttpError && err.status === 400) {
         ctx.status = 400;
-        const errors = errorsByField(err.details as WordedProblem[], ctx.state.lang);
-        await journeyPage(ctx, deps, renderer, { form, errors });
+        await journeyPage(ctx, deps, renderer, { form, errors: errorsByField(err.details as WordedProblem[], ctx.state.lang) });
         return;
       }
       if (redirectWithNotice(ctx, back, err)) return;

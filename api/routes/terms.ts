@@ -140,7 +140,8 @@ export function termsRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const next = safeNext(form.next, HOME[currentSession(ctx).role] ?? '/');
     if (form.accept !== 'on' && form.accept !== 'true') {
       ctx.status = 400;
-      await acceptancePage(ctx, { next, errors: { accept: ctx.state.lang === 'en' ? 'Tick the box to accept the terms of use.' : 'Atzīmējiet, ka pieņemat lietošanas noteikumus.' } });
+      const words = { lv: 'Atzīmējiet, ka pieņemat lietošanas noteikumus.', en: 'Tick the box to accept the terms of use.' };
+      await acceptancePage(ctx, { next, errors: errorsByField([{ field: 'accept', rule: 'required', message: words.en, words }], ctx.state.lang) });
       return;
     }
     try {

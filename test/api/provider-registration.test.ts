@@ -175,8 +175,9 @@ test.serial('a valid link confirms the address: the workflow moves on to the age
   t.is((await handle.query(providerRegistrationStateQuery)).stage, 'awaiting_email', 'the forged POST did not confirm');
 
   const answer = await call('POST', '/providers/confirm', { form: { token }, html: true });
-  t.is(answer.status, 200, answer.text);
-  t.regex(answer.text, /vienas darba dienas laikā/);
+  t.is(answer.status, 302, answer.text);
+  t.is(answer.headers.get('location'), '/providers/confirm?done=confirmed', 'post/redirect/get');
+  t.regex((await call('GET', answer.headers.get('location')!, { html: true })).text, /vienas darba dienas laikā/);
 
   const state = await handle.query(providerRegistrationStateQuery);
   t.not(state.stage, 'awaiting_email');
@@ -193,7 +194,9 @@ test.serial('a valid link confirms the address: the workflow moves on to the age
   t.is(again.status, 200);
   t.regex(again.text, /jau ir apstiprināta/);
   t.notRegex(again.text, /action="\/providers\/confirm"/, 'no button once confirmed');
-  t.is((await call('POST', '/providers/confirm', { form: { token }, html: true })).status, 200, 'a second click says so again');
+  const second = await call('POST', '/providers/confirm', { form: { token }, html: true });
+  t.is(second.headers.get('location'), '/providers/confirm?done=already_confirmed', 'a second click says so again');
+  t.regex((await call('GET', second.headers.get('location')!, { html: true })).text, /jau ir apstiprināta/);
   const login = await call('POST', '/api/auth/login', { json: { username: 'janis.ozols@kurzeme.example', password: PASSWORD } });
   t.regex(assertError(t, login, 403, 'account_not_active').message, /waiting for approval/);
 });
