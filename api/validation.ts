@@ -26,8 +26,9 @@ export function fieldProblems(error: z.ZodError): WordedProblem[] {
 function catalogueRule(issue: z.core.$ZodIssue): [string, Record<string, unknown>] {
   switch (issue.code) {
     case 'invalid_type':
-      // zod says "received undefined" for a missing field (text() says "is required"), unless a schema words it.
-      if (/received undefined|is required/.test(issue.message)) return ['required', {}];
+      // zod says "received undefined" for a missing field (text() says "is required"), unless a schema words it; a
+      // form sends every value as text, so a field that is not a string there was left out.
+      if (/received undefined|is required/.test(issue.message) || issue.expected === 'string') return ['required', {}];
       if (issue.expected === 'date') return ['invalid_date', {}];
       if (issue.expected === 'int') return ['whole_number', {}];
       if (issue.expected === 'number' || issue.expected === 'bigint') return ['number', {}];

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { FailureType } from '../../domain/failures';
 import { failureCode } from '../../api/services/provider-registration';
 import { fieldProblems } from '../../api/validation';
-import { loadStrings } from '../../web/render';
+import { createRenderer, loadStrings } from '../../web/render';
 
 const root = path.join(__dirname, '..', '..');
 
@@ -61,4 +61,14 @@ test('every zod issue gets words in both languages, naming the field by its labe
   t.is(problems.find((p) => p.field === 'phone')!.words!.en, 'Phone: must be at most 20 characters long.');
   // The API's message stays what it was (zod's or the schema's own English).
   t.is(problems.find((p) => p.field === 'phone')!.message, 'Too big: expected string to have <=20 characters');
+});
+
+test('the console says a workflow\'s stage and its history events in words of the page\'s language', (t) => {
+  const renderer = createRenderer();
+  const data = { workflow: { workflowId: 'learner-journey:x', stage: 'awaiting_approval', status: 'running' }, events: [{ id: 1, at: null, event: 'activity task scheduled', detail: 'lookupPerson' }], pending: [] };
+  const lv = renderer.render('console-workflow', { lang: 'lv', title: 'Darbplūsma', ...data });
+  t.true(lv.includes('Gaida aģentūras apstiprinājumu'), 'the stage in words');
+  t.true(lv.includes('Aktivitāte ieplānota'), 'the event in words');
+  t.false(lv.includes('activity task scheduled'));
+  t.true(renderer.render('console-workflow', { lang: 'en', title: 'Workflow', ...data }).includes('Activity scheduled'));
 });
