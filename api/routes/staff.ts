@@ -25,6 +25,7 @@ import { auditInboxSearch, inboxSearchSchema, searchWords } from './inbox-search
 import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { isUuid } from '../../domain/uuid';
+import { doneMessage, type DoneMessage } from '../confirmations';
 
 const STAFF = ['staff', 'admin'] as const;
 
@@ -142,9 +143,8 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       emptyText: translate(lang, filter.state === 'open' && isDefault(filter) ? 'inbox.empty' : 'inbox.emptyFiltered'),
       caption: translate(lang, 'inbox.caption', { page: result.page, pages, total: result.total }),
       paging: paging(lang, filter, pages),
-      doneText: done ? translate(lang, `inbox.done.${done}`) : null,
       // After a decision the officer's next task is one click away: the first open one of this view.
-      nextTask: done === 'decided' ? nextTaskOf(lang, result.tasks) : null,
+      done: doneMessage(lang, 'inbox.done', done, DONE, {}, done === 'decided' ? nextTaskOf(lang, result.tasks) ?? undefined : undefined),
       searchText: searchWords(lang, result.search), searchValue: filter.q,
       clearSearchHref: `/staff/tasks?${filterQuery({ ...filter, q: undefined, page: 1 })}`,
       exportHref: `/staff/tasks.csv?${filterQuery({ ...filter, page: 1 })}`,
@@ -159,7 +159,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     responses: { 200: { description: 'The page' } },
   }, async (ctx) => {
     const done = typeof ctx.query.done === 'string' && DONE.includes(ctx.query.done) ? ctx.query.done : null;
-    await taskPage(ctx, { doneText: done ? translate(ctx.state.lang, `inbox.done.${done}`) : undefined });
+    await taskPage(ctx, { done: doneMessage(ctx.state.lang as PageLanguage, 'inbox.done', done, DONE) ?? undefined });
   });
 
   // Claim, release and assign from the page: back to the list the button was in (filters kept), or to the task.
@@ -267,7 +267,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   }
 
   async function taskPage(ctx: Context, extra: {
-    form?: Record<string, string>; errors?: Record<string, string>; formError?: string; assignmentError?: string; doneText?: string;
+    form?: Record<string, string>; errors?: Record<string, string>; formError?: string; assignmentError?: string; done?: DoneMessage;
   }) {
     const params = taskParams.safeParse(ctx.params);
     const found = params.success ? await getTask(deps, params.data.taskId) : null;
@@ -424,11 +424,11 @@ const PAGE_PARAMS = ['lang', 'done'];
 const DONE = ['claimed', 'unclaimed', 'assigned', 'decided'];
 
 /** The first open task of a view, as the link after a decision shows it ("Next task: …"). */
-function nextTaskOf(lang: PageLanguage, tasks: TaskView[]): { id: string; subject: string } | null {
+function nextTaskOf(lang: PageLanguage, tasks: TaskView[]): { href: string; text: string } | null {
   const next = tasks.find((t) => t.state === 'open');
   if (!next) return null;
   const words = subjectWords(lang, next);
-  return { id: next.id, subject: `${words.typeText} · ${words.subjectText}` };
+  return { href: `/staff/tasks/${next.id}`, text: translate(lang, 'inbox.nextTask', { subject: `${words.typeText} · ${words.subjectText}` }) };
 }
 const DEFAULT_FILTER = { state: 'open', assignee: 'anyone', due: 'any', sort: 'due', page: 1 } as const;
 
