@@ -135,3 +135,31 @@ test.serial('enrol and completion: the workspace forms lead to confirmations tha
   const events = await stack.db('caseEvents').where({ caseId }).whereIn('kind', ['enrolled', 'completed']).pluck('kind');
   t.deepEqual([...events].sort(), ['completed', 'enrolled'], 'one event each');
 });
+
+test.serial('terminate in the console: the action form leads to a confirmation that stops nothing; its form terminates once', async (t) => {
+  const person = newPerson('Rūdolfs');
+  const { caseId, handle } = await startLearnerJourney(stack.temporal, stack.taskQueue, person.code);
+  await untilStage(stack.db, handle, caseId, 'imk_approved');
+  const token = await stack.adminToken();
+  const action = `/admin/workflows/${encodeURIComponent(handle.workflowId)}/actions`;
+  const first = await call('POST', action, { token, html: true, form: { action: 'terminate', reason: 'Dubultā lieta' } });
+  t.is(first.status, 303, first.text);
+  const location = first.headers.get('location')!;
+  t.true(location.startsWith(`${action}/confirm?`), location);
+  t.is((await handle.describe()).status.name, 'RUNNING', 'nothing stopped yet');
+
+  const page = await call('GET', `${location}&lang=en`, { token, html: true });
+  t.is(page.status, 200);
+  t.true(page.text.includes('<h1>Check before you terminate the workflow</h1>'));
+  t.regex(page.text, new RegExp(`data-testid="confirm-workflow">${handle.workflowId}`));
+  const fields = formFields(page, action);
+  t.deepEqual(fields, { action: 'terminate', reason: 'Dubultā lieta', confirmed: 'yes' });
+
+  const done = await call('POST', action, { token, html: true, form: fields });
+  t.is(done.status, 303, done.text);
+  t.regex(done.headers.get('location')!, /\?done=/);
+  t.is((await handle.describe()).status.name, 'TERMINATED');
+  const again = await call('POST', action, { token, html: true, form: fields });
+  t.is(again.status, 409, 'a resubmitted confirmation finds nothing running and does nothing');
+  t.regex(statusText(await call('GET', done.headers.get('location')!, { token, html: true })), /Izdarīts: /);
+});
