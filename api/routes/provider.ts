@@ -121,7 +121,7 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
     await pageAction(ctx, studyOutcomeSchema, async (id, data) => {
       await reportOutcome(deps, currentSession(ctx), id, data);
       return data.outcome;
-    }, async (app, data) => {
+    }, (app, data) => {
       // Too early is said on the form, not after a confirmation the journey would refuse (the journey's own rule).
       const early = app.state === 'enrolled' ? outcomeTooEarly(data.outcome, app, rigaDate(new Date())) : null;
       if (early) throw new HttpError(409, 'outcome_too_early', `outcome: reported too early (${early.rule}, from ${early.from})`, [{ field: 'outcome', ...early }]);
