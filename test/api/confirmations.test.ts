@@ -37,8 +37,7 @@ test.serial('apply: the Apply form leads to a confirmation that changes nothing;
   const offer = demoOffers[1]!;
   const group = offer.groups[0]!;
   const before = await stack.db('cases').where({ id: caseId }).first<{ balanceCents: number }>();
-  const mails = async () => Number((await stack.db('emailOutbox').where({ caseId }).count<{ count: string }[]>('* as count'))[0]!.count);
-  const mailsBefore = await mails();
+  const applicationMails = async () => (await stack.db('emailOutbox').where({ caseId, template: 'application-received' })).length;
 
   const requestId = randomUUID();
   const first = await call('POST', `/learner/journeys/${caseId}/applications`, { token, html: true, form: { requestId, offerId: offer.id, groupId: group.id } });
@@ -47,7 +46,7 @@ test.serial('apply: the Apply form leads to a confirmation that changes nothing;
   t.true(location.startsWith(`/learner/journeys/${caseId}/applications/confirm?`), location);
   t.is((await stack.db('applications').where({ caseId })).length, 0, 'nothing applied yet');
   t.is((await stack.db('cases').where({ id: caseId }).first<{ balanceCents: number }>()).balanceCents, before.balanceCents, 'nothing reserved yet');
-  t.is(await mails(), mailsBefore, 'no e-mail yet');
+  t.is(await applicationMails(), 0, 'no e-mail yet');
 
   const page = await call('GET', location, { token, html: true });
   t.is(page.status, 200);
@@ -72,9 +71,21 @@ test.serial('apply: the Apply form leads to a confirmation that changes nothing;
   t.is(again.headers.get('location'), `/learner/journeys/${caseId}?notice=applied`, 'a resubmitted confirmation gets the same answer');
   t.is((await stack.db('applications').where({ caseId })).length, 1, 'applied once');
   t.is((await stack.db('cases').where({ id: caseId }).first<{ balanceCents: number }>()).balanceCents, before.balanceCents - offer.costCents, 'reserved once');
+  await eventually(async () => ((await applicationMails()) === 1 ? true : null), 'the application-received e-mail, once');
 
   t.regex(statusText(await call('GET', `/learner/journeys/${caseId}?notice=applied&lang=lv`, { token, html: true })), /Jūsu pieteikums ir iesniegts/);
   t.regex(statusText(await call('GET', `/learner/journeys/${caseId}?notice=applied&lang=en`, { token, html: true })), /Your application has been submitted/);
+
+  // Withdrawing before enrolment: the confirmation says the money returns; only its form withdraws.
+  const withdrawal = await call('POST', `/learner/journeys/${caseId}/withdrawal`, { token, html: true, form: { requestId: randomUUID(), reason: 'Cits laiks' } });
+  t.is(withdrawal.status, 303);
+  t.is((await stack.db('applications').where({ caseId }).first<{ state: string }>()).state, 'applied', 'not withdrawn yet');
+  const check = await call('GET', withdrawal.headers.get('location')!, { token, html: true });
+  t.regex(decode(check.text), new RegExp(`Rezervētie ${euro(offer.costCents)} atgriezīsies jūsu kontā`));
+  const withdrawn = await call('POST', `/learner/journeys/${caseId}/withdrawal`, { token, html: true, form: formFields(check, `/learner/journeys/${caseId}/withdrawal`) });
+  t.is(withdrawn.headers.get('location'), `/learner/journeys/${caseId}?notice=withdrawn_application`);
+  t.is((await stack.db('cases').where({ id: caseId }).first<{ balanceCents: number }>()).balanceCents, before.balanceCents, 'the reserved amount is back');
+  t.regex(statusText(await call('GET', withdrawn.headers.get('location')!, { token, html: true })), /Rezervētā summa ir atgriezta jūsu kontā/);
 });
 
 test.serial('enrol and completion: the workspace forms lead to confirmations that change nothing; each acts once; the workspace says so in LV and EN', async (t) => {
