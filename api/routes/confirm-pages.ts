@@ -11,7 +11,7 @@ import { renderConfirmation, type ConfirmFact } from '../confirmations';
 import { enrolmentDecisionSchema, studyOutcomeSchema, withdrawalSchema } from '../schemas';
 import { getCatalogueOffer } from '../services/catalogue';
 import { providerApplication } from '../services/provider';
-import { studyView } from '../services/study';
+import { studyView, type StudyView } from '../services/study';
 import { formatDay } from './provider';
 
 /**
@@ -35,21 +35,33 @@ export async function ownStudy(ctx: Context, deps: ApiDeps, caseId: string) {
   return study;
 }
 
+/** Where an application is made from: the learner's own journey page, or a coordinator's page on their behalf. */
+export interface ApplyingFor {
+  /** The case as the caller may see it (someone else's is not found before this is asked). */
+  study: { canApply: boolean; funding: StudyView['funding']; balanceCents: number };
+  /** The action the confirmation's form posts to. */
+  action: string;
+  /** The page that shows the outcome (`?notice=`), and where "Change" leads when no offer page is meant. */
+  home: string;
+  /** Whose account it is, said on the page when someone applies on another's behalf. */
+  learnerName?: string;
+}
+
 /** Apply: the course, the group and its dates, the cost, who pays what, and the account's balance before and after. */
-export async function applyConfirmation(ctx: Context, deps: ApiDeps, renderer: Renderer, caseId: string, answers: Record<string, string>): Promise<void> {
+export async function applyConfirmation(ctx: Context, deps: ApiDeps, renderer: Renderer, answers: Record<string, string>, applying: ApplyingFor): Promise<void> {
   const lang = ctx.state.lang as PageLanguage;
   const money = (cents: number) => formatEuro(cents, lang);
-  const journey = `/learner/journeys/${caseId}`;
-  const study = await ownStudy(ctx, deps, caseId);
-  if (!study.canApply) return back(ctx, `${journey}?notice=wrong_stage`);
+  const { study, home } = applying;
+  if (!study.canApply) return back(ctx, `${home}?notice=wrong_stage`);
   const offer = uuid.test(answers.offerId ?? '') ? await getCatalogueOffer(deps, answers.offerId!) : null;
-  if (!offer) return back(ctx, `${journey}?notice=refused&reason=offer_not_found`);
+  if (!offer) return back(ctx, `${home}?notice=refused&reason=offer_not_found`);
   const group = offer.groups.find((g) => g.groupId === answers.groupId);
-  if (!group) return back(ctx, `${journey}?notice=refused&reason=group_not_in_offer`);
+  if (!group) return back(ctx, `${home}?notice=refused&reason=group_not_in_offer`);
   const { programmePaysCents, learnerPaysCents } = offer.share;
-  const change = `/catalogue/${offer.offerId}`;
+  const change = applying.learnerName ? home : `/catalogue/${offer.offerId}`;
   const fromAccount = study.funding === 'account' ? offer.costCents : 0;
   const facts: ConfirmFact[] = [
+    ...(applying.learnerName ? [{ label: translate(lang, 'confirm.learner'), value: applying.learnerName, testId: 'confirm-learner' }] : []),
     { label: translate(lang, 'offers.offer'), value: offer.title[lang], changeHref: change, testId: 'confirm-offer' },
     { label: translate(lang, 'confirm.provider'), value: offer.provider },
     { label: translate(lang, 'offers.place'), value: group.place, changeHref: change },
@@ -71,11 +83,11 @@ export async function applyConfirmation(ctx: Context, deps: ApiDeps, renderer: R
     translate(lang, 'confirm.apply.undo'),
   ];
   renderConfirmation(ctx, renderer, {
-    titleKey: 'confirm.apply.title', intro: translate(lang, 'confirm.apply.intro'), facts, effects,
-    action: `${journey}/applications`,
+    titleKey: applying.learnerName ? 'confirm.apply.titleOnBehalf' : 'confirm.apply.title', intro: translate(lang, 'confirm.apply.intro'), facts, effects,
+    action: applying.action,
     // The first form's request id, or a new one: a double click or a resubmitted confirmation is then one application.
     answers: { requestId: uuid.test(answers.requestId ?? '') ? answers.requestId! : randomUUID(), offerId: offer.offerId, groupId: group.groupId },
-    submitText: translate(lang, 'confirm.apply.submit'), backHref: change,
+    submitText: translate(lang, 'confirm.apply.submit'), backHref: applying.learnerName ? home : change,
   });
 }
 

@@ -113,7 +113,8 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the journey page when it cannot apply (it says why)', redirect: true } },
   }, async (ctx) => {
     const params = parseOr400(caseParams, ctx.params, 'params');
-    await applyConfirmation(ctx, deps, renderer, params.caseId, queryAnswers(ctx));
+    const journey = `/learner/journeys/${params.caseId}`;
+    await applyConfirmation(ctx, deps, renderer, queryAnswers(ctx), { study: await ownStudy(ctx, deps, params.caseId), action: `${journey}/applications`, home: journey });
   });
 
   api.page(router, {
