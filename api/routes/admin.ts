@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { Renderer } from '../../web/render';
+import type { PageLanguage, Renderer } from '../../web/render';
 import { translate } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
@@ -17,6 +17,7 @@ import { text } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { refusalText } from '../messages';
+import { answersOf, isConfirmed, queryAnswers, renderConfirmation, toConfirmation } from '../confirmations';
 
 const ADMIN = ['admin'] as const;
 const STATUS_NAMES = Object.keys(WORKFLOW_STATUSES) as WorkflowStatusName[];
@@ -95,6 +96,9 @@ export const actionSchema = z.object({
   reason: auditedReason(),
   signal: text().trim().max(60).optional().transform((v) => (v === '' ? undefined : v)),
 }).strict();
+
+// The actions that stop a workflow for good, confirmed before they are done.
+const STOPPING: readonly string[] = ['cancel', 'terminate'];
 
 /** The administrators' workflow console: the list, the stuck view, one workflow's page and its actions. */
 export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer): Router {
@@ -190,21 +194,66 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     await workflowPage(ctx, {});
   });
 
+  // Cancel and terminate stop a workflow for good: they are confirmed first (api/confirmations.ts); retry and signal act at once.
   api.page(router, {
-    method: 'post', path: '/admin/workflows/:workflowId/actions', summary: 'Retry, signal, cancel or terminate one workflow, with a reason (audited)', tag: 'console pages', roles: [...ADMIN],
-    params: workflowParams, form: actionSchema, formPage: true,
-    responses: { 302: { description: 'To the workflow page, with the outcome', redirect: true }, 400: { description: 'The form again, each problem next to its field' }, 409: { description: 'Not running, or nothing to retry: the workflow page, saying so' } },
+    method: 'get', path: '/admin/workflows/:workflowId/actions/confirm', summary: 'Check before cancelling or terminating a workflow: what it is, what stops, the reason; its form acts',
+    tag: 'console pages', roles: [...ADMIN], params: workflowParams, query: actionSchema,
+    responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the workflow page when the answers or the workflow no longer fit', redirect: true } },
+  }, async (ctx) => {
+    const params = workflowParams.safeParse(ctx.params);
+    const detail = params.success ? await workflowDetail(deps, params.data.workflowId) : null;
+    if (!detail) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
+    const parsed = actionSchema.safeParse(queryAnswers(ctx));
+    const page = `/admin/workflows/${encodeURIComponent(detail.workflow.workflowId)}`;
+    if (!parsed.success || !STOPPING.includes(parsed.data.action) || detail.workflow.status !== 'running') {
+      ctx.status = 303;
+      ctx.redirect(page);
+      return;
+    }
+    await auditWorkflowView(ctx, detail);
+    const lang = ctx.state.lang as PageLanguage;
+    const { action, reason } = parsed.data;
+    const change = `${page}#actions-heading`;
+    renderConfirmation(ctx, renderer, {
+      titleKey: `confirm.console.title.${action}`, intro: translate(lang, 'confirm.console.intro'),
+      facts: [
+        { label: translate(lang, 'confirm.console.workflow'), value: detail.workflow.workflowId, testId: 'confirm-workflow' },
+        { label: translate(lang, 'confirm.console.type'), value: detail.workflow.type },
+        ...(detail.workflow.serviceCaseId ? [{ label: translate(lang, 'confirm.console.case'), value: detail.workflow.serviceCaseId }] : []),
+        ...(detail.workflow.stage ? [{ label: translate(lang, 'confirm.console.stage'), value: detail.workflow.stage }] : []),
+        { label: translate(lang, 'console.action'), value: translate(lang, `console.action.${action}`), changeHref: change, testId: 'confirm-action' },
+        { label: translate(lang, 'confirm.reason'), value: reason, changeHref: change },
+      ],
+      effects: [translate(lang, `confirm.console.effect.${action}`), translate(lang, 'confirm.console.audited'), translate(lang, 'confirm.cannotUndo')],
+      action: `${page}/actions`, answers: { action, reason }, submitText: translate(lang, `confirm.console.submit.${action}`), backHref: change, warning: true,
+    });
+  });
+
+  api.page(router, {
+    method: 'post', path: '/admin/workflows/:workflowId/actions',
+    summary: 'Retry, signal, cancel or terminate one workflow, with a reason (audited); cancel and terminate without confirmed=yes go to their confirmation page first',
+    tag: 'console pages', roles: [...ADMIN], params: workflowParams, form: actionSchema, formPage: true,
+    responses: {
+      303: { description: 'To the workflow page, with the outcome; an unconfirmed cancel or terminate: to its confirmation page (nothing is done)', redirect: true },
+      400: { description: 'The form again, each problem next to its field' }, 409: { description: 'Not running, or nothing to retry: the workflow page, saying so' },
+    },
   }, async (ctx) => {
     const workflowId = String(ctx.params.workflowId);
-    const form = (ctx.request.body ?? {}) as Record<string, string>;
+    const sent = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const form = answersOf(sent);
     const parsed = actionSchema.safeParse(form);
     if (!parsed.success) {
       ctx.status = 400;
       await workflowPage(ctx, { form, errors: errorsByField(fieldProblems(parsed.error), ctx.state.lang) });
       return;
     }
+    if (STOPPING.includes(parsed.data.action) && !isConfirmed(sent)) {
+      toConfirmation(ctx, `/admin/workflows/${encodeURIComponent(workflowId)}/actions`, form);
+      return;
+    }
     try {
       const outcome = await performAction(deps, currentSession(ctx), workflowId, parsed.data);
+      ctx.status = 303;
       ctx.redirect(`/admin/workflows/${encodeURIComponent(workflowId)}?done=${encodeURIComponent(outcome.outcome)}`);
     } catch (err) {
       if (!(err instanceof HttpError) || err.status === 404) throw err;
@@ -241,7 +290,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     await auditWorkflowView(ctx, detail);
     const done = typeof ctx.query.done === 'string' ? ctx.query.done.slice(0, 300) : null;
     renderPage(ctx, renderer, 'console-workflow', 'console.workflow.title', {
-      ...detail, done, stateJson: detail.state ? JSON.stringify(detail.state, null, 2) : null, ...extra,
+      ...detail, done: done ? { text: translate(ctx.state.lang as PageLanguage, 'console.done', { outcome: done }) } : null, stateJson: detail.state ? JSON.stringify(detail.state, null, 2) : null, ...extra,
     }, { id: detail.workflow.workflowId });
   }
 

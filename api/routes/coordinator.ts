@@ -10,7 +10,9 @@ import { text } from '../text-input';
 import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { applicationSchema, applyResultSchema, assistedJourneySchema, assistedRegistrationSchema, caseParams } from '../schemas';
-import { activeGrants, applyOnBehalf, coordinatorGrant, listAssisted, registerOnBehalf } from '../services/coordinator';
+import { activeGrants, applyOnBehalf, assistedCaseForApplying, coordinatorGrant, listAssisted, registerOnBehalf } from '../services/coordinator';
+import { answersOf, isConfirmed, queryAnswers, toConfirmation } from '../confirmations';
+import { applyConfirmation } from './confirm-pages';
 import { listProgrammes } from '../services/journeys';
 import { APPLY_STAGES, inStages } from '../../domain/journey';
 import { listOffers } from '../services/study';
@@ -189,18 +191,41 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
     }
   });
 
-  // Apply on behalf from the coordinator's page: the form's one select carries "<offerId>:<groupId>".
+  // Apply on behalf is confirmed first, as the learner's own application is (api/confirmations.ts): the page's form
+  // (its one select carries "<offerId>:<groupId>") leads to the confirmation, whose form (confirmed=yes) applies.
   api.page(router, {
-    method: 'post', path: '/coordinator/journeys/:caseId/applications', summary: 'Apply for a group on behalf of a learner', tag: 'coordinator pages', roles: ['coordinator'],
-    params: caseParams, form: coordinatorApplicationForm,
-    responses: { 302: { description: 'To the coordinator home, with the outcome', redirect: true } },
+    method: 'get', path: '/coordinator/journeys/:caseId/applications/confirm',
+    summary: 'Check an application on a learner\'s behalf: whose, the course, group, dates, cost, who pays what, the balance after; its form applies',
+    tag: 'coordinator pages', roles: ['coordinator'], params: caseParams, query: applicationSchema.partial(),
+    responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the coordinator home when the journey cannot apply (it says why)', redirect: true } },
   }, async (ctx) => {
     const session = currentSession(ctx);
     await coordinatorGrant(deps, session);
     const params = parseOr400(caseParams, ctx.params, 'params');
-    const form = (ctx.request.body ?? {}) as Record<string, string>;
-    const [offerId, groupId] = String(form.choice ?? '').split(':');
+    const applying = await assistedCaseForApplying(deps, session, params.caseId);
+    await applyConfirmation(ctx, deps, renderer, queryAnswers(ctx), { ...applying, action: `/coordinator/journeys/${params.caseId}/applications`, home: '/coordinator' });
+  });
+
+  api.page(router, {
+    method: 'post', path: '/coordinator/journeys/:caseId/applications',
+    summary: 'Apply for a group on behalf of a learner: without confirmed=yes, to the confirmation page (nothing is applied); with it, applies',
+    tag: 'coordinator pages', roles: ['coordinator'], params: caseParams, form: coordinatorApplicationForm,
+    responses: { 303: { description: 'Unconfirmed: to the confirmation page. Confirmed: to the coordinator home, with the outcome', redirect: true } },
+  }, async (ctx) => {
+    const session = currentSession(ctx);
+    await coordinatorGrant(deps, session);
+    const params = parseOr400(caseParams, ctx.params, 'params');
+    const sent = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const form = answersOf(sent);
+    // The home page's select sends "<offerId>:<groupId>"; the confirmation sends the two fields.
+    const [offerId, groupId] = form.offerId ? [form.offerId, form.groupId] : String(form.choice ?? '').split(':');
     const body = parseOr400(applicationSchema, { requestId: form.requestId || undefined, offerId, groupId }, 'body');
+    if (!isConfirmed(sent)) {
+      await assistedCaseForApplying(deps, session, params.caseId);
+      toConfirmation(ctx, `/coordinator/journeys/${params.caseId}/applications`, { ...(body.requestId ? { requestId: body.requestId } : {}), offerId: body.offerId, groupId: body.groupId });
+      return;
+    }
+    ctx.status = 303;
     try {
       const answer = await applyOnBehalf(deps, session, params.caseId, body);
       ctx.redirect(`/coordinator?notice=${answer.outcome}`);

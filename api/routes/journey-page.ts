@@ -18,7 +18,8 @@ import { keptForm } from '../form-state';
 
 /** Notices a form's redirect may ask the journey page to show (anything else in ?notice= is ignored). */
 const NOTICES = [
-  'applied', 'waitlisted', 'refused', 'withdrawn', 'survey_answered', 'wrong_stage', 'busy', 'journey_closed', 'place_declined', 'no_place_offer',
+  'applied', 'waitlisted', 'refused', 'withdrawn', 'withdrawn_application', 'withdrawn_study', 'survey_answered', 'wrong_stage', 'busy', 'journey_closed',
+  'place_declined', 'no_place_offer',
 ] as const;
 const REFUSALS = [
   'offer_not_found', 'offer_not_published', 'group_not_in_offer', 'other_programme', 'window_not_open', 'window_closed',
@@ -57,7 +58,8 @@ export async function journeyPage(ctx: Context, deps: ApiDeps, renderer: Rendere
   const block = await liveBlockOfCase(deps.db, journey.caseId);
   renderPage(ctx, renderer, 'journey', 'journey.title', {
     journey, reason: reasonText(journey, lang), refreshSeconds: systemWorking ? 2 : null,
-    notice: notice(ctx, lang),
+    // The outcome of the learner's last action (post/redirect/get), in the one success-message panel.
+    done: ((text) => (text ? { text } : null))(notice(ctx, lang)),
     blockNotice: blockNotice(block, session.role === 'learner' ? 'own' : 'person', lang, 'blocks.notice.learner'),
     study: block ? { ...study, canApply: false } : study,
     // A co-payment programme has no balance to spend: "0,00 EUR" would read as "nothing to pay with" (issue 15, item 12).

@@ -12,12 +12,16 @@ import {
   applicationParams, enrolmentDecisionSchema, providerApplicationSchema, providerApplicationsQuery, studyOutcomeSchema,
 } from '../schemas';
 import {
-  decideEnrolment, groupsOfOffers, listProviderApplications, reportOutcome, type ProviderApplicationView,
+  decideEnrolment, groupsOfOffers, listProviderApplications, providerApplication, reportOutcome, type ProviderApplicationView,
 } from '../services/provider';
 import { errorsByField, fieldProblems } from '../validation';
 import { refusalText } from '../messages';
 import type { ApiRegistry } from './define';
 import { keptForm } from '../form-state';
+import { outcomeTooEarly } from '../../domain/applications';
+import { rigaDate } from '../../domain/dates';
+import { answersOf, doneMessage, isConfirmed, queryAnswers, toConfirmation } from '../confirmations';
+import { decisionConfirmation, outcomeConfirmation } from './confirm-pages';
 
 const PROVIDER = ['provider'] as const;
 const actionResult = z.object({ applicationId: z.uuid(), applicationState: z.string(), stage: z.string() });
@@ -78,10 +82,29 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
     await workspace(ctx, {});
   });
 
+  // Enrol/decline and completion/dropout are confirmed first (api/confirmations.ts): the workspace's forms post here,
+  // a valid unconfirmed post goes on to the confirmation page, and only its form (confirmed=yes) acts.
+  for (const [kind, schema, build] of [['decision', enrolmentDecisionSchema, decisionConfirmation], ['outcome', studyOutcomeSchema, outcomeConfirmation]] as const) {
+    api.page(router, {
+      method: 'get', path: `/provider/applications/:applicationId/${kind}/confirm`,
+      summary: kind === 'decision' ? 'Check an enrolment decision before it is sent; its form sends it' : 'Check a completion or dropout report (completion spends the reserved money); its form reports it',
+      tag: 'provider pages', roles: [...PROVIDER], params: applicationParams, query: schema,
+      responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the workspace when the answers or the application no longer fit', redirect: true } },
+    }, async (ctx) => {
+      const params = applicationParams.safeParse(ctx.params);
+      if (!params.success) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
+      await build(ctx, deps, renderer, params.data.applicationId, queryAnswers(ctx));
+    });
+  }
+
   api.page(router, {
-    method: 'post', path: '/provider/applications/:applicationId/decision', summary: 'Enrol or decline from the workspace', tag: 'provider pages', roles: [...PROVIDER],
-    params: applicationParams, form: enrolmentDecisionSchema,
-    responses: { 302: { description: 'To the workspace', redirect: true }, 400: { description: 'The workspace again, the problem next to the field' }, 409: { description: 'Refused (group full, already decided): the workspace, saying so' } },
+    method: 'post', path: '/provider/applications/:applicationId/decision',
+    summary: 'Enrol or decline from the workspace: a valid post without confirmed=yes goes to the confirmation page (nothing is sent); with it, decides',
+    tag: 'provider pages', roles: [...PROVIDER], params: applicationParams, form: enrolmentDecisionSchema,
+    responses: {
+      303: { description: 'Unconfirmed: to the confirmation page. Confirmed: to the workspace, saying what happened', redirect: true },
+      400: { description: 'The workspace again, the problem next to the field' }, 409: { description: 'Refused (group full, already decided): the workspace, saying so' },
+    },
   }, async (ctx) => {
     await pageAction(ctx, enrolmentDecisionSchema, async (id, data) => {
       await decideEnrolment(deps, currentSession(ctx), id, data);
@@ -90,22 +113,33 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
   });
 
   api.page(router, {
-    method: 'post', path: '/provider/applications/:applicationId/outcome', summary: 'Report completion or dropout from the workspace', tag: 'provider pages', roles: [...PROVIDER],
+    method: 'post', path: '/provider/applications/:applicationId/outcome', summary: 'Report completion or dropout from the workspace: a valid post without confirmed=yes goes to the confirmation page (nothing is sent); with it, reports', tag: 'provider pages', roles: [...PROVIDER],
     params: applicationParams, form: studyOutcomeSchema,
-    responses: { 302: { description: 'To the workspace', redirect: true }, 400: { description: 'The workspace again, the problem next to the field' }, 409: { description: 'Refused (not enrolled, too early): the workspace, saying so' } },
+    responses: {
+      303: { description: 'Unconfirmed: to the confirmation page. Confirmed: to the workspace, saying what happened', redirect: true },
+      400: { description: 'The workspace again, the problem next to the field' }, 409: { description: 'Refused (not enrolled, too early): the workspace, saying so' },
+    },
   }, async (ctx) => {
     await pageAction(ctx, studyOutcomeSchema, async (id, data) => {
       await reportOutcome(deps, currentSession(ctx), id, data);
       return data.outcome;
+    }, (app, data) => {
+      // Too early is said on the form, not after a confirmation the journey would refuse (the journey's own rule).
+      const early = app.state === 'enrolled' ? outcomeTooEarly(data.outcome, app, rigaDate(new Date())) : null;
+      if (early) throw new HttpError(409, 'outcome_too_early', `outcome: reported too early (${early.rule}, from ${early.from})`, [{ field: 'outcome', ...early }]);
     });
   });
 
   /** A form post: parse with the API's schema, act through the same service, redirect back with a status message. */
-  async function pageAction<T>(ctx: Context, schema: z.ZodType<T>, act: (applicationId: string, data: T) => Promise<(typeof DONE)[number]>) {
+  async function pageAction<T>(
+    ctx: Context, schema: z.ZodType<T>, act: (applicationId: string, data: T) => Promise<(typeof DONE)[number]>,
+    precheck?: (application: Awaited<ReturnType<typeof providerApplication>>, data: T) => void,
+  ) {
     const params = applicationParams.safeParse(ctx.params);
     if (!params.success) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
     const applicationId = params.data.applicationId;
-    const form = (ctx.request.body ?? {}) as Record<string, string>;
+    const sent = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const form = answersOf(sent);
     const parsed = schema.safeParse(form);
     if (!parsed.success) {
       ctx.status = 400;
@@ -113,7 +147,16 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
       return;
     }
     try {
+      // Checked answers go on to their confirmation page; only its form acts.
+      if (!isConfirmed(sent)) {
+        // Another provider's application is not found here either (404), before any confirmation.
+        const application = await providerApplication(deps, currentSession(ctx), applicationId);
+        precheck?.(application, parsed.data);
+        toConfirmation(ctx, ctx.path, form);
+        return;
+      }
       const done = await act(applicationId, parsed.data);
+      ctx.status = 303;
       ctx.redirect(`/provider?done=${done}#status`);
     } catch (err) {
       if (!(err instanceof HttpError) || (err.status !== 409 && err.status !== 400)) throw err;
@@ -145,9 +188,8 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
           .map((g) => ({ ...g, startsOnText: formatDay(g.startsOn, lang), selected: (mine?.form.groupId || a.groupId) === g.id, own: g.id === a.groupId })),
       };
     };
-    const done = DONE.find((d) => d === ctx.query.done) ?? null;
     renderPage(ctx, renderer, 'provider-home', 'provider.title', {
-      done, failed: failed ?? null,
+      done: doneMessage(lang, 'provider.done', ctx.query.done, DONE), failed: failed ?? null,
       waiting: waiting.applications.map(decorate), enrolled: enrolled.applications.map(decorate), results: results.applications.map(decorate),
     });
   }
@@ -173,6 +215,6 @@ function pageMessage(lang: PageLanguage, err: HttpError): string {
 }
 
 /** A calendar day (YYYY-MM-DD) as people write it, e.g. "2027. gada 11. janvāris" / "11 January 2027". */
-function formatDay(day: string, lang: PageLanguage): string {
+export function formatDay(day: string, lang: PageLanguage): string {
   return new Intl.DateTimeFormat(lang === 'lv' ? 'lv-LV' : 'en-GB', { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(`${day}T00:00:00Z`));
 }

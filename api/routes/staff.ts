@@ -14,10 +14,10 @@ import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import {
   ASSIGNEE_FILTERS, DUE_FILTERS, INBOX_SORTS, INBOX_STATES, TASK_TYPES, assignSchema, decisionSchema, documentParams, inboxCountsSchema,
-  inboxQuery, taskDetailSchema, taskParams, taskSchema, type InboxQuery,
+  inboxQuery, taskDetailSchema, taskParams, taskSchema, type DecisionInput, type InboxQuery,
 } from '../schemas';
 import {
-  EXPORT_LIMIT, assignTask, assignableStaff, checklistOf, claimTask, decideTask, getDocument, getTask, listTasks, unclaimTask, type AssignmentResult,
+  EXPORT_LIMIT, assignTask, assignableStaff, checkDecision, checklistOf, claimTask, decideTask, getDocument, getTask, listTasks, unclaimTask, type AssignmentResult,
   type InboxCounts, type TaskView,
 } from '../services/tasks';
 import type { Session } from '../../lib/sessions';
@@ -28,6 +28,9 @@ import type { ApiRegistry } from './define';
 import { isUuid } from '../../domain/uuid';
 import { describeRule } from '../../domain/eligibility';
 import { keptForm } from '../form-state';
+import {
+  answersOf, doneMessage, isConfirmed, queryAnswers, renderConfirmation, toConfirmation, type Confirmation, type ConfirmFact, type DoneMessage,
+} from '../confirmations';
 
 const STAFF = ['staff', 'admin'] as const;
 
@@ -145,9 +148,8 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       emptyText: translate(lang, filter.state === 'open' && isDefault(filter) ? 'inbox.empty' : 'inbox.emptyFiltered'),
       caption: translate(lang, 'inbox.caption', { page: result.page, pages, total: result.total }),
       paging: paging(lang, filter, pages),
-      doneText: done ? translate(lang, `inbox.done.${done}`) : null,
       // After a decision the officer's next task is one click away: the first open one of this view.
-      nextTask: done === 'decided' ? nextTaskOf(lang, result.tasks) : null,
+      done: doneMessage(lang, 'inbox.done', done, DONE, {}, done === 'decided' ? nextTaskOf(lang, result.tasks) ?? undefined : undefined),
       searchText: searchWords(lang, result.search), searchValue: filter.q,
       clearSearchHref: `/staff/tasks?${filterQuery({ ...filter, q: undefined, page: 1 })}`,
       exportHref: `/staff/tasks.csv?${filterQuery({ ...filter, page: 1 })}`,
@@ -162,7 +164,12 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     responses: { 200: { description: 'The page' } },
   }, async (ctx) => {
     const done = typeof ctx.query.done === 'string' && DONE.includes(ctx.query.done) ? ctx.query.done : null;
-    await taskPage(ctx, { doneText: done ? translate(ctx.state.lang, `inbox.done.${done}`) : undefined });
+    // The confirmation page's Change link brings the answers back into the form.
+    const answers = Object.fromEntries(Object.entries(queryAnswers(ctx)).filter(([key]) => DECISION_FIELDS.test(key)));
+    await taskPage(ctx, {
+      done: doneMessage(ctx.state.lang as PageLanguage, 'inbox.done', done, DONE) ?? undefined,
+      ...(Object.keys(answers).length > 0 ? { form: answers } : {}),
+    });
   });
 
   // Claim, release and assign from the page: back to the list the button was in (filters kept), or to the task.
@@ -207,12 +214,39 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     });
   }
 
+  // A decision is confirmed first (api/confirmations.ts): the task page's form posts here, checked answers go on to
+  // the confirmation page (the decision, the facts it rests on, the comment), and only its form decides.
   api.page(router, {
-    method: 'post', path: '/staff/tasks/:taskId/decision', summary: 'Decide a task from its page', tag: 'staff pages', roles: [...STAFF],
-    params: taskParams, form: decisionForm,
-    responses: { 302: { description: 'To the inbox', redirect: true }, 400: { description: 'The task page again, each problem next to its field' }, 409: { description: 'Already decided or no longer open: the task page, saying so' } },
+    method: 'get', path: '/staff/tasks/:taskId/decision/confirm', summary: 'Check a decision before it is sent: the decision, the facts it rests on, the comment; its form decides',
+    tag: 'staff pages', roles: [...STAFF], params: taskParams, query: decisionForm,
+    responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the task page when the answers or the task no longer fit', redirect: true } },
   }, async (ctx) => {
-    const form = (ctx.request.body ?? {}) as Record<string, string>;
+    const params = taskParams.safeParse(ctx.params);
+    const found = params.success ? await getTask(deps, params.data.taskId) : null;
+    if (!found) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
+    const answers = Object.fromEntries(Object.entries(queryAnswers(ctx)).filter(([key]) => DECISION_FIELDS.test(key)));
+    const parsed = decisionSchema.safeParse(decisionFromForm(answers));
+    const taskHref = `/staff/tasks/${found.task.id}`;
+    if (!parsed.success || found.task.state !== 'open') {
+      ctx.status = 303;
+      ctx.redirect(taskHref);
+      return;
+    }
+    await auditTaskView(ctx, found.task);
+    renderConfirmation(ctx, renderer, decisionConfirmation(ctx.state.lang as PageLanguage, found.task, parsed.data, answers, taskHref));
+  });
+
+  api.page(router, {
+    method: 'post', path: '/staff/tasks/:taskId/decision',
+    summary: 'Decide a task from its page: checked answers without confirmed=yes go to the confirmation page (nothing is sent); with it, decides',
+    tag: 'staff pages', roles: [...STAFF], params: taskParams, form: decisionForm,
+    responses: {
+      303: { description: 'Unconfirmed: to the confirmation page. Confirmed: to the inbox, saying the decision is recorded, with the next task', redirect: true },
+      400: { description: 'The task page again, each problem next to its field' }, 409: { description: 'Already decided or no longer open: the task page, saying so' },
+    },
+  }, async (ctx) => {
+    const sent = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const form = answersOf(sent);
     const parsed = decisionSchema.safeParse(decisionFromForm(form));
     if (!parsed.success) {
       ctx.status = 400;
@@ -222,6 +256,12 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const params = taskParams.safeParse(ctx.params);
     if (!params.success) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
     try {
+      if (!isConfirmed(sent)) {
+        // What the task's type needs, and whether it can still be decided, is said on the form, before confirming.
+        await checkDecision(deps, currentSession(ctx), params.data.taskId, parsed.data);
+        toConfirmation(ctx, `/staff/tasks/${params.data.taskId}/decision`, form);
+        return;
+      }
       await decideTask(deps, currentSession(ctx), params.data.taskId, parsed.data);
     } catch (err) {
       if (err instanceof HttpError && err.status === 400) {
@@ -238,6 +278,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       await taskPage(ctx, { form, formError: refusalText(err, ctx.state.lang) });
       return;
     }
+    ctx.status = 303;
     ctx.redirect('/staff/tasks?done=decided');
   });
 
@@ -269,7 +310,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   }
 
   async function taskPage(ctx: Context, given: {
-    form?: Record<string, string>; errors?: Record<string, string>; formError?: string; assignmentError?: string; doneText?: string;
+    form?: Record<string, string>; errors?: Record<string, string>; formError?: string; assignmentError?: string; done?: DoneMessage;
   }) {
     const extra = keptForm(ctx, 'task', given);
     const params = taskParams.safeParse(ctx.params);
@@ -427,13 +468,43 @@ function offerView(lang: PageLanguage, offer: NonNullable<OfferDetails>) {
 
 const PAGE_PARAMS = ['lang', 'done'];
 const DONE = ['claimed', 'unclaimed', 'assigned', 'decided'];
+// The decision form's fields (decisionFromForm), as the confirmation page's Change link carries them.
+const DECISION_FIELDS = /^(decision|comment|reasons|checklist_[a-z0-9_.-]{1,60})$/i;
+
+/** The confirmation page of a decision: what is decided, on which facts, with which words, and what it sets off. */
+function decisionConfirmation(lang: PageLanguage, task: TaskView, input: DecisionInput, answers: Record<string, string>, taskHref: string): Confirmation {
+  const words = subjectWords(lang, task);
+  const change = `${taskHref}?${new URLSearchParams(answers).toString()}#decision-heading`;
+  const approve = input.decision === 'approve';
+  const eligibility = (task.facts.eligibility ?? null) as { rule?: string; facts?: { age?: number; deceased?: boolean } } | null;
+  const ticked = checklistOf(task.facts).filter((item) => input.checklist?.[item.code]).map((item) => item.label ?? label(lang, 'checklist', item.code));
+  const facts: ConfirmFact[] = [
+    { label: translate(lang, 'confirm.task.type'), value: words.typeText },
+    { label: translate(lang, 'confirm.task.subject'), value: `${words.subjectText} · ${words.reference}`, testId: 'confirm-subject' },
+    ...(eligibility ? [
+      { label: translate(lang, 'task.rule'), value: String(eligibility.rule ?? '') },
+      { label: translate(lang, 'task.age'), value: String(eligibility.facts?.age ?? '') },
+      { label: translate(lang, 'task.alive'), value: translate(lang, eligibility.facts?.deceased ? 'task.no' : 'task.yes') },
+    ] : []),
+    ...factSections(lang, task).flatMap((section) => section.rows.map((row) => ({ label: row.label, value: String(row.value) }))),
+    { label: translate(lang, 'confirm.decision'), value: translate(lang, approve ? 'task.approve' : 'task.reject'), changeHref: change, testId: 'confirm-decision' },
+    ...(input.checklist ? [{ label: translate(lang, 'task.checklist'), value: ticked.join('; ') || translate(lang, 'confirm.none'), changeHref: change }] : []),
+    ...(input.reasons && input.reasons.length > 0 ? [{ label: translate(lang, 'confirm.task.reasons'), value: input.reasons.join('; '), changeHref: change }] : []),
+    { label: translate(lang, 'confirm.comment'), value: input.comment || translate(lang, 'confirm.none'), changeHref: change, testId: 'confirm-comment' },
+  ];
+  return {
+    titleKey: approve ? 'confirm.task.title.approve' : 'confirm.task.title.reject', intro: translate(lang, 'confirm.task.intro'), facts,
+    effects: [translate(lang, approve ? 'confirm.task.effect.approve' : 'confirm.task.effect.reject'), translate(lang, 'confirm.cannotUndo')],
+    action: `${taskHref}/decision`, answers, submitText: translate(lang, 'confirm.task.submit'), backHref: change, warning: !approve,
+  };
+}
 
 /** The first open task of a view, as the link after a decision shows it ("Next task: …"). */
-function nextTaskOf(lang: PageLanguage, tasks: TaskView[]): { id: string; subject: string } | null {
+function nextTaskOf(lang: PageLanguage, tasks: TaskView[]): { href: string; text: string } | null {
   const next = tasks.find((t) => t.state === 'open');
   if (!next) return null;
   const words = subjectWords(lang, next);
-  return { id: next.id, subject: `${words.typeText} · ${words.subjectText}` };
+  return { href: `/staff/tasks/${next.id}`, text: translate(lang, 'inbox.nextTask', { subject: `${words.typeText} · ${words.subjectText}` }) };
 }
 const DEFAULT_FILTER = { state: 'open', assignee: 'anyone', due: 'any', sort: 'due', page: 1 } as const;
 

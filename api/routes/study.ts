@@ -15,6 +15,8 @@ import { catalogueLink } from './catalogue';
 import { errorsByField, fieldProblems, parseOr400 } from '../validation';
 import type { ApiRegistry } from './define';
 import { journeyPage } from './journey-page';
+import { answersOf, isConfirmed, queryAnswers, toConfirmation } from '../confirmations';
+import { applyConfirmation, ownStudy, withdrawConfirmation } from './confirm-pages';
 
 const stageResult = z.object({ stage: z.string() });
 
@@ -102,14 +104,37 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     ctx.redirect(catalogueLink({ q: typed('q'), programme: typed('programme'), page: typed('page'), lang: typed('lang') }));
   });
 
+  // Apply and withdraw are confirmed first (api/confirmations.ts): the catalogue's Apply form and the journey page's
+  // Withdraw form post here, are sent on to the confirmation page, and only its form (confirmed=yes) acts.
   api.page(router, {
-    method: 'post', path: '/learner/journeys/:caseId/applications', summary: 'Apply for a group from the page', tag: 'learner pages', roles: ['learner'],
-    params: caseParams, form: applicationSchema,
-    responses: { 302: { description: 'To the journey page, with the outcome', redirect: true } },
+    method: 'get', path: '/learner/journeys/:caseId/applications/confirm',
+    summary: 'Check your application: the course, group, dates, cost, who pays what and the balance after; its form applies',
+    tag: 'learner pages', roles: ['learner'], params: caseParams, query: applicationSchema.partial(),
+    responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the journey page when it cannot apply (it says why)', redirect: true } },
   }, async (ctx) => {
     const params = parseOr400(caseParams, ctx.params, 'params');
-    const body = parseOr400(applicationSchema, ctx.request.body ?? {}, 'body');
+    const journey = `/learner/journeys/${params.caseId}`;
+    await applyConfirmation(ctx, deps, renderer, queryAnswers(ctx), { study: await ownStudy(ctx, deps, params.caseId), action: `${journey}/applications`, home: journey });
+  });
+
+  api.page(router, {
+    method: 'post', path: '/learner/journeys/:caseId/applications',
+    summary: 'Apply for a group from the page: without confirmed=yes, to the confirmation page (nothing is applied); with it, applies',
+    tag: 'learner pages', roles: ['learner'], params: caseParams, form: applicationSchema,
+    responses: {
+      303: { description: 'Unconfirmed: to the confirmation page. Confirmed: to the journey page, with the outcome', redirect: true },
+    },
+  }, async (ctx) => {
+    const params = parseOr400(caseParams, ctx.params, 'params');
+    const form = (ctx.request.body ?? {}) as Record<string, unknown>;
     const back = `/learner/journeys/${params.caseId}`;
+    if (!isConfirmed(form)) {
+      await ownStudy(ctx, deps, params.caseId);
+      toConfirmation(ctx, `${back}/applications`, answersOf(form));
+      return;
+    }
+    const body = parseOr400(applicationSchema, answersOf(form), 'body');
+    ctx.status = 303;
     try {
       const answer = await applyForOffer(deps, currentSession(ctx), params.caseId, body);
       ctx.redirect(`${back}?notice=${answer.outcome}`);
@@ -125,16 +150,35 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   });
 
   api.page(router, {
-    method: 'post', path: '/learner/journeys/:caseId/withdrawal', summary: 'Withdraw the application or from study', tag: 'learner pages', roles: ['learner'],
-    params: caseParams, form: withdrawalSchema,
-    responses: { 302: { description: 'To the journey page', redirect: true } },
+    method: 'get', path: '/learner/journeys/:caseId/withdrawal/confirm',
+    summary: 'Check before withdrawing: whether the reserved money returns (before enrolment) or is spent (after); its form withdraws',
+    tag: 'learner pages', roles: ['learner'], params: caseParams, query: withdrawalSchema.partial(),
+    responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the journey page when there is nothing to withdraw from', redirect: true } },
   }, async (ctx) => {
     const params = parseOr400(caseParams, ctx.params, 'params');
-    const body = parseOr400(withdrawalSchema, ctx.request.body ?? {}, 'body');
+    await withdrawConfirmation(ctx, deps, renderer, params.caseId, queryAnswers(ctx));
+  });
+
+  api.page(router, {
+    method: 'post', path: '/learner/journeys/:caseId/withdrawal',
+    summary: 'Withdraw the application or from study: without confirmed=yes, to the confirmation page (nothing changes); with it, withdraws',
+    tag: 'learner pages', roles: ['learner'], params: caseParams, form: withdrawalSchema,
+    responses: { 303: { description: 'Unconfirmed: to the confirmation page. Confirmed: to the journey page, saying what happened to the money', redirect: true } },
+  }, async (ctx) => {
+    const params = parseOr400(caseParams, ctx.params, 'params');
+    const form = (ctx.request.body ?? {}) as Record<string, unknown>;
     const back = `/learner/journeys/${params.caseId}`;
+    if (!isConfirmed(form)) {
+      await ownStudy(ctx, deps, params.caseId);
+      toConfirmation(ctx, `${back}/withdrawal`, answersOf(form));
+      return;
+    }
+    const body = parseOr400(withdrawalSchema, answersOf(form), 'body');
+    ctx.status = 303;
     try {
-      await withdraw(deps, currentSession(ctx), params.caseId, body);
-      ctx.redirect(`${back}?notice=withdrawn`);
+      const { stage } = await withdraw(deps, currentSession(ctx), params.caseId, body);
+      // Before enrolment the reserved money came back; after it, study counts as discontinued and the money is spent.
+      ctx.redirect(`${back}?notice=${stage === 'dropped_out' ? 'withdrawn_study' : 'withdrawn_application'}`);
     } catch (err) {
       if (redirectWithNotice(ctx, back, err)) return;
       throw err;

@@ -4,7 +4,8 @@ import { inMunicipality } from '../../domain/eligibility';
 import { writeAudit } from '../../lib/audit';
 import { translate } from '../../web/render';
 import { RETRY_AFTER_SECONDS } from '../../lib/dependency-errors';
-import type { Actor } from '../../domain/journey';
+import { APPLY_STAGES, inStages, type Actor, type JourneyStage } from '../../domain/journey';
+import type { ProgrammeRules } from '../../domain/programmes';
 import type { Session } from '../../lib/sessions';
 import { currentTerms } from './terms';
 import type { ApiDeps } from '../deps';
@@ -142,6 +143,23 @@ export async function listAssisted(deps: ApiDeps, coordinator: Session): Promise
 }
 
 /** Applies for a group on a journey the coordinator registered; any other case is "not found". */
+/**
+ * What the confirmation of an application on someone's behalf shows about their case: whether it takes an
+ * application, how the programme pays, the balance and whose it is. A case this coordinator did not register is not found.
+ */
+export async function assistedCaseForApplying(deps: ApiDeps, coordinator: Session, caseId: string) {
+  const query = deps.db('cases').join('learners', 'learners.id', 'cases.learnerId').join('programmes', 'programmes.code', 'cases.programme')
+    .where('cases.id', caseId);
+  registeredBy(coordinator)(query);
+  const row = await query.first<{ stage: string; balanceCents: number; closedAt: Date | null; funding: ProgrammeRules['funding']; firstName: string | null; lastName: string | null } | undefined>(
+    'cases.stage', 'cases.balanceCents', 'cases.closedAt', 'programmes.funding', 'learners.firstName', 'learners.lastName');
+  if (!row) throw new HttpError(404, 'journey_not_found', 'You registered no journey with this id');
+  return {
+    study: { canApply: row.closedAt === null && inStages(row.stage as JourneyStage, APPLY_STAGES), funding: row.funding, balanceCents: row.balanceCents },
+    learnerName: [row.firstName, row.lastName].filter(Boolean).join(' '),
+  };
+}
+
 export function applyOnBehalf(
   deps: ApiDeps, coordinator: Session, caseId: string, input: { offerId: string; groupId: string; requestId?: string },
 ): Promise<ApplyAnswer> {

@@ -86,6 +86,13 @@ async function ownApplication(deps: ApiDeps, session: Session, applicationId: st
   return row;
 }
 
+/** One application of the provider's own offers as the list shows it, with its money (for the confirmation pages). */
+export async function providerApplication(deps: ApiDeps, session: Session, applicationId: string) {
+  const row = await ownApplication(deps, session, applicationId);
+  const money = await deps.db('applications').where({ id: applicationId }).first<{ costCents: number; earmarkedCents: number }>('costCents', 'earmarkedCents');
+  return { ...toView(row), costCents: money.costCents, earmarkedCents: money.earmarkedCents };
+}
+
 function actorOf(session: Session): Actor {
   return { role: 'provider', id: session.subject, name: session.name, channel: 'e-service' };
 }

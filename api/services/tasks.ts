@@ -248,12 +248,11 @@ export async function getDocument(deps: ApiDeps, documentId: string) {
 }
 
 /**
- * Delivers a staff decision to the waiting workflow with an Update. What a decision needs depends on the task's type
- * (`decisionProblems`) and is checked before anything is sent; an unknown task gets the general rule first, so a
- * malformed request is a 400 whether or not the task exists. The workflow's validator is the judge of "still
- * open": of two staff deciding at once exactly one wins, the other is told who decided.
+ * The checks of a decision before anything is sent: what the task's type needs (400), the task (404), still open,
+ * decided here (not on a request's own page), not held by a block, not a colleague's (409). The confirmation page
+ * runs them too, so the officer is told before confirming.
  */
-export async function decideTask(deps: ApiDeps, staff: Session, taskId: string, input: DecisionInput) {
+export async function checkDecision(deps: ApiDeps, staff: Session, taskId: string, input: DecisionInput) {
   const task = await Task.query(deps.db).findById(taskId);
   const checklistCodes = task ? checklistOf(task.facts).map((item) => item.code) : null;
   const problems = decisionProblems(task?.type ?? null, input, checklistCodes && checklistCodes.length > 0 ? checklistCodes : null);
@@ -280,6 +279,17 @@ export async function decideTask(deps: ApiDeps, staff: Session, taskId: string, 
     const holder = await User.query(deps.db).findById(task.assigneeId).select('displayName');
     throw claimedByOther(task.assigneeId, holder?.displayName ?? null);
   }
+  return { task, checklistCodes };
+}
+
+/**
+ * Delivers a staff decision to the waiting workflow with an Update. What a decision needs depends on the task's type
+ * (`decisionProblems`) and is checked before anything is sent; an unknown task gets the general rule first, so a
+ * malformed request is a 400 whether or not the task exists. The workflow's validator is the judge of "still
+ * open": of two staff deciding at once exactly one wins, the other is told who decided.
+ */
+export async function decideTask(deps: ApiDeps, staff: Session, taskId: string, input: DecisionInput) {
+  const { task, checklistCodes } = await checkDecision(deps, staff, taskId, input);
   const decision: ApprovalDecisionInput = {
     taskId, decision: input.decision, comment: input.comment,
     decidedBy: { role: 'staff', id: staff.subject, name: staff.name, channel: 'staff' },

@@ -412,6 +412,15 @@ const ROWS: readonly Row[] = [
   // --- offerform ---
   ['POST /provider/offers/:offerId/preview',                401,    403,    403,    403,    403,    'ok',   404,    403,    403,    403,    403,    403],
   ['POST /provider/offers/:offerId/check',                  401,    403,    403,    403,    403,    'ok',   404,    403,    403,    403,    403,    403],
+  // --- confirm ---
+  ['GET /learner/journeys/:caseId/applications/confirm',    'login','ok',   404,    403,    403,    403,    403,    403,    403,    403,    403,    403],
+  ['GET /learner/journeys/:caseId/withdrawal/confirm',      'login','ok',   404,    403,    403,    403,    403,    403,    403,    403,    403,    403],
+  ['GET /learner/journeys/:caseId/place-offer/decline/confirm','login','ok', 404,    403,    403,    403,    403,    403,    403,    403,    403,    403],
+  ['GET /provider/applications/:applicationId/decision/confirm','login',403, 403,    403,    403,    'ok',   404,    403,    403,    403,    403,    403],
+  ['GET /provider/applications/:applicationId/outcome/confirm','login',403,  403,    403,    403,    'ok',   404,    403,    403,    403,    403,    403],
+  ['GET /staff/tasks/:taskId/decision/confirm',             'login',403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok',   403,    403],
+  ['GET /admin/workflows/:workflowId/actions/confirm',      'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
+  ['GET /coordinator/journeys/:caseId/applications/confirm','login',403,   403,    'ok',   404,    403,    403,    403,    403,    403,    403,    403],
 ];
 /** The expected answer of each route (`METHOD /path`) to each caller. */
 export const MATRIX: ReadonlyMap<string, Readonly<Record<Caller, Expected>>> = new Map(ROWS.map(([route, ...expected]) => {

@@ -319,9 +319,21 @@ test('the coordinator applies on the learner\'s behalf from the page', async (t)
   t.truthy(choice, 'the seeded offer\'s group is offered');
   const requestId = /name="requestId" value="([0-9a-f-]{36})"/g;
   const ids = [...page.text.matchAll(requestId)].map((m) => m[1]);
-  const applied = await call('POST', `/coordinator/journeys/${caseId}/applications`, { token, form: { requestId: ids[0]!, choice: choice! }, html: true });
-  t.is(applied.status, 302, applied.text);
+  // The Apply form leads to the confirmation, naming whose account it is; only its form applies (once).
+  const first = await call('POST', `/coordinator/journeys/${caseId}/applications`, { token, form: { requestId: ids[0]!, choice: choice! }, html: true });
+  t.is(first.status, 303, first.text);
+  t.true(first.headers.get('location')!.startsWith(`/coordinator/journeys/${caseId}/applications/confirm?`));
+  t.is(await stack.db('applications').where({ caseId }).first(), undefined, 'nothing applied before the confirmation');
+  const check = await call('GET', `${first.headers.get('location')!}&lang=en`, { token, html: true });
+  t.true(check.text.includes('<h1>Check the application on the learner&#x27;s behalf</h1>'), check.text.slice(0, 300));
+  t.regex(check.text, new RegExp(`data-testid="confirm-learner">${person.name}`));
+  const confirmed = { requestId: ids[0]!, offerId: OFFER.id, groupId: GROUP.id, confirmed: 'yes' };
+  const applied = await call('POST', `/coordinator/journeys/${caseId}/applications`, { token, form: confirmed, html: true });
+  t.is(applied.status, 303, applied.text);
   t.is(applied.headers.get('location'), '/coordinator?notice=applied');
+  const again = await call('POST', `/coordinator/journeys/${caseId}/applications`, { token, form: confirmed, html: true });
+  t.is(again.headers.get('location'), '/coordinator?notice=applied', 'a resubmitted confirmation gets the same answer');
+  t.is((await stack.db('applications').where({ caseId })).length, 1, 'applied once');
   t.like(await stack.db('caseEvents').where({ caseId, kind: 'applied' }).first(), { actorRole: 'coordinator', channel: 'assisted' });
   const after = await call('GET', '/coordinator?notice=applied&lang=en', { token, html: true });
   t.true(after.text.includes('submitted on the person&#x27;s behalf'), after.text);

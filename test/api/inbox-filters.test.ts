@@ -282,5 +282,5 @@ test('after a decision the inbox says it is recorded and links the next open tas
   t.regex(page.text, /The decision is recorded\./);
   const list = (await call('GET', '/api/staff/tasks', { token })).json as { tasks: { id: string; state: string }[] };
   const first = list.tasks.find((task) => task.state === 'open')!;
-  t.regex(page.text, new RegExp(`href="/staff/tasks/${first.id}" data-testid="next-task">Next task: `));
+  t.regex(page.text, new RegExp(`href="/staff/tasks/${first.id}" data-testid="next-step">Next task: `));
 });

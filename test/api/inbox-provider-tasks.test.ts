@@ -218,6 +218,25 @@ test('rejecting an offer without reasons is a 400 naming reasons, before any Upd
   t.regex(html, /<input type="checkbox" name="checklist_documents_complete" >/);
 });
 
+test('an offer decision is confirmed first: the confirmation restates the checklist, reasons and comment; Change brings them back into the form', async (t) => {
+  const staff = await stack.staffToken();
+  const form = { decision: 'reject', reasons: 'Izmaksas aprēķinātas nepareizi\nNav licences', comment: 'Lūdzu, izlabojiet', checklist_cost_correct: 'on' };
+  const first = await call('POST', `/staff/tasks/${fixture.offerTask}/decision`, { token: staff, html: true, form });
+  t.is(first.status, 303, first.text);
+  const location = first.headers.get('location')!;
+  t.true(location.startsWith(`/staff/tasks/${fixture.offerTask}/decision/confirm?`), location);
+  t.like(await stack.db('tasks').where({ id: fixture.offerTask }).first(), { state: 'open', decision: null }, 'nothing decided by the first post');
+  const page = decode((await call('GET', location, { token: staff, html: true })).text);
+  t.true(page.includes('<h1>Pārbaudiet pirms atteikuma</h1>'));
+  t.true(page.includes('Izmaksas aprēķinātas nepareizi; Nav licences'), 'the reasons');
+  t.regex(page, /data-testid="confirm-comment">Lūdzu, izlabojiet/);
+  const change = /<a class="change" href="([^"]+)"/.exec(page)![1]!;
+  const again = decode((await call('GET', change, { token: staff, html: true })).text);
+  t.regex(again, /<textarea id="reasons"[^>]*>Izmaksas aprēķinātas nepareizi\nNav licences<\/textarea>/, 'the reasons are back in the form');
+  t.regex(again, /<input type="checkbox" name="checklist_cost_correct" checked>/, 'the ticked item stays ticked');
+  t.regex(again, /<input type="radio" name="decision" value="reject" checked>/);
+});
+
 test('a decided provider task is answered 409 already_decided naming who decided', async (t) => {
   const providerId = await insertProvider(stack.db);
   const taskId = await insertProviderTask(stack.db, { type: 'approve-provider', providerId });

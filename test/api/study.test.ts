@@ -351,9 +351,10 @@ test.serial('the page forms: Apply from the catalogue redirects to the journey p
   t.is(new Set(requestIds).size, requestIds.length, 'each Apply form has its own request id');
   const requestId = requestIds[0];
 
-  const form = { requestId: requestId!, offerId: PYTHON.id, groupId: PYTHON.groups[0]!.id };
+  // The Apply form leads to the confirmation page (test/api/confirmations.test.ts); its form (confirmed=yes) applies.
+  const form = { requestId: requestId!, offerId: PYTHON.id, groupId: PYTHON.groups[0]!.id, confirmed: 'yes' };
   const posted = await call('POST', `/learner/journeys/${caseId}/applications`, { token, form, html: true });
-  t.is(posted.status, 302, posted.text);
+  t.is(posted.status, 303, posted.text);
   t.is(posted.headers.get('location'), `/learner/journeys/${caseId}?notice=applied`);
   // A second click on the same form is the same application.
   const twice = await call('POST', `/learner/journeys/${caseId}/applications`, { token, form, html: true });
@@ -369,7 +370,7 @@ test.serial('the page forms: Apply from the catalogue redirects to the journey p
   const other = newPerson('Olga');
   const otherCase = await approvedCase(other);
   const refused = await call('POST', `/learner/journeys/${otherCase.caseId}/applications`, {
-    token: await tokenOf(other), form: { offerId: OFFER.id, groupId: PYTHON.groups[0]!.id }, html: true,
+    token: await tokenOf(other), form: { offerId: OFFER.id, groupId: PYTHON.groups[0]!.id, confirmed: 'yes' }, html: true,
   });
   t.is(refused.headers.get('location'), `/learner/journeys/${otherCase.caseId}?notice=refused&reason=group_not_in_offer`);
   const refusedPage = await call('GET', refused.headers.get('location')!, { token: await tokenOf(other), html: true });

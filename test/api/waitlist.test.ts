@@ -116,6 +116,13 @@ test.serial('a declined offer moves to the next learner at once; an expired one 
   const page = await call('GET', `/learner/journeys/${decliner.caseId}?lang=en`, { token, html: true });
   t.is(page.status, 200);
   t.regex(page.text, /A place has been freed for you/);
+  // The page's Decline button first shows what declining does; nothing moves until that page's form is sent.
+  const first = await call('POST', `/learner/journeys/${decliner.caseId}/place-offer/decline`, { token, html: true, form: {} });
+  t.is(first.headers.get('location'), `/learner/journeys/${decliner.caseId}/place-offer/decline/confirm`);
+  const check = await call('GET', `${first.headers.get('location')!}?lang=en`, { token, html: true });
+  t.regex(check.text, /<h1>Check before you decline the place<\/h1>/);
+  t.regex(check.text, /The place goes at once to the next person on the waiting list/);
+  t.is((await stack.db('placeOffers').where({ caseId: decliner.caseId }).first<{ state: string }>()).state, 'offered', 'not declined yet');
 
   const declined = await call('POST', `/api/learner/journeys/${decliner.caseId}/place-offer/decline`, { token, json: {} });
   t.is(declined.status, 200, declined.text);

@@ -100,6 +100,9 @@ test.serial('staff filter the inbox, claim a task with the keyboard and decide i
   t.deepEqual(await accessibilityProblems(staff), [], 'task page: no serious or critical accessibility violations');
   await staff.getByLabel('Apstiprināt', { exact: true }).check();
   await staff.getByRole('button', { name: 'Saglabāt lēmumu' }).click();
+  await staff.getByRole('heading', { level: 1, name: 'Pārbaudiet pirms apstiprināšanas' }).waitFor();
+  t.is((await stack.db('tasks').where({ caseId }).first()).state, 'open', 'nothing is decided before the confirmation');
+  await staff.getByRole('button', { name: 'Apstiprināt lēmumu' }).click();
   await staff.waitForURL(`${stack.appUrl}/staff/tasks?done=decided`);
   await staff.getByRole('status').filter({ hasText: 'Lēmums ir reģistrēts.' }).waitFor();
   await untilStage(stack.db, handle, caseId, 'imk_approved');

@@ -53,6 +53,11 @@ test('a learner applies, staff approve, the learner sees "IMK approved" and gets
   t.true(await staff.getByRole('heading', { name: 'Apstiprināt IMK: Anna Bērziņa' }).isVisible());
   await staff.getByLabel('Apstiprināt', { exact: true }).check();
   await staff.getByRole('button', { name: 'Saglabāt lēmumu' }).click();
+  // Check your answers: the decision and the facts it rests on, then confirm (api/confirmations.ts).
+  await staff.getByRole('heading', { level: 1, name: 'Pārbaudiet pirms apstiprināšanas' }).waitFor();
+  t.deepEqual(await accessibilityProblems(staff), [], 'decision confirmation: no serious or critical accessibility violations');
+  t.is(Number((await stack.db('tasks').where({ state: 'decided' }).count<{ count: string }[]>('* as count'))[0]!.count), 0, 'nothing is decided before the confirmation');
+  await staff.getByRole('button', { name: 'Apstiprināt lēmumu' }).click();
   await staff.waitForURL(`${stack.appUrl}/staff/tasks?done=decided`);
   t.true(await staff.getByText('Lēmums ir reģistrēts.').isVisible(), 'the inbox says the decision is recorded');
   t.true(await staff.getByText('Nav atvērtu uzdevumu.').isVisible());
