@@ -1,4 +1,6 @@
 import type { Context } from 'koa';
+import { z } from 'zod';
+import type { ServerKey } from '../lib/server-key';
 import type { PageLanguage, Renderer } from '../web/render';
 import { translate } from '../web/render';
 import { renderPage } from './pages';
@@ -10,6 +12,9 @@ import { FORM_TOKEN_FIELD } from './middleware/csrf';
  * action only sends the browser (303) to `<action>/confirm?<answers>`, a page that restates them with "Change"
  * links and carries them in hidden fields. Only that page's form (which adds `confirmed=yes`) acts. The
  * confirmation is a GET so a refresh, the back button and the language switch keep it. The JSON API stays one call.
+ *
+ * The answers travel in the address sealed with the server key (`?answers=<sealed>`, lib/server-key.ts): a staff
+ * comment or a withdrawal reason is personal data, and an address ends up in browser history and logs.
  */
 export const CONFIRMED_FIELD = 'confirmed';
 
@@ -27,23 +32,34 @@ export function answersOf(form: Record<string, unknown>): Record<string, string>
     .filter((entry): entry is [string, string] => entry[0] !== CONFIRMED_FIELD && entry[0] !== FORM_TOKEN_FIELD && typeof entry[1] === 'string'));
 }
 
-/** The confirmation page's address for an action's answers. */
-export function confirmationHref(action: string, answers: Record<string, string>): string {
-  const query = new URLSearchParams(Object.entries(answers).filter(([, value]) => value !== ''));
-  return `${action}/confirm${query.size > 0 ? `?${query.toString()}` : ''}`;
+/** The query of a page that reads answers (a confirmation page; a form page its Change link leads back to). */
+export const answersQuery = z.object({
+  answers: z.string().max(8_000).optional().describe('The answers of the form, sealed by the server (opaque)'),
+});
+
+/** `?answers=<sealed>`: the query carrying a form's answers (the empty ones left out), or '' when there are none. */
+export function answersQueryOf(key: ServerKey, answers: Record<string, string>): string {
+  const given = Object.fromEntries(Object.entries(answers).filter(([, value]) => value !== ''));
+  return Object.keys(given).length > 0 ? `?${new URLSearchParams({ answers: key.seal(JSON.stringify(given)) }).toString()}` : '';
 }
 
 /** Sends an unconfirmed form post to its confirmation page: nothing has happened yet. */
-export function toConfirmation(ctx: Context, action: string, answers: Record<string, string>): void {
+export function toConfirmation(ctx: Context, key: ServerKey, action: string, answers: Record<string, string>): void {
   ctx.status = 303;
-  ctx.redirect(confirmationHref(action, answers));
+  ctx.redirect(`${action}/confirm${answersQueryOf(key, answers)}`);
 }
 
-/** The answers a confirmation page got in its query (the first value of each). */
-export function queryAnswers(ctx: Context): Record<string, string> {
-  return Object.fromEntries(Object.entries(ctx.query)
-    .filter(([key]) => key !== 'lang')
-    .map(([key, value]) => [key, Array.isArray(value) ? value[0] ?? '' : value ?? '']));
+/** The answers sealed in the request's query, or none when there are none or they were not sealed by us. */
+export function queryAnswers(ctx: Context, key: ServerKey): Record<string, string> {
+  const sealed = ctx.query.answers;
+  if (typeof sealed !== 'string') return {};
+  try {
+    const answers = JSON.parse(key.open(sealed)) as unknown;
+    if (typeof answers !== 'object' || answers === null || Array.isArray(answers)) return {};
+    return Object.fromEntries(Object.entries(answers).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  } catch {
+    return {};
+  }
 }
 
 /** One restated answer or fact; `changeHref` links back to where it is chosen. */

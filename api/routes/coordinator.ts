@@ -11,7 +11,7 @@ import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { applicationSchema, applyResultSchema, assistedJourneySchema, assistedRegistrationSchema, caseParams } from '../schemas';
 import { activeGrants, applyOnBehalf, assistedCaseForApplying, coordinatorGrant, listAssisted, registerOnBehalf } from '../services/coordinator';
-import { answersOf, isConfirmed, queryAnswers, toConfirmation } from '../confirmations';
+import { answersOf, isConfirmed, queryAnswers, toConfirmation, answersQuery } from '../confirmations';
 import { applyConfirmation } from './confirm-pages';
 import { listProgrammes } from '../services/journeys';
 import { APPLY_STAGES, inStages } from '../../domain/journey';
@@ -196,14 +196,14 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
   api.page(router, {
     method: 'get', path: '/coordinator/journeys/:caseId/applications/confirm',
     summary: 'Check an application on a learner\'s behalf: whose, the course, group, dates, cost, who pays what, the balance after; its form applies',
-    tag: 'coordinator pages', roles: ['coordinator'], params: caseParams, query: applicationSchema.partial(),
+    tag: 'coordinator pages', roles: ['coordinator'], params: caseParams, query: answersQuery,
     responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the coordinator home when the journey cannot apply (it says why)', redirect: true } },
   }, async (ctx) => {
     const session = currentSession(ctx);
     await coordinatorGrant(deps, session);
     const params = parseOr400(caseParams, ctx.params, 'params');
     const applying = await assistedCaseForApplying(deps, session, params.caseId);
-    await applyConfirmation(ctx, deps, renderer, queryAnswers(ctx), { ...applying, action: `/coordinator/journeys/${params.caseId}/applications`, home: '/coordinator' });
+    await applyConfirmation(ctx, deps, renderer, queryAnswers(ctx, deps.tokens), { ...applying, action: `/coordinator/journeys/${params.caseId}/applications`, home: '/coordinator' });
   });
 
   api.page(router, {
@@ -222,7 +222,7 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
     const body = parseOr400(applicationSchema, { requestId: form.requestId || undefined, offerId, groupId }, 'body');
     if (!isConfirmed(sent)) {
       await assistedCaseForApplying(deps, session, params.caseId);
-      toConfirmation(ctx, `/coordinator/journeys/${params.caseId}/applications`, { ...(body.requestId ? { requestId: body.requestId } : {}), offerId: body.offerId, groupId: body.groupId });
+      toConfirmation(ctx, deps.tokens, `/coordinator/journeys/${params.caseId}/applications`, { ...(body.requestId ? { requestId: body.requestId } : {}), offerId: body.offerId, groupId: body.groupId });
       return;
     }
     ctx.status = 303;

@@ -52,7 +52,7 @@ export function placeOfferRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rend
     const back = `/learner/journeys/${params.caseId}`;
     if (!isConfirmed((ctx.request.body ?? {}) as Record<string, unknown>)) {
       await ownStudy(ctx, deps, params.caseId);
-      toConfirmation(ctx, `${back}/place-offer/decline`, {});
+      toConfirmation(ctx, deps.tokens, `${back}/place-offer/decline`, {});
       return;
     }
     ctx.status = 303;

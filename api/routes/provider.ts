@@ -20,7 +20,7 @@ import type { ApiRegistry } from './define';
 import { keptForm } from '../form-state';
 import { outcomeTooEarly } from '../../domain/applications';
 import { rigaDate } from '../../domain/dates';
-import { answersOf, doneMessage, isConfirmed, queryAnswers, toConfirmation } from '../confirmations';
+import { answersOf, doneMessage, isConfirmed, queryAnswers, toConfirmation, answersQuery } from '../confirmations';
 import { decisionConfirmation, outcomeConfirmation } from './confirm-pages';
 
 const PROVIDER = ['provider'] as const;
@@ -84,16 +84,16 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
 
   // Enrol/decline and completion/dropout are confirmed first (api/confirmations.ts): the workspace's forms post here,
   // a valid unconfirmed post goes on to the confirmation page, and only its form (confirmed=yes) acts.
-  for (const [kind, schema, build] of [['decision', enrolmentDecisionSchema, decisionConfirmation], ['outcome', studyOutcomeSchema, outcomeConfirmation]] as const) {
+  for (const [kind, build] of [['decision', decisionConfirmation], ['outcome', outcomeConfirmation]] as const) {
     api.page(router, {
       method: 'get', path: `/provider/applications/:applicationId/${kind}/confirm`,
       summary: kind === 'decision' ? 'Check an enrolment decision before it is sent; its form sends it' : 'Check a completion or dropout report (completion spends the reserved money); its form reports it',
-      tag: 'provider pages', roles: [...PROVIDER], params: applicationParams, query: schema,
+      tag: 'provider pages', roles: [...PROVIDER], params: applicationParams, query: answersQuery,
       responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the workspace when the answers or the application no longer fit', redirect: true } },
     }, async (ctx) => {
       const params = applicationParams.safeParse(ctx.params);
       if (!params.success) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
-      await build(ctx, deps, renderer, params.data.applicationId, queryAnswers(ctx));
+      await build(ctx, deps, renderer, params.data.applicationId, queryAnswers(ctx, deps.tokens));
     });
   }
 
@@ -152,7 +152,7 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
         // Another provider's application is not found here either (404), before any confirmation.
         const application = await providerApplication(deps, currentSession(ctx), applicationId);
         precheck?.(application, parsed.data);
-        toConfirmation(ctx, ctx.path, form);
+        toConfirmation(ctx, deps.tokens, ctx.path, form);
         return;
       }
       const done = await act(applicationId, parsed.data);

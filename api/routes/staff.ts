@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Renderer } from '../../web/render';
 import { translate, type PageLanguage } from '../../web/render';
+import type { ServerKey } from '../../lib/server-key';
 import { attachment } from '../content-disposition';
 import type { ApiDeps } from '../deps';
 import { text } from '../text-input';
@@ -29,7 +30,7 @@ import { isUuid } from '../../domain/uuid';
 import { describeRule } from '../../domain/eligibility';
 import { keptForm } from '../form-state';
 import {
-  answersOf, doneMessage, isConfirmed, queryAnswers, renderConfirmation, toConfirmation, type Confirmation, type ConfirmFact, type DoneMessage,
+  answersOf, answersQuery, answersQueryOf, doneMessage, isConfirmed, queryAnswers, renderConfirmation, toConfirmation, type Confirmation, type ConfirmFact, type DoneMessage,
 } from '../confirmations';
 
 const STAFF = ['staff', 'admin'] as const;
@@ -160,12 +161,12 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
 
   api.page(router, {
     method: 'get', path: '/staff/tasks/:taskId', summary: 'One task with its decision form', tag: 'staff pages', roles: [...STAFF],
-    params: taskParams, query: z.object({ done: text().max(20).optional() }),
+    params: taskParams, query: answersQuery.extend({ done: text().max(20).optional() }),
     responses: { 200: { description: 'The page' } },
   }, async (ctx) => {
     const done = typeof ctx.query.done === 'string' && DONE.includes(ctx.query.done) ? ctx.query.done : null;
     // The confirmation page's Change link brings the answers back into the form.
-    const answers = Object.fromEntries(Object.entries(queryAnswers(ctx)).filter(([key]) => DECISION_FIELDS.test(key)));
+    const answers = Object.fromEntries(Object.entries(queryAnswers(ctx, deps.tokens)).filter(([key]) => DECISION_FIELDS.test(key)));
     await taskPage(ctx, {
       done: doneMessage(ctx.state.lang as PageLanguage, 'inbox.done', done, DONE) ?? undefined,
       ...(Object.keys(answers).length > 0 ? { form: answers } : {}),
@@ -218,13 +219,13 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   // the confirmation page (the decision, the facts it rests on, the comment), and only its form decides.
   api.page(router, {
     method: 'get', path: '/staff/tasks/:taskId/decision/confirm', summary: 'Check a decision before it is sent: the decision, the facts it rests on, the comment; its form decides',
-    tag: 'staff pages', roles: [...STAFF], params: taskParams, query: decisionForm,
+    tag: 'staff pages', roles: [...STAFF], params: taskParams, query: answersQuery,
     responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the task page when the answers or the task no longer fit', redirect: true } },
   }, async (ctx) => {
     const params = taskParams.safeParse(ctx.params);
     const found = params.success ? await getTask(deps, params.data.taskId) : null;
     if (!found) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
-    const answers = Object.fromEntries(Object.entries(queryAnswers(ctx)).filter(([key]) => DECISION_FIELDS.test(key)));
+    const answers = Object.fromEntries(Object.entries(queryAnswers(ctx, deps.tokens)).filter(([key]) => DECISION_FIELDS.test(key)));
     const parsed = decisionSchema.safeParse(decisionFromForm(answers));
     const taskHref = `/staff/tasks/${found.task.id}`;
     if (!parsed.success || found.task.state !== 'open') {
@@ -233,7 +234,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       return;
     }
     await auditTaskView(ctx, found.task);
-    renderConfirmation(ctx, renderer, decisionConfirmation(ctx.state.lang as PageLanguage, found.task, parsed.data, answers, taskHref));
+    renderConfirmation(ctx, renderer, decisionConfirmation(ctx.state.lang as PageLanguage, found.task, parsed.data, answers, taskHref, deps.tokens));
   });
 
   api.page(router, {
@@ -259,7 +260,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
       if (!isConfirmed(sent)) {
         // What the task's type needs, and whether it can still be decided, is said on the form, before confirming.
         await checkDecision(deps, currentSession(ctx), params.data.taskId, parsed.data);
-        toConfirmation(ctx, `/staff/tasks/${params.data.taskId}/decision`, form);
+        toConfirmation(ctx, deps.tokens, `/staff/tasks/${params.data.taskId}/decision`, form);
         return;
       }
       await decideTask(deps, currentSession(ctx), params.data.taskId, parsed.data);
@@ -472,9 +473,9 @@ const DONE = ['claimed', 'unclaimed', 'assigned', 'decided'];
 const DECISION_FIELDS = /^(decision|comment|reasons|checklist_[a-z0-9_.-]{1,60})$/i;
 
 /** The confirmation page of a decision: what is decided, on which facts, with which words, and what it sets off. */
-function decisionConfirmation(lang: PageLanguage, task: TaskView, input: DecisionInput, answers: Record<string, string>, taskHref: string): Confirmation {
+function decisionConfirmation(lang: PageLanguage, task: TaskView, input: DecisionInput, answers: Record<string, string>, taskHref: string, key: ServerKey): Confirmation {
   const words = subjectWords(lang, task);
-  const change = `${taskHref}?${new URLSearchParams(answers).toString()}#decision-heading`;
+  const change = `${taskHref}${answersQueryOf(key, answers)}#decision-heading`;
   const approve = input.decision === 'approve';
   const eligibility = (task.facts.eligibility ?? null) as { rule?: string; facts?: { age?: number; deceased?: boolean } } | null;
   const ticked = checklistOf(task.facts).filter((item) => input.checklist?.[item.code]).map((item) => item.label ?? label(lang, 'checklist', item.code));

@@ -15,7 +15,7 @@ import { catalogueLink } from './catalogue';
 import { errorsByField, fieldProblems, parseOr400 } from '../validation';
 import type { ApiRegistry } from './define';
 import { journeyPage } from './journey-page';
-import { answersOf, isConfirmed, queryAnswers, toConfirmation } from '../confirmations';
+import { answersOf, isConfirmed, queryAnswers, toConfirmation, answersQuery } from '../confirmations';
 import { applyConfirmation, ownStudy, withdrawConfirmation } from './confirm-pages';
 
 const stageResult = z.object({ stage: z.string() });
@@ -109,12 +109,12 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   api.page(router, {
     method: 'get', path: '/learner/journeys/:caseId/applications/confirm',
     summary: 'Check your application: the course, group, dates, cost, who pays what and the balance after; its form applies',
-    tag: 'learner pages', roles: ['learner'], params: caseParams, query: applicationSchema.partial(),
+    tag: 'learner pages', roles: ['learner'], params: caseParams, query: answersQuery,
     responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the journey page when it cannot apply (it says why)', redirect: true } },
   }, async (ctx) => {
     const params = parseOr400(caseParams, ctx.params, 'params');
     const journey = `/learner/journeys/${params.caseId}`;
-    await applyConfirmation(ctx, deps, renderer, queryAnswers(ctx), { study: await ownStudy(ctx, deps, params.caseId), action: `${journey}/applications`, home: journey });
+    await applyConfirmation(ctx, deps, renderer, queryAnswers(ctx, deps.tokens), { study: await ownStudy(ctx, deps, params.caseId), action: `${journey}/applications`, home: journey });
   });
 
   api.page(router, {
@@ -130,7 +130,7 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const back = `/learner/journeys/${params.caseId}`;
     if (!isConfirmed(form)) {
       await ownStudy(ctx, deps, params.caseId);
-      toConfirmation(ctx, `${back}/applications`, answersOf(form));
+      toConfirmation(ctx, deps.tokens, `${back}/applications`, answersOf(form));
       return;
     }
     const body = parseOr400(applicationSchema, answersOf(form), 'body');
@@ -152,11 +152,11 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   api.page(router, {
     method: 'get', path: '/learner/journeys/:caseId/withdrawal/confirm',
     summary: 'Check before withdrawing: whether the reserved money returns (before enrolment) or is spent (after); its form withdraws',
-    tag: 'learner pages', roles: ['learner'], params: caseParams, query: withdrawalSchema.partial(),
+    tag: 'learner pages', roles: ['learner'], params: caseParams, query: answersQuery,
     responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the journey page when there is nothing to withdraw from', redirect: true } },
   }, async (ctx) => {
     const params = parseOr400(caseParams, ctx.params, 'params');
-    await withdrawConfirmation(ctx, deps, renderer, params.caseId, queryAnswers(ctx));
+    await withdrawConfirmation(ctx, deps, renderer, params.caseId, queryAnswers(ctx, deps.tokens));
   });
 
   api.page(router, {
@@ -170,7 +170,7 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const back = `/learner/journeys/${params.caseId}`;
     if (!isConfirmed(form)) {
       await ownStudy(ctx, deps, params.caseId);
-      toConfirmation(ctx, `${back}/withdrawal`, answersOf(form));
+      toConfirmation(ctx, deps.tokens, `${back}/withdrawal`, answersOf(form));
       return;
     }
     const body = parseOr400(withdrawalSchema, answersOf(form), 'body');
