@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
-import { formatRigaTime } from '../domain/dates';
+import { formatDeadline, formatRigaDay, formatRigaTime } from '../domain/dates';
 import { formatEuro } from '../domain/money';
 
 /** Languages of the web pages; Latvian is the default. */
@@ -47,6 +47,12 @@ export function createRenderer() {
     // A deadline at a day's end (00:00) reads as 24:00 of its last day.
     return formatRigaTime(iso, options.data.root.lang === 'lv' ? 'lv' : 'en');
   });
+  // walk: a calendar day (YYYY-MM-DD) in the same format as {{datetime}}'s day; a deadline as "until 10 December 2026
+  // (inclusive)" / "līdz 2026. gada 10. decembrim (ieskaitot)", a time kept unless it is the day's end (domain/dates.ts).
+  hbs.registerHelper('date', (day: string | Date | null, options: Handlebars.HelperOptions) =>
+    day ? formatRigaDay(day, options.data.root.lang === 'lv' ? 'lv' : 'en') : '');
+  hbs.registerHelper('deadline', (iso: string | Date | null, options: Handlebars.HelperOptions) =>
+    iso ? formatDeadline(iso, options.data.root.lang === 'lv' ? 'lv' : 'en') : '');
   // {{csrf}} in every form that posts: the hidden field with the request's form token (api/middleware/csrf.ts).
   hbs.registerHelper('csrf', (options: Handlebars.HelperOptions) => new hbs.SafeString(
     `<input type="hidden" name="_csrf" value="${hbs.escapeExpression(String(options.data.root.csrfToken ?? ''))}">`));
