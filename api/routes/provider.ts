@@ -14,6 +14,7 @@ import {
 import {
   decideEnrolment, groupsOfOffers, listProviderApplications, reportOutcome, type ProviderApplicationView,
 } from '../services/provider';
+import { formatRigaDay } from '../../domain/dates';
 import { fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 
@@ -172,5 +173,5 @@ function pageMessage(lang: PageLanguage, err: HttpError): string {
 
 /** A calendar day (YYYY-MM-DD) as people write it, e.g. "2027. gada 11. janvāris" / "11 January 2027". */
 function formatDay(day: string, lang: PageLanguage): string {
-  return new Intl.DateTimeFormat(lang === 'lv' ? 'lv-LV' : 'en-GB', { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(`${day}T00:00:00Z`));
+  return formatRigaDay(day, lang);
 }
