@@ -47,9 +47,9 @@ export function createRenderer() {
     // A deadline at a day's end (00:00) reads as 24:00 of its last day.
     return formatRigaTime(iso, options.data.root.lang === 'lv' ? 'lv' : 'en');
   });
-  // walk: a calendar day (YYYY-MM-DD) in the same format as {{datetime}}'s day; a deadline as "until 10 December 2026
+  // walk: {{calendarDay}}, a calendar day (YYYY-MM-DD) in the same format as {{datetime}}'s day; a deadline as "until 10 December 2026
   // (inclusive)" / "līdz 2026. gada 10. decembrim (ieskaitot)", a time kept unless it is the day's end (domain/dates.ts).
-  hbs.registerHelper('date', (day: string | Date | null, options: Handlebars.HelperOptions) =>
+  hbs.registerHelper('calendarDay', (day: string | Date | null, options: Handlebars.HelperOptions) =>
     day ? formatRigaDay(day, options.data.root.lang === 'lv' ? 'lv' : 'en') : '');
   hbs.registerHelper('deadline', (iso: string | Date | null, options: Handlebars.HelperOptions) =>
     iso ? formatDeadline(iso, options.data.root.lang === 'lv' ? 'lv' : 'en') : '');
@@ -79,21 +79,30 @@ export function createRenderer() {
     render(view: string, data: { lang: PageLanguage; title: string; [key: string]: unknown }): string {
       const template = views.get(view);
       if (!template) throw new Error(`no view named ${view}`);
-      return layout({ ...data, body: template(data), errorSummary: errorSummaryOf(data.errors, data.errorFieldPrefix) });
+      const summary = data.formErrors as FormErrors | undefined;
+      const errorSummary = summary ? errorSummaryOf(summary.errors, summary.prefix, summary.ids) : errorSummaryOf(data.errors, data.errorFieldPrefix);
+      return layout({ ...data, body: template(data), errorSummary });
     },
   };
 }
 
 /**
+ * The form whose problems the summary lists on a page with several forms, each with its own errors (walk): the
+ * failed form's errors, and its fields' ids: `<prefix>-<name>`, or given one by one in `ids`.
+ */
+export interface FormErrors { errors?: Record<string, string>; prefix?: string; ids?: Record<string, string> }
+
+/**
  * The problems of a re-shown form for the summary above it (layout.hbs): each field's message, linking to the field.
  * A page's `errors` maps field names to messages (anything else shows none); the field's input has the field's name
- * as its id, or `<errorFieldPrefix>-<name>` on a page with several forms.
+ * as its id, or `<errorFieldPrefix>-<name>` on a page with several forms (or the page names the failed form in
+ * `formErrors`).
  */
-function errorSummaryOf(errors: unknown, prefix: unknown): { field: string; message: string }[] {
+function errorSummaryOf(errors: unknown, prefix: unknown, ids: Record<string, string> = {}): { field: string; message: string }[] {
   if (!errors || typeof errors !== 'object') return [];
   return Object.entries(errors as Record<string, unknown>)
     .filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== '')
-    .map(([field, message]) => ({ field: typeof prefix === 'string' ? `${prefix}-${field}` : field, message }));
+    .map(([field, message]) => ({ field: ids[field] ?? (typeof prefix === 'string' ? `${prefix}-${field}` : field), message }));
 }
 
 /** The renderer createRenderer returns. */

@@ -21,7 +21,11 @@ import { startTestStack, type TestStack } from '../helpers/stack';
 // filled from rows seeded below: a page added later is walked, or the walk fails naming what it lacks. Each page has
 // one heading, no serious or critical WCAG 2.1 AA violation (axe-core), reads fully in its language and fits a 320 px
 // screen. Then every form on those pages is sent with its fields emptied and must come back with a focused error
-// summary whose links lead to the fields.
+// summary whose links lead to the fields, the page again passing the same checks.
+//
+// To keep within time (one stack, one browser, the walkers side by side): a public page is walked by the people it is
+// for (PUBLIC_WALKERS), and axe, whose findings are about markup rather than words, runs on every page in Latvian and
+// on each page's first walker in English. The 320 px check is the same page narrowed, not a second load.
 
 let stack: TestStack;
 let browser: Browser;
@@ -57,7 +61,6 @@ const EXTRA_VIEWS: Record<string, string[]> = {
  */
 const PUBLIC_WALKERS: readonly Walker[] = ['anonymous', 'learner', 'learnerWithoutAccount'];
 
-const spent = { goto: 0, axe: 0, text: 0, width: 0 };
 /** The forms the walk met (their page, action and who first saw it): each is then sent empty once per language. */
 const forms = new Map<string, { walker: Walker; path: string; action: string }>();
 /** The fields a person types into: each form met that has one is sent with them empty. */
@@ -233,11 +236,8 @@ async function problemsOf(page: Page, lang: PageLanguage, axe: boolean): Promise
   if (headings !== 1) problems.push(`${headings} h1 headings`);
   const declared = await page.locator('html').getAttribute('lang');
   if (declared !== lang) problems.push(`html lang="${declared}"`);
-  let at = Date.now();
   if (axe) problems.push(...(await accessibilityProblems(page)).map((p) => `axe ${p}`));
-  spent.axe += Date.now() - at; at = Date.now();
   problems.push(...foreignText(await textInLanguage(page, lang), lang));
-  spent.text += Date.now() - at; at = Date.now();
   await page.setViewportSize({ width: NARROW, height: 640 });
   const width = await page.evaluate('document.documentElement.scrollWidth') as number;
   if (width > NARROW) {
@@ -251,7 +251,6 @@ async function problemsOf(page: Page, lang: PageLanguage, axe: boolean): Promise
     problems.push(`${width} px wide at ${NARROW} px, e.g. ${culprits.join(', ')}`);
   }
   await page.setViewportSize({ width: WIDE, height: 800 });
-  spent.width += Date.now() - at;
   return problems;
 }
 
@@ -269,9 +268,7 @@ test.serial('every page, as each person who may open it, in Latvian and English,
     for (const { route, axeInEnglish } of paths) {
       const path = fill(route);
       for (const lang of ['lv', 'en'] as const) {
-        const at = Date.now();
         const answer = await page.goto(inLanguage(path, lang));
-        spent.goto += Date.now() - at;
         walked += 1;
         const where = `${path} as ${walker} (${lang})`;
         if (answer?.status() !== 200) {
@@ -284,12 +281,15 @@ test.serial('every page, as each person who may open it, in Latvian and English,
       }
     }
     await context.close();
-    t.log(`${walker}: ${paths.length} addresses done at ${Math.round((Date.now() - started) / 1000)} s`);
   }));
-  t.log(spent);
   t.log(`${walked} page views in ${Math.round((Date.now() - started) / 1000)} s`);
   t.deepEqual(found, [], `problems found on the walk:\n${found.join('\n')}`);
 });
+
+/** Forms whose empty answer is not a field's problem, with why. */
+const NO_FIELD_PROBLEM: Record<string, string> = {
+  '/staff/login': 'an empty login is a failed login (401), said without naming a field, as for a wrong password',
+};
 
 /** The actions of the page's forms (in main, posting) that have a field to type in. */
 async function typedFormsOf(page: Page): Promise<string[]> {
@@ -302,10 +302,13 @@ test.serial('every form the walk met, sent with its fields emptied, comes back w
   t.timeout(5 * 60_000);
   t.true(forms.size > 10, 'the walk met the forms');
   const found: string[] = [];
-  for (const { walker, path, action } of forms.values()) {
+  // Each walker sends its forms in its own browser context, the walkers side by side.
+  const byWalker = new Map<Walker, { path: string; action: string }[]>();
+  for (const form of forms.values()) if (!(form.action in NO_FIELD_PROBLEM)) byWalker.set(form.walker, [...(byWalker.get(form.walker) ?? []), form]);
+  await Promise.all([...byWalker].map(async ([walker, walkerForms]) => {
     const context = await contextOf(walker);
     const page = await context.newPage();
-    for (const lang of ['lv', 'en'] as const) {
+    for (const { path, action } of walkerForms) for (const lang of ['lv', 'en'] as const) {
       const where = `${action} on ${path} as ${walker} (${lang})`;
       await page.goto(inLanguage(path, lang));
       const form = page.locator(`main form[method=post]${action ? `[action="${action}"]` : ':not([action])'}`).first();
@@ -321,14 +324,16 @@ test.serial('every form the walk met, sent with its fields emptied, comes back w
         found.push(`${where}: no error summary (HTTP ${answer.status()} ${new URL(page.url()).pathname})`);
         continue;
       }
-      if (await page.evaluate('document.activeElement?.className') !== 'error-summary') found.push(`${where}: the summary does not have the focus`);
+      // The browser moves the focus (autofocus) once the page is shown, a moment after it loaded.
+      const focused = await page.waitForFunction("document.activeElement?.className === 'error-summary'", undefined, { timeout: 2_000 }).then(() => true, () => false);
+      if (!focused) found.push(`${where}: the summary does not have the focus`);
       const targets = await page.evaluate(`[...document.querySelectorAll('.error-summary a')]
         .map((a) => [a.textContent, !!document.getElementById(a.getAttribute('href').slice(1))])`) as [string, boolean][];
       if (targets.length === 0) found.push(`${where}: the summary lists no problem`);
       for (const [text] of targets.filter(([, exists]) => !exists)) found.push(`${where}: "${text}" links to no field`);
-      for (const problem of await problemsOf(page, lang, true)) found.push(`${where}: ${problem}`);
+      for (const problem of await problemsOf(page, lang, lang === 'lv')) found.push(`${where}: ${problem}`);
     }
     await context.close();
-  }
+  }));
   t.deepEqual(found, [], `problems found on the forms:\n${found.join('\n')}`);
 });
