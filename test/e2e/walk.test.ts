@@ -244,7 +244,9 @@ async function problemsOf(page: Page, lang: PageLanguage, axe: boolean): Promise
     // The first elements reaching past the screen's edge, to say what to fix.
     // (Not those inside a box that scrolls by itself, such as a wide table: they do not widen the page.)
     const culprits = await page.evaluate(`[...document.querySelectorAll('body *')].filter((e) => {
-        if (e.getBoundingClientRect().right <= ${NARROW} + 1) return false;
+        // An element past the edge, or one whose text runs out of it (a long word).
+        const runsOut = getComputedStyle(e).display !== 'inline' && e.scrollWidth > e.clientWidth + 1;
+        if (e.getBoundingClientRect().right <= ${NARROW} + 1 && !runsOut) return false;
         for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) if (getComputedStyle(a).overflowX !== 'visible') return false;
         return true;
       }).slice(-3).map((e) => e.tagName.toLowerCase() + (typeof e.className === 'string' && e.className ? '.' + e.className : '') + ' ' + Math.round(e.getBoundingClientRect().right) + ' px')`) as string[];
