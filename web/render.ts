@@ -49,8 +49,11 @@ export function createRenderer() {
   });
   // walk: {{calendarDay}}, a calendar day (YYYY-MM-DD) in the same format as {{datetime}}'s day; a deadline as "until 10 December 2026
   // (inclusive)" / "līdz 2026. gada 10. decembrim (ieskaitot)", a time kept unless it is the day's end (domain/dates.ts).
-  hbs.registerHelper('calendarDay', (day: string | Date | null, options: Handlebars.HelperOptions) =>
-    day ? formatRigaDay(day, options.data.root.lang === 'lv' ? 'lv' : 'en') : '');
+  hbs.registerHelper('calendarDay', (day: string | Date | null, options: Handlebars.HelperOptions) => {
+    if (!day) return '';
+    // Anything that is not a day is shown as it is rather than failing the page.
+    return Number.isNaN(new Date(day).getTime()) ? String(day) : formatRigaDay(day, options.data.root.lang === 'lv' ? 'lv' : 'en');
+  });
   hbs.registerHelper('deadline', (iso: string | Date | null, options: Handlebars.HelperOptions) =>
     iso ? formatDeadline(iso, options.data.root.lang === 'lv' ? 'lv' : 'en') : '');
   // {{csrf}} in every form that posts: the hidden field with the request's form token (api/middleware/csrf.ts).
