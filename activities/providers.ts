@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { Provider, ProviderEvent, User } from '../lib/db';
 import type { LinkTokens } from '../lib/links';
 import { SYSTEM_ACTOR, type Actor } from '../domain/journey';
-import { formatRigaTime, rigaDate } from '../domain/dates';
+import { formatRigaDay, formatRigaTime, rigaDate } from '../domain/dates';
 import { writeAudit } from '../lib/audit';
 import type { EnterpriseRegisterClient } from './registries/enterprise-register';
 import type { ViisClient } from './registries/viis';
@@ -217,11 +217,11 @@ export function createProviderActivities(deps: ProviderActivityDeps) {
 
 /** A calendar day as people in Riga read it. */
 export function formatDay(iso: string, language: 'lv' | 'en'): string {
-  return new Intl.DateTimeFormat(language === 'lv' ? 'lv-LV' : 'en-GB', { dateStyle: 'long', timeZone: 'Europe/Riga' }).format(new Date(iso));
+  return formatRigaDay(new Date(iso), language);
 }
 
 /** A date and time as people in Riga read it. */
 export function formatTime(iso: string, language: 'lv' | 'en'): string {
   // A deadline at a day's end (00:00 Riga) reads as 24:00 of its last day.
-  return formatRigaTime(iso, language, 'long');
+  return formatRigaTime(iso, language);
 }

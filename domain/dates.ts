@@ -69,16 +69,53 @@ function rigaOffsetMs(at: Date): number {
   return wall - Math.floor(at.getTime() / 1000) * 1000;
 }
 
+// One date format per language, on pages and in e-mails (walk, issue 16): the day written out in full ("2026. gada
+// 10. decembris", "10 December 2026"), a time after it as HH:MM.
+const dayFormats = {
+  lv: new Intl.DateTimeFormat('lv-LV', { dateStyle: 'long', timeZone: AGENCY_TIME_ZONE }),
+  en: new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeZone: AGENCY_TIME_ZONE }),
+};
+const clock = new Intl.DateTimeFormat('en-GB', { timeZone: AGENCY_TIME_ZONE, hourCycle: 'h23', hour: '2-digit', minute: '2-digit' });
+
+/** The months in the form Latvian writes after "līdz" ("līdz 10. decembrim"). */
+const LV_MONTHS_UNTIL = ['janvārim', 'februārim', 'martam', 'aprīlim', 'maijam', 'jūnijam', 'jūlijam', 'augustam', 'septembrim', 'oktobrim', 'novembrim', 'decembrim'];
+
+/** A calendar day (YYYY-MM-DD, or the Riga day of an instant) as people read it: "2026. gada 10. decembris", "10 December 2026". */
+export function formatRigaDay(day: string | Date, language: 'lv' | 'en'): string {
+  return dayFormats[language].format(asInstant(day));
+}
+
 /**
- * A date and time as people in Riga read it. A day's end (00:00, see rigaEndOfDay) shows as 24:00 of the day it
- * ends, so "until 10 December 24:00" names the last day that counts rather than the next one.
+ * A date and time in Riga as people read it: "2026. gada 10. decembris, 14:30", "10 December 2026, 14:30". A day's
+ * end (00:00, see rigaEndOfDay) shows as 24:00 of the day it ends, naming the last day that counts, not the next one.
  */
-export function formatRigaTime(at: Date | string, language: 'lv' | 'en', dateStyle: 'medium' | 'long' = 'medium'): string {
+export function formatRigaTime(at: Date | string, language: 'lv' | 'en'): string {
   const instant = new Date(at);
-  const format = (d: Date) => new Intl.DateTimeFormat(language === 'lv' ? 'lv-LV' : 'en-GB', {
-    dateStyle, timeStyle: 'short', timeZone: AGENCY_TIME_ZONE,
-  }).format(d);
-  const minuteBefore = new Date(instant.getTime() - 60_000);
-  const midnight = rigaDate(instant) !== rigaDate(minuteBefore) && instant.getTime() % 60_000 === 0;
-  return midnight ? format(minuteBefore).replace('23:59', '24:00') : format(instant);
+  if (isDayEnd(instant)) return `${formatRigaDay(lastRigaDayOf(instant), language)}, 24:00`;
+  return `${formatRigaDay(instant, language)}, ${clock.format(instant)}`;
+}
+
+/**
+ * A deadline as a sentence's end: "līdz 2026. gada 10. decembrim (ieskaitot)", "until 10 December 2026 (inclusive)".
+ * A deadline at a day's end (00:00 of the next day) is its last day, inclusive; any other time keeps its time
+ * ("until 10 December 2026, 14:30").
+ */
+export function formatDeadline(at: Date | string, language: 'lv' | 'en'): string {
+  const instant = new Date(at);
+  const dayEnd = isDayEnd(instant);
+  const day = dayEnd ? lastRigaDayOf(instant) : rigaDate(instant);
+  const [year, month, date] = day.split('-').map(Number);
+  const written = language === 'lv' ? `līdz ${year}. gada ${date}. ${LV_MONTHS_UNTIL[month - 1]}` : `until ${formatRigaDay(day, 'en')}`;
+  if (dayEnd) return `${written} (${language === 'lv' ? 'ieskaitot' : 'inclusive'})`;
+  return `${written}, ${clock.format(instant)}`;
+}
+
+// Whether an instant is a Riga midnight, the end of the day before it.
+function isDayEnd(instant: Date): boolean {
+  return instant.getTime() % 60_000 === 0 && clock.format(instant) === '00:00';
+}
+
+// A YYYY-MM-DD day as an instant within that Riga day (noon, clear of any DST change); an instant as it is.
+function asInstant(day: string | Date): Date {
+  return typeof day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(day) ? rigaTime(day, '12:00') : new Date(day);
 }

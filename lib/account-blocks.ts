@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { rigaDate } from '../domain/dates';
+import { formatDeadline, rigaDate, rigaEndOfDay } from '../domain/dates';
 
 /**
  * Blocks and suspensions of a learner, a provider or a provider user (table account_blocks). A block is live from
@@ -73,7 +73,8 @@ async function liveBlock(db: Knex, scope: (q: Knex.QueryBuilder) => void, now: D
 
 /** What a blocked person reads ('own'), or staff and a coordinator about them ('person'): the kind, until when, and why, in both page languages. */
 export function blockWords(block: LiveBlock, whose: 'own' | 'person' = 'own'): { lv: string; en: string } {
-  const until = block.endsOn ? { lv: ` līdz ${lvDate(block.endsOn)}`, en: ` until ${enDate(block.endsOn)}` } : { lv: '', en: '' };
+  // The end day is the last day of the block (whereLive): "until 10 December 2026 (inclusive)", the one deadline wording.
+  const until = block.endsOn ? { lv: ` ${formatDeadline(rigaEndOfDay(block.endsOn), 'lv')}`, en: ` ${formatDeadline(rigaEndOfDay(block.endsOn), 'en')}` } : { lv: '', en: '' };
   const lvWhat = block.kind === 'block' ? 'bloķēts' : 'apturēts';
   const enWhat = block.kind === 'block' ? 'blocked' : 'suspended';
   return whose === 'own'
@@ -81,6 +82,4 @@ export function blockWords(block: LiveBlock, whose: 'own' | 'person' = 'own'): {
     : { lv: `Šis konts ir ${lvWhat}${until.lv}. Iemesls: ${block.reason}`, en: `This account is ${enWhat}${until.en}. Reason: ${block.reason}` };
 }
 
-const lvDate = (day: string) => day.split('-').reverse().join('.');
-const enDate = (day: string) => new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(`${day}T00:00:00Z`));
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
-import { formatRigaTime } from '../domain/dates';
+import { formatDeadline, formatRigaDay, formatRigaTime } from '../domain/dates';
 import { formatEuro } from '../domain/money';
 
 /** Languages of the web pages; Latvian is the default. */
@@ -52,6 +52,15 @@ export function createRenderer() {
     // A deadline at a day's end (00:00) reads as 24:00 of its last day.
     return formatRigaTime(iso, options.data.root.lang === 'lv' ? 'lv' : 'en');
   });
+  // walk: {{calendarDay}}, a calendar day (YYYY-MM-DD) in the same format as {{datetime}}'s day; a deadline as "until 10 December 2026
+  // (inclusive)" / "līdz 2026. gada 10. decembrim (ieskaitot)", a time kept unless it is the day's end (domain/dates.ts).
+  hbs.registerHelper('calendarDay', (day: string | Date | null, options: Handlebars.HelperOptions) => {
+    if (!day) return '';
+    // Anything that is not a day is shown as it is rather than failing the page.
+    return Number.isNaN(new Date(day).getTime()) ? String(day) : formatRigaDay(day, options.data.root.lang === 'lv' ? 'lv' : 'en');
+  });
+  hbs.registerHelper('deadline', (iso: string | Date | null, options: Handlebars.HelperOptions) =>
+    iso ? formatDeadline(iso, options.data.root.lang === 'lv' ? 'lv' : 'en') : '');
   // {{csrf}} in every form that posts: the hidden field with the request's form token (api/middleware/csrf.ts).
   hbs.registerHelper('csrf', (options: Handlebars.HelperOptions) => new hbs.SafeString(
     `<input type="hidden" name="_csrf" value="${hbs.escapeExpression(String(options.data.root.csrfToken ?? ''))}">`));
@@ -84,21 +93,30 @@ export function createRenderer() {
     render(view: string, data: { lang: PageLanguage; title: string; [key: string]: unknown }): string {
       const template = views.get(view);
       if (!template) throw new Error(`no view named ${view}`);
-      return layout({ ...data, body: template(data), errorSummary: errorSummaryOf(data.errors, data.errorFieldPrefix) });
+      const summary = data.formErrors as FormErrors | undefined;
+      const errorSummary = summary ? errorSummaryOf(summary.errors, summary.prefix, summary.ids) : errorSummaryOf(data.errors, data.errorFieldPrefix);
+      return layout({ ...data, body: template(data), errorSummary });
     },
   };
 }
 
 /**
+ * The form whose problems the summary lists on a page with several forms, each with its own errors (walk): the
+ * failed form's errors, and its fields' ids: `<prefix>-<name>`, or given one by one in `ids`.
+ */
+export interface FormErrors { errors?: Record<string, string>; prefix?: string; ids?: Record<string, string> }
+
+/**
  * The problems of a re-shown form for the summary above it (layout.hbs): each field's message, linking to the field.
  * A page's `errors` maps field names to messages (anything else shows none); the field's input has the field's name
- * as its id, or `<errorFieldPrefix>-<name>` on a page with several forms.
+ * as its id, or `<errorFieldPrefix>-<name>` on a page with several forms (or the page names the failed form in
+ * `formErrors`).
  */
-function errorSummaryOf(errors: unknown, prefix: unknown): { field: string; message: string }[] {
+function errorSummaryOf(errors: unknown, prefix: unknown, ids: Record<string, string> = {}): { field: string; message: string }[] {
   if (!errors || typeof errors !== 'object') return [];
   return Object.entries(errors as Record<string, unknown>)
     .filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== '')
-    .map(([field, message]) => ({ field: typeof prefix === 'string' ? `${prefix}-${field}` : field, message }));
+    .map(([field, message]) => ({ field: ids[field] ?? (typeof prefix === 'string' ? `${prefix}-${field}` : field), message }));
 }
 
 /** The renderer createRenderer returns. */

@@ -549,7 +549,7 @@ export function prepareStudyJourney(ctx: StudyContext): StudyJourney {
 
 // A deadline at a day's end (00:00 Riga) reads as 24:00 of its last day. Only e-mail text changes with it.
 function formatDate(iso: string, language: 'lv' | 'en'): string {
-  return formatRigaTime(iso, language, 'long');
+  return formatRigaTime(iso, language);
 }
 
 function formatDay(day: string, language: 'lv' | 'en'): string {

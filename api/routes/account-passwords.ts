@@ -142,8 +142,10 @@ export function passwordRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
       return;
     }
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
-    // The link's token must not be sent on as a Referer (no answer is cached: middleware/privacy-headers.ts).
-    ctx.set('referrer-policy', 'no-referrer');
+    // The link's token must not be sent on as a Referer (no answer is cached: middleware/privacy-headers.ts): only the
+    // origin is. Not 'no-referrer': under it a browser posts the page's form with `Origin: null`, which the
+    // cross-site guard refuses (403), so nobody could set their password in a browser (found by the walk).
+    ctx.set('referrer-policy', 'strict-origin');
     try {
       await userOfResetLink(deps, token);
     } catch (err) {

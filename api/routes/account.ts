@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { endSession, liveSessionsOf, SESSION_TIMEOUTS, touchSession, type Session } from '../../lib/sessions';
-import type { Renderer } from '../../web/render';
+import { translate, type PageLanguage, type Renderer } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { currentSession, SECOND_FACTOR_PAGE } from '../middleware/auth';
@@ -139,7 +139,11 @@ export function accountRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rendere
     } catch (err) {
       if (!(err instanceof HttpError) || err.status !== 400) throw err;
       ctx.status = 400;
-      renderPage(ctx, renderer, 'second-factor', 'secondFactor.title', { ...(await secondFactorView(session, next)), codeError: code === '' ? 'secondFactor.code.required' : 'secondFactor.code.invalid' });
+      const codeError = code === '' ? 'secondFactor.code.required' : 'secondFactor.code.invalid';
+      // The error summary links the problem to the code's field (walk).
+      renderPage(ctx, renderer, 'second-factor', 'secondFactor.title', {
+        ...(await secondFactorView(session, next)), codeError, formErrors: { errors: { code: translate(ctx.state.lang as PageLanguage, codeError) } },
+      });
     }
   });
 

@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { CALL_PHASES, OFFER_DOCUMENT_KINDS, parsePhase, phaseText, type CallPhase, type CallPhaseTimes } from '../../domain/calls';
 import { formatRigaTime, rigaDate } from '../../domain/dates';
-import type { Renderer } from '../../web/render';
+import type { FormErrors, Renderer } from '../../web/render';
 import { translate } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { HttpError, type WordedProblem } from '../errors';
@@ -401,7 +401,12 @@ export function adminCallRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Rende
     const year = (asked.success ? asked.data.year : undefined) ?? (formYear >= 2000 && formYear <= 2100 ? formYear : Number(rigaDate(new Date()).slice(0, 4)));
     const holidays = await holidaysOfYear(deps.db, year);
     const done = typeof ctx.query.done === 'string' && ['holiday_added', 'holiday_removed', 'coefficient_saved'].includes(ctx.query.done) ? `calls.done.${ctx.query.done}` : null;
+    // The error summary lists the failed form's problems (walk).
+    const formErrors: FormErrors | undefined = extra.holidayErrors ? { errors: extra.holidayErrors, prefix: 'holiday' }
+      : extra.coefficientErrors ? { errors: extra.coefficientErrors, prefix: 'coefficient' }
+        : extra.removalErrors ? { errors: extra.removalErrors, ids: removalFieldIds(extra.removalErrors, holidays.find((h) => h.day === extra.removalDay)?.date) } : undefined;
     renderPage(ctx, renderer, 'admin-calendar', 'calls.calendarTitle', {
+      formErrors,
       year, previousYear: year - 1, nextYear: year + 1, done,
       holidays: holidays.map((h) => ({
         ...h, name: lang === 'en' ? h.nameEn : h.nameLv, removable: h.kind !== 'statutory',
@@ -426,4 +431,9 @@ function errorList(errors: Record<string, string> | undefined): { label: string;
 /** The named string fields of a form (it also carries the form token and such). */
 function pickForm(form: Record<string, string>, fields: readonly string[]): Record<string, string> {
   return Object.fromEntries(fields.filter((f) => typeof form[f] === 'string').map((f) => [f, form[f]!]));
+}
+
+// A holiday's removal form has one field, whose error shows every problem of the removal (see removalError).
+function removalFieldIds(errors: Record<string, string>, date: string | undefined): Record<string, string> {
+  return Object.fromEntries(Object.keys(errors).map((field) => [field, `remove-${date}-reason`]));
 }

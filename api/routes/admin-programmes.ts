@@ -336,6 +336,9 @@ export function adminProgrammeRoutes(deps: ApiDeps, api: ApiRegistry, renderer: 
       done: doneKey(ctx), programme: p, name: c ? (lang === 'lv' ? c.nameLv : c.nameEn) : code,
       balance: c ? formatEuro(c.balanceCents, lang) : null,
       versionForm, versionErrors: extra.versionErrors ?? {},
+      // The error summary lists the failed form's problems (walk).
+      formErrors: extra.versionErrors ? { errors: extra.versionErrors, prefix: 'version' }
+        : extra.windowErrors ? { errors: extra.windowErrors, prefix: `window-${extra.failedWindow}` } : undefined,
       windows: p.windows.map((w) => ({
         ...w, failed: extra.failedWindow === w.id, errors: extra.failedWindow === w.id ? extra.windowErrors : {},
         form: extra.failedWindow === w.id ? extra.windowForm : {

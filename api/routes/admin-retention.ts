@@ -134,6 +134,8 @@ export function adminRetentionRoutes(deps: ApiDeps, api: ApiRegistry, renderer: 
     const rules = await listRetentionRules(deps.db);
     renderPage(ctx, renderer, 'retention', 'retention.title', {
       done: ctx.query.done === 'changed' || ctx.query.done === 'started' ? `retention.done.${ctx.query.done}` : null,
+      // The error summary lists the failed rule's problems (walk).
+      formErrors: extra.failed ? { errors: extra.errors, ids: { periodMonths: `period-${extra.failed}` } } : undefined,
       rules: rules.map((r) => ({
         ...r, failed: extra.failed === r.code, errors: extra.failed === r.code ? extra.errors : undefined,
         periodValue: extra.failed === r.code ? extra.form?.periodMonths : r.periodMonths,

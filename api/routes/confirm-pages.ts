@@ -12,7 +12,7 @@ import { enrolmentDecisionSchema, studyOutcomeSchema, withdrawalSchema } from '.
 import { getCatalogueOffer } from '../services/catalogue';
 import { providerApplication } from '../services/provider';
 import { studyView, type StudyView } from '../services/study';
-import { formatDay } from './provider';
+import { formatRigaDay } from '../../domain/dates';
 
 /**
  * The confirmation pages (api/confirmations.ts) of the actions that move money or cannot be undone: what the person
@@ -65,7 +65,7 @@ export async function applyConfirmation(ctx: Context, deps: ApiDeps, renderer: R
     { label: translate(lang, 'offers.offer'), value: offer.title[lang], changeHref: change, testId: 'confirm-offer' },
     { label: translate(lang, 'confirm.provider'), value: offer.provider },
     { label: translate(lang, 'offers.place'), value: group.place, changeHref: change },
-    { label: translate(lang, 'offers.dates'), value: `${formatDay(group.startsOn, lang)} – ${formatDay(group.endsOn, lang)}` },
+    { label: translate(lang, 'offers.dates'), value: `${formatRigaDay(group.startsOn, lang)} – ${formatRigaDay(group.endsOn, lang)}` },
     { label: translate(lang, 'offers.cost'), value: money(offer.costCents), testId: 'confirm-cost' },
     { label: translate(lang, 'copay.programmePays'), value: money(programmePaysCents), testId: 'confirm-programme-pays' },
     { label: translate(lang, 'journey.learnerPays'), value: money(learnerPaysCents), testId: 'confirm-learner-pays' },
@@ -104,7 +104,7 @@ export async function withdrawConfirmation(ctx: Context, deps: ApiDeps, renderer
   const facts: ConfirmFact[] = [
     { label: translate(lang, 'offers.offer'), value: app.title[lang], testId: 'confirm-offer' },
     { label: translate(lang, 'offers.place'), value: app.place },
-    { label: translate(lang, 'offers.dates'), value: `${formatDay(app.startsOn, lang)} – ${formatDay(app.endsOn, lang)}` },
+    { label: translate(lang, 'offers.dates'), value: `${formatRigaDay(app.startsOn, lang)} – ${formatRigaDay(app.endsOn, lang)}` },
     { label: translate(lang, 'journey.applicationState'), value: translate(lang, `application.state.${app.state}`) },
     { label: translate(lang, 'confirm.reason'), value: parsed.data.reason || translate(lang, 'confirm.none'), changeHref: `${journey}#withdraw-heading` },
   ];
@@ -160,7 +160,7 @@ export async function decisionConfirmation(ctx: Context, deps: ApiDeps, renderer
       { label: translate(lang, 'confirm.learner'), value: app.learnerName, testId: 'confirm-learner' },
       { label: translate(lang, 'provider.offer'), value: app.offerTitle[lang] },
       { label: translate(lang, 'confirm.decision'), value: translate(lang, enrol ? 'provider.enrol' : 'provider.decline'), changeHref: change, testId: 'confirm-decision' },
-      ...(enrol ? [{ label: translate(lang, 'provider.group'), value: `${group.place}, ${formatDay(group.startsOn, lang)}`, changeHref: change }] : []),
+      ...(enrol ? [{ label: translate(lang, 'provider.group'), value: `${group.place}, ${formatRigaDay(group.startsOn, lang)}`, changeHref: change }] : []),
       { label: translate(lang, 'confirm.reason'), value: reason || translate(lang, 'confirm.none'), changeHref: change },
     ],
     effects: enrol
@@ -189,7 +189,7 @@ export async function outcomeConfirmation(ctx: Context, deps: ApiDeps, renderer:
     facts: [
       { label: translate(lang, 'confirm.learner'), value: app.learnerName, testId: 'confirm-learner' },
       { label: translate(lang, 'provider.offer'), value: app.offerTitle[lang] },
-      { label: translate(lang, 'provider.group'), value: `${app.place}, ${formatDay(app.startsOn, lang)} – ${formatDay(app.endsOn, lang)}` },
+      { label: translate(lang, 'provider.group'), value: `${app.place}, ${formatRigaDay(app.startsOn, lang)} – ${formatRigaDay(app.endsOn, lang)}` },
       { label: translate(lang, 'confirm.outcome'), value: translate(lang, completed ? 'provider.completed' : 'provider.droppedOut'), changeHref: change, testId: 'confirm-outcome' },
       { label: translate(lang, 'confirm.comment'), value: reason || translate(lang, 'confirm.none'), changeHref: change },
       { label: translate(lang, 'offers.cost'), value: formatEuro(app.costCents, lang), testId: 'confirm-cost' },

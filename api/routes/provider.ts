@@ -14,6 +14,7 @@ import {
 import {
   decideEnrolment, groupsOfOffers, listProviderApplications, providerApplication, reportOutcome, type ProviderApplicationView,
 } from '../services/provider';
+import { formatRigaDay } from '../../domain/dates';
 import { errorsByField, fieldProblems } from '../validation';
 import { refusalText } from '../messages';
 import type { ApiRegistry } from './define';
@@ -180,12 +181,12 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
     const decorate = (a: ProviderApplicationView) => {
       const mine = failed?.applicationId === a.id ? failed : undefined;
       return {
-        ...a, title: a.offerTitle[lang], period: `${formatDay(a.startsOn, lang)} – ${formatDay(a.endsOn, lang)}`,
+        ...a, title: a.offerTitle[lang], period: `${formatRigaDay(a.startsOn, lang)} – ${formatRigaDay(a.endsOn, lang)}`,
         // Declines and dropouts carry words a person wrote; other reasons are codes the state already says.
         shownReason: a.state === 'declined' || a.state === 'dropped_out' ? a.reason : null,
         form: mine?.form ?? {}, errors: mine?.errors ?? {}, formError: mine?.formError ?? null,
         groups: groups.filter((g) => g.offerId === a.offerId)
-          .map((g) => ({ ...g, startsOnText: formatDay(g.startsOn, lang), selected: (mine?.form.groupId || a.groupId) === g.id, own: g.id === a.groupId })),
+          .map((g) => ({ ...g, startsOnText: formatRigaDay(g.startsOn, lang), selected: (mine?.form.groupId || a.groupId) === g.id, own: g.id === a.groupId })),
       };
     };
     renderPage(ctx, renderer, 'provider-home', 'provider.title', {
@@ -208,13 +209,9 @@ function pageMessage(lang: PageLanguage, err: HttpError): string {
     ?? translate(lang, role === 'system' ? 'provider.bySystem' : role === 'learner' ? 'provider.byLearner' : 'provider.colleague');
   if (err.code === 'outcome_too_early') {
     const early = err.details[0] as { rule: string; from: string };
-    return translate(lang, `provider.error.outcome_too_early.${early.rule}`, { from: formatDay(early.from, lang) });
+    return translate(lang, `provider.error.outcome_too_early.${early.rule}`, { from: formatRigaDay(early.from, lang) });
   }
   const state = detail.state ? translate(lang, `provider.state.${detail.state}`).toLowerCase() : '';
   return refusalText(err, lang, { area: 'provider', vars: { state, by, decidedBy: by, reportedBy: by } });
 }
 
-/** A calendar day (YYYY-MM-DD) as people write it, e.g. "2027. gada 11. janvāris" / "11 January 2027". */
-export function formatDay(day: string, lang: PageLanguage): string {
-  return new Intl.DateTimeFormat(lang === 'lv' ? 'lv-LV' : 'en-GB', { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(`${day}T00:00:00Z`));
-}

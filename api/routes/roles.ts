@@ -254,6 +254,8 @@ export function roleRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer):
       done: ctx.query.done === 'revoked',
       grants: grants.map((g) => ({ ...g, failed: extra.failed === g.id, errors: extra.failed === g.id ? extra.errors : undefined })),
       formError: extra.formError,
+      // The error summary lists the failed revocation's problems (walk).
+      formErrors: extra.failed ? { errors: extra.errors, ids: { reason: `reason-${extra.failed}` } } : undefined,
     });
   }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
 import { insertCall } from '../../dev/seed-calls';
-import { rigaDate, rigaEndOfDay, rigaTime } from '../../domain/dates';
+import { formatRigaDay, rigaDate, rigaEndOfDay, rigaTime } from '../../domain/dates';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { httpClient } from '../helpers/http';
 
@@ -38,11 +38,15 @@ test.serial('a call closing today: its stored deadline is the next Riga midnight
   const draft = await call('POST', '/api/provider/offers', { token, json: { callId, titleLv: 'Šodien (paraugs)', titleEn: 'Today (sample)' } });
   t.is(draft.status, 201, draft.text);
 
-  // People read the deadline as the end of today, not as tomorrow.
+  // People read the deadline as the end of today, inclusive, not as tomorrow's 00:00 (walk: one deadline wording).
   const page = await call('GET', '/provider/offers?lang=en', { token, html: true });
   t.is(page.status, 200);
-  const shown = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeZone: 'Europe/Riga' }).format(rigaTime(today, '12:00'));
-  t.true(page.text.includes(`${shown}, 24:00`), `the page shows "${shown}, 24:00"`);
+  const shown = `until ${formatRigaDay(today, 'en')} (inclusive)`;
+  t.true(page.text.includes(shown), `the page shows "${shown}"`);
+  const [year, month, day] = today.split('-').map(Number);
+  const latvian = await call('GET', '/provider/offers?lang=lv', { token, html: true });
+  const months = ['janvārim', 'februārim', 'martam', 'aprīlim', 'maijam', 'jūnijam', 'jūlijam', 'augustam', 'septembrim', 'oktobrim', 'novembrim', 'decembrim'];
+  t.true(latvian.text.includes(`līdz ${year}. gada ${day}. ${months[month! - 1]} (ieskaitot)`), 'the Latvian page shows the same deadline');
 });
 
 test.serial('the data migration moves a deadline stored at 23:59 Riga time to the end of that day, and leaves other times alone', async (t) => {

@@ -120,7 +120,7 @@ test('the one list shows description, hours, dates, place, price and the learner
   await stack.db('offers').where({ id: offerId }).update({ copayPercent: 25 });
   const lv = await call('GET', `/catalogue?q=Tīkli+${word}`, { html: true });
   t.is(lv.status, 200);
-  for (const text of ['Maršrutētāji un komutatori praksē.', 'data-testid="hours">160<', 'Cēsis, Raunas iela 2', '2027-03-01 – 2027-05-31', '9 no 12',
+  for (const text of ['Maršrutētāji un komutatori praksē.', 'data-testid="hours">160<', 'Cēsis, Raunas iela 2', '2027. gada 1. marts – 2027. gada 31. maijs', '9 no 12',
     '320,01 EUR', 'data-testid="programme-pays">240,01 EUR<', 'data-testid="learner-pays">80,00 EUR<', '<h1>Mācību piedāvājumi</h1>']) {
     t.true(lv.text.includes(text), text);
   }

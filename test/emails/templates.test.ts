@@ -72,8 +72,8 @@ const samples: Record<EmailName, Record<string, unknown>> = {
     serviceCaseId: 'PAZ-5B0C1F9E', caseUrl: 'https://mackonts.example.lv/', title: 'Platformas darbības pārtraukums 12. decembrī',
     body: 'Platforma nebūs pieejama no 20:00 līdz 22:00. Atvainojamies par neērtībām.',
   },
-  'provider-new-application': { ...provider, ...notice, place: 'Rīga, Brīvības iela 1', startsOn: '2027. gada 11. janvāris', deadline: '2026. gada 10. decembris 24:00' },
-  'provider-group-deadline': { ...provider, ...notice, undecided: 3, deadline: '2026. gada 10. decembris 24:00' },
+  'provider-new-application': { ...provider, ...notice, place: 'Rīga, Brīvības iela 1', startsOn: '2027. gada 11. janvāris', deadline: '2026. gada 10. decembris, 24:00' },
+  'provider-group-deadline': { ...provider, ...notice, undecided: 3, deadline: '2026. gada 10. decembris, 24:00' },
   'provider-outcomes-missing': { ...provider, ...notice, missing: 2, endedOn: '2027. gada 30. aprīlis' },
   'offer-rejected': { ...provider, ...offer, reasons: ['Nav norādītas priekšzināšanas.', 'Prakses stundu sadalījums nav pamatots.'] },
 };
