@@ -225,6 +225,7 @@ test('an offer decision is confirmed first: the confirmation restates the checkl
   t.is(first.status, 303, first.text);
   const location = first.headers.get('location')!;
   t.true(location.startsWith(`/staff/tasks/${fixture.offerTask}/decision/confirm?`), location);
+  t.false(decodeURIComponent(location).includes('izlabojiet'), 'the comment travels sealed, not readable in the address');
   t.like(await stack.db('tasks').where({ id: fixture.offerTask }).first(), { state: 'open', decision: null }, 'nothing decided by the first post');
   const page = decode((await call('GET', location, { token: staff, html: true })).text);
   t.true(page.includes('<h1>Pārbaudiet pirms atteikuma</h1>'));

@@ -225,9 +225,9 @@ test.serial('declining needs a reason (400 naming reason); the page form decline
 
   const reason = 'Grupā vairs nav vietu piemērotā laikā';
   const good = await call('POST', `/provider/applications/${laura.applicationId}/decision`, {
-    token, raw: new URLSearchParams({ decision: 'decline', reason, groupId: '' }).toString(), headers: formHeaders,
+    token, raw: new URLSearchParams({ decision: 'decline', reason, groupId: '', confirmed: 'yes' }).toString(), headers: formHeaders,
   });
-  t.is(good.status, 302, good.text);
+  t.is(good.status, 303, good.text);
   t.is(good.headers.get('location'), '/provider?done=declined#status');
   await untilStage(stack.db, laura.handle, laura.caseId, 'awaiting_application');
   t.like(await applicationRow(laura.applicationId), { state: 'declined', earmarkedCents: 0 });
@@ -259,7 +259,7 @@ test.serial('a full group is a 409 "group full"; the learner can be enrolled int
   const formHeaders = { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' };
   const token = await tokenOf(demo);
   const fullPage = await call('POST', `/provider/applications/${zane.applicationId}/decision`, {
-    token, raw: `decision=enrol&reason=&groupId=${small.groupId}`, headers: formHeaders,
+    token, raw: `decision=enrol&reason=&groupId=${small.groupId}&confirmed=yes`, headers: formHeaders,
   });
   t.is(fullPage.status, 409);
   t.true(fullPage.text.includes('Grupa ir pilna.'), 'the refusal is in Latvian');
@@ -276,9 +276,9 @@ test.serial('a full group is a 409 "group full"; the learner can be enrolled int
 
   // The dropout is reported through the page form, which redirects back with a status message.
   const dropped = await call('POST', `/provider/applications/${zane.applicationId}/outcome`, {
-    token, raw: 'outcome=dropped_out&reason=P%C4%81rc%C4%93l%C4%81s%20uz%20citu%20pils%C4%93tu', headers: formHeaders,
+    token, raw: 'outcome=dropped_out&reason=P%C4%81rc%C4%93l%C4%81s%20uz%20citu%20pils%C4%93tu&confirmed=yes', headers: formHeaders,
   });
-  t.is(dropped.status, 302, dropped.text);
+  t.is(dropped.status, 303, dropped.text);
   t.is(dropped.headers.get('location'), '/provider?done=dropped_out#status');
   await untilStage(stack.db, zane.handle, zane.caseId, 'dropped_out');
   t.like(await applicationRow(zane.applicationId), { state: 'dropped_out' });
@@ -287,7 +287,7 @@ test.serial('a full group is a 409 "group full"; the learner can be enrolled int
   t.true(page.text.includes('Pārcēlās uz citu pilsētu'));
   // Reporting again through the form tells who already did, in the page's language.
   const again = await call('POST', `/provider/applications/${zane.applicationId}/outcome?lang=lv`, {
-    token: await tokenOf(demoColleague), raw: 'outcome=completed', headers: formHeaders,
+    token: await tokenOf(demoColleague), raw: 'outcome=completed&confirmed=yes', headers: formHeaders,
   });
   t.is(again.status, 409);
   t.true(again.text.includes(`to norādīja ${demo.name}`), 'names who reported');
