@@ -351,44 +351,6 @@ const ROWS: readonly Row[] = [
   ['GET /consultant/consultations/:consultationId/notes',   'login',403,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   'ok'],
   ['GET /admin/announcements/:announcementId/withdraw',     'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   ['GET /admin/announcements/:announcementId/mailing',      'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
-  ['GET /staff/login/code',                                 'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
-  ['GET /logout',                                           'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok',   'ok'],
-  ['GET /account/sessions/:sessionId/end',                  'login',403,    403,    403,    403,    'ok',   'ok',   'ok',   'ok',   'ok',   403,    403],
-  ['GET /learner/journeys',                                 'login','ok',   'ok',   403,    403,    403,    403,    403,    403,    403,    403,    403],
-  ['GET /staff/tasks/:taskId/claim',                        'login',403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok',   403,    403],
-  ['GET /staff/tasks/:taskId/unclaim',                      'login',403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok',   403,    403],
-  ['GET /staff/tasks/:taskId/assign',                       'login',403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok',   403,    403],
-  ['GET /staff/tasks/:taskId/decision',                     'login',403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok',   403,    403],
-  ['GET /learner/journeys/:caseId/applications',            'login','ok',   'ok',   403,    403,    403,    403,    403,    403,    403,    403,    403],
-  ['GET /learner/journeys/:caseId/withdrawal',              'login','ok',   'ok',   403,    403,    403,    403,    403,    403,    403,    403,    403],
-  ['GET /learner/journeys/:caseId/survey',                  'login','ok',   'ok',   403,    403,    403,    403,    403,    403,    403,    403,    403],
-  ['GET /provider/applications/:applicationId/decision',    'login',403,    403,    403,    403,    'ok',   'ok',   403,    403,    403,    403,    403],
-  ['GET /provider/applications/:applicationId/outcome',     'login',403,    403,    403,    403,    'ok',   'ok',   403,    403,    403,    403,    403],
-  ['GET /coordinator/journeys',                             'login',403,    403,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
-  ['GET /coordinator/journeys/:caseId/applications',        'login',403,    403,    'ok',   'ok',   403,    403,    403,    403,    403,    403,    403],
-  ['GET /provider/staff/:userId/decision',                  'login',403,    403,    403,    403,    'ok',   'ok',   403,    403,    403,    403,    403],
-  ['GET /provider/offers/:offerId/submit',                  'login',403,    403,    403,    403,    'ok',   'ok',   403,    403,    403,    403,    403],
-  ['GET /provider/offers/:offerId/withdraw',                'login',403,    403,    403,    403,    'ok',   'ok',   403,    403,    403,    403,    403],
-  ['GET /provider/offers/:offerId/groups',                  'login',403,    403,    403,    403,    'ok',   'ok',   403,    403,    403,    403,    403],
-  ['GET /admin/workflows/:workflowId/actions',              'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
-  ['GET /admin/consistency/repairs',                        'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
-  ['GET /admin/retention/rules/:code',                      'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
-  ['GET /admin/retention/runs',                             'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
-  ['GET /staff/data-requests/:requestId/decision',          'login',403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok',   403,    403],
-  ['GET /admin/programmes/:code/versions',                  'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
-  ['GET /admin/programmes/:code/windows',                   'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
-  ['GET /admin/programmes/:code/windows/:id',               'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
-  ['GET /learner/journeys/:caseId/place-offer/decline',     'login','ok',   'ok',   403,    403,    403,    403,    403,    403,    403,    403,    403],
-  ['GET /admin/accounts/:accountId/password-link',          'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
-  ['GET /admin/blocks/:blockId/reinstatement',              'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
-  ['GET /admin/calendar/holidays',                          'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
-  ['GET /admin/calendar/holidays/:day/removal',             'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
-  ['GET /admin/calendar/coefficients',                      'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
-  ['GET /staff/role-requests/:roleRequestId/decision',      'login',403,    403,    403,    403,    403,    403,    'ok',   'ok',   'ok',   403,    403],
-  ['GET /admin/role-grants/:grantId/revocation',            'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
-  ['GET /consultant/consultations/:consultationId/notes',   'login',403,    403,    403,    403,    403,    403,    403,    403,    403,    'ok',   'ok'],
-  ['GET /admin/announcements/:announcementId/withdraw',     'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
-  ['GET /admin/announcements/:announcementId/mailing',      'login',403,    403,    403,    403,    403,    403,    403,    403,    'ok',   403,    403],
   ['GET /provider/offers/:offerId/preview',                 'login',403,    403,    403,    403,    'ok',   'ok',   403,    403,    403,    403,    403],
   ['GET /provider/offers/:offerId/check',                   'login',403,    403,    403,    403,    'ok',   'ok',   403,    403,    403,    403,    403],
   // --- layout (footer notices) ---
@@ -423,7 +385,9 @@ const ROWS: readonly Row[] = [
   ['GET /coordinator/journeys/:caseId/applications/confirm','login',403,   403,    'ok',   404,    403,    403,    403,    403,    403,    403,    403],
 ];
 /** The expected answer of each route (`METHOD /path`) to each caller. */
-export const MATRIX: ReadonlyMap<string, Readonly<Record<Caller, Expected>>> = new Map(ROWS.map(([route, ...expected]) => {
+export const MATRIX: ReadonlyMap<string, Readonly<Record<Caller, Expected>>> = new Map(ROWS.map(([route, ...expected], index) => {
   if (expected.length !== CALLERS.length) throw new Error(`${route}: ${expected.length} expectations for ${CALLERS.length} callers`);
+  // A second row for a route would silently win over the first.
+  if (ROWS.findIndex(([other]) => other === route) !== index) throw new Error(`${route}: two rows`);
   return [route, Object.fromEntries(CALLERS.map((c, i) => [c, expected[i]!])) as Record<Caller, Expected>];
 }));

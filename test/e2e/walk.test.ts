@@ -4,6 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ApiRegistry, PageSpec } from '../../api/routes/define';
 import { demoRoleGrant } from '../../dev/seed';
 import { demoOffers } from '../../dev/seed-offers';
+import { answersQueryOf } from '../../api/confirmations';
 import { passwordFingerprint } from '../../lib/password-reset';
 import type { PageLanguage } from '../../web/render';
 import { MATRIX, type Caller } from '../api/authorization-matrix';
@@ -45,7 +46,13 @@ const tokens = new Map<Walker, string>();
 /** The ids that fill the path parameters, by parameter name. */
 const ids: Record<string, string> = {};
 /** Parameters filled with another fixture on some pages: the public catalogue shows published offers only. */
-const PARAMS_OF: Record<string, Record<string, string>> = { '/catalogue/:offerId': { offerId: 'publishedOfferId' } };
+const PARAMS_OF: Record<string, Record<string, string>> = {
+  '/catalogue/:offerId': { offerId: 'publishedOfferId' },
+  // The confirmations need an object in the state they confirm from (seeded below).
+  '/learner/journeys/:caseId/withdrawal/confirm': { caseId: 'appliedCaseId' },
+  '/coordinator/journeys/:caseId/applications/confirm': { caseId: 'assistedCaseId' },
+  '/provider/applications/:applicationId/outcome/confirm': { applicationId: 'enrolledApplicationId' },
+};
 /** The query a page needs to be more than a refusal: the e-mailed links' tokens (seeded below). */
 const QUERY_OF: Record<string, string> = {};
 /** More views of a page than its bare address: a search, a filter, another state of the same object. */
@@ -80,6 +87,53 @@ test.after.always(async () => {
   await stack?.stop();
 });
 
+/**
+ * What the confirmation pages confirm from, and their sealed answers (api/confirmations.ts): the learner's open IMK
+ * case is wait-listed with a freed place offered (apply, decline the place), an MN case has an application waiting
+ * for the provider (withdraw, enrol), a DPP case is studying (completion); a coordinator's registration can apply.
+ */
+async function seedConfirmations(holderId: string): Promise<void> {
+  const { db } = stack;
+  const offer = demoOffers[0]!;
+  const group = offer.groups[0]!;
+  const application = (caseId: string, state: string) => ({
+    id: randomUUID(), caseId, attempt: 1, offerId: offer.id, groupId: group.id, state, costCents: offer.costCents,
+    earmarkedCents: state === 'waitlisted' ? 0 : offer.costCents, holdsPlace: state !== 'waitlisted', actorRole: 'learner', channel: 'e-service',
+    ...(state === 'enrolled' ? { enrolledAt: new Date() } : {}),
+  });
+  const waiting = application(ids.caseId!, 'waitlisted');
+  await db('applications').insert(waiting);
+  await db('placeOffers').insert({ programme: 'IMK', caseId: ids.caseId, applicationId: waiting.id, state: 'offered', offeredAt: new Date(), dueAt: new Date(Date.now() + 3 * 86_400_000) });
+  for (const [name, programme, stage, state] of [['appliedCaseId', 'MN', 'applied', 'applied'], ['studyingCaseId', 'DPP', 'studying', 'enrolled']] as const) {
+    ids[name] = randomUUID();
+    await db('cases').insert({
+      id: ids[name], serviceCaseId: `${programme}-WALK`, workflowId: `e2e-walk:${ids[name]}`, learnerId: holderId, programme, stage, channel: 'e-service', balanceCents: 0,
+    });
+    const row = application(ids[name]!, state);
+    await db('applications').insert(row);
+    ids[state === 'applied' ? 'applicationId' : 'enrolledApplicationId'] = row.id;
+  }
+  // A journey the coordinator registered, approved and able to apply.
+  const [assisted] = await db('learners').insert({
+    personCode: '320000-77002', firstName: 'Palīdzētā', lastName: 'Persona', email: 'palidzeta@example.lv', language: 'lv', termsVersion: 'test', termsAcceptedAt: new Date(),
+  }).returning<{ id: string }[]>('id');
+  ids.assistedCaseId = randomUUID();
+  await db('cases').insert({
+    id: ids.assistedCaseId, serviceCaseId: 'IMK-WALK-A', workflowId: `e2e-walk:${ids.assistedCaseId}`, learnerId: assisted!.id,
+    programme: 'IMK', stage: 'imk_approved', channel: 'assisted', balanceCents: 50_000,
+  });
+  await db('caseEvents').insert({
+    caseId: ids.assistedCaseId, step: 'registered', kind: 'registered', stage: 'registered', actorRole: 'coordinator', actorId: demoRoleGrant.personCode,
+    channel: 'assisted', details: JSON.stringify({ municipality: demoRoleGrant.municipality }),
+  });
+  const apply = answersQueryOf(stack.tokens, { offerId: offer.id, groupId: group.id });
+  QUERY_OF['/learner/journeys/:caseId/applications/confirm'] = apply;
+  QUERY_OF['/coordinator/journeys/:caseId/applications/confirm'] = apply;
+  QUERY_OF['/learner/journeys/:caseId/withdrawal/confirm'] = answersQueryOf(stack.tokens, { reason: 'Mainījās darba laiks' });
+  QUERY_OF['/provider/applications/:applicationId/decision/confirm'] = answersQueryOf(stack.tokens, { decision: 'decline', reason: 'Nav vietu' });
+  QUERY_OF['/provider/applications/:applicationId/outcome/confirm'] = answersQueryOf(stack.tokens, { outcome: 'completed' });
+}
+
 /** The people and the objects the pages show, in SQL where the journey is not the point. */
 async function seedWalk(): Promise<void> {
   const { db } = stack;
@@ -92,9 +146,10 @@ async function seedWalk(): Promise<void> {
     ids[name] = randomUUID();
     await db('cases').insert({
       id: ids[name], serviceCaseId: `IMK-WALK-${closedAt ? 'C' : 'O'}`, workflowId: `e2e-walk:${ids[name]}`, learnerId: holder!.id,
-      programme: 'IMK', stage: closedAt ? 'completed' : 'imk_approved', channel: 'e-service', balanceCents, closedAt,
+      programme: 'IMK', stage: closedAt ? 'completed' : 'waitlisted', channel: 'e-service', balanceCents, closedAt,
     });
   }
+  await seedConfirmations(holder!.id);
   const consultant = { code: '010180-10006', name: 'Kārlis Konsultants' };
   const [grant] = await db('roleGrants').insert({
     personCode: consultant.code, role: 'career_consultant', municipality: 'Daugavpils', organisation: 'Daugavpils karjeras centrs',
@@ -176,6 +231,10 @@ async function seedWalk(): Promise<void> {
   QUERY_OF['/providers/confirm'] = `?token=${encodeURIComponent(await stack.links.sign('confirm-provider-email', registered.providerId, 1))}`;
   const colleague = await db('users').where({ id: ids.accountId }).first<{ passwordHash: string }>('passwordHash');
   QUERY_OF['/staff/password/reset'] = `?token=${encodeURIComponent(await stack.links.sign('reset-password', ids.accountId, 1, { fp: passwordFingerprint(colleague.passwordHash) }))}`;
+
+  // --- The confirmations of a staff decision and of stopping a workflow (the role request's, running) ---
+  QUERY_OF['/staff/tasks/:taskId/decision/confirm'] = answersQueryOf(stack.tokens, { decision: 'approve', comment: 'Atbilst.' });
+  QUERY_OF['/admin/workflows/:workflowId/actions/confirm'] = answersQueryOf(stack.tokens, { action: 'terminate', reason: 'Pieteikums iesniegts kļūdas pēc' });
 }
 
 /** The GET routes that answer with a page (not a redirect, a file or data). */
@@ -187,7 +246,7 @@ function pageRoutes(): PageSpec[] {
 /** A path with every parameter filled with its fixture's id. */
 function fill(route: string): string {
   return route.replace(/:(\w+)/g, (_m, name: string) => {
-    const id = ids[PARAMS_OF[route]?.[name] ?? name];
+    const id = ids[PARAMS_OF[route.split('?')[0]!]?.[name] ?? name];
     if (!id) throw new Error(`${route}: no fixture for the path parameter ${name} (seed one in seedWalk)`);
     return encodeURIComponent(id);
   });
@@ -212,7 +271,7 @@ function walkPlan(): { plan: Map<Walker, Visit[]>; problems: string[] } {
     const paths = [spec.path + (QUERY_OF[spec.path] ?? ''), ...(EXTRA_VIEWS[spec.path] ?? [])];
     walkers.forEach((walker, n) => plan.get(walker)!.push(...paths.map((route) => ({ route, axeInEnglish: n === 0 }))));
   }
-  const unfilled = [...new Set([...plan.values()].flat().flatMap(({ route: path }) => [...path.matchAll(/:(\w+)/g)].map((m) => PARAMS_OF[path]?.[m[1]!] ?? m[1]!)))]
+  const unfilled = [...new Set([...plan.values()].flat().flatMap(({ route: path }) => [...path.matchAll(/:(\w+)/g)].map((m) => PARAMS_OF[path.split('?')[0]!]?.[m[1]!] ?? m[1]!)))]
     .filter((name) => !ids[name]);
   if (unfilled.length) problems.push(`path parameters without a fixture (seed one in seedWalk): ${unfilled.join(', ')}`);
   return { plan, problems };
