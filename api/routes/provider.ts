@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { PageLanguage, Renderer } from '../../web/render';
+import type { FormErrors, PageLanguage, Renderer } from '../../web/render';
 import { translate } from '../../web/render';
 import type { ApiDeps } from '../deps';
 import { text } from '../text-input';
@@ -139,12 +139,13 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
     const params = applicationParams.safeParse(ctx.params);
     if (!params.success) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
     const applicationId = params.data.applicationId;
+    const kind = ctx.path.endsWith('/outcome') ? 'outcome' : 'decision';
     const sent = (ctx.request.body ?? {}) as Record<string, unknown>;
     const form = answersOf(sent);
     const parsed = schema.safeParse(form);
     if (!parsed.success) {
       ctx.status = 400;
-      await workspace(ctx, { failed: { applicationId, form, errors: errorsByField(fieldProblems(parsed.error), ctx.state.lang) } });
+      await workspace(ctx, { failed: { applicationId, kind, form, errors: errorsByField(fieldProblems(parsed.error), ctx.state.lang) } });
       return;
     }
     try {
@@ -162,11 +163,11 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
     } catch (err) {
       if (!(err instanceof HttpError) || (err.status !== 409 && err.status !== 400)) throw err;
       ctx.status = err.status;
-      await workspace(ctx, { failed: { applicationId, form, formError: pageMessage(ctx.state.lang as PageLanguage, err) } });
+      await workspace(ctx, { failed: { applicationId, kind, form, formError: pageMessage(ctx.state.lang as PageLanguage, err) } });
     }
   }
 
-  interface Failed { applicationId: string; form: Record<string, string>; errors?: Record<string, string>; formError?: string }
+  interface Failed { applicationId: string; kind: 'decision' | 'outcome'; form: Record<string, string>; errors?: Record<string, string>; formError?: string }
 
   async function workspace(ctx: Context, given: { failed?: Failed }) {
     const extra = keptForm(ctx, 'provider-home', given);
@@ -190,11 +191,20 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
       };
     };
     renderPage(ctx, renderer, 'provider-home', 'provider.title', {
-      done: doneMessage(lang, 'provider.done', ctx.query.done, DONE), failed: failed ?? null,
+      done: doneMessage(lang, 'provider.done', ctx.query.done, DONE), failed: failed ?? null, formErrors: failed ? failedFormErrors(failed) : undefined,
       waiting: waiting.applications.map(decorate), enrolled: enrolled.applications.map(decorate), results: results.applications.map(decorate),
     });
   }
   return router;
+}
+
+/** The summary of the one application form that failed: its problems, linking to that form's fields. */
+function failedFormErrors(failed: { applicationId: string; kind: 'decision' | 'outcome'; errors?: Record<string, string> }): FormErrors {
+  const id = failed.applicationId;
+  const ids: Record<string, string> = failed.kind === 'decision'
+    ? { decision: `decision-${id}`, groupId: `group-${id}`, reason: `reason-${id}` }
+    : { outcome: `outcome-${id}`, reason: `outcome-reason-${id}` };
+  return { errors: failed.errors, ids };
 }
 
 /** A refusal in the page's language: the workspace's own wording (provider.error.<code>) or the catalogue's. */
