@@ -100,7 +100,7 @@ export function renderConfirmation(ctx: Context, renderer: Renderer, confirmatio
  * and shows this in its role="status" panel (web/views/partials/done-message.hbs): what happened, what comes next,
  * and, where there is one, a link to the next step.
  */
-export interface DoneMessage { text: string; nextHref?: string; nextText?: string }
+export interface DoneMessage { text: string; nextHref?: string; nextText?: string; /** Technical detail in English (the console's). */ detail?: string }
 
 /** A success message from the catalogue (`<prefix>.<code>`), or null for a code the page does not know. */
 export function doneMessage(

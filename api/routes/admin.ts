@@ -188,7 +188,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
 
   api.page(router, {
     method: 'get', path: '/admin/workflows/:workflowId', summary: 'One workflow\'s page with its history and actions', tag: 'console pages', roles: [...ADMIN],
-    params: workflowParams, query: z.object({ done: text().max(300).optional() }),
+    params: workflowParams, query: z.object({ done: z.enum(['retry', 'signal', 'cancel', 'terminate']).optional(), outcome: text().max(300).optional() }),
     responses: { 200: { description: 'The page' } },
   }, async (ctx) => {
     await workflowPage(ctx, {});
@@ -254,7 +254,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     try {
       const outcome = await performAction(deps, currentSession(ctx), workflowId, parsed.data);
       ctx.status = 303;
-      ctx.redirect(`/admin/workflows/${encodeURIComponent(workflowId)}?done=${encodeURIComponent(outcome.outcome)}`);
+      ctx.redirect(`/admin/workflows/${encodeURIComponent(workflowId)}?${new URLSearchParams({ done: outcome.action, outcome: outcome.outcome }).toString()}`);
     } catch (err) {
       if (!(err instanceof HttpError) || err.status === 404) throw err;
       ctx.status = err.status;
@@ -288,9 +288,12 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const detail = params.success ? await workflowDetail(deps, params.data.workflowId) : null;
     if (!detail) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
     await auditWorkflowView(ctx, detail);
-    const done = typeof ctx.query.done === 'string' ? ctx.query.done.slice(0, 300) : null;
+    // What the action did, in the page's language; Temporal's own account of it (an activity's name, a run id) follows
+    // as technical detail, marked as English.
+    const done = ['retry', 'signal', 'cancel', 'terminate'].includes(String(ctx.query.done)) ? String(ctx.query.done) : null;
+    const outcome = typeof ctx.query.outcome === 'string' ? ctx.query.outcome.slice(0, 300) : undefined;
     renderPage(ctx, renderer, 'console-workflow', 'console.workflow.title', {
-      ...detail, done: done ? { text: translate(ctx.state.lang as PageLanguage, 'console.done', { outcome: done }) } : null, stateJson: detail.state ? JSON.stringify(detail.state, null, 2) : null, ...extra,
+      ...detail, done: done ? { text: translate(ctx.state.lang as PageLanguage, `console.done.${done}`), detail: outcome } : null, stateJson: detail.state ? JSON.stringify(detail.state, null, 2) : null, ...extra,
     }, { id: detail.workflow.workflowId });
   }
 

@@ -172,5 +172,5 @@ test.serial('terminate in the console: the action form leads to a confirmation t
   t.is((await handle.describe()).status.name, 'TERMINATED');
   const again = await call('POST', action, { token, html: true, form: fields });
   t.is(again.status, 409, 'a resubmitted confirmation finds nothing running and does nothing');
-  t.regex(statusText(await call('GET', done.headers.get('location')!, { token, html: true })), /Izdarīts: /);
+  t.regex(statusText(await call('GET', done.headers.get('location')!, { token, html: true })), /Process pārtraukts\. terminated; /);
 });
