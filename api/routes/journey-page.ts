@@ -89,6 +89,8 @@ export async function journeyPage(ctx: Context, deps: ApiDeps, renderer: Rendere
     } : null,
     formError: state.formError,
     hasErrors: Object.keys(errors).length > 0,
+    // The summary links each survey problem to its question: a rating to its first star, the reasons to the first box.
+    formErrors: { errors, ids: Object.fromEntries(Object.keys(errors).map((field) => [field, surveyFieldId(field)])) },
     requestId: form.requestId ?? randomUUID(),
   }, { id: journey.serviceCaseId });
 }
@@ -110,4 +112,13 @@ function reasonText(journey: JourneyView, lang: PageLanguage): string | null {
   const eligibility = journey.events.find((e) => e.step === 'eligibility');
   if (journey.stage !== 'not_eligible' || !eligibility) return null;
   return describeIneligibility(eligibility.details as unknown as EligibilityDecision, lang);
+}
+
+// The id of the input a survey problem is about (web/views/journey.hbs): `ratings.<aspect>` → `rating_<aspect>`,
+// all ratings → the first aspect's, `reasons.<n>` → the reasons' first box; other fields have their own name as id.
+function surveyFieldId(field: string): string {
+  if (field === 'ratings') return `rating_${SURVEY_ASPECTS[0]}`;
+  if (field.startsWith('ratings.')) return `rating_${field.slice('ratings.'.length)}`;
+  if (field.startsWith('reasons')) return 'reasons';
+  return field;
 }

@@ -332,6 +332,11 @@ test.serial('a learner who withdraws during study is asked for reasons; "other" 
   t.is(bad.status, 400);
   t.true(bad.text.includes('otherText-error'), 'the message is next to the field');
   t.true(bad.text.includes('checked'), 'the chosen reasons stay chosen');
+  t.regex(bad.text, /class="error-summary"[\s\S]*<a href="#otherText">/, 'the summary links to the field');
+  const noReason = await call('POST', `/learner/journeys/${caseId}/survey`, { token, form: { requestId: randomUUID(), otherText: '' }, html: true });
+  t.is(noReason.status, 400);
+  t.regex(noReason.text, /class="error-summary"[\s\S]*<a href="#reasons">/, 'no reason chosen: the summary links to the reasons');
+  t.true(noReason.text.includes('<input type="checkbox" id="reasons" '), 'and the link lands on the first of them');
   const good = await call('POST', `/learner/journeys/${caseId}/survey`, { token, form: { ...form, otherText: 'Mainījās darba grafiks' }, html: true });
   t.is(good.status, 302, good.text);
   t.is(good.headers.get('location'), `/learner/journeys/${caseId}?notice=survey_answered`);
