@@ -34,7 +34,9 @@ export function answersOf(form: Record<string, unknown>): Record<string, string>
 
 /** The query of a page that reads answers (a confirmation page; a form page its Change link leads back to). */
 export const answersQuery = z.object({
-  answers: z.string().max(8_000).optional().describe('The answers of the form, sealed by the server (opaque)'),
+  // A sealed value is plain ASCII (lib/server-key.ts seal); its length keeps the request line well inside the 16 KiB
+  // Node's HTTP server takes (api/routes/define.ts), beside the cookies.
+  answers: z.string().max(10_000).regex(/^v1\.[\w-]+\.[\w-]+\.[\w-]*$/).optional().describe('The answers of the form, sealed by the server (opaque)'),
 });
 
 /** `?answers=<sealed>`: the query carrying a form's answers (the empty ones left out), or '' when there are none. */

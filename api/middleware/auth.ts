@@ -61,6 +61,18 @@ export interface GuardOptions {
   beforeTerms?: boolean;
 }
 
+/** The longest address a login or a step before the page comes back to with its query (see returnAddress). */
+const MAX_RETURN_ADDRESS = 2_000;
+
+/**
+ * Where to come back to after logging in (or a second factor, or the terms): the page with its query, or the page
+ * alone when the query is very long. Encoded again inside `next`, a long query would make a Location header
+ * browsers and HTTP clients refuse (a 12 KB address becomes 36 KB).
+ */
+function returnAddress(ctx: Context): string {
+  return ctx.url.length <= MAX_RETURN_ADDRESS ? ctx.url : ctx.path.slice(0, MAX_RETURN_ADDRESS);
+}
+
 /**
  * Lets only sessions with one of the roles through: 401 when not logged in (or the session ended), 403 for the wrong
  * role, and 403 second_factor_required for an administrator whose session is not confirmed by a second factor.
@@ -72,7 +84,7 @@ export function requireRole(roles: Role[], options: GuardOptions = {}) {
     if (!session) {
       // Browsers are sent to the right login page; API callers get the error body.
       if (browserPage) {
-        ctx.redirect(roles.some((r) => SIGN_ON_ROLES.includes(r)) ? `/auth/sso/login?next=${encodeURIComponent(ctx.url)}` : `/staff/login?next=${encodeURIComponent(ctx.url)}`);
+        ctx.redirect(`${roles.some((r) => SIGN_ON_ROLES.includes(r)) ? '/auth/sso/login' : '/staff/login'}?next=${encodeURIComponent(returnAddress(ctx))}`);
         return;
       }
       if (ctx.state.sessionEnded) throw new HttpError(401, 'session_ended', 'Your session has ended; log in again', [{ reason: ctx.state.sessionEnded }]);
@@ -81,7 +93,7 @@ export function requireRole(roles: Role[], options: GuardOptions = {}) {
     if (!roles.includes(session.role)) throw new HttpError(403, 'forbidden', 'Your role may not use this page');
     if (needsSecondFactor(session) && !options.beforeSecondFactor) {
       if (browserPage) {
-        ctx.redirect(`${SECOND_FACTOR_PAGE}?next=${encodeURIComponent(ctx.url)}`);
+        ctx.redirect(`${SECOND_FACTOR_PAGE}?next=${encodeURIComponent(returnAddress(ctx))}`);
         return;
       }
       throw new HttpError(403, 'second_factor_required', session.secondFactorEnrolled
@@ -90,7 +102,7 @@ export function requireRole(roles: Role[], options: GuardOptions = {}) {
     }
     if (session.termsPending && !options.beforeTerms) {
       if (browserPage) {
-        ctx.redirect(`${TERMS_ACCEPTANCE_PAGE}?next=${encodeURIComponent(ctx.url)}`);
+        ctx.redirect(`${TERMS_ACCEPTANCE_PAGE}?next=${encodeURIComponent(returnAddress(ctx))}`);
         return;
       }
       throw termsNotAccepted(session.termsPending);
