@@ -17,7 +17,7 @@ import { text } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
 import type { ApiRegistry } from './define';
 import { refusalText } from '../messages';
-import { answersOf, isConfirmed, queryAnswers, renderConfirmation, toConfirmation, answersQuery } from '../confirmations';
+import { answersOf, isConfirmed, queryAnswers, renderConfirmation, toConfirmation } from '../confirmations';
 
 const ADMIN = ['admin'] as const;
 const STATUS_NAMES = Object.keys(WORKFLOW_STATUSES) as WorkflowStatusName[];
@@ -197,7 +197,7 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   // Cancel and terminate stop a workflow for good: they are confirmed first (api/confirmations.ts); retry and signal act at once.
   api.page(router, {
     method: 'get', path: '/admin/workflows/:workflowId/actions/confirm', summary: 'Check before cancelling or terminating a workflow: what it is, what stops, the reason; its form acts',
-    tag: 'console pages', roles: [...ADMIN], params: workflowParams, query: answersQuery,
+    tag: 'console pages', roles: [...ADMIN], params: workflowParams,
     responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the workflow page when the answers or the workflow no longer fit', redirect: true } },
   }, async (ctx) => {
     const params = workflowParams.safeParse(ctx.params);

@@ -11,7 +11,7 @@ import { currentSession } from '../middleware/auth';
 import { renderPage } from '../pages';
 import { applicationSchema, applyResultSchema, assistedJourneySchema, assistedRegistrationSchema, caseParams } from '../schemas';
 import { activeGrants, applyOnBehalf, assistedCaseForApplying, coordinatorGrant, listAssisted, registerOnBehalf } from '../services/coordinator';
-import { answersOf, isConfirmed, queryAnswers, toConfirmation, answersQuery } from '../confirmations';
+import { answersOf, isConfirmed, queryAnswers, toConfirmation } from '../confirmations';
 import { applyConfirmation } from './confirm-pages';
 import { listProgrammes } from '../services/journeys';
 import { APPLY_STAGES, inStages } from '../../domain/journey';
@@ -196,7 +196,7 @@ export function coordinatorRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Ren
   api.page(router, {
     method: 'get', path: '/coordinator/journeys/:caseId/applications/confirm',
     summary: 'Check an application on a learner\'s behalf: whose, the course, group, dates, cost, who pays what, the balance after; its form applies',
-    tag: 'coordinator pages', roles: ['coordinator'], params: caseParams, query: answersQuery,
+    tag: 'coordinator pages', roles: ['coordinator'], params: caseParams,
     responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the coordinator home when the journey cannot apply (it says why)', redirect: true } },
   }, async (ctx) => {
     const session = currentSession(ctx);

@@ -21,7 +21,7 @@ import type { ApiRegistry } from './define';
 import { keptForm } from '../form-state';
 import { outcomeTooEarly } from '../../domain/applications';
 import { rigaDate } from '../../domain/dates';
-import { answersOf, doneMessage, isConfirmed, queryAnswers, toConfirmation, answersQuery } from '../confirmations';
+import { answersOf, doneMessage, isConfirmed, queryAnswers, toConfirmation } from '../confirmations';
 import { decisionConfirmation, outcomeConfirmation } from './confirm-pages';
 
 const PROVIDER = ['provider'] as const;
@@ -89,7 +89,7 @@ export function providerRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Render
     api.page(router, {
       method: 'get', path: `/provider/applications/:applicationId/${kind}/confirm`,
       summary: kind === 'decision' ? 'Check an enrolment decision before it is sent; its form sends it' : 'Check a completion or dropout report (completion spends the reserved money); its form reports it',
-      tag: 'provider pages', roles: [...PROVIDER], params: applicationParams, query: answersQuery,
+      tag: 'provider pages', roles: [...PROVIDER], params: applicationParams,
       responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the workspace when the answers or the application no longer fit', redirect: true } },
     }, async (ctx) => {
       const params = applicationParams.safeParse(ctx.params);

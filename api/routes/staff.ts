@@ -30,7 +30,7 @@ import { isUuid } from '../../domain/uuid';
 import { describeRule } from '../../domain/eligibility';
 import { keptForm } from '../form-state';
 import {
-  answersOf, answersQuery, answersQueryOf, doneMessage, isConfirmed, queryAnswers, renderConfirmation, toConfirmation, type Confirmation, type ConfirmFact, type DoneMessage,
+  answersOf, answersQueryOf, doneMessage, isConfirmed, queryAnswers, renderConfirmation, toConfirmation, type Confirmation, type ConfirmFact, type DoneMessage,
 } from '../confirmations';
 
 const STAFF = ['staff', 'admin'] as const;
@@ -161,7 +161,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
 
   api.page(router, {
     method: 'get', path: '/staff/tasks/:taskId', summary: 'One task with its decision form', tag: 'staff pages', roles: [...STAFF],
-    params: taskParams, query: answersQuery.extend({ done: text().max(20).optional() }),
+    params: taskParams, query: z.object({ done: text().max(20).optional() }),
     responses: { 200: { description: 'The page' } },
   }, async (ctx) => {
     const done = typeof ctx.query.done === 'string' && DONE.includes(ctx.query.done) ? ctx.query.done : null;
@@ -219,7 +219,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   // the confirmation page (the decision, the facts it rests on, the comment), and only its form decides.
   api.page(router, {
     method: 'get', path: '/staff/tasks/:taskId/decision/confirm', summary: 'Check a decision before it is sent: the decision, the facts it rests on, the comment; its form decides',
-    tag: 'staff pages', roles: [...STAFF], params: taskParams, query: answersQuery,
+    tag: 'staff pages', roles: [...STAFF], params: taskParams,
     responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the task page when the answers or the task no longer fit', redirect: true } },
   }, async (ctx) => {
     const params = taskParams.safeParse(ctx.params);

@@ -15,7 +15,7 @@ import { catalogueLink } from './catalogue';
 import { errorsByField, fieldProblems, parseOr400 } from '../validation';
 import type { ApiRegistry } from './define';
 import { journeyPage } from './journey-page';
-import { answersOf, isConfirmed, queryAnswers, toConfirmation, answersQuery } from '../confirmations';
+import { answersOf, isConfirmed, queryAnswers, toConfirmation } from '../confirmations';
 import { applyConfirmation, ownStudy, withdrawConfirmation } from './confirm-pages';
 
 const stageResult = z.object({ stage: z.string() });
@@ -109,7 +109,7 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   api.page(router, {
     method: 'get', path: '/learner/journeys/:caseId/applications/confirm',
     summary: 'Check your application: the course, group, dates, cost, who pays what and the balance after; its form applies',
-    tag: 'learner pages', roles: ['learner'], params: caseParams, query: answersQuery,
+    tag: 'learner pages', roles: ['learner'], params: caseParams,
     responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the journey page when it cannot apply (it says why)', redirect: true } },
   }, async (ctx) => {
     const params = parseOr400(caseParams, ctx.params, 'params');
@@ -152,7 +152,7 @@ export function studyRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   api.page(router, {
     method: 'get', path: '/learner/journeys/:caseId/withdrawal/confirm',
     summary: 'Check before withdrawing: whether the reserved money returns (before enrolment) or is spent (after); its form withdraws',
-    tag: 'learner pages', roles: ['learner'], params: caseParams, query: answersQuery,
+    tag: 'learner pages', roles: ['learner'], params: caseParams,
     responses: { 200: { description: 'The confirmation page' }, 303: { description: 'Back to the journey page when there is nothing to withdraw from', redirect: true } },
   }, async (ctx) => {
     const params = parseOr400(caseParams, ctx.params, 'params');

@@ -47,6 +47,8 @@ test.serial('apply: the Apply form leads to a confirmation that changes nothing;
   t.is((await stack.db('applications').where({ caseId })).length, 0, 'nothing applied yet');
   t.is((await stack.db('cases').where({ id: caseId }).first<{ balanceCents: number }>()).balanceCents, before.balanceCents, 'nothing reserved yet');
   t.is(await applicationMails(), 0, 'no e-mail yet');
+  const forged = await call('GET', `/learner/journeys/${caseId}/applications/confirm?answers=v1.aaaa.bbbb.cccc`, { token, html: true });
+  t.is(forged.status, 303, 'answers the server did not seal send the page back');
 
   const page = await call('GET', location, { token, html: true });
   t.is(page.status, 200);
