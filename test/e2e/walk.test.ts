@@ -25,8 +25,9 @@ import { startTestStack, type TestStack } from '../helpers/stack';
 // summary whose links lead to the fields, the page again passing the same checks.
 //
 // To keep within time (one stack, one browser, the walkers side by side): a public page is walked by the people it is
-// for (PUBLIC_WALKERS), and axe, whose findings are about markup rather than words, runs on every page in Latvian and
-// on each page's first walker in English. The 320 px check is the same page narrowed, not a second load.
+// for (PUBLIC_WALKERS), and axe, whose findings are about markup rather than words, runs on each page's first walker
+// and on every walker's first page (the walker's own header and menus), in both languages. The 320 px check is the
+// same page narrowed, not a second load.
 
 let stack: TestStack;
 let browser: Browser;
@@ -252,8 +253,8 @@ function fill(route: string): string {
   });
 }
 
-/** One address a walker opens; `axeInEnglish` for the first walker of each page (see the walk). */
-interface Visit { route: string; axeInEnglish: boolean }
+/** One address a walker opens; `firstWalker` when no walker opens it before this one (see the walk). */
+interface Visit { route: string; firstWalker: boolean }
 
 /** Every address each walker opens: the pages the matrix lets them open, with the extra views of those pages. */
 function walkPlan(): { plan: Map<Walker, Visit[]>; problems: string[] } {
@@ -269,7 +270,7 @@ function walkPlan(): { plan: Map<Walker, Visit[]>; problems: string[] } {
       .filter((walker) => spec.roles !== 'public' || PUBLIC_WALKERS.includes(walker));
     if (walkers.length === 0) problems.push(`GET ${spec.path}: no walker may open it`);
     const paths = [spec.path + (QUERY_OF[spec.path] ?? ''), ...(EXTRA_VIEWS[spec.path] ?? [])];
-    walkers.forEach((walker, n) => plan.get(walker)!.push(...paths.map((route) => ({ route, axeInEnglish: n === 0 }))));
+    walkers.forEach((walker, n) => plan.get(walker)!.push(...paths.map((route) => ({ route, firstWalker: n === 0 }))));
   }
   const unfilled = [...new Set([...plan.values()].flat().flatMap(({ route: path }) => [...path.matchAll(/:(\w+)/g)].map((m) => PARAMS_OF[path.split('?')[0]!]?.[m[1]!] ?? m[1]!)))]
     .filter((name) => !ids[name]);
@@ -326,7 +327,7 @@ test.serial('every page, as each person who may open it, in Latvian and English,
   await Promise.all([...plan].map(async ([walker, paths]) => {
     const context = await contextOf(walker);
     const page = await context.newPage();
-    for (const { route, axeInEnglish } of paths) {
+    for (const [visit, { route, firstWalker }] of paths.entries()) {
       const path = fill(route);
       for (const lang of ['lv', 'en'] as const) {
         const answer = await page.goto(inLanguage(path, lang));
@@ -336,9 +337,9 @@ test.serial('every page, as each person who may open it, in Latvian and English,
           found.push(`${where}: HTTP ${answer?.status()}`);
           continue;
         }
-        for (const problem of await problemsOf(page, lang, lang === 'lv' || axeInEnglish)) found.push(`${where}: ${problem}`);
+        for (const problem of await problemsOf(page, lang, firstWalker || visit === 0)) found.push(`${where}: ${problem}`);
         // Its forms are sent as the page's first walker (the anonymous one for a public page).
-        if (lang === 'lv' && axeInEnglish) for (const action of await typedFormsOf(page)) if (!forms.has(action || path)) forms.set(action || path, { walker, path, action });
+        if (lang === 'lv' && firstWalker) for (const action of await typedFormsOf(page)) if (!forms.has(action || path)) forms.set(action || path, { walker, path, action });
       }
     }
     await context.close();
