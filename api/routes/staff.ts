@@ -166,7 +166,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
   }, async (ctx) => {
     const done = typeof ctx.query.done === 'string' && DONE.includes(ctx.query.done) ? ctx.query.done : null;
     // The confirmation page's Change link brings the answers back into the form.
-    const answers = Object.fromEntries(Object.entries(queryAnswers(ctx, deps.tokens)).filter(([key]) => DECISION_FIELDS.test(key)));
+    const answers = decisionAnswers(ctx, deps.tokens);
     await taskPage(ctx, {
       done: doneMessage(ctx.state.lang as PageLanguage, 'inbox.done', done, DONE) ?? undefined,
       ...(Object.keys(answers).length > 0 ? { form: answers } : {}),
@@ -225,7 +225,7 @@ export function staffRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     const params = taskParams.safeParse(ctx.params);
     const found = params.success ? await getTask(deps, params.data.taskId) : null;
     if (!found) throw new HttpError(404, 'not_found', translate(ctx.state.lang, 'error.404'));
-    const answers = Object.fromEntries(Object.entries(queryAnswers(ctx, deps.tokens)).filter(([key]) => DECISION_FIELDS.test(key)));
+    const answers = decisionAnswers(ctx, deps.tokens);
     const parsed = decisionSchema.safeParse(decisionFromForm(answers));
     const taskHref = `/staff/tasks/${found.task.id}`;
     if (!parsed.success || found.task.state !== 'open') {
@@ -471,6 +471,11 @@ const PAGE_PARAMS = ['lang', 'done'];
 const DONE = ['claimed', 'unclaimed', 'assigned', 'decided'];
 // The decision form's fields (decisionFromForm), as the confirmation page's Change link carries them.
 const DECISION_FIELDS = /^(decision|comment|reasons|checklist_[a-z0-9_.-]{1,60})$/i;
+
+/** The decision form's answers sealed in a page's query (the confirmation page's, or the task page's after Change). */
+function decisionAnswers(ctx: Context, key: ServerKey): Record<string, string> {
+  return Object.fromEntries(Object.entries(queryAnswers(ctx, key)).filter(([field]) => DECISION_FIELDS.test(field)));
+}
 
 /** The confirmation page of a decision: what is decided, on which facts, with which words, and what it sets off. */
 function decisionConfirmation(lang: PageLanguage, task: TaskView, input: DecisionInput, answers: Record<string, string>, taskHref: string, key: ServerKey): Confirmation {
