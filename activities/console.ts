@@ -10,6 +10,7 @@ import type { Logger } from '../lib/logger';
 import { causeOf, failingActivities, failingWorkflowTaskAttempt, isFailing, isRunning, type DescribedWorkflow } from '../lib/workflow-failures';
 import { mapConcurrent } from '../lib/concurrency';
 import { decodeDescribed } from '../lib/payload-decoding';
+import { forgetActivities } from '../lib/stuck-index';
 
 export type { ConsoleBatchAction, ConsoleBatchCounts };
 
@@ -102,6 +103,8 @@ export function createConsoleActivities({ db, temporal: client, logger }: { db: 
       for (const activity of failing) {
         await client.workflowService.resetActivity({ namespace, execution: { workflowId }, id: activity.activityId ?? '', identity });
       }
+      // Attempts start again at 1: the stuck index forgets these rows, so the next failure opens a fresh one.
+      await forgetActivities(db, workflowId, failing.map((a) => a.activityId ?? ''));
       return { status: 'sent', detail: `${RESTARTED}${failing.map((a) => a.activityType?.name ?? a.activityId).join(', ')}` };
     }
     if (failingWorkflowTaskAttempt(described) !== null) {

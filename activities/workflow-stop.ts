@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { resolveWorkflow } from '../lib/stuck-index';
 import type { Actor } from '../domain/journey';
 import { stopRequestOf } from '../lib/workflow-stops';
 import { parseLearnerJourneyId, parseProviderWorkflowId } from '../workflows/ids';
@@ -46,6 +47,8 @@ export async function closeReadModel(
   const provider = parseProviderWorkflowId(workflowId);
   // Whatever the workflow is about, its open inbox task can no longer be decided.
   await trx('tasks').where({ workflowId, state: 'open' }).update({ state: 'cancelled' });
+  // Nor is it stuck any more: its open stuck-index rows are resolved (issue 17).
+  await resolveWorkflow(trx, workflowId);
   // A role or data-subject request stopped undecided ends, so the person sees it closed and may ask again.
   const ended = { state: 'cancelled', decidedAt: new Date() };
   await trx('roleRequests').where({ workflowId, state: 'open' }).update(ended);

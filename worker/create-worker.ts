@@ -1,6 +1,7 @@
 import type { DataConverter, Duration } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { stuckIndexInterceptor } from './stuck-interceptor';
 
 /** The workflow code the worker loads: a prebuilt bundle (tests build it once) or the source to bundle at start. */
 export type WorkflowSource = { workflowBundle: WorkflowBundleOption } | { workflowsPath: string };
@@ -29,6 +30,8 @@ export async function createWorker(opts: {
     taskQueue: opts.taskQueue,
     activities: createActivities(opts.deps),
     dataConverter: opts.dataConverter,
+    // stuck: every failing activity attempt and its recovery go to the stuck index (issue 17 item 1).
+    interceptors: { activity: [stuckIndexInterceptor({ db: opts.deps.db, codecs: opts.dataConverter.payloadCodecs ?? [], logger: opts.deps.logger })] },
     ...(opts.workflows ?? { workflowsPath }),
     ...(opts.shutdown ? { shutdownGraceTime: opts.shutdown.graceTime, shutdownForceTime: opts.shutdown.forceTime } : {}),
   });

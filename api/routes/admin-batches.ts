@@ -57,6 +57,8 @@ const batchPreviewResponseSchema = z.object({
   action: z.enum(['retry', 'terminate', 'cancel']), cause: z.string().nullable(),
   filter: z.record(z.string(), z.string()).describe('The filters given (person code as DDMMYY-NNNNN)'),
   count: z.number().int(),
+  leftOut: z.number().int().describe('A terminate by filter takes at most selectLimit running workflows: how many more match'),
+  selectLimit: z.number().int(),
   workflows: z.array(z.object({
     workflowId: z.string(), type: z.string(), caseId: z.string().nullable(),
     activityType: z.string().nullable().describe('What holds it up (a cause\'s stuck workflows); null for one selected by filter'),

@@ -63,8 +63,15 @@ const stuckWorkflowSchema = z.object({
 
 /** The stuck view (findStuck): the failing workflows grouped by cause, and the overdue human tasks. */
 const stuckSchema = z.object({
-  scanned: z.number().int(), scanLimit: z.number().int(),
-  groups: z.array(z.object({ cause: z.string(), count: z.number().int(), workflows: z.array(stuckWorkflowSchema) })),
+  scanned: z.number().int().describe('Kept for older clients: the failing steps read from the stuck index (same as total)'),
+  scanLimit: z.number().int().describe('Kept for older clients: the same as groupListed'),
+  total: z.number().int().describe('Every failing step in the stuck index, over all groups'),
+  leftOut: z.number().int().describe('How many failing steps the groups count but do not list (each lists at most groupListed)'),
+  groupListed: z.number().int().describe('How many workflows each group lists at most'),
+  groups: z.array(z.object({
+    cause: z.string(), count: z.number().int().describe('All of the cause\'s failing steps'),
+    leftOut: z.number().int().describe('How many of them the list leaves out'), workflows: z.array(stuckWorkflowSchema),
+  })),
   overdueTasks: z.array(z.object({
     id: z.uuid(), type: z.enum(TASK_TYPES), workflowId: z.string(), caseId: z.uuid().nullable(), providerId: z.uuid().nullable(), offerId: z.uuid().nullable(),
     dueAt: z.iso.datetime(), escalatedAt: z.iso.datetime().nullable(), assigneeId: z.uuid().nullable(),

@@ -8,7 +8,8 @@ import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { text } from '../text-input';
 import { auditUserAction } from './audit';
-import { allWorkflowIds, findStuck, type WorkflowFilter } from './workflow-console';
+import { FILTER_SELECT_LIMIT, allWorkflowIds, countWorkflows, type WorkflowFilter } from './workflow-console';
+import { stuckOfCause } from './stuck-view';
 import { personCode } from '../schemas';
 
 /**
@@ -75,14 +76,18 @@ export interface BatchTarget {
 /** How many workflows of the preview's list the answer carries at most. */
 export const PREVIEW_SHOWN = 50;
 
-/** The workflows a selection touches now: the stuck ones of a cause, or (terminate) the running ones of a filter. */
-export async function selectTargets(deps: ApiDeps, request: BatchPreviewRequest): Promise<BatchTarget[]> {
+/** The workflows a selection touches now, and how many more the selection matched beyond what it may take. */
+export interface Selection { targets: BatchTarget[]; leftOut: number }
+
+/**
+ * The workflows a selection touches now: the stuck ones of a cause (from the stuck index, every one of them), or
+ * (terminate) the running ones of a filter, from visibility, at most FILTER_SELECT_LIMIT, with how many it left out.
+ */
+export async function selectTargets(deps: ApiDeps, request: BatchPreviewRequest): Promise<Selection> {
   const filter: WorkflowFilter = { ...request.filter };
   if (request.cause) {
-    const stuck = await findStuck(deps, filter);
-    const group = stuck.groups.find((g) => g.cause === request.cause);
     const seen = new Map<string, BatchTarget>();
-    for (const w of group?.workflows ?? []) {
+    for (const w of await stuckOfCause(deps, request.cause, filter)) {
       // A workflow with two activities failing for the same cause is one target.
       if (!seen.has(w.workflowId)) {
         seen.set(w.workflowId, {
@@ -90,21 +95,23 @@ export async function selectTargets(deps: ApiDeps, request: BatchPreviewRequest)
         });
       }
     }
-    return [...seen.values()].sort((a, b) => a.workflowId.localeCompare(b.workflowId));
+    return { targets: [...seen.values()].sort((a, b) => a.workflowId.localeCompare(b.workflowId)), leftOut: 0 };
   }
-  const running = await allWorkflowIds(deps, { ...filter, status: 'running' });
+  const query = { ...filter, status: 'running' as const };
+  const [running, matched] = await Promise.all([allWorkflowIds(deps, query, FILTER_SELECT_LIMIT), countWorkflows(deps, query)]);
   // A batch never terminates a running batch unless batches are what the administrator asked for.
-  return running.filter((r) => r.type !== 'consoleBatch' || filter.type === 'consoleBatch')
+  const targets = running.filter((r) => r.type !== 'consoleBatch' || filter.type === 'consoleBatch')
     .map((r) => ({ workflowId: r.workflowId, type: r.type, caseId: r.caseId, activityType: null, attempt: null, lastFailure: null }))
     .sort((a, b) => a.workflowId.localeCompare(b.workflowId));
+  return { targets, leftOut: Math.max(0, matched - running.length) };
 }
 
-/** The preview: how many workflows the batch would touch, and the first PREVIEW_SHOWN of them. */
+/** The preview: how many workflows the batch would touch, the first PREVIEW_SHOWN of them, and how many it leaves out. */
 export async function previewBatch(deps: ApiDeps, request: BatchPreviewRequest) {
-  const targets = await selectTargets(deps, request);
+  const { targets, leftOut } = await selectTargets(deps, request);
   return {
     action: request.action, cause: request.cause ?? null, filter: request.filter ?? {},
-    count: targets.length, workflows: targets.slice(0, PREVIEW_SHOWN),
+    count: targets.length, leftOut, selectLimit: FILTER_SELECT_LIMIT, workflows: targets.slice(0, PREVIEW_SHOWN),
   };
 }
 
@@ -117,7 +124,7 @@ export async function previewBatch(deps: ApiDeps, request: BatchPreviewRequest) 
 export async function startBatch(deps: ApiDeps, admin: Session, request: BatchStartRequest, opts: { verifyAfterMs?: number } = {}) {
   const already = request.batchId ? await startedBefore(deps, request.batchId) : null;
   if (already) return already;
-  const targets = await selectTargets(deps, request);
+  const { targets } = await selectTargets(deps, request);
   if (targets.length === 0) throw new HttpError(409, 'nothing_to_do', 'No workflow matches any more; nothing was started');
   if (request.action !== 'retry' && targets.length > request.expectedCount) {
     throw new HttpError(409, 'count_changed',

@@ -12,8 +12,10 @@ import { recordStopRequest } from '../../lib/workflow-stops';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { auditUserAction } from './audit';
-import { mapConcurrent, within } from '../../lib/concurrency';
+import { within } from '../../lib/concurrency';
 import { decodeDescribed, decodeHistory } from '../../lib/payload-decoding';
+import { forgetActivities, resolveWorkflow } from '../../lib/stuck-index';
+import { GROUP_LISTED, stuckGroups } from './stuck-view';
 
 /**
  * The administrators' view of the workflows themselves (the one place that reads Temporal rather than the read
@@ -37,9 +39,8 @@ export type WorkflowStatusName = keyof typeof WORKFLOW_STATUSES;
 // The "is it failing" rule is shared with the batch verification (activities/console.ts); re-exported for callers here.
 export { STUCK_ATTEMPTS, causeOf };
 
-/** How many running workflows the stuck view inspects at most in one look (each one is a describe call). */
-const STUCK_SCAN_LIMIT = 5_000;
-const DESCRIBE_CONCURRENCY = 16;
+/** How many running workflows a terminate by filter selects at most (the preview says how many it left out). */
+export const FILTER_SELECT_LIMIT = 5_000;
 
 /** The list filters. */
 export interface WorkflowFilter {
@@ -155,8 +156,14 @@ export async function listWorkflows(deps: ApiDeps, filter: WorkflowFilter, page:
   return { ...listed, total: Number(counted.count ?? 0) };
 }
 
-/** Every workflow matching the filter (for the stuck view and batch previews); stops at `limit`. */
-export async function allWorkflowIds(deps: VisibilityDeps, filter: WorkflowFilter, limit = STUCK_SCAN_LIMIT): Promise<WorkflowRow[]> {
+/** How many workflows match the filter (visibility's count, no listing). */
+export async function countWorkflows(deps: VisibilityDeps, filter: WorkflowFilter): Promise<number> {
+  const counted = await deps.temporal.workflowService.countWorkflowExecutions({ namespace: namespaceOf(deps), query: await visibilityQuery(deps, filter) });
+  return Number(counted.count ?? 0);
+}
+
+/** Every workflow matching the filter (a terminate by filter, the consistency check); stops at `limit`. */
+export async function allWorkflowIds(deps: VisibilityDeps, filter: WorkflowFilter, limit = FILTER_SELECT_LIMIT): Promise<WorkflowRow[]> {
   const query = await visibilityQuery(deps, filter);
   const rows: WorkflowRow[] = [];
   let token: string | undefined;
@@ -216,13 +223,12 @@ async function lastWorkflowTaskFailure(deps: ApiDeps, workflowId: string): Promi
 /**
  * The stuck view: running workflows whose pending activity failed STUCK_ATTEMPTS times or more, or whose workflow
  * task keeps failing, grouped by cause (largest group first), together with the overdue human tasks, so one queue
- * shows everything that is not moving.
+ * shows everything that is not moving. Read from the stuck index (api/services/stuck-view.ts), not by describing
+ * every running workflow: each group counts all its workflows and lists at most GROUP_LISTED, saying how many it
+ * left out.
  */
 export async function findStuck(deps: ApiDeps, filter: WorkflowFilter = {}) {
-  const running = await allWorkflowIds(deps, { ...filter, status: 'running' }, STUCK_SCAN_LIMIT);
-  const failures = (await mapConcurrent(running, DESCRIBE_CONCURRENCY, (row) => failuresOf(deps, row))).flat();
-  const groups = new Map<string, StuckWorkflow[]>();
-  for (const failure of failures) groups.set(failure.cause, [...(groups.get(failure.cause) ?? []), failure]);
+  const stuck = await stuckGroups(deps, filter);
   const overdueTasks = await deps.db('tasks').where('state', 'open')
     .andWhere((q) => q.where('dueAt', '<', new Date()).orWhereNotNull('escalatedAt'))
     .orderBy('dueAt').limit(200)
@@ -230,9 +236,10 @@ export async function findStuck(deps: ApiDeps, filter: WorkflowFilter = {}) {
   const [{ count: overdueTotal }] = await deps.db('tasks').where('state', 'open')
     .andWhere((q) => q.where('dueAt', '<', new Date()).orWhereNotNull('escalatedAt')).count<{ count: string }[]>('* as count');
   return {
-    scanned: running.length, scanLimit: STUCK_SCAN_LIMIT,
-    groups: [...groups.entries()].map(([cause, workflows]) => ({ cause, count: workflows.length, workflows }))
-      .sort((a, b) => b.count - a.count || a.cause.localeCompare(b.cause)) as StuckGroup[],
+    // Kept for clients of the scanning view: what the answer is made of now (failing steps read from the index).
+    scanned: stuck.total, scanLimit: GROUP_LISTED,
+    total: stuck.total, leftOut: stuck.leftOut, groupListed: GROUP_LISTED,
+    groups: stuck.groups,
     overdueTasks: overdueTasks.map((t) => ({ ...t, dueAt: new Date(t.dueAt).toISOString(), escalatedAt: t.escalatedAt ? new Date(t.escalatedAt).toISOString() : null })),
     overdueTotal: Number(overdueTotal),
   };
@@ -338,6 +345,8 @@ export async function retryNow(deps: ApiDeps, workflowId: string): Promise<strin
         namespace, execution: { workflowId }, id: activity.activityId, identity: 'workflow-console',
       });
     }
+    // The attempts start again at 1: the index forgets these rows, so the next failure opens a fresh one.
+    await forgetActivities(deps.db, workflowId, failingActivities.map((a) => a.activityId));
     return `activity restarted: ${failingActivities.map((a) => a.activityType).join(', ')}`;
   }
   if (detail.failures.some((f) => f.kind === 'workflow_task')) {
@@ -349,6 +358,8 @@ export async function retryNow(deps: ApiDeps, workflowId: string): Promise<strin
       // Derived from the run and the event: a second click on the same failure is the same reset, done once.
       reason: 'workflow console: retry', requestId: `console-retry:${detail.workflow.runId}:${lastGood.id}`,
     });
+    // The failing run is over; a new run that fails again is found by the sweep (lib/stuck-sweep.ts).
+    await resolveWorkflow(deps.db, workflowId, 'retried');
     return `workflow reset to event ${lastGood.id} (new run ${reset.runId ?? ''})`;
   }
   throw new HttpError(409, 'nothing_to_retry', 'Nothing in this workflow is failing right now');
@@ -435,6 +446,8 @@ export async function performAction(deps: ApiDeps, admin: Session, workflowId: s
       case 'terminate':
         await recordStopRequest(deps.db, { workflowId, action: 'terminate', actor: { id: admin.subject, name: admin.name }, reason: request.reason });
         await handle.terminate(`${request.reason} (by ${admin.name})`);
+        // Out of the stuck view at once, whatever the cleanup below does (it resolves the rows too).
+        await resolveWorkflow(deps.db, workflowId).catch((err: unknown) => deps.logger.warn('stuck index not updated', { workflowId, error: String(err) }));
         // The terminate happened whatever the cleanup does next: the answer says so, and how far the cleanup got.
         outcome = `terminated; ${await cleanUpAfterTerminate(deps, workflowId).catch((err: unknown) => {
           deps.logger.error('cleanup after terminate failed to start', { workflowId, error: String(err) });
