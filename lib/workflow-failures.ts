@@ -1,4 +1,6 @@
+import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { decodeHistory } from './payload-decoding';
 
 /**
  * What counts as "failing" in a running workflow, decided from Temporal's describe answer alone. Shared by the
@@ -78,4 +80,20 @@ export function causeOf(activityType: string | null, message: string): string {
   const kind = kinds.find(([pattern]) => pattern.test(rest))?.[1]
     ?? rest.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/gi, '…').replace(/\d+/g, 'N').slice(0, 120);
   return `${source}: ${kind}`;
+}
+
+/** The cause of a failing workflow task: the workflow type and what its code throws, grouped like activities' causes. */
+export function workflowTaskCause(workflowType: string, message: string): string {
+  return `${workflowType}: workflow code fails (${causeOf(null, message).replace(/^workflow: /, '')})`;
+}
+
+/** The newest WorkflowTaskFailed event's message (decrypted), read from the end of the history. */
+export async function lastWorkflowTaskFailure(client: Client, workflowId: string): Promise<string> {
+  const history = await client.workflowService.getWorkflowExecutionHistoryReverse({
+    namespace: client.options.namespace, execution: { workflowId }, maximumPageSize: 50,
+  });
+  const failed = (history.history?.events ?? []).find((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED);
+  if (!failed) return 'workflow task failing';
+  await decodeHistory(client.options.loadedDataConverter, { events: [failed] });
+  return failed.workflowTaskFailedEventAttributes?.failure?.message ?? 'workflow task failing';
 }

@@ -20,6 +20,7 @@ import { parseLearnerJourneyId } from '../workflows/ids';
 import { createWorker } from './create-worker';
 import { ensureSchedulesPatiently } from './schedules';
 import { watchTemporal } from './temporal-watch';
+import { startStuckSweep } from './stuck-sweep';
 
 // The worker process: polls the task queue, runs workflows and activities, serves /metrics.
 async function main(): Promise<void> {
@@ -88,10 +89,13 @@ async function main(): Promise<void> {
 
   // Logs losing and regaining the Temporal server while the worker runs.
   const stopWatching = watchTemporal({ connection, address: config.temporal.address, logger });
+  // stuck: the stuck index's bounded reconciliation sweep, one worker at a time (issue 17 item 1).
+  const stopSweep = startStuckSweep({ db, temporal: client, taskQueue: config.temporal.taskQueue, logger });
   // Polls until worker.shutdown(): then it finishes the tasks in hand and run() ends.
   const finished = (async () => {
     await worker.run();
     stopWatching();
+    await stopSweep();
     metricsServer.close();
     await db.destroy();
     await client.connection.close();

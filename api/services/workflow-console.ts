@@ -2,7 +2,9 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { decodeSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { temporal } from '@temporalio/proto';
 import type { Session } from '../../lib/sessions';
-import { STUCK_ATTEMPTS, causeOf, failingActivities, failingWorkflowTaskAttempt, isRunning } from '../../lib/workflow-failures';
+import {
+  STUCK_ATTEMPTS, causeOf, failingActivities, failingWorkflowTaskAttempt, isRunning, lastWorkflowTaskFailure, workflowTaskCause,
+} from '../../lib/workflow-failures';
 import { journeyStateQuery, closeJourneySignal } from '../../workflows/learner-journey';
 import { providerOfferStatusQuery } from '../../workflows/provider-offer';
 import { providerRegistrationStateQuery } from '../../workflows/provider-registration';
@@ -199,25 +201,14 @@ export async function failuresOf(deps: ApiDeps, row: Pick<WorkflowRow, 'workflow
   }
   const taskAttempt = failingWorkflowTaskAttempt(described);
   if (taskAttempt !== null) {
-    const message = await lastWorkflowTaskFailure(deps, row.workflowId);
+    const message = await lastWorkflowTaskFailure(deps.temporal, row.workflowId);
     found.push({
       workflowId: row.workflowId, runId: described.workflowExecutionInfo?.execution?.runId ?? row.runId, type: row.type,
       caseId: row.caseId, kind: 'workflow_task', activityId: null, activityType: null, attempt: taskAttempt,
-      lastFailure: message, nextRetryAt: null, cause: `${row.type}: workflow code fails (${causeOf(null, message).replace(/^workflow: /, '')})`,
+      lastFailure: message, nextRetryAt: null, cause: workflowTaskCause(row.type, message),
     });
   }
   return found;
-}
-
-// The newest WorkflowTaskFailed event's message, read from the end of the history.
-async function lastWorkflowTaskFailure(deps: ApiDeps, workflowId: string): Promise<string> {
-  const history = await deps.temporal.workflowService.getWorkflowExecutionHistoryReverse({
-    namespace: namespaceOf(deps), execution: { workflowId }, maximumPageSize: 50,
-  });
-  const failed = (history.history?.events ?? []).find((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED);
-  if (!failed) return 'workflow task failing';
-  await decodeHistory(deps.temporal.options.loadedDataConverter, { events: [failed] });
-  return failed.workflowTaskFailedEventAttributes?.failure?.message ?? 'workflow task failing';
 }
 
 /**
