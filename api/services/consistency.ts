@@ -13,6 +13,7 @@ import { learnerJourneyId, parseLearnerJourneyId } from '../../workflows/ids';
 import { STATUS_NAMES, allWorkflowIds, type WorkflowStatusName } from './workflow-console';
 import { HttpError } from '../errors';
 import { stopRequestOf } from '../../lib/workflow-stops';
+import { checkStuckIndex, stuckSubject } from './stuck-consistency';
 
 /**
  * The consistency check (issue 12): does the read model in PostgreSQL agree with the workflows in Temporal, and with
@@ -43,6 +44,9 @@ export const CONSISTENCY_RULES = [
   'task_open_on_closed_case',
   'reservation_unsettled',
   'stop_cleanup_unfinished',
+  // stuck: the stuck index agrees with Temporal (issue 17 item 1; api/services/stuck-consistency.ts).
+  'stuck_index_disagrees',
+  'stuck_not_indexed',
 ] as const;
 
 /** A rule's code. */
@@ -56,16 +60,17 @@ export type ConsistencyRule = typeof CONSISTENCY_RULES[number];
  * - withdraw_task: an inbox task nobody can decide any more (its workflow ended) is withdrawn;
  * - release_application: an earmark (and capped and group place) held by an application that ended before study,
  *   or by one whose case and workflow are over, goes back to the case's balance (releaseHolds);
- * - release_reservation: a reservation that holds nothing is deleted (the API would take it over anyway).
+ * - release_reservation: a reservation that holds nothing is deleted (the API would take it over anyway);
+ * - resolve_stuck_row: a stuck-index row Temporal no longer bears out is resolved, as the worker's sweep would.
  */
-export const REPAIRS = ['close_read_model', 'withdraw_task', 'release_application', 'release_reservation'] as const;
+export const REPAIRS = ['close_read_model', 'withdraw_task', 'release_application', 'release_reservation', 'resolve_stuck_row'] as const;
 
 /** A repair's name. */
 export type RepairName = typeof REPAIRS[number];
 
 /** What a violation is about: its kind and id (a case, workflow, task, application, outbox row, ...). */
 export interface ViolationSubject {
-  kind: 'case' | 'workflow' | 'provider' | 'offer' | 'group' | 'application' | 'email' | 'task' | 'reservation' | 'programme' | 'stop_request';
+  kind: 'case' | 'workflow' | 'provider' | 'offer' | 'group' | 'application' | 'email' | 'task' | 'reservation' | 'programme' | 'stop_request' | 'stuck_row';
   id: string;
 }
 
@@ -92,6 +97,8 @@ export interface ConsistencyReport {
   counts: {
     cases: number; openCases: number; workflows: number; applications: number; emails: number; openTasks: number;
     reservations: number; stopRequests: number; providers: number; offers: number;
+    /** The stuck index: open rows, open rows not compared (beyond ROWS_CHECKED), running workflows sampled. */
+    stuckRows: number; stuckRowsLeftOut: number; stuckSampled: number;
   };
   violations: Violation[];
 }
@@ -204,7 +211,7 @@ function violation(
 function ruleMessage(lang: PageLanguage, rule: ConsistencyRule, subject: ViolationSubject, workflowId: string | null, details: Violation['details']): string {
   const vars: Record<string, unknown> = { ...details, subject: subject.id, workflowId: workflowId ?? '' };
   if (typeof details.status === 'string') {
-    vars.status = translate(lang, details.status === 'not_found' ? 'consistency.status.not_found' : `console.status.${details.status}`);
+    vars.status = translate(lang, ['not_found', 'other_run'].includes(details.status) ? `consistency.status.${details.status}` : `console.status.${details.status}`);
   }
   if (typeof details.caseState === 'string') vars.caseState = translate(lang, `consistency.state.${details.caseState}`);
   return translate(lang, `consistency.rule.${rule}`, vars);
@@ -256,8 +263,16 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
     return runningJourneys;
   })(), budget);
   if (!runningJourneys) throw new DependencyUnavailableError('temporal', `Temporal did not answer within ${budget / 1000} s`);
+  const stuckIndex = await within(checkStuckIndex(deps, [...workflows.running.keys()], settled), budget);
+  if (!stuckIndex) throw new DependencyUnavailableError('temporal', `Temporal did not answer within ${budget / 1000} s`);
 
   const violations: Violation[] = [];
+
+  // The stuck index agrees with Temporal: its open rows are still failing, and the sampled failures are indexed.
+  for (const d of stuckIndex.disagreements) {
+    violations.push(violation(d.rule, { kind: 'stuck_row', id: stuckSubject(d) }, d.workflowId,
+      d.rule === 'stuck_index_disagrees' ? 'resolve_stuck_row' : null, d.details));
+  }
 
   // An open case has a running journey; one whose journey has ended can be closed as the console's cleanup would.
   for (const c of openCases) {
@@ -441,6 +456,7 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
       cases: Number(counts!.cases), openCases: openCases.length, workflows: workflows.running.size,
       applications: Number(counts!.applications), emails: Number(counts!.emails), openTasks: openTasks.length,
       reservations: reservations.length, stopRequests: stopRequests.length, providers: Number(counts!.providers), offers: Number(counts!.offers),
+      stuckRows: stuckIndex.rows, stuckRowsLeftOut: stuckIndex.rowsLeftOut, stuckSampled: stuckIndex.sampled,
     },
     violations,
   };
@@ -549,6 +565,15 @@ const REPAIR_STEPS: Record<RepairName, RepairStep> = {
       before: { application: { state: app.state, earmarkedCents: app.earmarkedCents, holdsPlace: app.holdsPlace }, caseBalanceCents: theCase.balanceCents },
       after: { application: { state: end.state, earmarkedCents: 0, holdsPlace: false }, caseBalanceCents: after.balanceCents },
     };
+  },
+
+  async resolve_stuck_row(trx, v) {
+    const key = { workflowId: v.workflowId!, runId: String(v.details.runId), kind: String(v.details.kind), activityId: String(v.details.activityId) };
+    const row = await trx('stuckIndex').where(key).whereNull('resolvedAt').forUpdate().first<{ cause: string; attempt: number } | undefined>('cause', 'attempt');
+    if (!row) return null;
+    const resolution = v.details.status === 'running' ? 'not_failing' : 'workflow_closed';
+    await trx('stuckIndex').where(key).update({ resolvedAt: new Date(), resolution, checkedAt: new Date() });
+    return { before: { stuckRow: { ...key, cause: row.cause, attempt: row.attempt, open: true } }, after: { stuckRow: { ...key, open: false, resolution } } };
   },
 
   async release_reservation(trx, v) {
