@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { startTestStack } from '../test/helpers/stack';
 import { eventually, startLearnerJourney } from '../test/helpers/journeys';
 import { mapConcurrent } from '../lib/concurrency';
@@ -55,9 +56,19 @@ async function main(): Promise<boolean> {
     const started = Date.now();
     await mapConcurrent(Array.from({ length: missing }, (_, i) => i), START_CONCURRENCY, async () => {
       const caseId = randomUUID();
-      await stack.temporal.workflow.start(learnerJourney, {
-        workflowId: learnerJourneyId(caseId), taskQueue: stack.taskQueue, args: [fillerInput(caseId)], startDelay: '365 days',
-      });
+      // A busy dev server (SQLite) may let a start time out; the same id again either starts it or finds it started.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await stack.temporal.workflow.start(learnerJourney, {
+            workflowId: learnerJourneyId(caseId), taskQueue: stack.taskQueue, args: [fillerInput(caseId)], startDelay: '365 days',
+          });
+          return;
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+          if (attempt >= 5) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
+        }
+      }
     });
     const seconds = (Date.now() - started) / 1000;
     running += missing;
