@@ -12,6 +12,7 @@ import {
 } from '../services/workflow-console';
 import { auditUserAction } from '../services/audit';
 import { registryHealth } from '../services/registry-health';
+import { HEALTH_CHECK_DEADLINE_MS } from '../services/health';
 import { personCode, TASK_TYPES } from '../schemas';
 import { text } from '../text-input';
 import { errorsByField, fieldProblems } from '../validation';
@@ -189,8 +190,12 @@ export function adminRoutes(deps: ApiDeps, api: ApiRegistry, renderer: Renderer)
     responses: { 200: { description: 'The page' } },
   }, async (ctx) => {
     await auditSearch(ctx, 'stuck', {});
-    const [stuck, health] = await Promise.all([findStuck(deps), registryHealth(deps)]);
-    renderPage(ctx, renderer, 'console-stuck', 'console.stuck.title', { ...stuck, health });
+    // The list comes from the stuck index (PostgreSQL), so it shows while Temporal is down; the page says so, since
+    // the index is then as it was last written and no action can be taken.
+    const temporalAnswers = deps.temporal.connection.withDeadline(Date.now() + HEALTH_CHECK_DEADLINE_MS, () => deps.temporal.workflowService.getSystemInfo({}))
+      .then(() => true, () => false);
+    const [stuck, health, temporalUp] = await Promise.all([findStuck(deps), registryHealth(deps), temporalAnswers]);
+    renderPage(ctx, renderer, 'console-stuck', 'console.stuck.title', { ...stuck, health, temporalDown: !temporalUp });
   });
 
   api.page(router, {

@@ -215,14 +215,14 @@ test.serial('the console shows each process and service, and which one is down (
   t.deepEqual(processes.map((p) => [p.name, p.status]), [['api', 'ok'], ['worker', 'down'], ['temporal', 'down'], ['postgresql', 'ok'], ['smtp', 'ok']]);
 });
 
-test.serial('the console\'s stuck view while Temporal is unreachable is a 503 page within 5 s, not a 500 after 20 s', async (t) => {
+test.serial('the console\'s stuck view while Temporal is unreachable shows the stuck index within 5 s and says Temporal does not answer', async (t) => {
   const token = await stack.adminToken();
   await proxies.temporal.refuse();
   const began = Date.now();
   const page = await call('GET', '/admin/stuck', { token, html: true });
   t.true(Date.now() - began <= 5_000, `answered after ${Date.now() - began} ms`);
-  t.is(page.status, 503, page.text);
-  t.truthy(page.headers.get('retry-after'));
+  // Issue 17: the list comes from PostgreSQL (the stuck index), so it is there when Temporal is not.
+  t.is(page.status, 200, page.text);
   t.regex(page.text, /Lietu dzinējs \(Temporal\) neatbild/);
 });
 
