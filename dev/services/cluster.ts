@@ -88,7 +88,7 @@ export async function startCluster(root: string, ports: ClusterPorts = DEFAULT_C
     services[service] = superviseService(
       `temporal-${service}`,
       path.join(serverDir, 'temporal-server'),
-      ['--root', configRoot, '--config', 'config', '--env', 'cluster', 'start', '--service', service],
+      serverArgs(configRoot, service),
       // The history service drains its shards on SIGTERM; it gets time, then SIGKILL.
       { env: serverEnv, cwd: configRoot, quietWhenStopping: true, killAfterMs: 20_000 },
     );
@@ -109,6 +109,14 @@ export async function startCluster(root: string, ports: ClusterPorts = DEFAULT_C
     throw error;
   }
   return { address, namespace: NAMESPACE, adminDatabaseUrl: postgres.url, services, stop };
+}
+
+/**
+ * The command line of one service: the configuration is `<configRoot>/config/cluster.yaml`, a copy of
+ * dev/cluster/temporal-server.yaml (docker-compose.yml mounts it there, with configRoot /etc/temporal).
+ */
+export function serverArgs(configRoot: string, service: ClusterService): string[] {
+  return ['--root', configRoot, '--config', 'config', '--env', 'cluster', 'start', '--service', service];
 }
 
 /** The settings of dev/cluster/temporal-namespace.sh: our namespace, 30 days' retention, workflows/ids.ts' attributes. */
