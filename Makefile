@@ -1,5 +1,5 @@
 # The two commands of this project: `make run` (the whole stack on this machine) and `make test`.
-.PHONY: run test fuzz bench consistency drill deps temporal clean-data
+.PHONY: run test test-cluster fuzz bench consistency drill deps temporal temporal-server clean-data
 
 # `exec` and plain node, no npx or tsx wrapper: GNU make answers SIGTERM by sending SIGTERM to its child, the
 # recipe's shell, and that shell would die without passing it on, leaving the launcher and everything it started
@@ -11,6 +11,12 @@ run: deps
 
 test: deps
 	exec node --import tsx dev/test-run.ts
+
+# --- cluster: the workflow and API suites against Temporal's own server on PostgreSQL (separate frontend, history,
+# matching and worker processes), two workers and two API instances (dev/test-cluster.ts). Its own ports, so it runs
+# beside `make run` and `make test`. ARGS="test/api/x.test.ts ..." runs only those files (and test/cluster/).
+test-cluster: deps
+	exec node --import tsx dev/test-cluster.ts $(ARGS)
 
 # The fuzz stage with a longer budget than inside `make test` (dev/fuzz.ts; README: how to reproduce a failure).
 fuzz: deps
@@ -47,6 +53,10 @@ node_modules/.package-lock.json: package-lock.json
 # Builds the Temporal CLI (dev server and Web UI) once into ~/.cache; `make run` and `make test` do this too.
 temporal:
 	@bash dev/ensure-temporal.sh
+
+# --- cluster: builds Temporal's own server and its SQL tool once into ~/.cache (`make test-cluster` does this too).
+temporal-server:
+	@bash dev/ensure-temporal-server.sh
 
 clean-data:
 	rm -rf .data

@@ -5,51 +5,15 @@
  * `N passed, N failed` line for CI.
  */
 import path from 'node:path';
-import { stripVTControlCharacters } from 'node:util';
 import { runCommand, stopAll, stopOnSignals } from './services/processes';
 import { startTestServices } from './services/test-services';
 import { runFuzzStage, TEST_BUDGET } from './fuzz';
-import { createDatabase } from './services/postgres';
-import { seed } from './seed';
+import { templateDatabase } from './services/test-template';
+import { AvaTally, type Counts } from './services/ava-tally';
 
 const root = path.resolve(__dirname, '..');
 const bin = (name: string): string => path.join(root, 'node_modules', '.bin', name);
 const CHROMIUM_PATH = '/usr/bin/chromium';
-
-/** What the closing line reports. */
-type Counts = { passed: number; failed: number };
-
-/**
- * Tallies ava's default reporter as its lines stream by. Its closing summary counts failures but states the
- * passed count only when nothing failed, so passes are also counted from the per-test `✔` lines. (The TAP
- * reporter would state both, but ava 7's TAP reporter itself crashes when a test times out.)
- */
-class AvaTally {
-  private ticks = 0;
-  private summaryPassed: number | undefined;
-  private knownFailures = 0;
-  private failed = 0;
-
-  add(raw: string): void {
-    const line = stripVTControlCharacters(raw).trim();
-    // figures prints √ instead of ✔ on terminals it thinks lack Unicode; "[expected fail]" is a pass for ava.
-    if (/^[✔√] /.test(line)) this.ticks += 1;
-    const passed = /^(\d+) tests? passed\b/.exec(line);
-    if (passed) this.summaryPassed = Number(passed[1]);
-    const known = /^(\d+) known failures?\b/.exec(line);
-    if (known) this.knownFailures = Number(known[1]);
-    // A timeout ends the run; the tests still running then count as failed.
-    const failed =
-      /^(\d+) (?:tests? failed|hooks? failed|uncaught exceptions?|unhandled rejections?|tests? remained pending after a timeout)\b/.exec(line);
-    if (failed) this.failed += Number(failed[1]);
-  }
-
-  counts(): Counts {
-    // The summary's passed count leaves out known failures, which the ✔ lines include.
-    const passed = this.summaryPassed === undefined ? this.ticks : this.summaryPassed + this.knownFailures;
-    return { passed, failed: this.failed };
-  }
-}
 
 async function main(): Promise<Counts> {
   stopOnSignals();
@@ -101,13 +65,6 @@ async function main(): Promise<Counts> {
     passed: counts.passed + fuzz.passed + drillCounts.passed,
     failed: counts.failed + extraFailures + fuzz.failed + drillCounts.failed,
   };
-}
-
-/** A migrated and seeded database for the ava files to copy; its name. */
-async function templateDatabase(adminUrl: string): Promise<string> {
-  const url = await createDatabase(adminUrl, 'template');
-  await seed(url);
-  return new URL(url).pathname.slice(1);
 }
 
 /** The bounded fuzz stage against its own stack on the test servers; a stage that cannot run is one failure. */

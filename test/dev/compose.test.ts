@@ -8,10 +8,15 @@ import path from 'node:path';
 import test from 'ava';
 // A YAML parser, not a hand-made reading of the file.
 import yaml from 'js-yaml';
+import { CLUSTER_SERVICES, namespaceSettings, serverArgs } from '../../dev/services/cluster';
 
 type HealthCheck = { test?: unknown; interval?: string; retries?: number; start_period?: string };
 type ComposeService = {
   command?: string[];
+  entrypoint?: string[];
+  image?: string;
+  volumes?: string[];
+  environment?: Record<string, string>;
   restart?: string;
   healthcheck?: HealthCheck;
   depends_on?: Record<string, { condition?: string }> | string[];
@@ -23,7 +28,7 @@ const compose = yaml.load(fs.readFileSync(path.join(__dirname, '..', '..', 'dock
 };
 const services = compose.services;
 /** Services that run once and end; every other one is long-running. */
-const ONE_SHOT = ['migrate'];
+const ONE_SHOT = ['migrate', 'temporal-schema', 'temporal-namespace'];
 const longRunning = Object.keys(services).filter((name) => !ONE_SHOT.includes(name));
 
 /** Seconds in a compose duration such as "40s" or "1m30s". */
@@ -37,7 +42,10 @@ function seconds(duration: string | undefined): number {
 }
 
 test('the stack has the services the README names', (t) => {
-  t.deepEqual(Object.keys(services).sort(), ['api', 'mailpit', 'migrate', 'postgres', 'temporal', 'temporal-ui', 'worker']);
+  t.deepEqual(Object.keys(services).sort(), [
+    'api', 'mailpit', 'migrate', 'postgres', 'temporal', 'temporal-history', 'temporal-matching', 'temporal-namespace', 'temporal-schema',
+    'temporal-ui', 'temporal-worker', 'worker',
+  ]);
 });
 
 test('every long-running service is restarted when it dies and has a health check', (t) => {
@@ -51,11 +59,12 @@ test('every long-running service is restarted when it dies and has a health chec
   }
 });
 
-test('the one-shot migration is not restarted, and what needs it waits for its success', (t) => {
-  t.is(services.migrate!.restart, 'no');
+test('the one-shot steps are not restarted, and what needs them waits for their success', (t) => {
+  for (const name of ONE_SHOT) t.is(services[name]!.restart, 'no', name);
   for (const name of ['api', 'worker']) {
     const dependsOn = services[name]!.depends_on as Record<string, { condition?: string }>;
     t.is(dependsOn.migrate?.condition, 'service_completed_successfully', `${name} waits for the migration`);
+    t.is(dependsOn['temporal-namespace']?.condition, 'service_completed_successfully', `${name} waits for the namespace step`);
   }
 });
 
@@ -75,7 +84,9 @@ test('every service starts only once its dependencies are healthy (or, for the m
   }
   const needs = (name: string): string[] => Object.keys(services[name]!.depends_on ?? {});
   t.true(needs('api').includes('temporal') && needs('worker').includes('temporal'));
-  t.true(needs('temporal').includes('postgres'));
+  t.true(needs('temporal-schema').includes('postgres'));
+  for (const name of ['temporal', 'temporal-history', 'temporal-matching', 'temporal-worker']) t.true(needs(name).includes('temporal-schema'), name);
+  t.true(needs('temporal-namespace').includes('temporal'));
 });
 
 test('the API and the worker get SIGTERM themselves and time to stop cleanly', (t) => {
@@ -156,4 +167,60 @@ test('Temporal\'s frontend is not published and its Web UI only on the host\'s l
   for (const [name, service] of Object.entries(raw.services)) {
     for (const port of service.ports ?? []) t.false(/:(9463|9464|9465)$/.test(String(port)), `${name} publishes a metrics port (${port})`);
   }
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// --- cluster: Temporal is set up as `make test-cluster` sets it up (dev/services/cluster.ts), from the same files
+
+const repo = path.join(__dirname, '..', '..');
+/** The server version dev/ensure-temporal-server.sh builds, e.g. 1.29.1. */
+const serverVersion = /^version=v(\S+)$/m.exec(fs.readFileSync(path.join(repo, 'dev', 'ensure-temporal-server.sh'), 'utf8'))?.[1];
+/** The compose service that runs each Temporal service (the frontend keeps the name clients use: temporal:7233). */
+const composeName = (service: string): string => (service === 'frontend' ? 'temporal' : `temporal-${service}`);
+/** The volume mounting `file` of this repository, as `./file:target[:ro]`; its target. */
+const mountTarget = (service: ComposeService, file: string): string | undefined =>
+  service.volumes?.map((volume) => volume.split(':')).find(([source]) => source === `./${file}`)?.[1];
+
+test('the schema and namespace steps run the launcher\'s scripts, in admin-tools of the server\'s version', (t) => {
+  t.truthy(serverVersion);
+  for (const [name, script] of [['temporal-schema', 'dev/cluster/temporal-schema.sh'], ['temporal-namespace', 'dev/cluster/temporal-namespace.sh']] as const) {
+    const service = services[name]!;
+    t.is(service.image, `temporalio/admin-tools:${serverVersion}`, `${name} image`);
+    const target = mountTarget(service, script);
+    t.truthy(target, `${name} mounts ${script}`);
+    t.deepEqual(service.entrypoint, ['sh', target], `${name} runs ${script}`);
+  }
+  // The schema step reaches this stack's PostgreSQL with its password, and the schemas where admin-tools keeps them.
+  const schemaEnv = services['temporal-schema']!.environment!;
+  t.is(schemaEnv.SQL_HOST, 'postgres');
+  t.is(schemaEnv.TEMPORAL_SCHEMA_DIR, '/etc/temporal/schema');
+  t.regex(schemaEnv.SQL_PASSWORD!, /POSTGRES_PASSWORD/);
+});
+
+test('the namespace step registers the namespace, retention and search attributes of workflows/ids.ts', (t) => {
+  const env = services['temporal-namespace']!.environment!;
+  for (const [name, value] of Object.entries(namespaceSettings())) t.is(String(env[name]), value, name);
+  t.is(env.TEMPORAL_ADDRESS, 'temporal:7233');
+});
+
+test('frontend, history, matching and worker each run in a container of their own, with the launcher\'s command and configuration', (t) => {
+  const template = fs.readFileSync(path.join(repo, 'dev', 'cluster', 'temporal-server.yaml'), 'utf8');
+  for (const service of CLUSTER_SERVICES) {
+    const name = composeName(service);
+    const container = services[name]!;
+    t.is(container.image, `temporalio/server:${serverVersion}`, `${name} image`);
+    // The same arguments startCluster gives each process, with the image's /etc/temporal as the root.
+    const command = container.entrypoint?.at(-1) ?? '';
+    t.true(command.endsWith(`exec temporal-server ${serverArgs('/etc/temporal', service).join(' ')}`), `${name}: ${command}`);
+    t.is(mountTarget(container, 'dev/cluster/temporal-server.yaml'), '/etc/temporal/config/cluster.yaml', `${name} reads the shared configuration`);
+    t.is(mountTarget(container, 'dev/cluster/temporal-dynamic-config.yaml'), '/etc/temporal/config/dynamicconfig/cluster.yaml', `${name} reads the shared dynamic configuration`);
+    // Its health check probes the port the configuration gives the service by default (one service per container).
+    const port = new RegExp(`TEMPORAL_${service.toUpperCase()}_PORT" \\| default "(\\d+)"`).exec(template)?.[1];
+    t.truthy(port, `the template names ${service}'s port`);
+    t.true(JSON.stringify(container.healthcheck?.test).includes(` ${port}`), `${name} health check probes ${port}`);
+  }
+  // The settings that define the cluster are in the shared file, not in either launcher.
+  t.regex(template, /^ {2}numHistoryShards: \d+$/m);
+  t.regex(template, /pluginName: postgres12/);
+  t.false(composeText.includes('auto-setup'), 'no auto-setup image: its own schema steps and settings would differ');
 });

@@ -105,8 +105,8 @@ export async function startTestStack(opts: {
   // Every client and the worker encrypt as in production (lib/data-converter.ts), with the tests' fixed key.
   const temporal = new Client({ connection, namespace, dataConverter: testDataConverter });
   const registryStats = createRegistryStatsRecorder(db, logger);
-  const worker = await createWorker({
-    connection: nativeConnection, namespace, taskQueue, dataConverter: testDataConverter,
+  const workerOptions: Omit<Parameters<typeof createWorker>[0], 'connection'> = {
+    namespace, taskQueue, dataConverter: testDataConverter,
     workflows: { workflowBundle: await workflowBundle() },
     deps: {
       db, logger, templates: await loadEmailTemplates(), mailFrom: 'IMK <imk@test.invalid>', publicUrl: appUrl,
@@ -118,8 +118,16 @@ export async function startTestStack(opts: {
       enterpriseRegister: createEnterpriseRegisterClient({ baseUrl: enterpriseRegisterListening.url, timeoutMs: 2_000, metrics: registryStats }),
       agencyInboxEmail: TEST_AGENCY_INBOX_EMAIL, pseudonymKey: derivePseudonymKey(sessionSecret),
     },
-  });
+  };
+  const worker = await createWorker({ connection: nativeConnection, ...workerOptions });
   const workerRun = worker.run();
+  // --- cluster: `make test-cluster` sets TEST_STACK_REPLICAS=2, and each further replica is one more worker on the
+  // same task queue with a Temporal connection of its own, as another worker process would poll.
+  const replicaWorkers = await Promise.all(Array.from({ length: replicas() - 1 }, async () => {
+    const replicaConnection = await NativeConnection.connect({ address: temporalAddress });
+    const replica = await createWorker({ connection: replicaConnection, ...workerOptions });
+    return { connection: replicaConnection, worker: replica, run: replica.run() };
+  }));
 
   // The API's own client, as api/main.ts makes it (every call with a deadline).
   const apiTemporal = await connectTemporalClient({ address: temporalAddress, namespace, dataConverter: testDataConverter });
@@ -132,7 +140,16 @@ export async function startTestStack(opts: {
     populationRegister: createPopulationRegisterClient({ baseUrl: registryListening.url, timeoutMs: 2_000 }),
     viis: createViisClient({ baseUrl: viisListening.url, timeoutMs: 2_000 }),
   };
-  server.on('request', createApp(apiDeps).callback());
+  // --- cluster: with TEST_STACK_REPLICAS=2, requests alternate between API instances, each with its own Temporal
+  // client, as behind a load balancer; so no test passes on state one instance kept in memory.
+  const replicaClients = await Promise.all(Array.from({ length: replicas() - 1 }, () =>
+    connectTemporalClient({ address: temporalAddress, namespace, dataConverter: testDataConverter })));
+  const apiInstances = [apiDeps, ...replicaClients.map((client) => ({ ...apiDeps, temporal: client }))].map((deps) => createApp(deps).callback());
+  let nextInstance = 0;
+  server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+    const instance = apiInstances[nextInstance++ % apiInstances.length]!;
+    void instance(request, response);
+  });
   /**
    * A bearer token of a real session row, as the login routes would start it. A staff, admin or provider subject
    * that is not a user yet becomes one (active, with the role, provider and provider role given), because every
@@ -170,6 +187,11 @@ export async function startTestStack(opts: {
     viis: viis.control, enterpriseRegister: enterpriseRegister.control,
     /** The API's dependencies, e.g. for a second API with some of them replaced (serveApi). */
     apiDeps,
+    // --- cluster: the stubs' addresses, for worker and API processes a test starts itself (test/cluster/).
+    stubUrls: {
+      populationRegister: registryListening.url, sopa: sopaListening.url, viis: viisListening.url,
+      enterpriseRegister: enterpriseRegisterListening.url, sso: ssoListening.url,
+    },
     /**
      * Serves a second API on a free port with some dependencies replaced: a database or Temporal reached through a
      * proxy a test can break, or a task queue no worker polls (its workflows are terminated at stop()). Its public
@@ -213,8 +235,14 @@ export async function startTestStack(opts: {
         await new Promise((resolve) => s.close(resolve));
       }
       await apiTemporal.connection.close();
+      for (const client of replicaClients) await client.connection.close();
       worker.shutdown();
+      for (const replica of replicaWorkers) replica.worker.shutdown();
       await workerRun;
+      for (const replica of replicaWorkers) {
+        await replica.run;
+        await replica.connection.close();
+      }
       await nativeConnection.close();
       await connection.close();
       await db.destroy();
@@ -262,6 +290,16 @@ function installQuietRuntime(): void {
   // Core's own log lines too: stopping a test stack ends workflows whose activities then report late (WARN).
   Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
   runtimeInstalled = true;
+}
+
+/**
+ * --- cluster: how many workers and API instances each test stack runs (TEST_STACK_REPLICAS, default 1); `make
+ * test-cluster` runs the suites with 2.
+ */
+function replicas(): number {
+  const count = Number(process.env.TEST_STACK_REPLICAS ?? 1);
+  if (!Number.isInteger(count) || count < 1) throw new Error(`TEST_STACK_REPLICAS must be a whole number of 1 or more, got ${process.env.TEST_STACK_REPLICAS}`);
+  return count;
 }
 
 function requireEnv(name: string): string {

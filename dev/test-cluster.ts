@@ -1,0 +1,77 @@
+/**
+ * `make test-cluster`: the workflow and API suites against Temporal's own server on PostgreSQL (dev/services/cluster.ts:
+ * frontend, history, matching and worker services as separate processes), every test stack with two workers and two
+ * API instances (TEST_STACK_REPLICAS=2), and test/cluster/, which runs two worker and two API processes and kills
+ * one worker mid-way. Ends with one `N passed, N failed` line like `make test`; exit code 1 on any failure.
+ * `make test-cluster ARGS="test/api/console.test.ts"` runs only the files given (test/cluster/ is always run).
+ * Its ports (PostgreSQL 57433, Temporal 7633-7643 and 6933-6939) leave `make run` and `make test` alone.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { AvaTally, type Counts } from './services/ava-tally';
+import { startCluster } from './services/cluster';
+import { runCommand, stopAll, stopOnSignals } from './services/processes';
+import { templateDatabase } from './services/test-template';
+
+const root = path.resolve(__dirname, '..');
+
+/** The suites that talk to Temporal: the workflow tests, the API tests, and the cluster's own test. */
+const SUITES = ['test/workflows', 'test/api'];
+const CLUSTER_SUITE = 'test/cluster';
+
+/** The test files to run: those named on the command line, else every file of SUITES; always test/cluster/. */
+function testFiles(args: readonly string[]): string[] {
+  const listed = (dir: string): string[] =>
+    fs.readdirSync(path.join(root, dir)).filter((name) => name.endsWith('.test.ts')).sort().map((name) => `${dir}/${name}`);
+  const chosen = args.length > 0 ? [...args] : SUITES.flatMap(listed);
+  return [...listed(CLUSTER_SUITE), ...chosen.filter((file) => !file.startsWith(`${CLUSTER_SUITE}/`))];
+}
+
+async function main(): Promise<Counts> {
+  stopOnSignals();
+  const started = Date.now();
+  const files = testFiles(process.argv.slice(2));
+  process.stdout.write('\n--- Temporal\'s own server on PostgreSQL (dev/services/cluster.ts)\n');
+  const bundlePath = path.join(root, '.data', 'test-cluster', 'workflow-bundle.js');
+  // The workflow bundle while the cluster starts; the template database once PostgreSQL is up.
+  const bundled = runCommand('bundle', process.execPath, ['--import', 'tsx', 'dev/bundle-workflows.ts', bundlePath], { cwd: root });
+  bundled.catch(() => undefined);
+  const cluster = await startCluster(root);
+  const [template, bundleExit] = await Promise.all([templateDatabase(cluster.adminDatabaseUrl), bundled]);
+  if (bundleExit !== 0) throw new Error('bundling the workflow code failed (its output is above)');
+  process.stdout.write(`--- cluster ready at ${cluster.address} in ${Math.round((Date.now() - started) / 1000)} s\n`);
+
+  const env: NodeJS.ProcessEnv = {
+    // TEMPORAL_* of the caller's shell would point the tests at another server.
+    ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TEMPORAL_'))),
+    TEST_DATABASE_URL: cluster.adminDatabaseUrl, TEMPORAL_ADDRESS: cluster.address, TEMPORAL_NAMESPACE: cluster.namespace,
+    TEST_TEMPLATE_DATABASE: template, TEST_WORKFLOW_BUNDLE: bundlePath,
+    // Two workers and two API instances in every test stack, and the cluster test's processes.
+    TEST_STACK_REPLICAS: '2', TEST_CLUSTER: '1',
+  };
+  process.stdout.write(`\n--- tests (ava, ${files.length} files, two workers and two API instances each)\n`);
+  const tally = new AvaTally();
+  const code = await runCommand('ava', path.join(root, 'node_modules', '.bin', 'ava'), files, {
+    env, cwd: root, prefix: false, onLine: (line) => tally.add(line),
+  });
+  const counts = tally.counts();
+  process.stdout.write(`--- make test-cluster took ${Math.round((Date.now() - started) / 1000)} s\n`);
+  // ava can fail without failing a test (a crashed worker): count that as one failure.
+  return code !== 0 && counts.failed === 0 ? { ...counts, failed: 1 } : counts;
+}
+
+async function run(): Promise<void> {
+  let counts: Counts;
+  try {
+    counts = await main();
+  } catch (error) {
+    process.stderr.write(`\nmake test-cluster could not run the tests: ${error instanceof Error ? error.message : String(error)}\n`);
+    counts = { passed: 0, failed: 1 };
+  }
+  // Stop before the summary, so the count line stays the last thing printed.
+  await stopAll();
+  process.stdout.write(`${counts.passed} passed, ${counts.failed} failed\n`);
+  process.exit(counts.failed > 0 ? 1 : 0);
+}
+
+void run();
