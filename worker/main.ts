@@ -1,5 +1,5 @@
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
-import { loadConfig } from '../lib/config';
+import { loadConfig, sopaTlsOf } from '../lib/config';
 import { createDb } from '../lib/db';
 import { loadEmailTemplates } from '../lib/email-templates';
 import { createLinkTokens } from '../lib/links';
@@ -63,8 +63,11 @@ async function main(): Promise<void> {
     deps: {
       db, templates, logger, mailFrom: config.mailFrom, publicUrl: config.publicUrl,
       mailer: createMailTransport(config.smtpUrl),
-      populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, metrics: registryMetrics }),
-      sopa: createSopaClient({ baseUrl: config.sopaUrl, metrics: registryMetrics }),
+      // Each registry's adapter is chosen by configuration (activities/registries/protocols.ts).
+      populationRegister: createPopulationRegisterClient({
+        protocol: config.populationRegisterProtocol, baseUrl: config.populationRegisterUrl, metrics: registryMetrics,
+      }),
+      sopa: createSopaClient({ protocol: config.sopaProtocol, baseUrl: config.sopaUrl, tls: sopaTlsOf(config), metrics: registryMetrics }),
       sopaOperator: config.sopaOperator, links: createLinkTokens(config.linkSecret), pseudonymKey: derivePseudonymKey(config.sessionSecret),
       viis: createViisClient({ baseUrl: config.viisUrl, metrics: registryMetrics }),
       enterpriseRegister: createEnterpriseRegisterClient({ baseUrl: config.enterpriseRegisterUrl, metrics: registryMetrics }),
