@@ -24,6 +24,8 @@ import { watchTemporal } from './temporal-watch';
 // The worker process: polls the task queue, runs workflows and activities, serves /metrics.
 async function main(): Promise<void> {
   const config = loadConfig();
+  // The worker asks SOPA, which requires a client certificate: without one it stops here, not at the first query.
+  const sopaTls = sopaTlsOf(config);
   const logger = createLogger('worker');
   const metrics = createMetrics('worker');
   // The SDK's own metrics are served by its core on the next port; our /metrics adds them to ours.
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
       populationRegister: createPopulationRegisterClient({
         protocol: config.populationRegisterProtocol, baseUrl: config.populationRegisterUrl, metrics: registryMetrics,
       }),
-      sopa: createSopaClient({ protocol: config.sopaProtocol, baseUrl: config.sopaUrl, tls: sopaTlsOf(config), metrics: registryMetrics }),
+      sopa: createSopaClient({ protocol: config.sopaProtocol, baseUrl: config.sopaUrl, tls: sopaTls, metrics: registryMetrics }),
       sopaOperator: config.sopaOperator, links: createLinkTokens(config.linkSecret), pseudonymKey: derivePseudonymKey(config.sessionSecret),
       viis: createViisClient({ baseUrl: config.viisUrl, metrics: registryMetrics }),
       enterpriseRegister: createEnterpriseRegisterClient({ baseUrl: config.enterpriseRegisterUrl, metrics: registryMetrics }),

@@ -68,9 +68,12 @@ export function createSopaClient(opts: SopaClientOptions & { protocol?: string }
   return SOPA_ADAPTERS[pickProtocol('SOPA_PROTOCOL', SOPA_PROTOCOLS, opts.protocol ?? 'json')](opts);
 }
 
-/** The operator as the activity receives it: the SOPA identity plus the audit role it acts in. */
+/**
+ * The operator as the activity receives it: the SOPA identity plus the audit role it acts in: an employee who
+ * started the query (a coordinator registering someone, staff) or `system` for the designated operator.
+ */
 export interface SocialStatusOperator extends SopaOperator {
-  role: 'staff' | 'system';
+  role: 'staff' | 'coordinator' | 'system';
 }
 
 /** Input of lookupSocialStatus: whose status on which day, for which case and why, asked by whom (all audited). */
@@ -83,8 +86,9 @@ export interface LookupSocialStatusInput {
   caseId: string;
   purpose: string;
   /**
-   * Who asks. A staff member's own check passes them; a check the system makes on a learner's application leaves
-   * it out and the agency's designated SOPA operator (configured, never in workflow history) is used.
+   * Who asks. A query an employee started passes them (the coordinator who registered the person); a check the
+   * system makes on a learner's own application leaves it out and the agency's designated SOPA operator
+   * (configured, never in workflow history) is used.
    */
   operator?: SocialStatusOperator;
   /** Stable per workflow step, so a retried lookup is audited once. */
