@@ -10,6 +10,10 @@ import type { ClientTlsFiles } from '../../lib/mtls';
 import { startTestStack, TEST_SOPA_OPERATOR, type TestStack } from '../helpers/stack';
 import { makeTestTls, type TestTls } from '../helpers/tls';
 import { AuditEntry } from '../../lib/db';
+import { createLogger } from '../../lib/logger';
+import { createRegistryStatsRecorder } from '../../lib/registry-stats';
+import { registryHealth } from '../../api/services/registry-health';
+import { eventually } from '../helpers/journeys';
 
 const operator: SopaOperator = { firstName: 'Ilze', lastName: 'Priede', personCode: '010180-10006' };
 
@@ -42,6 +46,18 @@ test('a client certificate SOPA does not accept is a plain (retried) Error namin
     t.is(control.requests, 0, name);
     t.is(control.refusedClients.length, 1, name);
   }
+});
+
+test.serial('the registry health panel counts SOPA answers over mutual TLS, and a refused certificate as an error', async (t) => {
+  const metrics = createRegistryStatsRecorder(stack!.db, createLogger('test', 'warn'));
+  const { url } = await startSopa(t);
+  const ask = (files: ClientTlsFiles) => createSopaClient({ baseUrl: url, tls: files, timeoutMs: 2_000, metrics })
+    .getStatuses({ personCode: '150690-11223', dateFrom: '2026-03-01', dateTill: '2026-03-01', operator });
+  await ask(clientTlsFiles(tls!.good));
+  await t.throwsAsync(ask(tls!.expired));
+  const sopa = async () => (await registryHealth({ db: stack!.db })).registries.find((r) => r.registry === 'sopa')!.last15;
+  const seen = await eventually(async () => ((await sopa()).calls >= 2 ? sopa() : undefined), 'the SOPA calls in the panel');
+  t.like(seen, { calls: 2, errors: 1 });
 });
 
 test('the client refuses at creation an http:// address, a missing certificate file and an unknown protocol', async (t) => {

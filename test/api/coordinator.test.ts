@@ -458,7 +458,7 @@ test.serial('SOPA is asked on behalf of the coordinator who registered the perso
   const caseId = await registerOnBehalf(MARTA, person);
   const query = await eventually(() => stack.db('auditLog').where({ caseId, action: 'sopa.get-statuses' }).first(), 'the SOPA query');
   // SOPA saw the coordinator, first name and surname apart, over mutual TLS (the test stack's stub requires it).
-  t.like(stack.sopa.lastRequests.findLast((r) => r.PersonCode === person.code), {
+  t.like(stack.sopa.lastRequests.filter((r) => r.PersonCode === person.code).at(-1), {
     userName: 'Marta', userSecondName: 'Zariņa', userPersonCode: MARTA.code,
   });
   t.like(query, { actorRole: 'coordinator', actorId: MARTA.code, actorName: MARTA.name, subjectPersonCode: person.code });

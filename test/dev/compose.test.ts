@@ -157,3 +157,22 @@ test('Temporal\'s frontend is not published and its Web UI only on the host\'s l
     for (const port of service.ports ?? []) t.false(/:(9463|9464|9465)$/.test(String(port)), `${name} publishes a metrics port (${port})`);
   }
 });
+
+// --- registries (issue 17) ---
+test('only the worker holds the SOPA client certificate, mounted read-only; each registry\'s protocol is configurable', (t) => {
+  const resolved = yaml.load(interpolate(composeText, GIVEN).text) as {
+    services: Record<string, { environment?: Record<string, string>; volumes?: string[] }>;
+  };
+  const worker = resolved.services.worker!;
+  t.is(worker.environment!.SOPA_CLIENT_CERT, '/run/sopa-tls/client.crt');
+  t.is(worker.environment!.SOPA_CLIENT_KEY, '/run/sopa-tls/client.key');
+  t.true((worker.volumes ?? []).includes('./.data/tls:/run/sopa-tls:ro'), JSON.stringify(worker.volumes));
+  t.is(worker.environment!.SESSION_SECRET, GIVEN.SESSION_SECRET, 'the shared settings are still there');
+  const api = resolved.services.api!.environment!;
+  t.is(api.SOPA_CLIENT_KEY, undefined, 'the API does not ask SOPA');
+  for (const env of [worker.environment!, api]) {
+    t.is(env.POPULATION_REGISTER_PROTOCOL, 'json');
+    t.is(env.SOPA_PROTOCOL, 'json');
+    t.regex(env.SOPA_URL!, /^https:\/\//);
+  }
+});
