@@ -158,13 +158,3 @@ test('each registry\'s protocol is json by default; another one stops the start,
   t.regex(refusal({ ...completeEnv(), POPULATION_REGISTER_PROTOCOL: 'xroad' }), /POPULATION_REGISTER_PROTOCOL must be one of: json; got "xroad"/);
   t.regex(refusal({ ...completeEnv(), SOPA_PROTOCOL: 'soap' }), /SOPA_PROTOCOL must be one of: json; got "soap"/);
 });
-
-test('the worker stops at start without the SOPA client certificate, naming the variables', async (t) => {
-  const root = path.join(__dirname, '..', '..');
-  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, ['--import', 'tsx', 'worker/main.ts'], { cwd: root, env: { ...completeEnv(), PATH: process.env.PATH }, timeout: 60_000 },
-      (_err, _stdout, stderr) => resolve({ code: child.exitCode, stderr }));
-  });
-  t.is(code, 1);
-  t.true(stderr.includes('SOPA_CLIENT_CERT and SOPA_CLIENT_KEY are not set'), stderr);
-});
