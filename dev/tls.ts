@@ -86,8 +86,14 @@ function isUsable(files: DevTls): boolean {
   }
 }
 
-function openssl(args: string[], cwd?: string): void {
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+function openssl(args: string[]): void {
+  try {
+    execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    const { code, stderr } = err as { code?: string; stderr?: Buffer };
+    if (code === 'ENOENT') throw new Error('dev/tls.ts needs the openssl command to make the test certificates for the SOPA stub; install openssl');
+    throw new Error(`openssl ${args[0]} failed: ${stderr?.toString().trim() || (err as Error).message}`);
+  }
 }
 
 /** ECDSA P-256: quick to make and to handshake with, and accepted by Node's TLS. */
