@@ -60,3 +60,9 @@ temporal-server:
 
 clean-data:
 	rm -rf .data
+
+# issue 17 (registries): the test certificate authority for mutual TLS with the SOPA stub and the worker's client
+# certificate (dev/tls.ts), made once into .data/tls and printed; `make run` and the tests make it when missing.
+.PHONY: tls
+tls: deps
+	@node --import tsx dev/tls.ts

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     publicUrl: config.publicUrl, temporalUiUrl: config.temporal.uiUrl, approvalDueMs: config.approvalDueMs,
     links: createLinkTokens(config.linkSecret), smtpUrl: config.smtpUrl,
     // A request answers within 5 s even when the register hangs (DESIGN.md habit 15): 3 s for its one question.
-    populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, timeoutMs: 3_000, metrics: metrics.registryMetrics }),
+    populationRegister: createPopulationRegisterClient({ protocol: config.populationRegisterProtocol, baseUrl: config.populationRegisterUrl, timeoutMs: 3_000, metrics: metrics.registryMetrics }),
     // The offer form lists the institution's licences and places; without VIIS it takes typed values (2 s at most).
     viis: createViisClient({ baseUrl: config.viisUrl, timeoutMs: 2_000, metrics: metrics.registryMetrics }),
     // The terms of use: the agency approves a provider within one working day; the link is valid for 3 days.

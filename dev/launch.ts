@@ -28,6 +28,8 @@ function printSummary(env: NodeJS.ProcessEnv, publicUrl: string): void {
     ['Mail catcher', env.MAIL_CATCHER_URL],
     ['Population Reg.', env.POPULATION_REGISTER_URL],
     ['SOPA', env.SOPA_URL],
+    // issue 17 (registries): the worker's client certificate for SOPA's mutual TLS (dev/tls.ts when the stub runs).
+    ['SOPA client cert', env.SOPA_CLIENT_CERT],
     ['VIIS', env.VIIS_URL],
     ['Enterprise Reg.', env.ENTERPRISE_REGISTER_URL],
     ['PostgreSQL', env.DATABASE_URL],

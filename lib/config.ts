@@ -2,6 +2,10 @@ import fs from 'node:fs';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { parsePayloadKeyring, type PayloadKeyring } from './payload-codec';
+import type { ClientTlsFiles } from './mtls';
+import {
+  pickProtocol, POPULATION_REGISTER_PROTOCOLS, SOPA_PROTOCOLS, type PopulationRegisterProtocol, type SopaProtocol,
+} from '../activities/registries/protocols';
 
 /**
  * Typed configuration, read once from the environment. A missing or malformed variable stops the process at
@@ -15,8 +19,18 @@ export interface Config {
   smtpUrl: string;
   mailFrom: string;
   populationRegisterUrl: string;
+  /** Which adapter speaks to the Population Register (POPULATION_REGISTER_PROTOCOL, default json). */
+  populationRegisterProtocol: PopulationRegisterProtocol;
   /** SOPA social-assistance status service (municipal register of poor and low-income households). */
   sopaUrl: string;
+  /** Which adapter speaks to SOPA (SOPA_PROTOCOL, default json). */
+  sopaProtocol: SopaProtocol;
+  /**
+   * The client certificate and key SOPA requires (SOPA_CLIENT_CERT, SOPA_CLIENT_KEY) and the CA of its server
+   * certificate (SOPA_CA_CERT; unset: the public CAs). Null when not given: only the worker asks SOPA, and it
+   * refuses to start without them (sopaTlsOf), so the API need not hold the key.
+   */
+  sopaTls: ClientTlsFiles | null;
   /** The agency employee in whose name the system's own SOPA queries are made (SOPA_OPERATOR_*). */
   sopaOperator: { firstName: string; lastName: string; personCode: string };
   /** VIIS, the State Education Information System (institutions, places of delivery, licences, accreditation). */
@@ -104,6 +118,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (value && isPublicExample(value)) problems.push(`${name} is a published example value; generate your own (e.g. openssl rand -base64 48)`);
     return value;
   };
+  const protocol = <P extends string>(name: string, known: readonly P[]): P => {
+    try {
+      return pickProtocol(name, known, optional(name, known[0]));
+    } catch (err) {
+      problems.push((err as Error).message);
+      return known[0];
+    }
+  };
   const duration = (name: string, fallback: string): number => {
     const value = optional(name, fallback);
     try {
@@ -125,7 +147,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: url('SMTP_URL'),
     mailFrom: optional('MAIL_FROM', 'Valsts izglītības attīstības aģentūra <imk@viaa.example.lv>'),
     populationRegisterUrl: url('POPULATION_REGISTER_URL'),
+    populationRegisterProtocol: protocol('POPULATION_REGISTER_PROTOCOL', POPULATION_REGISTER_PROTOCOLS),
     sopaUrl: url('SOPA_URL'),
+    sopaProtocol: protocol('SOPA_PROTOCOL', SOPA_PROTOCOLS),
+    sopaTls: sopaTls(env, problems),
     sopaOperator: {
       firstName: required('SOPA_OPERATOR_FIRST_NAME'), lastName: required('SOPA_OPERATOR_LAST_NAME'),
       personCode: required('SOPA_OPERATOR_PERSON_CODE'),
@@ -145,6 +170,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     recheckIntervalMs: duration('RECHECK_INTERVAL', '180 days'),
     payloadKeyring: payloadKeyring(env, problems),
   };
+  // The agreement requires HTTPS with a client certificate: a plain SOPA address would send person codes in clear.
+  if (config.sopaUrl && URL.canParse(config.sopaUrl) && !config.sopaUrl.startsWith('https://')) {
+    problems.push(`SOPA_URL must be an https:// address (SOPA requires HTTPS with a client certificate), got "${config.sopaUrl}"`);
+  }
   if (config.sessionSecret && config.sessionSecret === config.linkSecret) {
     problems.push('LINK_SECRET must differ from SESSION_SECRET (a key of its own for e-mailed links)');
   }
@@ -203,23 +232,43 @@ export function loadTemporalTls(env: NodeJS.ProcessEnv = process.env): TemporalT
   return tls;
 }
 
+/** The file `name` names (null when unset); it must be readable now, not at first use. */
+function readableFile(env: NodeJS.ProcessEnv, name: string, problems: string[]): string | null {
+  const value = env[name]?.trim() || null;
+  if (value) {
+    try {
+      fs.accessSync(value, fs.constants.R_OK);
+    } catch (err) {
+      problems.push(`${name} names a file that cannot be read: ${value} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return value;
+}
+
 /** The TEMPORAL_TLS_* settings (null when none is set); each file named must be readable now, not at first use. */
 function temporalTls(env: NodeJS.ProcessEnv, problems: string[]): TemporalTlsFiles | null {
-  const file = (name: string): string | null => {
-    const value = env[name]?.trim() || null;
-    if (value) {
-      try {
-        fs.accessSync(value, fs.constants.R_OK);
-      } catch (err) {
-        problems.push(`${name} names a file that cannot be read: ${value} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-      }
-    }
-    return value;
-  };
+  const file = (name: string): string | null => readableFile(env, name, problems);
   const tls: TemporalTlsFiles = {
     certPath: file('TEMPORAL_TLS_CERT'), keyPath: file('TEMPORAL_TLS_KEY'), caPath: file('TEMPORAL_TLS_CA'),
     serverName: env.TEMPORAL_TLS_SERVER_NAME?.trim() || null,
   };
   if (Boolean(tls.certPath) !== Boolean(tls.keyPath)) problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (a client certificate and its key)');
   return Object.values(tls).some(Boolean) ? tls : null;
+}
+
+/** SOPA_CLIENT_CERT, SOPA_CLIENT_KEY (together) and SOPA_CA_CERT; null when neither certificate nor key is set. */
+function sopaTls(env: NodeJS.ProcessEnv, problems: string[]): ClientTlsFiles | null {
+  const certPath = readableFile(env, 'SOPA_CLIENT_CERT', problems);
+  const keyPath = readableFile(env, 'SOPA_CLIENT_KEY', problems);
+  const caPath = readableFile(env, 'SOPA_CA_CERT', problems);
+  if (Boolean(certPath) !== Boolean(keyPath)) problems.push('SOPA_CLIENT_CERT and SOPA_CLIENT_KEY go together (a client certificate and its key)');
+  return certPath && keyPath ? { certPath, keyPath, caPath } : null;
+}
+
+/** The SOPA client certificate files; throws ConfigError when they are not configured (the worker cannot ask SOPA without). */
+export function sopaTlsOf(config: Pick<Config, 'sopaTls'>): ClientTlsFiles {
+  if (!config.sopaTls) {
+    throw new ConfigError('Configuration is incomplete: SOPA_CLIENT_CERT and SOPA_CLIENT_KEY are not set (SOPA requires a client certificate; SOPA_CA_CERT names the CA of its server certificate when that is not a public one)');
+  }
+  return config.sopaTls;
 }

@@ -1,5 +1,5 @@
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
-import { loadConfig } from '../lib/config';
+import { loadConfig, sopaTlsOf } from '../lib/config';
 import { createDb } from '../lib/db';
 import { loadEmailTemplates } from '../lib/email-templates';
 import { createLinkTokens } from '../lib/links';
@@ -25,6 +25,8 @@ import { startStuckSweep } from './stuck-sweep';
 // The worker process: polls the task queue, runs workflows and activities, serves /metrics.
 async function main(): Promise<void> {
   const config = loadConfig();
+  // The worker asks SOPA, which requires a client certificate: without one it stops here, not at the first query.
+  const sopaTls = sopaTlsOf(config);
   const logger = createLogger('worker');
   const metrics = createMetrics('worker');
   // The SDK's own metrics are served by its core on the next port; our /metrics adds them to ours.
@@ -64,8 +66,11 @@ async function main(): Promise<void> {
     deps: {
       db, templates, logger, mailFrom: config.mailFrom, publicUrl: config.publicUrl,
       mailer: createMailTransport(config.smtpUrl),
-      populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, metrics: registryMetrics }),
-      sopa: createSopaClient({ baseUrl: config.sopaUrl, metrics: registryMetrics }),
+      // Each registry's adapter is chosen by configuration (activities/registries/protocols.ts).
+      populationRegister: createPopulationRegisterClient({
+        protocol: config.populationRegisterProtocol, baseUrl: config.populationRegisterUrl, metrics: registryMetrics,
+      }),
+      sopa: createSopaClient({ protocol: config.sopaProtocol, baseUrl: config.sopaUrl, tls: sopaTls, metrics: registryMetrics }),
       sopaOperator: config.sopaOperator, links: createLinkTokens(config.linkSecret), pseudonymKey: derivePseudonymKey(config.sessionSecret),
       viis: createViisClient({ baseUrl: config.viisUrl, metrics: registryMetrics }),
       enterpriseRegister: createEnterpriseRegisterClient({ baseUrl: config.enterpriseRegisterUrl, metrics: registryMetrics }),

@@ -11,6 +11,7 @@ import {
 } from '../domain/eligibility';
 import { FailureType } from '../domain/failures';
 import { formatEuro } from '../domain/money';
+import { actingSopaOperator } from '../domain/social-status';
 import { IMK, type ProgrammeRules } from '../domain/programmes';
 import {
   SYSTEM_ACTOR, type Actor, type ApprovalDecision, type CloseJourneyRequest, type JourneyStage, type JourneyState,
@@ -61,6 +62,8 @@ const PATCH_REGISTRY_REFUSALS = 'registry-refusals-decided';
 const PATCH_ONE_OPEN_CASE = 'one-open-case';
 const PATCH_EMAIL_ALONGSIDE = 'email-alongside';
 const PATCH_PROGRAMME_VERSION = 'programmes-version-recorded';
+/** issue 17 (registries): SOPA is asked on behalf of the coordinator who registered the person. */
+const PATCH_SOPA_ACTING_EMPLOYEE = 'sopa-acting-employee';
 
 /** A learner's journey from registration to an approved individual learning account (or a clear refusal). */
 export async function learnerJourney(input: LearnerJourneyInput): Promise<LearnerJourneyResult> {
@@ -191,11 +194,14 @@ export async function learnerJourney(input: LearnerJourneyInput): Promise<Learne
 
   /** The person's SOPA records of the last year, or "unchecked" when SOPA refused the query (staff then decide). */
   async function socialStatusesOn(onDate: string) {
+    // The employee the query runs on behalf of: the coordinator who registered the person; otherwise the activity
+    // uses the designated operator (journeys from before this rule use the operator for everyone).
+    const operator = input.actor.role === 'coordinator' && patched(PATCH_SOPA_ACTING_EMPLOYEE) ? actingSopaOperator(input.actor) : undefined;
     try {
       return (await registry.lookupSocialStatus({
         // A year back, so a status that lapsed recently is seen (staff then check) rather than read as none at all.
         personCode: input.personCode, onDate, lookbackMonths: 12, caseId: input.caseId, purpose: `${input.programme} eligibility: social status`,
-        auditKey: `${workflowInfo().workflowId}:social-status`,
+        auditKey: `${workflowInfo().workflowId}:social-status`, ...(operator ? { operator } : {}),
       })).records;
     } catch (err) {
       if (registryRefusal(err) !== FailureType.SocialStatusRefused || !patched(PATCH_REGISTRY_REFUSALS)) throw err;

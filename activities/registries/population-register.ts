@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import { ApplicationFailure } from '@temporalio/common';
 import { writeAudit } from '../../lib/audit';
 import type { RegistryMetrics } from '../../lib/metrics';
-import { fetchRegistryRecord } from './fetch-record';
+import { createPopulationRegisterJsonClient } from './population-register-json';
+import { pickProtocol, POPULATION_REGISTER_PROTOCOLS, type PopulationRegisterProtocol } from './protocols';
 import { FailureType } from '../../domain/failures';
 
 /** A person as the Population Register (FPR) describes them. */
@@ -18,22 +19,24 @@ export interface RegisterPerson {
   municipality: string | null;
 }
 
-/** HTTP client for the Population Register; the base URL points at the real service or our stub. */
+/** A Population Register client, whatever protocol it speaks; the base URL points at the real service or our stub. */
 export interface PopulationRegisterClient {
   /** The person, or null when the register does not know the code; throws on transport or server errors. */
   getPerson(personCode: string): Promise<RegisterPerson | null>;
 }
 
-/** Creates the client; requests time out so a hung registry turns into a retry, not a stuck activity. */
-export function createPopulationRegisterClient(opts: { baseUrl: string; timeoutMs?: number; metrics?: RegistryMetrics }): PopulationRegisterClient {
-  return {
-    getPerson(personCode) {
-      return fetchRegistryRecord({
-        name: 'Population Register', metric: 'population-register', url: `${opts.baseUrl}/persons/${encodeURIComponent(personCode)}`,
-        timeoutMs: opts.timeoutMs ?? 5_000, metrics: opts.metrics, read: (body) => body as RegisterPerson,
-      });
-    },
-  };
+/** What every adapter is made from; requests time out so a hung registry turns into a retry, not a stuck activity. */
+export interface PopulationRegisterClientOptions { baseUrl: string; timeoutMs?: number; metrics?: RegistryMetrics }
+
+/** One adapter per protocol; TypeScript makes each name in POPULATION_REGISTER_PROTOCOLS have one. */
+const POPULATION_REGISTER_ADAPTERS: Record<PopulationRegisterProtocol, (opts: PopulationRegisterClientOptions) => PopulationRegisterClient> = {
+  json: createPopulationRegisterJsonClient,
+};
+
+/** The client for the configured protocol (default json); an unknown protocol is an Error at start. */
+export function createPopulationRegisterClient(opts: PopulationRegisterClientOptions & { protocol?: string }): PopulationRegisterClient {
+  const protocol = pickProtocol('POPULATION_REGISTER_PROTOCOL', POPULATION_REGISTER_PROTOCOLS, opts.protocol ?? 'json');
+  return POPULATION_REGISTER_ADAPTERS[protocol](opts);
 }
 
 /** Input of lookupPerson: whose data, for which case and why (all audited). */

@@ -1,35 +1,18 @@
-import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import type { Knex } from 'knex';
 import { ApplicationFailure } from '@temporalio/common';
 import { writeAudit } from '../../lib/audit';
+import type { ClientTlsFiles } from '../../lib/mtls';
 import type { RegistryMetrics } from '../../lib/metrics';
 import { FailureType } from '../../domain/failures';
 import type { SocialStatusRecord } from '../../domain/social-status';
+import { pickProtocol, SOPA_PROTOCOLS, type SopaProtocol } from './protocols';
+import { createSopaJsonClient } from './sopa-json';
 
-/** Body of `POST /status`: the spec's input parameters (seed 002), dates as YYYY-MM-DD. */
-export interface SopaStatusRequest {
-  PersonCode: string;
-  dateFrom: string;
-  dateTill: string;
-  /** Operator's first name. */
-  userName: string;
-  /** Operator's surname. */
-  userSecondName: string;
-  /** Operator's person code. */
-  userPersonCode: string;
-}
-
-/** One status record on the wire: 1 = poor, 2 = low-income, or the single 0 record meaning "not found". */
-export type SopaStatusRecord =
-  | { Statuss: 1 | 2; DatumsNo: string; DatumsLidz: string; Pasvaldiba: string }
-  | { Statuss: 0; DatumsNo: null; DatumsLidz: null; Pasvaldiba: null };
-
-/** Answer of `POST /status`: the person asked about and their status records (several are possible). */
-export interface SopaStatusResponse {
-  PKods: string;
-  statusi: SopaStatusRecord[];
-}
+/**
+ * SOPA, the municipal social-assistance status register: the client interface the activities depend on, the
+ * factory that picks its adapter by configuration (SOPA_PROTOCOL), and the activities. The JSON adapter is
+ * ./sopa-json.ts.
+ */
 
 /** The staff member (or designated responsible person) on whose behalf SOPA is asked; the spec requires all three. */
 export interface SopaOperator {
@@ -57,13 +40,7 @@ export interface SocialStatusQuery {
   operator: SopaOperator;
 }
 
-/** Paths of the PEM client certificate and key that production SOPA requires (HTTPS with client-certificate auth). */
-export interface SopaClientCert {
-  certPath: string;
-  keyPath: string;
-}
-
-/** HTTP client for SOPA; the base URL points at the municipal service or our stub. */
+/** A SOPA client, whatever protocol it speaks; the base URL points at the municipal service or our stub. */
 export interface SopaClient {
   /**
    * The person's status records overlapping the period. Throws a plain Error on transport errors, timeouts, 5xx
@@ -72,146 +49,31 @@ export interface SopaClient {
   getStatuses(query: SocialStatusQuery): Promise<SocialStatusResult>;
 }
 
-/** A bare HTTP answer, whichever transport produced it. */
-type Answer = { status: number; text: string };
-type Post = (url: string, body: string, timeoutMs: number) => Promise<Answer>;
-
-const jsonHeaders = { 'content-type': 'application/json', accept: 'application/json' };
-
-/** Plain transport: Node's global fetch, used against the stub and any endpoint without a client certificate. */
-const fetchPost: Post = async (url, body, timeoutMs) => {
-  const res = await fetch(url, { method: 'POST', headers: jsonHeaders, body, signal: AbortSignal.timeout(timeoutMs) });
-  return { status: res.status, text: await res.text() };
-};
-
-/** Client-certificate transport: Node 20's global fetch cannot present a client certificate, node:https can. */
-function httpsPost(agent: https.Agent): Post {
-  return (url, body, timeoutMs) =>
-    new Promise<Answer>((resolve, reject) => {
-      const req = https.request(
-        url,
-        { method: 'POST', agent, headers: { ...jsonHeaders, 'content-length': Buffer.byteLength(body) }, signal: AbortSignal.timeout(timeoutMs) },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-          // A connection cut mid-body ends with 'close' but no 'end'; without this the promise would hang.
-          res.on('close', () => { if (!res.complete) reject(new Error('response ended before it was complete')); });
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-}
-
-/** 4xx answers that mean "try again later" rather than "this question is wrong". */
-const RETRYABLE_4XX = new Set([408, 429]);
-
-const digits = (code: string): string => code.replace(/\D/g, '');
-
-/** Checks the answer's shape and maps it; anything unexpected is a plain (retryable) Error, never a guess. */
-function parseAnswer(text: string, askedCode: string): SocialStatusResult {
-  let body: Partial<SopaStatusResponse>;
-  try {
-    body = JSON.parse(text) as Partial<SopaStatusResponse>;
-  } catch {
-    throw new Error('SOPA answered with a body that is not JSON');
-  }
-  if (typeof body?.PKods !== 'string' || !Array.isArray(body.statusi)) throw new Error('SOPA answered without PKods or statusi');
-  // Attributing someone else's status to this person would be worse than no answer.
-  if (digits(body.PKods) !== digits(askedCode)) throw new Error('SOPA answered about a different person code');
-  const records: SocialStatusRecord[] = [];
-  for (const r of body.statusi as unknown[]) {
-    const rec = (r ?? {}) as Record<string, unknown>;
-    if (rec.Statuss === 0) continue;
-    if ((rec.Statuss !== 1 && rec.Statuss !== 2) || typeof rec.DatumsNo !== 'string' || typeof rec.DatumsLidz !== 'string'
-      || typeof rec.Pasvaldiba !== 'string') {
-      throw new Error('SOPA answered with a malformed status record');
-    }
-    records.push({
-      status: rec.Statuss === 1 ? 'poor' : 'low_income',
-      // The spec types these as DateTime; only the calendar day matters to us.
-      validFrom: rec.DatumsNo.slice(0, 10), validTo: rec.DatumsLidz.slice(0, 10), municipality: rec.Pasvaldiba,
-    });
-  }
-  return { personCode: body.PKods, records };
-}
-
-/** Creates the SOPA client; with `clientCert` it speaks HTTPS with that certificate, otherwise plain fetch. */
-export function createSopaClient(opts: {
+/** What every SOPA adapter is made from: the address, the client certificate (mutual TLS), a timeout, metrics. */
+export interface SopaClientOptions {
   baseUrl: string;
+  /** The client certificate and key issued by the SOPA provider, and the CA of SOPA's server certificate. */
+  tls: ClientTlsFiles;
   timeoutMs?: number;
   metrics?: RegistryMetrics;
-  clientCert?: SopaClientCert;
-}): SopaClient {
-  const timeoutMs = opts.timeoutMs ?? 5_000;
-  const url = `${opts.baseUrl.replace(/\/+$/, '')}/status`;
-  let post = fetchPost;
-  if (opts.clientCert) {
-    // A certificate sent over plain HTTP would authenticate nothing; refuse the combination at start.
-    if (!url.startsWith('https://')) throw new Error('SOPA: a client certificate needs an https:// base URL');
-    // Read once at start, so a wrong path stops the process instead of failing every query.
-    post = httpsPost(new https.Agent({
-      cert: readFileSync(opts.clientCert.certPath), key: readFileSync(opts.clientCert.keyPath), keepAlive: true,
-    }));
-  }
-  return {
-    async getStatuses(query) {
-      const stopTimer = opts.metrics?.start('sopa');
-      let outcome = 'error';
-      try {
-        const request: SopaStatusRequest = {
-          PersonCode: query.personCode, dateFrom: query.dateFrom, dateTill: query.dateTill,
-          userName: query.operator.firstName, userSecondName: query.operator.lastName, userPersonCode: query.operator.personCode,
-        };
-        let answer: Answer;
-        try {
-          answer = await post(url, JSON.stringify(request), timeoutMs);
-        } catch (err) {
-          const cause = (err as { cause?: { code?: string } }).cause?.code;
-          throw new Error(`SOPA: ${cause ? `${cause} ` : ''}${(err as Error).message}`);
-        }
-        if (answer.status >= 400 && answer.status < 500 && !RETRYABLE_4XX.has(answer.status)) {
-          outcome = 'refused';
-          const detail = safeErrorBody(answer.text);
-          throw ApplicationFailure.create({
-            type: FailureType.SocialStatusRefused, nonRetryable: true,
-            message: `SOPA refused the query (HTTP ${answer.status}${detail.error ? ` ${detail.error}` : ''}${detail.field ? ` ${detail.field}` : ''})`,
-            details: [{ httpStatus: answer.status, ...detail }],
-          });
-        }
-        if (answer.status !== 200) throw new Error(`SOPA answered HTTP ${answer.status}`);
-        const result = parseAnswer(answer.text, query.personCode);
-        outcome = result.records.length > 0 ? 'ok' : 'not_found';
-        return result;
-      } finally {
-        stopTimer?.(outcome);
-      }
-    },
-  };
+}
+
+/** One adapter per protocol; TypeScript makes each name in SOPA_PROTOCOLS have one. */
+const SOPA_ADAPTERS: Record<SopaProtocol, (opts: SopaClientOptions) => SopaClient> = {
+  json: createSopaJsonClient,
+};
+
+/** The SOPA client for the configured protocol (default json); an unknown protocol is an Error at start. */
+export function createSopaClient(opts: SopaClientOptions & { protocol?: string }): SopaClient {
+  return SOPA_ADAPTERS[pickProtocol('SOPA_PROTOCOL', SOPA_PROTOCOLS, opts.protocol ?? 'json')](opts);
 }
 
 /**
- * The `error` and `field` of an error body, if they are codes (letters, `_`, `.`, `-`); the rest is dropped so no
- * personal data (e.g. a person code echoed by the service) reaches the failure message, history or the console.
+ * The operator as the activity receives it: the SOPA identity plus the audit role it acts in: an employee who
+ * started the query (a coordinator registering someone, staff) or `system` for the designated operator.
  */
-function safeErrorBody(text: string): { error?: string; field?: string } {
-  const code = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z][A-Za-z_.-]{0,63}$/.test(v);
-  try {
-    const body = JSON.parse(text) as { error?: unknown; field?: unknown };
-    return {
-      ...(code(body.error) ? { error: body.error } : {}),
-      ...(code(body.field) ? { field: body.field } : {}),
-    };
-  } catch {
-    return {};
-  }
-}
-
-/** The operator as the activity receives it: the SOPA identity plus the audit role it acts in. */
 export interface SocialStatusOperator extends SopaOperator {
-  role: 'staff' | 'system';
+  role: 'staff' | 'coordinator' | 'system';
 }
 
 /** Input of lookupSocialStatus: whose status on which day, for which case and why, asked by whom (all audited). */
@@ -224,8 +86,9 @@ export interface LookupSocialStatusInput {
   caseId: string;
   purpose: string;
   /**
-   * Who asks. A staff member's own check passes them; a check the system makes on a learner's application leaves
-   * it out and the agency's designated SOPA operator (configured, never in workflow history) is used.
+   * Who asks. A query an employee started passes them (the coordinator who registered the person); a check the
+   * system makes on a learner's own application leaves it out and the agency's designated SOPA operator
+   * (configured, never in workflow history) is used.
    */
   operator?: SocialStatusOperator;
   /** Stable per workflow step, so a retried lookup is audited once. */

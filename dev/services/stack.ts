@@ -13,6 +13,11 @@ import { startPostgres, stopLeftoverPostgres, type PostgresOptions, type Running
 import { runCommand, stopStrays, superviseService, unlessExited, type SupervisedService } from './processes';
 import { ensureTemporalCli, startTemporal, stopLeftoverTemporal, type RunningTemporal, type TemporalOptions } from './temporal';
 import { MAIL_CATCHER_WEB, STUBS, stubsWithoutUrl } from '../stubs/ports';
+import { STUB_TLS_DIR_VAR } from '../stubs/main';
+import { ensureDevTls } from '../tls';
+
+/** The SOPA client's certificate variables (lib/config.ts) and the stub's certificate directory. */
+const SOPA_TLS_VARS = ['SOPA_CLIENT_CERT', 'SOPA_CLIENT_KEY', 'SOPA_CA_CERT', STUB_TLS_DIR_VAR];
 
 const root = path.resolve(__dirname, '..', '..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
@@ -46,6 +51,8 @@ const ADDRESS_VARS = [
   'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'TEMPORAL_UI_URL', 'PUBLIC_URL', 'SESSION_SECRET', 'LINK_SECRET',
   'PAYLOAD_KEYS', 'PAYLOAD_KEY_ID',
   'MAIL_CATCHER_URL', 'SSO_CLIENT_ID', 'SSO_CLIENT_SECRET', ...STUBS.map((stub) => stub.urlVar),
+  // issue 17 (registries): the SOPA stub's certificates belong to the stack that made them.
+  ...SOPA_TLS_VARS,
 ];
 
 /** Every port variable startStack reads (the worker's metrics port also takes the next one). */
@@ -127,6 +134,12 @@ export async function startStack(options: {
     env[stub.urlVar] = stub.url(port);
     return { port, what: stub.what, variable: stub.portVar };
   });
+  // issue 17 (registries): the SOPA stub speaks HTTPS with mutual TLS; its certificates and the worker's client
+  // certificate come from the test PKI in <dataDir>/tls (dev/tls.ts, made once and kept).
+  if (stubsToStart.some((stub) => stub.name === 'sopa')) {
+    const tls = ensureDevTls(path.join(dataDir, 'tls'));
+    Object.assign(env, { [STUB_TLS_DIR_VAR]: tls.dir, SOPA_CLIENT_CERT: tls.clientCert, SOPA_CLIENT_KEY: tls.clientKey, SOPA_CA_CERT: tls.caCert });
+  }
   // The mail catcher only sees our mail when SMTP goes to the stub.
   if (stubsToStart.some((stub) => stub.name === 'mail-catcher')) {
     const mailCatcherPort = portVar(MAIL_CATCHER_WEB.portVar, MAIL_CATCHER_WEB.port);

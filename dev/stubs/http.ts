@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** A running stub server: its base URL and a way to stop it. */
@@ -64,15 +65,18 @@ export function baseUrl(host: string, port: number, scheme = 'http'): string {
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-/** Starts an HTTP server and resolves once it is bound; `close` also drops keep-alive connections so tests end promptly. */
-export function listenHttp(server: Server, port: number, host: string): Promise<Listening> {
+/**
+ * Starts an HTTP (or HTTPS) server and resolves once it is bound; `close` also drops keep-alive connections so
+ * tests end promptly.
+ */
+export function listenHttp(server: Server | HttpsServer, port: number, host: string, scheme: 'http' | 'https' = 'http'): Promise<Listening> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
       const { port: bound } = server.address() as AddressInfo;
       resolve({
-        url: baseUrl(host, bound),
+        url: baseUrl(host, bound, scheme),
         close: () =>
           new Promise<void>((done, fail) => {
             server.close((err) => (err ? fail(err) : done()));

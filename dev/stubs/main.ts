@@ -10,6 +10,7 @@ import { createSopaStub } from './sopa';
 import { createSsoStub } from './sso';
 import { MAIL_CATCHER_WEB, STUBS, type StubInfo, type StubName } from './ports';
 import { createViisStub } from './viis';
+import { DEFAULT_TLS_DIR, ensureDevTls } from '../tls';
 
 /** Reads a port from the environment, failing loudly on garbage rather than silently using the default. */
 function portFromEnv(name: string, fallback: number): number {
@@ -47,6 +48,13 @@ export function peopleToServe(env: NodeJS.ProcessEnv): SeedPerson[] {
   if (!Array.isArray(extra) || !extra.every(isPerson)) throw new Error(`${EXTRA_PEOPLE_VAR}: ${file} must be a JSON list of people, each with personCode and birthDate`);
   return [...seedPeople, ...extra];
 }
+
+/**
+ * The variable naming the directory of the test PKI (dev/tls.ts) the SOPA stub serves HTTPS with and checks client
+ * certificates against; default .data/tls. The stack (dev/services/stack.ts) gives the worker the client files of
+ * the same directory.
+ */
+export const STUB_TLS_DIR_VAR = 'STUB_TLS_DIR';
 
 /** The stubs named on the command line (`tsx dev/stubs/main.ts sopa sso`), or all of them when none is named. */
 export function stubsToServe(argv: readonly string[]): StubInfo[] {
@@ -95,7 +103,8 @@ export async function main(): Promise<void> {
       log('info', 'stub listening', { service: 'population-register', url: fpr.url });
     },
     sopa: async () => {
-      const sopa = await createSopaStub({ statuses: seedSocialStatuses }).listen(portOf('sopa'));
+      const tls = ensureDevTls(process.env[STUB_TLS_DIR_VAR]?.trim() || DEFAULT_TLS_DIR);
+      const sopa = await createSopaStub({ statuses: seedSocialStatuses, tls }).listen(portOf('sopa'));
       closers.push(sopa.close);
       log('info', 'stub listening', { service: 'sopa', url: sopa.url });
     },

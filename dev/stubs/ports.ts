@@ -23,7 +23,8 @@ const http = (port: number): string => `http://127.0.0.1:${port}`;
 
 export const STUBS: readonly StubInfo[] = [
   { name: 'population-register', what: 'the Population Register stub', urlVar: 'POPULATION_REGISTER_URL', portVar: 'POPULATION_REGISTER_PORT', port: 4101, url: http },
-  { name: 'sopa', what: 'the SOPA stub', urlVar: 'SOPA_URL', portVar: 'SOPA_PORT', port: 4102, url: http },
+  // HTTPS with mutual TLS, as the real SOPA (dev/tls.ts makes the certificates).
+  { name: 'sopa', what: 'the SOPA stub', urlVar: 'SOPA_URL', portVar: 'SOPA_PORT', port: 4102, url: (port) => `https://127.0.0.1:${port}` },
   { name: 'viis', what: 'the VIIS stub', urlVar: 'VIIS_URL', portVar: 'VIIS_PORT', port: 4103, url: http },
   { name: 'enterprise-register', what: 'the Enterprise Register stub', urlVar: 'ENTERPRISE_REGISTER_URL', portVar: 'ENTERPRISE_REGISTER_PORT', port: 4104, url: http },
   { name: 'sso', what: 'the single sign-on stub', urlVar: 'SSO_ISSUER', portVar: 'SSO_PORT', port: 4100, url: http },

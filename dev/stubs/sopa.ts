@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import type { SopaStatusRecord, SopaStatusRequest, SopaStatusResponse } from '../../activities/registries/sopa';
+import type { SopaStatusRecord, SopaStatusRequest, SopaStatusResponse } from '../../activities/registries/sopa-json';
 import type { SeedSocialStatus } from '../seed-social-status';
 import { readBody, type Listening } from './http';
 import { normalizePersonCode } from './person-code';
-import { createSwitchboard, withSwitches, type StubAnswer, type SwitchboardState } from './switchboard';
+import { createSwitchboard, withSwitches, type StubAnswer, type StubTls, type SwitchboardState } from './switchboard';
 
 /** One status record as the stub keeps it (a seed record without the person code). */
 export type SopaStubRecord = Omit<SeedSocialStatus, 'personCode'>;
@@ -17,13 +17,15 @@ export interface SopaControl {
   readonly requests: number;
   /** The last 50 status requests that carried a JSON object, oldest first, so tests can check the operator identity sent. */
   readonly lastRequests: readonly SopaStatusRequest[];
+  /** Why each of the last 50 refused TLS handshakes was refused (no client certificate, an unknown CA, expired). */
+  readonly refusedClients: readonly string[];
   /** Makes the next `n` status requests answer `status` with a JSON error body. */
   failNext(n: number, status?: number): void;
   /** Delays every status response by `ms`. */
   setDelay(ms: number): void;
   /** While down, status requests get their connection destroyed without a response. */
   setDown(down: boolean): void;
-  /** Clears the switches, the counter and the recorded requests; records set with `setStatuses` stay. */
+  /** Clears the switches, the counter, the recorded requests and refusals; records set with `setStatuses` stay. */
   reset(): void;
   /** Replaces a person's status records; an empty list makes the person unknown (status 0). */
   setStatuses(personCode: string, records: SopaStubRecord[]): void;
@@ -31,7 +33,7 @@ export interface SopaControl {
   state(): SopaControlState;
 }
 
-/** The SOPA stub: shared control plus a way to serve it over HTTP. */
+/** The SOPA stub: shared control plus a way to serve it over HTTPS with mutual TLS. */
 export interface SopaStub {
   control: SopaControl;
   listen(port?: number, host?: string): Promise<Listening>;
@@ -85,17 +87,25 @@ function answerStatus(body: Record<string, unknown>, records: Map<string, SopaSt
   return { status: 200, body: answer };
 }
 
-/** Creates the SOPA social-assistance status stub serving `POST /status` (JSON) from the given records. */
-export function createSopaStub(opts: { statuses: SeedSocialStatus[] }): SopaStub {
+/**
+ * Creates the SOPA social-assistance status stub serving `POST /status` (JSON) from the given records, over HTTPS
+ * that refuses, as the real service does, any client without a certificate signed by `tls.caCert` (dev/tls.ts).
+ */
+export function createSopaStub(opts: { statuses: SeedSocialStatus[]; tls: Omit<StubTls, 'onRefused'> }): SopaStub {
   const records = new Map<string, SopaStubRecord[]>();
   const recorded: SopaStatusRequest[] = [];
+  const refused: string[] = [];
   const board = createSwitchboard(() => {
     recorded.length = 0;
+    refused.length = 0;
   });
 
   const control = withSwitches<SopaControl>(board, {
     get lastRequests() {
       return [...recorded];
+    },
+    get refusedClients() {
+      return [...refused];
     },
     setStatuses(personCode, list) {
       const code = normalizePersonCode(personCode);
@@ -143,11 +153,15 @@ export function createSopaStub(opts: { statuses: SeedSocialStatus[] }): SopaStub
   return {
     control,
     listen(port = 0, host = '127.0.0.1') {
+      const onRefused = (reason: string): void => {
+        refused.push(reason);
+        if (refused.length > KEEP_REQUESTS) refused.splice(0, refused.length - KEEP_REQUESTS);
+      };
       return board.listen((req, res, path, answer) => {
         if (path !== '/status' || req.method !== 'POST') return false;
         answer(req, res, () => decideStatus(req));
         return true;
-      }, port, host);
+      }, port, host, { ...opts.tls, onRefused });
     },
   };
 }

@@ -1,4 +1,7 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import fs from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { listenHttp, readBody, sendJson, type Listening } from './http';
 
 /** Snapshot of a registry stub's switches, as `GET /__control` returns it. */
@@ -21,6 +24,19 @@ export type Answer = (req: IncomingMessage, res: ServerResponse, decide: () => S
 /** A stub's own routes: handles the request and returns true, or returns false for a path it does not serve. */
 export type Route = (req: IncomingMessage, res: ServerResponse, path: string, answer: Answer) => boolean;
 
+/**
+ * HTTPS that requires a client certificate signed by `caCert` (mutual TLS): the PEM files of the server's
+ * certificate and key and of the CA that client certificates must chain to. A client without one, with one of
+ * another CA, or with an expired one is refused during the handshake, before any request is read.
+ */
+export interface StubTls {
+  caCert: string;
+  serverCert: string;
+  serverKey: string;
+  /** Called for each refused handshake, with the reason (e.g. "peer did not return a certificate"). */
+  onRefused?: (reason: string) => void;
+}
+
 /** The switches the registry stubs share for being slow, failing or unreachable, plus their HTTP serving. */
 export interface Switchboard {
   /** Contract requests received so far, failed and dropped ones included. */
@@ -35,8 +51,8 @@ export interface Switchboard {
   reset(): void;
   /** Current switches and counter. */
   state(): SwitchboardState;
-  /** Serves `route` plus the `/__control` endpoints; closing also cancels delayed responses. */
-  listen(route: Route, port: number, host: string): Promise<Listening>;
+  /** Serves `route` plus the `/__control` endpoints (over mutual TLS with `tls`); closing also cancels delayed responses. */
+  listen(route: Route, port: number, host: string, tls?: StubTls): Promise<Listening>;
 }
 
 function isNonNegativeInteger(v: unknown): v is number {
@@ -101,7 +117,7 @@ export function createSwitchboard(onReset: () => void = () => {}): Switchboard {
 
   const handleControl = controlEndpoint({ state: () => board.state(), reset: () => board.reset(), apply: applyControl });
 
-  async function listen(route: Route, port: number, host: string): Promise<Listening> {
+  async function listen(route: Route, port: number, host: string, tls?: StubTls): Promise<Listening> {
     // Delayed responses are tracked so closing the server does not leave timers holding the process open.
     const timers = new Set<NodeJS.Timeout>();
 
@@ -139,7 +155,7 @@ export function createSwitchboard(onReset: () => void = () => {}): Switchboard {
         .catch(() => sendJson(res, 500, { error: 'internal_error' }));
     };
 
-    const server = createServer((req, res) => {
+    const handle: RequestListener = (req, res) => {
       const path = new URL(req.url ?? '/', 'http://stub').pathname;
       if (route(req, res, path, answer)) return;
       if (path.startsWith('/__control')) {
@@ -147,9 +163,26 @@ export function createSwitchboard(onReset: () => void = () => {}): Switchboard {
         return;
       }
       sendJson(res, 404, { error: 'not_found' });
-    });
+    };
 
-    const listening = await listenHttp(server, port, host);
+    let listening: Listening;
+    if (tls) {
+      const server = createHttpsServer({
+        cert: fs.readFileSync(tls.serverCert), key: fs.readFileSync(tls.serverKey), ca: fs.readFileSync(tls.caCert),
+        // Mutual TLS. The certificate is checked below rather than by `rejectUnauthorized`, which closes the
+        // connection without saying why; either way no request is read from a client that did not verify.
+        requestCert: true, rejectUnauthorized: false,
+      }, handle);
+      server.prependListener('secureConnection', (socket: TLSSocket) => {
+        if (socket.authorized) return;
+        tls.onRefused?.(String(socket.authorizationError ?? 'no client certificate'));
+        socket.destroy();
+      });
+      server.on('tlsClientError', (err) => tls.onRefused?.(err.message));
+      listening = await listenHttp(server, port, host, 'https');
+    } else {
+      listening = await listenHttp(createServer(handle), port, host);
+    }
     return {
       url: listening.url,
       close: () => {

@@ -5,25 +5,68 @@ import { createSopaActivities, createSopaClient, type SopaOperator } from '../..
 import { FailureType } from '../../domain/failures';
 import { seedSocialStatuses } from '../../dev/seed-social-status';
 import { createSopaStub } from '../../dev/stubs/sopa';
+import { clientTlsFiles } from '../../dev/tls';
+import type { ClientTlsFiles } from '../../lib/mtls';
 import { startTestStack, TEST_SOPA_OPERATOR, type TestStack } from '../helpers/stack';
+import { makeTestTls, type TestTls } from '../helpers/tls';
 import { AuditEntry } from '../../lib/db';
+import { createLogger } from '../../lib/logger';
+import { createRegistryStatsRecorder } from '../../lib/registry-stats';
+import { registryHealth } from '../../api/services/registry-health';
+import { eventually } from '../helpers/journeys';
 
 const operator: SopaOperator = { firstName: 'Ilze', lastName: 'Priede', personCode: '010180-10006' };
 
-async function startSopa(t: ExecutionContext, timeoutMs = 2_000) {
-  const stub = createSopaStub({ statuses: seedSocialStatuses });
+/** The stub over mutual TLS and a client presenting `clientTls` (the checkout's good client certificate by default). */
+async function startSopa(t: ExecutionContext, timeoutMs = 2_000, clientTls?: ClientTlsFiles) {
+  const stub = createSopaStub({ statuses: seedSocialStatuses, tls: tls!.good });
   const server = await stub.listen(0);
   t.teardown(() => server.close());
-  return { control: stub.control, client: createSopaClient({ baseUrl: server.url, timeoutMs }) };
+  return { control: stub.control, url: server.url, client: createSopaClient({ baseUrl: server.url, tls: clientTls ?? clientTlsFiles(tls!.good), timeoutMs }) };
 }
 
 // The audit test needs a migrated Postgres database; the stack gives each test file its own.
 let stack: TestStack | undefined;
+let tls: TestTls | undefined;
 test.before(async () => {
+  tls = makeTestTls();
   stack = await startTestStack();
 });
 test.after.always(async () => {
+  tls?.remove();
   await stack?.stop();
+});
+
+test('a client certificate SOPA does not accept is a plain (retried) Error naming SOPA, and no query is read', async (t) => {
+  for (const [name, files] of [['another CA', tls!.foreignCa], ['expired', tls!.expired]] as const) {
+    const { client, control } = await startSopa(t, 2_000, files);
+    const err = await t.throwsAsync(client.getStatuses({ personCode: '150690-11223', dateFrom: '2026-03-01', dateTill: '2026-03-01', operator }));
+    t.false(err instanceof ApplicationFailure, name);
+    t.regex(err.message, /^SOPA: /, name);
+    t.is(control.requests, 0, name);
+    t.is(control.refusedClients.length, 1, name);
+  }
+});
+
+test.serial('the registry health panel counts SOPA answers over mutual TLS, and a refused certificate as an error', async (t) => {
+  const metrics = createRegistryStatsRecorder(stack!.db, createLogger('test', 'warn'));
+  const { url } = await startSopa(t);
+  const ask = (files: ClientTlsFiles) => createSopaClient({ baseUrl: url, tls: files, timeoutMs: 2_000, metrics })
+    .getStatuses({ personCode: '150690-11223', dateFrom: '2026-03-01', dateTill: '2026-03-01', operator });
+  await ask(clientTlsFiles(tls!.good));
+  await t.throwsAsync(ask(tls!.expired));
+  const sopa = async () => (await registryHealth({ db: stack!.db })).registries.find((r) => r.registry === 'sopa')!.last15;
+  const seen = await eventually(async () => ((await sopa()).calls >= 2 ? sopa() : undefined), 'the SOPA calls in the panel');
+  t.like(seen, { calls: 2, errors: 1 });
+});
+
+test('the client refuses at creation an http:// address, a missing certificate file and an unknown protocol', async (t) => {
+  const good = clientTlsFiles(tls!.good);
+  t.throws(() => createSopaClient({ baseUrl: 'http://127.0.0.1:9', tls: good }), { message: /must be https:\/\// });
+  t.throws(() => createSopaClient({ baseUrl: 'https://127.0.0.1:9', tls: { ...good, certPath: '/nonexistent/client.crt' } }), { message: /ENOENT/ });
+  t.throws(() => createSopaClient({ protocol: 'xroad', baseUrl: 'https://127.0.0.1:9', tls: good }), {
+    message: 'SOPA_PROTOCOL must be one of: json; got "xroad" (no adapter for it in this build)',
+  });
 });
 
 test('client maps statuses and sends the operator identity', async (t) => {

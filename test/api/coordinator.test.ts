@@ -451,3 +451,20 @@ test.serial('a coordinator never replaces a person\'s own contact data: their e-
   const page = await call('GET', '/coordinator?notice=registered_contact_kept&lang=en', { token: await coordinatorToken(MARTA), html: true });
   t.true(page.text.includes('contact details of their own; those were kept'), page.text);
 });
+
+// --- registries (issue 17) ---
+test.serial('SOPA is asked on behalf of the coordinator who registered the person, and the audit shows her', async (t) => {
+  const person = newPerson('Sopa');
+  const caseId = await registerOnBehalf(MARTA, person);
+  const query = await eventually(() => stack.db('auditLog').where({ caseId, action: 'sopa.get-statuses' }).first(), 'the SOPA query');
+  // SOPA saw the coordinator, first name and surname apart, over mutual TLS (the test stack's stub requires it).
+  t.like(stack.sopa.lastRequests.filter((r) => r.PersonCode === person.code).at(-1), {
+    userName: 'Marta', userSecondName: 'Zariņa', userPersonCode: MARTA.code,
+  });
+  t.like(query, { actorRole: 'coordinator', actorId: MARTA.code, actorName: MARTA.name, subjectPersonCode: person.code });
+  // The administrators' audit search shows the acting employee for that query.
+  const found = await call('GET', `/api/admin/audit?personCode=${person.code}`, { token: await stack.adminToken() });
+  t.is(found.status, 200, found.text);
+  const entries = (found.json as { entries: { action: string; actorRole: string; actorId: string; actorName: string }[] }).entries;
+  t.like(entries.find((e) => e.action === 'sopa.get-statuses'), { actorRole: 'coordinator', actorId: MARTA.code, actorName: 'Marta Zariņa' });
+});

@@ -224,3 +224,22 @@ test('frontend, history, matching and worker each run in a container of their ow
   t.regex(template, /pluginName: postgres12/);
   t.false(composeText.includes('auto-setup'), 'no auto-setup image: its own schema steps and settings would differ');
 });
+
+// --- registries (issue 17) ---
+test('only the worker holds the SOPA client certificate, mounted read-only; each registry\'s protocol is configurable', (t) => {
+  const resolved = yaml.load(interpolate(composeText, GIVEN).text) as {
+    services: Record<string, { environment?: Record<string, string>; volumes?: string[] }>;
+  };
+  const worker = resolved.services.worker!;
+  t.is(worker.environment!.SOPA_CLIENT_CERT, '/run/sopa-tls/client.crt');
+  t.is(worker.environment!.SOPA_CLIENT_KEY, '/run/sopa-tls/client.key');
+  t.true((worker.volumes ?? []).includes('./.data/tls:/run/sopa-tls:ro'), JSON.stringify(worker.volumes));
+  t.is(worker.environment!.SESSION_SECRET, GIVEN.SESSION_SECRET, 'the shared settings are still there');
+  const api = resolved.services.api!.environment!;
+  t.false('SOPA_CLIENT_KEY' in api, 'the API does not ask SOPA');
+  for (const env of [worker.environment!, api]) {
+    t.is(env.POPULATION_REGISTER_PROTOCOL, 'json');
+    t.is(env.SOPA_PROTOCOL, 'json');
+    t.regex(env.SOPA_URL!, /^https:\/\//);
+  }
+});

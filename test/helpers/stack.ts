@@ -32,6 +32,7 @@ import { createMailCatcher } from '../../dev/stubs/mail-catcher';
 import { createPopulationRegisterStub } from '../../dev/stubs/population-register';
 import { createSsoStub } from '../../dev/stubs/sso';
 import { createSopaStub } from '../../dev/stubs/sopa';
+import { clientTlsFiles, ensureDevTls } from '../../dev/tls';
 import { seedSocialStatuses } from '../../dev/seed-social-status';
 import type { ProviderRegistrationInput } from '../../workflows/provider-registration';
 import { createViisStub } from '../../dev/stubs/viis';
@@ -79,7 +80,9 @@ export async function startTestStack(opts: {
   const mailListening = await mail.listen();
   const registry = createPopulationRegisterStub({ people: seedPeople });
   const registryListening = await registry.listen();
-  const sopa = createSopaStub({ statuses: seedSocialStatuses });
+  // SOPA speaks HTTPS with mutual TLS, as in production: the checkout's test PKI (dev/tls.ts, made once in .data/tls).
+  const tls = ensureDevTls();
+  const sopa = createSopaStub({ statuses: seedSocialStatuses, tls });
   const sopaListening = await sopa.listen();
   const viis = createViisStub({ institutions: seedInstitutions });
   const viisListening = await viis.listen();
@@ -112,7 +115,7 @@ export async function startTestStack(opts: {
       db, logger, templates: await loadEmailTemplates(), mailFrom: 'IMK <imk@test.invalid>', publicUrl: appUrl,
       mailer: createMailTransport(`smtp://127.0.0.1:${mailListening.smtpPort}?ignoreTLS=true`),
       populationRegister: createPopulationRegisterClient({ baseUrl: registryListening.url, timeoutMs: 2_000, metrics: registryStats }),
-      sopa: createSopaClient({ baseUrl: sopaListening.url, timeoutMs: 2_000, metrics: registryStats }),
+      sopa: createSopaClient({ baseUrl: sopaListening.url, tls: clientTlsFiles(tls), timeoutMs: 2_000, metrics: registryStats }),
       sopaOperator: TEST_SOPA_OPERATOR, links, temporal,
       viis: createViisClient({ baseUrl: viisListening.url, timeoutMs: 2_000, metrics: registryStats }),
       enterpriseRegister: createEnterpriseRegisterClient({ baseUrl: enterpriseRegisterListening.url, timeoutMs: 2_000, metrics: registryStats }),

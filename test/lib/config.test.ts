@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { ConfigError, KNOWN_PUBLIC_PAYLOAD_KEYS, KNOWN_PUBLIC_SECRETS, loadConfig } from '../../lib/config';
+import { ConfigError, KNOWN_PUBLIC_PAYLOAD_KEYS, KNOWN_PUBLIC_SECRETS, loadConfig, sopaTlsOf } from '../../lib/config';
 import { temporalTlsConfig } from '../../lib/temporal';
 
 const key = () => randomBytes(32).toString('base64url');
@@ -19,7 +19,7 @@ function completeEnv(): NodeJS.ProcessEnv {
   const nowhere = 'http://127.0.0.1:9';
   return {
     DATABASE_URL: 'postgres://ila@127.0.0.1:5432/ila', TEMPORAL_ADDRESS: '127.0.0.1:7233', SMTP_URL: 'smtp://127.0.0.1:25',
-    POPULATION_REGISTER_URL: nowhere, SOPA_URL: nowhere, VIIS_URL: nowhere, ENTERPRISE_REGISTER_URL: nowhere, SSO_ISSUER: nowhere,
+    POPULATION_REGISTER_URL: nowhere, SOPA_URL: 'https://127.0.0.1:9', VIIS_URL: nowhere, ENTERPRISE_REGISTER_URL: nowhere, SSO_ISSUER: nowhere,
     SSO_CLIENT_ID: 'learning-accounts', SSO_CLIENT_SECRET: key(), PUBLIC_URL: 'https://imk.example.lv',
     SOPA_OPERATOR_FIRST_NAME: 'Ilze', SOPA_OPERATOR_LAST_NAME: 'Priede', SOPA_OPERATOR_PERSON_CODE: '010180-10007',
     AGENCY_INBOX_EMAIL: 'agency@example.lv', SESSION_SECRET: key(), LINK_SECRET: key(),
@@ -131,4 +131,30 @@ test('TLS files become the Temporal connection\'s TLS settings; a certificate ne
   // A file that disappears after the check still fails naming its variable.
   fs.rmSync(ca!);
   t.throws(() => temporalTlsConfig(config.temporal.tls), { message: /TEMPORAL_TLS_CA: cannot read/ });
+});
+
+// --- registries (issue 17) ---
+test('SOPA: an https:// address; client certificate and key together and readable; the CA optional', (t) => {
+  t.regex(refusal({ ...completeEnv(), SOPA_URL: 'http://127.0.0.1:9' }), /SOPA_URL must be an https:\/\/ address \(SOPA requires HTTPS with a client certificate\)/);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sopa-tls-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const [ca, cert, keyFile] = ['ca.pem', 'client.pem', 'client.key'].map((name) => path.join(dir, name));
+  for (const file of [ca!, cert!, keyFile!]) fs.writeFileSync(file, 'PEM');
+  t.regex(refusal({ ...completeEnv(), SOPA_CLIENT_CERT: cert }), /SOPA_CLIENT_CERT and SOPA_CLIENT_KEY go together/);
+  const missing = path.join(dir, 'missing.key');
+  t.regex(refusal({ ...completeEnv(), SOPA_CLIENT_CERT: cert, SOPA_CLIENT_KEY: missing }), /SOPA_CLIENT_KEY names a file that cannot be read: .*missing\.key/);
+  t.deepEqual(loadConfig({ ...completeEnv(), SOPA_CLIENT_CERT: cert, SOPA_CLIENT_KEY: keyFile }).sopaTls, { certPath: cert, keyPath: keyFile, caPath: null });
+  t.deepEqual(loadConfig({ ...completeEnv(), SOPA_CLIENT_CERT: cert, SOPA_CLIENT_KEY: keyFile, SOPA_CA_CERT: ca }).sopaTls, { certPath: cert, keyPath: keyFile, caPath: ca });
+  // The API does not ask SOPA and starts without them; the worker (sopaTlsOf) does not.
+  const withoutCertificate = loadConfig(completeEnv());
+  t.is(withoutCertificate.sopaTls, null);
+  t.throws(() => sopaTlsOf(withoutCertificate), { instanceOf: ConfigError, message: /SOPA_CLIENT_CERT and SOPA_CLIENT_KEY are not set/ });
+});
+
+test('each registry\'s protocol is json by default; another one stops the start, naming the variable and the known ones', (t) => {
+  const config = loadConfig(completeEnv());
+  t.is(config.populationRegisterProtocol, 'json');
+  t.is(config.sopaProtocol, 'json');
+  t.regex(refusal({ ...completeEnv(), POPULATION_REGISTER_PROTOCOL: 'xroad' }), /POPULATION_REGISTER_PROTOCOL must be one of: json; got "xroad"/);
+  t.regex(refusal({ ...completeEnv(), SOPA_PROTOCOL: 'soap' }), /SOPA_PROTOCOL must be one of: json; got "soap"/);
 });

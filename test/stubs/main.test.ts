@@ -8,7 +8,9 @@ import test from 'ava';
 import { isListeningBy, waitForListener } from '../../dev/services/net';
 import { spawnService, stopAll } from '../../dev/services/processes';
 import { seedPeople } from '../../dev/seed-people';
-import { EXTRA_PEOPLE_VAR, peopleToServe } from '../../dev/stubs/main';
+import { EXTRA_PEOPLE_VAR, peopleToServe, STUB_TLS_DIR_VAR } from '../../dev/stubs/main';
+import { clientTlsFiles, ensureDevTls } from '../../dev/tls';
+import { clientTlsAgent, tlsRequest } from '../../lib/mtls';
 import { STUBS, stubsWithoutUrl } from '../../dev/stubs/ports';
 import { freePort } from '../../dev/services/net';
 
@@ -28,13 +30,16 @@ test('make run starts only the stubs whose real service has no URL', (t) => {
 test.serial('the stubs process listens only for the stubs named on its command line', async (t) => {
   const ports: Record<string, number> = {};
   for (const variable of [...STUBS.map((s) => s.portVar), 'MAIL_CATCHER_PORT']) ports[variable] = await freePort();
-  const env = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
+  const tls = ensureDevTls();
+  const env = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), [STUB_TLS_DIR_VAR]: tls.dir };
   const stubs = spawnService('stubs', process.execPath, ['--import', 'tsx', 'dev/stubs/main.ts', 'sopa', 'viis'], { env, cwd: root });
   await waitForListener(stubs.pid!, ports.SOPA_PORT!, 60_000);
   await waitForListener(stubs.pid!, ports.VIIS_PORT!, 60_000);
-  // The SOPA stub answers (any HTTP answer: it is a server, not just an open port).
-  const response = await fetch(`http://127.0.0.1:${ports.SOPA_PORT}/`);
-  t.true(response.status > 0);
+  // The SOPA stub answers over HTTPS to our client certificate (any HTTP answer: it is a server, not just an open port).
+  const agent = clientTlsAgent(clientTlsFiles(tls));
+  t.teardown(() => agent.destroy());
+  const response = await tlsRequest(`${STUBS.find((s) => s.name === 'sopa')!.url(ports.SOPA_PORT!)}/`, { agent, timeoutMs: 10_000 });
+  t.is(response.status, 404);
   for (const variable of ['POPULATION_REGISTER_PORT', 'ENTERPRISE_REGISTER_PORT', 'SSO_PORT', 'SMTP_PORT', 'MAIL_CATCHER_PORT']) {
     t.false(isListeningBy(stubs.pid!, ports[variable]!), `${variable} is not served`);
   }

@@ -1,17 +1,70 @@
+import fs from 'node:fs';
+import https from 'node:https';
 import test, { type ExecutionContext } from 'ava';
 import { seedSocialStatuses } from '../../dev/seed-social-status';
 import { createSopaStub } from '../../dev/stubs/sopa';
+import { clientTlsFiles } from '../../dev/tls';
+import { clientTlsAgent, tlsRequest, type ClientTlsFiles } from '../../lib/mtls';
+import { makeTestTls, type TestTls } from '../helpers/tls';
 
 const operator = { userName: 'Ilze', userSecondName: 'Priede', userPersonCode: '010180-10006' };
 
+let tls: TestTls;
+test.before(() => {
+  tls = makeTestTls();
+});
+test.after.always(() => tls?.remove());
+
+/** A request to the stub over mutual TLS (the checkout's client certificate unless `agent` says otherwise). */
+type Send = (path: string, body?: unknown, agent?: https.Agent) => Promise<{ status: number; json(): Promise<unknown> }>;
+
 async function startStub(t: ExecutionContext) {
-  const stub = createSopaStub({ statuses: seedSocialStatuses });
+  const stub = createSopaStub({ statuses: seedSocialStatuses, tls: tls.good });
   const server = await stub.listen(0);
-  t.teardown(() => server.close());
-  const ask = (body: Record<string, unknown>) =>
-    fetch(`${server.url}/status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { control: stub.control, url: server.url, ask };
+  const goodAgent = clientTlsAgent(clientTlsFiles(tls.good));
+  t.teardown(() => {
+    goodAgent.destroy();
+    return server.close();
+  });
+  const send: Send = async (path, body, agent = goodAgent) => {
+    const answer = await tlsRequest(`${server.url}${path}`, {
+      agent, method: body === undefined ? 'GET' : 'POST', headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: 5_000,
+    });
+    return { status: answer.status, json: async () => JSON.parse(answer.text) as unknown };
+  };
+  const ask = (body: Record<string, unknown>) => send('/status', body);
+  return { control: stub.control, url: server.url, ask, send };
 }
+
+/** An agent presenting `files`, or no client certificate at all (null); it trusts the stub's CA either way. */
+function agentWith(t: ExecutionContext, files: ClientTlsFiles | null): https.Agent {
+  const agent = files ? clientTlsAgent(files) : new https.Agent({ ca: fs.readFileSync(tls.good.caCert) });
+  t.teardown(() => agent.destroy());
+  return agent;
+}
+
+test('serves HTTPS only to a client whose certificate our CA signed; refuses none, another CA\'s, an expired one', async (t) => {
+  const { url, send, control } = await startStub(t);
+  t.true(url.startsWith('https://127.0.0.1:'));
+  const question = { PersonCode: '150690-11223', dateFrom: '2026-03-01', dateTill: '2026-03-01', ...operator };
+  const refusals: [string, https.Agent, RegExp][] = [
+    ['no certificate', agentWith(t, null), /no client certificate|UNABLE_TO_GET_ISSUER_CERT/],
+    ['another CA', agentWith(t, tls.foreignCa), /UNABLE_TO_VERIFY_LEAF_SIGNATURE/],
+    ['expired', agentWith(t, tls.expired), /CERT_HAS_EXPIRED/],
+  ];
+  for (const [name, agent] of refusals) {
+    await t.throwsAsync(send('/status', question, agent), undefined, name);
+  }
+  // Refused in the handshake: no request was read, and the stub says why each one was refused.
+  t.is(control.requests, 0);
+  t.deepEqual(control.lastRequests, []);
+  t.is(control.refusedClients.length, 3);
+  refusals.forEach(([name, , reason], i) => t.regex(control.refusedClients[i], reason, name));
+  // The good certificate is answered.
+  t.is((await send('/status', question)).status, 200);
+  t.is(control.requests, 1);
+});
 
 test('returns the records overlapping the period', async (t) => {
   const { ask } = await startStub(t);
@@ -91,10 +144,10 @@ test('failNext with a status, then answers again; all requests counted', async (
 });
 
 test('down destroys the connection; delay slows answers; reset clears switches and the request log', async (t) => {
-  const { ask, control, url } = await startStub(t);
+  const { ask, control, send } = await startStub(t);
   const question = { PersonCode: '150690-11223', dateFrom: '2026-03-01', dateTill: '2026-03-01', ...operator };
   control.setDown(true);
-  await t.throwsAsync(ask(question), { instanceOf: TypeError });
+  await t.throwsAsync(ask(question), { message: /socket hang up|ECONNRESET/ });
   control.setDown(false);
   control.setDelay(150);
   const started = Date.now();
@@ -103,7 +156,7 @@ test('down destroys the connection; delay slows answers; reset clears switches a
   control.reset();
   t.is(control.requests, 0);
   t.deepEqual(control.lastRequests, []);
-  t.deepEqual(await (await fetch(`${url}/__control`)).json(), { requests: 0, failNext: 0, delayMs: 0, down: false });
+  t.deepEqual(await (await send('/__control')).json(), { requests: 0, failNext: 0, delayMs: 0, down: false });
 });
 
 test('lastRequests keeps the last 50', async (t) => {
@@ -117,9 +170,8 @@ test('lastRequests keeps the last 50', async (t) => {
 });
 
 test('HTTP control: failNext with status and reset', async (t) => {
-  const { url, ask, control } = await startStub(t);
-  const post = (path: string, body?: unknown) =>
-    fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+  const { send, ask, control } = await startStub(t);
+  const post = (path: string, body?: unknown) => send(path, body ?? {});
   t.is((await post('/__control', { failNext: 1, failStatus: 400 })).status, 200);
   t.is((await ask({ PersonCode: '150690-11223', dateFrom: '2026-03-01', dateTill: '2026-03-01', ...operator })).status, 400);
   t.is((await post('/__control', { down: 'yes' })).status, 400);
