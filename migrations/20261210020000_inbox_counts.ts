@@ -68,7 +68,9 @@ export async function up(knex: Knex): Promise<void> {
       call_id uuid,
       assignee_id uuid,
       escalated boolean NOT NULL,
-      n integer NOT NULL CHECK (n >= 0)
+      -- No CHECK (n >= 0): PostgreSQL checks it on the row an upsert proposes (a -1) before finding the row it
+      -- adds to. The consistency check compares every row with a recount instead.
+      n integer NOT NULL
     )`);
   await knex.raw(`CREATE UNIQUE INDEX inbox_counts_key ON inbox_counts (${KEY_COLUMNS}) NULLS NOT DISTINCT`);
   // Rows just brought to zero, deleted by the trigger that zeroed them.
@@ -104,6 +106,13 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw('CREATE TRIGGER tasks_inbox_counts_truncate AFTER TRUNCATE ON tasks FOR EACH STATEMENT EXECUTE FUNCTION inbox_counts_on_truncate()');
 
   // A case's programme or an offer's programme or call changed: its tasks move from the old key to the new one.
+  // Concurrent task writes must not count a task under the old key after the move has read it, so this (rare)
+  // change takes the locks: the case or offer row FOR UPDATE waits for, and then holds off, transactions that
+  // insert a task referring to it (their foreign key check takes KEY SHARE), and the task rows FOR NO KEY UPDATE
+  // wait for, and then hold off, changes of its tasks. Each waiter's trigger then reads the committed state.
+  const locks = (subject: 'case' | 'offer') => `
+    PERFORM 1 FROM ${subject}s WHERE id = NEW.id FOR UPDATE;
+    PERFORM 1 FROM tasks WHERE ${subject}_id = NEW.id ORDER BY id FOR NO KEY UPDATE;`;
   const moved = (subject: 'case' | 'offer') => {
     const programme = subject === 'case' ? 'coalesce(NEW.programme, o.programme)' : 'coalesce(c.programme, NEW.programme)';
     const oldProgramme = subject === 'case' ? 'coalesce(OLD.programme, o.programme)' : 'coalesce(c.programme, OLD.programme)';
@@ -112,7 +121,7 @@ export async function up(knex: Knex): Promise<void> {
     const rows = (p: string, callId: string, sign: number) => `(SELECT t.state, t.type, ${p} AS programme, ${callId} AS call_id, t.assignee_id,
       t.due_at, t.escalated_at, ${sign} AS d
       FROM tasks t LEFT JOIN cases c ON c.id = t.case_id LEFT JOIN offers o ON o.id = t.offer_id WHERE t.${subject}_id = NEW.id)`;
-    return applyDeltaSql(`(${rows(programme, call, 1)} UNION ALL ${rows(oldProgramme, oldCall, -1)}) r`);
+    return locks(subject) + applyDeltaSql(`(${rows(programme, call, 1)} UNION ALL ${rows(oldProgramme, oldCall, -1)}) r`);
   };
   await knex.raw(`
     CREATE FUNCTION inbox_counts_on_case() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -118,3 +118,31 @@ export function facetCounts(combos: CountCombo[], filter: InboxQuery, viewerId: 
     state: { open: 0, decided: 0, cancelled: 0, ...states, all }, assignee, due,
   };
 }
+
+/** A summary row that differs from a recount over the task rows (`stored` or `counted` is 0 when that side has none). */
+export interface CountDrift {
+  grain: string; dueEnd: Date | null; state: string; type: string; programme: string | null; callId: string | null;
+  assigneeId: string | null; escalated: boolean; stored: number; counted: number;
+}
+
+/**
+ * The summary against a recount of every task row (the consistency check): the rows that differ, at most `limit`.
+ * The recount reads the programme and call through the case and offer as the inbox's filters do, so it also catches
+ * a case or offer changed behind the triggers' back.
+ */
+export async function countsDrift(db: Knex, limit = 100): Promise<CountDrift[]> {
+  const { rows } = await db.raw<{ rows: CountDrift[] }>(`
+    SELECT grain, due_end AS "dueEnd", state, type, programme, call_id AS "callId", assignee_id AS "assigneeId", escalated,
+      sum(stored)::int AS stored, sum(counted)::int AS counted
+    FROM (
+      SELECT grain, due_end, state, type, programme, call_id, assignee_id, escalated, n AS stored, 0 AS counted FROM inbox_counts
+      UNION ALL
+      SELECT k.grain, k.due_end, t.state, t.type, coalesce(c.programme, o.programme), o.call_id, t.assignee_id, k.escalated, 0, 1
+      FROM tasks t LEFT JOIN cases c ON c.id = t.case_id LEFT JOIN offers o ON o.id = t.offer_id
+      CROSS JOIN LATERAL inbox_count_keys(t.state, t.due_at, t.escalated_at) k
+    ) both_sides
+    GROUP BY grain, due_end, state, type, programme, call_id, assignee_id, escalated
+    HAVING sum(stored) <> sum(counted)
+    ORDER BY grain, due_end, state, type LIMIT ?`, [limit]);
+  return rows;
+}
