@@ -13,6 +13,7 @@ import { learnerJourneyId, parseLearnerJourneyId } from '../../workflows/ids';
 import { STATUS_NAMES, allWorkflowIds, type WorkflowStatusName } from './workflow-console';
 import { HttpError } from '../errors';
 import { stopRequestOf } from '../../lib/workflow-stops';
+import { countsDrift, rebuildCounts } from './inbox-counts';
 
 /**
  * The consistency check (issue 12): does the read model in PostgreSQL agree with the workflows in Temporal, and with
@@ -43,6 +44,7 @@ export const CONSISTENCY_RULES = [
   'task_open_on_closed_case',
   'reservation_unsettled',
   'stop_cleanup_unfinished',
+  'inbox_counts_drift',
 ] as const;
 
 /** A rule's code. */
@@ -56,16 +58,18 @@ export type ConsistencyRule = typeof CONSISTENCY_RULES[number];
  * - withdraw_task: an inbox task nobody can decide any more (its workflow ended) is withdrawn;
  * - release_application: an earmark (and capped and group place) held by an application that ended before study,
  *   or by one whose case and workflow are over, goes back to the case's balance (releaseHolds);
- * - release_reservation: a reservation that holds nothing is deleted (the API would take it over anyway).
+ * - release_reservation: a reservation that holds nothing is deleted (the API would take it over anyway);
+ * - rebuild_inbox_counts: the inbox's counts are recounted from the task rows (they are derived, nothing is lost).
  */
-export const REPAIRS = ['close_read_model', 'withdraw_task', 'release_application', 'release_reservation'] as const;
+export const REPAIRS = ['close_read_model', 'withdraw_task', 'release_application', 'release_reservation', 'rebuild_inbox_counts'] as const;
 
 /** A repair's name. */
 export type RepairName = typeof REPAIRS[number];
 
 /** What a violation is about: its kind and id (a case, workflow, task, application, outbox row, ...). */
 export interface ViolationSubject {
-  kind: 'case' | 'workflow' | 'provider' | 'offer' | 'group' | 'application' | 'email' | 'task' | 'reservation' | 'programme' | 'stop_request';
+  kind: 'case' | 'workflow' | 'provider' | 'offer' | 'group' | 'application' | 'email' | 'task' | 'reservation' | 'programme' | 'stop_request'
+    | 'summary';
   id: string;
 }
 
@@ -431,6 +435,16 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
       ENDED.includes(status) || status === 'not_found' ? 'close_read_model' : null, { action: s.action, status }));
   }
 
+  // The inbox's counts (issue 17) are a summary the triggers on tasks keep: it equals a recount of the task rows.
+  // Summary and rows are read by one statement, so a task changing meanwhile is not a false alarm.
+  const drift = await countsDrift(db, 20);
+  if (drift.length > 0) {
+    const first = drift[0]!;
+    violations.push(violation('inbox_counts_drift', { kind: 'summary', id: 'inbox_counts' }, null, 'rebuild_inbox_counts', {
+      rows: drift.length, state: first.state, type: first.type, stored: first.stored, counted: first.counted,
+    }, '/staff/tasks'));
+  }
+
   const [counts] = await db.raw<{ rows: Record<string, string>[] }>(`
     SELECT (SELECT count(*) FROM cases) AS cases, (SELECT count(*) FROM applications) AS applications,
       (SELECT count(*) FROM email_outbox) AS emails, (SELECT count(*) FROM providers WHERE workflow_id IS NOT NULL) AS providers,
@@ -549,6 +563,13 @@ const REPAIR_STEPS: Record<RepairName, RepairStep> = {
       before: { application: { state: app.state, earmarkedCents: app.earmarkedCents, holdsPlace: app.holdsPlace }, caseBalanceCents: theCase.balanceCents },
       after: { application: { state: end.state, earmarkedCents: 0, holdsPlace: false }, caseBalanceCents: after.balanceCents },
     };
+  },
+
+  async rebuild_inbox_counts(trx) {
+    const before = await countsDrift(trx, 1000);
+    if (before.length === 0) return null;
+    await rebuildCounts(trx);
+    return { before: { inboxCountRowsDiffering: before.length }, after: { inboxCountRowsDiffering: (await countsDrift(trx, 1000)).length } };
   },
 
   async release_reservation(trx, v) {

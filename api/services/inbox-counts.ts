@@ -146,3 +146,19 @@ export async function countsDrift(db: Knex, limit = 100): Promise<CountDrift[]> 
     ORDER BY grain, due_end, state, type LIMIT ?`, [limit]);
   return rows;
 }
+
+/**
+ * Rebuilds the summary from the task rows (the consistency check's repair). The summary is locked first: a task
+ * change that already added its part has committed by then and is in the recount; one that has not waits and adds
+ * its part to the rebuilt rows.
+ */
+export async function rebuildCounts(trx: Knex.Transaction): Promise<void> {
+  await trx.raw('LOCK TABLE inbox_counts IN EXCLUSIVE MODE');
+  await trx.raw('DELETE FROM inbox_counts');
+  await trx.raw(`
+    INSERT INTO inbox_counts (grain, due_end, state, type, programme, call_id, assignee_id, escalated, n)
+    SELECT k.grain, k.due_end, t.state, t.type, coalesce(c.programme, o.programme), o.call_id, t.assignee_id, k.escalated, count(*)
+    FROM tasks t LEFT JOIN cases c ON c.id = t.case_id LEFT JOIN offers o ON o.id = t.offer_id
+    CROSS JOIN LATERAL inbox_count_keys(t.state, t.due_at, t.escalated_at) k
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`);
+}
