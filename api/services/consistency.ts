@@ -14,6 +14,7 @@ import { STATUS_NAMES, allWorkflowIds, type WorkflowStatusName } from './workflo
 import { HttpError } from '../errors';
 import { stopRequestOf } from '../../lib/workflow-stops';
 import { checkStuckIndex, stuckSubject } from './stuck-consistency';
+import { countsDrift, rebuildCounts } from './inbox-counts';
 
 /**
  * The consistency check (issue 12): does the read model in PostgreSQL agree with the workflows in Temporal, and with
@@ -47,6 +48,7 @@ export const CONSISTENCY_RULES = [
   // stuck: the stuck index agrees with Temporal (issue 17 item 1; api/services/stuck-consistency.ts).
   'stuck_index_disagrees',
   'stuck_not_indexed',
+  'inbox_counts_drift',
 ] as const;
 
 /** A rule's code. */
@@ -62,15 +64,17 @@ export type ConsistencyRule = typeof CONSISTENCY_RULES[number];
  *   or by one whose case and workflow are over, goes back to the case's balance (releaseHolds);
  * - release_reservation: a reservation that holds nothing is deleted (the API would take it over anyway);
  * - resolve_stuck_row: a stuck-index row Temporal no longer bears out is resolved, as the worker's sweep would.
+ * - rebuild_inbox_counts: the inbox's counts are recounted from the task rows (they are derived, nothing is lost).
  */
-export const REPAIRS = ['close_read_model', 'withdraw_task', 'release_application', 'release_reservation', 'resolve_stuck_row'] as const;
+export const REPAIRS = ['close_read_model', 'withdraw_task', 'release_application', 'release_reservation', 'resolve_stuck_row', 'rebuild_inbox_counts'] as const;
 
 /** A repair's name. */
 export type RepairName = typeof REPAIRS[number];
 
 /** What a violation is about: its kind and id (a case, workflow, task, application, outbox row, ...). */
 export interface ViolationSubject {
-  kind: 'case' | 'workflow' | 'provider' | 'offer' | 'group' | 'application' | 'email' | 'task' | 'reservation' | 'programme' | 'stop_request' | 'stuck_row';
+  kind: 'case' | 'workflow' | 'provider' | 'offer' | 'group' | 'application' | 'email' | 'task' | 'reservation' | 'programme' | 'stop_request'
+    | 'stuck_row' | 'summary';
   id: string;
 }
 
@@ -446,6 +450,16 @@ export async function checkConsistency(deps: ConsistencyDeps, options: Consisten
       ENDED.includes(status) || status === 'not_found' ? 'close_read_model' : null, { action: s.action, status }));
   }
 
+  // The inbox's counts (issue 17) are a summary the triggers on tasks keep: it equals a recount of the task rows.
+  // Summary and rows are read by one statement, so a task changing meanwhile is not a false alarm.
+  const drift = await countsDrift(db, 20);
+  if (drift.length > 0) {
+    const first = drift[0]!;
+    violations.push(violation('inbox_counts_drift', { kind: 'summary', id: 'inbox_counts' }, null, 'rebuild_inbox_counts', {
+      rows: drift.length, state: first.state, type: first.type, stored: first.stored, counted: first.counted,
+    }, '/staff/tasks'));
+  }
+
   const [counts] = await db.raw<{ rows: Record<string, string>[] }>(`
     SELECT (SELECT count(*) FROM cases) AS cases, (SELECT count(*) FROM applications) AS applications,
       (SELECT count(*) FROM email_outbox) AS emails, (SELECT count(*) FROM providers WHERE workflow_id IS NOT NULL) AS providers,
@@ -574,6 +588,13 @@ const REPAIR_STEPS: Record<RepairName, RepairStep> = {
     const resolution = v.details.status === 'running' ? 'not_failing' : 'workflow_closed';
     await trx('stuckIndex').where(key).update({ resolvedAt: new Date(), resolution, checkedAt: new Date() });
     return { before: { stuckRow: { ...key, cause: row.cause, attempt: row.attempt, open: true } }, after: { stuckRow: { ...key, open: false, resolution } } };
+  },
+
+  async rebuild_inbox_counts(trx) {
+    const before = await countsDrift(trx, 1000);
+    if (before.length === 0) return null;
+    await rebuildCounts(trx);
+    return { before: { inboxCountRowsDiffering: before.length }, after: { inboxCountRowsDiffering: (await countsDrift(trx, 1000)).length } };
   },
 
   async release_reservation(trx, v) {

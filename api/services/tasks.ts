@@ -19,6 +19,7 @@ import { isUuid } from '../../domain/uuid';
 import { parseInboxSearch } from '../../domain/inbox-search';
 import { DATA_REQUEST_TASK_TYPE } from '../../domain/data-requests';
 import { ROLE_REQUEST_TASK_TYPE } from '../../domain/role-requests';
+import { countCombos, facetCounts } from './inbox-counts';
 
 /** A task as the inbox shows it: a learner's case, a provider's registration, or a provider's offer. */
 export interface TaskView {
@@ -133,8 +134,12 @@ function countBase(deps: ApiDeps, filter: InboxQuery, viewerId: string | null, m
     filter, viewerId, m, except);
 }
 
-// One GROUP BY (or FILTER) query per dimension, each with the other dimensions' filters applied.
-async function inboxCounts(deps: ApiDeps, filter: InboxQuery, viewerId: string | null, m: InboxMoment): Promise<InboxCounts> {
+/**
+ * The counts straight from the task rows: one GROUP BY (or FILTER) query per dimension, each with the other
+ * dimensions' filters applied. Used for a search (a few cases' tasks); otherwise the summary serves them
+ * (inbox-counts.ts), and the tests compare the two.
+ */
+export async function countTaskRows(deps: ApiDeps, filter: InboxQuery, viewerId: string | null, m: InboxMoment): Promise<InboxCounts> {
   const grouped = async (except: Dimension, expression: string) => {
     const rows = await countBase(deps, filter, viewerId, m, except)
       .select(deps.db.raw(`${expression} AS value`), deps.db.raw('count(*)::int AS count')).groupByRaw(expression) as { value: string | null; count: number }[];
@@ -161,6 +166,16 @@ async function inboxCounts(deps: ApiDeps, filter: InboxQuery, viewerId: string |
   for (const t of TASK_TYPES) type[t] ??= 0;
   const { any: all, ...states } = stateRows;
   return { type, programme, call, state: { open: 0, decided: 0, cancelled: 0, ...states, all }, assignee, due };
+}
+
+/**
+ * The counts per filter option: from the summary kept by triggers, or for a search (which the summary cannot
+ * narrow) from the few task rows the search finds.
+ */
+export async function inboxCounts(deps: ApiDeps, filter: InboxQuery, viewerId: string | null, m: InboxMoment): Promise<InboxCounts> {
+  const parsed = parseInboxSearch(filter.q);
+  if (!parsed.ok || parsed.search) return countTaskRows(deps, filter, viewerId, m);
+  return facetCounts(await countCombos(deps.db, m), filter, viewerId);
 }
 
 /**
