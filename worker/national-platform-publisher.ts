@@ -74,7 +74,7 @@ export function createNationalPlatformPublisher(deps: PublisherDeps): NationalPl
   let stopping = false;
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
-  let failing = false;
+  const failing = new Set<string>();
 
   /** Leases the head of each case's queue that is due and not leased by a live publisher. */
   async function leaseStatuses(): Promise<StatusRow[]> {
@@ -150,13 +150,22 @@ export function createNationalPlatformPublisher(deps: PublisherDeps): NationalPl
 
   async function round(): Promise<number> {
     const [statuses, deliveries] = await Promise.all([leaseStatuses(), leaseDeliveries()]);
-    const results = await Promise.allSettled([...statuses.map(sendStatus), ...deliveries.map(deliver)]);
-    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    // One line when sending starts failing and one when it works again, not one per row and round.
-    if (failed.length > 0 && !failing) logger.warn('national platform: sending failed; rows wait and are retried', { error: String(failed[0]!.reason?.message ?? failed[0]!.reason) });
-    if (failed.length === 0 && failing && results.length > 0) logger.info('national platform: sending works again');
-    if (results.length > 0) failing = failed.length > 0;
-    return results.length;
+    const [sent, delivered] = await Promise.all([Promise.allSettled(statuses.map(sendStatus)), Promise.allSettled(deliveries.map(deliver))]);
+    noteOutcomes('service accounting', sent);
+    noteOutcomes('e-address', delivered);
+    return sent.length + delivered.length;
+  }
+
+  // One line when sending to a service starts failing and one when it works again, not one per row and round.
+  function noteOutcomes(service: 'service accounting' | 'e-address', results: PromiseSettledResult<void>[]): void {
+    if (results.length === 0) return;
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed && !failing.has(service)) {
+      failing.add(service);
+      logger.warn(`national platform: sending to ${service} failed; rows wait and are retried`, { error: String(failed.reason?.message ?? failed.reason) });
+    } else if (!failed && failing.delete(service)) {
+      logger.info(`national platform: sending to ${service} works again`);
+    }
   }
 
   async function run(): Promise<void> {

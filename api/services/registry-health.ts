@@ -7,7 +7,9 @@ import type { ApiDeps } from '../deps';
  */
 
 /** The registries the system calls, in the order the panel lists them. */
-export const REGISTRIES = ['population-register', 'sopa', 'viis', 'enterprise-register'] as const;
+export const REGISTRIES = ['population-register', 'sopa', 'viis', 'enterprise-register',
+  // The national service platform (issue 17 item 6): service accounting and the official e-address.
+  'service-platform', 'e-address'] as const;
 
 /** The windows the panel shows, in minutes. */
 export const HEALTH_WINDOWS = [15, 60] as const;

@@ -5,9 +5,11 @@ import { createSwitchboard, decodeSegment, withSwitches, type StubAnswer, type S
 /**
  * The national service platform's service-accounting interface, as a stub speaking our contract
  * (docs/contracts/service-accounting.md): `POST /service-accounting/v1/statuses` takes one status of one case; it
- * keeps one status per idempotency key (a repeat is acknowledged again, not kept twice) and refuses a status whose
- * sequence number is not above the last one it holds for the case (409 `out_of_order`), so the order is checked
- * where it matters. `GET /service-accounting/v1/cases/:caseId/statuses` lists what it holds for a case.
+ * keeps one status per idempotency key (a repeat is acknowledged again, not kept twice) and, once it holds a status
+ * of a case, takes the case's next one only with the next sequence number (else 409 `out_of_order`), so the order
+ * is checked where it matters. It also counts statuses sent before their predecessor was acknowledged (the
+ * publisher must wait for the acknowledgement). `GET /service-accounting/v1/cases/:caseId/statuses` lists what it
+ * holds for a case.
  */
 
 /** One status as the platform holds it. */
@@ -17,7 +19,7 @@ export interface HeldStatus {
 }
 
 /** Snapshot of the stub's switches and counters, as `GET /__control` returns it. */
-export interface ServicePlatformState extends SwitchboardState { held: number; duplicates: number; outOfOrder: number }
+export interface ServicePlatformState extends SwitchboardState { held: number; duplicates: number; outOfOrder: number; sentBeforeAcknowledged: number }
 
 /** In-process control: the shared switches plus what the stub holds. */
 export interface ServicePlatformControl extends StubSwitches {
@@ -27,8 +29,10 @@ export interface ServicePlatformControl extends StubSwitches {
   statusesOf(caseId: string): HeldStatus[];
   /** Repeats acknowledged without keeping them (an idempotency key already held). */
   readonly duplicates: number;
-  /** Statuses refused because their sequence number was not above the case's last one. */
+  /** Statuses refused because their sequence number was not the one after the case's last one. */
   readonly outOfOrder: number;
+  /** Statuses that arrived while the answer to their predecessor had not been sent yet. */
+  readonly sentBeforeAcknowledged: number;
   /** Forgets every status held (the switches stay). */
   clear(): void;
 }
@@ -63,46 +67,54 @@ export function createServicePlatformStub(): ServicePlatformStub {
   const held: HeldStatus[] = [];
   const byKey = new Map<string, HeldStatus>();
   const lastSequence = new Map<string, number>();
+  /** `caseId#sequence` of the statuses whose acknowledgement has gone out. */
+  const acknowledged = new Set<string>();
   let duplicates = 0;
   let outOfOrder = 0;
-  const board = createSwitchboard(() => { duplicates = 0; outOfOrder = 0; });
-  const clear = () => { held.length = 0; byKey.clear(); lastSequence.clear(); };
+  let sentBeforeAcknowledged = 0;
+  const board = createSwitchboard(() => { duplicates = 0; outOfOrder = 0; sentBeforeAcknowledged = 0; });
+  const clear = () => { held.length = 0; byKey.clear(); lastSequence.clear(); acknowledged.clear(); };
 
   const control = withSwitches<ServicePlatformControl>(board, {
     statuses: () => [...held],
     statusesOf: (caseId: string) => held.filter((s) => s.caseId === caseId),
     get duplicates() { return duplicates; },
     get outOfOrder() { return outOfOrder; },
+    get sentBeforeAcknowledged() { return sentBeforeAcknowledged; },
     clear,
   });
   // withSwitches copies getters, but `state` is the switchboard's: the counters are added here.
   const boardState = board.state;
-  control.state = (): ServicePlatformState => ({ ...boardState(), held: held.length, duplicates, outOfOrder });
+  control.state = (): ServicePlatformState => ({ ...boardState(), held: held.length, duplicates, outOfOrder, sentBeforeAcknowledged });
 
-  async function decideStatus(raw: string): Promise<StubAnswer> {
+  /** The answer to one status, and the status it is about (kept now, or held from before). */
+  async function decideStatus(raw: string): Promise<{ answer: StubAnswer; about?: HeldStatus }> {
     let body: unknown;
     try {
       body = JSON.parse(raw);
     } catch {
-      return { status: 400, body: { error: 'invalid_json' } };
+      return { answer: { status: 400, body: { error: 'invalid_json' } } };
     }
     const status = readStatus(body);
-    if (typeof status === 'string') return { status: 400, body: { error: 'invalid_status', message: status } };
+    if (typeof status === 'string') return { answer: { status: 400, body: { error: 'invalid_status', message: status } } };
     const known = byKey.get(status.idempotencyKey);
     if (known) {
       duplicates += 1;
-      return { status: 200, body: { accepted: true, duplicate: true, receivedAt: known.receivedAt } };
+      return { answer: { status: 200, body: { accepted: true, duplicate: true, receivedAt: known.receivedAt } }, about: known };
     }
-    const last = lastSequence.get(status.caseId) ?? 0;
-    if (status.sequence <= last) {
+    // A case the platform knows takes exactly its next status. The first status of a case it does not know is taken
+    // whatever its number: the stub forgets everything when restarted, and a real platform may start counting later.
+    const last = lastSequence.get(status.caseId);
+    if (last !== undefined && status.sequence !== last + 1) {
       outOfOrder += 1;
-      return { status: 409, body: { error: 'out_of_order', message: `case ${status.caseId} already has status ${last}`, lastSequence: last } };
+      return { answer: { status: 409, body: { error: 'out_of_order', message: `case ${status.caseId}: the next status is ${last + 1}`, lastSequence: last } } };
     }
+    if (last !== undefined && !acknowledged.has(`${status.caseId}#${last}`)) sentBeforeAcknowledged += 1;
     const kept: HeldStatus = { ...status, receivedAt: new Date().toISOString() };
     held.push(kept);
     byKey.set(kept.idempotencyKey, kept);
     lastSequence.set(kept.caseId, kept.sequence);
-    return { status: 201, body: { accepted: true, duplicate: false, receivedAt: kept.receivedAt } };
+    return { answer: { status: 201, body: { accepted: true, duplicate: false, receivedAt: kept.receivedAt } }, about: kept };
   }
 
   return {
@@ -111,7 +123,16 @@ export function createServicePlatformStub(): ServicePlatformStub {
       return board.listen((req, res, path, answer) => {
         if (path === '/service-accounting/v1/statuses' && req.method === 'POST') {
           // The body is read before deciding, so a status is kept on arrival even when the answer is delayed or lost.
-          answer(req, res, async () => decideStatus(await readBody(req)));
+          let about: HeldStatus | undefined;
+          // Acknowledged once a 2xx answer has gone out (a failure switch or a delay may change or hold it).
+          res.once('finish', () => {
+            if (about && res.statusCode < 300) acknowledged.add(`${about.caseId}#${about.sequence}`);
+          });
+          answer(req, res, async () => {
+            const decided = await decideStatus(await readBody(req));
+            about = decided.about;
+            return decided.answer;
+          });
           return true;
         }
         const list = /^\/service-accounting\/v1\/cases\/([^/]+)\/statuses$/.exec(path);
