@@ -8,7 +8,7 @@ import { createSwitchboard, decodeSegment, withSwitches, type StubAnswer, type S
  * part): `GET /e-address/v1/persons/:personCode` says whether the person has an e-address (200, or 404
  * `no_e_address`); `POST /e-address/v1/messages` delivers one message to it, once per idempotency key (a repeat is
  * acknowledged with the first message's id, not delivered again). `POST /__control/holders` with
- * `{"personCodes": [...]}` gives more people an e-address.
+ * `{"personCodes": [...]}` gives more people an e-address; `GET /__control/messages` lists what was delivered.
  */
 
 /** One message as the person's e-address account holds it. */
@@ -115,6 +115,11 @@ export function createEAddressStub(opts: { holders?: readonly string[] } = {}): 
         }
         if (path === '/__control' && req.method === 'GET') {
           sendJson(res, 200, control.state());
+          return true;
+        }
+        // What was delivered, without the texts (the fault drill counts it).
+        if (path === '/__control/messages' && req.method === 'GET') {
+          sendJson(res, 200, { messages: messages.map(({ body: _body, ...rest }) => rest) });
           return true;
         }
         if (path === '/__control/holders' && req.method === 'POST') {
