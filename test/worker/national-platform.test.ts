@@ -7,6 +7,7 @@ import test from 'ava';
 import { adultMaker, eventually, startLearnerJourney, untilStage } from '../helpers/journeys';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { registryHealth } from '../../api/services/registry-health';
+import { httpClient } from '../helpers/http';
 import { createNationalPlatformPublisher, type NationalPlatformPublisher } from '../../worker/national-platform-publisher';
 
 // One stack without the stack's own publisher: each test runs (and restarts) its own.
@@ -18,6 +19,7 @@ test.after.always(async () => {
   await stack?.stop();
 });
 
+const call = httpClient(() => stack.appUrl);
 const newAdult = adultMaker(() => stack.registry, { prefix: '86', lastName: 'Platforma', birthDate: '1984-04-04', note: 'national platform test adult' });
 
 function publisher(timing: Parameters<typeof createNationalPlatformPublisher>[0]['timing'] = {}): NationalPlatformPublisher {
@@ -92,6 +94,9 @@ test.serial('the platform down: statuses wait in the outbox, the health panel sh
   for (const c of cases) t.deepEqual(stack.servicePlatform.statusesOf(c.serviceCaseId), []);
   const failing = (await registryHealth(stack)).registries.find((r) => r.registry === 'service-platform')!;
   t.true(failing.last15.errors >= 2 && ['degraded', 'down'].includes(failing.status), `the panel shows the failing calls: ${JSON.stringify(failing.last15)}`);
+  t.true(failing.waiting!.count >= 4, 'and the statuses waiting');
+  const page = await call('GET', '/admin/registries', { token: await stack.adminToken(), html: true });
+  t.regex(/data-registry="service-platform">([\s\S]*?)<\/tr>/.exec(page.text)?.[1] ?? '', /\d+ gaida nosūtīšanu, vecākais kopš/);
 
   stack.servicePlatform.setDown(false);
   await eventually(async () => (await unacknowledged(ids)) === 0, 'every status to be acknowledged after the outage', 20_000);
