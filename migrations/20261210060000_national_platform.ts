@@ -11,7 +11,8 @@ import type { Knex } from 'knex';
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('service_status_outbox', (t) => {
     t.bigIncrements('id');
-    t.uuid('case_id').notNullable().references('id').inTable('cases');
+    // A case that is deleted (only tests' bulk rows ever are) takes its statuses with it.
+    t.uuid('case_id').notNullable().references('id').inTable('cases').onDelete('CASCADE');
     /** 1, 2, 3 … per case: the order the platform receives the case's statuses in. */
     t.integer('seq').notNullable();
     t.text('service_case_id').notNullable();
@@ -35,7 +36,7 @@ export async function up(knex: Knex): Promise<void> {
     t.bigIncrements('id');
     /** `case:<caseId>:<step>`, the decision e-mail's own key: one delivery per decision however often it is retried. */
     t.text('dedupe_key').notNullable().unique();
-    t.uuid('case_id').notNullable().references('id').inTable('cases').index();
+    t.uuid('case_id').notNullable().references('id').inTable('cases').onDelete('CASCADE').index();
     t.text('template').notNullable();
     t.text('language').notNullable();
     t.text('subject').notNullable();
