@@ -8,6 +8,7 @@ import { CaseEvent, EmailOutbox } from '../lib/db';
 import type { EmailName, EmailTemplates } from '../lib/email-templates';
 import type { Logger } from '../lib/logger';
 import { permanentRejection } from '../lib/mailer';
+import { isOfficialDecision, queueOfficialDelivery } from '../lib/official-deliveries';
 
 /** Input of sendEmail: which e-mail for which case step; recipient and language come from the learner. */
 export interface SendEmailInput {
@@ -191,6 +192,10 @@ export function createEmailActivities(deps: EmailDeps) {
     const data = input.template === 'not-eligible' && typeof input.data?.rule === 'string'
       ? { ...input.data, rule: describeRule(input.data.rule, input.language) } : input.data;
     const email = templates.render(input.template, input.language, data);
+    // A decision also goes to the person's official e-address (issue 17 item 6), queued before the e-mail is sent.
+    if (input.caseId && isOfficialDecision(input.template)) {
+      await queueOfficialDelivery(db, { dedupeKey: input.dedupeKey, caseId: input.caseId, template: input.template, language: input.language, subject: email.subject, body: email.text });
+    }
     await EmailOutbox.query(db)
       .insert({
         dedupeKey: input.dedupeKey, caseId: input.caseId, step: input.step, template: input.template,

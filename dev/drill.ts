@@ -23,6 +23,7 @@ import { driveProviderFlows } from './drill/providers';
 import { renderReport } from './drill/report';
 import { drillLearners } from './drill/scenarios';
 import { drillEnv, freshDataDir, insertDrillOffer } from './drill/setup';
+import { giveEAddresses, readPlatform, type PlatformCount } from './drill/platform';
 
 const dataDir = path.resolve(__dirname, '..', '.data', 'drill');
 /** Normal traffic before the first fault and between two faults. */
@@ -49,6 +50,8 @@ async function main(): Promise<number> {
   const db = createDb(stack.env.DATABASE_URL!, { min: 0, max: 2 });
   try {
     const offer = await insertDrillOffer(db);
+    // Every other learner has an official e-address: their decisions go there too (issue 17 item 6).
+    await giveEAddresses(stack.env.E_ADDRESS_URL!, learners.filter((l) => l.index % 2 === 0).map((l) => l.person.personCode));
     const phases = new Phases();
     const call = drillClient(stack.publicUrl, phases);
     const login = (username: string, password: string) => sessionOf(call, username, password);
@@ -111,6 +114,9 @@ async function main(): Promise<number> {
     const mail = await settleMail(db, stack.env.MAIL_CATCHER_URL!, driven, workerKills);
     for (const key of mail.duplicateKeys) log(`duplicate e-mail: ${key}`);
     for (const key of [...mail.missing, ...mail.unexpected, ...mail.outboxMismatches].slice(0, 20)) log(`e-mail problem: ${key}`);
+    log('checking the national platform');
+    const platform = await settlePlatform(db, stack.env, driven);
+    for (const line of platform.off.slice(0, 20)) log(`national platform: ${line}`);
     log('running the consistency check');
     // Every journey is at rest by now: a few seconds' settling is enough.
     const consistency = await runConsistencyCheck(stack.env, 10);
@@ -122,7 +128,8 @@ async function main(): Promise<number> {
     const title = `Fault drill, ${new Date().toISOString().slice(0, 10)}: ${options.journeys} journeys and 1 whose address the SMTP server refuses${options.short ? ' (short version)' : ''}`;
     const report = renderReport(title, [...phases.faults, phases.outside], {
       journeys: driven.length, atExpectedStage: driven.length - offStage.length, offStage, mail, consistency,
-      workerRestarts: stack.worker.restarts, providerFlows: { atExpected: flows.length - flowsOff.length, total: flows.length, off: flowsOff }, totalMs: Date.now() - started,
+      workerRestarts: stack.worker.restarts, providerFlows: { atExpected: flows.length - flowsOff.length, total: flows.length, off: flowsOff }, platform,
+      totalMs: Date.now() - started,
     });
     fs.writeFileSync(path.join(dataDir, 'report.md'), report.markdown);
     process.stdout.write(`\n${report.text}\n\nMarkdown: ${path.join(dataDir, 'report.md')}\n`);
@@ -190,6 +197,18 @@ async function settleMail(db: Knex, mailCatcherUrl: string, driven: readonly Dri
     if ((count.missing.length === 0 && count.outboxMismatches.length === 0) || Date.now() > deadline) return count;
     log(`${count.missing.length} e-mails not arrived yet`);
     await sleep(5_000);
+  }
+}
+
+/** Waits (bounded) until the national platform holds every status and every decision is settled, then compares. */
+async function settlePlatform(db: Knex, env: NodeJS.ProcessEnv, driven: readonly DrivenJourney[]): Promise<PlatformCount> {
+  const caseIds = driven.flatMap((j) => (j.caseId ? [j.caseId] : []));
+  const deadline = Date.now() + SETTLE_MS;
+  for (;;) {
+    const count = await readPlatform(db, env, caseIds);
+    if ((count.waiting === 0 && count.decisions.pending === 0) || Date.now() > deadline) return count;
+    log(`${count.waiting} statuses and ${count.decisions.pending} e-address decisions not acknowledged yet`);
+    await sleep(2_000);
   }
 }
 

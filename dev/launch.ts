@@ -32,6 +32,8 @@ function printSummary(env: NodeJS.ProcessEnv, publicUrl: string): void {
     ['SOPA client cert', env.SOPA_CLIENT_CERT],
     ['VIIS', env.VIIS_URL],
     ['Enterprise Reg.', env.ENTERPRISE_REGISTER_URL],
+    ['Service platform', env.SERVICE_PLATFORM_URL],
+    ['E-address', env.E_ADDRESS_URL],
     ['PostgreSQL', env.DATABASE_URL],
   ];
   const lines = [

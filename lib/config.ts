@@ -39,6 +39,11 @@ export interface Config {
   enterpriseRegisterUrl: string;
   /** The agency's shared mailbox that escalation e-mails go to (AGENCY_INBOX_EMAIL). */
   agencyInboxEmail: string;
+  /**
+   * The national service platform (issue 17 item 6): its service-accounting interface (SERVICE_PLATFORM_URL), the
+   * agency's service code there (SERVICE_PLATFORM_SERVICE_CODE) and the official e-address (E_ADDRESS_URL).
+   */
+  nationalPlatform: { serviceAccountingUrl: string; serviceCode: string; eAddressUrl: string };
   sso: { issuer: string; clientId: string; clientSecret: string };
   publicUrl: string;
   port: number;
@@ -158,6 +163,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     viisUrl: url('VIIS_URL'),
     enterpriseRegisterUrl: url('ENTERPRISE_REGISTER_URL'),
     agencyInboxEmail: email('AGENCY_INBOX_EMAIL'),
+    nationalPlatform: {
+      serviceAccountingUrl: url('SERVICE_PLATFORM_URL'), serviceCode: optional('SERVICE_PLATFORM_SERVICE_CODE', 'VIAA-IMK'),
+      eAddressUrl: url('E_ADDRESS_URL'),
+    },
     sso: { issuer: url('SSO_ISSUER'), clientId: required('SSO_CLIENT_ID'), clientSecret: required('SSO_CLIENT_SECRET') },
     publicUrl: url('PUBLIC_URL'),
     port: port('PORT', '3000'),

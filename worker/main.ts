@@ -18,6 +18,8 @@ import { createViisClient } from '../activities/registries/viis';
 import { createEnterpriseRegisterClient } from '../activities/registries/enterprise-register';
 import { parseLearnerJourneyId } from '../workflows/ids';
 import { createWorker } from './create-worker';
+import { createEAddressClient, createServiceAccountingClient } from '../activities/registries/national-platform';
+import { createNationalPlatformPublisher } from './national-platform-publisher';
 import { ensureSchedulesPatiently } from './schedules';
 import { watchTemporal } from './temporal-watch';
 import { startStuckSweep } from './stuck-sweep';
@@ -96,9 +98,18 @@ async function main(): Promise<void> {
   const stopWatching = watchTemporal({ connection, address: config.temporal.address, logger });
   // stuck: the stuck index's bounded reconciliation sweep, one worker at a time (issue 17 item 1).
   const stopSweep = startStuckSweep({ db, temporal: client, taskQueue: config.temporal.taskQueue, logger });
+  // Issue 17 item 6: statuses and decisions for the national service platform, sent from their outboxes.
+  const platform = config.nationalPlatform;
+  const publisher = createNationalPlatformPublisher({
+    db, logger, serviceCode: platform.serviceCode,
+    serviceAccounting: createServiceAccountingClient({ baseUrl: platform.serviceAccountingUrl, metrics: registryMetrics }),
+    eAddress: createEAddressClient({ baseUrl: platform.eAddressUrl, metrics: registryMetrics }),
+  });
+  publisher.start();
   // Polls until worker.shutdown(): then it finishes the tasks in hand and run() ends.
   const finished = (async () => {
     await worker.run();
+    await publisher.stop();
     stopWatching();
     await stopSweep();
     metricsServer.close();

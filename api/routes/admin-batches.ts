@@ -51,6 +51,8 @@ const windowSchema = z.object({
 const registryHealthRowSchema = z.object({
   registry: z.enum(REGISTRIES), status: z.enum(['ok', 'degraded', 'down', 'no_calls']),
   windows: z.array(windowSchema), last15: windowSchema, lastHour: windowSchema,
+  waiting: z.object({ count: z.number().int(), oldestAt: z.iso.datetime().nullable() }).nullable()
+    .describe('The national platform\'s services: rows waiting in the outbox to be sent, and the oldest one\'s time; null for the registries'),
 });
 /** A batch preview (previewBatch): what the batch would touch now. */
 const batchPreviewResponseSchema = z.object({

@@ -7,7 +7,9 @@ import type { ApiDeps } from '../deps';
  */
 
 /** The registries the system calls, in the order the panel lists them. */
-export const REGISTRIES = ['population-register', 'sopa', 'viis', 'enterprise-register'] as const;
+export const REGISTRIES = ['population-register', 'sopa', 'viis', 'enterprise-register',
+  // The national service platform (issue 17 item 6): service accounting and the official e-address.
+  'service-platform', 'e-address'] as const;
 
 /** The windows the panel shows, in minutes. */
 export const HEALTH_WINDOWS = [15, 60] as const;
@@ -31,7 +33,18 @@ export interface RegistryHealthRow {
   /** The same two windows by name, for templates. */
   last15: RegistryWindowStats;
   lastHour: RegistryWindowStats;
+  /**
+   * For the services the worker's publisher sends to from an outbox (the national platform, issue 17 item 6): how
+   * many rows wait to be sent and since when; null for the registries the activities call directly.
+   */
+  waiting: { count: number; oldestAt: string | null } | null;
 }
+
+/** The outbox behind each service the publisher sends to: its table and what "waiting" is there. */
+const OUTBOXES: Partial<Record<(typeof REGISTRIES)[number], { table: string; waiting: string; since: string }>> = {
+  'service-platform': { table: 'service_status_outbox', waiting: 'acked_at IS NULL', since: 'occurred_at' },
+  'e-address': { table: 'official_deliveries', waiting: "status = 'pending'", since: 'created_at' },
+};
 
 /** The whole panel. */
 export interface RegistryHealth { at: string; registries: RegistryHealthRow[] }
@@ -47,6 +60,13 @@ export async function registryHealth(deps: Pick<ApiDeps, 'db'>, now: Date = new 
       .max({ maxMs: 'maxMs' }) as { registry: string; calls: string | null; errors: string | null; totalMs: string | null; maxMs: number | null }[];
     return new Map(rows.map((r) => [r.registry, r]));
   }));
+
+  const waiting = new Map(await Promise.all(Object.entries(OUTBOXES).map(async ([registry, outbox]) => {
+    // Both tables have a partial index on exactly these rows: the count reads only what waits.
+    const { rows } = await deps.db.raw<{ rows: { count: string; oldest: Date | null }[] }>(
+      `SELECT count(*) AS count, min(${outbox.since}) AS oldest FROM ${outbox.table} WHERE ${outbox.waiting}`);
+    return [registry, { count: Number(rows[0]!.count), oldestAt: rows[0]!.oldest ? new Date(rows[0]!.oldest).toISOString() : null }] as const;
+  })));
 
   const registries = REGISTRIES.map((registry): RegistryHealthRow => {
     const windows = HEALTH_WINDOWS.map((minutes, i): RegistryWindowStats => {
@@ -64,7 +84,7 @@ export async function registryHealth(deps: Pick<ApiDeps, 'db'>, now: Date = new 
     const [last15, lastHour] = windows;
     const rate = last15.errorRatePercent;
     const status = rate === null ? 'no_calls' : rate >= DOWN_AT ? 'down' : rate >= DEGRADED_AT ? 'degraded' : 'ok';
-    return { registry, status, windows, last15, lastHour };
+    return { registry, status, windows, last15, lastHour, waiting: waiting.get(registry) ?? null };
   });
   return { at: now.toISOString(), registries };
 }

@@ -124,6 +124,27 @@ export const registryDown: Fault = {
   },
 };
 
+/**
+ * The worker killed while the national service platform (service accounting and the e-address) is down (issue 17
+ * item 6): statuses and decisions wait in their outboxes, the publisher dies with its worker (mid-round, its leases
+ * held), and the restarted worker's publisher sends what waited, in order, once the platform is back. It runs in
+ * the worker fault's window, so the short drill takes no longer.
+ */
+export const killWorkerWhilePlatformDown: Fault = {
+  name: 'worker kill -9, national platform down',
+  async run(deps) {
+    const platform = [deps.stack.env.SERVICE_PLATFORM_URL!, deps.stack.env.E_ADDRESS_URL!];
+    for (const url of platform) await post(`${url}/__control`, { down: true });
+    deps.log('the service platform and e-address stubs are down');
+    try {
+      await killWorker.run(deps);
+    } finally {
+      for (const url of platform) await post(`${url}/__control`, { down: false });
+      deps.log('the service platform and e-address stubs are up again');
+    }
+  },
+};
+
 /** The full drill's faults in order, and the short version's. */
-export const ALL_FAULTS: readonly Fault[] = [killWorker, stopTemporal, stopPostgres, smtpStallThenReject, registryDown];
-export const SHORT_FAULTS: readonly Fault[] = [killWorker, smtpStallThenReject];
+export const ALL_FAULTS: readonly Fault[] = [killWorkerWhilePlatformDown, stopTemporal, stopPostgres, smtpStallThenReject, registryDown];
+export const SHORT_FAULTS: readonly Fault[] = [killWorkerWhilePlatformDown, smtpStallThenReject];

@@ -2,6 +2,7 @@
 import { phaseProblems, type PhaseFigures } from './answers';
 import type { MailCount } from './emails';
 import type { ConsistencyOutcome } from '../services/consistency';
+import { platformProblems, type PlatformCount } from './platform';
 
 
 /** The totals under the per-fault rows. */
@@ -15,6 +16,8 @@ export interface DrillTotals {
   workerRestarts: number;
   /** Provider registrations and offers driven alongside, at their expected stage / all. */
   providerFlows: { atExpected: number; total: number; off: string[] };
+  /** The national service platform's statuses and e-address deliveries against our outboxes (issue 17 item 6). */
+  platform: PlatformCount;
   totalMs: number;
 }
 
@@ -43,6 +46,10 @@ export function totalRows(totals: DrillTotals): [string, string][] {
     ['e-mails sent (distinct) / duplicates', `${mail.sent} / ${mail.duplicates} (${mail.explainedDuplicates} in the at-least-once window)`],
     ['e-mails missing / unexpected / outbox disagreeing', `${mail.missing.length} / ${mail.unexpected.length} / ${mail.outboxMismatches.length}`],
     ['refused address: rows rejected, nothing sent', String(mail.rejected)],
+    ['national platform: cases whose statuses it holds as sent / statuses / repeats recognised',
+      `${totals.platform.casesMatching}/${totals.platform.cases} / ${totals.platform.statuses} / ${totals.platform.counters.duplicates}`],
+    ['e-address: decisions delivered / no e-address (e-mail only) / waiting',
+      `${totals.platform.decisions.delivered} / ${totals.platform.decisions.noEAddress} / ${totals.platform.decisions.pending}`],
     ['consistency check', totals.consistency.lastLine],
     ['worker restarts', String(totals.workerRestarts)],
     ['drill time', seconds(totals.totalMs)],
@@ -60,6 +67,7 @@ export function missedTargets(phases: readonly PhaseFigures[], totals: DrillTota
   if (totals.mail.missing.length > 0) missed.push(`${totals.mail.missing.length} e-mails missing`);
   if (totals.mail.unexpected.length > 0) missed.push(`${totals.mail.unexpected.length} unexpected e-mails`);
   if (totals.mail.outboxMismatches.length > 0) missed.push(`${totals.mail.outboxMismatches.length} outbox rows disagree with what arrived`);
+  missed.push(...platformProblems(totals.platform));
   if (totals.consistency.exitCode !== 0) missed.push(`consistency check: ${totals.consistency.lastLine}`);
   return missed;
 }

@@ -11,6 +11,8 @@ import { createSsoStub } from './sso';
 import { MAIL_CATCHER_WEB, STUBS, type StubInfo, type StubName } from './ports';
 import { createViisStub } from './viis';
 import { DEFAULT_TLS_DIR, ensureDevTls } from '../tls';
+import { createServicePlatformStub } from './service-platform';
+import { createEAddressStub, DEMO_E_ADDRESS_HOLDERS } from './e-address';
 
 /** Reads a port from the environment, failing loudly on garbage rather than silently using the default. */
 function portFromEnv(name: string, fallback: number): number {
@@ -70,8 +72,9 @@ const portOf = (name: StubName): number => {
 };
 
 /**
- * Starts the stubs named on the command line (all six when none is: Population Register, SOPA, VIIS, Enterprise
- * Register, SSO and the mail catcher), each on the port its variable gives or the dev stack's default.
+ * Starts the stubs named on the command line (all of them when none is: Population Register, SOPA, VIIS, Enterprise
+ * Register, SSO, the mail catcher, the service platform and the e-address), each on the port its variable gives or
+ * the dev stack's default.
  */
 export async function main(): Promise<void> {
   const publicUrl = (process.env.PUBLIC_URL || 'http://127.0.0.1:3000').replace(/\/$/, '');
@@ -141,6 +144,17 @@ export async function main(): Promise<void> {
       });
       closers.push(mail.close);
       log('info', 'stub listening', { service: 'mail-catcher', url: mail.httpUrl, smtpPort: mail.smtpPort });
+    },
+    // The national service platform (issue 17 item 6).
+    'service-platform': async () => {
+      const platform = await createServicePlatformStub().listen(portOf('service-platform'));
+      closers.push(platform.close);
+      log('info', 'stub listening', { service: 'service-platform', url: platform.url });
+    },
+    'e-address': async () => {
+      const eAddress = await createEAddressStub({ holders: DEMO_E_ADDRESS_HOLDERS }).listen(portOf('e-address'));
+      closers.push(eAddress.close);
+      log('info', 'stub listening', { service: 'e-address', url: eAddress.url });
     },
   };
 

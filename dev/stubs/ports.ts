@@ -5,7 +5,7 @@
 
 /** One stub of dev/stubs/main.ts. */
 export interface StubInfo {
-  name: 'population-register' | 'sopa' | 'viis' | 'enterprise-register' | 'sso' | 'mail-catcher';
+  name: 'population-register' | 'sopa' | 'viis' | 'enterprise-register' | 'sso' | 'mail-catcher' | 'service-platform' | 'e-address';
   /** What it is, for messages (a busy port). */
   what: string;
   /** The real service's address; when it is set, the stub is not started. */
@@ -29,6 +29,9 @@ export const STUBS: readonly StubInfo[] = [
   { name: 'enterprise-register', what: 'the Enterprise Register stub', urlVar: 'ENTERPRISE_REGISTER_URL', portVar: 'ENTERPRISE_REGISTER_PORT', port: 4104, url: http },
   { name: 'sso', what: 'the single sign-on stub', urlVar: 'SSO_ISSUER', portVar: 'SSO_PORT', port: 4100, url: http },
   { name: 'mail-catcher', what: 'the mail catcher\'s SMTP server', urlVar: 'SMTP_URL', portVar: 'SMTP_PORT', port: 1025, url: (port) => `smtp://127.0.0.1:${port}` },
+  // The national service platform (issue 17 item 6): service accounting and the official e-address.
+  { name: 'service-platform', what: 'the service platform stub', urlVar: 'SERVICE_PLATFORM_URL', portVar: 'SERVICE_PLATFORM_PORT', port: 4105, url: http },
+  { name: 'e-address', what: 'the e-address stub', urlVar: 'E_ADDRESS_URL', portVar: 'E_ADDRESS_PORT', port: 4106, url: http },
 ];
 
 /** The mail catcher's web page (and JSON API), served with its SMTP server. */

@@ -28,7 +28,7 @@ async function health(): Promise<Row[]> {
 test.serial('the panel reports the Population Register\'s calls, error rate and latency after failing and slow calls', async (t) => {
   t.timeout(90_000);
   const before = await health();
-  t.deepEqual(before.map((r) => r.registry), ['population-register', 'sopa', 'viis', 'enterprise-register']);
+  t.deepEqual(before.map((r) => r.registry), ['population-register', 'sopa', 'viis', 'enterprise-register', 'service-platform', 'e-address']);
   t.true(before.every((r) => r.status === 'no_calls' && r.last15.noCalls && r.lastHour.noCalls), 'a fresh system has no calls');
 
   // One slow, successful lookup ...

@@ -31,6 +31,7 @@ test('the API serves metrics off its public port; on SIGTERM it takes no new con
     PAYLOAD_KEYS: `k1:${randomBytes(32).toString('base64')}`, PAYLOAD_KEY_ID: 'k1',
     SMTP_URL: 'smtp://127.0.0.1:9',
     POPULATION_REGISTER_URL: nowhere, SOPA_URL: nowhere, VIIS_URL: nowhere, ENTERPRISE_REGISTER_URL: nowhere, SSO_ISSUER: nowhere,
+    SERVICE_PLATFORM_URL: nowhere, E_ADDRESS_URL: nowhere,
     SSO_CLIENT_ID: 'learning-accounts', SSO_CLIENT_SECRET: 'secret',
     SOPA_OPERATOR_FIRST_NAME: 'Ilze', SOPA_OPERATOR_LAST_NAME: 'Priede', SOPA_OPERATOR_PERSON_CODE: '010180-10007',
     AGENCY_INBOX_EMAIL: 'agency@test.invalid',

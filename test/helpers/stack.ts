@@ -39,6 +39,14 @@ import { createViisStub } from '../../dev/stubs/viis';
 import { createEnterpriseRegisterStub } from '../../dev/stubs/enterprise-register';
 import { seedCompanies, seedInstitutions } from '../../dev/seed-institutions';
 import { copyDatabase, createDatabase } from '../../dev/services/postgres';
+// --- platform (issue 17 item 6): the national service platform's stubs and the worker's publisher ---
+import { createServicePlatformStub } from '../../dev/stubs/service-platform';
+import { createEAddressStub } from '../../dev/stubs/e-address';
+import { createEAddressClient, createServiceAccountingClient } from '../../activities/registries/national-platform';
+import { createNationalPlatformPublisher, type PublisherTiming } from '../../worker/national-platform-publisher';
+
+/** The publisher's timing in tests: quick rounds, short leases and back-off, so a restart or an outage takes seconds. */
+export const TEST_PUBLISHER_TIMING: Partial<PublisherTiming> = { pollMs: 100, leaseMs: 2_000, retryBaseMs: 100, retryMaxMs: 1_000 };
 
 /** The agency employee the system's SOPA queries are made in the name of, in tests (sample person). */
 export const TEST_SOPA_OPERATOR = { firstName: 'Ilze', lastName: 'Priede', personCode: '010180-10007' };
@@ -61,6 +69,8 @@ export async function startTestStack(opts: {
   manualApproval?: string[];
   /** Provider registration timing the API passes to each registration workflow (tests shorten the deadlines). */
   providerRegistrationTiming?: ProviderRegistrationInput['timing'];
+  /** Whether the stack runs the national platform publisher as a worker does (default true); a test may run its own. */
+  platformPublisher?: boolean;
 } = {}) {
   const adminUrl = requireEnv('TEST_DATABASE_URL');
   const temporalAddress = requireEnv('TEMPORAL_ADDRESS');
@@ -88,6 +98,11 @@ export async function startTestStack(opts: {
   const viisListening = await viis.listen();
   const enterpriseRegister = createEnterpriseRegisterStub({ companies: seedCompanies });
   const enterpriseRegisterListening = await enterpriseRegister.listen();
+  // --- platform: the service-accounting and e-address stubs (nobody has an e-address until a test gives one) ---
+  const servicePlatform = createServicePlatformStub();
+  const servicePlatformListening = await servicePlatform.listen();
+  const eAddress = createEAddressStub();
+  const eAddressListening = await eAddress.listen();
 
   // The API's port must be known before the sign-on stub is told which redirect address to accept.
   const server = http.createServer();
@@ -131,6 +146,14 @@ export async function startTestStack(opts: {
     const replica = await createWorker({ connection: replicaConnection, ...workerOptions });
     return { connection: replicaConnection, worker: replica, run: replica.run() };
   }));
+  // --- platform: the publisher, as worker/main.ts runs it beside the worker ---
+  const platformDeps = {
+    db, logger, serviceCode: 'TEST-IMK', timing: TEST_PUBLISHER_TIMING,
+    serviceAccounting: createServiceAccountingClient({ baseUrl: servicePlatformListening.url, timeoutMs: 1_000, metrics: registryStats }),
+    eAddress: createEAddressClient({ baseUrl: eAddressListening.url, timeoutMs: 1_000, metrics: registryStats }),
+  };
+  const publisher = opts.platformPublisher === false ? null : createNationalPlatformPublisher(platformDeps);
+  publisher?.start();
 
   // The API's own client, as api/main.ts makes it (every call with a deadline).
   const apiTemporal = await connectTemporalClient({ address: temporalAddress, namespace, dataConverter: testDataConverter });
@@ -188,6 +211,8 @@ export async function startTestStack(opts: {
   return {
     db, databaseUrl, temporal, taskQueue, appUrl, tokens, links, mail, smtpPort: mailListening.smtpPort, registry: registry.control, sopa: sopa.control, ssoUrl: ssoListening.url, sso,
     viis: viis.control, enterpriseRegister: enterpriseRegister.control,
+    /** --- platform: the stubs' controls, and what a test needs to run a publisher of its own. --- */
+    servicePlatform: servicePlatform.control, eAddress: eAddress.control, platformDeps, publisher,
     /** The API's dependencies, e.g. for a second API with some of them replaced (serveApi). */
     apiDeps,
     // --- cluster: the stubs' addresses, for worker and API processes a test starts itself (test/cluster/).
@@ -246,6 +271,7 @@ export async function startTestStack(opts: {
         await replica.run;
         await replica.connection.close();
       }
+      await publisher?.stop();
       await nativeConnection.close();
       await connection.close();
       await db.destroy();
@@ -254,6 +280,8 @@ export async function startTestStack(opts: {
       await sopaListening.close();
       await viisListening.close();
       await enterpriseRegisterListening.close();
+      await servicePlatformListening.close();
+      await eAddressListening.close();
       await ssoListening.close();
       await dropDatabase(adminUrl, databaseUrl);
     },

@@ -20,6 +20,7 @@ function completeEnv(): NodeJS.ProcessEnv {
   return {
     DATABASE_URL: 'postgres://ila@127.0.0.1:5432/ila', TEMPORAL_ADDRESS: '127.0.0.1:7233', SMTP_URL: 'smtp://127.0.0.1:25',
     POPULATION_REGISTER_URL: nowhere, SOPA_URL: 'https://127.0.0.1:9', VIIS_URL: nowhere, ENTERPRISE_REGISTER_URL: nowhere, SSO_ISSUER: nowhere,
+    SERVICE_PLATFORM_URL: nowhere, E_ADDRESS_URL: nowhere,
     SSO_CLIENT_ID: 'learning-accounts', SSO_CLIENT_SECRET: key(), PUBLIC_URL: 'https://imk.example.lv',
     SOPA_OPERATOR_FIRST_NAME: 'Ilze', SOPA_OPERATOR_LAST_NAME: 'Priede', SOPA_OPERATOR_PERSON_CODE: '010180-10007',
     AGENCY_INBOX_EMAIL: 'agency@example.lv', SESSION_SECRET: key(), LINK_SECRET: key(),

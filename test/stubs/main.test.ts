@@ -24,7 +24,7 @@ test.afterEach.always(async () => {
 test('make run starts only the stubs whose real service has no URL', (t) => {
   t.deepEqual(stubsWithoutUrl({}).map((s) => s.name), STUBS.map((s) => s.name));
   const names = stubsWithoutUrl({ SOPA_URL: 'https://sopa.example', SMTP_URL: 'smtp://mail.example:25', VIIS_URL: '  ' }).map((s) => s.name);
-  t.deepEqual(names, ['population-register', 'viis', 'enterprise-register', 'sso']);
+  t.deepEqual(names, ['population-register', 'viis', 'enterprise-register', 'sso', 'service-platform', 'e-address']);
 });
 
 test.serial('the stubs process listens only for the stubs named on its command line', async (t) => {
@@ -50,7 +50,7 @@ test('an unknown stub name is refused, naming the known ones', async (t) => {
     promisify(execFile)(process.execPath, ['--import', 'tsx', 'dev/stubs/main.ts', 'sopa', 'nonsense'], { cwd: root, timeout: 60_000 }),
   );
   t.is((error as { code?: number }).code, 1);
-  t.regex((error as { stderr?: string }).stderr ?? '', /unknown stub nonsense; known: population-register, sopa, viis, enterprise-register, sso, mail-catcher/);
+  t.regex((error as { stderr?: string }).stderr ?? '', /unknown stub nonsense; known: population-register, sopa, viis, enterprise-register, sso, mail-catcher, service-platform, e-address/);
 });
 
 test('people from STUB_EXTRA_PEOPLE_FILE are added to the demo people; a bad file is refused, naming it', (t) => {

@@ -50,7 +50,12 @@ const mail = (over: Partial<MailCount> = {}): MailCount => ({
 });
 const totals = (over: Partial<DrillTotals> = {}): DrillTotals => ({
   journeys: 200, atExpectedStage: 200, offStage: [], mail: mail(), consistency: { exitCode: 0, lastLine: 'consistency: 0 violations' },
-  workerRestarts: 1, providerFlows: { atExpected: 4, total: 4, off: [] }, totalMs: 600_000, ...over,
+  workerRestarts: 1, providerFlows: { atExpected: 4, total: 4, off: [] }, totalMs: 600_000,
+  platform: {
+    cases: 200, casesMatching: 200, statuses: 540, waiting: 0, counters: { duplicates: 3, outOfOrder: 0, sentBeforeAcknowledged: 0 },
+    decisions: { delivered: 80, noEAddress: 80, pending: 0, messages: 80 }, off: [],
+  },
+  ...over,
 });
 
 test('the verdict lists every missed target; a duplicate in the at-least-once window is not one', (t) => {
