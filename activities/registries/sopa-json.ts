@@ -89,8 +89,9 @@ export function createSopaJsonClient(opts: SopaClientOptions): SopaClient {
         } catch (err) {
           // A refused certificate shows here as a TLS alert or a reset: a plain Error, so it is retried and shows in
           // the stuck view and the health panel rather than deciding anyone's case.
-          const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
-          throw new Error(`SOPA: ${code ? `${code} ` : ''}${(err as Error).message}`);
+          // Node's codes are strings (ECONNRESET, ERR_SSL_…); an abort's DOMException carries a number instead.
+          const code = (err as { code?: unknown }).code;
+          throw new Error(`SOPA: ${typeof code === 'string' ? `${code} ` : ''}${(err as Error).message}`);
         }
         if (answer.status >= 400 && answer.status < 500 && !RETRYABLE_4XX.has(answer.status)) {
           outcome = 'refused';

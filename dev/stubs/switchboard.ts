@@ -175,7 +175,9 @@ export function createSwitchboard(onReset: () => void = () => {}): Switchboard {
       }, handle);
       server.prependListener('secureConnection', (socket: TLSSocket) => {
         if (socket.authorized) return;
-        tls.onRefused?.(String(socket.authorizationError ?? 'no client certificate'));
+        // Without a certificate Node reports UNABLE_TO_GET_ISSUER_CERT; say what happened instead.
+        const presented = Object.keys(socket.getPeerCertificate() ?? {}).length > 0;
+        tls.onRefused?.(presented ? String(socket.authorizationError) : 'no client certificate');
         socket.destroy();
       });
       server.on('tlsClientError', (err) => tls.onRefused?.(err.message));

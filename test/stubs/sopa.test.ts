@@ -49,7 +49,7 @@ test('serves HTTPS only to a client whose certificate our CA signed; refuses non
   t.true(url.startsWith('https://127.0.0.1:'));
   const question = { PersonCode: '150690-11223', dateFrom: '2026-03-01', dateTill: '2026-03-01', ...operator };
   const refusals: [string, https.Agent, RegExp][] = [
-    ['no certificate', agentWith(t, null), /no client certificate|UNABLE_TO_GET_ISSUER_CERT/],
+    ['no certificate', agentWith(t, null), /^no client certificate$/],
     ['another CA', agentWith(t, tls.foreignCa), /UNABLE_TO_VERIFY_LEAF_SIGNATURE/],
     ['expired', agentWith(t, tls.expired), /CERT_HAS_EXPIRED/],
   ];
