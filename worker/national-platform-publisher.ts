@@ -112,6 +112,7 @@ export function createNationalPlatformPublisher(deps: PublisherDeps): NationalPl
     return rows;
   }
 
+  /** Sends one status; resolves once the platform acknowledged it (the round records the acknowledgements together). */
   async function sendStatus(row: StatusRow): Promise<void> {
     try {
       await deps.serviceAccounting.publish({
@@ -124,9 +125,16 @@ export function createNationalPlatformPublisher(deps: PublisherDeps): NationalPl
         .update({ leaseOwner: null, leasedUntil: null, nextAttemptAt: retryAt(row.attempts), lastError: String((err as Error).message).slice(0, 500) });
       throw err;
     }
-    if (abandoned) return;
-    // Acknowledged: recorded whoever holds the lease now (a publisher that took over sends the same key again).
-    await db('serviceStatusOutbox').where({ id: row.id }).whereNull('ackedAt')
+  }
+
+  /**
+   * Records the acknowledged statuses in one statement, whoever holds their lease now (a publisher that took over
+   * sends the same keys again). A crash before it only means those statuses are sent again, as repeats.
+   */
+  async function recordAcknowledged(rows: StatusRow[], results: PromiseSettledResult<void>[]): Promise<void> {
+    const acked = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((r) => r.id);
+    if (acked.length === 0 || abandoned) return;
+    await db('serviceStatusOutbox').whereIn('id', acked).whereNull('ackedAt')
       .update({ ackedAt: db.fn.now(), leaseOwner: null, leasedUntil: null, lastError: null });
   }
 
@@ -151,6 +159,7 @@ export function createNationalPlatformPublisher(deps: PublisherDeps): NationalPl
   async function round(): Promise<number> {
     const [statuses, deliveries] = await Promise.all([leaseStatuses(), leaseDeliveries()]);
     const [sent, delivered] = await Promise.all([Promise.allSettled(statuses.map(sendStatus)), Promise.allSettled(deliveries.map(deliver))]);
+    await recordAcknowledged(statuses, sent);
     noteOutcomes('service accounting', sent);
     noteOutcomes('e-address', delivered);
     return sent.length + delivered.length;

@@ -8,6 +8,7 @@ import { adultMaker, eventually, startLearnerJourney, untilStage } from '../help
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { registryHealth } from '../../api/services/registry-health';
 import { httpClient } from '../helpers/http';
+import { createLearnerActivities } from '../../activities/learners';
 import { createNationalPlatformPublisher, type NationalPlatformPublisher } from '../../worker/national-platform-publisher';
 
 // One stack without the stack's own publisher: each test runs (and restarts) its own.
@@ -98,11 +99,17 @@ test.serial('the platform down: statuses wait in the outbox, the health panel sh
   const page = await call('GET', '/admin/registries', { token: await stack.adminToken(), html: true });
   t.regex(/data-registry="service-platform">([\s\S]*?)<\/tr>/.exec(page.text)?.[1] ?? '', /\d+ gaida nosūtīšanu, vecākais kopš/);
 
+  // Meanwhile one case is closed from outside (as the register's re-check closes a deceased person's): `closed` queues too.
+  await createLearnerActivities({ db: stack.db, populationRegister: { getPerson: async () => null } }).closeCaseFromOutside({
+    caseId: cases[0]!.caseId, reason: 'deceased', detail: 'test', actor: { role: 'system', id: null, name: null, channel: 'system' }, journeyRunning: false,
+  });
+
   stack.servicePlatform.setDown(false);
   await eventually(async () => (await unacknowledged(ids)) === 0, 'every status to be acknowledged after the outage', 20_000);
   for (const c of cases) {
     t.deepEqual(stack.servicePlatform.statusesOf(c.serviceCaseId).map((s) => s.status), await stageHistory(c.caseId));
   }
+  t.is(stack.servicePlatform.statusesOf(cases[0]!.serviceCaseId).at(-1)?.status, 'closed');
   t.is(stack.servicePlatform.outOfOrder, 0);
   t.is(stack.servicePlatform.sentBeforeAcknowledged, 0);
 });
