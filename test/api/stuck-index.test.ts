@@ -1,6 +1,7 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { checkConsistency } from '../../api/services/consistency';
+import { learnerJourney } from '../../workflows/learner-journey';
 import { sealMessage } from '../../lib/stuck-index';
 import { sweepStuckIndex } from '../../worker/stuck-sweep';
 import { assertError, httpClient } from '../helpers/http';
@@ -125,6 +126,21 @@ test.serial('the consistency check flags a forged stuck-index row, and its repai
   t.falsy(listed(await stuckView(), workflowId));
   const after = await checkConsistency({ db: stack.db, temporal: stack.apiDeps.temporal, taskQueue: stack.taskQueue });
   t.deepEqual(after.violations.filter((v) => v.rule.startsWith('stuck_')).map((v) => v.subject.id), []);
+});
+
+test.serial('a journey whose workflow code fails is found by the sweep among the newest running workflows, and listed by its cause', async (t) => {
+  // No input at all: the journey's code throws a TypeError on its first line, so every workflow task fails.
+  const broken = await stack.temporal.workflow.start(learnerJourney, { workflowId: `learner-journey:${randomUUID()}`, taskQueue: stack.taskQueue, args: [null as never] });
+  const deps = { db: stack.db, temporal: stack.apiDeps.temporal, taskQueue: stack.taskQueue, logger: stack.apiDeps.logger };
+  await eventually(async () => (await sweepStuckIndex(deps)).workflowTasks > 0 || null, 'the sweep to find the failing workflow task', 30_000);
+  const shown = await eventually(async () => listed(await stuckView(), broken.workflowId), 'the journey in the stuck view');
+  t.is(shown.activityType, null);
+  t.true(shown.attempt >= 2);
+  const group = (await stuckView()).groups.find((g) => g.workflows.some((w) => w.workflowId === broken.workflowId))!;
+  t.regex(group.cause, /^learnerJourney: workflow code fails/);
+  await broken.terminate('test finished');
+  await sweepStuckIndex(deps);
+  t.falsy(listed(await stuckView(), broken.workflowId), 'resolved once the run ended');
 });
 
 test.serial('a terminate by filter says how many running workflows it leaves out beyond its limit', async (t) => {
