@@ -1,6 +1,7 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { checkConsistency } from '../../api/services/consistency';
+import { stuckGroups } from '../../api/services/stuck-view';
 import { learnerJourney } from '../../workflows/learner-journey';
 import { sealMessage } from '../../lib/stuck-index';
 import { sweepStuckIndex } from '../../worker/stuck-sweep';
@@ -70,6 +71,10 @@ test.serial('a registry outage puts journeys in the stuck view from the index, a
   const rows = await stack.db('stuckIndex').whereIn('workflowId', journeys.map((j) => j.handle.workflowId)).whereNull('resolvedAt');
   t.is(rows.length, 2);
   t.false(Buffer.from(rows[0].message).toString('latin1').includes('Population Register'), 'the message is not stored in clear');
+  // A group lists at most its limit and counts the rest as left out (here a limit of 1 instead of GROUP_LISTED).
+  const narrow = await stuckGroups(stack.apiDeps, {}, 1);
+  t.true(narrow.groups.every((g) => g.workflows.length === 1 && g.leftOut === g.count - 1));
+  t.is(narrow.leftOut, narrow.total - narrow.groups.length);
   // The page says where the answer comes from and shows the group.
   const page = await call('GET', '/admin/stuck?lang=en', { token: admin, html: true });
   t.true(page.text.includes(group.cause));
