@@ -5,7 +5,9 @@ import { mapConcurrent } from '../lib/concurrency';
 import type { Logger } from '../lib/logger';
 import { decodeDescribed } from '../lib/payload-decoding';
 import { RESOLVED_KEPT_MS, recordFailure, type StuckKey, type StuckResolution } from '../lib/stuck-index';
-import { failingWorkflowTaskAttempt, isRunning, lastWorkflowTaskFailure, workflowTaskCause } from '../lib/workflow-failures';
+import {
+  STUCK_ATTEMPTS, causeOf, failingActivities, failingWorkflowTaskAttempt, isRunning, lastWorkflowTaskFailure, workflowTaskCause,
+} from '../lib/workflow-failures';
 import { parseLearnerJourneyId } from '../workflows/ids';
 
 /**
@@ -16,7 +18,9 @@ import { parseLearnerJourneyId } from '../workflows/ids';
  * 2. failing workflow tasks are found: the interceptor sees activities only, and a workflow task fails inside the
  *    SDK's sandbox, out of reach of anything that may write to PostgreSQL. So the sweep describes the `newest` most
  *    recently started running workflows (visibility lists newest first; new code meets new workflows first) and
- *    every workflow it describes for step 1, and records those whose workflow task keeps failing.
+ *    every workflow it describes for step 1, and records those whose workflow task keeps failing;
+ * 3. in the same answers, activities Temporal shows failing by the stuck view's rule that the interceptor could not
+ *    see (an attempt that timed out, a worker that died mid-attempt) are indexed too.
  * Its cost is a describe per open row checked plus `newest` describes: it grows with the stuck workflows, never with
  * the number running. Resolved rows older than RESOLVED_KEPT_MS are purged.
  */
@@ -31,7 +35,7 @@ const SWEEP_LOCK = 1_717_017;
 export interface SweepDeps { db: Knex; temporal: Client; taskQueue: string; logger: Logger }
 
 /** What one sweep did. */
-export interface SweepResult { checked: number; resolved: number; workflowTasks: number; purged: number }
+export interface SweepResult { checked: number; resolved: number; workflowTasks: number; activities: number; purged: number }
 
 type Described = temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse;
 
@@ -72,7 +76,28 @@ export async function sweepStuckIndex(deps: SweepDeps, opts: { rows?: number; ne
     });
     workflowTasks += 1;
   }
-  const result = { checked: open.length, resolved, workflowTasks, purged };
+
+  // Attempts that failed without the interceptor seeing them (a timeout, a worker that crashed) are indexed from what
+  // Temporal shows for the same workflows; an attempt the interceptor recorded already changes nothing.
+  let activities = 0;
+  const waiting = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED;
+  for (const [workflowId, answer] of described) {
+    if (!answer) continue;
+    const states = new Map((answer.pendingActivities ?? []).map((a) => [a.activityId ?? '', a.state]));
+    for (const activity of failingActivities(answer, STUCK_ATTEMPTS)) {
+      if (states.get(activity.activityId ?? '') !== waiting) continue;
+      const next = activity.nextAttemptScheduleTime?.seconds;
+      await recordFailure(db, deps.temporal.options.loadedDataConverter.payloadCodecs, {
+        workflowId, runId: answer.workflowExecutionInfo?.execution?.runId ?? '', kind: 'activity', activityId: activity.activityId ?? '',
+        taskQueue: deps.taskQueue, workflowType: answer.workflowExecutionInfo?.type?.name ?? types.get(workflowId) ?? '',
+        caseId: parseLearnerJourneyId(workflowId), activityType: activity.activityType, attempt: activity.attempt - 1,
+        cause: causeOf(activity.activityType, activity.lastFailure), message: activity.lastFailure,
+        nextRetryAt: next !== null && next !== undefined ? new Date(Number(next) * 1000) : null,
+      });
+      activities += 1;
+    }
+  }
+  const result = { checked: open.length, resolved, workflowTasks, activities, purged };
   if (resolved + workflowTasks + purged > 0) deps.logger.info('stuck index swept', { ...result });
   return result;
 }

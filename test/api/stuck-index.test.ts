@@ -1,6 +1,8 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { checkConsistency } from '../../api/services/consistency';
+import { stuckGroups } from '../../api/services/stuck-view';
+import { learnerJourney } from '../../workflows/learner-journey';
 import { sealMessage } from '../../lib/stuck-index';
 import { sweepStuckIndex } from '../../worker/stuck-sweep';
 import { assertError, httpClient } from '../helpers/http';
@@ -69,6 +71,10 @@ test.serial('a registry outage puts journeys in the stuck view from the index, a
   const rows = await stack.db('stuckIndex').whereIn('workflowId', journeys.map((j) => j.handle.workflowId)).whereNull('resolvedAt');
   t.is(rows.length, 2);
   t.false(Buffer.from(rows[0].message).toString('latin1').includes('Population Register'), 'the message is not stored in clear');
+  // A group lists at most its limit and counts the rest as left out (here a limit of 1 instead of GROUP_LISTED).
+  const narrow = await stuckGroups(stack.apiDeps, {}, 1);
+  t.true(narrow.groups.every((g) => g.workflows.length === 1 && g.leftOut === g.count - 1));
+  t.is(narrow.leftOut, narrow.total - narrow.groups.length);
   // The page says where the answer comes from and shows the group.
   const page = await call('GET', '/admin/stuck?lang=en', { token: admin, html: true });
   t.true(page.text.includes(group.cause));
@@ -125,6 +131,21 @@ test.serial('the consistency check flags a forged stuck-index row, and its repai
   t.falsy(listed(await stuckView(), workflowId));
   const after = await checkConsistency({ db: stack.db, temporal: stack.apiDeps.temporal, taskQueue: stack.taskQueue });
   t.deepEqual(after.violations.filter((v) => v.rule.startsWith('stuck_')).map((v) => v.subject.id), []);
+});
+
+test.serial('a journey whose workflow code fails is found by the sweep among the newest running workflows, and listed by its cause', async (t) => {
+  // No input at all: the journey's code throws a TypeError on its first line, so every workflow task fails.
+  const broken = await stack.temporal.workflow.start(learnerJourney, { workflowId: `learner-journey:${randomUUID()}`, taskQueue: stack.taskQueue, args: [null as never] });
+  const deps = { db: stack.db, temporal: stack.apiDeps.temporal, taskQueue: stack.taskQueue, logger: stack.apiDeps.logger };
+  await eventually(async () => (await sweepStuckIndex(deps)).workflowTasks > 0 || null, 'the sweep to find the failing workflow task', 30_000);
+  const shown = await eventually(async () => listed(await stuckView(), broken.workflowId), 'the journey in the stuck view');
+  t.is(shown.activityType, null);
+  t.true(shown.attempt >= 2);
+  const group = (await stuckView()).groups.find((g) => g.workflows.some((w) => w.workflowId === broken.workflowId))!;
+  t.regex(group.cause, /^learnerJourney: workflow code fails/);
+  await broken.terminate('test finished');
+  await sweepStuckIndex(deps);
+  t.falsy(listed(await stuckView(), broken.workflowId), 'resolved once the run ended');
 });
 
 test.serial('a terminate by filter says how many running workflows it leaves out beyond its limit', async (t) => {
