@@ -6,7 +6,6 @@ import { violatedUniqueConstraint } from '../lib/unique-violation';
 import { releaseJourneyReservation } from './journey-reservations';
 import { stopRequestOf } from '../lib/workflow-stops';
 import { closeStoppedWorkflow } from './workflow-stop';
-import { queueServiceStatus } from '../lib/service-status';
 
 /** Input of openCase: the registration the learner submitted. */
 export interface OpenCaseInput {
@@ -73,8 +72,6 @@ export function createCaseActivities({ db }: { db: Knex }) {
         if (input.balanceCents !== undefined) patch.balanceCents = input.balanceCents;
         if (input.closed) patch.closedAt = new Date();
         await Case.query(trx).patchAndFetchById(input.caseId, patch);
-        // Service accounting (issue 17 item 6): the new stage is queued for the national platform in this transaction.
-        await queueServiceStatus(trx, input.caseId);
         if (input.closed) await releaseJourneyReservation(trx, input.caseId);
       });
     },
@@ -113,8 +110,6 @@ export function createCaseActivities({ db }: { db: Knex }) {
         caseId: input.caseId, step: 'registered', kind: 'registered', stage: 'registered', actor: input.actor,
         details: { termsVersion: r.termsVersion, language: r.language },
       });
-      // Service accounting (issue 17 item 6): the case's first status, with the case.
-      await queueServiceStatus(trx, input.caseId);
       return { serviceCaseId };
     });
   }

@@ -3,7 +3,6 @@ import { writeAudit } from '../lib/audit';
 import type { PopulationRegisterClient } from './registries/population-register';
 import { Case, CaseEvent, Learner, Task } from '../lib/db';
 import { releaseJourneyReservation } from './journey-reservations';
-import { queueServiceStatus } from '../lib/service-status';
 import { FINAL_STAGES, type Actor, type CloseReason, type JourneyStage } from '../domain/journey';
 
 /** Why the periodic check queries the register; written to every audit row it causes. */
@@ -134,8 +133,6 @@ export function createLearnerActivities({ db, populationRegister }: { db: Knex; 
           .patch({ stage: 'closed', outcomeReason: input.reason, closedAt: now, updatedAt: now } as Partial<Case>)
           .where('id', input.caseId)
           .whereNull('closedAt');
-        // Service accounting (issue 17 item 6): `closed` is queued for the national platform in this transaction.
-        await queueServiceStatus(trx, input.caseId);
         await releaseJourneyReservation(trx, input.caseId);
       });
       return { closedBy: 'recheck' };

@@ -5,7 +5,6 @@ import { stopRequestOf } from '../lib/workflow-stops';
 import { parseLearnerJourneyId, parseProviderWorkflowId } from '../workflows/ids';
 import { releaseHolds } from './applications';
 import { releaseJourneyReservation } from './journey-reservations';
-import { queueServiceStatus } from '../lib/service-status';
 import { writeProviderEvent } from './providers';
 
 /** What closing a stopped workflow's read model closed. */
@@ -103,8 +102,6 @@ async function closeCase(trx: Knex.Transaction, caseId: string, actor: Actor, de
   }).onConflict(['caseId', 'step']).ignore();
   await trx('cases').where({ id: caseId }).whereNull('closedAt')
     .update({ stage: 'closed', outcomeReason: STOPPED_CASE_REASON, closedAt: now, updatedAt: now });
-  // Service accounting (issue 17 item 6): `closed` is queued for the national platform in this transaction.
-  await queueServiceStatus(trx, caseId);
   await releaseJourneyReservation(trx, caseId);
   return true;
 }

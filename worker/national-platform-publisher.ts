@@ -6,7 +6,7 @@ import type { Logger } from '../lib/logger';
 
 /**
  * The national platform publisher (issue 17 item 6): a loop in every worker process that empties the two outboxes
- * the activities fill in the transactions of what they report (lib/service-status.ts, lib/official-deliveries.ts).
+ * the activities fill in the transactions of what they report (the trigger of migrations/20261210070000_service_status_trigger.ts, lib/official-deliveries.ts).
  *
  * - Statuses, exactly once and in order per case: each round leases only the head of each case's queue (its
  *   lowest unacknowledged seq), so a case's next status is sent only after the previous one was acknowledged. A

@@ -30,7 +30,7 @@ test('the API serves metrics off its public port; on SIGTERM it takes no new con
     SESSION_SECRET: randomBytes(32).toString('base64url'), LINK_SECRET: randomBytes(32).toString('base64url'),
     PAYLOAD_KEYS: `k1:${randomBytes(32).toString('base64')}`, PAYLOAD_KEY_ID: 'k1',
     SMTP_URL: 'smtp://127.0.0.1:9',
-    POPULATION_REGISTER_URL: nowhere, SOPA_URL: nowhere, VIIS_URL: nowhere, ENTERPRISE_REGISTER_URL: nowhere, SSO_ISSUER: nowhere,
+    POPULATION_REGISTER_URL: nowhere, SOPA_URL: 'https://127.0.0.1:9', VIIS_URL: nowhere, ENTERPRISE_REGISTER_URL: nowhere, SSO_ISSUER: nowhere,
     SERVICE_PLATFORM_URL: nowhere, E_ADDRESS_URL: nowhere,
     SSO_CLIENT_ID: 'learning-accounts', SSO_CLIENT_SECRET: 'secret',
     SOPA_OPERATOR_FIRST_NAME: 'Ilze', SOPA_OPERATOR_LAST_NAME: 'Priede', SOPA_OPERATOR_PERSON_CODE: '010180-10007',

@@ -14,6 +14,7 @@ import { parsePayloadKeyring } from '../../lib/payload-codec';
 import { CURRENT_TERMS_VERSION } from '../../domain/terms';
 import { learnerJourneyId } from '../../workflows/ids';
 import { freePort, waitForHttp } from '../../dev/services/net';
+import { ensureDevTls } from '../../dev/tls';
 import { spawnService, unlessExited, type Service } from '../../dev/services/processes';
 import { adultMaker, eventually, type TestPerson } from '../helpers/journeys';
 import { httpClient } from '../helpers/http';
@@ -30,6 +31,7 @@ interface Started { service: Service; url: string }
 
 /** The environment a deployment gives the worker and the API (lib/config.ts), pointing at this test's stack. */
 function processEnv(taskQueue: string, secrets: Record<string, string>): NodeJS.ProcessEnv {
+  const tls = ensureDevTls();
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TEMPORAL_')));
   return {
     ...env,
@@ -37,6 +39,8 @@ function processEnv(taskQueue: string, secrets: Record<string, string>): NodeJS.
     TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? 'default', TEMPORAL_TASK_QUEUE: taskQueue,
     SMTP_URL: `smtp://127.0.0.1:${stack.smtpPort}?ignoreTLS=true`,
     POPULATION_REGISTER_URL: stack.stubUrls.populationRegister, SOPA_URL: stack.stubUrls.sopa,
+    // SOPA speaks mutual TLS: the worker presents the checkout's test client certificate (dev/tls.ts).
+    SOPA_CLIENT_CERT: tls.clientCert, SOPA_CLIENT_KEY: tls.clientKey, SOPA_CA_CERT: tls.caCert,
     VIIS_URL: stack.stubUrls.viis, ENTERPRISE_REGISTER_URL: stack.stubUrls.enterpriseRegister,
     SOPA_OPERATOR_FIRST_NAME: TEST_SOPA_OPERATOR.firstName, SOPA_OPERATOR_LAST_NAME: TEST_SOPA_OPERATOR.lastName,
     SOPA_OPERATOR_PERSON_CODE: TEST_SOPA_OPERATOR.personCode, AGENCY_INBOX_EMAIL: TEST_AGENCY_INBOX_EMAIL,
