@@ -200,7 +200,10 @@ export async function taskPage(deps: ApiDeps, filter: InboxQuery, viewerId: stri
 
 // The inbox's tasks with the filters and search applied, in the view's order: `limit` of them after `offset`.
 async function viewRows(deps: ApiDeps, filter: InboxQuery, viewerId: string | null, m: InboxMoment, limit: number, offset = 0): Promise<TaskRow[]> {
-  if (filter.sort === 'due' && filter.state === 'open') return openByDue(deps, filter, viewerId, m, limit, offset);
+  // A search narrows to a few cases' tasks (by their own indexes), which one sort orders at once; walking every open
+  // task in due order to find them would be slower.
+  const searching = parseInboxSearch(filter.q);
+  if (filter.sort === 'due' && filter.state === 'open' && searching.ok && !searching.search) return openByDue(deps, filter, viewerId, m, limit, offset);
   const query = applyFilters(tasksQuery(deps), filter, viewerId, m);
   if (filter.sort === 'age') query.orderBy([{ column: 'tasks.createdAt', order: 'asc' }, { column: 'tasks.id', order: 'asc' }]);
   else query.orderByRaw(`${dueCondition('overdue', m)[0]} DESC, tasks.due_at ASC, tasks.created_at ASC, tasks.id ASC`, dueCondition('overdue', m)[1]);
