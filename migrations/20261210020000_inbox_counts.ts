@@ -23,12 +23,13 @@ const KEYS_FUNCTION = `
   CREATE FUNCTION inbox_count_keys(state text, due_at timestamptz, escalated_at timestamptz)
   RETURNS TABLE (escalated boolean, grain text, due_end timestamptz) LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$
+    -- Only immutable expressions (no extract(epoch), which is stable), so the planner inlines this into a join.
     SELECT state = 'open' AND escalated_at IS NOT NULL, g.grain, g.due_end
     FROM (VALUES
       ('day', CASE WHEN state = 'open'
         THEN ((((due_at - interval '1 microsecond') AT TIME ZONE 'Europe/Riga')::date + 1)::timestamp AT TIME ZONE 'Europe/Riga') END),
-      ('hour', to_timestamp((ceil(extract(epoch FROM due_at) / 3600) * 3600)::double precision)),
-      ('minute', to_timestamp((ceil(extract(epoch FROM due_at) / 60) * 60)::double precision))
+      ('hour', (date_trunc('hour', (due_at AT TIME ZONE 'UTC') - interval '1 microsecond') + interval '1 hour') AT TIME ZONE 'UTC'),
+      ('minute', (date_trunc('minute', (due_at AT TIME ZONE 'UTC') - interval '1 microsecond') + interval '1 minute') AT TIME ZONE 'UTC')
     ) g(grain, due_end)
     WHERE g.grain = 'day' OR state = 'open'
   $$`;
@@ -75,8 +76,12 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`CREATE UNIQUE INDEX inbox_counts_key ON inbox_counts (${KEY_COLUMNS}) NULLS NOT DISTINCT`);
   // Rows just brought to zero, deleted by the trigger that zeroed them.
   await knex.raw('CREATE INDEX inbox_counts_zero ON inbox_counts ((1)) WHERE n = 0');
-  // The tasks of the current minute ("overdue" counts them one by one) and the list's due order.
-  await knex.raw("CREATE INDEX tasks_open_due_at ON tasks (due_at) WHERE state = 'open'");
+  // The list's due order (due time, creation, id) straight from an index, even where many tasks share a due time
+  // (a call's evaluation end): this one replaces the index on (state, due_at), which it serves too (the tasks of
+  // the current minute that "overdue" counts one by one). Open tasks escalated before their due time have their own.
+  await knex.raw('CREATE INDEX tasks_state_due_order ON tasks (state, due_at, created_at, id)');
+  await knex.raw('DROP INDEX tasks_state_due_at_index');
+  await knex.raw("CREATE INDEX tasks_open_escalated_due_order ON tasks (due_at, created_at, id) WHERE state = 'open' AND escalated_at IS NOT NULL");
   await knex.raw(KEYS_FUNCTION);
 
   // Backfill: what is there now.
@@ -144,6 +149,8 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP FUNCTION inbox_counts_on_truncate()');
   await knex.raw('DROP FUNCTION inbox_counts_on_tasks()');
   await knex.raw('DROP FUNCTION inbox_count_keys(text, timestamptz, timestamptz)');
-  await knex.raw('DROP INDEX tasks_open_due_at');
+  await knex.raw('DROP INDEX tasks_open_escalated_due_order');
+  await knex.raw('CREATE INDEX tasks_state_due_at_index ON tasks (state, due_at)');
+  await knex.raw('DROP INDEX tasks_state_due_order');
   await knex.raw('DROP TABLE inbox_counts');
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { rigaDate, rigaEndOfDay } from '../../domain/dates';
 import { insertCall } from '../../dev/seed-calls';
+import { rebuildCounts } from '../../api/services/inbox-counts';
 
 /** What seedInboxTasks wrote: how many tasks, the instant the due dates were laid around, and the ids it used. */
 export interface InboxSeed {
@@ -64,6 +65,24 @@ export async function seedInboxTasks(db: Knex, opts: { count?: number; now?: Dat
   const laterThisWeek = endOfWeek > endOfToday ? new Date((endOfToday.getTime() + endOfWeek.getTime()) / 2) : new Date(endOfWeek.getTime() + 2 * DAY);
   const laterToday = new Date((now.getTime() + endOfToday.getTime()) / 2);
 
+  // The tasks in one statement with the per-row triggers off (foreign key checks, a few hundred microseconds a row:
+  // the ids come from the rows just written), then the inbox's counts recounted from the rows, as the migration's
+  // backfill does, so a million tasks take seconds, not minutes. (The counts' own triggers are tested with
+  // changes of every kind in test/api/inbox-counts.test.ts.)
+  await db.transaction(async (trx) => {
+    await trx.raw('SET LOCAL session_replication_role = replica');
+    await insertTasks(trx, count, now, { laterToday, laterThisWeek, endOfWeek }, users);
+    await trx.raw('SET LOCAL session_replication_role = origin');
+    await rebuildCounts(trx);
+  });
+  await db.raw('ANALYZE tasks, cases, offers, learners, providers, inbox_counts');
+  return { count, now, users: { staff: userId('staff'), staff2: userId('staff2'), lead: userId('lead') }, callIds };
+}
+
+async function insertTasks(db: Knex.Transaction, count: number, now: Date, at: { laterToday: Date; laterThisWeek: Date; endOfWeek: Date },
+  users: { id: string; username: string }[]) {
+  const userId = (name: string) => users.find((u) => u.username === name)!.id;
+  const { laterToday, laterThisWeek, endOfWeek } = at;
   await db.raw(`
     WITH cases_n AS (SELECT id, (substr(service_case_id, 6))::int AS n FROM cases WHERE service_case_id LIKE 'SEED-%'),
     providers_n AS (SELECT id, (substr(registration_number, 10))::int AS n FROM providers WHERE registration_number LIKE 'SEED-PRV-%'),
@@ -80,10 +99,10 @@ export async function seedInboxTasks(db: Knex, opts: { count?: number; now?: Dat
     INSERT INTO tasks (id, case_id, provider_id, offer_id, workflow_id, step, type, state, facts, due_at, escalated_at,
       assignee_id, claimed_at, decision, decided_by_name, decided_at, created_at)
     SELECT gen_random_uuid(),
-      CASE WHEN kind = 0 THEN (SELECT id FROM cases_n WHERE n = subject_n) END,
-      CASE WHEN kind = 1 THEN (SELECT id FROM providers_n WHERE n = subject_n % 20)
-           WHEN kind = 2 THEN (SELECT provider_id FROM offers_n WHERE n = subject_n % 40) END,
-      CASE WHEN kind = 2 THEN (SELECT id FROM offers_n WHERE n = subject_n % 40) END,
+      CASE WHEN kind = 0 THEN case_ids[1 + subject_n] END,
+      CASE WHEN kind = 1 THEN provider_ids[1 + subject_n % 20]
+           WHEN kind = 2 THEN offer_provider_ids[1 + subject_n % 40] END,
+      CASE WHEN kind = 2 THEN offer_ids[1 + subject_n % 40] END,
       'seed-task:' || i, 'approval', (ARRAY['approve-imk', 'approve-provider', 'evaluate-offer'])[1 + kind],
       CASE WHEN state_n < 7 THEN 'open' WHEN state_n < 9 THEN 'decided' ELSE 'cancelled' END,
       '{}'::jsonb,
@@ -103,8 +122,8 @@ export async function seedInboxTasks(db: Knex, opts: { count?: number; now?: Dat
       CASE WHEN state_n BETWEEN 7 AND 8 THEN 'Sēklas lēmējs' END,
       CASE WHEN state_n BETWEEN 7 AND 8 THEN ?::timestamptz - interval '1 hour' END,
       ?::timestamptz - age_seconds * interval '1 second'
-    FROM numbered`,
+    -- The subjects by number, looked up once (not per task), so a million tasks take seconds.
+    FROM numbered, (SELECT ARRAY(SELECT id FROM cases_n ORDER BY n) AS case_ids, ARRAY(SELECT id FROM providers_n ORDER BY n) AS provider_ids,
+      ARRAY(SELECT id FROM offers_n ORDER BY n) AS offer_ids, ARRAY(SELECT provider_id FROM offers_n ORDER BY n) AS offer_provider_ids) subjects`,
   [count, now, now, now, laterToday, laterThisWeek, endOfWeek, now, now, userId('staff'), userId('staff2'), userId('lead'), now, now, now]);
-  await db.raw('ANALYZE tasks, cases, offers, learners, providers');
-  return { count, now, users: { staff: userId('staff'), staff2: userId('staff2'), lead: userId('lead') }, callIds };
 }
