@@ -52,6 +52,8 @@ async function main(): Promise<void> {
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) logger.info('registered search attributes', { added });
 
+  // lean: one pooled SMTP transport for every e-mail activity (lib/mailer.ts), closed when the worker stops.
+  const mailer = createMailTransport(config.smtpUrl);
   const registryMetrics = combineRegistryMetrics(metrics.registryMetrics, createRegistryStatsRecorder(db, logger));
   const worker = await createWorker({
     connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, dataConverter,
@@ -62,7 +64,7 @@ async function main(): Promise<void> {
     shutdown: { graceTime: '10 s', forceTime: '20 s' },
     deps: {
       db, templates, logger, mailFrom: config.mailFrom, publicUrl: config.publicUrl,
-      mailer: createMailTransport(config.smtpUrl),
+      mailer,
       populationRegister: createPopulationRegisterClient({ baseUrl: config.populationRegisterUrl, metrics: registryMetrics }),
       sopa: createSopaClient({ baseUrl: config.sopaUrl, metrics: registryMetrics }),
       sopaOperator: config.sopaOperator, links: createLinkTokens(config.linkSecret), pseudonymKey: derivePseudonymKey(config.sessionSecret),
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
     await worker.run();
     stopWatching();
     metricsServer.close();
+    mailer.close();
     await db.destroy();
     await client.connection.close();
     await connection.close();

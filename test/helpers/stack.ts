@@ -105,12 +105,14 @@ export async function startTestStack(opts: {
   // Every client and the worker encrypt as in production (lib/data-converter.ts), with the tests' fixed key.
   const temporal = new Client({ connection, namespace, dataConverter: testDataConverter });
   const registryStats = createRegistryStatsRecorder(db, logger);
+  // lean: the worker's pooled SMTP transport, closed at stop() so no kept-open connection outlives the stack.
+  const mailer = createMailTransport(`smtp://127.0.0.1:${mailListening.smtpPort}?ignoreTLS=true`);
   const worker = await createWorker({
     connection: nativeConnection, namespace, taskQueue, dataConverter: testDataConverter,
     workflows: { workflowBundle: await workflowBundle() },
     deps: {
       db, logger, templates: await loadEmailTemplates(), mailFrom: 'IMK <imk@test.invalid>', publicUrl: appUrl,
-      mailer: createMailTransport(`smtp://127.0.0.1:${mailListening.smtpPort}?ignoreTLS=true`),
+      mailer,
       populationRegister: createPopulationRegisterClient({ baseUrl: registryListening.url, timeoutMs: 2_000, metrics: registryStats }),
       sopa: createSopaClient({ baseUrl: sopaListening.url, timeoutMs: 2_000, metrics: registryStats }),
       sopaOperator: TEST_SOPA_OPERATOR, links, temporal,
@@ -218,6 +220,7 @@ export async function startTestStack(opts: {
       await nativeConnection.close();
       await connection.close();
       await db.destroy();
+      mailer.close();
       await mailListening.close();
       await registryListening.close();
       await sopaListening.close();
