@@ -18,6 +18,7 @@ import { createViisClient } from '../activities/registries/viis';
 import { createEnterpriseRegisterClient } from '../activities/registries/enterprise-register';
 import { parseLearnerJourneyId } from '../workflows/ids';
 import { createWorker } from './create-worker';
+import { prebuiltWorkflows } from './workflow-bundle';
 import { ensureSchedulesPatiently } from './schedules';
 import { watchTemporal } from './temporal-watch';
 
@@ -57,9 +58,9 @@ async function main(): Promise<void> {
   const registryMetrics = combineRegistryMetrics(metrics.registryMetrics, createRegistryStatsRecorder(db, logger));
   const worker = await createWorker({
     connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, dataConverter,
-    // `make run` bundles the workflow code once and passes the file, so a restarted worker is back in seconds;
-    // without it the worker bundles at start (Docker, tests).
-    ...(process.env.WORKFLOW_BUNDLE_PATH ? { workflows: { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } } } : {}),
+    // lean: a prebuilt bundle (worker/workflow-bundle.ts): `make run`'s, or dist/'s when the worker runs compiled,
+    // so a (re)started worker is back in seconds; without one the worker bundles the source at start.
+    workflows: prebuiltWorkflows(),
     // On stop, activities in hand get 10 s to finish before they are cancelled; after 20 s run() gives up.
     shutdown: { graceTime: '10 s', forceTime: '20 s' },
     deps: {
