@@ -8,6 +8,20 @@ export type WorkflowSource = { workflowBundle: WorkflowBundleOption } | { workfl
 /** The source of every workflow type, bundled by the worker at start. */
 export const workflowsPath = require.resolve('../workflows');
 
+/**
+ * lean: the worker's cache and slot sizes, set from measurements (bench/journey-throughput.bench.ts,
+ * bench/worker-memory.bench.ts; docs/decisions.md). Explicit rather than the SDK's defaults, which follow the
+ * machine's heap limit (about 2,300 cached workflows on a 24 GiB machine, far fewer in a small container).
+ */
+export const WORKER_TUNING = {
+  maxCachedWorkflows: 2_000,
+  maxConcurrentWorkflowTaskExecutions: 40,
+  maxConcurrentActivityTaskExecutions: 100,
+} as const;
+
+/** The sizes a worker runs with (WORKER_TUNING unless a benchmark compares others). */
+export type WorkerTuning = { -readonly [K in keyof typeof WORKER_TUNING]: number };
+
 /** Creates a worker for one task queue from injected dependencies; call run() on it to start polling. */
 export async function createWorker(opts: {
   connection: NativeConnection;
@@ -22,6 +36,7 @@ export async function createWorker(opts: {
   workflows?: WorkflowSource;
   /** On shutdown(): how long tasks in hand may still run before activities are cancelled, and before run() gives up. */
   shutdown?: { graceTime: Duration; forceTime: Duration };
+  tuning?: Partial<WorkerTuning>;
 }): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
@@ -29,6 +44,7 @@ export async function createWorker(opts: {
     taskQueue: opts.taskQueue,
     activities: createActivities(opts.deps),
     dataConverter: opts.dataConverter,
+    ...WORKER_TUNING, ...opts.tuning,
     ...(opts.workflows ?? { workflowsPath }),
     ...(opts.shutdown ? { shutdownGraceTime: opts.shutdown.graceTime, shutdownForceTime: opts.shutdown.forceTime } : {}),
   });

@@ -25,7 +25,7 @@ import { createServerKey } from '../../lib/server-key';
 import { derivePseudonymKey } from '../../lib/pseudonyms';
 import { createSession, resolveSession, SESSION_TIMEOUTS, type NewSession, type Session } from '../../lib/sessions';
 import { createSsoClient } from '../../lib/sso';
-import { createWorker, workflowsPath } from '../../worker/create-worker';
+import { createWorker, workflowsPath, type WorkerTuning } from '../../worker/create-worker';
 import { seed } from '../../dev/seed';
 import { seedPeople } from '../../dev/seed-people';
 import { createMailCatcher } from '../../dev/stubs/mail-catcher';
@@ -60,6 +60,8 @@ export async function startTestStack(opts: {
   manualApproval?: string[];
   /** Provider registration timing the API passes to each registration workflow (tests shorten the deadlines). */
   providerRegistrationTiming?: ProviderRegistrationInput['timing'];
+  /** lean: other worker cache and slot sizes than WORKER_TUNING (benchmarks compare them). */
+  workerTuning?: Partial<WorkerTuning>;
 } = {}) {
   const adminUrl = requireEnv('TEST_DATABASE_URL');
   const temporalAddress = requireEnv('TEMPORAL_ADDRESS');
@@ -109,7 +111,7 @@ export async function startTestStack(opts: {
   const mailer = createMailTransport(`smtp://127.0.0.1:${mailListening.smtpPort}?ignoreTLS=true`);
   const worker = await createWorker({
     connection: nativeConnection, namespace, taskQueue, dataConverter: testDataConverter,
-    workflows: { workflowBundle: await workflowBundle() },
+    workflows: { workflowBundle: await workflowBundle() }, tuning: opts.workerTuning,
     deps: {
       db, logger, templates: await loadEmailTemplates(), mailFrom: 'IMK <imk@test.invalid>', publicUrl: appUrl,
       mailer,
@@ -170,6 +172,8 @@ export async function startTestStack(opts: {
   return {
     db, databaseUrl, temporal, taskQueue, appUrl, tokens, links, mail, smtpPort: mailListening.smtpPort, registry: registry.control, sopa: sopa.control, ssoUrl: ssoListening.url, sso,
     viis: viis.control, enterpriseRegister: enterpriseRegister.control,
+    /** lean: the worker's own status (e.g. how many workflows it holds in its cache), for benchmarks. */
+    workerStatus: () => worker.getStatus(),
     /** The API's dependencies, e.g. for a second API with some of them replaced (serveApi). */
     apiDeps,
     /**
