@@ -13,7 +13,7 @@ export const workflowsPath = require.resolve('../workflows');
  * defaults, which follow the machine's heap limit (about 2,300 cached workflows on a 24 GiB machine, far fewer in
  * a small container) and allow 100 activities at once.
  * - Cache: a journey parked at a wait held about 0.5 MB of the worker's memory (bench/worker-memory.bench.ts:
- *   526 MB RSS per 1,000, an upper bound), so 1,500 keep the cache within about 800 MB of a 2 GiB worker. A
+ *   526-556 MB RSS per 1,000, an upper bound), so 1,500 keep the cache within about 850 MB of a 2 GiB worker. A
  *   journey evicted from the cache is replayed at its next event (usually days later): cheap for parked journeys.
  * - Activities: 20 at once, twice the worker's database pool (lib/db.ts, 10): activities are short database and
  *   registry calls, and more of them only queue for a connection, nearer their 10 s limit. 200 journeys each
