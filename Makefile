@@ -1,5 +1,5 @@
 # The two commands of this project: `make run` (the whole stack on this machine) and `make test`.
-.PHONY: run test test-cluster fuzz bench consistency drill deps temporal temporal-server clean-data
+.PHONY: run test test-cluster fuzz bench consistency drill deps temporal temporal-server clean-data build check-build
 
 # `exec` and plain node, no npx or tsx wrapper: GNU make answers SIGTERM by sending SIGTERM to its child, the
 # recipe's shell, and that shell would die without passing it on, leaving the launcher and everything it started
@@ -39,6 +39,15 @@ consistency: deps
 # figures (also .data/drill/report.md). Options through ARGS, e.g. `make drill ARGS="--short"` or "--journeys 50".
 drill: deps
 	exec node --import tsx dev/drill.ts $(ARGS)
+
+# lean: the production form in dist/ (dev/build.ts): compiled JavaScript, the files it reads, the workflow bundle.
+# Production runs `node dist/api/main.js` and `node dist/worker/main.js` (the Dockerfile builds the same).
+build: deps
+	exec node --import tsx dev/build.ts
+
+# lean: starts the built stack (node dist/..., no tsx) on free ports and checks that it serves (about a minute).
+check-build: build
+	exec node --import tsx dev/check-build.ts
 
 deps: node_modules/.package-lock.json
 

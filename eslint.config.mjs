@@ -8,7 +8,7 @@ const nodeBuiltins = ['fs', 'http', 'https', 'net', 'crypto', 'child_process', '
   'worker_threads', 'dns', 'stream', 'events', 'util'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', 'test/histories/**', 'web/public/**'] },
+  { ignores: ['node_modules/**', '.data/**', 'dist/**', 'test/histories/**', 'web/public/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser, parserOptions: { projectService: true } },

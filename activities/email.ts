@@ -196,25 +196,32 @@ export function createEmailActivities(deps: EmailDeps) {
     if (input.caseId && isOfficialDecision(input.template)) {
       await queueOfficialDelivery(db, { dedupeKey: input.dedupeKey, caseId: input.caseId, template: input.template, language: input.language, subject: email.subject, body: email.text });
     }
-    await EmailOutbox.query(db)
-      .insert({
-        dedupeKey: input.dedupeKey, caseId: input.caseId, step: input.step, template: input.template,
-        language: input.language, recipient: input.recipient, subject: email.subject, status: 'pending',
-      } as Partial<EmailOutbox>)
-      .onConflict(['dedupeKey']).ignore();
-    const row = await EmailOutbox.query(db).findOne({ dedupeKey: input.dedupeKey });
-    if (!row) throw new Error(`outbox row ${input.dedupeKey} vanished`);
-    if (row.status === 'sent') return { status: 'already-sent' };
-    if (row.status === 'rejected') return { status: 'rejected' };
-
     const owner = context
       ? `${context.info.workflowExecution?.workflowId ?? ''}/${context.info.activityId}#${context.info.attempt}/${randomUUID()}`
       : randomUUID();
     // An attempt hangs up before its activity times out (some callers run under a short preset), so it is never
     // still talking to the server when Temporal starts the next one.
     const endBy = context?.info.startToCloseTimeoutMs ? Date.now() + context.info.startToCloseTimeoutMs - 1_000 : Infinity;
-    const settled = await acquire(row, owner, context, endBy);
-    if (settled) return settled;
+    // The first attempt writes the row already leased to itself (one round trip); a row already there (a retry, or
+    // an overlapping attempt) is read and its lease waited for.
+    const [inserted] = await db('emailOutbox')
+      .insert({
+        dedupeKey: input.dedupeKey, caseId: input.caseId, step: input.step, template: input.template,
+        language: input.language, recipient: input.recipient, subject: email.subject, status: 'pending',
+        leaseOwner: owner, leasedUntil: leaseFor(), attempts: 1,
+      })
+      .onConflict(['dedupeKey']).ignore()
+      .returning<EmailOutbox[]>(['id', 'dedupeKey', 'recipient']);
+    let row = inserted;
+    if (!row) {
+      const existing = await EmailOutbox.query(db).findOne({ dedupeKey: input.dedupeKey });
+      if (!existing) throw new Error(`outbox row ${input.dedupeKey} vanished`);
+      if (existing.status === 'sent') return { status: 'already-sent' };
+      if (existing.status === 'rejected') return { status: 'rejected' };
+      const settled = await acquire(existing, owner, context, endBy);
+      if (settled) return settled;
+      row = existing;
+    }
 
     const messageId = messageIdFor(input.dedupeKey);
     try {

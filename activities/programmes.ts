@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failures';
 import type { ProgrammeRules, SocialStatusRule } from '../domain/programmes';
-import { refreshCurrentVersion, rulesOf, versionInEffect } from '../lib/programme-versions';
+import { refreshCurrentVersion, rulesOf, versionInEffectAndShown } from '../lib/programme-versions';
 
 interface ProgrammeRow {
   code: string; nameLv: string; nameEn: string; minAge: number; maxAge: number | null;
@@ -20,9 +20,10 @@ export function createProgrammeActivities({ db }: { db: Knex }) {
      */
     async loadProgramme(input: { code: string }): Promise<ProgrammeRules> {
       const now = new Date();
-      const version = await versionInEffect(db, input.code, now);
+      // One query; a second only on the first journey after a new version took effect.
+      const version = await versionInEffectAndShown(db, input.code, now);
       if (version) {
-        await refreshCurrentVersion(db, input.code, now);
+        if (version.shownVersion === null || version.shownVersion < version.version) await refreshCurrentVersion(db, input.code, now, version);
         return rulesOf(version, version.version);
       }
       const row = await db('programmes').where({ code: input.code }).first<ProgrammeRow | undefined>();

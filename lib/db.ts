@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { Model, knexSnakeCaseMappers } from 'objection';
@@ -33,10 +34,23 @@ export function createDb(databaseUrl: string, pool: { min: number; max: number }
     },
     ...(limits.acquireTimeoutMs ? { acquireConnectionTimeout: limits.acquireTimeoutMs } : {}),
     pool,
-    migrations: { directory: migrationsDirectory, loadExtensions: ['.ts'], extension: 'ts' },
+    migrations: __filename.endsWith('.js') ? { migrationSource: compiledMigrations } : { directory: migrationsDirectory, loadExtensions: ['.ts'], extension: 'ts' },
     ...knexSnakeCaseMappers(),
   });
 }
+
+/**
+ * The migrations as `make build` compiled them (dist/migrations/*.js). knex records each migration by its file
+ * name, so the compiled ones go by their source's `.ts` name: a database migrated from the TypeScript (tests,
+ * `make run`) and one migrated by the built image agree on what has run.
+ */
+const compiledMigrations: Knex.MigrationSource<string> = {
+  async getMigrations() {
+    return fs.readdirSync(migrationsDirectory).filter((f) => f.endsWith('.js')).sort();
+  },
+  getMigrationName: (file) => file.replace(/\.js$/, '.ts'),
+  getMigration: async (file) => require(path.join(migrationsDirectory, file)) as Knex.Migration,
+};
 
 /** Brings the schema up to date. */
 export async function migrateLatest(db: Knex): Promise<void> {

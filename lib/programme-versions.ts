@@ -26,16 +26,29 @@ export async function versionInEffect(db: Knex | Knex.Transaction, code: string,
 /**
  * Copies the version in effect now onto the programmes row (names and rules that lists, the catalogue and the inbox
  * show), when the row still shows an older one. Called when an administrator saves and whenever a journey starts, so
- * a version dated ahead shows from its first use.
+ * a version dated ahead shows from its first use. A caller that has just read the version in effect passes it.
  */
-export async function refreshCurrentVersion(db: Knex | Knex.Transaction, code: string, now = new Date()): Promise<void> {
-  const inEffect = await versionInEffect(db, code, now);
+export async function refreshCurrentVersion(
+  db: Knex | Knex.Transaction, code: string, now = new Date(), known?: ProgrammeVersionRow,
+): Promise<void> {
+  const inEffect = known ?? await versionInEffect(db, code, now);
   if (!inEffect) return;
   await db('programmes').where({ code }).where((q) => q.whereNull('currentVersion').orWhere('currentVersion', '<', inEffect.version)).update({
     currentVersion: inEffect.version, nameLv: inEffect.nameLv, nameEn: inEffect.nameEn, minAge: inEffect.minAge, maxAge: inEffect.maxAge,
     funding: inEffect.funding, balanceCents: inEffect.balanceCents, copayPercent: inEffect.copayPercent,
     socialStatusRule: inEffect.socialStatusRule, approval: inEffect.approval,
   });
+}
+
+/**
+ * The version in effect at a moment with the version the programmes row shows (`shownVersion`), in one query: a
+ * journey's start then writes to the programmes row only on the first start after a new version took effect.
+ */
+export async function versionInEffectAndShown(db: Knex, code: string, at: Date): Promise<(ProgrammeVersionRow & { shownVersion: number | null }) | undefined> {
+  return db('programmeVersions').join('programmes', 'programmes.code', 'programmeVersions.programme')
+    .where('programmeVersions.programme', code).where('programmeVersions.effectiveFrom', '<=', at)
+    .orderBy('programmeVersions.effectiveFrom', 'desc')
+    .first<(ProgrammeVersionRow & { shownVersion: number | null }) | undefined>('programmeVersions.*', 'programmes.currentVersion as shownVersion');
 }
 
 /** A programme_windows row: when applications are taken and how many (null cap: no limit). */

@@ -20,6 +20,7 @@ import { parseLearnerJourneyId } from '../workflows/ids';
 import { createWorker } from './create-worker';
 import { createEAddressClient, createServiceAccountingClient } from '../activities/registries/national-platform';
 import { createNationalPlatformPublisher } from './national-platform-publisher';
+import { prebuiltWorkflows } from './workflow-bundle';
 import { ensureSchedulesPatiently } from './schedules';
 import { watchTemporal } from './temporal-watch';
 import { startStuckSweep } from './stuck-sweep';
@@ -57,17 +58,19 @@ async function main(): Promise<void> {
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) logger.info('registered search attributes', { added });
 
+  // lean: one pooled SMTP transport for every e-mail activity (lib/mailer.ts), closed when the worker stops.
+  const mailer = createMailTransport(config.smtpUrl);
   const registryMetrics = combineRegistryMetrics(metrics.registryMetrics, createRegistryStatsRecorder(db, logger));
   const worker = await createWorker({
     connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, dataConverter,
-    // `make run` bundles the workflow code once and passes the file, so a restarted worker is back in seconds;
-    // without it the worker bundles at start (Docker, tests).
-    ...(process.env.WORKFLOW_BUNDLE_PATH ? { workflows: { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } } } : {}),
+    // lean: a prebuilt bundle (worker/workflow-bundle.ts): `make run`'s, or dist/'s when the worker runs compiled,
+    // so a (re)started worker is back in seconds; without one the worker bundles the source at start.
+    workflows: prebuiltWorkflows(),
     // On stop, activities in hand get 10 s to finish before they are cancelled; after 20 s run() gives up.
     shutdown: { graceTime: '10 s', forceTime: '20 s' },
     deps: {
       db, templates, logger, mailFrom: config.mailFrom, publicUrl: config.publicUrl,
-      mailer: createMailTransport(config.smtpUrl),
+      mailer,
       // Each registry's adapter is chosen by configuration (activities/registries/protocols.ts).
       populationRegister: createPopulationRegisterClient({
         protocol: config.populationRegisterProtocol, baseUrl: config.populationRegisterUrl, metrics: registryMetrics,
@@ -113,6 +116,7 @@ async function main(): Promise<void> {
     stopWatching();
     await stopSweep();
     metricsServer.close();
+    mailer.close();
     await db.destroy();
     await client.connection.close();
     await connection.close();

@@ -84,7 +84,13 @@ export async function startStack(options: {
   stopStrayProcesses?: boolean;
   /** Start PostgreSQL on an empty cluster (the fault drill's fresh data); restarts keep the data. */
   freshPostgres?: boolean;
+  /**
+   * lean: run the build in dist/ (`make build`) as production does, `node dist/.../*.js` without tsx; the worker
+   * loads dist/'s workflow bundle (`make check-build`).
+   */
+  compiled?: boolean;
 }): Promise<RunningStack> {
+  const compiled = options.compiled ?? false;
   const { dataDir } = options;
   fs.mkdirSync(dataDir, { recursive: true });
   const env: NodeJS.ProcessEnv = { ...options.env };
@@ -175,7 +181,8 @@ export async function startStack(options: {
 
   // Bundled once here, while the servers start: a restarted worker then loads it instead of bundling again.
   const workflowBundle = path.join(dataDir, 'workflow-bundle.js');
-  const bundled = runCommand('bundle', process.execPath, ['--import', 'tsx', 'dev/bundle-workflows.ts', workflowBundle], { env, cwd: root });
+  const bundled = compiled ? Promise.resolve(0)
+    : runCommand('bundle', process.execPath, ['--import', 'tsx', 'dev/bundle-workflows.ts', workflowBundle], { env, cwd: root });
   // Awaited below; when a server fails first, main's error is the one to report.
   bundled.catch(() => undefined);
   const startedWith: RunningStack['startedWith'] = {
@@ -204,22 +211,22 @@ export async function startStack(options: {
   env.DATABASE_URL = postgres?.url ?? env.DATABASE_URL!.trim();
   env.TEMPORAL_ADDRESS = temporal?.address ?? env.TEMPORAL_ADDRESS!.trim();
   if ((await bundled) !== 0) throw new Error('bundling the workflow code failed (its output is above)');
-  env.WORKFLOW_BUNDLE_PATH = workflowBundle;
+  if (!compiled) env.WORKFLOW_BUNDLE_PATH = workflowBundle;
   if (temporal?.uiUrl) setDefault('TEMPORAL_UI_URL', temporal.uiUrl);
 
   let stubs: SupervisedService | null = null;
   if (stubsToStart.length > 0) {
-    stubs = startScript('stubs', 'dev/stubs/main.ts', env, stubsToStart.map((stub) => stub.name));
+    stubs = startScript('stubs', 'dev/stubs/main.ts', env, stubsToStart.map((stub) => stub.name), undefined, compiled);
     await untilListening(stubs, stubPorts.map((entry) => entry.port));
   }
 
   // Migrations and idempotent demo data, before anything reads the database.
-  const seedExit = await runCommand('seed', process.execPath, ['--import', 'tsx', 'dev/seed.ts'], { env, cwd: root });
+  const seedExit = await runCommand('seed', process.execPath, scriptArgs('dev/seed.ts', compiled), { env, cwd: root });
   if (seedExit !== 0) throw new Error(`dev/seed.ts failed with exit code ${seedExit} (its output is above)`);
 
   // The worker first, so the API (started after it) is stopped before it: no journey starts once the worker drains.
-  const worker = startScript('worker', 'worker/main.ts', env, [], WORKER_KILL_AFTER_MS);
-  const api = startScript('api', 'api/main.ts', env, [], API_KILL_AFTER_MS);
+  const worker = startScript('worker', 'worker/main.ts', env, [], WORKER_KILL_AFTER_MS, compiled);
+  const api = startScript('api', 'api/main.ts', env, [], API_KILL_AFTER_MS, compiled);
   // The worker listens on its metrics port once it polls the task queue. Each check
   // first makes sure that the process listening is the one we started, then asks it over HTTP.
   await Promise.all([
@@ -237,9 +244,18 @@ export async function startStack(options: {
  * `node --import tsx script`, one process with no npx or tsx wrapper in between, so the pid we watch and signal
  * is the program itself.
  */
-function startScript(name: string, script: string, env: NodeJS.ProcessEnv, args: readonly string[] = [], killAfterMs?: number): SupervisedService {
-  // The absolute path tells our processes apart from those of another checkout (stopStrays).
-  return superviseService(name, process.execPath, ['--import', 'tsx', path.join(root, script), ...args], { env, cwd: root, killAfterMs });
+function startScript(
+  name: string, script: string, env: NodeJS.ProcessEnv, args: readonly string[] = [], killAfterMs?: number, compiled = false,
+): SupervisedService {
+  return superviseService(name, process.execPath, [...scriptArgs(script, compiled), ...args], { env, cwd: root, killAfterMs });
+}
+
+/**
+ * Node's arguments for a TypeScript entry point: `--import tsx` and its source, or (compiled) its JavaScript in
+ * dist/. The absolute path tells our processes apart from those of another checkout (stopStrays).
+ */
+function scriptArgs(script: string, compiled: boolean): string[] {
+  return compiled ? [path.join(root, 'dist', script.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', path.join(root, script)];
 }
 
 /** Whether a command line runs `script` of this checkout: as startScript does, or as `tsx script` (older runs). */

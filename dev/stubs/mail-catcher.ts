@@ -56,6 +56,8 @@ export interface MailCatcher extends MailCatcherControl {
   waitFor(pred: (m: CaughtMessage) => boolean, timeoutMs?: number): Promise<CaughtMessage>;
   /** Forgets all caught messages. */
   clear(): void;
+  /** How many SMTP connections senders opened so far (a pooled sender keeps reusing a few). */
+  connectionsOpened(): number;
 }
 
 interface Waiter {
@@ -73,6 +75,7 @@ export function createMailCatcher(): MailCatcher {
   const rejected = new Set<string>();
   // Connections still open, so a held reply knows whether anybody is listening any more.
   const openSessions = new Set<string>();
+  let connectionsOpened = 0;
   // Held replies, cancelled when the catcher closes so no timer keeps the process alive.
   const held = new Set<NodeJS.Timeout>();
 
@@ -178,6 +181,7 @@ export function createMailCatcher(): MailCatcher {
         closeTimeout: 1000,
         onConnect(session, callback) {
           openSessions.add(session.id);
+          connectionsOpened += 1;
           hold(takeStall('connect'), () => callback());
         },
         onRcptTo(address, _session, callback) {
@@ -236,6 +240,7 @@ export function createMailCatcher(): MailCatcher {
       };
     },
     messages: () => [...caught],
+    connectionsOpened: () => connectionsOpened,
     waitFor(pred, timeoutMs = 10_000) {
       return new Promise<CaughtMessage>((resolve, reject) => {
         const timer = setTimeout(() => {

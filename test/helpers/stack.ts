@@ -25,7 +25,7 @@ import { createServerKey } from '../../lib/server-key';
 import { derivePseudonymKey } from '../../lib/pseudonyms';
 import { createSession, resolveSession, SESSION_TIMEOUTS, type NewSession, type Session } from '../../lib/sessions';
 import { createSsoClient } from '../../lib/sso';
-import { createWorker, workflowsPath } from '../../worker/create-worker';
+import { createWorker, workflowsPath, type WorkerTuning } from '../../worker/create-worker';
 import { seed } from '../../dev/seed';
 import { seedPeople } from '../../dev/seed-people';
 import { createMailCatcher } from '../../dev/stubs/mail-catcher';
@@ -71,6 +71,8 @@ export async function startTestStack(opts: {
   providerRegistrationTiming?: ProviderRegistrationInput['timing'];
   /** Whether the stack runs the national platform publisher as a worker does (default true); a test may run its own. */
   platformPublisher?: boolean;
+  /** lean: other worker cache and slot sizes than WORKER_TUNING (benchmarks compare them). */
+  workerTuning?: Partial<WorkerTuning>;
 } = {}) {
   const adminUrl = requireEnv('TEST_DATABASE_URL');
   const temporalAddress = requireEnv('TEMPORAL_ADDRESS');
@@ -123,12 +125,14 @@ export async function startTestStack(opts: {
   // Every client and the worker encrypt as in production (lib/data-converter.ts), with the tests' fixed key.
   const temporal = new Client({ connection, namespace, dataConverter: testDataConverter });
   const registryStats = createRegistryStatsRecorder(db, logger);
+  // lean: the worker's pooled SMTP transport, closed at stop() so no kept-open connection outlives the stack.
+  const mailer = createMailTransport(`smtp://127.0.0.1:${mailListening.smtpPort}?ignoreTLS=true`);
   const workerOptions: Omit<Parameters<typeof createWorker>[0], 'connection'> = {
     namespace, taskQueue, dataConverter: testDataConverter,
-    workflows: { workflowBundle: await workflowBundle() },
+    workflows: { workflowBundle: await workflowBundle() }, tuning: opts.workerTuning,
     deps: {
       db, logger, templates: await loadEmailTemplates(), mailFrom: 'IMK <imk@test.invalid>', publicUrl: appUrl,
-      mailer: createMailTransport(`smtp://127.0.0.1:${mailListening.smtpPort}?ignoreTLS=true`),
+      mailer,
       populationRegister: createPopulationRegisterClient({ baseUrl: registryListening.url, timeoutMs: 2_000, metrics: registryStats }),
       sopa: createSopaClient({ baseUrl: sopaListening.url, tls: clientTlsFiles(tls), timeoutMs: 2_000, metrics: registryStats }),
       sopaOperator: TEST_SOPA_OPERATOR, links, temporal,
@@ -213,6 +217,8 @@ export async function startTestStack(opts: {
     viis: viis.control, enterpriseRegister: enterpriseRegister.control,
     /** --- platform: the stubs' controls, and what a test needs to run a publisher of its own. --- */
     servicePlatform: servicePlatform.control, eAddress: eAddress.control, platformDeps, publisher,
+    /** lean: the worker's own status (e.g. how many workflows it holds in its cache), for benchmarks. */
+    workerStatus: () => worker.getStatus(),
     /** The API's dependencies, e.g. for a second API with some of them replaced (serveApi). */
     apiDeps,
     // --- cluster: the stubs' addresses, for worker and API processes a test starts itself (test/cluster/).
@@ -275,6 +281,7 @@ export async function startTestStack(opts: {
       await nativeConnection.close();
       await connection.close();
       await db.destroy();
+      mailer.close();
       await mailListening.close();
       await registryListening.close();
       await sopaListening.close();
