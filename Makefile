@@ -24,7 +24,7 @@ fuzz: deps
 
 # Speed targets (bench/README.md); heavier than the tests, so not part of `make test`.
 bench: deps
-	exec node --import tsx bench/run.ts
+	exec node --import tsx bench/run.ts $(ARGS)
 
 # The consistency check (dev/consistency-check.ts) against `make run`'s stack at its default addresses (set
 # DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE to check another). Exit 0: no violations, 1: violations,

@@ -1,7 +1,9 @@
 /**
  * `make bench`: starts the same throwaway PostgreSQL and Temporal servers as the tests, runs every
  * `bench/*.bench.ts` against them one after another, and stops everything. Each benchmark prints its numbers
- * next to its target and exits non-zero when it misses one.
+ * next to its goal (lines starting `ok`, `MISS` or `info`) and exits non-zero when it misses one; at the end those
+ * lines are printed again together, the table bench/README.md keeps. `make bench ARGS="inbox stuck"` runs only the
+ * benchmarks whose file names start so.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,11 +19,20 @@ async function main(): Promise<number> {
     .filter((f) => only.length === 0 || only.some((name) => f.startsWith(name)));
   const env = await startTestServices(root);
   let failed = 0;
+  const results: string[] = [];
   for (const bench of benches) {
     process.stdout.write(`\n--- ${bench}\n`);
-    const code = await runCommand(bench, path.join(root, 'node_modules', '.bin', 'tsx'), [path.join('bench', bench)], { env, cwd: root, prefix: false });
-    if (code !== 0) failed += 1;
+    const started = Date.now();
+    const code = await runCommand(bench, path.join(root, 'node_modules', '.bin', 'tsx'), [path.join('bench', bench)], {
+      env, cwd: root, prefix: false, onLine: (line) => { if (/^(ok|MISS|info)\b/.test(line)) results.push(`${bench.replace(/\.bench\.ts$/, '')}: ${line}`); },
+    });
+    if (code !== 0) {
+      failed += 1;
+      results.push(`${bench.replace(/\.bench\.ts$/, '')}: FAILED (exit ${code})`);
+    }
+    process.stdout.write(`--- ${bench} took ${Math.round((Date.now() - started) / 1000)} s\n`);
   }
+  process.stdout.write(`\n--- results (${new Date().toISOString().slice(0, 10)})\n${results.join('\n')}\n`);
   return failed;
 }
 
