@@ -83,23 +83,24 @@ export async function startCluster(root: string, ports: ClusterPorts = DEFAULT_C
 
   writeServerConfig(root, configRoot);
   const serverEnv = serverEnvironment(ports);
-  const services = {} as Record<ClusterService, SupervisedService>;
-  for (const service of CLUSTER_SERVICES) {
-    services[service] = superviseService(
-      `temporal-${service}`,
-      path.join(serverDir, 'temporal-server'),
-      serverArgs(configRoot, service),
-      // The history service drains its shards on SIGTERM; it gets time, then SIGKILL.
-      { env: serverEnv, cwd: configRoot, quietWhenStopping: true, killAfterMs: 20_000 },
-    );
-  }
+  const services = {} as Partial<Record<ClusterService, SupervisedService>>;
+  const startService = (service: ClusterService): SupervisedService => (services[service] = superviseService(
+    `temporal-${service}`, path.join(serverDir, 'temporal-server'), serverArgs(configRoot, service),
+    // The history service drains its shards on SIGTERM; it gets time, then SIGKILL.
+    { env: serverEnv, cwd: configRoot, quietWhenStopping: true, killAfterMs: 20_000 },
+  ));
   const address = `127.0.0.1:${ports.grpc.frontend}`;
   const stop = async (): Promise<void> => {
-    for (const service of [...CLUSTER_SERVICES].reverse()) await services[service].stop();
+    for (const service of [...CLUSTER_SERVICES].reverse()) await services[service]?.stop();
     await postgres.stop();
   };
   try {
-    await unlessExited(services.frontend.current, waitForFrontend(address, START_TIMEOUT_MS));
+    // The frontend first, alone: every service writes the cluster's metadata record at its first start, and on an
+    // empty database those that lose the race exit ("SaveClusterMetadata encountered version mismatch"). Once the
+    // frontend answers, the record exists and the others only read it.
+    const frontend = startService('frontend');
+    await unlessExited(frontend.current, waitForFrontend(address, START_TIMEOUT_MS));
+    for (const service of CLUSTER_SERVICES.filter((name) => name !== 'frontend')) startService(service);
     const namespaceExit = await runCommand('temporal-namespace', 'sh', [path.join(root, 'dev', 'cluster', 'temporal-namespace.sh')], {
       env: { ...clientOnlyEnv(), TEMPORAL_ADDRESS: address, TEMPORAL_CLI: cli, ...namespaceSettings() },
     });
@@ -108,7 +109,7 @@ export async function startCluster(root: string, ports: ClusterPorts = DEFAULT_C
     await stop();
     throw error;
   }
-  return { address, namespace: NAMESPACE, adminDatabaseUrl: postgres.url, services, stop };
+  return { address, namespace: NAMESPACE, adminDatabaseUrl: postgres.url, services: services as Record<ClusterService, SupervisedService>, stop };
 }
 
 /**

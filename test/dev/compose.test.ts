@@ -86,6 +86,8 @@ test('every service starts only once its dependencies are healthy (or, for the m
   t.true(needs('api').includes('temporal') && needs('worker').includes('temporal'));
   t.true(needs('temporal-schema').includes('postgres'));
   for (const name of ['temporal', 'temporal-history', 'temporal-matching', 'temporal-worker']) t.true(needs(name).includes('temporal-schema'), name);
+  // The frontend starts first, alone, as in the launcher (dev/services/cluster.ts says why).
+  for (const name of ['temporal-history', 'temporal-matching', 'temporal-worker']) t.true(needs(name).includes('temporal'), `${name} waits for the frontend`);
   t.true(needs('temporal-namespace').includes('temporal'));
 });
 
