@@ -40,6 +40,7 @@ function processEnv(taskQueue: string, secrets: Record<string, string>): NodeJS.
     POPULATION_REGISTER_URL: stack.stubUrls.populationRegister, SOPA_URL: stack.stubUrls.sopa,
     // SOPA speaks mutual TLS: the worker presents the checkout's test client certificate (dev/tls.ts).
     SOPA_CLIENT_CERT: tls.clientCert, SOPA_CLIENT_KEY: tls.clientKey, SOPA_CA_CERT: tls.caCert,
+    SERVICE_PLATFORM_URL: stack.stubUrls.servicePlatform, E_ADDRESS_URL: stack.stubUrls.eAddress,
     VIIS_URL: stack.stubUrls.viis, ENTERPRISE_REGISTER_URL: stack.stubUrls.enterpriseRegister,
     SOPA_OPERATOR_FIRST_NAME: TEST_SOPA_OPERATOR.firstName, SOPA_OPERATOR_LAST_NAME: TEST_SOPA_OPERATOR.lastName,
     SOPA_OPERATOR_PERSON_CODE: TEST_SOPA_OPERATOR.personCode, AGENCY_INBOX_EMAIL: TEST_AGENCY_INBOX_EMAIL,

@@ -225,6 +225,7 @@ export async function startTestStack(opts: {
     stubUrls: {
       populationRegister: registryListening.url, sopa: sopaListening.url, viis: viisListening.url,
       enterpriseRegister: enterpriseRegisterListening.url, sso: ssoListening.url,
+      servicePlatform: servicePlatformListening.url, eAddress: eAddressListening.url,
     },
     /**
      * Serves a second API on a free port with some dependencies replaced: a database or Temporal reached through a
