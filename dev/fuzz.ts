@@ -40,7 +40,7 @@ const PHASES: FuzzBudget['phases'] = ['coverage', 'fuzzing', 'stateful'];
  * Inside `make test`: the whole stage within about 2 minutes on 2 shared cores, about as long as the short drill
  * that runs beside it (see the README for the figures). The coverage phase still tries every documented boundary.
  */
-export const TEST_BUDGET: FuzzBudget = { maxExamples: 5, phases: PHASES, workers: 1 };
+export const TEST_BUDGET: FuzzBudget = { maxExamples: 3, phases: PHASES, workers: 1 };
 /** `make fuzz`: many more cases per operation. */
 export const LONG_BUDGET: FuzzBudget = { maxExamples: 150, phases: PHASES, workers: 1 };
 

@@ -22,13 +22,16 @@ export const NOT_A_LEARNERS_DATA: Record<string, string> = {
   // user_id names a password user (agency staff, administrators, providers); learners sign in through the national
   // sign-on and never have a users row, so never recovery codes.
   recovery_codes: 'second-factor recovery codes of password users (staff, providers), never of a learner',
+  // case_id ties a row to the case whose workflow step failed; the row says which registry or service did not answer
+  // (the cause stripped of digits and ids), kept until a day after the step recovered: about the system, not the person.
+  stuck_index: 'failing workflow steps of a case, for the administrators\' stuck view (which service did not answer), never the person\'s data',
 };
 
 /** Every section of the export, in the order the page shows them. */
 export const MY_DATA_SECTIONS = [
   'learners', 'cases', 'case_events', 'applications', 'survey_answers', 'tasks', 'email_outbox', 'audit_log',
   'journey_reservations', 'role_grants', 'sessions', 'data_subject_requests', 'place_offers', 'employment_declarations',
-  'account_blocks', 'terms_acceptances', 'role_requests', 'consultations',
+  'account_blocks', 'terms_acceptances', 'role_requests', 'consultations', 'service_status_outbox', 'official_deliveries',
 ] as const;
 
 /** One section of the export. */
@@ -123,6 +126,15 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
         ORDER BY n.created_at) FROM consultant_notes n WHERE n.consultation_id = c.id), '[]'::json) AS notes`)),
   ]);
 
+  // What was reported about their cases to the national service platform, and the decisions sent to their official
+  // e-address (never the text, emptied once delivered).
+  const [serviceStatuses, officialDeliveries] = await Promise.all([
+    db('serviceStatusOutbox').whereIn('caseId', caseIds).orderBy(['caseId', 'seq'])
+      .select('caseId', 'seq', 'serviceCaseId', 'status', 'channel', 'occurredAt', 'ackedAt'),
+    db('officialDeliveries').whereIn('caseId', caseIds).orderBy('createdAt')
+      .select('caseId', 'template', 'language', 'subject', 'status', 'createdAt', 'settledAt'),
+  ]);
+
   return {
     generatedAt: new Date().toISOString(),
     personCode,
@@ -130,7 +142,7 @@ export async function collectMyData(db: Knex, personCode: string): Promise<MyDat
       learners, cases, case_events: caseEvents, applications, survey_answers: surveyAnswers, tasks, email_outbox: emails,
       audit_log: audit, journey_reservations: reservations, role_grants: roleGrants, sessions, data_subject_requests: requests,
       place_offers: placeOffers, employment_declarations: employment, account_blocks: blocks, terms_acceptances: termsAcceptances,
-      role_requests: roleRequests, consultations,
+      role_requests: roleRequests, consultations, service_status_outbox: serviceStatuses, official_deliveries: officialDeliveries,
     },
   };
 }

@@ -69,7 +69,10 @@ export async function startTestStack(opts: {
   manualApproval?: string[];
   /** Provider registration timing the API passes to each registration workflow (tests shorten the deadlines). */
   providerRegistrationTiming?: ProviderRegistrationInput['timing'];
-  /** Whether the stack runs the national platform publisher as a worker does (default true); a test may run its own. */
+  /**
+   * Whether the stack runs the national platform publisher as a worker does. Off by default: polling every 100 ms in
+   * every test file's stack cost the test command time, and the platform's tests run (and restart) publishers of their own.
+   */
   platformPublisher?: boolean;
   /** lean: other worker cache and slot sizes than WORKER_TUNING (benchmarks compare them). */
   workerTuning?: Partial<WorkerTuning>;
@@ -156,7 +159,7 @@ export async function startTestStack(opts: {
     serviceAccounting: createServiceAccountingClient({ baseUrl: servicePlatformListening.url, timeoutMs: 1_000, metrics: registryStats }),
     eAddress: createEAddressClient({ baseUrl: eAddressListening.url, timeoutMs: 1_000, metrics: registryStats }),
   };
-  const publisher = opts.platformPublisher === false ? null : createNationalPlatformPublisher(platformDeps);
+  const publisher = opts.platformPublisher ? createNationalPlatformPublisher(platformDeps) : null;
   publisher?.start();
 
   // The API's own client, as api/main.ts makes it (every call with a deadline).

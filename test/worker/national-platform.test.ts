@@ -14,7 +14,7 @@ import { createNationalPlatformPublisher, type NationalPlatformPublisher } from 
 // One stack without the stack's own publisher: each test runs (and restarts) its own.
 let stack: TestStack;
 const running: NationalPlatformPublisher[] = [];
-test.before(async () => { stack = await startTestStack({ platformPublisher: false }); });
+test.before(async () => { stack = await startTestStack(); });
 test.after.always(async () => {
   for (const publisher of running) await publisher.stop();
   await stack?.stop();
