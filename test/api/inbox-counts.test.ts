@@ -177,14 +177,21 @@ test.serial('tasks written while their offer moves to another call, or their cas
 
   // The move first: the task writes on other connections wait for it, then count under the new call.
   const move = await stack.db.transaction();
-  await move('offers').where('id', offer.id).update({ callId: otherCall });
-  const writes = Promise.all([
-    activities.openTask({ taskId: randomUUID(), workflowId: `counts-test:${randomUUID()}`, step: 'approval', type: 'evaluate-offer',
-      offerId: offer.id, providerId: offer.providerId, facts: {}, dueAt: seed.now.toISOString() }),
-    stack.db('tasks').where('id', offerTask.id).update({ assigneeId: seed.users.staff2 }),
-  ]);
-  await pause();
-  await move.commit();
+  let writes: Promise<unknown> = Promise.resolve();
+  try {
+    await move('offers').where('id', offer.id).update({ callId: otherCall });
+    writes = Promise.all([
+      activities.openTask({ taskId: randomUUID(), workflowId: `counts-test:${randomUUID()}`, step: 'approval', type: 'evaluate-offer',
+        offerId: offer.id, providerId: offer.providerId, facts: {}, dueAt: seed.now.toISOString() }),
+      stack.db('tasks').where('id', offerTask.id).update({ assigneeId: seed.users.staff2 }),
+    ]);
+    writes.catch(() => undefined); // awaited below; failing meanwhile is not an unhandled rejection
+    await pause();
+    await move.commit();
+  } finally {
+    // A failure must not leave the transaction holding its locks: every later test and the stack's stop would wait.
+    if (!move.isCompleted()) await move.rollback();
+  }
   await writes;
   t.deepEqual(await countsDrift(stack.db), [], 'writes after the move');
 
@@ -192,10 +199,16 @@ test.serial('tasks written while their offer moves to another call, or their cas
   const learnerTask = await stack.db('tasks').whereNotNull('caseId').where('state', 'open').first<{ id: string; caseId: string }>('id', 'caseId');
   const programme = (await stack.db('cases').where('id', learnerTask.caseId).first<{ programme: string }>('programme')).programme;
   const change = await stack.db.transaction();
-  await change('tasks').where('id', learnerTask.id).update({ state: 'decided', decision: 'approve' });
-  const caseMove = stack.db('cases').where('id', learnerTask.caseId).update({ programme: programme === 'MN' ? 'DPP' : 'MN' });
-  await pause();
-  await change.commit();
+  let caseMove: Promise<unknown> = Promise.resolve();
+  try {
+    await change('tasks').where('id', learnerTask.id).update({ state: 'decided', decision: 'approve' });
+    caseMove = stack.db('cases').where('id', learnerTask.caseId).update({ programme: programme === 'MN' ? 'DPP' : 'MN' }).then(() => undefined);
+    caseMove.catch(() => undefined);
+    await pause();
+    await change.commit();
+  } finally {
+    if (!change.isCompleted()) await change.rollback();
+  }
   await caseMove;
   t.deepEqual(await countsDrift(stack.db), [], 'a write before the move');
 });
