@@ -5,7 +5,6 @@
  * dev/cluster/temporal-namespace.sh. docker-compose.yml runs the same three files; test/dev/compose.test.ts checks it.
  * `make test-cluster` (dev/test-cluster.ts) uses it; so may a benchmark that wants the production shape.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,7 +13,7 @@ import { searchAttributeTypes } from '../../workflows/ids';
 import { assertPortsFree, type WantedPort } from './net';
 import { startPostgres } from './postgres';
 import { runCommand, stopStrays, superviseService, unlessExited, type SupervisedService } from './processes';
-import { ensureTemporalCli } from './temporal';
+import { ensureTemporalCli, runEnsureScript } from './temporal';
 
 /** The Temporal services, each started as its own `temporal-server start --service X` process. */
 export const CLUSTER_SERVICES = ['frontend', 'history', 'matching', 'worker'] as const;
@@ -192,12 +191,5 @@ async function waitForFrontend(address: string, timeoutMs: number): Promise<void
  * schemas; a first run builds them, which takes minutes.
  */
 export async function ensureTemporalServer(root: string): Promise<string> {
-  const script = path.join(root, 'dev', 'ensure-temporal-server.sh');
-  // Its progress and errors go straight to our stderr; only the directory comes back on stdout.
-  const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let stdout = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  const code = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('close', resolve));
-  if (code !== 0 || !stdout.trim()) throw new Error(`${script} failed (its message is above)`);
-  return stdout.trim();
+  return runEnsureScript(path.join(root, 'dev', 'ensure-temporal-server.sh'));
 }

@@ -96,8 +96,14 @@ export async function stopLeftoverTemporal(workDir: string, dbFile?: string): Pr
 
 /** Runs dev/ensure-temporal.sh and returns the CLI binary's path; a first run builds it, which takes minutes. */
 export async function ensureTemporalCli(repoRoot: string): Promise<string> {
-  const script = path.join(repoRoot, 'dev', 'ensure-temporal.sh');
-  // Its progress and errors go straight to our stderr; only the path comes back on stdout.
+  return runEnsureScript(path.join(repoRoot, 'dev', 'ensure-temporal.sh'));
+}
+
+/**
+ * Runs one of the dev/ensure-*.sh build scripts and returns what it prints on stdout (a path). Its progress and
+ * errors go straight to our stderr.
+ */
+export async function runEnsureScript(script: string): Promise<string> {
   const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
