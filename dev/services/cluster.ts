@@ -7,13 +7,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Connection } from '@temporalio/client';
 import { searchAttributeTypes } from '../../workflows/ids';
 import { assertPortsFree, type WantedPort } from './net';
 import { startPostgres } from './postgres';
 import { runCommand, stopStrays, superviseService, unlessExited, type SupervisedService } from './processes';
-import { ensureTemporalCli, runEnsureScript } from './temporal';
+import { connectWhenReady, ensureTemporalCli, runEnsureScript } from './temporal';
 
 /** The Temporal services, each started as its own `temporal-server start --service X` process. */
 export const CLUSTER_SERVICES = ['frontend', 'history', 'matching', 'worker'] as const;
@@ -170,20 +168,7 @@ function writeServerConfig(root: string, configRoot: string): void {
 
 /** Resolves once the frontend answers; the other services join through membership in the meantime. */
 async function waitForFrontend(address: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let connection: Connection | undefined;
-    try {
-      connection = await Connection.connect({ address, connectTimeout: 2_000 });
-      await connection.workflowService.getSystemInfo({});
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`Temporal's frontend at ${address} did not answer within ${timeoutMs / 1000} s: ${String(error)}`);
-    } finally {
-      await connection?.close();
-    }
-    await sleep(250);
-  }
+  await (await connectWhenReady(address, timeoutMs)).close();
 }
 
 /**

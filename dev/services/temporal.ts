@@ -112,8 +112,11 @@ export async function runEnsureScript(script: string): Promise<string> {
   return stdout.trim();
 }
 
-// The first start of a fresh binary can be slow (SQLite schema setup, a cold page cache), so retry generously.
-async function connectWhenReady(address: string, timeoutMs: number): Promise<Connection> {
+/**
+ * A connection once the server at `address` answers, tried every 250 ms until `timeoutMs`. The first start of a fresh
+ * binary can be slow (SQLite schema setup, a cold page cache; a cluster's frontend joining), so callers retry generously.
+ */
+export async function connectWhenReady(address: string, timeoutMs: number): Promise<Connection> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let connection: Connection | undefined;
